@@ -1,0 +1,7 @@
+from django.urls import path
+
+from analytics import apis
+
+urlpatterns = [
+    path("analytics/metrics-runs/", apis.MetricsRunListApi.as_view(), name="metrics-run-list"),
+]

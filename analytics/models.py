@@ -1,0 +1,123 @@
+"""Raw events and the metrics computed from them. This app knows nothing of the domain apps."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class Person(models.Model):
+    """A compact integer key for a ``distinct_id``, assigned once at ingestion.
+
+    Joins and indexes use the integer; the text is kept for display. Merging identities later means
+    pointing several distinct ids at one person (a mapping table), without touching the event text.
+    """
+
+    distinct_id = models.CharField(max_length=200, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return self.distinct_id
+
+
+class Event(models.Model):
+    uuid = models.UUIDField(unique=True, default=uuid.uuid4)
+    event = models.CharField(max_length=200)
+    distinct_id = models.CharField(max_length=200)
+    person = models.ForeignKey(Person, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+")
+    timestamp = models.DateTimeField()
+    # ``channel`` is copied out of properties at ingestion: funnels break down by it and AARRR
+    # attributes customers by the channel of their first visit.
+    channel = models.CharField(max_length=100, blank=True, default="")
+    properties = models.JSONField(default=dict, blank=True)
+    received_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["event", "person", "timestamp"], name="event_name_person_ts"),
+            models.Index(fields=["person", "timestamp"], name="event_person_ts"),
+            models.Index(fields=["timestamp"], name="event_ts"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.event} {self.distinct_id} {self.timestamp:%Y-%m-%d %H:%M}"
+
+
+class IngestKey(models.Model):
+    """A key the platform sends in ``X-Ingest-Key``. Only its SHA-256 is stored."""
+
+    name = models.CharField(_("name"), max_length=100)
+    prefix = models.CharField(_("prefix"), max_length=12, help_text=_("First characters, to recognise a key."))
+    key_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    last_used_at = models.DateTimeField(_("last used at"), null=True, blank=True)
+    revoked_at = models.DateTimeField(_("revoked at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("ingest key")
+        verbose_name_plural = _("ingest keys")
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
+
+
+class MetricsRun(models.Model):
+    """One run of ``compute_metrics`` (nightly, backfill or by hand), shown on the dashboard."""
+
+    class Status(models.TextChoices):
+        STARTED = "started", _("running")
+        DONE = "done", _("done")
+        FAILED = "failed", _("failed")
+
+    class Trigger(models.TextChoices):
+        NIGHTLY = "nightly", _("nightly")
+        COMMAND = "command", _("command")
+        BACKFILL = "backfill", _("backfill")
+        MANUAL = "manual", _("manual")
+
+    date_from = models.DateField()
+    date_to = models.DateField()
+    trigger = models.CharField(max_length=20, choices=Trigger.choices, default=Trigger.COMMAND)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.STARTED)
+    started_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    rows = models.PositiveIntegerField(default=0)
+    error = models.TextField(blank=True, default="")
+
+    class Meta:
+        ordering = ["-started_at", "-id"]
+        indexes = [models.Index(fields=["-started_at"], name="metricsrun_started")]
+
+    def __str__(self) -> str:
+        return f"{self.date_from}…{self.date_to} {self.status}"
+
+    @property
+    def duration_seconds(self) -> float | None:
+        if self.finished_at is None:
+            return None
+        return (self.finished_at - self.started_at).total_seconds()
+
+
+class AarrrDaily(models.Model):
+    """AARRR metrics for one day and one first-touch channel (semantics in DESIGN.md)."""
+
+    date = models.DateField()
+    channel = models.CharField(max_length=100)
+    acquisition = models.PositiveIntegerField(default=0)
+    activation = models.PositiveIntegerField(default=0)
+    retention = models.PositiveIntegerField(default=0)
+    revenue = models.DecimalField(max_digits=16, decimal_places=2, default=0)
+    paying_customers = models.PositiveIntegerField(default=0)
+    referral = models.PositiveIntegerField(default=0)
+    computed_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["date", "channel"]
+        constraints = [models.UniqueConstraint(fields=["date", "channel"], name="aarrr_daily_date_channel")]
+
+    def __str__(self) -> str:
+        return f"{self.date} {self.channel}"

@@ -1,0 +1,35 @@
+from django.urls import NoReverseMatch, reverse
+from django.utils.translation import gettext_lazy as _
+
+from ops_platform.core.roles import Area, can, roles_of
+
+# (url name, label, area). An entry whose URL does not exist yet is left out, so the
+# navigation grows as the apps land.
+NAV_ITEMS = [
+    ("dashboard:home", _("Dashboard"), Area.DASHBOARD),
+    ("analytics:aarrr", _("AARRR"), Area.ANALYTICS),
+    ("analytics:funnel", _("Funnels"), Area.ANALYTICS),
+    ("analytics:retention", _("Retention"), Area.ANALYTICS),
+    ("merchants:list", _("Merchants"), Area.MERCHANTS),
+    ("users:customers", _("Customers"), Area.CUSTOMERS),
+    ("products:tickets", _("Requirements"), Area.TICKETS),
+    ("analytics:ingest-keys", _("Ingest keys"), Area.INGEST_KEYS),
+    ("admin:index", _("Admin"), Area.ADMIN_SITE),
+]
+
+
+def navigation(request):
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return {"nav_items": [], "user_roles": []}
+    items = []
+    for url_name, label, area in NAV_ITEMS:
+        if not can(user, area):
+            continue
+        try:
+            url = reverse(url_name)
+        except NoReverseMatch:
+            continue
+        items.append({"url": url, "label": label, "active": request.path == url or (
+            url != "/" and request.path.startswith(url))})
+    return {"nav_items": items, "user_roles": sorted(role.value for role in roles_of(user))}

@@ -1,0 +1,28 @@
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from ops_platform.accounts import views as account_views
+from ops_platform.core.apis import ObtainTokenApi, health
+
+api_v1 = [
+    path("auth/token/", ObtainTokenApi.as_view(), name="auth-token"),
+    path("", include("ops_platform.dashboard.api_urls")),
+    path("", include("analytics.api_urls")),
+]
+
+urlpatterns = [
+    path("", include("ops_platform.dashboard.urls")),
+    path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("i18n/setlang/", account_views.set_language, name="set-language"),
+    path("health/", health, name="health"),
+    path("admin/", admin.site.urls),
+    path("api/v1/", include(api_v1)),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
+]
+
+admin.site.site_header = "Ops Platform"
+admin.site.site_title = "Ops Platform"
