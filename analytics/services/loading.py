@@ -1,0 +1,135 @@
+"""Set-based writes of events: the one path every writer (ingest API, import, demo data, benchmarks) uses.
+
+Input rows are already validated. On PostgreSQL rows go through ``COPY`` into a temporary table and one
+``INSERT … SELECT … ON CONFLICT (uuid) DO NOTHING``; distinct ids are mapped to compact person ids in the
+same set-based way. On SQLite (the embedded default) the ORM's bulk writes do the same job.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from itertools import islice
+from uuid import UUID
+
+from django.db import connection, transaction
+from django.utils import timezone
+
+from analytics.models import Event, Person
+
+SQLITE_CHUNK = 2000
+
+
+@dataclass(frozen=True, slots=True)
+class EventRow:
+    uuid: UUID
+    event: str
+    distinct_id: str
+    timestamp: datetime
+    properties: dict
+
+    @property
+    def channel(self) -> str:
+        value = self.properties.get("channel")
+        return str(value)[:100] if value not in (None, "") else ""
+
+
+@dataclass(frozen=True)
+class LoadResult:
+    inserted: int
+    duplicates: int
+
+
+def _unique_by_uuid(rows: Iterable[EventRow]) -> list[EventRow]:
+    seen: set[UUID] = set()
+    unique = []
+    for row in rows:
+        if row.uuid not in seen:
+            seen.add(row.uuid)
+            unique.append(row)
+    return unique
+
+
+def events_load(rows: Iterable[EventRow]) -> LoadResult:
+    """Store events once each: a uuid already stored, or repeated in ``rows``, counts as a duplicate."""
+    rows = list(rows)
+    unique = _unique_by_uuid(rows)
+    if not unique:
+        return LoadResult(inserted=0, duplicates=len(rows))
+    if connection.vendor == "postgresql":
+        inserted = _load_postgresql(unique)
+    else:
+        inserted = _load_generic(unique)
+    return LoadResult(inserted=inserted, duplicates=len(rows) - inserted)
+
+
+def _chunks(items: list, size: int) -> Iterator[list]:
+    iterator = iter(items)
+    while chunk := list(islice(iterator, size)):
+        yield chunk
+
+
+@transaction.atomic
+def _load_postgresql(rows: list[EventRow]) -> int:
+    now = timezone.now()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "CREATE TEMPORARY TABLE _event_load (uuid uuid, event varchar(200), distinct_id varchar(200), "
+            "person_id bigint, timestamp timestamptz, channel varchar(100), properties jsonb) ON COMMIT DROP"
+        )
+        with cursor.copy(
+            "COPY _event_load (uuid, event, distinct_id, timestamp, channel, properties) FROM STDIN"
+        ) as copy:
+            for row in rows:
+                copy.write_row((row.uuid, row.event, row.distinct_id, row.timestamp, row.channel,
+                                json.dumps(row.properties, ensure_ascii=False)))
+        cursor.execute(
+            "INSERT INTO analytics_person (distinct_id, created_at) "
+            "SELECT DISTINCT distinct_id, %s FROM _event_load ON CONFLICT (distinct_id) DO NOTHING",
+            [now],
+        )
+        cursor.execute(
+            "UPDATE _event_load AS l SET person_id = p.id FROM analytics_person AS p WHERE p.distinct_id = l.distinct_id"
+        )
+        cursor.execute(
+            "INSERT INTO analytics_event (uuid, event, distinct_id, person_id, timestamp, channel, properties, "
+            "received_at) SELECT uuid, event, distinct_id, person_id, timestamp, channel, properties, %s "
+            "FROM _event_load ON CONFLICT (uuid) DO NOTHING",
+            [now],
+        )
+        inserted = cursor.rowcount
+        cursor.execute("DROP TABLE _event_load")
+    return inserted
+
+
+def persons_ensure(distinct_ids: Iterable[str]) -> dict[str, int]:
+    """Map distinct ids to person ids, creating the missing people (bulk, conflict-safe)."""
+    wanted = sorted(set(distinct_ids))
+    mapping: dict[str, int] = {}
+    for chunk in _chunks(wanted, SQLITE_CHUNK):
+        mapping.update(Person.objects.filter(distinct_id__in=chunk).values_list("distinct_id", "id"))
+    missing = [distinct_id for distinct_id in wanted if distinct_id not in mapping]
+    if missing:
+        Person.objects.bulk_create([Person(distinct_id=d) for d in missing], batch_size=SQLITE_CHUNK,
+                                   ignore_conflicts=True)
+        for chunk in _chunks(missing, SQLITE_CHUNK):
+            mapping.update(Person.objects.filter(distinct_id__in=chunk).values_list("distinct_id", "id"))
+    return mapping
+
+
+@transaction.atomic
+def _load_generic(rows: list[EventRow]) -> int:
+    existing: set[UUID] = set()
+    for chunk in _chunks([row.uuid for row in rows], SQLITE_CHUNK):
+        existing.update(Event.objects.filter(uuid__in=chunk).values_list("uuid", flat=True))
+    fresh = [row for row in rows if row.uuid not in existing]
+    people = persons_ensure(row.distinct_id for row in fresh)
+    Event.objects.bulk_create(
+        [Event(uuid=row.uuid, event=row.event, distinct_id=row.distinct_id, person_id=people[row.distinct_id],
+               timestamp=row.timestamp, channel=row.channel, properties=row.properties) for row in fresh],
+        batch_size=SQLITE_CHUNK,
+        ignore_conflicts=True,
+    )
+    return len(fresh)
