@@ -1,0 +1,114 @@
+"""Shared fixtures.
+
+Real services: PostgreSQL when DATABASE_URL is set, Redis when REDIS_URL is set, Chromium at
+/usr/bin/chromium. On a bare machine tests that need a missing service are skipped (and the run says
+so); with CI set, a missing service is a failure, never a skip.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+
+import pytest
+from rest_framework.test import APIClient
+
+from ops_platform.accounts.services import staff_create
+from ops_platform.core.roles import Role
+
+IN_CI = os.environ.get("CI", "").strip().lower() not in {"", "0", "false", "no"}
+CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+PASSWORD = "demo-pass-123"
+
+
+def missing_service(reason: str) -> None:
+    """Skip on a bare machine; fail in CI, where every real service must be there."""
+    if IN_CI:
+        pytest.fail(f"CI requires it: {reason}", pytrace=False)
+    pytest.skip(reason)
+
+
+def pytest_report_header(config):
+    from django.conf import settings
+
+    engine = settings.DATABASES["default"]["ENGINE"].rsplit(".", 1)[-1]
+    return [
+        f"ops-platform: database={engine} redis={'yes' if settings.REDIS_URL else 'no (eager Celery)'} "
+        f"chromium={'yes' if shutil.which(CHROMIUM) or os.path.exists(CHROMIUM) else 'no'} CI={IN_CI}"
+    ]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _ci_requires_real_services():
+    """In CI the suite must run on PostgreSQL with Redis: refuse SQLite there."""
+    if not IN_CI:
+        return
+    from django.conf import settings
+
+    engine = settings.DATABASES["default"]["ENGINE"]
+    if "postgresql" not in engine:
+        pytest.fail(f"CI must run against PostgreSQL (DATABASE_URL), got {engine}.", pytrace=False)
+    if not settings.REDIS_URL:
+        pytest.fail("CI must run with REDIS_URL set.", pytrace=False)
+
+
+@pytest.fixture
+def redis_url():
+    from django.conf import settings
+
+    if not settings.REDIS_URL:
+        missing_service("REDIS_URL is not set")
+    import redis
+
+    try:
+        redis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=2).ping()
+    except redis.RedisError as exc:
+        missing_service(f"Redis at {settings.REDIS_URL} does not answer: {exc}")
+    return settings.REDIS_URL
+
+
+@pytest.fixture
+def chromium_path():
+    if not (os.path.exists(CHROMIUM) and os.access(CHROMIUM, os.X_OK)):
+        missing_service(f"Chromium not found at {CHROMIUM}")
+    try:
+        import playwright  # noqa: F401
+    except ImportError:
+        missing_service("Playwright is not installed")
+    return CHROMIUM
+
+
+@pytest.fixture
+def make_staff(db):
+    """make_staff(Role.ANALYST) → a saved staff member holding that role (password PASSWORD)."""
+    counter = {"n": 0}
+
+    def make(*roles: Role | str, username: str | None = None, **extra):
+        counter["n"] += 1
+        name = username or f"{'_'.join(str(r) for r in roles) or 'norole'}_{counter['n']}"
+        return staff_create(username=name, password=PASSWORD, roles=list(roles), **extra)
+
+    return make
+
+
+@pytest.fixture
+def api_client_for(make_staff):
+    """api_client_for(Role.PM) → an APIClient logged in (token-free, force-authenticated) as that role."""
+
+    def make(*roles: Role | str) -> APIClient:
+        client = APIClient()
+        client.force_authenticate(user=make_staff(*roles))
+        return client
+
+    return make
+
+
+@pytest.fixture
+def client_for(make_staff, client):
+    """client_for(Role.ANALYST) → Django test client with a logged-in session for that role."""
+
+    def make(*roles: Role | str):
+        client.force_login(make_staff(*roles))
+        return client
+
+    return make
