@@ -41,8 +41,8 @@ lint: install
 	$(BIN)/ruff check .
 
 messages: install
-	$(BIN)/python manage.py makemessages -l zh_Hans -l zh_Hant --ignore=.venv --ignore=staticfiles
-	$(BIN)/python manage.py compilemessages --ignore=.venv
+	$(BIN)/python manage.py makemessages -l zh_Hans -l zh_Hant --no-obsolete --ignore=.venv --ignore=staticfiles --ignore=bench --ignore=tests
+	$(BIN)/python scripts/i18n_sync.py
 
 clean:
 	rm -rf $(VENV) staticfiles .pytest_cache

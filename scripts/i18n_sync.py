@@ -1,0 +1,58 @@
+"""Keep the Traditional Chinese catalogue in step with the Simplified one, then compile both.
+
+Translators work in locale/zh_Hans/LC_MESSAGES/django.po. Every zh_Hant entry that is still empty (or
+fuzzy) is filled from the zh_Hans text converted with OpenCC (s2twp: Taiwan vocabulary); entries a
+translator has already written in zh_Hant are left alone. Then both catalogues are compiled to .mo, so a
+fresh clone needs no gettext tools. Run through `make messages`.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import opencc
+import polib
+
+ROOT = Path(__file__).resolve().parent.parent
+HANS = ROOT / "locale/zh_Hans/LC_MESSAGES/django.po"
+HANT = ROOT / "locale/zh_Hant/LC_MESSAGES/django.po"
+
+
+def main() -> int:
+    converter = opencc.OpenCC("s2twp")
+    hans = polib.pofile(str(HANS))
+    hant = polib.pofile(str(HANT))
+    source = {(entry.msgctxt, entry.msgid): entry for entry in hans if not entry.obsolete}
+    filled = 0
+    for entry in hant:
+        if entry.obsolete or (entry.msgstr and "fuzzy" not in entry.flags) or any(entry.msgstr_plural.values()):
+            if not entry.msgid_plural or all(entry.msgstr_plural.values()):
+                continue
+        simplified = source.get((entry.msgctxt, entry.msgid))
+        if simplified is None or "fuzzy" in simplified.flags:
+            continue
+        if entry.msgid_plural:
+            if not all(simplified.msgstr_plural.values()):
+                continue
+            entry.msgstr_plural = {k: converter.convert(v) for k, v in simplified.msgstr_plural.items()}
+        elif simplified.msgstr:
+            entry.msgstr = converter.convert(simplified.msgstr)
+        else:
+            continue
+        if "fuzzy" in entry.flags:
+            entry.flags.remove("fuzzy")
+        filled += 1
+    hant.save()
+    missing = {}
+    for name, catalogue in (("zh_Hans", hans), ("zh_Hant", hant)):
+        missing[name] = [e.msgid for e in catalogue if not e.obsolete and not e.translated()]
+        catalogue.save_as_mofile(str(Path(catalogue.fpath).with_suffix(".mo")))
+    print(f"zh_Hant: {filled} entries filled from zh_Hans.")
+    for name, ids in missing.items():
+        print(f"{name}: {len(ids)} untranslated" + (": " + "; ".join(ids[:10]) if ids else ""))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
