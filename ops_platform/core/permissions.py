@@ -39,6 +39,7 @@ def role_required(area: Area, action: Action = Action.VIEW):
             return view_func(request, *args, **kwargs)
 
         wrapper.role_area = area
+        wrapper.role_action = action
         return wrapper
 
     return decorator
