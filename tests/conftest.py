@@ -52,6 +52,12 @@ def _ci_requires_real_services():
         pytest.fail("CI must run with REDIS_URL set.", pytrace=False)
 
 
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    """Full-strength PBKDF2 costs ~0.3 s a hash on this machine; tests log in, they do not test the hash."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture
 def redis_url():
     from django.conf import settings
