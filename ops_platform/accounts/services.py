@@ -18,7 +18,9 @@ def staff_create(*, username: str, password: str, roles: list[Role | str], email
     staff.set_password(password)
     staff.full_clean(exclude=["password"])
     staff.save()
-    staff.groups.set(Group.objects.filter(name__in=[role.value for role in role_values]))
+    # The role groups come from a data migration; a flushed database (transactional tests) has none, and a
+    # role must never be dropped silently, so a missing group is created.
+    staff.groups.set([Group.objects.get_or_create(name=role.value)[0] for role in dict.fromkeys(role_values)])
     return staff
 
 
