@@ -19,6 +19,7 @@ ROOT = Path(__file__).resolve().parent.parent
 SETTINGS_ENV = {
     "DATABASE_URL", "REDIS_URL", "DJANGO_SECRET_KEY", "DJANGO_DEBUG", "DJANGO_ALLOWED_HOSTS", "TIME_ZONE",
     "SQLITE_PATH", "DJANGO_CSRF_TRUSTED_ORIGINS", "DJANGO_SECURE_SSL_REDIRECT", "DJANGO_HSTS_SECONDS",
+    "DJANGO_ALLOW_ASYNC_UNSAFE",  # set by the browser tests while Chromium runs; never in deployment
 }
 DUMP_SETTINGS = """
 import json, django

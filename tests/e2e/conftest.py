@@ -1,7 +1,8 @@
 """Browser tests: pytest-django's ``live_server`` and Playwright (sync API) driving a real headless Chromium.
 
 Playwright's sync API keeps an asyncio loop running in this thread, and Django refuses ORM calls from a
-thread with a running loop; the tests call the ORM only between browser steps, so the check is off here.
+thread with a running loop; the tests call the ORM only between browser steps, so the check
+(DJANGO_ALLOW_ASYNC_UNSAFE) is off while the browser runs, and only then.
 Screenshots go to ``test-artifacts/`` (git-ignored).
 """
 
@@ -14,7 +15,6 @@ import pytest
 
 from tests.conftest import CHROMIUM, missing_service
 
-os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
 # 127.0.0.1 is in the default ALLOWED_HOSTS; port 0 lets the OS pick a free port on this shared machine.
 os.environ.setdefault("DJANGO_LIVE_TEST_SERVER_ADDRESS", "127.0.0.1")
 
@@ -43,10 +43,18 @@ def browser():
         from playwright.sync_api import sync_playwright
     except ImportError:
         missing_service("Playwright is not installed")
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
+    previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"  # while Playwright's loop runs in this thread
+    try:
+        with sync_playwright() as playwright:
+            chromium = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+            yield chromium
+            chromium.close()
+    finally:
+        if previous is None:
+            os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+        else:
+            os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = previous
 
 
 @pytest.fixture

@@ -58,6 +58,7 @@ def metrics_worker(redis_url, transactional_db, tmp_path):
     log_path = tmp_path / "worker.log"
     env = dict(os.environ, DATABASE_URL=test_database_url(), REDIS_URL=redis_url,
                DJANGO_SETTINGS_MODULE="ops_platform.settings")
+    env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
     celery = Path(sys.executable).with_name("celery")
     command = [str(celery), "-A", "ops_platform", "worker", "--pool=solo", "--concurrency=1", "-Q", queue,
                "-n", f"{queue}@{socket.gethostname()}", "--without-heartbeat", "--without-gossip",
