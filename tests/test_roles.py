@@ -19,17 +19,27 @@ import pytest
 from django.contrib import admin
 from django.contrib.auth.models import AnonymousUser, Group
 from django.db import connection
+from django.http import Http404, HttpResponse
 from django.test.utils import CaptureQueriesContext
-from django.urls import URLPattern, URLResolver, get_resolver, resolve
-from django.urls.converters import IntConverter, PathConverter, SlugConverter, StringConverter, UUIDConverter
+from django.urls import URLPattern, URLResolver, get_resolver, include, path, re_path, resolve
+from django.urls.converters import (
+    IntConverter,
+    PathConverter,
+    SlugConverter,
+    StringConverter,
+    UUIDConverter,
+    get_converters,
+)
 from django.urls.exceptions import Resolver404
 from django.utils import timezone
 from rest_framework.permissions import SAFE_METHODS
+from rest_framework.response import Response
 from rest_framework.settings import api_settings
+from rest_framework.views import APIView
 
 from analytics.services.metrics import metrics_run_execute
 from ops_platform.accounts.middleware import OPEN_PREFIXES
-from ops_platform.core.permissions import RolePermission
+from ops_platform.core.permissions import RolePermission, role_required
 from ops_platform.core.roles import ALL_ROLES, PERMISSIONS, Action, Area, Role, can, roles_of
 from tests.factories import MerchantFactory, TicketFactory, events_create
 
@@ -41,12 +51,12 @@ PLACEHOLDER_BY_CONVERTER = {
     StringConverter: "does-not-exist",
     PathConverter: "does-not-exist",
 }
-# API endpoints that answer without a staff login: they check something else.
+# API endpoints that answer without a staff login (they check something else), with what they answer the
+# sweep's anonymous POST of an empty JSON object.
 OPEN_API_ROUTES = {
-    "api/v1/auth/token/": "obtains the token with username and password",
-    "api/v1/events/batch/": "ingestion, authenticated by X-Ingest-Key",
+    "api/v1/auth/token/": 400,  # username and password are required
+    "api/v1/events/batch/": 401,  # ingestion: no X-Ingest-Key
 }
-# Pages that answer without a login besides the OPEN_PREFIXES of the login middleware.
 LOGIN_PAGE = "/login/"
 
 
@@ -61,12 +71,11 @@ class Endpoint:
     action: Action | None
     role_governed: bool  # the view asks can(); False for the open API and DRF views without RolePermission
     extra_permissions: bool  # DRF permission classes besides RolePermission may refuse more
+    login_not_required: bool  # a page marked with Django's @login_not_required (LoginView is)
 
     @property
     def login_exempt(self) -> bool:
-        return self.kind == "page" and (
-            self.path == LOGIN_PAGE or self.path.startswith(OPEN_PREFIXES)
-        )
+        return self.kind == "page" and (self.login_not_required or self.path.startswith(OPEN_PREFIXES))
 
     def action_for(self, method: str) -> Action:
         if self.action is not None:
@@ -98,8 +107,6 @@ REGEX_GROUP = re.compile(r"\(\?P<(?P<name>\w+)>[^)]*\)")
 
 def _fill(route: str) -> str | None:
     """A concrete path for a route (``path()`` or ``re_path()`` parts), or None when it cannot be filled."""
-    from django.urls.converters import get_converters
-
     converters = get_converters()
 
     def route_value(match: re.Match) -> str:
@@ -109,17 +116,17 @@ def _fill(route: str) -> str | None:
             raise LookupError(match[0])
         return value
 
-    if REGEX_GROUP.search(route) and any(group == "format" for group in REGEX_GROUP.findall(route)):
+    if "format" in REGEX_GROUP.findall(route):
         return None  # DRF format-suffix duplicate of another pattern
+    filled = REGEX_GROUP.sub("999999", route)  # re_path groups first: "(?P<name>" looks like a route param
     try:
-        path = ROUTE_PARAM.sub(route_value, route)
+        filled = ROUTE_PARAM.sub(route_value, filled)
     except LookupError:
         return None
-    path = REGEX_GROUP.sub("999999", path)
-    path = path.replace("^", "").replace("$", "").replace("/?", "/").replace("\\.", ".")
-    if re.search(r"[()\[\]*+?\\|{}]", path):
+    filled = filled.replace("^", "").replace("$", "").replace("/?", "/").replace("\\.", ".")
+    if re.search(r"[()\[\]*+?\\|{}]", filled):
         return None
-    return "/" + path
+    return "/" + filled
 
 
 def _methods_of(callback) -> tuple[str, ...]:
@@ -134,9 +141,10 @@ def _methods_of(callback) -> tuple[str, ...]:
     return tuple(sorted(methods)) or ("GET",)
 
 
-def discover() -> tuple[list[Endpoint], list[str]]:
+def discover(urlconf: str | None = None) -> tuple[list[Endpoint], list[str]]:
+    """The endpoints of ``urlconf`` (ROOT_URLCONF by default) and the routes that could not be filled."""
     endpoints, unfilled = [], []
-    for prefix, pattern, name, namespace in _walk(get_resolver().url_patterns):
+    for prefix, pattern, name, namespace in _walk(get_resolver(urlconf).url_patterns):
         route = prefix + str(pattern.pattern)
         if namespace == "admin" or route.startswith(("static/", "media/", "__debug__/")):
             continue  # the admin site has its own login; see the admin tests below
@@ -145,7 +153,7 @@ def discover() -> tuple[list[Endpoint], list[str]]:
             unfilled.append(route)
             continue
         try:
-            match = resolve(path)
+            match = resolve(path, urlconf)
         except Resolver404:
             unfilled.append(route)
             continue
@@ -171,6 +179,7 @@ def discover() -> tuple[list[Endpoint], list[str]]:
         endpoints.append(Endpoint(
             route=route, path=path, name=name, kind="api" if is_api else "page", methods=_methods_of(callback),
             area=area, action=action, role_governed=governed, extra_permissions=extra,
+            login_not_required=getattr(callback, "login_required", True) is False,
         ))
     return endpoints, unfilled
 
@@ -226,10 +235,7 @@ def test_every_api_v1_endpoint_is_role_governed_or_known_open():
 # Anonymous
 
 
-@pytest.mark.parametrize(("endpoint", "method"), CASES, ids=CASE_IDS)
-def test_anonymous(client, db, endpoint, method):
-    response = request(client, method, endpoint.path)
-
+def check_anonymous_answer(response, endpoint: Endpoint, method: str) -> None:
     if endpoint.kind == "page":
         if endpoint.login_exempt:
             assert not is_login_redirect(response)
@@ -238,7 +244,7 @@ def test_anonymous(client, db, endpoint, method):
             assert is_login_redirect(response), f"{method} {endpoint.path} answered {response.status_code}"
             assert response["Location"] == f"{LOGIN_PAGE}?next={endpoint.path}"
     elif endpoint.route in OPEN_API_ROUTES:
-        assert response.status_code not in (500, 403), response.content
+        assert response.status_code == OPEN_API_ROUTES[endpoint.route], response.content
     else:
         # TokenAuthentication comes first, so DRF answers 401 with a WWW-Authenticate challenge.
         assert response.status_code == 401, f"{method} {endpoint.path} answered {response.status_code}"
@@ -246,13 +252,20 @@ def test_anonymous(client, db, endpoint, method):
             assert response.json()["code"] == "not_authenticated"
 
 
-@pytest.mark.parametrize(("path", "status"), [
+@pytest.mark.parametrize(("endpoint", "method"), CASES, ids=CASE_IDS)
+def test_anonymous(client, db, endpoint, method):
+    response = request(client, method, endpoint.path)
+
+    check_anonymous_answer(response, endpoint, method)
+
+
+@pytest.mark.parametrize(("url", "status"), [
     ("/login/", 200), ("/health/", 200), ("/i18n/setlang/", 405), ("/", 302), ("/logout/", 302),
     ("/api/v1/dashboard/summary/", 401), ("/api/v1/analytics/metrics-runs/", 401),
     ("/api/schema/", 401), ("/api/docs/", 401), ("/admin/", 302),
 ])
-def test_anonymous_known_answers(client, db, path, status):
-    response = client.get(path)
+def test_anonymous_known_answers(client, db, url, status):
+    response = client.get(url)
 
     assert response.status_code == status
 
@@ -266,13 +279,7 @@ def test_anonymous_admin_goes_to_the_admin_login(client, db):
 # Each role
 
 
-@pytest.mark.parametrize("role", list(Role), ids=str)
-@pytest.mark.parametrize(("endpoint", "method"), CASES, ids=CASE_IDS)
-def test_role(make_staff, client, seeded, role, endpoint, method):
-    client.force_login(make_staff(role))
-
-    response = request(client, method, endpoint.path)
-
+def check_role_answer(response, role: Role, endpoint: Endpoint, method: str) -> None:
     where = f"{role}: {method} {endpoint.path} answered {response.status_code}"
     assert response.status_code < 500, where
     assert response.status_code != 401, where
@@ -283,6 +290,16 @@ def test_role(make_staff, client, seeded, role, endpoint, method):
         assert response.status_code != 403 or endpoint.extra_permissions, where
     else:
         assert response.status_code == 403, where
+
+
+@pytest.mark.parametrize("role", list(Role), ids=str)
+@pytest.mark.parametrize(("endpoint", "method"), CASES, ids=CASE_IDS)
+def test_role(make_staff, client, seeded, role, endpoint, method):
+    client.force_login(make_staff(role))
+
+    response = request(client, method, endpoint.path)
+
+    check_role_answer(response, role, endpoint, method)
 
 
 # The explicit table for the endpoints that exist today (GET, exact status per role).
@@ -301,13 +318,13 @@ KNOWN = {
 
 
 @pytest.mark.parametrize("role", list(Role), ids=str)
-@pytest.mark.parametrize("path", list(KNOWN))
-def test_role_known_answers(make_staff, client, seeded, role, path):
+@pytest.mark.parametrize("url", list(KNOWN))
+def test_role_known_answers(make_staff, client, seeded, role, url):
     client.force_login(make_staff(role))
 
-    response = client.get(path)
+    response = client.get(url)
 
-    assert response.status_code == KNOWN[path][role]
+    assert response.status_code == KNOWN[url][role]
 
 
 def test_known_table_agrees_with_can():
@@ -336,13 +353,13 @@ def _admin_changelists() -> list[str]:
 def test_admin_site_is_for_admins_only(make_staff, client, seeded, role):
     client.force_login(make_staff(role))
 
-    for path in ["/admin/", *_admin_changelists()]:
-        response = client.get(path)
+    for url in ["/admin/", *_admin_changelists()]:
+        response = client.get(url)
         if role == Role.ADMIN:
-            assert response.status_code == 200, path
+            assert response.status_code == 200, url
         else:
-            assert response.status_code == 302, path
-            assert response["Location"].startswith("/admin/login/"), path
+            assert response.status_code == 302, url
+            assert response["Location"].startswith("/admin/login/"), url
 
 
 # roles.can() itself
@@ -473,3 +490,131 @@ def test_dashboard_query_count_is_bounded_and_flat(client_for, make_staff, djang
         response = client.get("/")
     assert response.status_code == 200
     assert _dashboard_queries(client) == empty
+
+
+# The sweep itself, on probe views mounted only for these tests: it must see a denial, fill parameters and
+# catch a view that lets a role through.
+
+
+class IngestKeyProbeApi(APIView):
+    role_area = Area.INGEST_KEYS
+
+    def get(self, request):
+        return Response({"keys": []})
+
+    def post(self, request):
+        return Response({"key": "new"}, status=201)
+
+
+class MerchantProbeDetailApi(APIView):
+    role_area = Area.MERCHANTS
+
+    def get(self, request, **lookup):
+        raise Http404
+
+    def patch(self, request, **lookup):
+        raise Http404
+
+
+class AlwaysAllow(RolePermission):
+    def has_permission(self, request, view) -> bool:
+        return bool(request.user and request.user.is_authenticated)
+
+
+class LeakyProbeApi(APIView):
+    """Claims the admin area but lets every logged-in staff member through: the sweep must catch it."""
+
+    role_area = Area.ADMIN_SITE
+    permission_classes = [AlwaysAllow]
+
+    def get(self, request):
+        return Response({"secret": 42})
+
+
+@role_required(Area.ADMIN_SITE)
+def admin_probe_page(request):
+    return HttpResponse("admins only")
+
+
+@role_required(Area.CUSTOMERS, Action.CHANGE)
+def customer_probe_edit_page(request, pk):
+    raise Http404
+
+
+PROBES = [
+    path("api/v1/probe/ingest-keys/", IngestKeyProbeApi.as_view()),
+    path("api/v1/probe/merchants/<int:pk>/", MerchantProbeDetailApi.as_view()),
+    re_path(r"^api/v1/probe/merchants-by-code/(?P<code>[^/.]+)/$", MerchantProbeDetailApi.as_view()),
+    re_path(r"^api/v1/probe/merchants-by-code/(?P<code>[^/.]+)\.(?P<format>[a-z0-9]+)/?$",
+            MerchantProbeDetailApi.as_view()),
+    path("probe/admin-only/", admin_probe_page),
+    path("probe/customers/<int:pk>/edit/", customer_probe_edit_page),
+    path("api/v1/probe/leaky/", LeakyProbeApi.as_view()),
+]
+urlpatterns = [*PROBES, path("", include("ops_platform.urls"))]
+
+
+def _probe_endpoints() -> dict[str, Endpoint]:
+    endpoints, unfilled = discover("tests.test_roles")
+    assert [route for route in unfilled if "probe" in route] == [
+        r"^api/v1/probe/merchants-by-code/(?P<code>[^/.]+)\.(?P<format>[a-z0-9]+)/?$"]
+    return {endpoint.path: endpoint for endpoint in endpoints if "probe" in endpoint.path}
+
+
+def test_sweep_reads_areas_actions_and_fills_parameters():
+    probes = _probe_endpoints()
+
+    assert sorted(probes) == [
+        "/api/v1/probe/ingest-keys/", "/api/v1/probe/leaky/", "/api/v1/probe/merchants-by-code/999999/",
+        "/api/v1/probe/merchants/999999/", "/probe/admin-only/", "/probe/customers/999999/edit/",
+    ]
+    assert probes["/api/v1/probe/ingest-keys/"].methods == ("GET", "POST")
+    assert probes["/api/v1/probe/merchants/999999/"].methods == ("GET", "PATCH")
+    assert probes["/probe/customers/999999/edit/"].area == Area.CUSTOMERS
+    assert probes["/probe/customers/999999/edit/"].action == Action.CHANGE
+    assert probes["/probe/admin-only/"].kind == "page"
+
+
+@pytest.mark.urls("tests.test_roles")
+@pytest.mark.parametrize("role", list(Role), ids=str)
+def test_sweep_sees_denials_on_probes(make_staff, client, role):
+    probes = _probe_endpoints()
+    client.force_login(make_staff(role))
+    answers = {}
+
+    for probe_path, endpoint in probes.items():
+        if "leaky" in probe_path:
+            continue
+        for method in endpoint.methods:
+            response = request(client, method, probe_path)
+            check_role_answer(response, role, endpoint, method)
+            answers[(method, probe_path)] = response.status_code
+
+    admin = role == Role.ADMIN
+    assert answers[("GET", "/api/v1/probe/ingest-keys/")] == (200 if admin else 403)
+    assert answers[("POST", "/api/v1/probe/ingest-keys/")] == (201 if admin else 403)
+    assert answers[("GET", "/api/v1/probe/merchants/999999/")] == 404
+    assert answers[("PATCH", "/api/v1/probe/merchants/999999/")] == (
+        404 if role in (Role.MERCHANT_OPS, Role.ADMIN) else 403)
+    assert answers[("GET", "/probe/admin-only/")] == (200 if admin else 403)
+    assert answers[("GET", "/probe/customers/999999/edit/")] == (
+        404 if role in (Role.USER_OPS, Role.ADMIN) else 403)
+
+
+@pytest.mark.urls("tests.test_roles")
+def test_sweep_catches_a_view_that_lets_a_role_through(make_staff, client):
+    leaky = _probe_endpoints()["/api/v1/probe/leaky/"]
+    client.force_login(make_staff(Role.PM))
+
+    response = request(client, "GET", leaky.path)
+
+    assert response.status_code == 200
+    with pytest.raises(AssertionError, match="pm: GET /api/v1/probe/leaky/ answered 200"):
+        check_role_answer(response, Role.PM, leaky, "GET")
+
+
+@pytest.mark.urls("tests.test_roles")
+def test_sweep_checks_probes_for_anonymous(client, db):
+    for endpoint in _probe_endpoints().values():
+        for method in endpoint.methods:
+            check_anonymous_answer(request(client, method, endpoint.path), endpoint, method)
