@@ -57,14 +57,11 @@ class EventRowFactory(factory.Factory):
     properties = factory.LazyAttribute(lambda row: {"channel": "organic"} if row.event == "visit" else {})
 
 
-def events_load_rows(rows: list[EventRow]) -> LoadResult:
-    return events_load(rows)
-
-
 def events_create(count: int = 1, **fields) -> LoadResult:
     """Store ``count`` events built by ``EventRowFactory(**fields)`` through ``events_load``."""
     return events_load(EventRowFactory.build_batch(count, **fields))
 
 
 def event_row(event: str, distinct_id: str, at: datetime, **properties) -> EventRow:
+    """One event for a hand-written scenario: ``event_row("visit", "alice", local_time(day, 9), channel="wechat")``."""
     return EventRowFactory.build(event=event, distinct_id=distinct_id, timestamp=at, properties=properties)

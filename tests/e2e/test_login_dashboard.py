@@ -7,15 +7,16 @@ import warnings
 
 import pytest
 from django.urls import NoReverseMatch, reverse
-from django.utils import translation
+from django.utils import timezone, translation
 from django.utils.translation import gettext
 from playwright.sync_api import expect
 
+from analytics.services.loading import events_load
 from ops_platform.accounts.models import Staff
 from ops_platform.core.context_processors import NAV_ITEMS
 from ops_platform.core.roles import Role, can
 from tests.conftest import PASSWORD
-from tests.factories import MerchantFactory, TicketFactory, event_row, events_load_rows, local_time
+from tests.factories import MerchantFactory, TicketFactory, event_row, local_time
 
 pytestmark = pytest.mark.browser
 
@@ -28,10 +29,8 @@ LANGUAGE_OPTION = {"zh-hans": "简体中文", "zh-hant": "繁體中文"}
 @pytest.fixture
 def seeded(make_staff):
     """7 events by 3 customers, 2 merchants (1 live), 1 open and 1 closed ticket."""
-    from django.utils import timezone
-
     today = timezone.localdate()
-    events_load_rows([
+    events_load([
         event_row("visit", "c1", local_time(today, 0, 5), channel="wechat"),
         event_row("signup", "c1", local_time(today, 0, 6)),
         event_row("order_paid", "c1", local_time(today, 0, 7), order_id="o1", amount=25, merchant_id="M00001"),
