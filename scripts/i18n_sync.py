@@ -19,6 +19,17 @@ HANS = ROOT / "locale/zh_Hans/LC_MESSAGES/django.po"
 HANT = ROOT / "locale/zh_Hant/LC_MESSAGES/django.po"
 
 
+def _needs_fill(entry: polib.POEntry) -> bool:
+    """Empty or fuzzy: a translator has not written this zh_Hant entry yet."""
+    if entry.obsolete:
+        return False
+    if "fuzzy" in entry.flags:
+        return True
+    if entry.msgid_plural:
+        return not all(entry.msgstr_plural.values())
+    return not entry.msgstr
+
+
 def main() -> int:
     converter = opencc.OpenCC("s2twp")
     hans = polib.pofile(str(HANS))
@@ -26,9 +37,8 @@ def main() -> int:
     source = {(entry.msgctxt, entry.msgid): entry for entry in hans if not entry.obsolete}
     filled = 0
     for entry in hant:
-        if entry.obsolete or (entry.msgstr and "fuzzy" not in entry.flags) or any(entry.msgstr_plural.values()):
-            if not entry.msgid_plural or all(entry.msgstr_plural.values()):
-                continue
+        if not _needs_fill(entry):
+            continue
         simplified = source.get((entry.msgctxt, entry.msgid))
         if simplified is None or "fuzzy" in simplified.flags:
             continue

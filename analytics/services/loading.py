@@ -58,10 +58,8 @@ def events_load(rows: Iterable[EventRow]) -> LoadResult:
     unique = _unique_by_uuid(rows)
     if not unique:
         return LoadResult(inserted=0, duplicates=len(rows))
-    if connection.vendor == "postgresql":
-        inserted = _load_postgresql(unique)
-    else:
-        inserted = _load_generic(unique)
+    load = _load_postgresql if connection.vendor == "postgresql" else _load_generic
+    inserted = load(unique)
     return LoadResult(inserted=inserted, duplicates=len(rows) - inserted)
 
 
@@ -91,7 +89,8 @@ def _load_postgresql(rows: list[EventRow]) -> int:
             [now],
         )
         cursor.execute(
-            "UPDATE _event_load AS l SET person_id = p.id FROM analytics_person AS p WHERE p.distinct_id = l.distinct_id"
+            "UPDATE _event_load AS l SET person_id = p.id FROM analytics_person AS p "
+            "WHERE p.distinct_id = l.distinct_id"
         )
         cursor.execute(
             "INSERT INTO analytics_event (uuid, event, distinct_id, person_id, timestamp, channel, properties, "
