@@ -1,7 +1,8 @@
 """Keep the Traditional Chinese catalogue in step with the Simplified one, then compile both.
 
 Translators work in locale/zh_Hans/LC_MESSAGES/django.po. Every zh_Hant entry that is still empty (or
-fuzzy) is filled from the zh_Hans text converted with OpenCC (s2twp: Taiwan vocabulary); entries a
+fuzzy) is filled from the zh_Hans text converted character by character with OpenCC (s2t; the
+vocabulary stays that of the source article: 用戶, 數據, 優化); entries a
 translator has already written in zh_Hant are left alone. Then both catalogues are compiled to .mo, so a
 fresh clone needs no gettext tools. Run through `make messages`.
 """
@@ -31,7 +32,7 @@ def _needs_fill(entry: polib.POEntry) -> bool:
 
 
 def main() -> int:
-    converter = opencc.OpenCC("s2twp")
+    converter = opencc.OpenCC("s2t")
     hans = polib.pofile(str(HANS))
     hant = polib.pofile(str(HANT))
     source = {(entry.msgctxt, entry.msgid): entry for entry in hans if not entry.obsolete}
