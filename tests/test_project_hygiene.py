@@ -74,3 +74,11 @@ def _marked_strings() -> set[str]:
         for pattern in patterns:
             found.update(match.group(2) for match in pattern.finditer(text))
     return found
+
+
+@pytest.mark.parametrize("language", ["en", "zh-hans", "zh-hant"])
+def test_large_numbers_are_grouped_in_every_language(language):
+    from django.contrib.humanize.templatetags.humanize import intcomma
+
+    with translation.override(language):
+        assert intcomma(352954) == "352,954"
