@@ -13,14 +13,16 @@ from decimal import Decimal
 import pandas as pd
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Min
+from django.db.models import Exists, OuterRef, Q, Subquery
+from django.db.models.fields.json import KeyTransform
 from django.utils import timezone
 
-from analytics.models import AarrrDaily, Event, MetricsRun
+from analytics.models import AarrrDaily, Event, MetricsRun, Person
 
 logger = logging.getLogger(__name__)
 
 NO_CHANNEL = "(none)"
+REFERRER_CHUNK = 2000
 METRIC_COLUMNS = ["acquisition", "activation", "retention", "revenue", "paying_customers", "referral"]
 
 
@@ -32,70 +34,94 @@ def _local_dates(series: pd.Series) -> pd.Series:
     return pd.to_datetime(series, utc=True).dt.tz_convert(settings.TIME_ZONE).dt.date
 
 
-def _first_touch() -> pd.DataFrame:
-    """Each person's first-ever visit: person_id, distinct_id, first_visit_at, channel."""
-    rows = Event.objects.filter(event="visit").order_by("person_id", "timestamp", "id").values_list(
-        "person_id", "distinct_id", "timestamp", "channel"
+def _first_visit_channel(person_ref: str = "person_id") -> Subquery:
+    """The ``channel`` of the person's first-ever visit (ties broken by id); NULL when they have none.
+
+    An index probe per row on (event, person_id, timestamp): the cost follows the rows asked about,
+    not the length of the history.
+    """
+    first_visit = Event.objects.filter(event="visit", person_id=OuterRef(person_ref)).order_by("timestamp", "id")
+    return Subquery(first_visit.values("channel")[:1])
+
+
+def _is_first_ever(event_name: str) -> Exists:
+    """True for the row that is its person's first-ever ``event_name`` (earliest timestamp, then lowest id)."""
+    earlier = Event.objects.filter(event=event_name, person_id=OuterRef("person_id")).filter(
+        Q(timestamp__lt=OuterRef("timestamp")) | Q(timestamp=OuterRef("timestamp"), id__lt=OuterRef("id"))
     )
-    frame = pd.DataFrame.from_records(list(rows), columns=["person_id", "distinct_id", "first_visit_at", "channel"])
-    frame = frame.drop_duplicates("person_id", keep="first")
-    frame["channel"] = frame["channel"].replace("", NO_CHANNEL)
-    return frame
+    return ~Exists(earlier)
 
 
-def _first_times(event_name: str) -> pd.DataFrame:
-    rows = Event.objects.filter(event=event_name).values("person_id").annotate(first=Min("timestamp"))
-    return pd.DataFrame.from_records(list(rows.values_list("person_id", "first")), columns=["person_id", "first"])
+def _frame(queryset, columns: list[str]) -> pd.DataFrame:
+    return pd.DataFrame.from_records(list(queryset.values_list(*columns)), columns=columns)
+
+
+def _channel(series: pd.Series) -> pd.Series:
+    return series.fillna(NO_CHANNEL).replace("", NO_CHANNEL)
+
+
+def _referrer_channels(referrers: list[str]) -> dict[str, str]:
+    """distinct_id → first-touch channel, for the referrers named in the range (chunked, set-based)."""
+    channels: dict[str, str] = {}
+    unique = sorted(set(referrers))
+    for offset in range(0, len(unique), REFERRER_CHUNK):
+        chunk = unique[offset:offset + REFERRER_CHUNK]
+        rows = Person.objects.filter(distinct_id__in=chunk).annotate(channel=_first_visit_channel("id"))
+        channels.update(rows.values_list("distinct_id", "channel"))
+    return {key: value or NO_CHANNEL for key, value in channels.items()}
 
 
 def aarrr_compute(*, date_from: date, date_to: date) -> pd.DataFrame:
-    """The AARRR rows for every day in [date_from, date_to], one per (date, channel) with any activity."""
+    """The AARRR rows for every day in [date_from, date_to], one per (date, channel) with any activity.
+
+    Only the range's events are read; what the semantics need from history (is this the first-ever visit,
+    sign-up or order; the channel of the first-ever visit) comes from index probes, so a night's refresh
+    costs the same at 1M or 100M events of history.
+    """
     start, end = local_day_start(date_from), local_day_start(date_to + timedelta(days=1))
-    touch = _first_touch()
-    channel_of = touch.set_index("person_id")["channel"]
-
-    def by_channel(frame: pd.DataFrame) -> pd.Series:
-        return frame["person_id"].map(channel_of).fillna(NO_CHANNEL)
-
+    in_range = Event.objects.filter(timestamp__gte=start, timestamp__lt=end)
     parts = []
 
-    acquired = touch[(touch["first_visit_at"] >= start) & (touch["first_visit_at"] < end)].copy()
-    acquired["date"] = _local_dates(acquired["first_visit_at"])
+    acquired = _frame(in_range.filter(event="visit").filter(_is_first_ever("visit")), ["timestamp", "channel"])
+    acquired["date"] = _local_dates(acquired["timestamp"])
+    acquired["channel"] = _channel(acquired["channel"])
     parts.append(acquired.groupby(["date", "channel"]).size().rename("acquisition"))
 
-    signups = _first_times("signup")
-    signups = signups[(signups["first"] >= start) & (signups["first"] < end)].copy()
-    signups["date"] = _local_dates(signups["first"])
-    signups["channel"] = by_channel(signups)
+    signups = _frame(
+        in_range.filter(event="signup").filter(_is_first_ever("signup")).annotate(first_channel=_first_visit_channel()),
+        ["timestamp", "first_channel"],
+    )
+    signups["date"] = _local_dates(signups["timestamp"])
+    signups["channel"] = _channel(signups["first_channel"])
     parts.append(signups.groupby(["date", "channel"]).size().rename("activation"))
 
-    orders = pd.DataFrame.from_records(
-        list(Event.objects.filter(event="order_paid", timestamp__gte=start, timestamp__lt=end)
-             .values_list("person_id", "timestamp", "properties__amount")),
-        columns=["person_id", "timestamp", "amount"],
+    first_order = Event.objects.filter(event="order_paid", person_id=OuterRef("person_id")).order_by("timestamp")
+    orders = _frame(
+        in_range.filter(event="order_paid").annotate(
+            first_channel=_first_visit_channel(),
+            first_order_at=Subquery(first_order.values("timestamp")[:1]),
+            amount=KeyTransform("amount", "properties"),
+        ),
+        ["person_id", "timestamp", "amount", "first_channel", "first_order_at"],
     )
     orders["date"] = _local_dates(orders["timestamp"])
     orders["amount"] = pd.to_numeric(orders["amount"], errors="coerce").fillna(0.0)
-    orders["channel"] = by_channel(orders)
+    orders["channel"] = _channel(orders["first_channel"])
     parts.append(orders.groupby(["date", "channel"])["amount"].sum().rename("revenue"))
     parts.append(orders.groupby(["date", "channel"])["person_id"].nunique().rename("paying_customers"))
-
     # Retention: an order on d by a customer whose first-ever order was before d's local midnight.
-    first_orders = _first_times("order_paid").set_index("person_id")["first"]
-    first_order_at = pd.to_datetime(orders["person_id"].map(first_orders), utc=True)
     day_start = pd.to_datetime(orders["timestamp"], utc=True).dt.tz_convert(settings.TIME_ZONE).dt.normalize()
-    repeat = orders[first_order_at < day_start]
+    repeat = orders[pd.to_datetime(orders["first_order_at"], utc=True) < day_start]
     parts.append(repeat.groupby(["date", "channel"])["person_id"].nunique().rename("retention"))
 
-    referred = pd.DataFrame.from_records(
-        list(Event.objects.filter(event="signup", timestamp__gte=start, timestamp__lt=end)
-             .values_list("timestamp", "properties__referrer")),
-        columns=["timestamp", "referrer"],
-    )
-    referred = referred[referred["referrer"].notna() & (referred["referrer"].astype(str).str.strip() != "")].copy()
+    referred = _frame(in_range.filter(event="signup").annotate(referrer=KeyTransform("referrer", "properties")),
+                      ["timestamp", "referrer"])
+    referred = referred[referred["referrer"].notna()].copy()
+    referred["referrer"] = referred["referrer"].map(_referrer_text)
+    referred = referred[referred["referrer"] != ""]
     referred["date"] = _local_dates(referred["timestamp"])
-    referrer_channel = touch.set_index("distinct_id")["channel"]
-    referred["channel"] = referred["referrer"].astype(str).map(referrer_channel).fillna(NO_CHANNEL)
+    referrer_channel = _referrer_channels(referred["referrer"].tolist())
+    referred["channel"] = referred["referrer"].map(referrer_channel).astype(object).fillna(NO_CHANNEL)
     parts.append(referred.groupby(["date", "channel"]).size().rename("referral"))
 
     parts = [part for part in parts if len(part)]
@@ -107,6 +133,17 @@ def aarrr_compute(*, date_from: date, date_to: date) -> pd.DataFrame:
             table[column] = 0
     table = table.reset_index().rename(columns={"level_0": "date", "level_1": "channel"})
     return table[["date", "channel", *METRIC_COLUMNS]].sort_values(["date", "channel"]).reset_index(drop=True)
+
+
+def _referrer_text(value) -> str:
+    """The referrer as the distinct id it names: strings stripped; numbers as written; anything else is none."""
+    if isinstance(value, bool) or value is None:
+        return ""
+    if isinstance(value, str):
+        return value.strip()
+    if isinstance(value, int | float):
+        return str(value)
+    return ""
 
 
 @transaction.atomic
