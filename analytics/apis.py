@@ -1,8 +1,15 @@
+from datetime import timedelta
+
+from django.utils import timezone
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.generics import ListAPIView
 
-from analytics.models import MetricsRun
+from analytics.models import AarrrDaily, MetricsRun
+from analytics.selectors import aarrr_daily_list
 from ops_platform.core.roles import Area
+
+MAX_RANGE_DAYS = 3660
 
 
 class MetricsRunOutputSerializer(serializers.ModelSerializer):
@@ -18,3 +25,50 @@ class MetricsRunListApi(ListAPIView):
     serializer_class = MetricsRunOutputSerializer
     queryset = MetricsRun.objects.order_by("-started_at", "-id")
     filterset_fields = ["status", "trigger"]
+
+
+class DateRangeInputSerializer(serializers.Serializer):
+    """``date_from`` / ``date_to`` (YYYY-MM-DD, inclusive); by default the last 30 days up to yesterday."""
+
+    date_from = serializers.DateField(required=False)
+    date_to = serializers.DateField(required=False)
+
+    def validate(self, attrs):
+        date_to = attrs.get("date_to") or timezone.localdate() - timedelta(days=1)
+        date_from = attrs.get("date_from") or date_to - timedelta(days=29)
+        if date_from > date_to:
+            raise serializers.ValidationError({"date_from": ["date_from must be on or before date_to."]})
+        if (date_to - date_from).days > MAX_RANGE_DAYS:
+            raise serializers.ValidationError(
+                {"date_to": [f"The range may span at most {MAX_RANGE_DAYS} days; ask for a shorter one."]})
+        return {**attrs, "date_from": date_from, "date_to": date_to}
+
+
+class AarrrInputSerializer(DateRangeInputSerializer):
+    channel = serializers.CharField(required=False, max_length=100)
+
+
+class AarrrDailyOutputSerializer(serializers.ModelSerializer):
+    revenue = serializers.DecimalField(max_digits=16, decimal_places=2, coerce_to_string=False)
+
+    class Meta:
+        model = AarrrDaily
+        fields = ["date", "channel", "acquisition", "activation", "retention", "revenue", "paying_customers",
+                  "referral"]
+
+
+class AarrrDailyListApi(ListAPIView):
+    """The stored nightly AARRR rows per day and first-touch channel (DESIGN.md, metric semantics)."""
+
+    role_area = Area.ANALYTICS
+    serializer_class = AarrrDailyOutputSerializer
+    filter_backends: list = []
+
+    @extend_schema(parameters=[AarrrInputSerializer])
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+    def get_queryset(self):
+        params = AarrrInputSerializer(data=self.request.query_params)
+        params.is_valid(raise_exception=True)
+        return aarrr_daily_list(**params.validated_data)

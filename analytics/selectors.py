@@ -59,3 +59,11 @@ def event_date_span() -> tuple[date, date] | None:
     if span["first"] is None:
         return None
     return timezone.localdate(span["first"]), timezone.localdate(span["last"])
+
+
+def aarrr_daily_list(*, date_from: date, date_to: date, channel: str | None = None):
+    """The stored AARRR rows of a date range (one optional channel), by date then channel. One query."""
+    rows = AarrrDaily.objects.filter(date__gte=date_from, date__lte=date_to)
+    if channel:
+        rows = rows.filter(channel=channel)
+    return rows.order_by("date", "channel")
