@@ -5,4 +5,5 @@ from analytics import apis
 urlpatterns = [
     path("analytics/aarrr/", apis.AarrrDailyListApi.as_view(), name="aarrr-list"),
     path("analytics/metrics-runs/", apis.MetricsRunListApi.as_view(), name="metrics-run-list"),
+    path("analytics/metrics-runs/backfill/", apis.MetricsBackfillApi.as_view(), name="metrics-backfill"),
 ]

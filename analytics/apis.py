@@ -1,12 +1,15 @@
 from datetime import timedelta
 
 from django.utils import timezone
-from drf_spectacular.utils import extend_schema
-from rest_framework import serializers
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import serializers, status
 from rest_framework.generics import ListAPIView
+from rest_framework.response import Response
+from rest_framework.views import APIView
 
 from analytics.models import AarrrDaily, MetricsRun
 from analytics.selectors import aarrr_daily_list
+from analytics.tasks import metrics_backfill_queue
 from ops_platform.core.roles import Area
 
 MAX_RANGE_DAYS = 3660
@@ -72,3 +75,34 @@ class AarrrDailyListApi(ListAPIView):
         params = AarrrInputSerializer(data=self.request.query_params)
         params.is_valid(raise_exception=True)
         return aarrr_daily_list(**params.validated_data)
+
+
+class MetricsBackfillInputSerializer(serializers.Serializer):
+    date_from = serializers.DateField()
+    date_to = serializers.DateField()
+
+    def validate(self, attrs):
+        if attrs["date_from"] > attrs["date_to"]:
+            raise serializers.ValidationError({"date_from": ["date_from must be on or before date_to."]})
+        if attrs["date_to"] > timezone.localdate():
+            raise serializers.ValidationError({"date_to": ["date_to cannot be in the future."]})
+        if (attrs["date_to"] - attrs["date_from"]).days > MAX_RANGE_DAYS:
+            raise serializers.ValidationError(
+                {"date_to": [f"A backfill may span at most {MAX_RANGE_DAYS} days; split it."]})
+        return attrs
+
+
+class MetricsBackfillApi(APIView):
+    """Recompute the AARRR rows of a date range on the workers, as week-long tasks running in parallel."""
+
+    role_area = Area.METRICS_RUNS
+
+    @extend_schema(request=MetricsBackfillInputSerializer, responses={202: inline_serializer(
+        "MetricsBackfillQueued", {"queued": serializers.IntegerField(), "date_from": serializers.DateField(),
+                                  "date_to": serializers.DateField()})})
+    def post(self, request):
+        params = MetricsBackfillInputSerializer(data=request.data)
+        params.is_valid(raise_exception=True)
+        queued = metrics_backfill_queue(**params.validated_data)
+        return Response({"queued": queued, **MetricsBackfillInputSerializer(params.validated_data).data},
+                        status=status.HTTP_202_ACCEPTED)

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from celery import shared_task
-from django.db import InterfaceError, OperationalError
+from celery import group, shared_task
+from django.db import InterfaceError, OperationalError, transaction
 from django.utils import timezone
 
 from analytics.models import MetricsRun
-from analytics.services.metrics import metrics_run_execute
+from analytics.services.metrics import date_chunks, metrics_run_execute, metrics_runs_recover
 
 TRANSIENT_ERRORS = (OperationalError, InterfaceError, ConnectionError)
 
@@ -17,7 +17,13 @@ TRANSIENT_ERRORS = (OperationalError, InterfaceError, ConnectionError)
 @shared_task(bind=True, acks_late=True, autoretry_for=TRANSIENT_ERRORS, retry_backoff=30,
              retry_backoff_max=600, max_retries=5)
 def compute_metrics_nightly(self) -> int:
-    """What beat runs at 02:00 local time: the AARRR rows of yesterday."""
+    """What beat runs at 02:00 local time: the AARRR rows of yesterday.
+
+    Ranges of runs a dead worker left ``started`` are queued again first (every task can run twice).
+    """
+    for date_from, date_to in metrics_runs_recover():
+        transaction.on_commit(lambda f=date_from, t=date_to: compute_metrics_range.delay(
+            f.isoformat(), t.isoformat(), MetricsRun.Trigger.BACKFILL))
     yesterday = timezone.localdate() - timedelta(days=1)
     run = metrics_run_execute(date_from=yesterday, date_to=yesterday, trigger=MetricsRun.Trigger.NIGHTLY)
     return run.id
@@ -29,3 +35,14 @@ def compute_metrics_range(self, date_from: str, date_to: str, trigger: str = Met
     run = metrics_run_execute(date_from=date.fromisoformat(date_from), date_to=date.fromisoformat(date_to),
                               trigger=trigger)
     return run.id
+
+
+def metrics_backfill_queue(*, date_from: date, date_to: date) -> int:
+    """Queue the range as week-long tasks that workers run in parallel (after the caller's transaction commits).
+
+    Returns the number of tasks queued. Without a broker (the embedded default) they run in process.
+    """
+    chunks = date_chunks(date_from=date_from, date_to=date_to)
+    job = group(compute_metrics_range.s(f.isoformat(), t.isoformat(), MetricsRun.Trigger.BACKFILL) for f, t in chunks)
+    transaction.on_commit(job.apply_async)
+    return len(chunks)

@@ -118,3 +118,26 @@ def client_for(make_staff, client):
         return client
 
     return make
+
+
+@pytest.fixture
+def celery_conf():
+    """celery_conf(task_always_eager=True, …): change the Celery app's settings for one test, restored after."""
+    from ops_platform.celery import app
+
+    saved: dict = {}
+
+    def change(**values):
+        for key, value in values.items():
+            saved.setdefault(key, app.conf.get(key))
+            app.conf[key] = value
+
+    yield change
+    for key, value in saved.items():
+        app.conf[key] = value
+
+
+@pytest.fixture
+def celery_eager(celery_conf):
+    """Tasks queued in this test run in process, as in the embedded default (even when REDIS_URL is set)."""
+    celery_conf(task_always_eager=True, task_eager_propagates=False)

@@ -12,7 +12,7 @@ from decimal import Decimal
 
 import pandas as pd
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Exists, OuterRef, Q, Subquery
 from django.db.models.fields.json import KeyTransform
 from django.utils import timezone
@@ -23,6 +23,9 @@ logger = logging.getLogger(__name__)
 
 NO_CHANNEL = "(none)"
 REFERRER_CHUNK = 2000
+AARRR_STORE_LOCK = int.from_bytes(b"AARRR", "big")  # the advisory lock every writer of AarrrDaily takes
+BACKFILL_CHUNK_DAYS = 7
+ABANDONED_AFTER = timedelta(hours=3)
 METRIC_COLUMNS = ["acquisition", "activation", "retention", "revenue", "paying_customers", "referral"]
 
 
@@ -148,7 +151,15 @@ def _referrer_text(value) -> str:
 
 @transaction.atomic
 def aarrr_store(*, date_from: date, date_to: date, table: pd.DataFrame) -> int:
-    """Replace the stored rows of [date_from, date_to] with ``table`` in one transaction (idempotent)."""
+    """Replace the stored rows of [date_from, date_to] with ``table`` in one transaction (idempotent).
+
+    Runs over overlapping days (a backfill beside the nightly job) take turns: on PostgreSQL a transaction-level
+    advisory lock serialises the replace, so neither sees the other's half-written days; SQLite serialises
+    writers by itself.
+    """
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [AARRR_STORE_LOCK])
     AarrrDaily.objects.filter(date__gte=date_from, date__lte=date_to).delete()
     rows = [
         AarrrDaily(
@@ -184,3 +195,24 @@ def metrics_run_execute(*, date_from: date, date_to: date, trigger: str = Metric
     MetricsRun.objects.filter(pk=run.pk).update(status=MetricsRun.Status.DONE, finished_at=timezone.now(), rows=rows)
     run.refresh_from_db()
     return run
+
+
+def date_chunks(*, date_from: date, date_to: date, days: int = BACKFILL_CHUNK_DAYS) -> list[tuple[date, date]]:
+    """[date_from, date_to] cut into consecutive ranges of at most ``days`` days."""
+    chunks = []
+    cursor = date_from
+    while cursor <= date_to:
+        chunk_end = min(cursor + timedelta(days=days - 1), date_to)
+        chunks.append((cursor, chunk_end))
+        cursor = chunk_end + timedelta(days=1)
+    return chunks
+
+
+def metrics_runs_recover(*, older_than: timedelta = ABANDONED_AFTER) -> list[tuple[date, date]]:
+    """Mark runs left ``started`` by a worker that died as failed, and return their ranges to recompute."""
+    cutoff = timezone.now() - older_than
+    stale = MetricsRun.objects.filter(status=MetricsRun.Status.STARTED, started_at__lt=cutoff)
+    ranges = sorted(set(stale.values_list("date_from", "date_to")))
+    stale.update(status=MetricsRun.Status.FAILED, finished_at=timezone.now(),
+                 error="Abandoned: the worker stopped before the run finished; its days are computed again.")
+    return ranges

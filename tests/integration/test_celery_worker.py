@@ -26,7 +26,7 @@ from django.utils import timezone
 from analytics.models import AarrrDaily, MetricsRun
 from analytics.services import metrics as metrics_service
 from analytics.services.loading import events_load
-from analytics.tasks import compute_metrics_nightly
+from analytics.tasks import compute_metrics_nightly, metrics_backfill_queue
 from tests.conftest import missing_service
 from tests.factories import event_row, local_time
 
@@ -210,4 +210,23 @@ def test_same_figures_in_process(db):
     run = metrics_service.metrics_run_execute(date_from=yesterday, date_to=yesterday, trigger="nightly")
 
     assert run.status == MetricsRun.Status.DONE
+    assert stored_rows(yesterday) == EXPECTED_YESTERDAY
+
+
+@pytest.mark.redis
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_a_backfill_runs_as_parallel_tasks_on_a_real_worker(metrics_worker, celery_conf):
+    yesterday, rows = yesterday_events()
+    events_load(rows)
+    celery_conf(task_default_queue=metrics_worker)  # where this test's worker listens
+
+    queued = metrics_backfill_queue(date_from=yesterday - timedelta(days=13), date_to=yesterday)
+
+    assert queued == 2
+    deadline = time.monotonic() + TASK_TIMEOUT
+    while MetricsRun.objects.filter(status=MetricsRun.Status.DONE).count() < 2:
+        assert time.monotonic() < deadline, list(MetricsRun.objects.values("status", "error"))
+        time.sleep(0.2)
+    assert set(MetricsRun.objects.values_list("trigger", flat=True)) == {MetricsRun.Trigger.BACKFILL}
     assert stored_rows(yesterday) == EXPECTED_YESTERDAY

@@ -6,9 +6,8 @@ from tqdm import tqdm
 
 from analytics.models import MetricsRun
 from analytics.selectors import event_date_span
-from analytics.services.metrics import metrics_run_execute
-
-CHUNK_DAYS = 7
+from analytics.services.metrics import date_chunks, metrics_run_execute
+from analytics.tasks import metrics_backfill_queue
 
 
 def _parse(value: str, option: str) -> date:
@@ -30,6 +29,9 @@ class Command(BaseCommand):
         parser.add_argument("--to", dest="date_to", help="Last day of a range, YYYY-MM-DD (default: yesterday).")
         parser.add_argument("--all", action="store_true",
                             help="Every day from the first stored event to the last one (at most today).")
+        parser.add_argument("--queue", action="store_true",
+                            help="Send the range to the Celery workers as week-long tasks that run in parallel, "
+                                 "instead of computing here (the runs show on the dashboard).")
 
     def handle(self, *args, **options):
         yesterday = timezone.localdate() - timedelta(days=1)
@@ -54,13 +56,13 @@ class Command(BaseCommand):
         if date_from > date_to:
             raise CommandError(f"--from {date_from} is after --to {date_to}.")
 
-        chunks = []
-        cursor = date_from
-        while cursor <= date_to:
-            chunk_end = min(cursor + timedelta(days=CHUNK_DAYS - 1), date_to)
-            chunks.append((cursor, chunk_end))
-            cursor = chunk_end + timedelta(days=1)
+        if options["queue"]:
+            queued = metrics_backfill_queue(date_from=date_from, date_to=date_to)
+            self.stdout.write(self.style.SUCCESS(
+                f"Queued {queued} task(s) for {date_from} … {date_to}; follow them on the dashboard."))
+            return
 
+        chunks = date_chunks(date_from=date_from, date_to=date_to)
         total_rows = 0
         with tqdm(total=(date_to - date_from).days + 1, unit="day", desc="compute_metrics",
                   disable=options["verbosity"] == 0, file=self.stderr) as bar:
