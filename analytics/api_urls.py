@@ -3,6 +3,10 @@ from django.urls import path
 from analytics import apis
 
 urlpatterns = [
+    path("analytics/exports/", apis.ExportJobCreateApi.as_view(), name="export-create"),
+    path("analytics/exports/download/", apis.ExportDownloadApi.as_view(), name="export-download"),
+    path("analytics/exports/<uuid:job_id>/", apis.ExportJobDetailApi.as_view(), name="export-detail"),
+    path("analytics/exports/<uuid:job_id>/file/", apis.ExportJobFileApi.as_view(), name="export-file"),
     path("analytics/aarrr/", apis.AarrrDailyListApi.as_view(), name="aarrr-list"),
     path("analytics/metrics-runs/", apis.MetricsRunListApi.as_view(), name="metrics-run-list"),
     path("analytics/metrics-runs/backfill/", apis.MetricsBackfillApi.as_view(), name="metrics-backfill"),

@@ -8,7 +8,8 @@ from django.db.models import Count, Max, Min, Sum
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
-from analytics.models import AarrrDaily, Event, MetricsRun, Person
+from analytics.models import AarrrDaily, Event, ExportJob, MetricsRun, Person
+from ops_platform.core.roles import Role, roles_of
 
 
 def event_count() -> int:
@@ -67,3 +68,18 @@ def aarrr_daily_list(*, date_from: date, date_to: date, channel: str | None = No
     if channel:
         rows = rows.filter(channel=channel)
     return rows.order_by("date", "channel")
+
+
+def export_job_list(*, user, limit: int = 50):
+    """The export jobs a staff member may see: their own; administrators see everyone's."""
+    jobs = ExportJob.objects.select_related("created_by").order_by("-created_at")
+    if Role.ADMIN not in roles_of(user):
+        jobs = jobs.filter(created_by=user)
+    return jobs[:limit]
+
+
+def export_job_get(*, user, job_id) -> ExportJob | None:
+    jobs = ExportJob.objects.select_related("created_by")
+    if Role.ADMIN not in roles_of(user):
+        jobs = jobs.filter(created_by=user)
+    return jobs.filter(pk=job_id).first()

@@ -9,6 +9,7 @@ from django.db import InterfaceError, OperationalError, transaction
 from django.utils import timezone
 
 from analytics.models import MetricsRun
+from analytics.services.exports import export_job_execute
 from analytics.services.metrics import date_chunks, metrics_run_execute, metrics_runs_recover
 
 TRANSIENT_ERRORS = (OperationalError, InterfaceError, ConnectionError)
@@ -46,3 +47,10 @@ def metrics_backfill_queue(*, date_from: date, date_to: date) -> int:
     job = group(compute_metrics_range.s(f.isoformat(), t.isoformat(), MetricsRun.Trigger.BACKFILL) for f, t in chunks)
     transaction.on_commit(job.apply_async)
     return len(chunks)
+
+
+@shared_task(bind=True, acks_late=True, autoretry_for=TRANSIENT_ERRORS, retry_backoff=10, retry_backoff_max=300,
+             max_retries=3)
+def export_job_run(self, job_id: str) -> str:
+    """Write an export job's file (idempotent: a finished job is left as it is)."""
+    return export_job_execute(job_id=job_id).status

@@ -1,6 +1,8 @@
 """Keep the Traditional Chinese catalogue in step with the Simplified one, then compile both.
 
-Translators work in locale/zh_Hans/LC_MESSAGES/django.po. Every zh_Hant entry that is still empty (or
+Translators work in locale/zh_Hans/LC_MESSAGES/django.po; translations handed in as JSON objects
+(msgid → Simplified Chinese) in locale/pending/*.json fill the zh_Hans entries that are still empty, and
+the files are removed once every string in them has found its entry. Every zh_Hant entry that is still empty (or
 fuzzy) is filled from the zh_Hans text converted character by character with OpenCC (s2t; the
 vocabulary stays that of the source article: 用戶, 數據, 優化); entries a
 translator has already written in zh_Hant are left alone. Then both catalogues are compiled to .mo, so a
@@ -9,6 +11,7 @@ fresh clone needs no gettext tools. Run through `make messages`.
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 
@@ -18,6 +21,7 @@ import polib
 ROOT = Path(__file__).resolve().parent.parent
 HANS = ROOT / "locale/zh_Hans/LC_MESSAGES/django.po"
 HANT = ROOT / "locale/zh_Hant/LC_MESSAGES/django.po"
+PENDING = ROOT / "locale/pending"
 
 
 def _needs_fill(entry: polib.POEntry) -> bool:
@@ -31,9 +35,34 @@ def _needs_fill(entry: polib.POEntry) -> bool:
     return not entry.msgstr
 
 
+def _apply_pending(hans: polib.POFile) -> int:
+    applied = 0
+    entries = {entry.msgid: entry for entry in hans if not entry.obsolete}
+    for path in sorted(PENDING.glob("*.json")):
+        pending = json.loads(path.read_text(encoding="utf-8"))
+        for msgid, msgstr in pending.items():
+            entry = entries.get(msgid)
+            if entry is None or not msgstr:
+                continue
+            if entry.msgid_plural:
+                if not all(entry.msgstr_plural.values()):
+                    entry.msgstr_plural = {0: msgstr}
+                    applied += 1
+            elif not entry.msgstr or "fuzzy" in entry.flags:
+                entry.msgstr = msgstr
+                applied += 1
+            if "fuzzy" in entry.flags:
+                entry.flags.remove("fuzzy")
+        if all(msgid in entries for msgid in pending):
+            path.unlink()
+    hans.save()
+    return applied
+
+
 def main() -> int:
     converter = opencc.OpenCC("s2t")
     hans = polib.pofile(str(HANS))
+    print(f"zh_Hans: {_apply_pending(hans)} entries filled from locale/pending/.")
     hant = polib.pofile(str(HANT))
     source = {(entry.msgctxt, entry.msgid): entry for entry in hans if not entry.obsolete}
     filled = 0

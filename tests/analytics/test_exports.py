@@ -1,0 +1,193 @@
+"""Reports as CSV and XLSX: direct downloads and export jobs on the workers."""
+
+from __future__ import annotations
+
+import io
+from datetime import date, timedelta
+from decimal import Decimal
+
+import pytest
+from openpyxl import load_workbook
+from rest_framework.test import APIClient
+
+from analytics import apis
+from analytics.models import AarrrDaily, ExportJob
+from analytics.services import exports
+from ops_platform.core.roles import Role
+
+DAY = date(2026, 3, 10)
+DOWNLOAD = "/api/v1/analytics/exports/download/"
+
+
+@pytest.fixture
+def stored(db):
+    AarrrDaily.objects.bulk_create([
+        AarrrDaily(date=DAY, channel="wechat", acquisition=8, activation=2, retention=1, revenue=Decimal("1234.50"),
+                   paying_customers=2, referral=1),
+        AarrrDaily(date=DAY, channel="抖音", acquisition=0, activation=1),
+        AarrrDaily(date=DAY + timedelta(days=40), channel="wechat", acquisition=1),
+    ])
+
+
+def body_of(response) -> str:
+    return b"".join(response.streaming_content).decode("utf-8")
+
+
+def test_csv_streams_the_rows_with_percentages_as_percentages(api_client_for, stored):
+    response = api_client_for(Role.MERCHANT_OPS).get(DOWNLOAD, {"kind": "aarrr", "file_format": "csv",
+                                                                "date_from": "2026-03-01", "date_to": "2026-03-31"})
+
+    assert response.status_code == 200
+    assert response["Content-Type"] == "text/csv; charset=utf-8"
+    assert response["Content-Disposition"] == 'attachment; filename="aarrr_2026-03-01_2026-03-31.csv"'
+    assert body_of(response).splitlines() == [
+        "\ufeffDate,Channel,Acquisition,Activation,Activation rate,Retention,Revenue,Paying customers,Referral",
+        "2026-03-10,wechat,8,2,25.00%,1,1234.50,2,1",
+        "2026-03-10,抖音,0,1,0.00%,0,0.00,0,0",
+    ]
+
+
+def test_csv_header_follows_the_language(api_client_for, stored):
+    client = api_client_for(Role.ANALYST)
+
+    response = client.get(DOWNLOAD, {"kind": "aarrr", "date_from": "2026-03-10", "date_to": "2026-03-10"},
+                          HTTP_ACCEPT_LANGUAGE="zh-hans")
+
+    assert body_of(response).splitlines()[0].startswith("\ufeff日期,渠道,获取,激活,激活率")
+
+
+def test_xlsx_has_a_formatted_header_and_typed_cells(api_client_for, stored):
+    response = api_client_for(Role.PM).get(DOWNLOAD, {"kind": "aarrr", "file_format": "xlsx",
+                                                      "date_from": "2026-03-10", "date_to": "2026-03-10"})
+
+    assert response.status_code == 200
+    sheet = load_workbook(io.BytesIO(response.content)).active
+    header = list(sheet[1])
+    assert [cell.value for cell in header][:5] == ["Date", "Channel", "Acquisition", "Activation", "Activation rate"]
+    assert all(cell.font.bold for cell in header)
+    row = {header[i].value: cell for i, cell in enumerate(sheet[2])}
+    assert row["Activation rate"].value == 0.25
+    assert row["Activation rate"].number_format == "0.0%"
+    assert row["Revenue"].value == 1234.5
+    assert row["Revenue"].number_format == "#,##0.00"
+    assert row["Date"].value.date() == DAY
+    assert sheet.max_row == 3
+    assert sheet.freeze_panes == "A2"
+
+
+def test_a_large_xlsx_is_sent_to_an_export_job(api_client_for, stored, monkeypatch):
+    monkeypatch.setattr(apis, "XLSX_DIRECT_LIMIT", 1)
+
+    response = api_client_for(Role.ANALYST).get(DOWNLOAD, {"kind": "aarrr", "file_format": "xlsx",
+                                                           "date_from": "2026-03-10", "date_to": "2026-03-10"})
+
+    assert response.status_code == 413
+    assert response.json()["errors"] == {"file_format": ["Use an export job or CSV for more than 100,000 rows."]}
+    assert "Start an export job" in response.json()["message"]
+
+
+@pytest.mark.parametrize("params, field", [
+    ({"kind": "nope"}, "kind"),
+    ({"kind": "aarrr", "file_format": "pdf"}, "file_format"),
+    ({"kind": "aarrr", "date_from": "2026-03-31", "date_to": "2026-03-01"}, "date_from"),
+])
+def test_bad_download_parameters_are_a_400(api_client_for, db, params, field):
+    response = api_client_for(Role.ANALYST).get(DOWNLOAD, params)
+
+    assert response.status_code == 400
+    assert field in response.json()["errors"]
+
+
+@pytest.mark.usefixtures("celery_eager")
+def test_an_export_job_runs_and_its_file_downloads(api_client_for, stored, django_capture_on_commit_callbacks,
+                                                   settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
+    client = api_client_for(Role.ANALYST)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        created = client.post("/api/v1/analytics/exports/", {
+            "kind": "aarrr", "file_format": "xlsx", "params": {"date_from": "2026-03-01", "date_to": "2026-04-30"}},
+            format="json")
+
+    assert created.status_code == 202
+    assert created.json()["status"] == "queued"
+    status = client.get(created.json()["status_url"]).json()
+    assert status["status"] == "done"
+    assert status["percent"] == 100
+    assert status["rows_total"] == status["rows_done"] == 3
+    assert status["params"] == {"date_from": "2026-03-01", "date_to": "2026-04-30"}
+    download = client.get(status["download_url"])
+    assert download.status_code == 200
+    assert 'filename="aarrr_2026-03-01_2026-04-30.xlsx"' in download["Content-Disposition"]
+    sheet = load_workbook(io.BytesIO(b"".join(download.streaming_content))).active
+    assert sheet.max_row == 4
+
+
+@pytest.mark.usefixtures("celery_eager")
+def test_an_export_job_is_seen_by_its_creator_and_administrators_only(api_client_for, stored, settings, tmp_path,
+                                                                       django_capture_on_commit_callbacks):
+    settings.MEDIA_ROOT = tmp_path
+    with django_capture_on_commit_callbacks(execute=True):
+        created = api_client_for(Role.ANALYST).post("/api/v1/analytics/exports/", {
+            "kind": "aarrr", "params": {"date_from": "2026-03-01", "date_to": "2026-03-31"}}, format="json")
+    job_id = created.json()["id"]
+
+    other = api_client_for(Role.ANALYST)
+    assert other.get(f"/api/v1/analytics/exports/{job_id}/").status_code == 404
+    assert other.get(f"/api/v1/analytics/exports/{job_id}/file/").status_code == 404
+    admin = api_client_for(Role.ADMIN)
+    assert admin.get(f"/api/v1/analytics/exports/{job_id}/").json()["status"] == "done"
+    assert admin.get(f"/api/v1/analytics/exports/{job_id}/file/").status_code == 200
+
+
+@pytest.mark.parametrize("role", [Role.MERCHANT_OPS, Role.USER_OPS, Role.PRODUCT_OPS, Role.PM])
+def test_export_jobs_are_for_analysts_and_admins(api_client_for, db, role):
+    response = api_client_for(role).post("/api/v1/analytics/exports/", {
+        "kind": "aarrr", "params": {"date_from": "2026-03-01", "date_to": "2026-03-31"}}, format="json")
+
+    assert response.status_code == 403
+    assert not ExportJob.objects.exists()
+
+
+@pytest.mark.parametrize("body, field", [
+    ({"kind": "aarrr", "params": "2026"}, "params"),
+    ({"kind": "aarrr", "params": {"date_from": "x"}}, "date_from"),
+    ({"params": {}}, "kind"),
+])
+def test_bad_export_jobs_are_a_400(api_client_for, db, body, field):
+    response = api_client_for(Role.ADMIN).post("/api/v1/analytics/exports/", body, format="json")
+
+    assert response.status_code == 400
+    assert field in response.json()["errors"]
+    assert not ExportJob.objects.exists()
+
+
+def test_a_job_not_finished_has_no_file_yet(api_client_for, db, make_staff):
+    analyst = make_staff(Role.ANALYST)
+    job = ExportJob.objects.create(kind="aarrr", params={}, created_by=analyst, rows_total=10, rows_done=4,
+                                   status=ExportJob.Status.RUNNING)
+    client = APIClient()
+    client.force_authenticate(analyst)
+
+    assert client.get(f"/api/v1/analytics/exports/{job.id}/").json()["percent"] == 40
+    response = client.get(f"/api/v1/analytics/exports/{job.id}/file/")
+    assert response.status_code == 409
+    assert response.json()["code"] == "not_ready"
+
+
+def test_a_failing_job_is_recorded(db, settings, tmp_path, monkeypatch):
+    settings.MEDIA_ROOT = tmp_path
+    job = ExportJob.objects.create(kind="aarrr", params={"date_from": "2026-03-01", "date_to": "2026-03-31"})
+
+    def broken(report, target, progress=None):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(exports, "report_csv_write", broken)
+
+    with pytest.raises(OSError):
+        exports.export_job_execute(job_id=job.id)
+
+    job.refresh_from_db()
+    assert job.status == ExportJob.Status.FAILED
+    assert job.error == "OSError: disk full"
+    assert not list(tmp_path.rglob("*.csv"))
