@@ -45,9 +45,12 @@ def event_daily_counts(*, days: int = 30) -> list[dict]:
             for i in range(days)]
 
 
-def aarrr_totals(*, date_from: date, date_to: date) -> dict:
-    """Sum of the stored AARRR rows over a date range, all channels."""
-    totals = AarrrDaily.objects.filter(date__gte=date_from, date__lte=date_to).aggregate(
+def aarrr_totals(*, date_from: date, date_to: date, channel: str | None = None) -> dict:
+    """Sum of the stored AARRR rows over a date range, all channels or one."""
+    rows = AarrrDaily.objects.filter(date__gte=date_from, date__lte=date_to)
+    if channel:
+        rows = rows.filter(channel=channel)
+    totals = rows.aggregate(
         acquisition=Sum("acquisition"), activation=Sum("activation"), retention=Sum("retention"),
         revenue=Sum("revenue"), paying_customers=Sum("paying_customers"), referral=Sum("referral"),
     )
@@ -83,3 +86,60 @@ def export_job_get(*, user, job_id) -> ExportJob | None:
     if Role.ADMIN not in roles_of(user):
         jobs = jobs.filter(created_by=user)
     return jobs.filter(pk=job_id).first()
+
+
+AARRR_METRICS = ("acquisition", "activation", "retention", "revenue", "paying_customers", "referral")
+
+
+def aarrr_channels() -> list[str]:
+    """The channels that have stored AARRR rows, alphabetically."""
+    return list(AarrrDaily.objects.order_by("channel").values_list("channel", flat=True).distinct())
+
+
+def aarrr_daily_series(*, date_from: date, date_to: date, channel: str | None = None) -> list[dict]:
+    """Per day (every day of the range, zero-filled): the sum of each AARRR metric over the channels."""
+    rows = aarrr_daily_list(date_from=date_from, date_to=date_to, channel=channel).order_by()
+    totals = {row["date"]: row for row in rows.values("date").annotate(**{m: Sum(m) for m in AARRR_METRICS})}
+    days = (date_to - date_from).days + 1
+    series = []
+    for offset in range(days):
+        day = date_from + timedelta(days=offset)
+        row = totals.get(day, {})
+        series.append({"date": day, **{m: row.get(m) or 0 for m in AARRR_METRICS}})
+    return series
+
+
+def aarrr_channel_summary(*, date_from: date, date_to: date) -> list[dict]:
+    """Per first-touch channel over the range: the sums and the ratios that judge a channel's quality.
+
+    activation_rate = activation / acquisition; repeat_rate = retention / paying_customers (share of paying
+    customer-days by customers who had ordered before); revenue_per_new_customer = revenue / acquisition.
+    Largest acquisition first. One query.
+    """
+    rows = (AarrrDaily.objects.filter(date__gte=date_from, date__lte=date_to).values("channel")
+            .annotate(**{m: Sum(m) for m in AARRR_METRICS}).order_by("-acquisition", "channel"))
+    summary = []
+    for row in rows:
+        revenue = float(row["revenue"] or 0)
+        summary.append({
+            **row, "revenue": revenue,
+            "activation_rate": row["activation"] / row["acquisition"] if row["acquisition"] else None,
+            "repeat_rate": row["retention"] / row["paying_customers"] if row["paying_customers"] else None,
+            "revenue_per_new_customer": revenue / row["acquisition"] if row["acquisition"] else None,
+        })
+    return summary
+
+
+def aarrr_period_comparison(*, date_from: date, date_to: date, channel: str | None = None) -> list[dict]:
+    """The five stages over the range beside the previous range of the same length, with the relative change."""
+    length = (date_to - date_from).days + 1
+    previous_to = date_from - timedelta(days=1)
+    previous_from = previous_to - timedelta(days=length - 1)
+    current = aarrr_totals(date_from=date_from, date_to=date_to, channel=channel)
+    previous = aarrr_totals(date_from=previous_from, date_to=previous_to, channel=channel)
+    stages = []
+    for key in ("acquisition", "activation", "retention", "revenue", "referral"):
+        now, before = float(current[key]), float(previous[key])
+        stages.append({"key": key, "value": current[key], "previous": previous[key],
+                       "change": (now - before) / before if before else None})
+    return stages

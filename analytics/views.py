@@ -1,0 +1,96 @@
+"""Pages of the analytics app. Thin: parse a form, call selectors or one service, render."""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+from django.contrib import messages
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_POST
+
+from analytics import selectors
+from analytics.forms import AarrrFilterForm, BackfillForm, ExportStartForm
+from analytics.services.exports import export_job_create
+from analytics.tasks import metrics_backfill_queue
+from ops_platform.core.permissions import role_required
+from ops_platform.core.roles import Action, Area, can
+
+STAGE_LABELS = {
+    "acquisition": gettext_lazy("Acquisition"), "activation": gettext_lazy("Activation"),
+    "retention": gettext_lazy("Retention"), "revenue": gettext_lazy("Revenue"), "referral": gettext_lazy("Referral"),
+}
+
+
+@role_required(Area.ANALYTICS)
+def aarrr_overview(request):
+    channels = selectors.aarrr_channels()
+    form = AarrrFilterForm(request.GET, channels=channels)
+    if not form.is_valid():
+        return render(request, "analytics/aarrr.html", {"form": form}, status=400)
+    params = form.cleaned_data
+    date_from, date_to, channel = params["date_from"], params["date_to"], params.get("channel") or None
+    shown = request.GET.copy()  # the form shows the range in force, defaults included
+    shown["date_from"], shown["date_to"] = date_from.isoformat(), date_to.isoformat()
+    form = AarrrFilterForm(shown, channels=channels)
+    stages = selectors.aarrr_period_comparison(date_from=date_from, date_to=date_to, channel=channel)
+    for stage in stages:
+        stage["label"] = STAGE_LABELS[stage["key"]]
+    series = selectors.aarrr_daily_series(date_from=date_from, date_to=date_to, channel=channel)
+    chart = {"labels": [row["date"].isoformat() for row in series],
+             "stages": [{"key": key, "label": str(label), "values": [float(row[key]) for row in series]}
+                        for key, label in STAGE_LABELS.items()]}
+    query = {"date_from": date_from.isoformat(), "date_to": date_to.isoformat()}
+    if channel:
+        query["channel"] = channel
+    return render(request, "analytics/aarrr.html", {
+        "form": form, "date_from": date_from, "date_to": date_to, "channel": channel, "stages": stages,
+        "chart": chart, "channels": selectors.aarrr_channel_summary(date_from=date_from, date_to=date_to),
+        "export_query": urlencode(query),
+        "can_recompute": can(request.user, Area.METRICS_RUNS, Action.CHANGE),
+        "can_export_job": can(request.user, Area.ANALYTICS, Action.CHANGE),
+        "backfill_form": BackfillForm(initial={"date_from": date_from, "date_to": date_to}),
+        "runs": selectors.metrics_run_list(limit=5),
+    })
+
+
+@role_required(Area.METRICS_RUNS, Action.CHANGE)
+@require_POST
+def aarrr_recompute(request):
+    form = BackfillForm(request.POST)
+    if not form.is_valid():
+        for errors in form.errors.values():
+            for error in errors:
+                messages.error(request, error)
+        return redirect("analytics:aarrr")
+    queued = metrics_backfill_queue(**form.cleaned_data)
+    messages.success(request, _("Recomputing %(from)s – %(to)s in %(count)s task(s); the runs appear below.") % {
+        "from": form.cleaned_data["date_from"], "to": form.cleaned_data["date_to"], "count": queued})
+    return redirect(f"{reverse('analytics:aarrr')}?date_from={form.cleaned_data['date_from']}"
+                    f"&date_to={form.cleaned_data['date_to']}")
+
+
+@role_required(Area.ANALYTICS)
+def export_list(request):
+    jobs = selectors.export_job_list(user=request.user)
+    return render(request, "analytics/exports.html", {"jobs": jobs})
+
+
+@role_required(Area.ANALYTICS, Action.CHANGE)
+@require_POST
+def export_start(request):
+    form = ExportStartForm(request.POST, channels=selectors.aarrr_channels())
+    if not form.is_valid():
+        for errors in form.errors.values():
+            for error in errors:
+                messages.error(request, error)
+        return redirect("analytics:aarrr")
+    data = form.cleaned_data
+    params = {"date_from": data["date_from"].isoformat(), "date_to": data["date_to"].isoformat()}
+    if data.get("channel"):
+        params["channel"] = data["channel"]
+    export_job_create(kind=data["kind"], params=params, file_format=data["file_format"], created_by=request.user)
+    messages.success(request, _("The export has started; it is listed below with its progress."))
+    return redirect("analytics:exports")
