@@ -24,6 +24,12 @@ STAGE_LABELS = {
 }
 
 
+def _flash_errors(request, form) -> None:
+    for errors in form.errors.values():
+        for error in errors:
+            messages.error(request, error)
+
+
 @role_required(Area.ANALYTICS)
 def aarrr_overview(request):
     channels = selectors.aarrr_channels()
@@ -61,9 +67,7 @@ def aarrr_overview(request):
 def aarrr_recompute(request):
     form = BackfillForm(request.POST)
     if not form.is_valid():
-        for errors in form.errors.values():
-            for error in errors:
-                messages.error(request, error)
+        _flash_errors(request, form)
         return redirect("analytics:aarrr")
     queued = metrics_backfill_queue(**form.cleaned_data)
     messages.success(request, _("Recomputing %(from)s – %(to)s in %(count)s task(s); the runs appear below.") % {
@@ -83,9 +87,7 @@ def export_list(request):
 def export_start(request):
     form = ExportStartForm(request.POST, channels=selectors.aarrr_channels())
     if not form.is_valid():
-        for errors in form.errors.values():
-            for error in errors:
-                messages.error(request, error)
+        _flash_errors(request, form)
         return redirect("analytics:aarrr")
     data = form.cleaned_data
     params = {"date_from": data["date_from"].isoformat(), "date_to": data["date_to"].isoformat()}
