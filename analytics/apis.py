@@ -122,7 +122,11 @@ class MetricsBackfillApi(APIView):
 # Exports
 
 XLSX_DIRECT_LIMIT = 100_000  # rows; larger workbooks are built by an export job
-EXPORT_PARAMS = {"aarrr": AarrrInputSerializer}  # report kind → its parameters
+class EventsExportInputSerializer(DateRangeInputSerializer):
+    event = serializers.CharField(required=False, max_length=200)
+
+
+EXPORT_PARAMS = {"aarrr": AarrrInputSerializer, "events": EventsExportInputSerializer}  # report → its parameters
 
 
 class ExportInputSerializer(serializers.Serializer):

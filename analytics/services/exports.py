@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import logging
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 from django.conf import settings
@@ -26,7 +27,8 @@ from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
-from analytics.models import AarrrDaily, ExportJob
+from analytics.models import AarrrDaily, Event, ExportJob
+from analytics.services.metrics import local_day_start
 from ops_platform.core.exceptions import ApplicationError
 
 logger = logging.getLogger(__name__)
@@ -113,6 +115,34 @@ def aarrr_report(params: dict) -> Report:
     return Report(name=f"aarrr_{date_from}_{date_to}",
                   tables=[ExportTable(title=str(_("AARRR by day and channel")), columns=AARRR_COLUMNS,
                                       rows=records(), total=rows.count())])
+
+
+EVENT_COLUMNS = [
+    Column("timestamp", _("Time"), "text"), Column("event", _("Event")), Column("distinct_id", _("Customer")),
+    Column("channel", _("Channel")), Column("properties", _("Properties")),
+]
+
+
+@report_register("events")
+def events_report(params: dict) -> Report:
+    """Raw events of a date range (local days), one event name or all, oldest first; params as for AARRR."""
+    date_from, date_to = date.fromisoformat(str(params["date_from"])), date.fromisoformat(str(params["date_to"]))
+    tz = timezone.get_current_timezone()
+    rows = Event.objects.filter(timestamp__gte=local_day_start(date_from),
+                                timestamp__lt=local_day_start(date_to + timedelta(days=1)))
+    if params.get("event"):
+        rows = rows.filter(event=params["event"])
+    values = rows.order_by("timestamp", "id").values_list("timestamp", "event", "distinct_id", "channel",
+                                                          "properties")
+
+    def records() -> Iterator[dict]:
+        for timestamp, event, distinct_id, channel, properties in values.iterator(chunk_size=ITERATOR_CHUNK):
+            yield {"timestamp": timestamp.astimezone(tz).isoformat(), "event": event, "distinct_id": distinct_id,
+                   "channel": channel, "properties": json.dumps(properties, ensure_ascii=False)}
+
+    return Report(name=f"events_{date_from}_{date_to}",
+                  tables=[ExportTable(title=str(_("Events")), columns=EVENT_COLUMNS, rows=records(),
+                                      total=rows.count())])
 
 
 # Writers

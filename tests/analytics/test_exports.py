@@ -191,3 +191,23 @@ def test_a_failing_job_is_recorded(db, settings, tmp_path, monkeypatch):
     assert job.status == ExportJob.Status.FAILED
     assert job.error == "OSError: disk full"
     assert not list(tmp_path.rglob("*.csv"))
+
+
+def test_raw_events_export_in_local_time(api_client_for, db):
+    from analytics.services.loading import events_load
+    from tests.factories import event_row, local_time
+
+    events_load([
+        event_row("visit", "ann", local_time(DAY, 0, 30), channel="wechat"),
+        event_row("order_paid", "ann", local_time(DAY, 12), amount=20, note="中文"),
+        event_row("visit", "bob", local_time(DAY + timedelta(days=1), 9), channel="douyin"),
+    ])
+
+    response = api_client_for(Role.ANALYST).get(DOWNLOAD, {"kind": "events", "date_from": "2026-03-10",
+                                                           "date_to": "2026-03-10"})
+
+    assert body_of(response).splitlines() == [
+        "\ufeffTime,Event,Customer,Channel,Properties",
+        '2026-03-10T00:30:00+08:00,visit,ann,wechat,"{""channel"": ""wechat""}"',
+        '2026-03-10T12:00:00+08:00,order_paid,ann,,"{""amount"": 20, ""note"": ""中文""}"',
+    ]
