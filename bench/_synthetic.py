@@ -39,6 +39,7 @@ class Spec:
     events: int
     days: int
     seed: int = 20261101
+    version: int = 2  # bump when the generator changes: a recorded set of another version is rebuilt
 
     @property
     def database(self) -> str:
@@ -71,13 +72,12 @@ def _events_frame(rng: np.random.Generator, spec: Spec, customers: np.ndarray, f
     starts = np.cumsum(counts) - counts
     position = np.arange(counts.sum()) - np.repeat(starts, counts)
     n = owner.size
-    # Days after the first: exponential gaps per event, cumulated per customer, inside the period.
-    gap = np.where(position == 0, 0.0, rng.exponential(3.0, n))
-    cumulative = np.cumsum(gap)
-    offset_days = cumulative - np.repeat(cumulative[starts], counts)
-    day = np.minimum(first_day[local] + offset_days, spec.days - 1e-6)
+    # The first event on the first day; the others spread over the rest of the period (no pile-up at its end).
+    fraction = np.where(position == 0, 0.0, rng.random(n))
+    day = first_day[local] + (spec.days - first_day[local]) * fraction
     hour = rng.choice(24, n, p=HOURLY / HOURLY.sum())
-    seconds = (np.floor(day) * 86400 + hour * 3600 + rng.integers(0, 3600, n) + position * 7).astype("int64")
+    seconds = (np.floor(day) * 86400 + hour * 3600 + rng.integers(0, 3600, n)).astype("int64")
+    seconds = np.where(position == 0, seconds, np.maximum(seconds, np.repeat(seconds[starts], counts) + 1))
     seconds = np.minimum(seconds, spec.days * 86400 - 1)
     names = np.where(position == 0, "visit", NAMES[rng.choice(len(NAMES), n, p=NAME_SHARE)])
     own_channel = CHANNELS[channel[local]]

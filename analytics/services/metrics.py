@@ -13,7 +13,7 @@ from decimal import Decimal
 import pandas as pd
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Exists, OuterRef, Q, Subquery
+from django.db.models import OuterRef, Q, Subquery
 from django.db.models.fields.json import KeyTransform
 from django.utils import timezone
 
@@ -47,12 +47,14 @@ def _first_visit_channel(person_ref: str = "person_id") -> Subquery:
     return Subquery(first_visit.values("channel")[:1])
 
 
-def _is_first_ever(event_name: str) -> Exists:
-    """True for the row that is its person's first-ever ``event_name`` (earliest timestamp, then lowest id)."""
-    earlier = Event.objects.filter(event=event_name, person_id=OuterRef("person_id")).filter(
-        Q(timestamp__lt=OuterRef("timestamp")) | Q(timestamp=OuterRef("timestamp"), id__lt=OuterRef("id"))
-    )
-    return ~Exists(earlier)
+def _is_first_ever(event_name: str) -> Q:
+    """True for the row that is its person's first-ever ``event_name`` (earliest timestamp, then lowest id).
+
+    Written as a per-row probe (the id of the person's first such event) rather than an anti-join, so the
+    planner never hashes the whole history of ``event_name``.
+    """
+    first = Event.objects.filter(event=event_name, person_id=OuterRef("person_id")).order_by("timestamp", "id")
+    return Q(id=Subquery(first.values("id")[:1]))
 
 
 def _frame(queryset, columns: list[str]) -> pd.DataFrame:
