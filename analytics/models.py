@@ -24,6 +24,28 @@ class Person(models.Model):
         return self.distinct_id
 
 
+class PersonFacts(models.Model):
+    """What all history says of one person, kept up to date at ingestion (analytics/services/facts.py)."""
+
+    person = models.OneToOneField(Person, primary_key=True, on_delete=models.DO_NOTHING, db_constraint=False,
+                                  related_name="facts")
+    first_visit_at = models.DateTimeField(null=True, blank=True)
+    first_visit_id = models.BigIntegerField(null=True, blank=True)  # ties on time: the lower event id wins
+    first_channel = models.CharField(max_length=100, blank=True, default="")  # of the first visit; "" without one
+    first_signup_at = models.DateTimeField(null=True, blank=True)
+    first_order_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["first_visit_at"], name="facts_first_visit"),
+            models.Index(fields=["first_signup_at"], name="facts_first_signup"),
+            models.Index(fields=["first_order_at"], name="facts_first_order"),
+        ]
+
+    def __str__(self) -> str:
+        return f"facts of person {self.person_id}"
+
+
 class Event(models.Model):
     uuid = models.UUIDField(unique=True, default=uuid.uuid4)
     event = models.CharField(max_length=200)

@@ -18,6 +18,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from analytics.models import Event, Person
+from analytics.services.facts import person_facts_merge, person_facts_merge_uuids
 
 SQLITE_CHUNK = 2000
 
@@ -99,6 +100,9 @@ def _load_postgresql(rows: list[EventRow]) -> int:
             [now],
         )
         inserted = cursor.rowcount
+        person_facts_merge(source_sql=(
+            "SELECT e.id, e.person_id, e.event, e.timestamp, e.channel FROM analytics_event AS e "
+            "JOIN _event_load AS l ON l.uuid = e.uuid WHERE e.event IN ('visit', 'signup', 'order_paid')"))
         cursor.execute("DROP TABLE _event_load")
     return inserted
 
@@ -131,4 +135,6 @@ def _load_generic(rows: list[EventRow]) -> int:
         batch_size=SQLITE_CHUNK,
         ignore_conflicts=True,
     )
+    for chunk in _chunks([row.uuid for row in fresh], SQLITE_CHUNK):
+        person_facts_merge_uuids(chunk)
     return len(fresh)

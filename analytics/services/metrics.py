@@ -13,11 +13,10 @@ from decimal import Decimal
 import pandas as pd
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import OuterRef, Q, Subquery
 from django.db.models.fields.json import KeyTransform
 from django.utils import timezone
 
-from analytics.models import AarrrDaily, Event, MetricsRun, Person
+from analytics.models import AarrrDaily, Event, MetricsRun, Person, PersonFacts
 
 logger = logging.getLogger(__name__)
 
@@ -37,26 +36,6 @@ def _local_dates(series: pd.Series) -> pd.Series:
     return pd.to_datetime(series, utc=True).dt.tz_convert(settings.TIME_ZONE).dt.date
 
 
-def _first_visit_channel(person_ref: str = "person_id") -> Subquery:
-    """The ``channel`` of the person's first-ever visit (ties broken by id); NULL when they have none.
-
-    An index probe per row on (event, person_id, timestamp): the cost follows the rows asked about,
-    not the length of the history.
-    """
-    first_visit = Event.objects.filter(event="visit", person_id=OuterRef(person_ref)).order_by("timestamp", "id")
-    return Subquery(first_visit.values("channel")[:1])
-
-
-def _is_first_ever(event_name: str) -> Q:
-    """True for the row that is its person's first-ever ``event_name`` (earliest timestamp, then lowest id).
-
-    Written as a per-row probe (the id of the person's first such event) rather than an anti-join, so the
-    planner never hashes the whole history of ``event_name``.
-    """
-    first = Event.objects.filter(event=event_name, person_id=OuterRef("person_id")).order_by("timestamp", "id")
-    return Q(id=Subquery(first.values("id")[:1]))
-
-
 def _frame(queryset, columns: list[str]) -> pd.DataFrame:
     return pd.DataFrame.from_records(list(queryset.values_list(*columns)), columns=columns)
 
@@ -71,44 +50,39 @@ def _referrer_channels(referrers: list[str]) -> dict[str, str]:
     unique = sorted(set(referrers))
     for offset in range(0, len(unique), REFERRER_CHUNK):
         chunk = unique[offset:offset + REFERRER_CHUNK]
-        rows = Person.objects.filter(distinct_id__in=chunk).annotate(channel=_first_visit_channel("id"))
-        channels.update(rows.values_list("distinct_id", "channel"))
+        channels.update(Person.objects.filter(distinct_id__in=chunk).values_list("distinct_id",
+                                                                                  "facts__first_channel"))
     return {key: value or NO_CHANNEL for key, value in channels.items()}
 
 
 def aarrr_compute(*, date_from: date, date_to: date) -> pd.DataFrame:
     """The AARRR rows for every day in [date_from, date_to], one per (date, channel) with any activity.
 
-    Only the range's events are read; what the semantics need from history (is this the first-ever visit,
-    sign-up or order; the channel of the first-ever visit) comes from index probes, so a night's refresh
-    costs the same at 1M or 100M events of history.
+    Only the range's events are read; what the semantics need from all history (first-ever visit and its
+    channel, first sign-up, first order) comes from ``PersonFacts``, kept up to date at ingestion, so a
+    night's refresh costs the same at 1M or 100M events of history.
     """
     start, end = local_day_start(date_from), local_day_start(date_to + timedelta(days=1))
     in_range = Event.objects.filter(timestamp__gte=start, timestamp__lt=end)
     parts = []
 
-    acquired = _frame(in_range.filter(event="visit").filter(_is_first_ever("visit")), ["timestamp", "channel"])
-    acquired["date"] = _local_dates(acquired["timestamp"])
-    acquired["channel"] = _channel(acquired["channel"])
+    acquired = _frame(PersonFacts.objects.filter(first_visit_at__gte=start, first_visit_at__lt=end),
+                      ["first_visit_at", "first_channel"])
+    acquired["date"] = _local_dates(acquired["first_visit_at"])
+    acquired["channel"] = _channel(acquired["first_channel"])
     parts.append(acquired.groupby(["date", "channel"]).size().rename("acquisition"))
 
-    signups = _frame(
-        in_range.filter(event="signup").filter(_is_first_ever("signup")).annotate(first_channel=_first_visit_channel()),
-        ["timestamp", "first_channel"],
-    )
-    signups["date"] = _local_dates(signups["timestamp"])
+    signups = _frame(PersonFacts.objects.filter(first_signup_at__gte=start, first_signup_at__lt=end),
+                     ["first_signup_at", "first_channel"])
+    signups["date"] = _local_dates(signups["first_signup_at"])
     signups["channel"] = _channel(signups["first_channel"])
     parts.append(signups.groupby(["date", "channel"]).size().rename("activation"))
 
-    first_order = Event.objects.filter(event="order_paid", person_id=OuterRef("person_id")).order_by("timestamp")
     orders = _frame(
-        in_range.filter(event="order_paid").annotate(
-            first_channel=_first_visit_channel(),
-            first_order_at=Subquery(first_order.values("timestamp")[:1]),
-            amount=KeyTransform("amount", "properties"),
-        ),
-        ["person_id", "timestamp", "amount", "first_channel", "first_order_at"],
-    )
+        in_range.filter(event="order_paid").annotate(amount=KeyTransform("amount", "properties")),
+        ["person_id", "timestamp", "amount", "person__facts__first_channel", "person__facts__first_order_at"],
+    ).rename(columns={"person__facts__first_channel": "first_channel",
+                      "person__facts__first_order_at": "first_order_at"})
     orders["date"] = _local_dates(orders["timestamp"])
     orders["amount"] = pd.to_numeric(orders["amount"], errors="coerce").fillna(0.0)
     orders["channel"] = _channel(orders["first_channel"])

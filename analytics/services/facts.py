@@ -1,0 +1,82 @@
+"""Per-customer first-touch facts, kept up to date as events arrive.
+
+``PersonFacts`` holds, per person, what AARRR and the customer pages ask of all history: the first-ever
+visit (time, id, channel), the first sign-up and the first paid order. Every write of events merges the
+stored rows of the batch into the facts in one set-based statement; the merge keeps the earlier of the
+stored and the new fact (ties by event id), so it is commutative and idempotent: concurrent loads, retried
+batches and duplicates all leave the facts the events define. ``person_facts_rebuild`` recomputes them from
+all events (after a bulk load that bypassed ``events_load``, or to check).
+"""
+
+from __future__ import annotations
+
+from django.db import connection, transaction
+
+from analytics.models import Event, PersonFacts
+
+FACT_EVENTS = ("visit", "signup", "order_paid")
+
+_EARLIER_VISIT = (
+    "excluded.first_visit_at IS NOT NULL AND (f.first_visit_at IS NULL OR excluded.first_visit_at < f.first_visit_at "
+    "OR (excluded.first_visit_at = f.first_visit_at AND excluded.first_visit_id < f.first_visit_id))"
+)
+
+
+def _earlier(column: str) -> str:
+    return (f"CASE WHEN f.{column} IS NULL OR excluded.{column} < f.{column} THEN excluded.{column} "
+            f"ELSE f.{column} END")
+
+
+# {source} selects (id, person_id, event, timestamp, channel) of stored events; both SQLite and PostgreSQL
+# read this (window functions, upsert with ``excluded``, a WHERE before ON CONFLICT as SQLite asks).
+MERGE_SQL = f"""
+WITH src AS ({{source}}),
+firsts AS (
+    SELECT person_id, event, timestamp, id, channel,
+           ROW_NUMBER() OVER (PARTITION BY person_id, event ORDER BY timestamp, id) AS rn
+    FROM src
+)
+INSERT INTO {PersonFacts._meta.db_table} AS f
+    (person_id, first_visit_at, first_visit_id, first_channel, first_signup_at, first_order_at)
+SELECT person_id,
+       MAX(CASE WHEN event = 'visit' THEN timestamp END),
+       MAX(CASE WHEN event = 'visit' THEN id END),
+       COALESCE(MAX(CASE WHEN event = 'visit' THEN channel END), ''),
+       MAX(CASE WHEN event = 'signup' THEN timestamp END),
+       MAX(CASE WHEN event = 'order_paid' THEN timestamp END)
+FROM firsts
+WHERE rn = 1
+GROUP BY person_id
+ORDER BY person_id
+ON CONFLICT (person_id) DO UPDATE SET
+    first_channel = CASE WHEN {_EARLIER_VISIT} THEN excluded.first_channel ELSE f.first_channel END,
+    first_visit_id = CASE WHEN {_EARLIER_VISIT} THEN excluded.first_visit_id ELSE f.first_visit_id END,
+    first_visit_at = CASE WHEN {_EARLIER_VISIT} THEN excluded.first_visit_at ELSE f.first_visit_at END,
+    first_signup_at = {_earlier("first_signup_at")},
+    first_order_at = {_earlier("first_order_at")}
+"""  # noqa: S608 - only table and column names are formatted in; values travel as parameters
+
+
+def person_facts_merge(*, source_sql: str, params: list | tuple = ()) -> None:
+    """Merge the stored events that ``source_sql`` selects (id, person_id, event, timestamp, channel)."""
+    with connection.cursor() as cursor:
+        cursor.execute(MERGE_SQL.format(source=source_sql), params)
+
+
+def person_facts_merge_uuids(uuids: list) -> None:
+    """Merge the stored events with these uuids (the batch just written; re-merging is harmless)."""
+    stored = Event.objects.filter(uuid__in=uuids, event__in=FACT_EVENTS).values_list(
+        "id", "person_id", "event", "timestamp", "channel")
+    sql, params = stored.query.sql_with_params()
+    person_facts_merge(source_sql=sql, params=params)
+
+
+@transaction.atomic
+def person_facts_rebuild() -> int:
+    """Recompute every person's facts from all stored events; returns the number of people with facts."""
+    PersonFacts.objects.all().delete()
+    everything = Event.objects.filter(event__in=FACT_EVENTS).values_list("id", "person_id", "event", "timestamp",
+                                                                          "channel")
+    sql, params = everything.query.sql_with_params()
+    person_facts_merge(source_sql=sql, params=params)
+    return PersonFacts.objects.count()

@@ -1,0 +1,77 @@
+"""PersonFacts merged batch by batch equal what all history says, whatever the order the batches come in."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from analytics.models import Event, Person, PersonFacts
+from analytics.services.facts import person_facts_rebuild
+from analytics.services.loading import EventRow, events_load
+from tests.factories import event_row
+
+BASE = datetime(2026, 3, 9, 15, 0, tzinfo=UTC)
+
+
+def facts() -> dict:
+    return {row[0]: row[1:] for row in PersonFacts.objects.values_list(
+        "person__distinct_id", "first_visit_at", "first_visit_id", "first_channel", "first_signup_at",
+        "first_order_at")}
+
+
+def expected() -> dict:
+    """From the stored events, by brute force."""
+    out = {}
+    for event in Event.objects.order_by("timestamp", "id"):
+        if event.event not in ("visit", "signup", "order_paid"):
+            continue
+        current = out.setdefault(event.distinct_id, [None, None, "", None, None])
+        if event.event == "visit" and current[0] is None:
+            current[0:3] = [event.timestamp, event.id, event.channel]
+        elif event.event == "signup" and current[3] is None:
+            current[3] = event.timestamp
+        elif event.event == "order_paid" and current[4] is None:
+            current[4] = event.timestamp
+    return {key: tuple(value) for key, value in out.items()}
+
+
+event_strategy = st.tuples(
+    st.sampled_from(["visit", "signup", "order_paid", "review"]), st.sampled_from(["a", "b", "c"]),
+    st.integers(0, 20).map(lambda minutes: BASE + timedelta(minutes=minutes)),  # many ties
+    st.sampled_from(["wechat", "douyin", ""]),
+)
+
+
+@pytest.mark.django_db
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(events=st.lists(event_strategy, max_size=30), cuts=st.lists(st.integers(0, 30), max_size=4),
+       order=st.randoms(use_true_random=False))
+def test_batches_in_any_order_give_the_facts_of_all_history(events, cuts, order):
+    Event.objects.all().delete()
+    Person.objects.all().delete()
+    PersonFacts.objects.all().delete()
+    rows = [EventRow(uuid=uuid.uuid4(), event=e, distinct_id=d, timestamp=t,
+                     properties={"channel": c} if c else {}) for e, d, t, c in events]
+    bounds = sorted({0, len(rows), *[min(c, len(rows)) for c in cuts]})
+    batches = [rows[a:b] for a, b in zip(bounds, bounds[1:], strict=False)]
+    order.shuffle(batches)
+
+    for batch in batches:
+        events_load(batch)
+        events_load(batch[:2])  # a retried batch changes nothing
+
+    assert facts() == expected()
+    person_facts_rebuild()
+    assert facts() == expected()
+
+
+def test_an_earlier_visit_arriving_late_takes_over_the_channel(db):
+    events_load([event_row("visit", "ann", BASE + timedelta(hours=2), channel="douyin")])
+    events_load([event_row("visit", "ann", BASE, channel="wechat"), event_row("signup", "ann", BASE)])
+
+    row = PersonFacts.objects.get(person__distinct_id="ann")
+    assert (row.first_visit_at, row.first_channel, row.first_signup_at) == (BASE, "wechat", BASE)
