@@ -5,6 +5,7 @@ The API answers a 400 with these field errors; the pages show them next to the f
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
 
 from django import forms
@@ -16,6 +17,7 @@ from analytics.services.retention import DEFAULT_PERIODS, MAX_PERIODS
 MAX_RANGE_DAYS = 400
 EVENT_NAME_MAX_LENGTH = 200
 ISO_DATE = ["%Y-%m-%d"]
+DATE_WIDGET = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 DATE_ERRORS = {
     "required": _("Enter a date as YYYY-MM-DD, for example 2026-03-01."),
     "invalid": _("Enter a date as YYYY-MM-DD, for example 2026-03-01."),
@@ -69,8 +71,8 @@ class StepsField(forms.Field):
 
 
 class DateRangeForm(forms.Form):
-    date_from = forms.DateField(label=_("From"), input_formats=ISO_DATE, error_messages=DATE_ERRORS)
-    date_to = forms.DateField(label=_("To"), input_formats=ISO_DATE, error_messages=DATE_ERRORS)
+    date_from = forms.DateField(label=_("From"), input_formats=ISO_DATE, error_messages=DATE_ERRORS, widget=DATE_WIDGET)
+    date_to = forms.DateField(label=_("To"), input_formats=ISO_DATE, error_messages=DATE_ERRORS, widget=DATE_WIDGET)
 
     def clean(self):
         cleaned = super().clean()
@@ -86,7 +88,8 @@ class DateRangeForm(forms.Form):
 
 
 def _event_field(label):
-    return forms.CharField(label=label, max_length=EVENT_NAME_MAX_LENGTH, error_messages={
+    widget = forms.TextInput(attrs={"list": "event-names", "autocomplete": "off"})
+    return forms.CharField(label=label, max_length=EVENT_NAME_MAX_LENGTH, widget=widget, error_messages={
         "required": _("Enter an event name, for example order_paid."),
         "max_length": _("Event names have at most 200 characters."),
     })
@@ -148,11 +151,24 @@ class GoldenTimeForm(DateRangeForm):
         return {"event": data["event"], "date_from": data["date_from"], "date_to": data["date_to"]}
 
 
-def page_form(form_class: type[DateRangeForm], query, *, defaults: dict) -> DateRangeForm:
-    """The page's form: bound to the query string, or to ``defaults`` on a first visit (no parameters)."""
-    return form_class(query if query else defaults)
+def page_form(form_class: type[DateRangeForm], query, *, defaults: Callable[[], dict]) -> DateRangeForm:
+    """The page's form: bound to the query string, or to ``defaults()`` on a first visit (no parameters)."""
+    return form_class(query if query else defaults())
 
 
 def default_range(last_day) -> dict:
     """The 30 days up to ``last_day``, as form data."""
     return {"date_from": (last_day - timedelta(days=29)).isoformat(), "date_to": last_day.isoformat()}
+
+
+def funnel_defaults(last_day) -> dict:
+    return {"steps": ["visit", "signup", "order_paid"], "window_days": "14", **default_range(last_day)}
+
+
+def retention_defaults(last_day) -> dict:
+    return {"cohort_event": "signup", "return_event": "order_paid", "period": "week", "periods": "8",
+            **default_range(last_day - timedelta(days=60)), "date_to": last_day.isoformat()}
+
+
+def golden_time_defaults(last_day) -> dict:
+    return {"event": "order_paid", **default_range(last_day)}
