@@ -8,6 +8,7 @@ from django.utils.dates import WEEKDAYS_ABBR
 register = template.Library()
 
 HEAT_RGB = "59, 111, 216"
+EMPTY_CELL = "#f1f4f9"
 
 
 @register.filter
@@ -30,7 +31,7 @@ def percent(ratio) -> str:
 
 def _heat(part, whole) -> str:
     share = float(part) / float(whole) if whole else 0.0
-    return f"rgba({HEAT_RGB}, {0.06 + 0.84 * share:.2f})" if part else "transparent"
+    return f"rgba({HEAT_RGB}, {0.06 + 0.84 * share:.2f})" if part else EMPTY_CELL
 
 
 @register.simple_tag

@@ -14,7 +14,7 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from django.db import connection, transaction
+from django.db import transaction
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -23,6 +23,7 @@ from analytics.services.golden_time import golden_time_compute
 from analytics.services.loading import EventRow, events_load
 from analytics.services.retention import retention_compute
 from tests.analytics import reference
+from tests.analytics.conftest import ENGINES
 
 pytestmark = pytest.mark.django_db
 
@@ -30,7 +31,6 @@ BASE = date(2026, 2, 26)  # a Thursday: the grid reaches Sunday 1 March, Monday 
 ALPHABET = ["a", "b", "c"]
 CHANNELS = ["", "wechat", "douyin"]
 ZONES = ["Asia/Shanghai", "America/New_York"]
-ENGINES = ["pandas", "sql"]
 
 HYPOTHESIS = settings(max_examples=150, deadline=None, derandomize=True,
                       suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
@@ -68,11 +68,6 @@ def _materialise(rows, tz: str) -> tuple[list[EventRow], list[reference.Ev]]:
     return loaded, plain
 
 
-def _skip_unless_engine_available(engine: str) -> None:
-    if engine == "sql" and connection.vendor != "postgresql":
-        pytest.skip("the SQL engine runs on PostgreSQL")
-
-
 class _Rollback(Exception):
     pass
 
@@ -98,7 +93,6 @@ def _in_rolled_back_transaction(check) -> None:
     breakdown=st.booleans(),
 )
 def test_funnel_matches_the_reference(settings, engine, tz, rows, steps, window_days, first_day, span, breakdown):
-    _skip_unless_engine_available(engine)
     settings.TIME_ZONE = tz
     date_from = BASE + timedelta(days=first_day)
     date_to = date_from + timedelta(days=span)
@@ -129,7 +123,6 @@ def test_funnel_matches_the_reference(settings, engine, tz, rows, steps, window_
 )
 def test_retention_matches_the_reference(settings, engine, tz, rows, cohort_event, return_event, period, first_day,
                                          span, periods):
-    _skip_unless_engine_available(engine)
     settings.TIME_ZONE = tz
     date_from = BASE + timedelta(days=first_day)
     date_to = date_from + timedelta(days=span)
@@ -153,7 +146,6 @@ def test_retention_matches_the_reference(settings, engine, tz, rows, cohort_even
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(rows=event_sets(), event=st.sampled_from(ALPHABET), first_day=st.integers(-2, 6), span=st.integers(0, 8))
 def test_golden_time_matches_the_reference(settings, engine, tz, rows, event, first_day, span):
-    _skip_unless_engine_available(engine)
     settings.TIME_ZONE = tz
     date_from = BASE + timedelta(days=first_day)
     date_to = date_from + timedelta(days=span)
