@@ -70,12 +70,47 @@ def funnel_compute(*, steps: list[str] | tuple[str, ...], window_days: int, date
     query = FunnelQuery(steps=tuple(steps), window_days=window_days, date_from=date_from, date_to=date_to,
                         breakdown=breakdown)
     engine = engine or ("sql" if connection.vendor == "postgresql" else "pandas")
-    frame = _paths_sql(query) if engine == "sql" else _paths_pandas(query)
-    return _summarise(frame, query)
+    groups = _groups_sql(query) if engine == "sql" else _groups_pandas(_paths_pandas(query), query)
+    result = {"steps": _step_rows(query, groups.pop(None, None))}
+    if breakdown:
+        ordered = sorted(groups.items(), key=lambda item: (-item[1].counts[0], item[0]))
+        result["breakdown"] = [{"value": value, "steps": _step_rows(query, stats)} for value, stats in ordered]
+    return result
 
 
-# What both engines produce: one row per entrant with the entry channel and the matched time of each step
-# (NaN where not matched) in microseconds since the epoch (exact in float64), in columns t0…tn.
+@dataclass(frozen=True)
+class StepStats:
+    """For one group of entrants: customers per step, and per step k ≥ 1 the median and mean seconds from k−1."""
+
+    counts: list[int]
+    medians: list[float | None]
+    means: list[float | None]
+
+
+def _step_rows(query: FunnelQuery, stats: StepStats | None) -> list[dict]:
+    n = len(query.steps)
+    stats = stats or StepStats(counts=[0] * n, medians=[None] * n, means=[None] * n)
+    counts = stats.counts
+    return [{
+        "event": name,
+        "count": counts[k],
+        "conversion_from_previous": _ratio(counts[k], counts[k - 1] if k else counts[0]),
+        "conversion_from_first": _ratio(counts[k], counts[0]),
+        "median_seconds_to_convert": _seconds(stats.medians[k]) if k and counts[k] else None,
+        "avg_seconds_to_convert": _seconds(stats.means[k]) if k and counts[k] else None,
+    } for k, name in enumerate(query.steps)]
+
+
+def _seconds(value) -> float | None:
+    return None if value is None else round(float(value), 3)
+
+
+def _ratio(numerator: int, denominator: int) -> float:
+    return numerator / denominator if denominator else 0.0
+
+
+# The pandas path: one row per entrant with the entry channel and the matched time of each step (NaN where not
+# matched) in microseconds since the epoch (exact in float64), in columns t0…tn; then grouped stats.
 
 
 def _columns(query: FunnelQuery) -> list[str]:
@@ -110,15 +145,15 @@ def _paths_pandas(query: FunnelQuery) -> pd.DataFrame:
     return paths
 
 
-def _paths_sql(query: FunnelQuery) -> pd.DataFrame:
-    """Chained per-step temporary tables, each ``min(timestamp)`` over a hash join on one event's slice.
+def _groups_sql(query: FunnelQuery) -> dict[str | None, StepStats]:
+    """Chained per-step temporary tables, each ``min(timestamp)`` over a hash join on one event's slice, then one
+    aggregate over all entrants (key ``None``) and, for a breakdown, per channel (GROUPING SETS).
 
     Temporary tables with ``ANALYZE`` give the planner true row counts (a CTE's estimate can be far off),
     and JIT is off: it costs more than it saves on these queries.
     """
     n = len(query.steps)
     last_ts = query.end + query.window
-    epoch = "(extract(epoch FROM {col}) * 1000000)::bigint"
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("SET LOCAL jit = off")
         for k in range(n):
@@ -142,48 +177,51 @@ def _paths_sql(query: FunnelQuery) -> pd.DataFrame:
                 [query.steps[k], query.start, last_ts, query.window],
             )
             cursor.execute(f"ANALYZE _funnel_{k}")
-        selects = ", ".join(f"{epoch.format(col=f'f{k}.tk')} AS t{k}" for k in range(n))
+        aggregates = ["count(*)"] + [f"count(f{k}.tk)" for k in range(1, n)]
+        for k in range(1, n):
+            delta = f"extract(epoch FROM f{k}.tk - f{k - 1}.tk)"
+            aggregates += [f"percentile_cont(0.5) WITHIN GROUP (ORDER BY {delta}::float8)", f"avg({delta})"]
         joins = " ".join(f"LEFT JOIN _funnel_{k} AS f{k} ON f{k}.person_id = f0.person_id" for k in range(1, n))
-        cursor.execute(f"SELECT f0.person_id, f0.channel, {selects} FROM _funnel_0 AS f0 {joins}")  # noqa: S608
-        frame = pd.DataFrame(cursor.fetchall(), columns=["person_id", "channel", *_columns(query)])
+        if query.breakdown:
+            key, grouping = "CASE WHEN grouping(value) = 0 THEN value END", "GROUPING SETS ((), (value))"
+        else:
+            key, grouping = "NULL", "()"
+        cursor.execute(
+            f"SELECT {key}, {', '.join(aggregates)} "  # noqa: S608
+            f"FROM (SELECT *, coalesce(nullif(channel, ''), %s) AS value FROM _funnel_0) AS f0 {joins} "
+            f"GROUP BY {grouping}",
+            [NO_CHANNEL],
+        )
+        rows = cursor.fetchall()
         for k in range(n):
             cursor.execute(f"DROP TABLE _funnel_{k}")
-    return frame
+    groups = {}
+    for value, *numbers in rows:
+        counts, timings = [int(c) for c in numbers[:n]], numbers[n:]
+        groups[value] = StepStats(counts=counts, medians=[None, *timings[0::2]], means=[None, *timings[1::2]])
+    return groups
 
 
-def _summarise(paths: pd.DataFrame, query: FunnelQuery) -> dict:
-    result = {"steps": _steps(paths, query)}
-    if query.breakdown == "channel":
+def _groups_pandas(paths: pd.DataFrame, query: FunnelQuery) -> dict[str | None, StepStats]:
+    groups = {None: _stats_pandas(paths, query)}
+    if query.breakdown == "channel" and len(paths):
         channel = paths["channel"].fillna("").astype(str).replace("", NO_CHANNEL)
-        groups = [(value, paths[channel == value]) for value in sorted(channel.unique())]
-        groups.sort(key=lambda group: -len(group[1]))  # stable: ties keep the value order
-        result["breakdown"] = [{"value": value, "steps": _steps(group, query)} for value, group in groups]
-    return result
+        for value, group in paths.groupby(channel, sort=True):
+            groups[value] = _stats_pandas(group, query)
+    return groups
 
 
-def _steps(paths: pd.DataFrame, query: FunnelQuery) -> list[dict]:
+def _stats_pandas(paths: pd.DataFrame, query: FunnelQuery) -> StepStats:
     columns = _columns(query)
-    matched = paths[columns].notna().to_numpy() if len(paths) else np.zeros((0, len(columns)), bool)
+    n = len(columns)
+    matched = paths[columns].notna().to_numpy() if len(paths) else np.zeros((0, n), bool)
     reached = np.logical_and.accumulate(matched, axis=1) if len(paths) else matched
-    counts = [int(reached[:, k].sum()) for k in range(len(columns))]
-    steps = []
-    for k, name in enumerate(query.steps):
-        seconds = None
-        if k > 0 and counts[k]:
+    counts = [int(reached[:, k].sum()) for k in range(n)]
+    medians, means = [None] * n, [None] * n
+    for k in range(1, n):
+        if counts[k]:
             mask = reached[:, k]
-            delta = (paths[columns[k]].to_numpy(dtype="float64")[mask]
-                     - paths[columns[k - 1]].to_numpy(dtype="float64")[mask])
-            seconds = delta / 1e6
-        steps.append({
-            "event": name,
-            "count": counts[k],
-            "conversion_from_previous": _ratio(counts[k], counts[k - 1] if k else counts[0]),
-            "conversion_from_first": _ratio(counts[k], counts[0]),
-            "median_seconds_to_convert": None if seconds is None else round(float(np.median(seconds)), 3),
-            "avg_seconds_to_convert": None if seconds is None else round(float(np.mean(seconds)), 3),
-        })
-    return steps
-
-
-def _ratio(numerator: int, denominator: int) -> float:
-    return numerator / denominator if denominator else 0.0
+            seconds = (paths[columns[k]].to_numpy(dtype="float64")[mask]
+                       - paths[columns[k - 1]].to_numpy(dtype="float64")[mask]) / 1e6
+            medians[k], means[k] = float(np.median(seconds)), float(np.mean(seconds))
+    return StepStats(counts=counts, medians=medians, means=means)

@@ -18,6 +18,7 @@ from django.db import transaction
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from analytics.models import Event
 from analytics.services.funnel import funnel_compute
 from analytics.services.golden_time import golden_time_compute
 from analytics.services.loading import EventRow, events_load
@@ -57,15 +58,17 @@ def event_sets(draw):
     return [(f"p{person}", name, day, moment, channel) for person, name, (day, moment), channel in rows]
 
 
-def _materialise(rows, tz: str) -> tuple[list[EventRow], list[reference.Ev]]:
+def _load(rows, tz: str) -> list[reference.Ev]:
+    """Store ``rows`` through ``events_load``; the same events for the reference, with the ids they were stored
+    under (the tie-break between simultaneous entry events: lowest id first)."""
     zone = ZoneInfo(tz)
-    loaded, plain = [], []
-    for index, (person, name, day, moment, channel) in enumerate(rows):
-        at = datetime.combine(day, moment, tzinfo=zone)
-        loaded.append(EventRow(uuid=uuid.uuid4(), event=name, distinct_id=person, timestamp=at,
-                               properties={"channel": channel} if channel else {}))
-        plain.append(reference.Ev(id=index, person=person, event=name, ts=at, channel=channel))
-    return loaded, plain
+    loaded = [EventRow(uuid=uuid.uuid4(), event=name, distinct_id=person, timestamp=datetime.combine(day, moment, zone),
+                       properties={"channel": channel} if channel else {})
+              for person, name, day, moment, channel in rows]
+    events_load(loaded)
+    ids = dict(Event.objects.values_list("uuid", "id"))
+    return [reference.Ev(id=ids[row.uuid], person=row.distinct_id, event=row.event, ts=row.timestamp,
+                         channel=row.channel) for row in loaded]
 
 
 class _Rollback(Exception):
@@ -98,8 +101,7 @@ def test_funnel_matches_the_reference(settings, engine, tz, rows, steps, window_
     date_to = date_from + timedelta(days=span)
 
     def check():
-        loaded, plain = _materialise(rows, tz)
-        events_load(loaded)
+        plain = _load(rows, tz)
 
         result = funnel_compute(steps=steps, window_days=window_days, date_from=date_from, date_to=date_to,
                                 breakdown="channel" if breakdown else None, engine=engine)
@@ -128,8 +130,7 @@ def test_retention_matches_the_reference(settings, engine, tz, rows, cohort_even
     date_to = date_from + timedelta(days=span)
 
     def check():
-        loaded, plain = _materialise(rows, tz)
-        events_load(loaded)
+        plain = _load(rows, tz)
 
         result = retention_compute(cohort_event=cohort_event, return_event=return_event, period=period,
                                    date_from=date_from, date_to=date_to, periods=periods, engine=engine)
@@ -151,8 +152,7 @@ def test_golden_time_matches_the_reference(settings, engine, tz, rows, event, fi
     date_to = date_from + timedelta(days=span)
 
     def check():
-        loaded, plain = _materialise(rows, tz)
-        events_load(loaded)
+        plain = _load(rows, tz)
 
         result = golden_time_compute(event=event, date_from=date_from, date_to=date_to, engine=engine)
 

@@ -202,3 +202,14 @@ def test_day_boundaries_follow_time_zone(engine, settings, tz):
 
     assert timezone.get_current_timezone_name() == tz
     assert counts(result) == [1, 0]
+
+
+def test_simultaneous_entry_events_take_the_channel_of_the_first_stored(engine):
+    at = local_time(D1, 9)
+    events_load([event_row("visit", "c", at, channel="wechat")])
+    events_load([event_row("visit", "c", at, channel="douyin")])
+
+    result = funnel_compute(steps=["visit", "signup"], window_days=1, date_from=D1, date_to=D2, breakdown="channel",
+                            engine=engine)
+
+    assert [(row["value"], counts(row)) for row in result["breakdown"]] == [("wechat", [1, 0])]
