@@ -35,6 +35,9 @@ BREAKDOWNS = ("channel",)
 MAX_STEPS = 10
 MIN_STEPS = 2
 MAX_WINDOW_DAYS = 365
+# Memory for sorts and hashes inside a report's transaction only (SET LOCAL): at 10M events the per-step hash
+# aggregates and the entry sort would otherwise spill to disk at the 4 MB default.
+WORK_MEM = "256MB"
 
 
 @dataclass(frozen=True)
@@ -147,58 +150,60 @@ def _paths_pandas(query: FunnelQuery) -> pd.DataFrame:
 
 def _groups_sql(query: FunnelQuery) -> dict[str | None, StepStats]:
     """Chained per-step temporary tables, each ``min(timestamp)`` over a hash join on one event's slice, then one
-    aggregate over all entrants (key ``None``) and, for a breakdown, per channel (GROUPING SETS).
+    small aggregate per step over all entrants (key ``None``) and, for a breakdown, per channel (GROUPING SETS).
 
-    Temporary tables with ``ANALYZE`` give the planner true row counts (a CTE's estimate can be far off),
-    and JIT is off: it costs more than it saves on these queries.
+    Each step's table carries the entry time, the entry channel and the microseconds since the previous step, so
+    the aggregates read one table each, with no join. Temporary tables with ``ANALYZE`` give the planner true row
+    counts (a CTE's estimate can be far off); JIT is off (it costs more than it saves here); sorts and hashes get
+    ``WORK_MEM``.
     """
     n = len(query.steps)
     last_ts = query.end + query.window
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("SET LOCAL jit = off")
+        cursor.execute(f"SET LOCAL work_mem = '{WORK_MEM}'")
         for k in range(n):
             cursor.execute(f"DROP TABLE IF EXISTS _funnel_{k}")
         cursor.execute(
             "CREATE TEMPORARY TABLE _funnel_0 ON COMMIT DROP AS "
-            "SELECT DISTINCT ON (person_id) person_id, timestamp AS t0, timestamp AS tk, channel "
+            "SELECT DISTINCT ON (person_id) person_id, timestamp AS t0, timestamp AS tk, "
+            "coalesce(nullif(channel, ''), %s) AS value "
             "FROM analytics_event WHERE event = %s AND timestamp >= %s AND timestamp < %s "
             "ORDER BY person_id, timestamp, id",
-            [query.steps[0], query.start, query.end],
+            [NO_CHANNEL, query.steps[0], query.start, query.end],
         )
         cursor.execute("ANALYZE _funnel_0")
         for k in range(1, n):
             cursor.execute(
                 f"CREATE TEMPORARY TABLE _funnel_{k} ON COMMIT DROP AS "  # noqa: S608 (only step numbers)
-                f"SELECT f.person_id, min(f.t0) AS t0, min(e.timestamp) AS tk "
+                f"SELECT f.person_id, min(f.t0) AS t0, min(e.timestamp) AS tk, min(f.value) AS value, "
+                f"(extract(epoch FROM min(e.timestamp) - min(f.tk)) * 1000000)::bigint AS dt "
                 f"FROM _funnel_{k - 1} AS f JOIN analytics_event AS e ON e.person_id = f.person_id "
                 f"WHERE e.event = %s AND e.timestamp > %s AND e.timestamp <= %s "
                 f"AND e.timestamp > f.tk AND e.timestamp <= f.t0 + %s "
                 f"GROUP BY f.person_id",
                 [query.steps[k], query.start, last_ts, query.window],
             )
-            cursor.execute(f"ANALYZE _funnel_{k}")
-        aggregates = ["count(*)"] + [f"count(f{k}.tk)" for k in range(1, n)]
-        for k in range(1, n):
-            delta = f"extract(epoch FROM f{k}.tk - f{k - 1}.tk)"
-            aggregates += [f"percentile_cont(0.5) WITHIN GROUP (ORDER BY {delta}::float8)", f"avg({delta})"]
-        joins = " ".join(f"LEFT JOIN _funnel_{k} AS f{k} ON f{k}.person_id = f0.person_id" for k in range(1, n))
+            if k < n - 1:
+                cursor.execute(f"ANALYZE _funnel_{k}")
         if query.breakdown:
             key, grouping = "CASE WHEN grouping(value) = 0 THEN value END", "GROUPING SETS ((), (value))"
         else:
             key, grouping = "NULL", "()"
-        cursor.execute(
-            f"SELECT {key}, {', '.join(aggregates)} "  # noqa: S608
-            f"FROM (SELECT *, coalesce(nullif(channel, ''), %s) AS value FROM _funnel_0) AS f0 {joins} "
-            f"GROUP BY {grouping}",
-            [NO_CHANNEL],
-        )
+        timings = ["NULL, NULL"] + ["percentile_cont(0.5) WITHIN GROUP (ORDER BY dt), avg(dt)"] * (n - 1)
+        cursor.execute(" UNION ALL ".join(
+            f"SELECT {k}, {key}, count(*), {timings[k]} FROM _funnel_{k} GROUP BY {grouping}"  # noqa: S608
+            for k in range(n)
+        ))
         rows = cursor.fetchall()
         for k in range(n):
             cursor.execute(f"DROP TABLE _funnel_{k}")
-    groups = {}
-    for value, *numbers in rows:
-        counts, timings = [int(c) for c in numbers[:n]], numbers[n:]
-        groups[value] = StepStats(counts=counts, medians=[None, *timings[0::2]], means=[None, *timings[1::2]])
+    groups: dict[str | None, StepStats] = {}
+    for k, value, count, median_us, mean_us in rows:  # microseconds from the previous step
+        stats = groups.setdefault(value, StepStats(counts=[0] * n, medians=[None] * n, means=[None] * n))
+        stats.counts[k] = int(count)
+        stats.medians[k] = None if median_us is None else float(median_us) / 1e6
+        stats.means[k] = None if mean_us is None else float(mean_us) / 1e6
     return groups
 
 

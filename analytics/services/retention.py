@@ -21,6 +21,7 @@ from django.db.models import Min
 from django.utils import timezone
 
 from analytics.models import Event
+from analytics.services.funnel import WORK_MEM
 from analytics.services.periods import (
     PERIODS,
     epoch_us,
@@ -111,6 +112,7 @@ def _retention_sql(*, cohort_event, return_event, period, start, end, horizon, p
               "horizon": horizon, "periods": periods, "tz": tz}
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("SET LOCAL jit = off")
+        cursor.execute(f"SET LOCAL work_mem = '{WORK_MEM}'")
         cursor.execute("DROP TABLE IF EXISTS _retention_cohort")
         cursor.execute(
             "CREATE TEMPORARY TABLE _retention_cohort ON COMMIT DROP AS "  # noqa: S608 (fixed SQL fragments)
