@@ -6,18 +6,24 @@ The API answers a 400 with these field errors; the pages show them next to the f
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import date, timedelta
 
 from django import forms
+from django.core.validators import MaxValueValidator, MinValueValidator, ProhibitNullCharactersValidator
 from django.utils.translation import gettext_lazy as _
 
 from analytics.services.funnel import MAX_STEPS, MAX_WINDOW_DAYS, MIN_STEPS
 from analytics.services.retention import DEFAULT_PERIODS, MAX_PERIODS
 
 MAX_RANGE_DAYS = 400
+# Far enough for any event stream, near enough that a window or 60 months later is still a valid date.
+MIN_DATE, MAX_DATE = date(1970, 1, 1), date(2099, 12, 31)
 EVENT_NAME_MAX_LENGTH = 200
 ISO_DATE = ["%Y-%m-%d"]
 DATE_WIDGET = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+DATE_BOUNDS_MESSAGE = _("Enter a date between 1970-01-01 and 2099-12-31.")
+DATE_VALIDATORS = [MinValueValidator(MIN_DATE, message=DATE_BOUNDS_MESSAGE),
+                   MaxValueValidator(MAX_DATE, message=DATE_BOUNDS_MESSAGE)]
 DATE_ERRORS = {
     "required": _("Enter a date as YYYY-MM-DD, for example 2026-03-01."),
     "invalid": _("Enter a date as YYYY-MM-DD, for example 2026-03-01."),
@@ -53,6 +59,11 @@ class StepsField(forms.Field):
         if not value:
             raise forms.ValidationError(self.error_messages["required"], code="required")
         errors = []
+        for name in value:
+            try:
+                ProhibitNullCharactersValidator()(name)  # PostgreSQL text cannot hold them: a 400, not a 500
+            except forms.ValidationError as error:
+                raise forms.ValidationError(error.messages[0], code="null_characters") from None
         for position, name in enumerate(value, start=1):
             if not name:
                 errors.append(forms.ValidationError(
@@ -71,8 +82,10 @@ class StepsField(forms.Field):
 
 
 class DateRangeForm(forms.Form):
-    date_from = forms.DateField(label=_("From"), input_formats=ISO_DATE, error_messages=DATE_ERRORS, widget=DATE_WIDGET)
-    date_to = forms.DateField(label=_("To"), input_formats=ISO_DATE, error_messages=DATE_ERRORS, widget=DATE_WIDGET)
+    date_from = forms.DateField(label=_("From"), input_formats=ISO_DATE, error_messages=DATE_ERRORS, widget=DATE_WIDGET,
+                                validators=DATE_VALIDATORS)
+    date_to = forms.DateField(label=_("To"), input_formats=ISO_DATE, error_messages=DATE_ERRORS, widget=DATE_WIDGET,
+                              validators=DATE_VALIDATORS)
 
     def clean(self):
         cleaned = super().clean()

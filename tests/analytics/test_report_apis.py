@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from analytics.services.loading import events_load
 from ops_platform.core.roles import Role
@@ -97,6 +99,7 @@ GOOD_FUNNEL = {"steps": "visit,signup", "window_days": "7", "date_from": "2026-0
     ({"steps": "visit," + "x" * 201}, "steps",
      "Step 2 is too long: event names have at most 200 characters."),
     ({"steps": ""}, "steps", "Enter the funnel's steps: between 2 and 10 event names, in order."),
+    ({"steps": "visit,sign\x00up"}, "steps", "Null characters are not allowed."),
     ({"window_days": "0"}, "window_days", "Enter a conversion window in days, from 1 to 365."),
     ({"window_days": "366"}, "window_days", "Enter a conversion window in days, from 1 to 365."),
     ({"window_days": "two"}, "window_days", "Enter a conversion window in days, from 1 to 365."),
@@ -145,6 +148,31 @@ def test_golden_time_rejects_a_missing_event(api_client_for):
     assert response.json()["errors"] == {"event": ["Enter an event name, for example order_paid."]}
 
 
+@pytest.mark.parametrize("url", [FUNNEL, RETENTION, GOLDEN])
+@pytest.mark.parametrize(("date_from", "date_to", "field"), [
+    ("0001-01-01", "0001-01-05", "date_from"), ("9999-12-25", "9999-12-31", "date_from"),
+    ("2099-12-30", "2100-01-01", "date_to"),
+])
+def test_dates_out_of_bounds_are_a_400_not_a_500(api_client_for, url, date_from, date_to, field):
+    params = {"steps": "a,b", "window_days": "365", "cohort_event": "a", "return_event": "b", "period": "month",
+              "periods": "60", "event": "a", "date_from": date_from, "date_to": date_to}
+
+    response = api_client_for(Role.PM).get(url, params)
+
+    assert response.status_code == 400
+    assert response.json()["errors"][field] == ["Enter a date between 1970-01-01 and 2099-12-31."]
+
+
+def test_the_last_allowed_day_with_the_longest_window_and_periods_answers(api_client_for):
+    client = api_client_for(Role.PM)
+    dates = {"date_from": "2099-12-31", "date_to": "2099-12-31"}
+
+    assert client.get(FUNNEL, {"steps": "a,b", "window_days": "365", **dates}).status_code == 200
+    assert client.get(RETENTION, {"cohort_event": "a", "return_event": "b", "period": "month", "periods": "60",
+                                  **dates}).status_code == 200
+    assert client.get(GOLDEN, {"event": "a", **dates}).status_code == 200
+
+
 def test_anonymous_gets_401(client):
     response = client.get(FUNNEL, GOOD_FUNNEL)
 
@@ -159,3 +187,28 @@ def test_the_schema_documents_the_report_endpoints(api_client_for):
         paths)
     funnel_parameters = {p["name"] for p in paths["/api/v1/analytics/funnel/"]["get"]["parameters"]}
     assert funnel_parameters == {"steps", "window_days", "date_from", "date_to", "breakdown"}
+
+
+PARAMETER_VALUES = st.one_of(
+    st.text(max_size=30), st.sampled_from(["", "0", "1", "60", "366", "-1", "2026-03-01", "1969-12-31",
+                                           "2099-12-31", "day", "week", "month", "channel", "a,b", "a,,b", "a\x00b"]),
+)
+
+
+@pytest.mark.parametrize(("url", "names"), [
+    (FUNNEL, ["steps", "window_days", "date_from", "date_to", "breakdown"]),
+    (RETENTION, ["cohort_event", "return_event", "period", "periods", "date_from", "date_to"]),
+    (GOLDEN, ["event", "date_from", "date_to"]),
+])
+@settings(max_examples=60, deadline=None, derandomize=True,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_any_query_string_gets_an_answer_never_a_500(api_client_for, url, names, data):
+    params = {name: data.draw(PARAMETER_VALUES, label=name) for name in names
+              if data.draw(st.booleans(), label=f"send {name}")}
+
+    response = api_client_for(Role.PM).get(url, params)
+
+    assert response.status_code in (200, 400)
+    if response.status_code == 400:
+        assert set(response.json()["errors"]) <= set(names)
