@@ -1,6 +1,6 @@
 from django.urls import path
 
-from analytics import apis
+from analytics import apis, report_apis
 
 urlpatterns = [
     path("analytics/exports/", apis.ExportJobCreateApi.as_view(), name="export-create"),
@@ -10,4 +10,7 @@ urlpatterns = [
     path("analytics/aarrr/", apis.AarrrDailyListApi.as_view(), name="aarrr-list"),
     path("analytics/metrics-runs/", apis.MetricsRunListApi.as_view(), name="metrics-run-list"),
     path("analytics/metrics-runs/backfill/", apis.MetricsBackfillApi.as_view(), name="metrics-backfill"),
+    path("analytics/funnel/", report_apis.FunnelApi.as_view(), name="analytics-funnel"),
+    path("analytics/retention/", report_apis.RetentionApi.as_view(), name="analytics-retention"),
+    path("analytics/golden-time/", report_apis.GoldenTimeApi.as_view(), name="analytics-golden-time"),
 ]

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
 
+from django.db import connection
 from django.db.models import Count, Max, Min, Sum
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from analytics.models import AarrrDaily, Event, ExportJob, MetricsRun, Person
+from analytics.services import funnel as _funnel
+from analytics.services import golden_time as _golden_time
+from analytics.services import retention as _retention
 from ops_platform.core.roles import Role, roles_of
 
 
@@ -143,3 +147,33 @@ def aarrr_period_comparison(*, date_from: date, date_to: date, channel: str | No
         stages.append({"key": key, "value": current[key], "previous": previous[key],
                        "change": (now - before) / before if before else None})
     return stages
+# The report engine (analytics/services/funnel.py, retention.py, golden_time.py): computed set-based on
+# request. Domain apps and pages reach it through these names.
+funnel_compute = _funnel.funnel_compute
+retention_compute = _retention.retention_compute
+golden_time_compute = _golden_time.golden_time_compute
+
+
+def event_names(*, limit: int = 200) -> list[str]:
+    """The distinct event names stored, alphabetically (suggestions for the report forms).
+
+    A loose index scan (one index probe per name, on the index led by ``event``) instead of a DISTINCT
+    over every event, so it stays fast on millions of rows; the same SQL runs on SQLite.
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "WITH RECURSIVE names(name) AS ("
+            " SELECT min(event) FROM analytics_event"
+            " UNION ALL"
+            " SELECT (SELECT min(event) FROM analytics_event WHERE event > names.name) FROM names"
+            " WHERE names.name IS NOT NULL"
+            ") SELECT name FROM names WHERE name IS NOT NULL LIMIT %s",
+            [limit],
+        )
+        return [row[0] for row in cursor.fetchall()]
+
+
+def report_last_day() -> date:
+    """The day the report pages end on by default: the last day with events, or today."""
+    span = event_date_span()
+    return span[1] if span else timezone.localdate()

@@ -1,4 +1,6 @@
-"""Pages of the analytics app. Thin: parse a form, call selectors or one service, render."""
+"""Pages of the analytics app. Thin: parse a form, call selectors or one service, render.
+
+Report pages take the same parameters, under the same rules, as the API (analytics/forms.py)."""
 
 from __future__ import annotations
 
@@ -11,7 +13,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
-from analytics import selectors
+from analytics import forms, selectors
 from analytics.forms import AarrrFilterForm, BackfillForm, ExportStartForm
 from analytics.services.exports import export_job_create
 from analytics.tasks import metrics_backfill_queue
@@ -96,3 +98,27 @@ def export_start(request):
     export_job_create(kind=data["kind"], params=params, file_format=data["file_format"], created_by=request.user)
     messages.success(request, _("The export has started; it is listed below with its progress."))
     return redirect("analytics:exports")
+
+
+def _report_page(request, *, form_class, defaults, compute, template):
+    form = forms.page_form(form_class, request.GET, defaults=lambda: defaults(selectors.report_last_day()))
+    report = compute(**form.report_arguments()) if form.is_valid() else None
+    return render(request, template, {"form": form, "report": report, "event_names": selectors.event_names()})
+
+
+@role_required(Area.ANALYTICS)
+def funnel_page(request):
+    return _report_page(request, form_class=forms.FunnelForm, defaults=forms.funnel_defaults,
+                        compute=selectors.funnel_compute, template="analytics/funnel.html")
+
+
+@role_required(Area.ANALYTICS)
+def retention_page(request):
+    return _report_page(request, form_class=forms.RetentionForm, defaults=forms.retention_defaults,
+                        compute=selectors.retention_compute, template="analytics/retention.html")
+
+
+@role_required(Area.ANALYTICS)
+def golden_time_page(request):
+    return _report_page(request, form_class=forms.GoldenTimeForm, defaults=forms.golden_time_defaults,
+                        compute=selectors.golden_time_compute, template="analytics/golden_time.html")

@@ -10,6 +10,7 @@ NAV_ITEMS = [
     ("analytics:aarrr", _("AARRR"), Area.ANALYTICS),
     ("analytics:funnel", _("Funnels"), Area.ANALYTICS),
     ("analytics:retention", _("Retention"), Area.ANALYTICS),
+    ("analytics:golden-time", _("Golden time"), Area.ANALYTICS),
     ("analytics:exports", _("Exports"), Area.ANALYTICS),
     ("merchants:list", _("Merchants"), Area.MERCHANTS),
     ("users:customers", _("Customers"), Area.CUSTOMERS),

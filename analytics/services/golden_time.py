@@ -1,0 +1,50 @@
+"""Golden operating time (运营黄金时间): when in the week an event happens, as a 7×24 grid in local time.
+
+``matrix[d][h]`` counts the events named ``event`` stored in [D1 00:00, D2+1 00:00) local time whose local
+weekday is d (0 = Monday … 6 = Sunday) and local hour is h. ``top`` lists the busiest non-empty slots,
+most events first (ties: earlier in the week first).
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import numpy as np
+import pandas as pd
+from django.db import connection
+from django.utils import timezone
+
+from analytics.models import Event
+from analytics.services.periods import local_day_start
+
+TOP_SLOTS = 5
+
+
+def golden_time_compute(*, event: str, date_from: date, date_to: date, top: int = TOP_SLOTS,
+                        engine: str | None = None) -> dict:
+    """``{"event", "total", "matrix": [7 × [24 counts]], "top": [{"weekday", "hour", "count"}]}``."""
+    engine = engine or ("sql" if connection.vendor == "postgresql" else "pandas")
+    start, end = local_day_start(date_from), local_day_start(date_to + timedelta(days=1))
+    matrix = np.zeros((7, 24), dtype="int64")
+    if engine == "sql":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT extract(isodow FROM l)::int - 1, extract(hour FROM l)::int, count(*) FROM ("
+                " SELECT timestamp AT TIME ZONE %s AS l FROM analytics_event"
+                " WHERE event = %s AND timestamp >= %s AND timestamp < %s) AS e GROUP BY 1, 2",
+                [timezone.get_current_timezone_name(), event, start, end],
+            )
+            cells = cursor.fetchall()
+        if cells:
+            weekday, hour, count = (np.array(column, dtype="int64") for column in zip(*cells, strict=True))
+            matrix[weekday, hour] = count
+    else:
+        rows = Event.objects.filter(event=event, timestamp__gte=start, timestamp__lt=end)
+        stamps = pd.to_datetime(pd.Series(list(rows.values_list("timestamp", flat=True)), dtype="object"), utc=True)
+        if len(stamps):
+            local = stamps.dt.tz_convert(timezone.get_current_timezone_name())
+            np.add.at(matrix, (local.dt.day_of_week.to_numpy(), local.dt.hour.to_numpy()), 1)
+    flat = matrix.ravel()
+    order = np.lexsort((np.arange(flat.size), -flat))
+    slots = [{"weekday": int(i // 24), "hour": int(i % 24), "count": int(flat[i])} for i in order[:top] if flat[i]]
+    return {"event": event, "total": int(flat.sum()), "matrix": matrix.tolist(), "top": slots}

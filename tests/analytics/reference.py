@@ -1,0 +1,130 @@
+"""Brute-force, obviously-correct references for the funnel, retention and golden-time semantics (DESIGN.md).
+
+Pure Python over a list of plain events, one customer at a time: slow and simple on purpose. The engine is
+held against these on random event sets (test_engine_properties.py).
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+
+@dataclass(frozen=True)
+class Ev:
+    id: int  # storage order: breaks ties between entry events
+    person: str
+    event: str
+    ts: datetime  # aware
+    channel: str = ""
+
+
+def _midnight(day: date, tz: ZoneInfo) -> datetime:
+    return datetime.combine(day, time.min, tzinfo=tz)
+
+
+def _by_person(events: list[Ev]) -> dict[str, list[Ev]]:
+    people: dict[str, list[Ev]] = defaultdict(list)
+    for ev in events:
+        people[ev.person].append(ev)
+    return people
+
+
+def funnel(events: list[Ev], steps: list[str], window_days: int, date_from: date, date_to: date, tz: str,
+           breakdown: bool = False) -> dict:
+    zone = ZoneInfo(tz)
+    start, end = _midnight(date_from, zone), _midnight(date_to + timedelta(days=1), zone)
+    paths = []  # (channel, [matched datetimes])
+    for person_events in _by_person(events).values():
+        entries = [ev for ev in person_events if ev.event == steps[0] and start <= ev.ts < end]
+        if not entries:
+            continue
+        entry = min(entries, key=lambda ev: (ev.ts, ev.id))
+        deadline = entry.ts + timedelta(days=window_days)
+        matched = [entry.ts]
+        for step in steps[1:]:
+            later = [ev.ts for ev in person_events if ev.event == step and matched[-1] < ev.ts <= deadline]
+            if not later:
+                break
+            matched.append(min(later))
+        paths.append((entry.channel or "(none)", matched))
+    result = {"steps": _steps(paths, steps)}
+    if breakdown:
+        values = sorted({channel for channel, _ in paths})
+        groups = [(value, [p for p in paths if p[0] == value]) for value in values]
+        groups.sort(key=lambda group: -len(group[1]))
+        result["breakdown"] = [{"value": value, "steps": _steps(group, steps)} for value, group in groups]
+    return result
+
+
+def _steps(paths, steps) -> list[dict]:
+    counts = [sum(1 for _, matched in paths if len(matched) > k) for k in range(len(steps))]
+    out = []
+    for k, name in enumerate(steps):
+        deltas = [(m[k] - m[k - 1]).total_seconds() for _, m in paths if k and len(m) > k]
+        out.append({
+            "event": name,
+            "count": counts[k],
+            "conversion_from_previous": (counts[k] / counts[k - 1] if k else 1.0) if counts[max(k - 1, 0)] else 0.0,
+            "conversion_from_first": counts[k] / counts[0] if counts[0] else 0.0,
+            "median_seconds_to_convert": round(statistics.median(deltas), 3) if deltas else None,
+            "avg_seconds_to_convert": round(statistics.fmean(deltas), 3) if deltas else None,
+        })
+    return out
+
+
+def _period_start(day: date, period: str) -> date:
+    if period == "day":
+        return day
+    if period == "week":
+        return day - timedelta(days=day.weekday())
+    return day.replace(day=1)
+
+
+def _period_index(first: date, later: date, period: str) -> int:
+    """How many periods ``later``'s period is after ``first``'s (both first days of their periods)."""
+    if period == "day":
+        return (later - first).days
+    if period == "week":
+        return (later - first).days // 7
+    return (later.year - first.year) * 12 + later.month - first.month
+
+
+def retention(events: list[Ev], cohort_event: str, return_event: str, period: str, date_from: date, date_to: date,
+              tz: str, periods: int = 8) -> dict:
+    zone = ZoneInfo(tz)
+    start, end = _midnight(date_from, zone), _midnight(date_to + timedelta(days=1), zone)
+    cohorts: dict[date, dict] = {}
+    for person_events in _by_person(events).values():
+        firsts = [ev.ts for ev in person_events if ev.event == cohort_event]
+        if not firsts:
+            continue
+        first = min(firsts)
+        if not (start <= first < end):
+            continue
+        cohort = _period_start(first.astimezone(zone).date(), period)
+        row = cohorts.setdefault(cohort, {"size": 0, "retained": [0] * periods})
+        row["size"] += 1
+        for k in range(periods):
+            if any(ev.event == return_event and ev.ts >= first
+                   and _period_index(cohort, _period_start(ev.ts.astimezone(zone).date(), period), period) == k
+                   for ev in person_events):
+                row["retained"][k] += 1
+    return {"period": period, "cohorts": [
+        {"cohort": cohort.isoformat(), "size": row["size"], "retained": row["retained"]}
+        for cohort, row in sorted(cohorts.items())
+    ]}
+
+
+def golden_time(events: list[Ev], event: str, date_from: date, date_to: date, tz: str) -> list[list[int]]:
+    zone = ZoneInfo(tz)
+    start, end = _midnight(date_from, zone), _midnight(date_to + timedelta(days=1), zone)
+    matrix = [[0] * 24 for _ in range(7)]
+    for ev in events:
+        if ev.event == event and start <= ev.ts < end:
+            local = ev.ts.astimezone(zone)
+            matrix[local.weekday()][local.hour] += 1
+    return matrix

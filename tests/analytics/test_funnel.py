@@ -1,0 +1,215 @@
+"""Hand-written funnel scenarios with exact answers (semantics in DESIGN.md), on each engine."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pytest
+from django.utils import timezone
+
+from analytics.services.funnel import funnel_compute
+from analytics.services.loading import events_load
+from tests.factories import event_row, local_time
+
+D1 = date(2026, 3, 2)
+D2 = date(2026, 3, 8)
+
+
+def counts(result) -> list[int]:
+    return [step["count"] for step in result["steps"]]
+
+
+def test_window_edge_exactly_w_days_is_included(engine):
+    entry = local_time(D1, 10)
+    events_load([
+        event_row("visit", "on_edge", entry),
+        event_row("order_paid", "on_edge", entry + timedelta(days=2)),
+        event_row("visit", "past_edge", entry),
+        event_row("order_paid", "past_edge", entry + timedelta(days=2, microseconds=1)),
+    ])
+
+    result = funnel_compute(steps=["visit", "order_paid"], window_days=2, date_from=D1, date_to=D2, engine=engine)
+
+    assert result == {"steps": [
+        {"event": "visit", "count": 2, "conversion_from_previous": 1.0, "conversion_from_first": 1.0,
+         "median_seconds_to_convert": None, "avg_seconds_to_convert": None},
+        {"event": "order_paid", "count": 1, "conversion_from_previous": 0.5, "conversion_from_first": 0.5,
+         "median_seconds_to_convert": 172800.0, "avg_seconds_to_convert": 172800.0},
+    ]}
+
+
+def test_a_step_after_the_range_inside_the_window_counts(engine):
+    events_load([
+        event_row("visit", "late", local_time(D2, 23, 59)),
+        event_row("signup", "late", local_time(D2 + timedelta(days=1), 0, 30)),
+    ])
+
+    result = funnel_compute(steps=["visit", "signup"], window_days=1, date_from=D1, date_to=D2, engine=engine)
+
+    assert counts(result) == [1, 1]
+    assert result["steps"][1]["median_seconds_to_convert"] == 31 * 60.0
+
+
+def test_entry_before_the_range_is_ignored(engine):
+    events_load([
+        # Only before D1: not in the funnel at all.
+        event_row("visit", "early", local_time(D1 - timedelta(days=1), 23, 59)),
+        event_row("signup", "early", local_time(D1, 9)),
+        # Before D1 and again inside: enters at the first visit inside the range, so the signup between the
+        # two visits does not count.
+        event_row("visit", "twice", local_time(D1 - timedelta(days=1), 12)),
+        event_row("signup", "twice", local_time(D1, 8)),
+        event_row("visit", "twice", local_time(D1, 9)),
+    ])
+
+    result = funnel_compute(steps=["visit", "signup"], window_days=7, date_from=D1, date_to=D2, engine=engine)
+
+    assert counts(result) == [1, 0]
+
+
+def test_range_ends_at_local_midnight_after_date_to(engine):
+    events_load([
+        event_row("visit", "last_minute", local_time(D2, 23, 59)),
+        event_row("visit", "next_day", local_time(D2 + timedelta(days=1), 0, 0)),
+        event_row("visit", "first_minute", local_time(D1, 0, 0)),
+    ])
+
+    result = funnel_compute(steps=["visit", "signup"], window_days=1, date_from=D1, date_to=D2, engine=engine)
+
+    assert counts(result) == [2, 0]
+
+
+def test_a_tied_event_is_not_strictly_later(engine):
+    at = local_time(D1, 12)
+    events_load([
+        event_row("visit", "tie", at),
+        event_row("signup", "tie", at),
+        event_row("visit", "after", at),
+        event_row("signup", "after", at + timedelta(microseconds=1)),
+    ])
+
+    result = funnel_compute(steps=["visit", "signup"], window_days=1, date_from=D1, date_to=D2, engine=engine)
+
+    assert counts(result) == [2, 1]
+    assert result["steps"][1]["median_seconds_to_convert"] == 0.0
+
+
+def test_a_repeated_step_needs_its_own_event(engine):
+    events_load([
+        event_row("order_paid", "once", local_time(D1, 12)),
+        event_row("order_paid", "twice", local_time(D1, 12)),
+        event_row("order_paid", "twice", local_time(D1, 18)),
+        event_row("order_paid", "tied", local_time(D1, 12)),
+        event_row("order_paid", "tied", local_time(D1, 12)),
+    ])
+
+    result = funnel_compute(steps=["order_paid", "order_paid"], window_days=7, date_from=D1, date_to=D2,
+                            engine=engine)
+
+    assert counts(result) == [3, 1]
+
+
+def test_each_step_is_the_earliest_after_the_previous_match(engine):
+    events_load([
+        event_row("visit", "c", local_time(D1, 9)),
+        event_row("signup", "c", local_time(D1, 10)),
+        event_row("order_paid", "c", local_time(D1, 9, 30)),  # before the signup: does not count
+        event_row("order_paid", "c", local_time(D1, 11)),
+        event_row("order_paid", "c", local_time(D1, 12)),
+    ])
+
+    result = funnel_compute(steps=["visit", "signup", "order_paid"], window_days=1, date_from=D1, date_to=D2,
+                            engine=engine)
+
+    assert counts(result) == [1, 1, 1]
+    assert result["steps"][2]["median_seconds_to_convert"] == 3600.0
+
+
+def test_a_customer_who_skips_a_step_stops_there(engine):
+    events_load([
+        event_row("visit", "skipper", local_time(D1, 9)),
+        event_row("order_paid", "skipper", local_time(D1, 10)),
+    ])
+
+    result = funnel_compute(steps=["visit", "signup", "order_paid"], window_days=1, date_from=D1, date_to=D2,
+                            engine=engine)
+
+    assert counts(result) == [1, 0, 0]
+    assert [step["conversion_from_previous"] for step in result["steps"]] == [1.0, 0.0, 0.0]
+    assert result["steps"][2]["median_seconds_to_convert"] is None
+
+
+def test_times_to_convert_are_median_and_mean_from_the_previous_step(engine):
+    rows = []
+    for name, minutes in [("a", 10), ("b", 20), ("c", 60), ("d", 90)]:
+        rows += [event_row("visit", name, local_time(D1, 9)),
+                 event_row("signup", name, local_time(D1, 9) + timedelta(minutes=minutes))]
+    events_load(rows)
+
+    result = funnel_compute(steps=["visit", "signup"], window_days=1, date_from=D1, date_to=D2, engine=engine)
+
+    assert result["steps"][1]["median_seconds_to_convert"] == 40 * 60.0
+    assert result["steps"][1]["avg_seconds_to_convert"] == 45 * 60.0
+
+
+def test_nobody_entering_gives_zeros(engine):
+    result = funnel_compute(steps=["visit", "signup"], window_days=1, date_from=D1, date_to=D2,
+                            breakdown="channel", engine=engine)
+
+    assert result == {"steps": [
+        {"event": "visit", "count": 0, "conversion_from_previous": 0.0, "conversion_from_first": 0.0,
+         "median_seconds_to_convert": None, "avg_seconds_to_convert": None},
+        {"event": "signup", "count": 0, "conversion_from_previous": 0.0, "conversion_from_first": 0.0,
+         "median_seconds_to_convert": None, "avg_seconds_to_convert": None},
+    ], "breakdown": []}
+
+
+def test_breakdown_uses_the_entry_events_channel_and_none_when_missing(engine):
+    events_load([
+        event_row("visit", "w1", local_time(D1, 9), channel="wechat"),
+        event_row("visit", "w1", local_time(D1, 10), channel="douyin"),  # a later visit: not the entry
+        event_row("signup", "w1", local_time(D1, 11)),
+        event_row("visit", "w2", local_time(D1, 9), channel="wechat"),
+        event_row("visit", "n1", local_time(D1, 9)),
+        event_row("signup", "n1", local_time(D1, 9, 5)),
+        event_row("visit", "n2", local_time(D1, 9), channel=""),
+        event_row("visit", "n3", local_time(D1, 9)),
+        event_row("visit", "d1", local_time(D1, 9), channel="douyin"),
+    ])
+
+    result = funnel_compute(steps=["visit", "signup"], window_days=1, date_from=D1, date_to=D2, breakdown="channel",
+                            engine=engine)
+
+    assert counts(result) == [6, 2]
+    assert [(row["value"], counts(row)) for row in result["breakdown"]] == [
+        ("(none)", [3, 1]), ("wechat", [2, 1]), ("douyin", [1, 0])]
+    assert result["breakdown"][0]["steps"][1]["conversion_from_previous"] == 1 / 3
+
+
+def test_without_breakdown_the_key_is_absent(engine):
+    result = funnel_compute(steps=["visit", "signup"], window_days=1, date_from=D1, date_to=D2, engine=engine)
+
+    assert set(result) == {"steps"}
+
+
+@pytest.mark.parametrize("tz", ["America/New_York", "Asia/Shanghai"])
+def test_day_boundaries_follow_time_zone(engine, settings, tz):
+    settings.TIME_ZONE = tz
+    events_load([event_row("visit", "c", local_time(D1, 0, 0)),
+                 event_row("visit", "d", local_time(D1, 0, 0) - timedelta(microseconds=1))])
+
+    result = funnel_compute(steps=["visit", "signup"], window_days=1, date_from=D1, date_to=D1, engine=engine)
+
+    assert timezone.get_current_timezone_name() == tz
+    assert counts(result) == [1, 0]
+
+
+def test_simultaneous_entry_events_take_the_channel_of_the_first_stored(engine):
+    at = local_time(D1, 9)
+    events_load([event_row("visit", "c", at, channel="wechat")])
+    events_load([event_row("visit", "c", at, channel="douyin")])
+
+    result = funnel_compute(steps=["visit", "signup"], window_days=1, date_from=D1, date_to=D2, breakdown="channel",
+                            engine=engine)
+
+    assert [(row["value"], counts(row)) for row in result["breakdown"]] == [("wechat", [1, 0])]

@@ -1,0 +1,136 @@
+"""The report pages: GET forms calling the selectors, errors shown by the fields, bounded query counts."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from analytics.selectors import event_names
+from analytics.services.loading import events_load
+from ops_platform.core.roles import Role
+from tests.factories import event_row, local_time
+
+pytestmark = pytest.mark.django_db
+
+D1 = date(2026, 3, 2)
+
+
+@pytest.fixture
+def stored():
+    events_load([
+        event_row("visit", "a", local_time(D1, 9), channel="wechat"),
+        event_row("signup", "a", local_time(D1, 10)),
+        event_row("order_paid", "a", local_time(D1 + timedelta(days=8), 12)),
+        event_row("visit", "b", local_time(D1, 11)),
+        event_row("order_paid", "b", local_time(D1 + timedelta(days=1), 12)),
+    ])
+
+
+def test_event_names_are_distinct_and_sorted(stored):
+    assert event_names() == ["order_paid", "signup", "visit"]
+    assert event_names(limit=2) == ["order_paid", "signup"]
+
+
+def test_event_names_of_an_empty_store(db):
+    assert event_names() == []
+
+
+@pytest.mark.parametrize("role", list(Role), ids=str)
+def test_every_role_sees_the_funnel_page_with_the_numbers(client_for, stored, role):
+    client = client_for(role)
+
+    response = client.get("/analytics/funnel/", {"steps": ["visit", "signup"], "window_days": "1",
+                                                 "date_from": "2026-03-02", "date_to": "2026-03-02",
+                                                 "breakdown": "channel"})
+
+    assert response.status_code == 200
+    report = response.context["report"]
+    assert [step["count"] for step in report["steps"]] == [2, 1]
+    assert [row["value"] for row in report["breakdown"]] == ["(none)", "wechat"]
+    html = response.content.decode()
+    assert 'data-testid="funnel-step-1"' in html
+    assert "50.0%" in html
+    assert "01:00:00" in html  # median time from visit to signup
+    assert '<option value="signup">' in html  # suggestions
+
+
+def test_first_visit_uses_defaults_ending_on_the_last_day_with_events(client_for, stored):
+    response = client_for(Role.PM).get("/analytics/funnel/")
+
+    assert response.status_code == 200
+    form = response.context["form"]
+    assert form.cleaned_data["date_to"] == D1 + timedelta(days=8)
+    assert form.cleaned_data["date_from"] == D1 + timedelta(days=8) - timedelta(days=29)
+    assert form.cleaned_data["steps"] == ["visit", "signup", "order_paid"]
+    assert [step["count"] for step in response.context["report"]["steps"]] == [2, 1, 1]
+
+
+def test_funnel_page_shows_what_to_fix(client_for, stored):
+    response = client_for(Role.PM).get("/analytics/funnel/", {"steps": ["visit"], "window_days": "400",
+                                                              "date_from": "2026-03-09", "date_to": "2026-03-02"})
+
+    assert response.status_code == 200
+    assert response.context["report"] is None
+    html = response.content.decode()
+    assert "A funnel has between 2 and 10 steps; you gave 1. Add or remove steps." in html
+    assert "Enter a conversion window in days, from 1 to 365." in html
+    assert "Choose an end date on or after the start date, 2026-03-09." in html
+    assert 'data-testid="funnel-result"' not in html
+
+
+def test_retention_page_shows_the_heatmap(client_for, stored):
+    response = client_for(Role.USER_OPS).get("/analytics/retention/", {
+        "cohort_event": "visit", "return_event": "order_paid", "period": "day", "periods": "3",
+        "date_from": "2026-03-02", "date_to": "2026-03-02"})
+
+    assert response.status_code == 200
+    assert response.context["report"]["cohorts"] == [{"cohort": "2026-03-02", "size": 2, "retained": [0, 1, 0]}]
+    html = response.content.decode()
+    assert 'data-testid="cohort-2026-03-02"' in html
+    assert "50.0%" in html
+
+
+def test_golden_time_page_shows_the_week_grid(client_for, stored):
+    response = client_for(Role.MERCHANT_OPS).get("/analytics/golden-time/", {
+        "event": "order_paid", "date_from": "2026-03-01", "date_to": "2026-03-31"})
+
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert html.count('data-testid="weekday-') == 7
+    assert response.context["report"]["top"] == [{"weekday": 1, "hour": 12, "count": 2}]  # two Tuesdays
+    assert "Tue 12:00–12:59 · 2" in html
+
+
+@pytest.mark.parametrize(("url", "params"), [
+    ("/analytics/funnel/", {"steps": ["visit", "signup", "order_paid"], "window_days": "14",
+                            "date_from": "2026-03-01", "date_to": "2026-03-31", "breakdown": "channel"}),
+    ("/analytics/retention/", {"cohort_event": "visit", "return_event": "order_paid", "period": "week",
+                               "date_from": "2026-03-01", "date_to": "2026-03-31"}),
+    ("/analytics/golden-time/", {"event": "order_paid", "date_from": "2026-03-01", "date_to": "2026-03-31"}),
+])
+def test_report_pages_query_count_does_not_grow_with_the_data(client_for, url, params):
+    client = client_for(Role.ANALYST)
+    load_customers(0, 3)
+    with CaptureQueriesContext(connection) as few:
+        assert client.get(url, params).status_code == 200
+
+    load_customers(3, 60)
+    with CaptureQueriesContext(connection) as many:
+        assert client.get(url, params).status_code == 200
+
+    assert len(many) == len(few)
+    assert len(many) <= PAGE_MAX_QUERIES[connection.vendor]
+
+
+def load_customers(first: int, last: int) -> None:
+    events_load([event_row("visit", f"c{i}", local_time(D1, 9), channel=f"ch{i % 3}") for i in range(first, last)]
+                + [event_row("order_paid", f"c{i}", local_time(D1 + timedelta(days=i % 9), 12))
+                   for i in range(first, last)])
+
+
+# session, user, groups, event names, the report (one or two reads on SQLite; on PostgreSQL a savepoint, JIT off and
+# temporary tables: create, ANALYZE and drop per step).
+PAGE_MAX_QUERIES = {"sqlite": 6, "postgresql": 25}

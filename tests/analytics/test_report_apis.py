@@ -1,0 +1,214 @@
+"""The report API: contract shapes, field-level 400s for every bad parameter, every role may read."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from analytics.services.loading import events_load
+from ops_platform.core.roles import Role
+from tests.factories import event_row, local_time
+
+pytestmark = pytest.mark.django_db
+
+D1 = date(2026, 3, 2)
+FUNNEL = "/api/v1/analytics/funnel/"
+RETENTION = "/api/v1/analytics/retention/"
+GOLDEN = "/api/v1/analytics/golden-time/"
+
+
+@pytest.fixture
+def stored():
+    events_load([
+        event_row("visit", "a", local_time(D1, 9), channel="wechat"),
+        event_row("signup", "a", local_time(D1, 10)),
+        event_row("order_paid", "a", local_time(D1 + timedelta(days=8), 12)),
+        event_row("visit", "b", local_time(D1, 11)),
+    ])
+
+
+@pytest.mark.parametrize("role", list(Role), ids=str)
+def test_every_role_reads_a_funnel_with_breakdown(api_client_for, stored, role):
+    response = api_client_for(role).get(FUNNEL, {"steps": "visit,signup", "window_days": "1",
+                                                 "date_from": "2026-03-02", "date_to": "2026-03-02",
+                                                 "breakdown": "channel"})
+
+    assert response.status_code == 200
+    assert response.json() == {
+        "steps": [
+            {"event": "visit", "count": 2, "conversion_from_previous": 1.0, "conversion_from_first": 1.0,
+             "median_seconds_to_convert": None, "avg_seconds_to_convert": None},
+            {"event": "signup", "count": 1, "conversion_from_previous": 0.5, "conversion_from_first": 0.5,
+             "median_seconds_to_convert": 3600.0, "avg_seconds_to_convert": 3600.0},
+        ],
+        "breakdown": [
+            {"value": "(none)", "steps": [
+                {"event": "visit", "count": 1, "conversion_from_previous": 1.0, "conversion_from_first": 1.0,
+                 "median_seconds_to_convert": None, "avg_seconds_to_convert": None},
+                {"event": "signup", "count": 0, "conversion_from_previous": 0.0, "conversion_from_first": 0.0,
+                 "median_seconds_to_convert": None, "avg_seconds_to_convert": None}]},
+            {"value": "wechat", "steps": [
+                {"event": "visit", "count": 1, "conversion_from_previous": 1.0, "conversion_from_first": 1.0,
+                 "median_seconds_to_convert": None, "avg_seconds_to_convert": None},
+                {"event": "signup", "count": 1, "conversion_from_previous": 1.0, "conversion_from_first": 1.0,
+                 "median_seconds_to_convert": 3600.0, "avg_seconds_to_convert": 3600.0}]},
+        ],
+    }
+
+
+def test_funnel_answers_in_one_place_for_api_and_selector(api_client_for, stored):
+    response = api_client_for(Role.PM).get(FUNNEL, {"steps": "visit, signup ,order_paid", "window_days": "14",
+                                                    "date_from": "2026-03-01", "date_to": "2026-03-31"})
+
+    assert response.status_code == 200
+    assert [step["count"] for step in response.json()["steps"]] == [2, 1, 1]
+    assert "breakdown" not in response.json()
+
+
+def test_retention_api(api_client_for, stored):
+    response = api_client_for(Role.ANALYST).get(RETENTION, {
+        "cohort_event": "signup", "return_event": "order_paid", "period": "week", "date_from": "2026-03-01",
+        "date_to": "2026-03-31", "periods": "3"})
+
+    assert response.status_code == 200
+    assert response.json() == {"period": "week", "cohorts": [{"cohort": "2026-03-02", "size": 1,
+                                                              "retained": [0, 1, 0]}]}
+
+
+def test_golden_time_api(api_client_for, stored):
+    response = api_client_for(Role.MERCHANT_OPS).get(GOLDEN, {"event": "visit", "date_from": "2026-03-02",
+                                                              "date_to": "2026-03-02"})
+
+    assert response.status_code == 200
+    body = response.json()
+    assert body["total"] == 2
+    assert body["top"] == [{"weekday": 0, "hour": 9, "count": 1}, {"weekday": 0, "hour": 11, "count": 1}]
+
+
+GOOD_FUNNEL = {"steps": "visit,signup", "window_days": "7", "date_from": "2026-03-01", "date_to": "2026-03-31"}
+
+
+@pytest.mark.parametrize(("change", "field", "message"), [
+    ({"steps": "visit"}, "steps", "A funnel has between 2 and 10 steps; you gave 1. Add or remove steps."),
+    ({"steps": ",".join(["visit"] * 11)}, "steps",
+     "A funnel has between 2 and 10 steps; you gave 11. Add or remove steps."),
+    ({"steps": "visit,,signup"}, "steps", "Step 2 is empty: type an event name or remove the step."),
+    ({"steps": "visit," + "x" * 201}, "steps",
+     "Step 2 is too long: event names have at most 200 characters."),
+    ({"steps": ""}, "steps", "Enter the funnel's steps: between 2 and 10 event names, in order."),
+    ({"steps": "visit,sign\x00up"}, "steps", "Null characters are not allowed."),
+    ({"window_days": "0"}, "window_days", "Enter a conversion window in days, from 1 to 365."),
+    ({"window_days": "366"}, "window_days", "Enter a conversion window in days, from 1 to 365."),
+    ({"window_days": "two"}, "window_days", "Enter a conversion window in days, from 1 to 365."),
+    ({"date_from": "01/03/2026"}, "date_from", "Enter a date as YYYY-MM-DD, for example 2026-03-01."),
+    ({"date_to": "2026-02-30"}, "date_to", "Enter a date as YYYY-MM-DD, for example 2026-03-01."),
+    ({"date_to": "2026-02-28"}, "date_to", "Choose an end date on or after the start date, 2026-03-01."),
+    ({"date_to": "2027-04-05"}, "date_to", "Choose a range of at most 400 days (this one has 401)."),
+    ({"breakdown": "city"}, "breakdown", "Breakdown can only be “channel”, or left out for none."),
+])
+def test_funnel_rejects_bad_parameters_field_by_field(api_client_for, change, field, message):
+    response = api_client_for(Role.PM).get(FUNNEL, {**GOOD_FUNNEL, **change})
+
+    assert response.status_code == 400
+    assert response.json() == {"message": "The request has invalid fields; see errors.", "code": "invalid",
+                               "errors": {field: [message]}}
+
+
+def test_funnel_without_parameters_names_every_missing_field(api_client_for):
+    response = api_client_for(Role.PM).get(FUNNEL)
+
+    assert response.status_code == 400
+    assert sorted(response.json()["errors"]) == ["date_from", "date_to", "steps", "window_days"]
+
+
+@pytest.mark.parametrize(("change", "field", "message"), [
+    ({"period": "year"}, "period", "Choose a period: day, week or month."),
+    ({"periods": "61"}, "periods", "Enter how many periods to show, from 1 to 60."),
+    ({"periods": "0"}, "periods", "Enter how many periods to show, from 1 to 60."),
+    ({"cohort_event": ""}, "cohort_event", "Enter an event name, for example order_paid."),
+    ({"return_event": "x" * 201}, "return_event", "Event names have at most 200 characters."),
+])
+def test_retention_rejects_bad_parameters_field_by_field(api_client_for, change, field, message):
+    good = {"cohort_event": "signup", "return_event": "order_paid", "period": "week", "date_from": "2026-03-01",
+            "date_to": "2026-03-31"}
+
+    response = api_client_for(Role.PM).get(RETENTION, {**good, **change})
+
+    assert response.status_code == 400
+    assert response.json()["errors"] == {field: [message]}
+
+
+def test_golden_time_rejects_a_missing_event(api_client_for):
+    response = api_client_for(Role.PM).get(GOLDEN, {"date_from": "2026-03-01", "date_to": "2026-03-31"})
+
+    assert response.status_code == 400
+    assert response.json()["errors"] == {"event": ["Enter an event name, for example order_paid."]}
+
+
+@pytest.mark.parametrize("url", [FUNNEL, RETENTION, GOLDEN])
+@pytest.mark.parametrize(("date_from", "date_to", "field"), [
+    ("0001-01-01", "0001-01-05", "date_from"), ("9999-12-25", "9999-12-31", "date_from"),
+    ("2099-12-30", "2100-01-01", "date_to"),
+])
+def test_dates_out_of_bounds_are_a_400_not_a_500(api_client_for, url, date_from, date_to, field):
+    params = {"steps": "a,b", "window_days": "365", "cohort_event": "a", "return_event": "b", "period": "month",
+              "periods": "60", "event": "a", "date_from": date_from, "date_to": date_to}
+
+    response = api_client_for(Role.PM).get(url, params)
+
+    assert response.status_code == 400
+    assert response.json()["errors"][field] == ["Enter a date between 1970-01-01 and 2099-12-31."]
+
+
+def test_the_last_allowed_day_with_the_longest_window_and_periods_answers(api_client_for):
+    client = api_client_for(Role.PM)
+    dates = {"date_from": "2099-12-31", "date_to": "2099-12-31"}
+
+    assert client.get(FUNNEL, {"steps": "a,b", "window_days": "365", **dates}).status_code == 200
+    assert client.get(RETENTION, {"cohort_event": "a", "return_event": "b", "period": "month", "periods": "60",
+                                  **dates}).status_code == 200
+    assert client.get(GOLDEN, {"event": "a", **dates}).status_code == 200
+
+
+def test_anonymous_gets_401(client):
+    response = client.get(FUNNEL, GOOD_FUNNEL)
+
+    assert response.status_code == 401
+
+
+def test_the_schema_documents_the_report_endpoints(api_client_for):
+    response = api_client_for(Role.PM).get("/api/schema/", {"format": "json"})
+
+    paths = response.json()["paths"]
+    assert {"/api/v1/analytics/funnel/", "/api/v1/analytics/retention/", "/api/v1/analytics/golden-time/"} <= set(
+        paths)
+    funnel_parameters = {p["name"] for p in paths["/api/v1/analytics/funnel/"]["get"]["parameters"]}
+    assert funnel_parameters == {"steps", "window_days", "date_from", "date_to", "breakdown"}
+
+
+PARAMETER_VALUES = st.one_of(
+    st.text(max_size=30), st.sampled_from(["", "0", "1", "60", "366", "-1", "2026-03-01", "1969-12-31",
+                                           "2099-12-31", "day", "week", "month", "channel", "a,b", "a,,b", "a\x00b"]),
+)
+
+
+@pytest.mark.parametrize(("url", "names"), [
+    (FUNNEL, ["steps", "window_days", "date_from", "date_to", "breakdown"]),
+    (RETENTION, ["cohort_event", "return_event", "period", "periods", "date_from", "date_to"]),
+    (GOLDEN, ["event", "date_from", "date_to"]),
+])
+@settings(max_examples=60, deadline=None, derandomize=True,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_any_query_string_gets_an_answer_never_a_500(api_client_for, url, names, data):
+    params = {name: data.draw(PARAMETER_VALUES, label=name) for name in names
+              if data.draw(st.booleans(), label=f"send {name}")}
+
+    response = api_client_for(Role.PM).get(url, params)
+
+    assert response.status_code in (200, 400)
+    if response.status_code == 400:
+        assert set(response.json()["errors"]) <= set(names)
