@@ -15,12 +15,17 @@ from datetime import datetime, timedelta
 
 import pandas as pd
 from django.db.models import Count, Min
+from django.utils import timezone
 
 from analytics.models import Event
 
 MAX_RANGE_DAYS = 92
 EXAMPLES = 3
 VIOLATION_KINDS = ("unexpected_event", "unexpected_property", "wrong_type", "missing_required", "value_not_allowed")
+
+
+def _iso(moment: datetime) -> str:
+    return timezone.localtime(moment).isoformat()
 
 
 def _type_mask(values: pd.Series, kind: str) -> pd.Series:
@@ -39,8 +44,9 @@ def _type_mask(values: pd.Series, kind: str) -> pd.Series:
 
 def _examples(frame: pd.DataFrame, mask: pd.Series, limit: int) -> list[dict]:
     rows = frame.loc[mask].sort_values("timestamp").head(limit)
-    return [{"uuid": str(row.uuid), "distinct_id": row.distinct_id, "timestamp": row.timestamp.isoformat(),
-             "properties": row.properties} for row in rows.itertuples()]
+    return [{"uuid": str(row.uuid), "distinct_id": row.distinct_id,
+             "timestamp": _iso(pd.Timestamp(row.timestamp).to_pydatetime()), "properties": row.properties}
+            for row in rows.itertuples()]
 
 
 def _property_violations(event_name: str, spec: dict, frame: pd.DataFrame, limit: int) -> list[dict]:
@@ -96,12 +102,13 @@ def tracking_check(*, plan_events: list[dict], start: datetime, end: datetime, k
     seen = {row["event"]: row for row in in_range.filter(event__in=names).values("event").order_by("event")
             .annotate(count=Count("id"), first_seen=Min("timestamp"))}
     coverage = [{"event": name, "seen": name in seen, "count": seen[name]["count"] if name in seen else 0,
-                 "first_seen": seen[name]["first_seen"].isoformat() if name in seen else None} for name in names]
+                 "first_seen": _iso(seen[name]["first_seen"]) if name in seen else None}
+                for name in names]
     unexpected = []
     if known_events is not None:
         rows = (in_range.exclude(event__in=sorted(known_events)).values("event").order_by()
                 .annotate(count=Count("id"), first_seen=Min("timestamp")).order_by("-count", "event"))
-        unexpected = [{"event": row["event"], "count": row["count"], "first_seen": row["first_seen"].isoformat()}
+        unexpected = [{"event": row["event"], "count": row["count"], "first_seen": _iso(row["first_seen"])}
                       for row in rows]
     violations: list[dict] = []
     checked = 0

@@ -54,7 +54,7 @@ def welch_t_test(*, mean1: float, var1: float, n1: int, mean2: float, var2: floa
               "statistic": None, "p_value": None}
     if n1 < 2 or n2 < 2 or (var1 == 0 and var2 == 0):
         return result
-    test = stats.ttest_ind_from_stats(mean1, math.sqrt(var1), n1, mean2, math.sqrt(var2), n2, equal_var=False)
+    test = stats.ttest_ind_from_stats(mean2, math.sqrt(var2), n2, mean1, math.sqrt(var1), n1, equal_var=False)
     result.update(statistic=float(test.statistic), p_value=float(test.pvalue))
     return result
 
