@@ -27,8 +27,12 @@ class Area(StrEnum):
     CUSTOMERS = "customers"
     TICKETS = "tickets"
     TRACKING_PLANS = "tracking_plans"
+    PLAN_REVIEW = "plan_review"
+    TRACKING_CHECKS = "tracking_checks"
     IMPACT = "impact"
+    ITERATIONS = "iterations"
     FEEDBACK = "feedback"
+    FEEDBACK_TRIAGE = "feedback_triage"
     ADMIN_SITE = "admin_site"
 
 
@@ -53,13 +57,19 @@ PERMISSIONS: dict[Area, dict[Action, frozenset[Role]]] = {
     Area.CUSTOMERS: {Action.VIEW: ALL_ROLES, Action.CHANGE: frozenset({Role.USER_OPS, Role.ADMIN})},
     # Every role can raise and discuss requirement tickets; workflow moves are finer-grained.
     Area.TICKETS: {Action.VIEW: ALL_ROLES, Action.CHANGE: ALL_ROLES},
-    # Tracking plans (打點): PMs draft them, analysts review them (finer rules in PLAN_RULES below).
-    Area.TRACKING_PLANS: {Action.VIEW: ALL_ROLES, Action.CHANGE: frozenset({Role.PM, Role.ANALYST, Role.ADMIN})},
+    # Tracking plans (打點): PMs draft them and send them for review; analysts review (approve / request changes);
+    # both may check the incoming events against an approved plan.
+    Area.TRACKING_PLANS: {Action.VIEW: ALL_ROLES, Action.CHANGE: frozenset({Role.PM, Role.ADMIN})},
+    Area.PLAN_REVIEW: {Action.VIEW: ALL_ROLES, Action.CHANGE: frozenset({Role.ANALYST, Role.ADMIN})},
+    Area.TRACKING_CHECKS: {Action.VIEW: ALL_ROLES, Action.CHANGE: frozenset({Role.PM, Role.ANALYST, Role.ADMIN})},
     # Launch impact: analysts measure and conclude; everyone reads.
     Area.IMPACT: {Action.VIEW: ALL_ROLES, Action.CHANGE: frozenset({Role.ANALYST, Role.ADMIN})},
-    # Customer and merchant feedback: operations and PMs log it (triage is finer: FEEDBACK_TRIAGE).
+    # Starting the optimisation of a concluded ticket (the next iteration): product ops and PMs.
+    Area.ITERATIONS: {Action.VIEW: ALL_ROLES, Action.CHANGE: frozenset({Role.PRODUCT_OPS, Role.PM, Role.ADMIN})},
+    # Customer and merchant feedback: operations and PMs log it; product ops and PMs triage it into tickets.
     Area.FEEDBACK: {Action.VIEW: ALL_ROLES, Action.CHANGE: frozenset(
         {Role.MERCHANT_OPS, Role.USER_OPS, Role.PRODUCT_OPS, Role.PM, Role.ADMIN})},
+    Area.FEEDBACK_TRIAGE: {Action.VIEW: ALL_ROLES, Action.CHANGE: frozenset({Role.PRODUCT_OPS, Role.PM, Role.ADMIN})},
     Area.ADMIN_SITE: {Action.VIEW: frozenset({Role.ADMIN}), Action.CHANGE: frozenset({Role.ADMIN})},
 }
 
@@ -82,11 +92,6 @@ TICKET_MOVES: dict[tuple[str, str], frozenset[Role]] = {
     ("analysing", "concluded"): _ANALYSTS,
     **{(state, "cancelled"): _PM for state in _OPEN_TICKET_STATES},
 }
-# Tracking plans: who drafts and submits, who reviews (approve / request changes).
-PLAN_RULES: dict[str, frozenset[Role]] = {"draft": _PM, "review": _ANALYSTS}
-# Who turns feedback items into tickets; who may start an iteration from a concluded ticket.
-FEEDBACK_TRIAGE = frozenset({Role.PRODUCT_OPS, Role.PM, Role.ADMIN})
-TICKET_ITERATE = frozenset({Role.PRODUCT_OPS, Role.PM, Role.ADMIN})
 
 
 def roles_of(user) -> frozenset[Role]:
@@ -120,8 +125,3 @@ def ticket_moves_for(user, from_status: str) -> list[str]:
     """The states ``user`` may move a ticket in ``from_status`` to, in workflow order."""
     roles = roles_of(user)
     return [to for (frm, to), allowed in TICKET_MOVES.items() if frm == str(from_status) and roles & allowed]
-
-
-def can_rule(user, rules: frozenset[Role]) -> bool:
-    """``can_rule(user, PLAN_RULES["review"])``, ``can_rule(user, FEEDBACK_TRIAGE)``."""
-    return bool(roles_of(user) & rules)

@@ -8,7 +8,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from ops_platform.core.exceptions import ApplicationError
-from ops_platform.core.roles import FEEDBACK_TRIAGE, can_rule
+from ops_platform.core.roles import Action, Area, can
 from products.models import FeedbackItem, Ticket
 from products.services.notifications import notifications_send
 
@@ -30,7 +30,7 @@ def feedback_create(*, created_by, source: str, who: str, text: str, category: s
 @transaction.atomic
 def feedback_triage(*, actor, feedback_ids: list[int], ticket_id: int) -> Ticket:
     """Attach feedback items to a ticket; every ticket involved recounts how many asked for it."""
-    if not can_rule(actor, FEEDBACK_TRIAGE):
+    if not can(actor, Area.FEEDBACK_TRIAGE, Action.CHANGE):
         raise ApplicationError(_("Your role does not allow this action."), status_code=403, code="permission_denied")
     ids = sorted({int(i) for i in feedback_ids})
     if not ids or len(ids) > MAX_TRIAGE:

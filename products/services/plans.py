@@ -10,7 +10,7 @@ from django.utils.translation import gettext as _
 
 from analytics.services.tracking_checks import MAX_RANGE_DAYS, tracking_check
 from ops_platform.core.exceptions import ApplicationError
-from ops_platform.core.roles import PLAN_RULES, can_rule
+from ops_platform.core.roles import Action, Area, can
 from products.models import Ticket, TrackingCheck, TrackingPlan
 from products.services.notifications import notifications_send
 from products.tracking import plan_events_clean
@@ -26,15 +26,15 @@ def _ticket(ticket_id: int, *, lock: bool = False) -> Ticket:
     return ticket
 
 
-def _require(actor, rule: str) -> None:
-    if not can_rule(actor, PLAN_RULES[rule]):
+def _require(actor, area: Area) -> None:
+    if not can(actor, area, Action.CHANGE):
         raise ApplicationError(_("Your role does not allow this action."), status_code=403, code="permission_denied")
 
 
 @transaction.atomic
 def tracking_plan_save(*, ticket_id: int, actor, events) -> TrackingPlan:
     """Save the plan's events: into the open draft, or as a new version once the last one is in review or approved."""
-    _require(actor, "draft")
+    _require(actor, Area.TRACKING_PLANS)
     cleaned = plan_events_clean(events)
     ticket = _ticket(ticket_id, lock=True)
     latest = ticket.plans.order_by("-version").first()
@@ -56,7 +56,7 @@ def _plan(ticket_id: int, version: int) -> TrackingPlan:
 
 @transaction.atomic
 def tracking_plan_submit(*, ticket_id: int, version: int, actor) -> TrackingPlan:
-    _require(actor, "draft")
+    _require(actor, Area.TRACKING_PLANS)
     plan = _plan(ticket_id, version)
     if plan.status not in EDITABLE:
         raise ApplicationError(_("Only a draft can be sent for review."),
@@ -71,7 +71,7 @@ def tracking_plan_submit(*, ticket_id: int, version: int, actor) -> TrackingPlan
 
 @transaction.atomic
 def tracking_plan_review(*, ticket_id: int, version: int, actor, approve: bool, comment: str = "") -> TrackingPlan:
-    _require(actor, "review")
+    _require(actor, Area.PLAN_REVIEW)
     plan = _plan(ticket_id, version)
     if plan.status != TrackingPlan.Status.IN_REVIEW:
         raise ApplicationError(_("Only a plan in review can be approved or sent back."),

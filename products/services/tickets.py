@@ -13,7 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from ops_platform.core.exceptions import ApplicationError
-from ops_platform.core.roles import TICKET_ITERATE, TICKET_MOVES, can_move_ticket, can_rule
+from ops_platform.core.roles import TICKET_MOVES, Action, Area, can, can_move_ticket
 from products.models import (
     ImpactAnalysis,
     Ticket,
@@ -283,7 +283,7 @@ def ticket_attachment_add(*, ticket_id: int, user, upload) -> TicketAttachment:
 @transaction.atomic
 def ticket_iterate(*, ticket_id: int, actor, title: str, description: str = "") -> Ticket:
     """Start the optimisation of a concluded ticket as a new linked ticket (the next iteration)."""
-    if not can_rule(actor, TICKET_ITERATE):
+    if not can(actor, Area.ITERATIONS, Action.CHANGE):
         raise ApplicationError(_("Your role does not allow this action."), status_code=403, code="permission_denied")
     parent = _locked(ticket_id)
     if parent.status != Ticket.Status.CONCLUDED:

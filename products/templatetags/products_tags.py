@@ -8,3 +8,11 @@ register = template.Library()
 @register.filter(name="markdown")
 def markdown_filter(text: str):
     return markdown_render(text)
+
+
+@register.filter(name="percent")
+def percent(value):
+    """0.1234 → "12.3%"; None → "—"."""
+    if value is None or value == "":
+        return "—"
+    return f"{float(value) * 100:.1f}%"

@@ -69,8 +69,8 @@ def test_pm_moves_a_ticket_to_launch_and_every_move_is_recorded(people, ticket):
     assert ticket.status == "launched"
     assert ticket.launched_at is not None
     assert ticket.version == 7
-    moves = list(TicketTransition.objects.filter(ticket=ticket).values_list("from_status", "to_status", "actor__username",
-                                                                             "comment"))
+    moves = list(TicketTransition.objects.filter(ticket=ticket).values_list(
+        "from_status", "to_status", "actor__username", "comment"))
     assert moves[1:] == [(a, b, "pm", f"to {b}") for a, b in zip(["proposed", *HAPPY_PATH[:5]], HAPPY_PATH[:6],
                                                                  strict=True)]
 
@@ -212,7 +212,8 @@ def test_fields_outside_the_editable_set_are_refused(people, ticket):
 # Comments, mentions, watchers, notifications
 
 
-def test_a_mention_notifies_and_subscribes_the_person_and_mails_them(people, ticket, django_capture_on_commit_callbacks):
+def test_a_mention_notifies_and_subscribes_the_person_and_mails_them(people, ticket,
+                                                                     django_capture_on_commit_callbacks):
     Notification.objects.all().delete()
 
     with django_capture_on_commit_callbacks(execute=True):

@@ -122,7 +122,7 @@ def test_json_schema_export():
 
 @pytest.fixture
 def crafted():
-    """Events of yesterday: 2 good coupon_shown, one of each violation, an unplanned event; nothing of coupon_claimed."""
+    """Yesterday: 2 good coupon_shown, one of each violation, an unplanned event; no coupon_claimed."""
     day = timezone.localdate() - timedelta(days=1)
     rows = [
         event_row("coupon_shown", "c1", local_time(day, 9), pack="small", amount=5, page="home"),
