@@ -89,7 +89,10 @@ def tracking_plan_review(*, ticket_id: int, version: int, actor, approve: bool, 
 
 
 def approved_events_union() -> tuple[list[dict], set[str]]:
-    """The events of every ticket's latest approved plan: (merged specs, their names)."""
+    """The events of every ticket's latest approved plan: (merged specs, their names).
+
+    An event planned by several tickets gets the union of their properties (the first definition of each wins).
+    """
     plans = TrackingPlan.objects.filter(status=TrackingPlan.Status.APPROVED).order_by("ticket_id", "-version")
     latest: dict[int, TrackingPlan] = {}
     for plan in plans.only("ticket_id", "version", "events"):
@@ -97,7 +100,9 @@ def approved_events_union() -> tuple[list[dict], set[str]]:
     merged: dict[str, dict] = {}
     for plan in latest.values():
         for event in plan.events:
-            merged.setdefault(event["name"], event)
+            spec = merged.setdefault(event["name"], {**event, "properties": []})
+            known = {prop["name"] for prop in spec["properties"]}
+            spec["properties"] += [prop for prop in event.get("properties", []) if prop["name"] not in known]
     return list(merged.values()), set(merged)
 
 
