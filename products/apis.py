@@ -72,7 +72,8 @@ class TicketDetailOutputSerializer(TicketOutputSerializer):
 
 
 class LinkSerializer(serializers.Serializer):
-    kind = serializers.ChoiceField(choices=["merchant", "segment", "campaign"])
+    kind = serializers.RegexField(r"^(merchant|segment|campaign)$", help_text="merchant, segment or campaign",
+                                  error_messages={"invalid": "Choose merchant, segment or campaign."})
     ref = serializers.CharField(max_length=100)
 
 
@@ -166,8 +167,18 @@ class TicketDetailApi(APIView):
         return Response(TicketDetailOutputSerializer(_ticket_or_404(ticket_id), context={"request": request}).data)
 
 
+def _one_of(values, value: str, what: str) -> str:
+    if value not in values:
+        raise serializers.ValidationError(f"“{value}” is not a valid {what}; choose one of: {', '.join(values)}.")
+    return value
+
+
 class TicketMoveInputSerializer(serializers.Serializer):
-    to_status = serializers.ChoiceField(choices=Ticket.Status.choices)
+    to_status = serializers.CharField(max_length=20, help_text="The state to move to (see Ticket status).")
+
+    def validate_to_status(self, value):
+        return _one_of(Ticket.Status.values, value, "status")
+
     comment = serializers.CharField(required=False, allow_blank=True, max_length=5000)
     version = serializers.IntegerField(required=False, min_value=1)
     reason = serializers.CharField(required=False, allow_blank=True, max_length=5000)
@@ -331,6 +342,7 @@ class TicketIterationApi(APIView):
 
 
 class PlanOutputSerializer(serializers.ModelSerializer):
+    status = serializers.CharField(read_only=True, help_text="draft, in_review, approved or changes_requested")
     author = serializers.SlugRelatedField(slug_field="username", read_only=True)
     reviewer = serializers.SlugRelatedField(slug_field="username", read_only=True)
 
@@ -491,6 +503,7 @@ class TrackingHealthApi(APIView):
 
 
 class ImpactSerializer(serializers.ModelSerializer):
+    metric = serializers.CharField(read_only=True)
     analyst = serializers.SlugRelatedField(slug_field="username", read_only=True)
 
     class Meta:
@@ -501,8 +514,12 @@ class ImpactSerializer(serializers.ModelSerializer):
 
 class ImpactInputSerializer(serializers.Serializer):
     window_days = serializers.IntegerField(min_value=1, max_value=60)
-    metric = serializers.ChoiceField(choices=Ticket.Metric.choices, required=False)
+    metric = serializers.CharField(required=False, max_length=30, help_text="The metric (default: the ticket's).")
     conclusion = serializers.CharField(required=False, allow_blank=True, max_length=5000)
+
+
+    def validate_metric(self, value):
+        return _one_of(Ticket.Metric.values, value, "metric")
 
 
 class TicketImpactApi(APIView):
