@@ -203,8 +203,8 @@ def demo_product_loop_ensure(*, end: date) -> int:
         Ticket.objects.filter(pk=ticket.pk).update(created_at=filed)
         ticket.watchers.set([p for p in (people.get(requester), pm) if p])
         path = WORKFLOW[:WORKFLOW.index(status) + 1] if status in WORKFLOW else ["proposed", status]
-        moves = [TicketTransition(ticket=ticket, actor=people.get(requester), from_status="", to_status="proposed",
-                                  comment="filed")]
+        moves = [TicketTransition(ticket=ticket, actor=people.get(requester), from_status="",
+                                  to_status="proposed")]
         for step, (frm, to) in enumerate(zip(path, path[1:], strict=False)):
             actor = analyst if to == "concluded" else pm
             moves.append(TicketTransition(ticket=ticket, actor=actor, from_status=frm, to_status=to))

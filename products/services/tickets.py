@@ -56,7 +56,7 @@ def _clean_labels(labels) -> list[str]:
 def _clean_links(links) -> list[dict]:
     if links is None:
         return []
-    problem = {"links": [_("Give a list of {\"kind\": merchant|segment|campaign, \"ref\": …} objects.")]}
+    problem = {"links": [_('Give a list of {"kind": merchant|segment|campaign, "ref": …} objects.')]}
     if not isinstance(links, list):
         raise ApplicationError(_("Links are malformed."), errors=problem)
     cleaned = []
@@ -115,8 +115,7 @@ def ticket_create(*, requester, title: str, description: str = "", kind: str = T
     if assignees:
         ticket.assignees.set(assignees)
     ticket.watchers.set({person for person in [requester, owner_pm, *assignees] if person is not None})
-    TicketTransition.objects.create(ticket=ticket, actor=requester, from_status="", to_status=ticket.status,
-                                    comment=_("filed"))
+    TicketTransition.objects.create(ticket=ticket, actor=requester, from_status="", to_status=ticket.status)
     if owner_pm is not None:
         notifications_send(ticket=ticket, recipients=[owner_pm], exclude=requester,
                            message=_("%(key)s was filed for you: %(title)s") % {

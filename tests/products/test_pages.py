@@ -105,7 +105,7 @@ def test_ticket_page_with_plan_check_impact_and_history(login, people, ticket):
     assert 'data-testid="plan-status">approved<' in page
     assert "coupon_shown" in page and "not seen" in page
     assert 'data-testid="impact-conclusion">Flat.<' in page
-    assert "two-proportion z-test" in page
+    assert "Two-proportion z-test" in page
 
 
 def test_filing_from_the_page_and_field_errors(login, people):
