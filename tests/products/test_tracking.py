@@ -13,7 +13,7 @@ from analytics.services.loading import events_load
 from analytics.services.tracking_checks import tracking_check
 from ops_platform.core.exceptions import ApplicationError
 from ops_platform.core.roles import Role
-from products.models import TrackingPlan
+from products.models import Ticket, TrackingCheck, TrackingPlan
 from products.services.plans import (
     local_range,
     tracking_check_run,
@@ -185,3 +185,20 @@ def test_check_run_stores_the_result_against_the_approved_plan(people, ticket, c
     assert len(check.result["violations"]) == 5
     assert check.result["unexpected_events"] == [{"event": "coupn_shown", "count": 1,
                                                   "first_seen": local_time(day, 15).isoformat()}]
+
+
+def test_nightly_task_checks_launched_tickets_with_an_approved_plan(people, ticket, crafted, celery_eager):
+    from django_celery_beat.models import PeriodicTask
+
+    from products.tasks import tracking_checks_nightly
+
+    approve_plan(ticket, people)
+    other = Ticket.objects.create(title="not launched", requester=people["pm"])
+    approve_plan(other, people)
+    Ticket.objects.filter(pk=ticket.pk).update(status="launched", launched_at=timezone.now() - timedelta(days=2))
+
+    check_ids = tracking_checks_nightly.delay().get()
+
+    assert [TrackingCheck.objects.get(pk=pk).ticket_id for pk in check_ids] == [ticket.pk]
+    schedule = PeriodicTask.objects.get(name="Nightly tracking-plan checks")
+    assert schedule.task == "products.tasks.tracking_checks_nightly"
