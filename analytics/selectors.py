@@ -198,3 +198,16 @@ def event_names_seen(*, start: datetime, end: datetime) -> list[dict]:
     """Every event name stored in [start, end) with its count, most frequent first. One grouped query."""
     return list(Event.objects.filter(timestamp__gte=start, timestamp__lt=end).values("event").order_by()
                 .annotate(count=Count("id")).order_by("-count", "event"))
+
+
+def event_daily_value_sum(*, event: str, value_property: str, start: datetime, end: datetime) -> dict[date, float]:
+    """The sum of a numeric property of ``event`` per local day in [start, end). One grouped query."""
+    from django.db.models import FloatField
+    from django.db.models.fields.json import KeyTextTransform
+    from django.db.models.functions import Cast
+
+    rows = (Event.objects.filter(event=event, timestamp__gte=start, timestamp__lt=end)
+            .annotate(day=TruncDate("timestamp", tzinfo=timezone.get_current_timezone()))
+            .values("day").annotate(total=Sum(Cast(KeyTextTransform(value_property, "properties"), FloatField())))
+            .order_by())
+    return {row["day"]: float(row["total"] or 0) for row in rows}

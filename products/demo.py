@@ -205,11 +205,19 @@ def demo_product_loop_ensure(*, end: date) -> int:
         path = WORKFLOW[:WORKFLOW.index(status) + 1] if status in WORKFLOW else ["proposed", status]
         moves = [TicketTransition(ticket=ticket, actor=people.get(requester), from_status="",
                                   to_status="proposed")]
-        for step, (frm, to) in enumerate(zip(path, path[1:], strict=False)):
+        for frm, to in zip(path, path[1:], strict=False):
             actor = analyst if to == "concluded" else pm
             moves.append(TicketTransition(ticket=ticket, actor=actor, from_status=frm, to_status=to))
-            del step
         TicketTransition.objects.bulk_create(moves)
+        # A believable timeline: filing, then the moves up to the launch spread evenly, later moves after it.
+        launched = ticket.launched_at or _at(end, 1)
+        before_launch = [m for m in moves if WORKFLOW.index(m.to_status) <= WORKFLOW.index("launched")] \
+            if status in WORKFLOW else moves
+        for k, m in enumerate(before_launch):
+            m.created_at = filed + (launched - filed) * (k / max(len(before_launch) - 1, 1))
+        for k, m in enumerate(moves[len(before_launch):], start=1):
+            m.created_at = launched + timedelta(days=3 * k)
+        TicketTransition.objects.bulk_update(moves, ["created_at"])
         tickets[title] = ticket
 
     t = tickets

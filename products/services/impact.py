@@ -84,6 +84,9 @@ def impact_measure(*, metric: str, before_from: date, before_to: date, after_fro
                             n2=a["n"])
         samples = {"before": b, "after": a}
     daily = analytics.event_daily_customers(events=[spec["base"], spec["goal"]], start=before[0], end=after[1])
+    if spec["kind"] == "mean":  # the day's total value per customer with a base event that day
+        daily[spec["goal"]] = analytics.event_daily_value_sum(event=spec["goal"], value_property=spec["value"],
+                                                              start=before[0], end=after[1])
     days = (after_to - before_from).days + 1
     series = []
     for offset in range(days):
@@ -91,9 +94,13 @@ def impact_measure(*, metric: str, before_from: date, before_to: date, after_fro
         base = daily[spec["base"]].get(day, 0)
         goal = daily[spec["goal"]].get(day, 0)
         series.append({"date": day.isoformat(), "value": goal / base if base else None})
+    label = f"{spec['goal']} / {spec['base']} customers"
+    if spec["kind"] == "mean":
+        label = f"sum({spec['value']}) of {spec['goal']} / {spec['base']} customers"
     significant = test["p_value"] is not None and test["p_value"] < SIGNIFICANCE
     return {"metric": str(metric), "kind": spec["kind"], "samples": samples, **test, "significant": significant,
-            "alpha": SIGNIFICANCE, "series": series, "series_label": f"{spec['goal']} / {spec['base']}"}
+            "alpha": SIGNIFICANCE, "series": series,
+            "series_label": label}
 
 
 @transaction.atomic

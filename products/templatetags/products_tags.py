@@ -1,3 +1,5 @@
+import json
+
 from django import template
 
 from products.rendering import markdown_render
@@ -16,3 +18,9 @@ def percent(value):
     if value is None or value == "":
         return "—"
     return f"{float(value) * 100:.1f}%"
+
+
+@register.filter(name="as_json")
+def as_json(value) -> str:
+    """Event properties as JSON (not Python's repr), for the examples of violations."""
+    return json.dumps(value, ensure_ascii=False, sort_keys=True)
