@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import date, datetime, time, timedelta
 
 from django.db import connection
-from django.db.models import Count, Max, Min, Sum
-from django.db.models.functions import TruncDate
+from django.db.models import Count, FloatField, Max, Min, Sum
+from django.db.models.fields.json import KeyTextTransform
+from django.db.models.functions import Cast, TruncDate
 from django.utils import timezone
 
 from analytics.models import AarrrDaily, Event, ExportJob, MetricsRun, Person
@@ -147,6 +148,8 @@ def aarrr_period_comparison(*, date_from: date, date_to: date, channel: str | No
         stages.append({"key": key, "value": current[key], "previous": previous[key],
                        "change": (now - before) / before if before else None})
     return stages
+
+
 # The report engine (analytics/services/funnel.py, retention.py, golden_time.py): computed set-based on
 # request. Domain apps and pages reach it through these names.
 funnel_compute = _funnel.funnel_compute
@@ -177,3 +180,65 @@ def report_last_day() -> date:
     """The day the report pages end on by default: the last day with events, or today."""
     span = event_date_span()
     return span[1] if span else timezone.localdate()
+
+
+# Reads for launch impact (products passes plain event names and an aware [start, end) range).
+
+
+def event_conversion_counts(*, base_event: str, goal_event: str, start: datetime, end: datetime) -> dict:
+    """Customers with a ``base_event`` in [start, end) and how many of them also had a ``goal_event`` there.
+
+    Two set-based queries: ``{"base": n, "converted": k}``.
+    """
+    base = Event.objects.filter(event=base_event, timestamp__gte=start, timestamp__lt=end).values("person_id")
+    converted = (Event.objects.filter(event=goal_event, timestamp__gte=start, timestamp__lt=end,
+                                      person_id__in=base).values("person_id").distinct().count())
+    return {"base": base.distinct().count(), "converted": converted}
+
+
+def event_value_per_customer(*, base_event: str, value_event: str, value_property: str, start: datetime,
+                             end: datetime) -> dict:
+    """Per customer with a ``base_event`` in [start, end): the sum of ``value_property`` of their ``value_event``s
+    there (0 for those without). Returns ``{"n", "mean", "variance"}`` (sample variance), from one grouped query.
+    """
+
+    base = Event.objects.filter(event=base_event, timestamp__gte=start, timestamp__lt=end).values("person_id")
+    n = base.distinct().count()
+    totals = [float(total or 0) for total in (
+        Event.objects.filter(event=value_event, timestamp__gte=start, timestamp__lt=end, person_id__in=base)
+        .values("person_id").order_by()
+        .annotate(total=Sum(Cast(KeyTextTransform(value_property, "properties"), FloatField())))
+        .values_list("total", flat=True))]
+    if n == 0:
+        return {"n": 0, "mean": 0.0, "variance": 0.0}
+    total, squares = sum(totals), sum(t * t for t in totals)
+    mean = total / n
+    variance = (squares - n * mean * mean) / (n - 1) if n > 1 else 0.0
+    return {"n": n, "mean": mean, "variance": max(variance, 0.0)}
+
+
+def event_daily_customers(*, events: list[str], start: datetime, end: datetime) -> dict[str, dict[date, int]]:
+    """Distinct customers per local day for each of ``events`` in [start, end). One grouped query."""
+    rows = (Event.objects.filter(event__in=events, timestamp__gte=start, timestamp__lt=end)
+            .annotate(day=TruncDate("timestamp", tzinfo=timezone.get_current_timezone()))
+            .values("event", "day").annotate(customers=Count("person_id", distinct=True)).order_by())
+    result: dict[str, dict[date, int]] = {event: {} for event in events}
+    for row in rows:
+        result[row["event"]][row["day"]] = row["customers"]
+    return result
+
+
+def event_names_seen(*, start: datetime, end: datetime) -> list[dict]:
+    """Every event name stored in [start, end) with its count, most frequent first. One grouped query."""
+    return list(Event.objects.filter(timestamp__gte=start, timestamp__lt=end).values("event").order_by()
+                .annotate(count=Count("id")).order_by("-count", "event"))
+
+
+def event_daily_value_sum(*, event: str, value_property: str, start: datetime, end: datetime) -> dict[date, float]:
+    """The sum of a numeric property of ``event`` per local day in [start, end). One grouped query."""
+
+    rows = (Event.objects.filter(event=event, timestamp__gte=start, timestamp__lt=end)
+            .annotate(day=TruncDate("timestamp", tzinfo=timezone.get_current_timezone()))
+            .values("day").annotate(total=Sum(Cast(KeyTextTransform(value_property, "properties"), FloatField())))
+            .order_by())
+    return {row["day"]: float(row["total"] or 0) for row in rows}

@@ -219,6 +219,11 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
+    # Several apps have a "kind" or a "status": name the requirement tickets' enums explicitly.
+    "ENUM_NAME_OVERRIDES": {
+        "TicketKindEnum": "products.models.Ticket.Kind",
+        "TicketStatusEnum": "products.models.Ticket.Status",
+    },
 }
 
 # Security: strict when DEBUG is off.

@@ -10,11 +10,13 @@ api_v1 = [
     path("auth/token/", ObtainTokenApi.as_view(), name="auth-token"),
     path("", include("ops_platform.dashboard.api_urls")),
     path("", include("analytics.api_urls")),
+    path("", include("products.api_urls")),
 ]
 
 urlpatterns = [
     path("", include("ops_platform.dashboard.urls")),
     path("analytics/", include("analytics.urls")),
+    path("products/", include("products.urls")),
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("i18n/setlang/", account_views.set_language, name="set-language"),

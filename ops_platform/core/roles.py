@@ -26,6 +26,13 @@ class Area(StrEnum):
     MERCHANTS = "merchants"
     CUSTOMERS = "customers"
     TICKETS = "tickets"
+    TRACKING_PLANS = "tracking_plans"
+    PLAN_REVIEW = "plan_review"
+    TRACKING_CHECKS = "tracking_checks"
+    IMPACT = "impact"
+    ITERATIONS = "iterations"
+    FEEDBACK = "feedback"
+    FEEDBACK_TRIAGE = "feedback_triage"
     ADMIN_SITE = "admin_site"
 
 
@@ -50,7 +57,40 @@ PERMISSIONS: dict[Area, dict[Action, frozenset[Role]]] = {
     Area.CUSTOMERS: {Action.VIEW: ALL_ROLES, Action.CHANGE: frozenset({Role.USER_OPS, Role.ADMIN})},
     # Every role can raise and discuss requirement tickets; workflow moves are finer-grained.
     Area.TICKETS: {Action.VIEW: ALL_ROLES, Action.CHANGE: ALL_ROLES},
+    # Tracking plans (打點): PMs draft them and send them for review; analysts review (approve / request changes);
+    # both may check the incoming events against an approved plan.
+    Area.TRACKING_PLANS: {Action.VIEW: ALL_ROLES, Action.CHANGE: frozenset({Role.PM, Role.ADMIN})},
+    Area.PLAN_REVIEW: {Action.VIEW: ALL_ROLES, Action.CHANGE: frozenset({Role.ANALYST, Role.ADMIN})},
+    Area.TRACKING_CHECKS: {Action.VIEW: ALL_ROLES, Action.CHANGE: frozenset({Role.PM, Role.ANALYST, Role.ADMIN})},
+    # Launch impact: analysts measure and conclude; everyone reads.
+    Area.IMPACT: {Action.VIEW: ALL_ROLES, Action.CHANGE: frozenset({Role.ANALYST, Role.ADMIN})},
+    # Starting the optimisation of a concluded ticket (the next iteration): product ops and PMs.
+    Area.ITERATIONS: {Action.VIEW: ALL_ROLES, Action.CHANGE: frozenset({Role.PRODUCT_OPS, Role.PM, Role.ADMIN})},
+    # Customer and merchant feedback: operations and PMs log it; product ops and PMs triage it into tickets.
+    Area.FEEDBACK: {Action.VIEW: ALL_ROLES, Action.CHANGE: frozenset(
+        {Role.MERCHANT_OPS, Role.USER_OPS, Role.PRODUCT_OPS, Role.PM, Role.ADMIN})},
+    Area.FEEDBACK_TRIAGE: {Action.VIEW: ALL_ROLES, Action.CHANGE: frozenset({Role.PRODUCT_OPS, Role.PM, Role.ADMIN})},
     Area.ADMIN_SITE: {Action.VIEW: frozenset({Role.ADMIN}), Action.CHANGE: frozenset({Role.ADMIN})},
+}
+
+# The requirement workflow (products.Ticket.status values): (from, to) -> roles who may make the move.
+# Operations propose (anyone may file a ticket), PMs triage, design and launch, analysts conclude.
+_PM = frozenset({Role.PM, Role.ADMIN})
+_ANALYSTS = frozenset({Role.ANALYST, Role.ADMIN})
+_OPEN_TICKET_STATES = ("proposed", "triaged", "designing", "in_development", "testing", "ready_to_launch",
+                       "launched", "analysing")
+TICKET_MOVES: dict[tuple[str, str], frozenset[Role]] = {
+    ("proposed", "triaged"): _PM,
+    ("proposed", "rejected"): _PM,
+    ("triaged", "designing"): _PM,
+    ("designing", "in_development"): _PM,
+    ("in_development", "testing"): _PM,
+    ("testing", "in_development"): _PM,
+    ("testing", "ready_to_launch"): _PM,
+    ("ready_to_launch", "launched"): _PM,
+    ("launched", "analysing"): _ANALYSTS | _PM,
+    ("analysing", "concluded"): _ANALYSTS,
+    **{(state, "cancelled"): _PM for state in _OPEN_TICKET_STATES},
 }
 
 
@@ -73,3 +113,15 @@ def roles_of(user) -> frozenset[Role]:
 def can(user, area: Area | str, action: Action | str = Action.VIEW) -> bool:
     allowed = PERMISSIONS[Area(area)][Action(action)]
     return bool(roles_of(user) & allowed)
+
+
+def can_move_ticket(user, from_status: str, to_status: str) -> bool:
+    """May ``user`` move a requirement ticket from one state to another? Unknown moves: nobody."""
+    allowed = TICKET_MOVES.get((str(from_status), str(to_status)), frozenset())
+    return bool(roles_of(user) & allowed)
+
+
+def ticket_moves_for(user, from_status: str) -> list[str]:
+    """The states ``user`` may move a ticket in ``from_status`` to, in workflow order."""
+    roles = roles_of(user)
+    return [to for (frm, to), allowed in TICKET_MOVES.items() if frm == str(from_status) and roles & allowed]

@@ -1,4 +1,5 @@
-"""The demo data set: staff (one per role), merchants, requirement tickets and a realistic event stream.
+"""The demo data set: staff (one per role), merchants, a realistic event stream and the product loop on top of it
+(tickets in every state, tracking plans, launches with real effects in the events, feedback: ``products.demo``).
 
 Everything is drawn from one seeded NumPy generator and laid out relative to ``end`` (default: yesterday),
 so a given ``seed`` and ``end`` always give the same data, down to each event's uuid; running it twice stores
@@ -31,7 +32,7 @@ from merchants.models import Merchant
 from ops_platform.accounts.models import Staff
 from ops_platform.accounts.services import staff_create
 from ops_platform.core.roles import Role
-from products.models import Ticket
+from products.demo import demo_product_events, demo_product_loop_ensure
 
 DEMO_PASSWORD = "demo-pass-123"
 LOAD_CHUNK = 25_000
@@ -59,18 +60,6 @@ NAME_PREFIXES = ["老王", "小李", "阿强", "金牌", "鲜味", "好再来", 
 CITIES = [("Shanghai", ["Xuhui", "Jing'an", "Pudong", "Changning"]), ("Beijing", ["Chaoyang", "Haidian", "Dongcheng"]),
           ("Guangzhou", ["Tianhe", "Yuexiu"]), ("Shenzhen", ["Nanshan", "Futian"]), ("Hangzhou", ["Xihu", "Binjiang"]),
           ("Chengdu", ["Jinjiang", "Wuhou"])]
-TICKETS = [
-    ("New-user coupon pack on the sign-up page", Ticket.Kind.CAMPAIGN_SUPPORT, Ticket.Status.IN_DEVELOPMENT, 3),
-    ("Checkout drops users who have no saved address", Ticket.Kind.BUG, Ticket.Status.TESTING, 4),
-    ("Merchant ratings shown on the search results", Ticket.Kind.FEATURE, Ticket.Status.DESIGNING, 2),
-    ("Weekly report of channel CAC for the growth meeting", Ticket.Kind.DATA_REQUEST, Ticket.Status.PROPOSED, 2),
-    ("Invite-a-friend reward raised to 15 yuan", Ticket.Kind.IMPROVEMENT, Ticket.Status.LAUNCHED, 3),
-    ("Reorder button on past orders", Ticket.Kind.FEATURE, Ticket.Status.ANALYSING, 3),
-    ("Lunch-time push for lapsed customers", Ticket.Kind.CAMPAIGN_SUPPORT, Ticket.Status.TRIAGED, 2),
-    ("Track add_to_cart from the merchant page", Ticket.Kind.IMPROVEMENT, Ticket.Status.READY_TO_LAUNCH, 2),
-    ("Dark mode", Ticket.Kind.FEATURE, Ticket.Status.REJECTED, 1),
-    ("Faster merchant onboarding form", Ticket.Kind.IMPROVEMENT, Ticket.Status.CONCLUDED, 2),
-]
 
 
 @dataclass(frozen=True)
@@ -137,21 +126,6 @@ def demo_merchants_ensure(rng: np.random.Generator, *, count: int) -> tuple[Demo
     quality = np.clip(rng.normal(4.3, 0.45, len(live)), 2.6, 4.95)
     codes = np.array([f"M{i + 1:05d}" for i in live])
     return DemoMerchants(codes=codes, popularity=weights, basket=basket, quality=quality), created
-
-
-def demo_tickets_ensure() -> int:
-    if Ticket.objects.exists():
-        return 0
-    people = {staff.username: staff for staff in Staff.objects.filter(username__in=[r.value for r in Role])}
-    requesters = [people.get(name) for name in ("merchant_ops", "user_ops", "product_ops")]
-    tickets = [
-        Ticket(title=title, kind=kind, status=status, priority=priority,
-               description="Raised from the demo data set.", requester=requesters[i % len(requesters)],
-               owner_pm=people.get("pm"))
-        for i, (title, kind, status, priority) in enumerate(TICKETS)
-    ]
-    Ticket.objects.bulk_create(tickets)
-    return len(tickets)
 
 
 def _group_positions(counts: np.ndarray) -> np.ndarray:
@@ -308,8 +282,8 @@ def demo_seed(*, customers: int = 20_000, days: int = 90, seed: int = 42, end: d
     with transaction.atomic():
         staff_created = demo_staff_ensure()
         demo_merchant_set, merchants_created = demo_merchants_ensure(rng, count=merchants)
-        tickets_created = demo_tickets_ensure()
     frame = demo_events_frame(rng, customers=customers, days=days, end=end, merchants=demo_merchant_set)
+    frame = demo_product_events(rng, frame, end=end)  # launches' real effects, some badly tracked events
     total, stored = len(frame), 0
     if progress:
         progress(0, total)
@@ -318,6 +292,8 @@ def demo_seed(*, customers: int = 20_000, days: int = 90, seed: int = 42, end: d
         stored += events_load(_rows(chunk)).inserted
         if progress:
             progress(min(chunk_start + LOAD_CHUNK, total), total)
+    with transaction.atomic():
+        tickets_created = demo_product_loop_ensure(end=end)  # after the events: checks and impact read them
     return DemoResult(
         staff_created=staff_created, merchants_created=merchants_created, tickets_created=tickets_created,
         events_generated=total, events_stored=stored, customers=int(frame["distinct_id"].nunique()),

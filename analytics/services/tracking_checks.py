@@ -1,0 +1,126 @@
+"""Check stored events against tracking plans handed in as plain dicts (this app knows no domain app).
+
+A plan is ``[{"name", "properties": [{"name", "type": string|number|integer|boolean, "required": bool,
+"allowed": [...]?, "pattern": str?}]}]``. Reads only; bad events are never touched (they stay stored),
+the result names them by uuid in the examples.
+
+Set-based: coverage and unexpected events are ``GROUP BY event`` in the database; property violations are
+vectorised pandas over the planned events of the range (never a Python loop per event). The scan is
+bounded by a time range of at most ``MAX_RANGE_DAYS``.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import pandas as pd
+from django.db.models import Count, Min
+from django.utils import timezone
+
+from analytics.models import Event
+
+MAX_RANGE_DAYS = 92
+EXAMPLES = 3
+VIOLATION_KINDS = ("unexpected_event", "unexpected_property", "wrong_type", "missing_required", "value_not_allowed")
+
+
+def _iso(moment: datetime) -> str:
+    return timezone.localtime(moment).isoformat()
+
+
+def _type_mask(values: pd.Series, kind: str) -> pd.Series:
+    """True where a present value is of the wrong JSON type."""
+    types = values.map(type)
+    if kind == "string":
+        ok = types.eq(str)
+    elif kind == "boolean":
+        ok = types.eq(bool)
+    elif kind == "integer":
+        ok = types.eq(int) | (types.eq(float) & values.map(lambda v: isinstance(v, float) and v.is_integer()))
+    else:  # number
+        ok = types.isin([int, float])
+    return ~ok
+
+
+def _examples(frame: pd.DataFrame, mask: pd.Series, limit: int) -> list[dict]:
+    rows = frame.loc[mask].sort_values("timestamp").head(limit)
+    return [{"uuid": str(row.uuid), "distinct_id": row.distinct_id,
+             "timestamp": _iso(pd.Timestamp(row.timestamp).to_pydatetime()), "properties": row.properties}
+            for row in rows.itertuples()]
+
+
+def _property_violations(event_name: str, spec: dict, frame: pd.DataFrame, limit: int) -> list[dict]:
+    if frame.empty:
+        return []
+    props = pd.DataFrame(frame["properties"].map(lambda p: p if isinstance(p, dict) else {}).tolist(),
+                         index=frame.index)
+    planned = {prop["name"]: prop for prop in spec.get("properties", [])}
+    found = []
+
+    def add(kind: str, prop: str | None, mask: pd.Series) -> None:
+        count = int(mask.sum())
+        if count:
+            found.append({"event": event_name, "kind": kind, "property": prop, "count": count,
+                          "examples": _examples(frame, mask, limit)})
+
+    for column in sorted(set(props.columns) - set(planned)):
+        add("unexpected_property", column, props[column].notna())
+    for name, prop in planned.items():
+        values = props[name] if name in props.columns else pd.Series(None, index=frame.index, dtype=object)
+        present = values.notna()
+        if prop.get("required"):
+            add("missing_required", name, ~present)
+        wrong = pd.Series(False, index=frame.index)
+        wrong[present] = _type_mask(values[present], prop.get("type", "string"))
+        add("wrong_type", name, wrong)
+        checkable = present & ~wrong
+        not_allowed = pd.Series(False, index=frame.index)
+        if prop.get("allowed"):
+            not_allowed[checkable] = ~values[checkable].isin(prop["allowed"])
+        if prop.get("pattern"):
+            matches = values[checkable].astype(str).str.fullmatch(prop["pattern"])
+            not_allowed[checkable] = not_allowed[checkable] | ~matches.fillna(False).astype(bool)
+        add("value_not_allowed", name, not_allowed)
+    return found
+
+
+def tracking_check(*, plan_events: list[dict], start: datetime, end: datetime, known_events: set[str] | None = None,
+                   examples: int = EXAMPLES) -> dict:
+    """Events in ``[start, end)`` checked against ``plan_events``.
+
+    Returns ``{"coverage": [{"event", "seen", "count", "first_seen"}], "violations": [{"event", "kind",
+    "property", "count", "examples"}], "unexpected_events": [{"event", "count", "first_seen"}], "checked": n}``.
+    ``unexpected_events`` lists names outside ``known_events`` (every planned event of every approved plan),
+    when given; it is empty otherwise.
+    """
+    if end <= start:
+        raise ValueError("end must be after start")
+    if end - start > timedelta(days=MAX_RANGE_DAYS):
+        raise ValueError(f"the range may span at most {MAX_RANGE_DAYS} days")
+    in_range = Event.objects.filter(timestamp__gte=start, timestamp__lt=end)
+    names = [spec["name"] for spec in plan_events]
+    seen = {row["event"]: row for row in in_range.filter(event__in=names).values("event").order_by("event")
+            .annotate(count=Count("id"), first_seen=Min("timestamp"))}
+    coverage = [{"event": name, "seen": name in seen, "count": seen[name]["count"] if name in seen else 0,
+                 "first_seen": _iso(seen[name]["first_seen"]) if name in seen else None}
+                for name in names]
+    unexpected = []
+    if known_events is not None:
+        rows = (in_range.exclude(event__in=sorted(known_events)).values("event").order_by()
+                .annotate(count=Count("id"), first_seen=Min("timestamp")).order_by("-count", "event"))
+        unexpected = [{"event": row["event"], "count": row["count"], "first_seen": _iso(row["first_seen"])}
+                      for row in rows]
+    violations: list[dict] = []
+    checked = 0
+    planned_seen = [name for name in names if name in seen]
+    if planned_seen:
+        frame = pd.DataFrame.from_records(
+            in_range.filter(event__in=planned_seen).values_list("uuid", "event", "distinct_id", "timestamp",
+                                                               "properties").iterator(chunk_size=20_000),
+            columns=["uuid", "event", "distinct_id", "timestamp", "properties"])
+        checked = len(frame)
+        for spec in plan_events:
+            violations.extend(_property_violations(spec["name"], spec, frame[frame["event"] == spec["name"]],
+                                                   examples))
+    violations.sort(key=lambda v: (-v["count"], v["event"], v["kind"], v["property"] or ""))
+    return {"coverage": coverage, "violations": violations, "unexpected_events": unexpected, "checked": checked}

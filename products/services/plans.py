@@ -1,0 +1,141 @@
+"""Writes on tracking plans (打點): drafts, review, and the stored checks of events against the approved plan."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from analytics.services.tracking_checks import MAX_RANGE_DAYS, tracking_check
+from ops_platform.core.exceptions import ApplicationError
+from ops_platform.core.roles import Action, Area, can
+from products.models import Ticket, TrackingCheck, TrackingPlan
+from products.services.notifications import notifications_send
+from products.tracking import plan_events_clean
+
+EDITABLE = (TrackingPlan.Status.DRAFT, TrackingPlan.Status.CHANGES_REQUESTED)
+
+
+def _ticket(ticket_id: int, *, lock: bool = False) -> Ticket:
+    tickets = Ticket.objects.select_for_update() if lock else Ticket.objects
+    ticket = tickets.filter(pk=ticket_id).first()
+    if ticket is None:
+        raise ApplicationError(_("No such ticket."), status_code=404, code="not_found")
+    return ticket
+
+
+def _require(actor, area: Area) -> None:
+    if not can(actor, area, Action.CHANGE):
+        raise ApplicationError(_("Your role does not allow this action."), status_code=403, code="permission_denied")
+
+
+@transaction.atomic
+def tracking_plan_save(*, ticket_id: int, actor, events) -> TrackingPlan:
+    """Save the plan's events: into the open draft, or as a new version once the last one is in review or approved."""
+    _require(actor, Area.TRACKING_PLANS)
+    cleaned = plan_events_clean(events)
+    ticket = _ticket(ticket_id, lock=True)
+    latest = ticket.plans.order_by("-version").first()
+    if latest is not None and latest.status in EDITABLE:
+        latest.events, latest.status, latest.author = cleaned, TrackingPlan.Status.DRAFT, actor
+        latest.save(update_fields=["events", "status", "author"])
+        return latest
+    return TrackingPlan.objects.create(ticket=ticket, version=(latest.version + 1) if latest else 1, events=cleaned,
+                                       author=actor)
+
+
+def _plan(ticket_id: int, version: int) -> TrackingPlan:
+    plan = TrackingPlan.objects.select_for_update().select_related("ticket").filter(
+        ticket_id=ticket_id, version=version).first()
+    if plan is None:
+        raise ApplicationError(_("No such plan version."), status_code=404, code="not_found")
+    return plan
+
+
+@transaction.atomic
+def tracking_plan_submit(*, ticket_id: int, version: int, actor) -> TrackingPlan:
+    _require(actor, Area.TRACKING_PLANS)
+    plan = _plan(ticket_id, version)
+    if plan.status not in EDITABLE:
+        raise ApplicationError(_("Only a draft can be sent for review."),
+                               errors={"status": [plan.get_status_display()]}, code="invalid_move")
+    plan.status = TrackingPlan.Status.IN_REVIEW
+    plan.save(update_fields=["status"])
+    notifications_send(ticket=plan.ticket, recipients=plan.ticket.watchers.all(), exclude=actor,
+                       message=_("Tracking plan v%(v)s of %(key)s is ready for review") % {
+                           "v": plan.version, "key": plan.ticket.key})
+    return plan
+
+
+@transaction.atomic
+def tracking_plan_review(*, ticket_id: int, version: int, actor, approve: bool, comment: str = "") -> TrackingPlan:
+    _require(actor, Area.PLAN_REVIEW)
+    plan = _plan(ticket_id, version)
+    if plan.status != TrackingPlan.Status.IN_REVIEW:
+        raise ApplicationError(_("Only a plan in review can be approved or sent back."),
+                               errors={"status": [plan.get_status_display()]}, code="invalid_move")
+    if not approve and not comment.strip():
+        raise ApplicationError(_("Say what should change."),
+                               errors={"comment": [_("Required when requesting changes.")]})
+    plan.status = TrackingPlan.Status.APPROVED if approve else TrackingPlan.Status.CHANGES_REQUESTED
+    plan.reviewer, plan.review_comment, plan.reviewed_at = actor, comment.strip(), timezone.now()
+    plan.save(update_fields=["status", "reviewer", "review_comment", "reviewed_at"])
+    notifications_send(ticket=plan.ticket, recipients=[plan.author, *plan.ticket.watchers.all()], exclude=actor,
+                       message=_("Tracking plan v%(v)s of %(key)s: %(status)s") % {
+                           "v": plan.version, "key": plan.ticket.key, "status": plan.get_status_display()})
+    return plan
+
+
+def approved_events_union() -> tuple[list[dict], set[str]]:
+    """The events of every ticket's latest approved plan: (merged specs, their names).
+
+    An event planned by several tickets gets the union of their properties (the first definition of each wins).
+    """
+    plans = TrackingPlan.objects.filter(status=TrackingPlan.Status.APPROVED).order_by("ticket_id", "-version")
+    latest: dict[int, TrackingPlan] = {}
+    for plan in plans.only("ticket_id", "version", "events"):
+        latest.setdefault(plan.ticket_id, plan)
+    merged: dict[str, dict] = {}
+    for plan in latest.values():
+        for event in plan.events:
+            spec = merged.setdefault(event["name"], {**event, "properties": []})
+            known = {prop["name"] for prop in spec["properties"]}
+            spec["properties"] += [prop for prop in event.get("properties", []) if prop["name"] not in known]
+    return list(merged.values()), set(merged)
+
+
+def local_range(date_from: date, date_to: date) -> tuple[datetime, datetime]:
+    tz = timezone.get_current_timezone()
+    return (timezone.make_aware(datetime.combine(date_from, time.min), tz),
+            timezone.make_aware(datetime.combine(date_to + timedelta(days=1), time.min), tz))
+
+
+def check_range_clean(date_from: date | None, date_to: date | None, *, since: date | None) -> tuple[date, date]:
+    date_to = date_to or timezone.localdate()
+    date_from = date_from or max(since or date_to, date_to - timedelta(days=29))
+    if date_from > date_to:
+        raise ApplicationError(_("The range is empty."), errors={"date_from": [_("Must be on or before date_to.")]})
+    if (date_to - date_from).days + 1 > MAX_RANGE_DAYS:
+        raise ApplicationError(_("The range is too long."), errors={"date_to": [
+            _("At most %(n)d days.") % {"n": MAX_RANGE_DAYS}]})
+    return date_from, date_to
+
+
+@transaction.atomic
+def tracking_check_run(*, ticket_id: int, actor, date_from: date | None = None, date_to: date | None = None
+                       ) -> TrackingCheck:
+    """Check the range's events (by default since the launch, at most 30 days) against the approved plan; store it."""
+    ticket = _ticket(ticket_id)
+    plan = ticket.plans.filter(status=TrackingPlan.Status.APPROVED).order_by("-version").first()
+    if plan is None:
+        raise ApplicationError(_("The ticket has no approved tracking plan to check against."),
+                               errors={"plan": [_("Approve a plan first.")]})
+    since = timezone.localdate(ticket.launched_at) if ticket.launched_at else None
+    date_from, date_to = check_range_clean(date_from, date_to, since=since)
+    known = approved_events_union()[1]
+    start, end = local_range(date_from, date_to)
+    result = tracking_check(plan_events=plan.events, start=start, end=end, known_events=known)
+    return TrackingCheck.objects.create(ticket=ticket, plan=plan, date_from=date_from, date_to=date_to, result=result,
+                                        checked_by=actor)

@@ -1,0 +1,392 @@
+"""Pages of the products app. Thin: parse a form, call selectors or one service, render or redirect.
+
+Every page needs a login (middleware) and a role (``role_required``, checked before any lookup); finer workflow
+rules are enforced by the services, whose refusals come back as messages on the ticket page.
+"""
+
+from __future__ import annotations
+
+import json
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpResponseRedirect
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from ops_platform.core.exceptions import ApplicationError
+from ops_platform.core.permissions import role_required
+from ops_platform.core.roles import Action, Area, can, ticket_moves_for
+from products import selectors
+from products.forms import (
+    AttachmentForm,
+    CommentForm,
+    FeedbackForm,
+    ImpactForm,
+    IterationForm,
+    MoveForm,
+    PlanForm,
+    PlanReviewForm,
+    TicketEditForm,
+    TicketFilterForm,
+    TicketForm,
+    TriageForm,
+)
+from products.models import Ticket, TrackingPlan
+from products.services.feedback import feedback_create, feedback_triage
+from products.services.impact import impact_analysis_create
+from products.services.notifications import notifications_mark_read
+from products.services.plans import tracking_check_run, tracking_plan_review, tracking_plan_save, tracking_plan_submit
+from products.services.tickets import (
+    ticket_attachment_add,
+    ticket_comment_add,
+    ticket_create,
+    ticket_iterate,
+    ticket_move,
+    ticket_update,
+    ticket_watch,
+)
+from products.tracking import plan_diff
+
+PAGE_SIZE = 50
+# Moves that need more than a click: the form asks for these fields.
+MOVE_NEEDS = {"rejected": "reason", "concluded": "analysis"}
+
+
+def _ticket_or_404(ticket_id: int) -> Ticket:
+    ticket = selectors.ticket_get(ticket_id=ticket_id)
+    if ticket is None:
+        raise Http404(_("No such ticket."))
+    return ticket
+
+
+def _back(ticket_id: int, anchor: str = "") -> HttpResponseRedirect:
+    return redirect(reverse("products:ticket", args=[ticket_id]) + (f"#{anchor}" if anchor else ""))
+
+
+def _refused(request, error: ApplicationError) -> None:
+    details = "; ".join(f"{message}" for messages_ in error.errors.values() for message in
+                        (messages_ if isinstance(messages_, list) else [messages_]))
+    messages.error(request, f"{error.message} {details}".strip())
+
+
+def _form_errors(request, form) -> None:
+    messages.error(request, "; ".join(f"{form.fields[name].label or name}: {' '.join(errors)}" if name in form.fields
+                                      else " ".join(errors) for name, errors in form.errors.items()))
+
+
+# Lists
+
+
+@role_required(Area.TICKETS)
+def ticket_list(request, mine: bool = False):
+    form = TicketFilterForm(request.GET or None)
+    filters = {}
+    if form.is_bound and form.is_valid():
+        data = form.cleaned_data
+        filters = {"q": data["q"] or None, "status": data["status"] or None, "kind": data["kind"] or None,
+                   "priority": data["priority"], "stage": data["stage"] or None, "label": data["label"] or None,
+                   "open_only": data["open"]}
+    status = 400 if form.is_bound and not form.is_valid() else 200
+    tickets = selectors.ticket_list(**filters, mine=request.user if mine else None)[:PAGE_SIZE + 1]
+    tickets = list(tickets)
+    return render(request, "products/ticket_list.html", {
+        "form": form, "tickets": tickets[:PAGE_SIZE], "more": len(tickets) > PAGE_SIZE, "mine": mine,
+        "unread": selectors.notification_unread_count(user=request.user),
+    }, status=status)
+
+
+@role_required(Area.TICKETS)
+def my_tickets(request):
+    return ticket_list(request, mine=True)
+
+
+@role_required(Area.TICKETS)
+def board(request):
+    return render(request, "products/board.html", {"columns": selectors.ticket_board()})
+
+
+@role_required(Area.TICKETS)
+def roadmap(request):
+    period = request.GET.get("period", "month")
+    if period not in ("month", "quarter"):
+        period = "month"
+    return render(request, "products/roadmap.html", {"period": period,
+                                                     "buckets": selectors.ticket_roadmap(period=period)})
+
+
+@role_required(Area.TICKETS, Action.CHANGE)
+def ticket_new(request):
+    form = TicketForm(request.POST or None, initial={"owner_pm": None})
+    if request.method == "POST" and form.is_valid():
+        try:
+            ticket = ticket_create(requester=request.user, **form.cleaned_data)
+        except ApplicationError as error:
+            for field, errors in error.errors.items():
+                form.add_error(field if field in form.fields else None, errors)
+        else:
+            messages.success(request, _("%(key)s filed.") % {"key": ticket.key})
+            return _back(ticket.pk)
+    return render(request, "products/ticket_form.html", {"form": form}, status=400 if form.errors else 200)
+
+
+# The ticket page
+
+
+@role_required(Area.TICKETS)
+def ticket_detail(request, ticket_id: int):
+    ticket = _ticket_or_404(ticket_id)
+    user = request.user
+    plans = list(selectors.plan_list(ticket=ticket))
+    latest_plan = plans[0] if plans else None
+    check = selectors.tracking_check_latest(ticket=ticket)
+    impact = selectors.impact_latest(ticket=ticket)
+    moves = [{"to": state, "label": Ticket.Status(state).label, "needs": MOVE_NEEDS.get(state, "")}
+             for state in ticket_moves_for(user, ticket.status)]
+    diff = None
+    if len(plans) > 1:
+        diff = plan_diff(plans[1].events, plans[0].events)
+    chart = None
+    if impact:
+        chart = {"labels": [point["date"] for point in impact.numbers.get("series", [])],
+                 "values": [point["value"] for point in impact.numbers.get("series", [])],
+                 "launch": impact.after_from.isoformat(), "label": impact.numbers.get("series_label", "")}
+    return render(request, "products/ticket_detail.html", {
+        "ticket": ticket, "moves": moves, "watching": any(w.pk == user.pk for w in ticket.watchers.all()),
+        "plans": plans, "plan": latest_plan, "diff": diff, "check": check, "impact": impact, "chart": chart,
+        "history": selectors.ticket_history(ticket=ticket), "attachments": selectors.ticket_attachment_list(
+            ticket=ticket), "chain": selectors.ticket_iteration_chain(ticket=ticket),
+        "feedback": selectors.feedback_list(ticket_id=ticket.pk)[:20],
+        "can_draft": can(user, Area.TRACKING_PLANS, Action.CHANGE),
+        "can_review": can(user, Area.PLAN_REVIEW, Action.CHANGE),
+        "can_check": can(user, Area.TRACKING_CHECKS, Action.CHANGE),
+        "can_impact": can(user, Area.IMPACT, Action.CHANGE),
+        "can_iterate": can(user, Area.ITERATIONS, Action.CHANGE) and ticket.status == Ticket.Status.CONCLUDED,
+        "plan_editable": latest_plan is None or latest_plan.status in (TrackingPlan.Status.DRAFT,
+                                                                       TrackingPlan.Status.CHANGES_REQUESTED),
+        "comment_form": CommentForm(), "attachment_form": AttachmentForm(),
+        "impact_form": ImpactForm(initial={"metric": ticket.target_metric or None}),
+        "iteration_form": IterationForm(), "outcomes": Ticket.Outcome.choices,
+    })
+
+
+@role_required(Area.TICKETS, Action.CHANGE)
+def ticket_edit(request, ticket_id: int):
+    ticket = _ticket_or_404(ticket_id)
+    if request.method == "POST":
+        form = TicketEditForm(request.POST)
+        if form.is_valid():
+            data = dict(form.cleaned_data)
+            version, assignees = data.pop("version"), list(data.pop("assignees"))
+            try:
+                ticket_update(ticket_id=ticket.pk, actor=request.user, version=version, assignees=assignees, **data)
+            except ApplicationError as error:
+                if error.status_code == 409:
+                    messages.error(request, error.message)
+                    return render(request, "products/ticket_form.html", {"form": form, "ticket": ticket,
+                                                                         "conflict": True}, status=409)
+                for field, errors in error.errors.items():
+                    form.add_error(field if field in form.fields else None, errors)
+            else:
+                messages.success(request, _("Saved."))
+                return _back(ticket.pk)
+        return render(request, "products/ticket_form.html", {"form": form, "ticket": ticket}, status=400)
+    form = TicketEditForm(initial={**TicketForm.initial_for(ticket), "version": ticket.version})
+    return render(request, "products/ticket_form.html", {"form": form, "ticket": ticket})
+
+
+def _service_post(request, ticket_id: int, anchor: str, call, success: str):
+    try:
+        call()
+    except ApplicationError as error:
+        if error.status_code == 404:
+            raise Http404(error.message) from error
+        _refused(request, error)
+    else:
+        messages.success(request, success)
+    return _back(ticket_id, anchor)
+
+
+@role_required(Area.TICKETS, Action.CHANGE)
+@require_POST
+def ticket_move_view(request, ticket_id: int):
+    form = MoveForm(request.POST)
+    if not form.is_valid():
+        _form_errors(request, form)
+        return _back(ticket_id)
+    return _service_post(request, ticket_id, "", lambda: ticket_move(ticket_id=ticket_id, actor=request.user,
+                                                                     **form.cleaned_data), _("Moved."))
+
+
+@role_required(Area.TICKETS, Action.CHANGE)
+@require_POST
+def ticket_comment_view(request, ticket_id: int):
+    form = CommentForm(request.POST)
+    if not form.is_valid():
+        _form_errors(request, form)
+        return _back(ticket_id, "comments")
+    return _service_post(request, ticket_id, "history", lambda: ticket_comment_add(
+        ticket_id=ticket_id, author=request.user, body=form.cleaned_data["body"]), _("Comment added."))
+
+
+@role_required(Area.TICKETS, Action.CHANGE)
+@require_POST
+def ticket_watch_view(request, ticket_id: int):
+    watching = request.POST.get("watching") == "1"
+    return _service_post(request, ticket_id, "", lambda: ticket_watch(ticket_id=ticket_id, user=request.user,
+                                                                      watching=watching),
+                         _("You are watching this ticket.") if watching else _("You stopped watching this ticket."))
+
+
+@role_required(Area.TICKETS, Action.CHANGE)
+@require_POST
+def ticket_attach_view(request, ticket_id: int):
+    form = AttachmentForm(request.POST, request.FILES)
+    if not form.is_valid():
+        _form_errors(request, form)
+        return _back(ticket_id, "attachments")
+    return _service_post(request, ticket_id, "attachments", lambda: ticket_attachment_add(
+        ticket_id=ticket_id, user=request.user, upload=form.cleaned_data["file"]), _("File attached."))
+
+
+@role_required(Area.ITERATIONS, Action.CHANGE)
+@require_POST
+def ticket_iterate_view(request, ticket_id: int):
+    form = IterationForm(request.POST)
+    if not form.is_valid():
+        _form_errors(request, form)
+        return _back(ticket_id, "iterations")
+    try:
+        child = ticket_iterate(ticket_id=ticket_id, actor=request.user, title=form.cleaned_data["title"])
+    except ApplicationError as error:
+        if error.status_code == 404:
+            raise Http404(error.message) from error
+        _refused(request, error)
+        return _back(ticket_id, "iterations")
+    messages.success(request, _("%(key)s started as the next iteration.") % {"key": child.key})
+    return _back(child.pk)
+
+
+# Tracking plan
+
+
+@role_required(Area.TRACKING_PLANS, Action.CHANGE)
+def plan_edit(request, ticket_id: int):
+    ticket = _ticket_or_404(ticket_id)
+    latest = selectors.plan_list(ticket=ticket).first()
+    if request.method == "POST":
+        form = PlanForm(request.POST)
+        if form.is_valid():
+            try:
+                tracking_plan_save(ticket_id=ticket.pk, actor=request.user, events=form.cleaned_data["events"])
+            except ApplicationError as error:
+                for field, errors in error.errors.items():
+                    form.add_error(None, [f"{field}: {e}" for e in errors] if field != "events" else errors)
+                if error.status_code == 403:
+                    form.add_error(None, error.message)
+            else:
+                messages.success(request, _("Tracking plan saved as a draft."))
+                return _back(ticket.pk, "plan")
+        return render(request, "products/plan_form.html", {"form": form, "ticket": ticket}, status=400)
+    events = latest.events if latest else [{"name": "", "description": "", "properties": [
+        {"name": "", "type": "string", "required": True}]}]
+    form = PlanForm(initial={"events": json.dumps(events, ensure_ascii=False, indent=2)})
+    return render(request, "products/plan_form.html", {"form": form, "ticket": ticket, "plan": latest})
+
+
+@role_required(Area.TRACKING_PLANS, Action.CHANGE)
+@require_POST
+def plan_submit(request, ticket_id: int, version: int):
+    return _service_post(request, ticket_id, "plan", lambda: tracking_plan_submit(
+        ticket_id=ticket_id, version=version, actor=request.user), _("Sent for review."))
+
+
+@role_required(Area.PLAN_REVIEW, Action.CHANGE)
+@require_POST
+def plan_review(request, ticket_id: int, version: int):
+    form = PlanReviewForm(request.POST)
+    if not form.is_valid():
+        _form_errors(request, form)
+        return _back(ticket_id, "plan")
+    approve = form.cleaned_data["decision"] == "approve"
+    return _service_post(request, ticket_id, "plan", lambda: tracking_plan_review(
+        ticket_id=ticket_id, version=version, actor=request.user, approve=approve,
+        comment=form.cleaned_data["comment"]), _("Plan approved.") if approve else _("Changes requested."))
+
+
+@role_required(Area.TRACKING_CHECKS, Action.CHANGE)
+@require_POST
+def plan_check(request, ticket_id: int):
+    return _service_post(request, ticket_id, "coverage", lambda: tracking_check_run(
+        ticket_id=ticket_id, actor=request.user), _("Events checked against the plan."))
+
+
+@role_required(Area.IMPACT, Action.CHANGE)
+@require_POST
+def impact_run(request, ticket_id: int):
+    form = ImpactForm(request.POST)
+    if not form.is_valid():
+        _form_errors(request, form)
+        return _back(ticket_id, "impact")
+    return _service_post(request, ticket_id, "impact", lambda: impact_analysis_create(
+        ticket_id=ticket_id, actor=request.user, window_days=form.cleaned_data["window_days"],
+        metric=form.cleaned_data["metric"] or None, conclusion=form.cleaned_data["conclusion"]),
+        _("Impact measured and stored."))
+
+
+@role_required(Area.TRACKING_CHECKS)
+def tracking_health(request):
+    return render(request, "products/tracking_health.html", {"health": selectors.tracking_health(days=7)})
+
+
+# Feedback
+
+
+@role_required(Area.FEEDBACK)
+def feedback_list(request):
+    form = FeedbackForm()
+    if request.method == "POST":
+        if not can(request.user, Area.FEEDBACK, Action.CHANGE):
+            raise PermissionDenied(_("Your role does not allow this action."))
+        form = FeedbackForm(request.POST)
+        if form.is_valid():
+            try:
+                feedback_create(created_by=request.user, **form.cleaned_data)
+            except ApplicationError as error:
+                _refused(request, error)
+            else:
+                messages.success(request, _("Feedback logged."))
+                return redirect("products:feedback")
+    items = list(selectors.feedback_list()[:200])
+    return render(request, "products/feedback.html", {
+        "form": form, "items": items, "can_log": can(request.user, Area.FEEDBACK, Action.CHANGE),
+        "can_triage": can(request.user, Area.FEEDBACK_TRIAGE, Action.CHANGE)}, status=400 if form.errors else 200)
+
+
+@role_required(Area.FEEDBACK_TRIAGE, Action.CHANGE)
+@require_POST
+def feedback_triage_view(request):
+    ids = [int(i) for i in request.POST.getlist("feedback_ids") if i.isdigit()]
+    form = TriageForm(request.POST, ids=ids)
+    if not form.is_valid():
+        _form_errors(request, form)
+        return redirect("products:feedback")
+    try:
+        ticket = feedback_triage(actor=request.user, feedback_ids=form.cleaned_data["feedback_ids"],
+                                 ticket_id=form.cleaned_data["ticket"])
+    except ApplicationError as error:
+        _refused(request, error)
+        return redirect("products:feedback")
+    messages.success(request, _("%(n)d item(s) attached to %(key)s.") % {"n": len(ids), "key": ticket.key})
+    return redirect("products:feedback")
+
+
+@role_required(Area.TICKETS)
+def notifications(request):
+    if request.method == "POST":
+        notifications_mark_read(user=request.user)
+        return redirect("products:notifications")
+    return render(request, "products/notifications.html", {
+        "notifications": selectors.notification_list(user=request.user)[:100]})
