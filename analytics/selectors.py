@@ -14,6 +14,7 @@ from analytics.models import AarrrDaily, Event, ExportJob, MetricsRun, Person
 from analytics.services import funnel as _funnel
 from analytics.services import golden_time as _golden_time
 from analytics.services import retention as _retention
+from analytics.services import tracking_checks as _tracking_checks
 from ops_platform.core.roles import Role, roles_of
 
 
@@ -242,3 +243,8 @@ def event_daily_value_sum(*, event: str, value_property: str, start: datetime, e
             .values("day").annotate(total=Sum(Cast(KeyTextTransform(value_property, "properties"), FloatField())))
             .order_by())
     return {row["day"]: float(row["total"] or 0) for row in rows}
+
+
+# Tracking-plan checks (analytics/services/tracking_checks.py): the domain passes the plan as plain data.
+tracking_check = _tracking_checks.tracking_check
+TRACKING_CHECK_MAX_RANGE_DAYS = _tracking_checks.MAX_RANGE_DAYS

@@ -17,6 +17,7 @@ from analytics import forms, selectors
 from analytics.forms import AarrrFilterForm, BackfillForm, ExportStartForm
 from analytics.services.exports import export_job_create
 from analytics.tasks import metrics_backfill_queue
+from ops_platform.core.chart_markers import chart_markers
 from ops_platform.core.permissions import role_required
 from ops_platform.core.roles import Action, Area, can
 
@@ -47,9 +48,11 @@ def aarrr_overview(request):
     for stage in stages:
         stage["label"] = STAGE_LABELS[stage["key"]]
     series = selectors.aarrr_daily_series(date_from=date_from, date_to=date_to, channel=channel)
+    markers = chart_markers(date_from=date_from, date_to=date_to)
     chart = {"labels": [row["date"].isoformat() for row in series],
              "stages": [{"key": key, "label": str(label), "values": [float(row[key]) for row in series]}
-                        for key, label in STAGE_LABELS.items()]}
+                        for key, label in STAGE_LABELS.items()],
+             "markers": [{"date": m["date"].isoformat(), "label": m["label"]} for m in markers]}
     query = {"date_from": date_from.isoformat(), "date_to": date_to.isoformat()}
     if channel:
         query["channel"] = channel
@@ -60,7 +63,7 @@ def aarrr_overview(request):
         "can_recompute": can(request.user, Area.METRICS_RUNS, Action.CHANGE),
         "can_export_job": can(request.user, Area.ANALYTICS, Action.CHANGE),
         "backfill_form": BackfillForm(initial={"date_from": date_from, "date_to": date_to}),
-        "runs": selectors.metrics_run_list(limit=5),
+        "runs": selectors.metrics_run_list(limit=5), "markers": markers,
     })
 
 

@@ -6,9 +6,10 @@ from collections import defaultdict
 from datetime import date, timedelta
 
 from django.db.models import Prefetch, Q, QuerySet
+from django.urls import reverse
 from django.utils import timezone
 
-from analytics.services.tracking_checks import tracking_check
+from analytics.selectors import tracking_check
 from products.models import (
     FeedbackItem,
     ImpactAnalysis,
@@ -223,3 +224,10 @@ def tracking_health(*, days: int = 7, end_day: date | None = None) -> dict:
 
 def ticket_page_prefetch() -> Prefetch:
     return Prefetch("plans", queryset=TrackingPlan.objects.order_by("-version"))
+
+
+def launch_markers(*, date_from: date, date_to: date) -> list[dict]:
+    """Launches as chart markers: ``[{"date", "label", "url"}]`` (see ops_platform/core/chart_markers.py)."""
+    return [{"date": launch["date"], "label": f"{launch['key']} {launch['title']}",
+             "url": reverse("products:ticket", args=[launch["ticket_id"]])}
+            for launch in launches_in_range(date_from=date_from, date_to=date_to)]

@@ -1,5 +1,6 @@
 from django.shortcuts import render
 
+from ops_platform.core.chart_markers import chart_markers
 from ops_platform.core.permissions import role_required
 from ops_platform.core.roles import Area
 from ops_platform.dashboard.selectors import dashboard_summary
@@ -8,8 +9,11 @@ from ops_platform.dashboard.selectors import dashboard_summary
 @role_required(Area.DASHBOARD)
 def home(request):
     summary = dashboard_summary()
+    days = summary["daily_events"]
     chart = {
-        "labels": [row["date"].isoformat() for row in summary["daily_events"]],
-        "values": [row["count"] for row in summary["daily_events"]],
+        "labels": [row["date"].isoformat() for row in days],
+        "values": [row["count"] for row in days],
+        "markers": [{"date": m["date"].isoformat(), "label": m["label"]}
+                    for m in chart_markers(date_from=days[0]["date"], date_to=days[-1]["date"])] if days else [],
     }
     return render(request, "dashboard/home.html", {"summary": summary, "chart": chart})

@@ -8,7 +8,8 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from analytics.services.tracking_checks import MAX_RANGE_DAYS, tracking_check
+from analytics.selectors import TRACKING_CHECK_MAX_RANGE_DAYS as MAX_RANGE_DAYS
+from analytics.selectors import tracking_check
 from ops_platform.core.exceptions import ApplicationError
 from ops_platform.core.roles import Action, Area, can
 from products.models import Ticket, TrackingCheck, TrackingPlan
