@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
 
-from django.db.models import Count, Max, Min, Sum
+from django.db.models import Count, F, Max, Min, Sum
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
-from analytics.models import AarrrDaily, Event, MetricsRun, Person
+from analytics.models import AarrrDaily, Event, IngestKey, MetricsRun, Person
+from analytics.services.keys import ingest_key_hash
 
 
 def event_count() -> int:
@@ -59,3 +60,16 @@ def event_date_span() -> tuple[date, date] | None:
     if span["first"] is None:
         return None
     return timezone.localdate(span["first"]), timezone.localdate(span["last"])
+
+
+def ingest_key_list() -> list[IngestKey]:
+    """Every ingest key, active ones first, newest first; with who created it (one query)."""
+    return list(IngestKey.objects.select_related("created_by").order_by(
+        F("revoked_at").desc(nulls_first=True), "-created_at", "-id"))
+
+
+def ingest_key_get_by_secret(*, raw_key: str) -> IngestKey | None:
+    """The key whose secret this is (revoked or not), or None."""
+    if not raw_key or len(raw_key) > 200:
+        return None
+    return IngestKey.objects.filter(key_hash=ingest_key_hash(raw_key)).first()

@@ -14,6 +14,7 @@ api_v1 = [
 
 urlpatterns = [
     path("", include("ops_platform.dashboard.urls")),
+    path("analytics/", include("analytics.urls")),
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("i18n/setlang/", account_views.set_language, name="set-language"),

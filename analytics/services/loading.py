@@ -85,7 +85,9 @@ def _load_postgresql(rows: list[EventRow]) -> int:
                                 json.dumps(row.properties, ensure_ascii=False)))
         cursor.execute(
             "INSERT INTO analytics_person (distinct_id, created_at) "
-            "SELECT DISTINCT distinct_id, %s FROM _event_load ON CONFLICT (distinct_id) DO NOTHING",
+            # In a fixed order, so concurrent loads with overlapping people queue instead of deadlocking.
+            "SELECT DISTINCT distinct_id, %s::timestamptz FROM _event_load ORDER BY distinct_id "
+            "ON CONFLICT (distinct_id) DO NOTHING",
             [now],
         )
         cursor.execute(
