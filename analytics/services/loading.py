@@ -14,6 +14,7 @@ from datetime import datetime
 from itertools import islice
 from uuid import UUID
 
+import orjson
 from django.db import connection, transaction
 from django.utils import timezone
 
@@ -69,20 +70,27 @@ def _chunks(items: list, size: int) -> Iterator[list]:
         yield chunk
 
 
+def _properties_json(properties: dict) -> str:
+    try:
+        return orjson.dumps(properties, option=orjson.OPT_NON_STR_KEYS).decode()
+    except TypeError:  # a type orjson does not know (Decimal, numpy scalars from callers' frames)
+        return json.dumps(properties, ensure_ascii=False, default=str)
+
+
 @transaction.atomic
 def _load_postgresql(rows: list[EventRow]) -> int:
     now = timezone.now()
     with connection.cursor() as cursor:
         cursor.execute(
             "CREATE TEMPORARY TABLE _event_load (uuid uuid, event varchar(200), distinct_id varchar(200), "
-            "person_id bigint, timestamp timestamptz, channel varchar(100), properties jsonb) ON COMMIT DROP"
+            "timestamp timestamptz, channel varchar(100), properties jsonb) ON COMMIT DROP"
         )
         with cursor.copy(
             "COPY _event_load (uuid, event, distinct_id, timestamp, channel, properties) FROM STDIN"
         ) as copy:
             for row in rows:
                 copy.write_row((row.uuid, row.event, row.distinct_id, row.timestamp, row.channel,
-                                json.dumps(row.properties, ensure_ascii=False)))
+                                _properties_json(row.properties)))
         cursor.execute(
             "INSERT INTO analytics_person (distinct_id, created_at) "
             # In a fixed order, so concurrent loads with overlapping people queue instead of deadlocking.
@@ -90,14 +98,12 @@ def _load_postgresql(rows: list[EventRow]) -> int:
             "ON CONFLICT (distinct_id) DO NOTHING",
             [now],
         )
-        cursor.execute(
-            "UPDATE _event_load AS l SET person_id = p.id FROM analytics_person AS p "
-            "WHERE p.distinct_id = l.distinct_id"
-        )
+        # People are joined in the insert itself (an index probe per row): no UPDATE of the staging table.
         cursor.execute(
             "INSERT INTO analytics_event (uuid, event, distinct_id, person_id, timestamp, channel, properties, "
-            "received_at) SELECT uuid, event, distinct_id, person_id, timestamp, channel, properties, %s "
-            "FROM _event_load ON CONFLICT (uuid) DO NOTHING",
+            "received_at) SELECT l.uuid, l.event, l.distinct_id, p.id, l.timestamp, l.channel, l.properties, %s "
+            "FROM _event_load AS l JOIN analytics_person AS p ON p.distinct_id = l.distinct_id "
+            "ON CONFLICT (uuid) DO NOTHING",
             [now],
         )
         inserted = cursor.rowcount
