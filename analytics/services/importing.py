@@ -20,6 +20,8 @@ from analytics.services.loading import events_load
 
 CHUNK_LINES = 5_000
 SAMPLE_REJECTS = 10
+MAX_REASONS = 50  # distinct reasons counted one by one; the rest (e.g. parser messages naming columns) are pooled
+OTHER_REASONS = "(other reasons)"
 CSV_COLUMNS = ("event", "distinct_id", "timestamp", "uuid", "properties")
 
 
@@ -97,7 +99,10 @@ def events_import(*, records: Iterable[Record], chunk_lines: int = CHUNK_LINES,
             summary.rejected += 1
             for name, messages in errors.items():
                 for message in messages:
-                    summary.reasons[f"{name}: {message}"] += 1
+                    reason = f"{name}: {message}"
+                    if reason not in summary.reasons and len(summary.reasons) >= MAX_REASONS:
+                        reason = OTHER_REASONS
+                    summary.reasons[reason] += 1
             if len(summary.samples) < SAMPLE_REJECTS:
                 summary.samples.append((record.line, errors))
             if on_reject is not None:
