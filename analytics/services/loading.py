@@ -81,13 +81,16 @@ def _properties_json(properties: dict) -> str:
 def _load_postgresql(rows: list[EventRow]) -> int:
     now = timezone.now()
     with connection.cursor() as cursor:
+        # Binary COPY: uuids and times are packed, not formatted as text (a few ms less Python per 1,000 rows);
+        # properties travel as JSON text and become jsonb in the insert below.
         cursor.execute(
             "CREATE TEMPORARY TABLE _event_load (uuid uuid, event varchar(200), distinct_id varchar(200), "
-            "timestamp timestamptz, channel varchar(100), properties jsonb) ON COMMIT DROP"
+            "timestamp timestamptz, channel varchar(100), properties text) ON COMMIT DROP"
         )
         with cursor.copy(
-            "COPY _event_load (uuid, event, distinct_id, timestamp, channel, properties) FROM STDIN"
+            "COPY _event_load (uuid, event, distinct_id, timestamp, channel, properties) FROM STDIN (FORMAT BINARY)"
         ) as copy:
+            copy.set_types(["uuid", "varchar", "varchar", "timestamptz", "varchar", "text"])
             for row in rows:
                 copy.write_row((row.uuid, row.event, row.distinct_id, row.timestamp, row.channel,
                                 _properties_json(row.properties)))
@@ -101,7 +104,7 @@ def _load_postgresql(rows: list[EventRow]) -> int:
         # People are joined in the insert itself (an index probe per row): no UPDATE of the staging table.
         cursor.execute(
             "INSERT INTO analytics_event (uuid, event, distinct_id, person_id, timestamp, channel, properties, "
-            "received_at) SELECT l.uuid, l.event, l.distinct_id, p.id, l.timestamp, l.channel, l.properties, %s "
+            "received_at) SELECT l.uuid, l.event, l.distinct_id, p.id, l.timestamp, l.channel, l.properties::jsonb, %s "
             "FROM _event_load AS l JOIN analytics_person AS p ON p.distinct_id = l.distinct_id "
             "ON CONFLICT (uuid) DO NOTHING",
             [now],
