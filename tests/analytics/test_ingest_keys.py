@@ -277,3 +277,30 @@ def test_other_roles_cannot_create_or_revoke_on_the_page(client_for, role):
     assert answers == [403, 403, 403, 403]
     assert list(IngestKey.objects.values_list("name", "revoked_at")) == [("marketplace", None)]
     assert post_with(raw_key, [EVENT]).status_code == 200
+
+
+# Declared areas and the schema
+
+
+def test_ingest_endpoints_declare_their_area_and_action():
+    from tests.test_roles import ENDPOINTS
+
+    by_path = {endpoint.path: endpoint for endpoint in ENDPOINTS}
+    reads = ["/analytics/ingest-keys/", "/api/v1/analytics/ingest-keys/"]
+    writes = ["/analytics/ingest-keys/new/", "/analytics/ingest-keys/999999/revoke/",
+              "/api/v1/analytics/ingest-keys/create/", "/api/v1/analytics/ingest-keys/999999/revoke/"]
+
+    assert [(by_path[path].area, by_path[path].action) for path in reads] == [("ingest_keys", "view"), (
+        "ingest_keys", None)]
+    assert {(by_path[path].area, by_path[path].action) for path in writes} == {("ingest_keys", "change")}
+    assert by_path["/api/v1/events/batch/"].role_governed is False
+
+
+def test_the_schema_documents_the_batch_endpoint_and_its_key(api_client_for):
+    schema = api_client_for(Role.ANALYST).get("/api/schema/", HTTP_ACCEPT="application/vnd.oai.openapi+json").json()
+
+    assert schema["components"]["securitySchemes"]["IngestKey"] == {"type": "apiKey", "in": "header",
+                                                                     "name": "X-Ingest-Key"}
+    operation = schema["paths"]["/api/v1/events/batch/"]["post"]
+    assert {"IngestKey": []} in operation["security"]
+    assert "batch" in schema["components"]["schemas"]["IngestBatch"]["properties"]
