@@ -17,7 +17,7 @@ from rest_framework.test import APIClient
 from analytics.api_auth import IngestKeyRateThrottle
 from analytics.models import Event, IngestKey, Person
 from analytics.services.ingest import MAX_BATCH_BYTES, MAX_BATCH_EVENTS
-from analytics.services.keys import ingest_key_revoke
+from analytics.services.keys import ingest_key_create, ingest_key_revoke
 from ops_platform.core.roles import Role
 from tests.analytics.conftest import BATCH_URL
 from tests.factories import events_create
@@ -381,8 +381,6 @@ def test_last_use_is_recorded_at_most_once_a_minute(post_batch, ingest_key, djan
 def test_each_key_is_throttled_on_its_own(post_batch, ingest_key, monkeypatch):
     monkeypatch.setitem(IngestKeyRateThrottle.THROTTLE_RATES, "ingest", "2/min")
     assert IngestKeyRateThrottle.THROTTLE_RATES is api_settings.DEFAULT_THROTTLE_RATES
-    from analytics.services.keys import ingest_key_create
-
     other, other_raw = ingest_key_create(name="other")
     cache.delete(f"throttle_ingest_{other.pk}")
 
