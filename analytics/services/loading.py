@@ -73,8 +73,8 @@ def _chunks(items: list, size: int) -> Iterator[list]:
 def _properties_json(properties: dict) -> str:
     try:
         return orjson.dumps(properties, option=orjson.OPT_NON_STR_KEYS).decode()
-    except TypeError:  # a type orjson does not know (Decimal, numpy scalars from callers' frames)
-        return json.dumps(properties, ensure_ascii=False, default=str)
+    except TypeError:  # a type orjson does not know: the standard library decides, as before
+        return json.dumps(properties, ensure_ascii=False)
 
 
 @transaction.atomic
