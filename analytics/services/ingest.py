@@ -145,7 +145,7 @@ class EventValidator:
             parsed = datetime.fromisoformat(value)
         except ValueError:
             return None, self.m["timestamp_format"]
-        if parsed.tzinfo is None or parsed.utcoffset() is None:
+        if parsed.tzinfo is None:  # fromisoformat gives a fixed offset or none
             return None, self.m["timestamp_naive"]
         try:
             parsed = parsed.astimezone(UTC)
