@@ -132,7 +132,8 @@ def _backends(database_url: str) -> list[int]:
 
     with psycopg.connect(database_url) as conn:
         return [row[0] for row in conn.execute(
-            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()")]
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() "
+            "AND backend_type = 'client backend'")]
 
 
 def cpu_snapshot(server_pid: int, database_url: str) -> dict[str, dict[int, float]]:
@@ -308,8 +309,10 @@ def main() -> list[str]:
         "",
         f"CPU spent per 1,000 events (median of the runs, from /proc): gunicorn workers {server_ms:.0f} ms, "
         f"their PostgreSQL backends {database_ms:.0f} ms (server side {server_ms + database_ms:.0f} ms), the load "
-        f"generator's clients {client_ms:.0f} ms; raw COPY {copy_ms:.0f} ms (client and backend). Unlike the "
-        f"wall-clock rates these hardly move with other work on the machine. With its {cores} cores to itself, "
+        f"generator's clients {client_ms:.0f} ms; raw COPY {copy_ms:.0f} ms (client and backend). Server-side "
+        f"CPU per run: {', '.join(f'{(server + database) * per_k:.0f}' for server, database, _ in cpu_http)} ms "
+        f"per 1,000 — it moves less with other work on the machine than the wall clock does, but it moves "
+        f"(shared caches, contended locks). With its {cores} cores to itself, "
         f"the server side would take {cores * 1_000_000 / (server_ms + database_ms):,.0f} events/s at most "
         f"({cores} × 1,000 / {server_ms + database_ms:.0f} ms; a ceiling, not a measurement: it leaves out "
         f"PostgreSQL's WAL writer and checkpoints and any waiting).",
