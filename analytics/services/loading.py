@@ -101,12 +101,14 @@ def _load_postgresql(rows: list[EventRow]) -> int:
             "ON CONFLICT (distinct_id) DO NOTHING",
             [now],
         )
-        # People are joined in the insert itself (an index probe per row): no UPDATE of the staging table.
+        # People are looked up in the insert itself, one index probe per row (no UPDATE of the staging table).
+        # A scalar subquery rather than a join: the staging table has no statistics, and a join planned on
+        # guesses scanned the whole people table for every batch.
         cursor.execute(
             "INSERT INTO analytics_event (uuid, event, distinct_id, person_id, timestamp, channel, properties, "
-            "received_at) SELECT l.uuid, l.event, l.distinct_id, p.id, l.timestamp, l.channel, l.properties::jsonb, %s "
-            "FROM _event_load AS l JOIN analytics_person AS p ON p.distinct_id = l.distinct_id "
-            "ON CONFLICT (uuid) DO NOTHING",
+            "received_at) SELECT l.uuid, l.event, l.distinct_id, "
+            "(SELECT p.id FROM analytics_person AS p WHERE p.distinct_id = l.distinct_id), "
+            "l.timestamp, l.channel, l.properties::jsonb, %s FROM _event_load AS l ON CONFLICT (uuid) DO NOTHING",
             [now],
         )
         inserted = cursor.rowcount
