@@ -241,3 +241,8 @@ class BackfillForm(forms.Form):
 class ExportStartForm(AarrrFilterForm):
     kind = forms.ChoiceField(choices=[("aarrr", "AARRR")])
     file_format = forms.ChoiceField(choices=[("csv", "CSV"), ("xlsx", "XLSX")])
+
+
+class IngestKeyCreateForm(forms.Form):
+    name = forms.CharField(label=_("Name"), max_length=100,
+                           help_text=_("Who sends events with this key, e.g. “marketplace backend (production)”."))

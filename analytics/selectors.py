@@ -5,16 +5,17 @@ from __future__ import annotations
 from datetime import date, datetime, time, timedelta
 
 from django.db import connection
-from django.db.models import Count, FloatField, Max, Min, Sum
+from django.db.models import Count, F, FloatField, Max, Min, Sum
 from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Cast, TruncDate
 from django.utils import timezone
 
-from analytics.models import AarrrDaily, Event, ExportJob, MetricsRun, Person
+from analytics.models import AarrrDaily, Event, ExportJob, IngestKey, MetricsRun, Person
 from analytics.services import funnel as _funnel
 from analytics.services import golden_time as _golden_time
 from analytics.services import retention as _retention
 from analytics.services import tracking_checks as _tracking_checks
+from analytics.services.keys import ingest_key_hash
 from ops_platform.core.roles import Role, roles_of
 
 
@@ -248,3 +249,14 @@ def event_daily_value_sum(*, event: str, value_property: str, start: datetime, e
 # Tracking-plan checks (analytics/services/tracking_checks.py): the domain passes the plan as plain data.
 tracking_check = _tracking_checks.tracking_check
 TRACKING_CHECK_MAX_RANGE_DAYS = _tracking_checks.MAX_RANGE_DAYS
+def ingest_key_list() -> list[IngestKey]:
+    """Every ingest key, active ones first, newest first; with who created it (one query)."""
+    return list(IngestKey.objects.select_related("created_by").order_by(
+        F("revoked_at").desc(nulls_first=True), "-created_at", "-id"))
+
+
+def ingest_key_get_by_secret(*, raw_key: str) -> IngestKey | None:
+    """The key whose secret this is (revoked or not), or None."""
+    if not raw_key or len(raw_key) > 200:
+        return None
+    return IngestKey.objects.filter(key_hash=ingest_key_hash(raw_key)).first()

@@ -11,4 +11,7 @@ urlpatterns = [
     path("funnel/", views.funnel_page, name="funnel"),
     path("retention/", views.retention_page, name="retention"),
     path("golden-time/", views.golden_time_page, name="golden-time"),
+    path("ingest-keys/", views.ingest_keys, name="ingest-keys"),
+    path("ingest-keys/new/", views.ingest_key_create_page, name="ingest-key-create"),
+    path("ingest-keys/<int:pk>/revoke/", views.ingest_key_revoke_page, name="ingest-key-revoke"),
 ]

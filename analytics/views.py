@@ -7,17 +7,20 @@ from __future__ import annotations
 from urllib.parse import urlencode
 
 from django.contrib import messages
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from analytics import forms, selectors
-from analytics.forms import AarrrFilterForm, BackfillForm, ExportStartForm
+from analytics.forms import AarrrFilterForm, BackfillForm, ExportStartForm, IngestKeyCreateForm
+from analytics.models import IngestKey
 from analytics.services.exports import export_job_create
+from analytics.services.keys import ingest_key_create, ingest_key_revoke
 from analytics.tasks import metrics_backfill_queue
 from ops_platform.core.chart_markers import chart_markers
+from ops_platform.core.exceptions import ApplicationError
 from ops_platform.core.permissions import role_required
 from ops_platform.core.roles import Action, Area, can
 
@@ -125,3 +128,38 @@ def retention_page(request):
 def golden_time_page(request):
     return _report_page(request, form_class=forms.GoldenTimeForm, defaults=forms.golden_time_defaults,
                         compute=selectors.golden_time_compute, template="analytics/golden_time.html")
+
+
+@role_required(Area.INGEST_KEYS)
+def ingest_keys(request):
+    return render(request, "analytics/ingest_keys.html", {
+        "keys": selectors.ingest_key_list(),
+        "can_manage": can(request.user, Area.INGEST_KEYS, Action.CHANGE),
+    })
+
+
+@role_required(Area.INGEST_KEYS, Action.CHANGE)
+def ingest_key_create_page(request):
+    form = IngestKeyCreateForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        key, raw_key = ingest_key_create(name=form.cleaned_data["name"], created_by=request.user)
+        # Rendered, not redirected: the secret is never stored, so this answer is the only place it appears.
+        response = render(request, "analytics/ingest_key_created.html", {"key": key, "raw_key": raw_key})
+        response["Cache-Control"] = "no-store"
+        return response
+    return render(request, "analytics/ingest_key_create.html", {"form": form})
+
+
+@role_required(Area.INGEST_KEYS, Action.CHANGE)
+def ingest_key_revoke_page(request, pk: int):
+    key = get_object_or_404(IngestKey, pk=pk)
+    if request.method == "POST":
+        try:
+            ingest_key_revoke(key=key)
+        except ApplicationError as error:
+            messages.error(request, error.message)
+        else:
+            messages.success(request, _("Key “%(name)s” revoked: requests with it are now refused.")
+                             % {"name": key.name})
+        return redirect("analytics:ingest-keys")
+    return render(request, "analytics/ingest_key_revoke.html", {"key": key})

@@ -213,7 +213,10 @@ def test_discovery_finds_the_known_endpoints():
     paths = {endpoint.path for endpoint in ENDPOINTS}
 
     assert {"/", "/login/", "/logout/", "/i18n/setlang/", "/health/", "/api/v1/auth/token/",
-            "/api/v1/dashboard/summary/", "/api/v1/analytics/metrics-runs/", "/api/schema/", "/api/docs/"} <= paths
+            "/api/v1/dashboard/summary/", "/api/v1/analytics/metrics-runs/", "/api/schema/", "/api/docs/",
+            "/api/v1/events/batch/", "/api/v1/analytics/ingest-keys/", "/api/v1/analytics/ingest-keys/create/",
+            "/api/v1/analytics/ingest-keys/999999/revoke/", "/analytics/ingest-keys/", "/analytics/ingest-keys/new/",
+            "/analytics/ingest-keys/999999/revoke/"} <= paths
 
 
 def test_every_pattern_is_swept():
@@ -305,11 +308,15 @@ def test_role(make_staff, client, seeded, role, endpoint, method):
 # The explicit table for the endpoints that exist today (GET, exact status per role).
 ADMIN_ONLY = {role: (200 if role == Role.ADMIN else 302) for role in Role}
 EVERYONE = dict.fromkeys(Role, 200)
+ADMIN_ONLY_PAGE = {role: (200 if role == Role.ADMIN else 403) for role in Role}  # role_required pages
 KNOWN = {
     "/": EVERYONE,
     "/admin/": ADMIN_ONLY,
     "/api/v1/dashboard/summary/": EVERYONE,
     "/api/v1/analytics/metrics-runs/": EVERYONE,
+    "/api/v1/analytics/ingest-keys/": EVERYONE,
+    "/analytics/ingest-keys/": EVERYONE,
+    "/analytics/ingest-keys/new/": ADMIN_ONLY_PAGE,
     "/api/schema/": EVERYONE,
     "/api/docs/": EVERYONE,
     "/health/": EVERYONE,
@@ -398,7 +405,8 @@ def test_explicit_rules():
     admin_only = frozenset({Role.ADMIN})
     assert PERMISSIONS[Area.DASHBOARD][Action.VIEW] == ALL_ROLES
     assert PERMISSIONS[Area.ADMIN_SITE][Action.VIEW] == admin_only
-    assert PERMISSIONS[Area.INGEST_KEYS][Action.VIEW] == admin_only
+    assert PERMISSIONS[Area.INGEST_KEYS][Action.VIEW] == ALL_ROLES  # analysts and ops read the list
+    assert PERMISSIONS[Area.INGEST_KEYS][Action.CHANGE] == admin_only  # only admins manage keys
     assert PERMISSIONS[Area.METRICS_RUNS][Action.VIEW] == ALL_ROLES
     assert PERMISSIONS[Area.MERCHANTS][Action.CHANGE] == frozenset({Role.MERCHANT_OPS, Role.ADMIN})
     assert PERMISSIONS[Area.CUSTOMERS][Action.CHANGE] == frozenset({Role.USER_OPS, Role.ADMIN})
@@ -591,7 +599,7 @@ def test_sweep_sees_denials_on_probes(make_staff, client, role):
             answers[(method, probe_path)] = response.status_code
 
     admin = role == Role.ADMIN
-    assert answers[("GET", "/api/v1/probe/ingest-keys/")] == (200 if admin else 403)
+    assert answers[("GET", "/api/v1/probe/ingest-keys/")] == 200
     assert answers[("POST", "/api/v1/probe/ingest-keys/")] == (201 if admin else 403)
     assert answers[("GET", "/api/v1/probe/merchants/999999/")] == 404
     assert answers[("PATCH", "/api/v1/probe/merchants/999999/")] == (

@@ -14,6 +14,7 @@ from datetime import datetime
 from itertools import islice
 from uuid import UUID
 
+import orjson
 from django.db import connection, transaction
 from django.utils import timezone
 
@@ -70,33 +71,45 @@ def _chunks(items: list, size: int) -> Iterator[list]:
         yield chunk
 
 
+def _properties_json(properties: dict) -> str:
+    try:
+        return orjson.dumps(properties, option=orjson.OPT_NON_STR_KEYS).decode()
+    except TypeError:  # a type orjson does not know: the standard library decides, as before
+        return json.dumps(properties, ensure_ascii=False)
+
+
 @transaction.atomic
 def _load_postgresql(rows: list[EventRow]) -> int:
     now = timezone.now()
     with connection.cursor() as cursor:
+        # Binary COPY: uuids and times are packed, not formatted as text (a few ms less Python per 1,000 rows);
+        # properties travel as JSON text and become jsonb in the insert below.
         cursor.execute(
             "CREATE TEMPORARY TABLE _event_load (uuid uuid, event varchar(200), distinct_id varchar(200), "
-            "person_id bigint, timestamp timestamptz, channel varchar(100), properties jsonb) ON COMMIT DROP"
+            "timestamp timestamptz, channel varchar(100), properties text) ON COMMIT DROP"
         )
         with cursor.copy(
-            "COPY _event_load (uuid, event, distinct_id, timestamp, channel, properties) FROM STDIN"
+            "COPY _event_load (uuid, event, distinct_id, timestamp, channel, properties) FROM STDIN (FORMAT BINARY)"
         ) as copy:
+            copy.set_types(["uuid", "varchar", "varchar", "timestamptz", "varchar", "text"])
             for row in rows:
                 copy.write_row((row.uuid, row.event, row.distinct_id, row.timestamp, row.channel,
-                                json.dumps(row.properties, ensure_ascii=False)))
+                                _properties_json(row.properties)))
         cursor.execute(
             "INSERT INTO analytics_person (distinct_id, created_at) "
-            "SELECT DISTINCT distinct_id, %s FROM _event_load ON CONFLICT (distinct_id) DO NOTHING",
+            # In a fixed order, so concurrent loads with overlapping people queue instead of deadlocking.
+            "SELECT DISTINCT distinct_id, %s::timestamptz FROM _event_load ORDER BY distinct_id "
+            "ON CONFLICT (distinct_id) DO NOTHING",
             [now],
         )
-        cursor.execute(
-            "UPDATE _event_load AS l SET person_id = p.id FROM analytics_person AS p "
-            "WHERE p.distinct_id = l.distinct_id"
-        )
+        # People are looked up in the insert itself, one index probe per row (no UPDATE of the staging table).
+        # A scalar subquery rather than a join: the staging table has no statistics, and a join planned on
+        # guesses scanned the whole people table for every batch.
         cursor.execute(
             "INSERT INTO analytics_event (uuid, event, distinct_id, person_id, timestamp, channel, properties, "
-            "received_at) SELECT uuid, event, distinct_id, person_id, timestamp, channel, properties, %s "
-            "FROM _event_load ON CONFLICT (uuid) DO NOTHING",
+            "received_at) SELECT l.uuid, l.event, l.distinct_id, "
+            "(SELECT p.id FROM analytics_person AS p WHERE p.distinct_id = l.distinct_id), "
+            "l.timestamp, l.channel, l.properties::jsonb, %s FROM _event_load AS l ON CONFLICT (uuid) DO NOTHING",
             [now],
         )
         inserted = cursor.rowcount

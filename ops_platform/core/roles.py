@@ -49,8 +49,9 @@ PERMISSIONS: dict[Area, dict[Action, frozenset[Role]]] = {
     # Funnels, retention, AARRR: everyone reads; running computations is for analysts and admins.
     Area.ANALYTICS: {Action.VIEW: ALL_ROLES, Action.CHANGE: frozenset({Role.ANALYST, Role.ADMIN})},
     Area.METRICS_RUNS: {Action.VIEW: ALL_ROLES, Action.CHANGE: frozenset({Role.ANALYST, Role.ADMIN})},
-    # Ingest keys are secrets: only administrators see and manage them.
-    Area.INGEST_KEYS: {Action.VIEW: frozenset({Role.ADMIN}), Action.CHANGE: frozenset({Role.ADMIN})},
+    # Ingest keys: analysts and ops read the list (names, prefixes, last use; never a secret), only
+    # administrators create and revoke keys.
+    Area.INGEST_KEYS: {Action.VIEW: ALL_ROLES, Action.CHANGE: frozenset({Role.ADMIN})},
     # Merchant ops manage merchants; everyone else reads.
     Area.MERCHANTS: {Action.VIEW: ALL_ROLES, Action.CHANGE: frozenset({Role.MERCHANT_OPS, Role.ADMIN})},
     # User ops manage customers, segments and coupons; everyone else reads.
