@@ -63,14 +63,6 @@ def person_facts_merge(*, source_sql: str, params: list | tuple = ()) -> None:
         cursor.execute(MERGE_SQL.format(source=source_sql), params)
 
 
-def person_facts_merge_uuids(uuids: list) -> None:
-    """Merge the stored events with these uuids (the batch just written; re-merging is harmless)."""
-    stored = Event.objects.filter(uuid__in=uuids, event__in=FACT_EVENTS).values_list(
-        "id", "person_id", "event", "timestamp", "channel")
-    sql, params = stored.query.sql_with_params()
-    person_facts_merge(source_sql=sql, params=params)
-
-
 @transaction.atomic
 def person_facts_rebuild() -> int:
     """Recompute every person's facts from all stored events; returns the number of people with facts."""

@@ -16,10 +16,11 @@ from uuid import UUID
 
 import orjson
 from django.db import connection, transaction
+from django.db.models import Max
 from django.utils import timezone
 
 from analytics.models import Event, Person
-from analytics.services.facts import person_facts_merge, person_facts_merge_uuids
+from analytics.services.facts import person_facts_merge
 
 SQLITE_CHUNK = 2000
 
@@ -137,17 +138,31 @@ def persons_ensure(distinct_ids: Iterable[str]) -> dict[str, int]:
 
 @transaction.atomic
 def _load_generic(rows: list[EventRow]) -> int:
+    """SQLite (the embedded default): one executemany of plain INSERTs, then the facts of the new rows.
+
+    SQLite has one writer at a time, so the rows this call stores are those with an id above the highest id
+    before it (a row another writer slipped in would be merged too, which the merge allows).
+    """
     existing: set[UUID] = set()
     for chunk in _chunks([row.uuid for row in rows], SQLITE_CHUNK):
         existing.update(Event.objects.filter(uuid__in=chunk).values_list("uuid", flat=True))
     fresh = [row for row in rows if row.uuid not in existing]
+    if not fresh:
+        return 0
     people = persons_ensure(row.distinct_id for row in fresh)
-    Event.objects.bulk_create(
-        [Event(uuid=row.uuid, event=row.event, distinct_id=row.distinct_id, person_id=people[row.distinct_id],
-               timestamp=row.timestamp, channel=row.channel, properties=row.properties) for row in fresh],
-        batch_size=SQLITE_CHUNK,
-        ignore_conflicts=True,
+    last_id = Event.objects.aggregate(last=Max("id"))["last"] or 0
+    adapt = connection.ops.adapt_datetimefield_value
+    received_at = adapt(timezone.now())
+    with connection.cursor() as cursor:
+        cursor.executemany(
+            f"INSERT INTO {Event._meta.db_table} (uuid, event, distinct_id, person_id, timestamp, channel, "  # noqa: S608
+            "properties, received_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT (uuid) DO NOTHING",
+            [(row.uuid.hex, row.event, row.distinct_id, people[row.distinct_id], adapt(row.timestamp), row.channel,
+              _properties_json(row.properties), received_at) for row in fresh],
+        )
+    person_facts_merge(
+        source_sql=(f"SELECT id, person_id, event, timestamp, channel FROM {Event._meta.db_table} "  # noqa: S608
+                    "WHERE id > %s AND event IN ('visit', 'signup', 'order_paid')"),
+        params=[last_id],
     )
-    for chunk in _chunks([row.uuid for row in fresh], SQLITE_CHUNK):
-        person_facts_merge_uuids(chunk)
     return len(fresh)
