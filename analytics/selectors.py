@@ -10,7 +10,7 @@ from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Cast, TruncDate
 from django.utils import timezone
 
-from analytics.models import AarrrDaily, Event, ExportJob, IngestKey, MetricsRun, Person
+from analytics.models import AarrrDaily, Event, EventCountHourly, ExportJob, IngestKey, MetricsRun, Tally
 from analytics.services import funnel as _funnel
 from analytics.services import golden_time as _golden_time
 from analytics.services import retention as _retention
@@ -20,12 +20,14 @@ from ops_platform.core.roles import Role, roles_of
 
 
 def event_count() -> int:
-    return Event.objects.count()
+    """Events stored (the running hourly counts kept by every write: no count over the events table)."""
+    return EventCountHourly.objects.aggregate(total=Sum("events"))["total"] or 0
 
 
 def person_count() -> int:
-    """Distinct customers (distinct ids) seen in events."""
-    return Person.objects.count()
+    """Distinct customers (distinct ids) seen in events (a running total kept by every write)."""
+    tally = Tally.objects.filter(key="persons").values_list("value", flat=True).first()
+    return tally or 0
 
 
 def metrics_run_latest() -> MetricsRun | None:
@@ -37,15 +39,15 @@ def metrics_run_list(*, limit: int = 20) -> list[MetricsRun]:
 
 
 def event_daily_counts(*, days: int = 30) -> list[dict]:
-    """Events stored per local day for the last ``days`` days (oldest first), zero-filled."""
+    """Events stored per local day for the last ``days`` days (oldest first), zero-filled; from the hourly counts."""
     today = timezone.localdate()
     first_day = today - timedelta(days=days - 1)
     start = timezone.make_aware(datetime.combine(first_day, time.min))
     rows = (
-        Event.objects.filter(timestamp__gte=start)
-        .annotate(day=TruncDate("timestamp", tzinfo=timezone.get_current_timezone()))
+        EventCountHourly.objects.filter(hour__gte=start)
+        .annotate(day=TruncDate("hour", tzinfo=timezone.get_current_timezone()))
         .values("day")
-        .annotate(count=Count("id"))
+        .annotate(count=Sum("events"))
     )
     counts = {row["day"]: row["count"] for row in rows}
     return [{"date": first_day + timedelta(days=i), "count": counts.get(first_day + timedelta(days=i), 0)}

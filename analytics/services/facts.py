@@ -10,9 +10,13 @@ all events (after a bulk load that bypassed ``events_load``, or to check).
 
 from __future__ import annotations
 
-from django.db import connection, transaction
+from datetime import UTC
 
-from analytics.models import Event, PersonFacts
+from django.db import connection, transaction
+from django.db.models import Count
+from django.db.models.functions import TruncHour
+
+from analytics.models import Event, EventCountHourly, Person, PersonFacts, Tally
 
 FACT_EVENTS = ("visit", "signup", "order_paid")
 
@@ -72,3 +76,41 @@ def person_facts_rebuild() -> int:
     sql, params = everything.query.sql_with_params()
     person_facts_merge(source_sql=sql, params=params)
     return PersonFacts.objects.count()
+
+
+# Counters for the dashboard: events per UTC hour and people ever seen, upserted by every write of events.
+
+HOURLY_UPSERT_SQL = (
+    f"INSERT INTO {EventCountHourly._meta.db_table} AS c (hour, events) VALUES (%s, %s) "  # noqa: S608
+    "ON CONFLICT (hour) DO UPDATE SET events = c.events + excluded.events"
+)
+TALLY_UPSERT_SQL = (
+    f"INSERT INTO {Tally._meta.db_table} AS t (key, value) VALUES (%s, %s) "  # noqa: S608
+    "ON CONFLICT (key) DO UPDATE SET value = t.value + excluded.value"
+)
+PERSONS = "persons"
+
+
+def event_counts_add(*, hourly: list[tuple], new_persons: int) -> None:
+    """Add ``(hour, events)`` pairs (hours in order, so concurrent writers lock rows in the same order) and
+    ``new_persons`` to the running totals."""
+    with connection.cursor() as cursor:
+        if hourly:
+            cursor.executemany(HOURLY_UPSERT_SQL, sorted(hourly))
+        if new_persons:
+            cursor.execute(TALLY_UPSERT_SQL, [PERSONS, new_persons])
+
+
+def event_counts_of_new_rows(*, id_above: int) -> list[tuple]:
+    """(UTC hour, events) of the stored events with an id above ``id_above``."""
+    rows = (Event.objects.filter(id__gt=id_above).annotate(hour=TruncHour("timestamp", tzinfo=UTC))
+            .values("hour").annotate(n=Count("id")).order_by("hour"))
+    return [(row["hour"], row["n"]) for row in rows]
+
+
+@transaction.atomic
+def event_counts_rebuild() -> None:
+    """Recompute the hourly counts and the people total from the stored events."""
+    EventCountHourly.objects.all().delete()
+    Tally.objects.filter(key=PERSONS).delete()
+    event_counts_add(hourly=event_counts_of_new_rows(id_above=0), new_persons=Person.objects.count())

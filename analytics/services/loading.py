@@ -20,7 +20,7 @@ from django.db.models import Max
 from django.utils import timezone
 
 from analytics.models import Event, Person
-from analytics.services.facts import person_facts_merge
+from analytics.services.facts import event_counts_add, event_counts_of_new_rows, person_facts_merge
 
 SQLITE_CHUNK = 2000
 
@@ -106,18 +106,25 @@ def _load_postgresql(rows: list[EventRow]) -> int:
         # People are looked up in the insert itself, one index probe per row (no UPDATE of the staging table).
         # A scalar subquery rather than a join: the staging table has no statistics, and a join planned on
         # guesses scanned the whole people table for every batch.
+        new_persons = cursor.rowcount
+        # The insert returns the times of the rows it stored (not the duplicates), counted per UTC hour.
         cursor.execute(
-            "INSERT INTO analytics_event (uuid, event, distinct_id, person_id, timestamp, channel, properties, "
-            "received_at) SELECT l.uuid, l.event, l.distinct_id, "
+            "WITH stored AS (INSERT INTO analytics_event (uuid, event, distinct_id, person_id, timestamp, channel, "
+            "properties, received_at) SELECT l.uuid, l.event, l.distinct_id, "
             "(SELECT p.id FROM analytics_person AS p WHERE p.distinct_id = l.distinct_id), "
-            "l.timestamp, l.channel, l.properties::jsonb, %s FROM _event_load AS l ON CONFLICT (uuid) DO NOTHING",
+            "l.timestamp, l.channel, l.properties::jsonb, %s FROM _event_load AS l ON CONFLICT (uuid) DO NOTHING "
+            "RETURNING timestamp) "
+            "SELECT date_trunc('hour', timestamp AT TIME ZONE 'UTC') AT TIME ZONE 'UTC', count(*) FROM stored "
+            "GROUP BY 1",
             [now],
         )
-        inserted = cursor.rowcount
+        hourly = cursor.fetchall()
+        inserted = sum(count for _hour, count in hourly)
         person_facts_merge(source_sql=(
             "SELECT e.id, e.person_id, e.event, e.timestamp, e.channel FROM analytics_event AS e "
             "JOIN _event_load AS l ON l.uuid = e.uuid WHERE e.event IN ('visit', 'signup', 'order_paid')"))
         cursor.execute("DROP TABLE _event_load")
+    event_counts_add(hourly=hourly, new_persons=new_persons)  # last: the shared rows are locked briefly
     return inserted
 
 
@@ -149,7 +156,9 @@ def _load_generic(rows: list[EventRow]) -> int:
     fresh = [row for row in rows if row.uuid not in existing]
     if not fresh:
         return 0
+    persons_before = Person.objects.count()
     people = persons_ensure(row.distinct_id for row in fresh)
+    new_persons = Person.objects.count() - persons_before
     last_id = Event.objects.aggregate(last=Max("id"))["last"] or 0
     adapt = connection.ops.adapt_datetimefield_value
     received_at = adapt(timezone.now())
@@ -165,4 +174,5 @@ def _load_generic(rows: list[EventRow]) -> int:
                     "WHERE id > %s AND event IN ('visit', 'signup', 'order_paid')"),
         params=[last_id],
     )
+    event_counts_add(hourly=event_counts_of_new_rows(id_above=last_id), new_persons=new_persons)
     return len(fresh)

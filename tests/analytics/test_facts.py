@@ -75,3 +75,32 @@ def test_an_earlier_visit_arriving_late_takes_over_the_channel(db):
 
     row = PersonFacts.objects.get(person__distinct_id="ann")
     assert (row.first_visit_at, row.first_channel, row.first_signup_at) == (BASE, "wechat", BASE)
+
+
+def test_running_counts_follow_the_stored_events_and_survive_a_rebuild(db):
+    from django.core.management import call_command
+    from django.db.models import Count
+    from django.db.models.functions import TruncDate
+    from django.utils import timezone
+
+    from analytics import selectors
+
+    now = timezone.now()
+    first = [event_row("visit", f"c{i % 7}", now - timedelta(hours=i * 5)) for i in range(40)]
+    events_load(first)
+    events_load(first[:10] + [event_row("signup", "new", now)])  # duplicates are not counted again
+
+    def by_day() -> dict:
+        rows = Event.objects.annotate(day=TruncDate("timestamp", tzinfo=timezone.get_current_timezone())).values(
+            "day").annotate(n=Count("id"))
+        return {row["day"]: row["n"] for row in rows}
+
+    shown = {row["date"]: row["count"] for row in selectors.event_daily_counts(days=30) if row["count"]}
+    assert selectors.event_count() == Event.objects.count() == 41
+    assert selectors.person_count() == Person.objects.count() == 8
+    assert shown == by_day()
+
+    call_command("rebuild_event_facts", verbosity=0)
+
+    assert selectors.event_count() == 41
+    assert selectors.person_count() == 8
