@@ -43,7 +43,7 @@ class Spec:
 
     @property
     def database(self) -> str:
-        return f"opsbench_{self.customers}_{self.events}_{self.days}_{self.seed}"
+        return f"opsbench_v{self.version}_{self.customers}_{self.events}_{self.days}_{self.seed}"
 
     @property
     def start(self) -> datetime:
@@ -118,9 +118,18 @@ def synthetic_database(*, customers: int, events: int, days: int = 90, seed: int
     """The URL of a PostgreSQL database holding the data set (built now unless an identical one exists)."""
     spec = Spec(customers=customers, events=events, days=days, seed=seed)
     url = _url(spec.database)
-    if _recorded(spec):
-        log(f"reusing {spec.database}")
-        return url
+    # One builder at a time per data set: a second benchmark started meanwhile waits, then reuses it.
+    with psycopg.connect(BENCH_PG_ADMIN_URL, autocommit=True) as guard:
+        guard.execute("SELECT pg_advisory_lock(hashtext(%s))", [spec.database])
+        if _recorded(spec):
+            log(f"reusing {spec.database}")
+            return url
+        _build(spec, url, log)
+    return url
+
+
+def _build(spec: Spec, url: str, log) -> None:
+    customers, events, days, seed = spec.customers, spec.events, spec.days, spec.seed
     started = time.perf_counter()
     with psycopg.connect(BENCH_PG_ADMIN_URL, autocommit=True) as admin:
         admin.execute(f'DROP DATABASE IF EXISTS "{spec.database}" WITH (FORCE)')
@@ -173,4 +182,3 @@ def synthetic_database(*, customers: int, events: int, days: int = 90, seed: int
         conn.execute("VACUUM ANALYZE")
         conn.execute("INSERT INTO bench_meta VALUES ('spec', %s), ('events', %s)", [repr(asdict(spec)), str(loaded)])
     log(f"built {spec.database}: {loaded:,} events, {customers:,} customers in {time.perf_counter() - started:.0f} s")
-    return url
