@@ -51,7 +51,7 @@ print(json.dumps({"status": response.status_code, "rows": lines - 1, "bytes": si
 def main() -> list[str]:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--from", dest="date_from", default="2026-10-23")
+    parser.add_argument("--from", dest="date_from", default="2026-10-29")
     parser.add_argument("--to", dest="date_to", default="2026-10-31")
     args = parser.parse_args()
     url = synthetic_database(customers=1_000_000, events=10_000_000, days=90, log=lambda m: print(m, flush=True))
