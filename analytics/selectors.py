@@ -13,6 +13,7 @@ from django.utils import timezone
 from analytics.models import AarrrDaily, Event, ExportJob, MetricsRun, Person
 from analytics.services import funnel as _funnel
 from analytics.services import golden_time as _golden_time
+from analytics.services import merchant_metrics as _merchant_metrics
 from analytics.services import retention as _retention
 from ops_platform.core.roles import Role, roles_of
 
@@ -242,3 +243,24 @@ def event_daily_value_sum(*, event: str, value_property: str, start: datetime, e
             .values("day").annotate(total=Sum(Cast(KeyTextTransform(value_property, "properties"), FloatField())))
             .order_by())
     return {row["day"]: float(row["total"] or 0) for row in rows}
+
+
+# Reads for merchant operations (merchants passes plain codes and aware [start, end) ranges).
+
+
+def merchant_order_aggregates(*, start: datetime, end: datetime):
+    """Per merchant code: orders, GMV, customers, repeat customers in [start, end) (a DataFrame). One query."""
+    return _merchant_metrics.merchant_order_aggregates(start=start, end=end)
+
+
+def merchant_review_aggregates(*, start: datetime, end: datetime):
+    """Per merchant code: reviews, rating sum, low ratings in [start, end) (a DataFrame). One query."""
+    return _merchant_metrics.merchant_review_aggregates(start=start, end=end)
+
+
+def merchant_daily_orders(*, merchant: str, start: datetime, end: datetime) -> dict:
+    return _merchant_metrics.merchant_daily_orders(merchant=merchant, start=start, end=end)
+
+
+def merchants_order_totals(*, merchants: list[str], start: datetime, end: datetime) -> dict[str, dict]:
+    return _merchant_metrics.merchants_customer_counts(merchants=merchants, start=start, end=end)

@@ -256,3 +256,27 @@ class MerchantTierChange(models.Model):
 
     def __str__(self) -> str:
         return f"{self.from_tier} → {self.to_tier}"
+
+
+class MerchantMetricsRun(models.Model):
+    """The nightly computation of one week: STARTED while running, DONE after; a STARTED row left by a crash is
+    simply recomputed (the week is replaced in one transaction)."""
+
+    class Status(models.TextChoices):
+        STARTED = "started", _("started")
+        DONE = "done", _("done")
+
+    period_start = models.DateField(_("week of"), unique=True)
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices)
+    merchants = models.PositiveIntegerField(_("merchants"), default=0)
+    tier_changes = models.PositiveIntegerField(_("tier changes"), default=0)
+    started_at = models.DateTimeField(_("started at"))
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-period_start"]
+        verbose_name = _("merchant metrics run")
+        verbose_name_plural = _("merchant metrics runs")
+
+    def __str__(self) -> str:
+        return f"{self.period_start} {self.status}"
