@@ -11,7 +11,7 @@ from datetime import date, datetime
 
 import pandas as pd
 from django.db import connection
-from django.db.models import Count, FloatField, Q, Sum
+from django.db.models import Count, FloatField, Q, Sum, TextField
 from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Cast, TruncDate
 from django.utils import timezone
@@ -70,7 +70,7 @@ def merchants_customer_counts(*, merchants: list[str], start: datetime, end: dat
                               key: str = "merchant_id") -> dict[str, dict]:
     """For a set of merchant codes: orders and GMV of ``event`` in [start, end), per code. One grouped query."""
     rows = (Event.objects.filter(event=event, timestamp__gte=start, timestamp__lt=end)
-            .annotate(m=KeyTextTransform(key, "properties"),
+            .annotate(m=Cast(KeyTextTransform(key, "properties"), TextField()),
                       a=Cast(KeyTextTransform("amount", "properties"), FloatField()))
             .filter(m__in=merchants).values("m")
             .annotate(orders=Count("id"), gmv=Sum("a"), customers=Count("person_id", distinct=True)).order_by())
