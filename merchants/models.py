@@ -280,3 +280,135 @@ class MerchantMetricsRun(models.Model):
 
     def __str__(self) -> str:
         return f"{self.period_start} {self.status}"
+
+
+# Growth and training
+
+
+class Course(models.Model):
+    """A course of the standard curriculum; ``required_for`` lists the tiers that must take it."""
+
+    code = models.CharField(_("code"), max_length=40, unique=True)
+    name = models.CharField(_("name"), max_length=200)
+    description = models.TextField(_("description"), blank=True)
+    required_for = models.JSONField(_("required for tiers"), default=list, blank=True)
+
+    class Meta:
+        ordering = ["code"]
+        verbose_name = _("course")
+        verbose_name_plural = _("courses")
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.name}"
+
+
+class TrainingSession(models.Model):
+    course = models.ForeignKey(Course, on_delete=models.PROTECT, related_name="sessions")
+    starts_at = models.DateTimeField(_("starts at"))
+    trainer = models.CharField(_("trainer"), max_length=100)
+    place = models.CharField(_("place"), max_length=200, blank=True)
+    online = models.BooleanField(_("online"), default=False)
+    capacity = models.PositiveIntegerField(_("capacity"), default=30, validators=[MinValueValidator(1)])
+
+    class Meta:
+        ordering = ["-starts_at"]
+        verbose_name = _("training session")
+        verbose_name_plural = _("training sessions")
+
+    def __str__(self) -> str:
+        return f"{self.course.code} {self.starts_at:%Y-%m-%d}"
+
+
+class Enrolment(models.Model):
+    class Status(models.TextChoices):
+        ENROLLED = "enrolled", _("enrolled")
+        ATTENDED = "attended", _("attended")
+        ABSENT = "absent", _("absent")
+
+    session = models.ForeignKey(TrainingSession, on_delete=models.CASCADE, related_name="enrolments")
+    merchant = models.ForeignKey(Merchant, on_delete=models.CASCADE, related_name="enrolments")
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.ENROLLED)
+    enrolled_at = models.DateTimeField(_("enrolled at"))
+
+    class Meta:
+        ordering = ["-enrolled_at"]
+        verbose_name = _("enrolment")
+        verbose_name_plural = _("enrolments")
+        constraints = [models.UniqueConstraint(fields=["session", "merchant"], name="merchants_enrolment_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.merchant_id} {self.session_id} {self.status}"
+
+
+class Certification(models.Model):
+    """Granted once a merchant attended every course required for its tier (kept when the tier changes)."""
+
+    merchant = models.ForeignKey(Merchant, on_delete=models.CASCADE, related_name="certifications")
+    tier = models.CharField(_("tier"), max_length=20, choices=Tier.choices)
+    certified_at = models.DateTimeField(_("certified at"))
+
+    class Meta:
+        ordering = ["-certified_at"]
+        verbose_name = _("certification")
+        verbose_name_plural = _("certifications")
+        constraints = [models.UniqueConstraint(fields=["merchant", "tier"], name="merchants_certification_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.merchant_id} {self.tier}"
+
+
+# Campaigns
+
+
+class Campaign(models.Model):
+    class Kind(models.TextChoices):
+        DISCOUNT = "discount", _("discount")
+        COUPON = "coupon", _("coupon")
+        FESTIVAL = "festival", _("festival")
+        NEW_PRODUCT = "new_product", _("new product")
+        TRAFFIC = "traffic", _("traffic boost")
+
+    name = models.CharField(_("name"), max_length=200)
+    kind = models.CharField(_("type"), max_length=20, choices=Kind.choices)
+    starts_on = models.DateField(_("starts on"))
+    ends_on = models.DateField(_("ends on"))
+    budget = models.DecimalField(_("budget"), max_digits=12, decimal_places=2, default=0,
+                                 validators=[MinValueValidator(0)])
+    target_tiers = models.JSONField(_("target tiers"), default=list, blank=True)
+    target_categories = models.JSONField(_("target categories"), default=list, blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["-starts_on", "name"]
+        verbose_name = _("campaign")
+        verbose_name_plural = _("campaigns")
+        constraints = [models.CheckConstraint(condition=models.Q(ends_on__gte=models.F("starts_on")),
+                                              name="merchants_campaign_period_ordered")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class CampaignInvite(models.Model):
+    class Status(models.TextChoices):
+        INVITED = "invited", _("invited")
+        ACCEPTED = "accepted", _("accepted")
+        DECLINED = "declined", _("declined")
+        TOOK_PART = "took_part", _("took part")
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="invites")
+    merchant = models.ForeignKey(Merchant, on_delete=models.CASCADE, related_name="campaign_invites")
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.INVITED)
+    invited_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    invited_at = models.DateTimeField(_("invited at"))
+    responded_at = models.DateTimeField(_("responded at"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["campaign", "merchant__code"]
+        verbose_name = _("campaign invitation")
+        verbose_name_plural = _("campaign invitations")
+        constraints = [models.UniqueConstraint(fields=["campaign", "merchant"], name="merchants_invite_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.campaign_id} {self.merchant_id} {self.status}"
