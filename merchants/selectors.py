@@ -11,6 +11,8 @@ from django.db.models import Case, Count, Exists, OuterRef, Q, QuerySet, Value, 
 from django.utils import timezone
 
 from merchants.models import (
+    Campaign,
+    CampaignInvite,
     LossReason,
     Merchant,
     MerchantContact,
@@ -21,6 +23,7 @@ from merchants.models import (
     StageSetting,
     Tier,
     TierRules,
+    TrainingSession,
 )
 from ops_platform.core.roles import Role, roles_of
 
@@ -244,3 +247,28 @@ def rotate_out_list(*, rules: TierRules | None = None) -> QuerySet[Merchant]:
             .filter(~Exists(at_risk_weeks), metrics__period_start=weeks[0]).order_by("health_score", "code"))
 
 
+
+
+# Training and campaigns
+
+
+def training_session_list() -> QuerySet[TrainingSession]:
+    """Sessions with their course and how many are enrolled: one query."""
+    return (TrainingSession.objects.select_related("course").annotate(enrolled=Count("enrolments"))
+            .order_by("-starts_at"))
+
+
+def campaign_list() -> QuerySet[Campaign]:
+    """Campaigns with their invitation counts per status: one query."""
+    statuses = CampaignInvite.Status
+    return Campaign.objects.annotate(
+        invited=Count("invites"),
+        accepted=Count("invites", filter=Q(invites__status__in=[statuses.ACCEPTED, statuses.TOOK_PART])),
+        declined=Count("invites", filter=Q(invites__status=statuses.DECLINED)),
+        took_part=Count("invites", filter=Q(invites__status=statuses.TOOK_PART)),
+    ).order_by("-starts_on", "name")
+
+
+def campaign_invites(*, campaign_id: int) -> QuerySet[CampaignInvite]:
+    return (CampaignInvite.objects.filter(campaign_id=campaign_id).select_related("merchant", "merchant__owner")
+            .order_by("merchant__code"))
