@@ -431,6 +431,7 @@ class UpgradeCandidateListApi(ListAPIView):
 
     role_area = Area.MERCHANTS
     serializer_class = MerchantOutputSerializer
+    queryset = Merchant.objects.none()  # for the schema; the list comes from the selector
 
     def get_queryset(self):
         return selectors.upgrade_candidates()
@@ -441,6 +442,7 @@ class RotateOutListApi(ListAPIView):
 
     role_area = Area.MERCHANTS
     serializer_class = MerchantOutputSerializer
+    queryset = Merchant.objects.none()  # for the schema; the list comes from the selector
 
     def get_queryset(self):
         return selectors.rotate_out_list()

@@ -186,6 +186,7 @@ class MerchantMetrics(models.Model):
 
     merchant = models.ForeignKey(Merchant, on_delete=models.CASCADE, related_name="metrics")
     period_start = models.DateField(_("week of"))
+    days = models.PositiveSmallIntegerField(_("days counted"), default=7)
     orders = models.PositiveIntegerField(_("orders"), default=0)
     gmv = models.DecimalField(_("GMV"), max_digits=14, decimal_places=2, default=0)
     customers = models.PositiveIntegerField(_("customers"), default=0)

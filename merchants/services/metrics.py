@@ -33,9 +33,10 @@ def _local(day: date) -> datetime:
     return timezone.make_aware(datetime.combine(day, time.min), timezone.get_current_timezone())
 
 
-def week_frame(*, period_start: date) -> pd.DataFrame:
-    """The week's raw aggregates per merchant code (orders, GMV, customers, repeat, reviews, ratings)."""
-    start, end = _local(period_start), _local(period_start + WEEK)
+def week_frame(*, period_start: date, days: int = 7) -> pd.DataFrame:
+    """The week's raw aggregates per merchant code (orders, GMV, customers, repeat, reviews, ratings) over its
+    first ``days`` days."""
+    start, end = _local(period_start), _local(period_start + timedelta(days=days))
     orders = analytics.merchant_order_aggregates(start=start, end=end)
     reviews = analytics.merchant_review_aggregates(start=start, end=end)
     frame = orders.merge(reviews, on="merchant", how="outer")
@@ -45,7 +46,7 @@ def week_frame(*, period_start: date) -> pd.DataFrame:
 
 def health_scores(frame: pd.DataFrame, *, rules: TierRules) -> pd.Series:
     """0–100 from volume (30), rating (25), low-rating share (10), repeat customers (20), trend (15). Vectorised."""
-    volume = np.minimum(frame["orders"] / max(rules.core_min_orders, 1), 1.0) * 30
+    volume = np.minimum(frame["weekly_orders"] / max(rules.core_min_orders, 1), 1.0) * 30
     rating = ((frame["avg_rating"] - 1) / 4).clip(0, 1).fillna(0.5) * 25
     low = (1 - frame["low_rating_share"]) * 10
     repeat = np.minimum(frame["repeat_rate"] / 0.3, 1.0) * 20
@@ -54,7 +55,7 @@ def health_scores(frame: pd.DataFrame, *, rules: TierRules) -> pd.Series:
 
 
 def tiers_for(frame: pd.DataFrame, *, rules: TierRules) -> pd.Series:
-    score, orders = frame["health_score"], frame["orders"]
+    score, orders = frame["health_score"], frame["weekly_orders"]
     return pd.Series(np.select(
         [(score >= rules.core_min_score) & (orders >= rules.core_min_orders),
          (score >= rules.potential_min_score) & (orders >= rules.potential_min_orders),
@@ -63,21 +64,31 @@ def tiers_for(frame: pd.DataFrame, *, rules: TierRules) -> pd.Series:
 
 
 def tier_reason(row, rules: TierRules) -> str:
+    if row.days < 7:
+        return _("health %(score)d, %(orders)d orders in %(days)d days (rules v%(version)d)") % {
+            "score": row.health_score, "orders": row.orders, "days": row.days, "version": rules.version}
     return _("health %(score)d, %(orders)d orders in the week (rules v%(version)d)") % {
         "score": row.health_score, "orders": row.orders, "version": rules.version}
 
 
-def merchant_metrics_compute(*, period_start: date, rules: TierRules | None = None) -> MerchantMetricsRun:
+def merchant_metrics_compute(*, period_start: date, rules: TierRules | None = None,
+                             through: date | None = None) -> MerchantMetricsRun:
     """Compute (or recompute) the week starting on ``period_start`` (a Monday) for every merchant with events
-    and every live merchant; update tiers when it is the newest week computed."""
+    and every live merchant; update tiers when it is the newest week computed.
+
+    A week still running is counted up to ``through`` (default: yesterday): volumes are judged per week
+    (scaled to 7 days) and week over week compares the same number of days of the week before.
+    """
     if period_start.weekday() != 0:
         raise ApplicationError(_("A week starts on a Monday."), errors={"period_start": [_("Give a Monday.")]})
+    through = through or timezone.localdate() - timedelta(days=1)
+    days = int(min(max((through - period_start).days + 1, 1), 7))
     rules = rules or tier_rules_current()
     now = timezone.now()
     MerchantMetricsRun.objects.update_or_create(period_start=period_start, defaults={
         "status": MerchantMetricsRun.Status.STARTED, "started_at": now, "finished_at": None})
 
-    frame = week_frame(period_start=period_start)
+    frame = week_frame(period_start=period_start, days=days)
     merchants = pd.DataFrame.from_records(
         list(Merchant.objects.values_list("id", "code", "stage", "tier")),
         columns=["merchant_id", "merchant", "stage", "current_tier"])
@@ -86,14 +97,11 @@ def merchant_metrics_compute(*, period_start: date, rules: TierRules | None = No
     frame = frame[(frame["stage"] == Merchant.Stage.LIVE) | frame["orders"].notna() | frame["review_count"].notna()]
     frame = frame.fillna({"orders": 0, "gmv": 0.0, "customers": 0, "repeat_customers": 0, "review_count": 0,
                           "rating_sum": 0.0, "low_ratings": 0}).reset_index(drop=True)
-    previous = dict(MerchantMetrics.objects.filter(period_start=period_start - WEEK)
-                    .values_list("merchant_id", "orders"))
-    if not previous:
-        prev_orders = analytics.merchant_order_aggregates(start=_local(period_start - WEEK), end=_local(period_start))
-        by_code = dict(zip(merchants["merchant"], merchants["merchant_id"], strict=True))
-        previous = {by_code[code]: n for code, n in zip(prev_orders["merchant"], prev_orders["orders"], strict=True)
-                    if code in by_code}
-    prev = frame["merchant_id"].map(previous)
+    prev_orders = analytics.merchant_order_aggregates(start=_local(period_start - WEEK),
+                                                      end=_local(period_start - WEEK + timedelta(days=days)))
+    prev = frame["merchant"].map(dict(zip(prev_orders["merchant"], prev_orders["orders"], strict=True)))
+    frame["days"] = days
+    frame["weekly_orders"] = frame["orders"] * 7 / days
     frame["repeat_rate"] = np.where(frame["customers"] > 0, frame["repeat_customers"] / frame["customers"].clip(1), 0)
     frame["avg_rating"] = np.where(frame["review_count"] > 0, frame["rating_sum"] / frame["review_count"].clip(1),
                                    np.nan)
@@ -105,7 +113,8 @@ def merchant_metrics_compute(*, period_start: date, rules: TierRules | None = No
     frame.loc[frame["stage"] != Merchant.Stage.LIVE, "tier"] = ""
 
     rows = [MerchantMetrics(
-        merchant_id=int(r.merchant_id), period_start=period_start, orders=int(r.orders), gmv=round(float(r.gmv), 2),
+        merchant_id=int(r.merchant_id), period_start=period_start, days=days, orders=int(r.orders),
+        gmv=round(float(r.gmv), 2),
         customers=int(r.customers), repeat_rate=float(r.repeat_rate),
         avg_rating=None if np.isnan(r.avg_rating) else round(float(r.avg_rating), 3), review_count=int(r.review_count),
         low_rating_share=float(r.low_rating_share),

@@ -192,3 +192,15 @@ def test_tier_rules_saved_in_the_admin_make_a_new_version(make_staff, client):
     assert response.status_code == 302
     assert list(TierRules.objects.order_by("version").values_list("version", "core_min_score")) == [(1, 75), (2, 80)]
     assert selectors.tier_rules_current().version == 2
+
+
+def test_a_running_week_is_judged_per_week_and_against_the_same_days_before():
+    MerchantFactory(code="M1")
+    events_load([*_orders("M1", WEEK, customers=10, day=0), *_orders("M1", WEEK - timedelta(days=7), 10, day=0),
+                 *_orders("M1", WEEK - timedelta(days=7), 30, day=4)])
+
+    merchant_metrics_compute(period_start=WEEK, through=WEEK + timedelta(days=1))
+
+    row = MerchantMetrics.objects.get()
+    assert (row.days, row.orders, row.orders_wow) == (2, 10, 0.0)
+    assert MerchantTierChange.objects.get().reason == "health 60, 10 orders in 2 days (rules v1)"
