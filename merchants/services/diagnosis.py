@@ -32,9 +32,9 @@ def merchant_diagnose(*, series: list, last_contact_at: datetime | None, now: da
     if latest is not None and latest.orders_wow is not None and latest.orders_wow <= ORDERS_DOWN:
         problems.append(Problem(
             "orders_down", _("Orders down week over week"),
-            _("%(now)d orders this week against %(before)d the week before (%(change)+d%%).") % {
+            _("%(now)d orders this week against %(before)d the week before (%(change)s).") % {
                 "now": latest.orders, "before": previous.orders if previous else round(
-                    latest.orders / (1 + latest.orders_wow)), "change": round(100 * latest.orders_wow)},
+                    latest.orders / (1 + latest.orders_wow)), "change": f"{round(100 * latest.orders_wow):+d}%"},
             _("Call the merchant: check opening hours, stock and delivery area; propose a campaign.")))
     if (latest is not None and previous is not None and latest.avg_rating is not None
             and previous.avg_rating is not None and previous.avg_rating - latest.avg_rating >= RATING_FALL):
@@ -46,14 +46,14 @@ def merchant_diagnose(*, series: list, last_contact_at: datetime | None, now: da
     if latest is not None and latest.review_count >= 5 and latest.low_rating_share >= LOW_RATING_SHARE:
         problems.append(Problem(
             "low_ratings", _("Many low ratings"),
-            _("%(share)d%% of %(reviews)d reviews rated 1 or 2.") % {
-                "share": round(100 * latest.low_rating_share), "reviews": latest.review_count},
+            _("%(share)s of %(reviews)d reviews rated 1 or 2.") % {
+                "share": f"{round(100 * latest.low_rating_share)}%", "reviews": latest.review_count},
             _("Review the complaints together; enrol the merchant in the service-quality course.")))
     if latest is not None and latest.customers >= 10 and latest.repeat_rate < LOW_REPEAT_RATE:
         problems.append(Problem(
             "few_repeat_customers", _("Few repeat customers"),
-            _("%(rate)d%% of %(customers)d customers ordered twice or more.") % {
-                "rate": round(100 * latest.repeat_rate), "customers": latest.customers},
+            _("%(rate)s of %(customers)d customers ordered twice or more.") % {
+                "rate": f"{round(100 * latest.repeat_rate)}%", "customers": latest.customers},
             _("Suggest a reorder coupon or a loyalty offer.")))
     if latest is not None and latest.orders == 0:
         problems.append(Problem(
