@@ -55,7 +55,7 @@ class ReassignForm(forms.Form):
 
 class TierBulkForm(forms.Form):
     merchants = forms.TypedMultipleChoiceField(coerce=int, choices=[], label=_("Merchants"))
-    action = forms.ChoiceField(choices=[("promote", _("Promote to core")), ("rotate_out", _("Rotate out (pause)"))])
+    action = forms.ChoiceField(choices=[("promote", _("Promote to core")), ("rotate_out", _("Rotate out (terminate)"))])
     reason = forms.CharField(label=_("Reason"), max_length=300)
 
     def __init__(self, *args, merchant_ids=(), **kwargs):

@@ -127,7 +127,7 @@ def merchants_import(*, user, filename: str, data: bytes) -> int:
         created = Merchant.objects.bulk_create(merchants, batch_size=500)
         MerchantStageMove.objects.bulk_create([
             MerchantStageMove(merchant=merchant, from_stage="", to_stage=merchant.stage, moved_by=user,
-                              moved_at=merchant.stage_changed_at, note=_("imported")) for merchant in created])
+                              moved_at=merchant.stage_changed_at, note="CSV/XLSX") for merchant in created])
     return len(created)
 
 

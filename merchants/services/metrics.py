@@ -176,7 +176,8 @@ def merchant_tier_set(*, user, merchant_ids: list[int], tier: str, reason: str) 
 
 @transaction.atomic
 def merchant_rotate_out(*, user, merchant_ids: list[int], reason_id: int, note: str) -> int:
-    """Bulk action on the rotate-out list: pause the merchants (each move recorded with the reason)."""
+    """Bulk action on the rotate-out list: terminate the merchants (each move recorded with the reason; a merchant
+    the user may not change, or one already terminated, refuses the whole action)."""
     moved = 0
     for merchant_id in merchant_ids:
         merchant_move_stage(user=user, merchant_id=merchant_id, to_stage=Merchant.Stage.TERMINATED, reason=reason_id,

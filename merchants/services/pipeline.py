@@ -106,7 +106,7 @@ def merchant_create(*, user, code: str, name: str, category: str, city: str, own
         raise ApplicationError(_("A merchant with this code exists."),
                                errors={"code": [_("This code is taken.")]}) from exc
     MerchantStageMove.objects.create(merchant=merchant, from_stage="", to_stage=merchant.stage, moved_by=user,
-                                     moved_at=merchant.stage_changed_at, note=_("created"))
+                                     moved_at=merchant.stage_changed_at)
     return merchant
 
 

@@ -266,3 +266,32 @@ def test_export_csv_page(client_for, make_staff):
 
     assert response["Content-Type"] == "text/csv; charset=utf-8"
     assert response.content.decode().count("\n") == 3
+
+
+def test_tier_bulk_promote_and_rotate_out_from_the_tier_page(client, make_staff):
+    admin = make_staff(Role.ADMIN)
+    candidate = MerchantFactory(code="U1", tier="potential", health_score=70)
+    failing = MerchantFactory(code="R1", tier="at_risk", health_score=10, stage="live")
+    reason = LossReason.objects.create(name="Not enough orders")
+    client.force_login(admin)
+
+    client.post("/merchants/tiers/bulk/", {"action": "promote", "merchants": [candidate.pk],
+                                           "reason": "Quarterly review"})
+    client.post("/merchants/tiers/bulk/", {"action": "rotate_out", "merchants": [failing.pk],
+                                           "reason": "At risk for three weeks", "loss_reason": reason.pk})
+
+    candidate.refresh_from_db()
+    failing.refresh_from_db()
+    assert candidate.tier == "core"
+    assert (failing.stage, failing.loss_reason) == ("terminated", reason)
+
+
+def test_tier_bulk_is_refused_to_operators(client_for):
+    merchant = MerchantFactory(code="U1", tier="potential")
+
+    response = client_for(Role.MERCHANT_OPS).post("/merchants/tiers/bulk/", {
+        "action": "promote", "merchants": [merchant.pk], "reason": "x"})
+
+    assert response.status_code == 403
+    merchant.refresh_from_db()
+    assert merchant.tier == "potential"
