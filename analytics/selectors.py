@@ -13,6 +13,7 @@ from django.utils import timezone
 from analytics.models import AarrrDaily, Event, EventCountHourly, ExportJob, IngestKey, MetricsRun, Tally
 from analytics.services import funnel as _funnel
 from analytics.services import golden_time as _golden_time
+from analytics.services import merchant_metrics as _merchant_metrics
 from analytics.services import retention as _retention
 from analytics.services import tracking_checks as _tracking_checks
 from analytics.services.keys import ingest_key_hash
@@ -251,6 +252,8 @@ def event_daily_value_sum(*, event: str, value_property: str, start: datetime, e
 # Tracking-plan checks (analytics/services/tracking_checks.py): the domain passes the plan as plain data.
 tracking_check = _tracking_checks.tracking_check
 TRACKING_CHECK_MAX_RANGE_DAYS = _tracking_checks.MAX_RANGE_DAYS
+
+
 def ingest_key_list() -> list[IngestKey]:
     """Every ingest key, active ones first, newest first; with who created it (one query)."""
     return list(IngestKey.objects.select_related("created_by").order_by(
@@ -262,3 +265,24 @@ def ingest_key_get_by_secret(*, raw_key: str) -> IngestKey | None:
     if not raw_key or len(raw_key) > 200:
         return None
     return IngestKey.objects.filter(key_hash=ingest_key_hash(raw_key)).first()
+
+
+# Reads for merchant operations (merchants passes plain codes and aware [start, end) ranges).
+
+
+def merchant_order_aggregates(*, start: datetime, end: datetime):
+    """Per merchant code: orders, GMV, customers, repeat customers in [start, end) (a DataFrame). One query."""
+    return _merchant_metrics.merchant_order_aggregates(start=start, end=end)
+
+
+def merchant_review_aggregates(*, start: datetime, end: datetime):
+    """Per merchant code: reviews, rating sum, low ratings in [start, end) (a DataFrame). One query."""
+    return _merchant_metrics.merchant_review_aggregates(start=start, end=end)
+
+
+def merchant_daily_orders(*, merchant: str, start: datetime, end: datetime) -> dict:
+    return _merchant_metrics.merchant_daily_orders(merchant=merchant, start=start, end=end)
+
+
+def merchants_order_totals(*, merchants: list[str], start: datetime, end: datetime) -> dict[str, dict]:
+    return _merchant_metrics.merchants_customer_counts(merchants=merchants, start=start, end=end)

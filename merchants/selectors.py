@@ -1,4 +1,36 @@
-from merchants.models import Merchant
+"""Reads of the merchants app. Every list declares its joins; tests pin the query counts.
+
+What a staff member may change is scoped here (``merchant_manageable``); every role reads every merchant.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from django.db.models import Case, Count, Exists, OuterRef, Q, QuerySet, Value, When
+from django.utils import timezone
+
+from merchants.models import (
+    Campaign,
+    CampaignInvite,
+    LossReason,
+    Merchant,
+    MerchantContact,
+    MerchantMetrics,
+    MerchantStageMove,
+    MerchantTierChange,
+    RecruitmentTarget,
+    StageSetting,
+    Tier,
+    TierRules,
+    TrainingSession,
+)
+from ops_platform.core.roles import Role, roles_of
+
+PIPELINE = [Merchant.Stage.LEAD, Merchant.Stage.CONTACTED, Merchant.Stage.NEGOTIATING, Merchant.Stage.SIGNED,
+            Merchant.Stage.LIVE, Merchant.Stage.PAUSED, Merchant.Stage.TERMINATED]
+DEFAULT_STALE_DAYS = {Merchant.Stage.LEAD: 14, Merchant.Stage.CONTACTED: 10, Merchant.Stage.NEGOTIATING: 21,
+                      Merchant.Stage.SIGNED: 14, Merchant.Stage.PAUSED: 30}
 
 
 def merchant_count() -> int:
@@ -7,3 +39,236 @@ def merchant_count() -> int:
 
 def merchant_count_live() -> int:
     return Merchant.objects.filter(stage=Merchant.Stage.LIVE).count()
+
+
+def stale_days_by_stage() -> dict[str, int]:
+    """Stage → stale after N days: the admin's settings over the defaults. Live and terminated never go stale."""
+    days = dict(DEFAULT_STALE_DAYS)
+    days.update(dict(StageSetting.objects.values_list("stage", "stale_after_days")))
+    days.pop(Merchant.Stage.LIVE, None)
+    days.pop(Merchant.Stage.TERMINATED, None)
+    return days
+
+
+def _stale_condition(stale_days: dict[str, int]) -> Q:
+    now = timezone.now()
+    condition = Q(pk__in=[])
+    for stage, days in stale_days.items():
+        condition |= Q(stage=stage, stage_changed_at__lt=now - timedelta(days=days))
+    return condition
+
+
+def merchant_queryset(*, stale_days: dict[str, int] | None = None) -> QuerySet[Merchant]:
+    """Merchants with their owner and an ``is_stale`` flag: one query."""
+    stale_days = stale_days_by_stage() if stale_days is None else stale_days
+    return (Merchant.objects.select_related("owner", "loss_reason")
+            .annotate(is_stale=Case(When(_stale_condition(stale_days), then=Value(True)), default=Value(False))))
+
+
+def merchant_manageable(*, user) -> QuerySet[Merchant]:
+    """The merchants ``user`` may change: all for admins, their own for merchant operators, none otherwise."""
+    roles = roles_of(user)
+    if Role.ADMIN in roles:
+        return Merchant.objects.all()
+    if Role.MERCHANT_OPS in roles:
+        return Merchant.objects.filter(owner=user)
+    return Merchant.objects.none()
+
+
+def merchant_list(*, stage: list[str] | str | None = None, tier: str | None = None, city: str | None = None,
+                  category: str | None = None, owner: int | None = None, stale: bool | None = None,
+                  q: str | None = None, mine=None) -> QuerySet[Merchant]:
+    """Filtered merchants (1 query + 1 for the stage settings)."""
+    merchants = merchant_queryset()
+    if stage:
+        merchants = merchants.filter(stage__in=[stage] if isinstance(stage, str) else stage)
+    if tier:
+        merchants = merchants.filter(tier=tier)
+    if city:
+        merchants = merchants.filter(city=city)
+    if category:
+        merchants = merchants.filter(category=category)
+    if owner:
+        merchants = merchants.filter(owner_id=owner)
+    if mine is not None:
+        merchants = merchants.filter(owner=mine)
+    if stale is not None:
+        merchants = merchants.filter(is_stale=stale)
+    if q:
+        merchants = merchants.filter(Q(code__icontains=q) | Q(name__icontains=q) | Q(contact_person__icontains=q))
+    return merchants.order_by("code")
+
+
+def merchant_get(*, merchant_id: int) -> Merchant | None:
+    return merchant_queryset().filter(pk=merchant_id).first()
+
+
+def merchant_filter_choices() -> dict[str, list[str]]:
+    """Cities and categories present, for the list's filters (2 queries)."""
+    return {
+        "cities": list(Merchant.objects.order_by("city").values_list("city", flat=True).distinct()),
+        "categories": list(Merchant.objects.order_by("category").values_list("category", flat=True).distinct()),
+    }
+
+
+def merchant_board(*, mine=None) -> list[dict]:
+    """The pipeline board: one column per stage with its merchants, stale ones flagged (2 queries)."""
+    merchants = merchant_queryset()
+    if mine is not None:
+        merchants = merchants.filter(owner=mine)
+    by_stage: dict[str, list[Merchant]] = {stage: [] for stage in PIPELINE}
+    for merchant in merchants.exclude(stage=Merchant.Stage.TERMINATED).order_by("stage_changed_at", "code")[:2000]:
+        by_stage[merchant.stage].append(merchant)
+    return [{"stage": stage, "label": Merchant.Stage(stage).label, "merchants": by_stage[stage]}
+            for stage in PIPELINE if stage != Merchant.Stage.TERMINATED]
+
+
+def merchant_stage_moves(*, merchant_id: int) -> QuerySet[MerchantStageMove]:
+    return MerchantStageMove.objects.filter(merchant_id=merchant_id).select_related("moved_by", "reason")
+
+
+def merchant_contacts(*, merchant_id: int) -> QuerySet[MerchantContact]:
+    return MerchantContact.objects.filter(merchant_id=merchant_id).select_related("logged_by")
+
+
+def loss_reasons() -> QuerySet[LossReason]:
+    return LossReason.objects.filter(active=True)
+
+
+def follow_ups_due(*, user, today: date | None = None) -> dict[str, list[MerchantContact]]:
+    """The operator's open follow-ups on the merchants they own: ``{"overdue": [...], "today": [...]}`` (1 query)."""
+    today = today or timezone.localdate()
+    rows = (MerchantContact.objects.filter(merchant__owner=user, follow_up_done_at__isnull=True,
+                                           follow_up_on__lte=today)
+            .select_related("merchant").order_by("follow_up_on", "merchant__code"))
+    result: dict[str, list[MerchantContact]] = {"overdue": [], "today": []}
+    for row in rows:
+        result["today" if row.follow_up_on == today else "overdue"].append(row)
+    return result
+
+
+def merchant_stale_for(*, user) -> QuerySet[Merchant]:
+    """The owner's to-do list: their merchants stale in their stage."""
+    return merchant_list(mine=user, stale=True)
+
+
+def recruitment_target_progress(*, today: date | None = None) -> list[dict]:
+    """Each target with the merchants signed in its period (matching its category and city). One query per target
+    would be N+1: the counts come from one conditional aggregate."""
+    targets = list(RecruitmentTarget.objects.all()[:100])
+    if not targets:
+        return []
+    tz = timezone.get_current_timezone()
+    aggregates = {}
+    for target in targets:
+        start = timezone.make_aware(timezone.datetime.combine(target.period_start, timezone.datetime.min.time()), tz)
+        end = timezone.make_aware(timezone.datetime.combine(target.period_end + timedelta(days=1),
+                                                            timezone.datetime.min.time()), tz)
+        condition = Q(signed_at__gte=start, signed_at__lt=end)
+        if target.category:
+            condition &= Q(category=target.category)
+        if target.city:
+            condition &= Q(city=target.city)
+        aggregates[f"t{target.pk}"] = Count("pk", filter=condition)
+    counts = Merchant.objects.aggregate(**aggregates)
+    today = today or timezone.localdate()
+    result = []
+    for target in targets:
+        signed = counts[f"t{target.pk}"]
+        days = (target.period_end - target.period_start).days + 1
+        elapsed = min(max((today - target.period_start).days + 1, 0), days)
+        result.append({"target": target, "signed": signed, "percent": round(100 * signed / target.target),
+                       "expected_percent": round(100 * elapsed / days)})
+    return result
+
+
+# Metrics and tiers
+
+
+def tier_rules_current() -> TierRules:
+    """The rules in force: the newest version (version 1 with the defaults is made on first use)."""
+    rules = TierRules.objects.order_by("-version").first()
+    if rules is None:
+        rules, _ = TierRules.objects.get_or_create(version=1)
+    return rules
+
+
+def merchant_metrics_series(*, merchant_id: int, weeks: int = 12) -> list[MerchantMetrics]:
+    return list(reversed(MerchantMetrics.objects.filter(merchant_id=merchant_id).order_by("-period_start")[:weeks]))
+
+
+def metrics_latest_period() -> date | None:
+    return MerchantMetrics.objects.order_by("-period_start").values_list("period_start", flat=True).first()
+
+
+def tier_distribution() -> list[dict]:
+    counts = dict(Merchant.objects.exclude(tier="").values_list("tier").annotate(n=Count("pk")).order_by())
+    return [{"tier": tier, "label": Tier(tier).label, "count": counts.get(tier, 0)} for tier in Tier.values]
+
+
+TIER_RANK = {Tier.AT_RISK: 0, Tier.ORDINARY: 1, Tier.POTENTIAL: 2, Tier.CORE: 3}
+
+
+def tier_changes(*, direction: str | None = None, since: date | None = None,
+                 merchant_id: int | None = None) -> QuerySet[MerchantTierChange]:
+    """Tier changes, newest first; ``direction`` "up" or "down" keeps the movers that way (1 query)."""
+    changes = MerchantTierChange.objects.select_related("merchant", "changed_by", "rules")
+    if since:
+        changes = changes.filter(period_start__gte=since)
+    if merchant_id:
+        changes = changes.filter(merchant_id=merchant_id)
+    if direction in ("up", "down"):
+        ups = Q()
+        for low, low_rank in TIER_RANK.items():
+            higher = [tier for tier, rank in TIER_RANK.items() if rank > low_rank]
+            ups |= Q(from_tier=low, to_tier__in=higher)
+        changes = changes.filter(ups if direction == "up" else ~ups & ~Q(from_tier=""))
+    return changes
+
+
+def upgrade_candidates(*, rules: TierRules | None = None) -> QuerySet[Merchant]:
+    """Potential merchants whose health score is within the margin of core."""
+    rules = rules or tier_rules_current()
+    return (merchant_queryset().filter(tier=Tier.POTENTIAL,
+                                       health_score__gte=max(rules.core_min_score - rules.upgrade_margin, 0))
+            .order_by("-health_score", "code"))
+
+
+def rotate_out_list(*, rules: TierRules | None = None) -> QuerySet[Merchant]:
+    """Live merchants at risk in each of the last N computed weeks."""
+    rules = rules or tier_rules_current()
+    weeks = list(MerchantMetrics.objects.order_by("-period_start").values_list("period_start", flat=True)
+                 .distinct()[:rules.rotate_out_periods])
+    if len(weeks) < rules.rotate_out_periods:
+        return Merchant.objects.none()
+    at_risk_weeks = (MerchantMetrics.objects.filter(merchant=OuterRef("pk"), period_start__in=weeks)
+                     .exclude(tier=Tier.AT_RISK))
+    return (merchant_queryset().filter(tier=Tier.AT_RISK, stage=Merchant.Stage.LIVE)
+            .filter(~Exists(at_risk_weeks), metrics__period_start=weeks[0]).order_by("health_score", "code"))
+
+
+
+
+# Training and campaigns
+
+
+def training_session_list() -> QuerySet[TrainingSession]:
+    """Sessions with their course and how many are enrolled: one query."""
+    return (TrainingSession.objects.select_related("course").annotate(enrolled=Count("enrolments"))
+            .order_by("-starts_at"))
+
+
+def campaign_list() -> QuerySet[Campaign]:
+    """Campaigns with their invitation counts per status: one query."""
+    statuses = CampaignInvite.Status
+    return Campaign.objects.annotate(
+        invited=Count("invites"),
+        accepted=Count("invites", filter=Q(invites__status__in=[statuses.ACCEPTED, statuses.TOOK_PART])),
+        declined=Count("invites", filter=Q(invites__status=statuses.DECLINED)),
+        took_part=Count("invites", filter=Q(invites__status=statuses.TOOK_PART)),
+    ).order_by("-starts_on", "name")
+
+
+def campaign_invites(*, campaign_id: int) -> QuerySet[CampaignInvite]:
+    return (CampaignInvite.objects.filter(campaign_id=campaign_id).select_related("merchant", "merchant__owner")
+            .order_by("merchant__code"))

@@ -223,6 +223,10 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "TicketKindEnum": "products.models.Ticket.Kind",
         "TicketStatusEnum": "products.models.Ticket.Status",
+        "MerchantStageEnum": "merchants.models.Merchant.Stage",
+        "MerchantTierEnum": "merchants.models.Tier",
+        "ContactKindEnum": "merchants.models.MerchantContact.Kind",
+        "CampaignKindEnum": "merchants.models.Campaign.Kind",
     },
 }
 

@@ -10,6 +10,9 @@ Semantics (DESIGN.md, "Metric semantics"), for steps s0…sn, window W days and 
 - time to convert is from the matched event of step k−1 to that of step k, over the customers who
   converted (``None`` for step 0 or when nobody converted); median as the mean of the two middle values
   for an even count; seconds rounded to milliseconds;
+- ``property_filter=(name, value)`` (optional): only s0 events whose property ``name`` is the text ``value``
+  can be entry events (e.g. a merchant's funnel: view_merchant with merchant_id = its code); later steps are
+  unfiltered;
 - ``breakdown="channel"``: the ``channel`` of the entry event, ``"(none)"`` when it has none. When several
   s0 events tie on the earliest timestamp the first stored one (lowest id) is the entry event.
   Breakdown rows are ordered by entrants (most first), then by value.
@@ -26,6 +29,9 @@ from datetime import date, datetime, timedelta
 import numpy as np
 import pandas as pd
 from django.db import connection, transaction
+from django.db.models import TextField
+from django.db.models.fields.json import KeyTextTransform
+from django.db.models.functions import Cast
 
 from analytics.models import Event
 from analytics.services.periods import epoch_us, local_day_start, moment_us
@@ -47,6 +53,7 @@ class FunnelQuery:
     date_from: date
     date_to: date
     breakdown: str | None = None
+    property_filter: tuple[str, str] | None = None
 
     @property
     def start(self) -> datetime:
@@ -63,7 +70,8 @@ class FunnelQuery:
 
 
 def funnel_compute(*, steps: list[str] | tuple[str, ...], window_days: int, date_from: date, date_to: date,
-                   breakdown: str | None = None, engine: str | None = None) -> dict:
+                   breakdown: str | None = None, engine: str | None = None,
+                   property_filter: tuple[str, str] | None = None) -> dict:
     """The funnel of ``steps`` (contract in DESIGN.md): ``{"steps": [...]}`` plus ``"breakdown"`` when asked.
 
     ``engine`` is ``"sql"`` (PostgreSQL only) or ``"pandas"``; by default SQL on PostgreSQL, pandas elsewhere.
@@ -71,7 +79,8 @@ def funnel_compute(*, steps: list[str] | tuple[str, ...], window_days: int, date
     if breakdown not in (None, *BREAKDOWNS):
         raise ValueError(f"unknown breakdown {breakdown!r}")
     query = FunnelQuery(steps=tuple(steps), window_days=window_days, date_from=date_from, date_to=date_to,
-                        breakdown=breakdown)
+                        breakdown=breakdown,
+                        property_filter=(str(property_filter[0]), str(property_filter[1])) if property_filter else None)
     engine = engine or ("sql" if connection.vendor == "postgresql" else "pandas")
     groups = _groups_sql(query) if engine == "sql" else _groups_pandas(_paths_pandas(query), query)
     result = {"steps": _step_rows(query, groups.pop(None, None))}
@@ -133,6 +142,12 @@ def _paths_pandas(query: FunnelQuery) -> pd.DataFrame:
     window = query.window_days * 86_400_000_000
 
     entries = events[(events["event"] == query.steps[0]) & (events["ts"] >= start) & (events["ts"] < end)]
+    if query.property_filter:
+        name, value = query.property_filter
+        allowed = (Event.objects.filter(event=query.steps[0], timestamp__gte=query.start, timestamp__lt=query.end)
+                   .alias(p=Cast(KeyTextTransform(name, "properties"), TextField())).filter(p=value)
+                   .values_list("id", flat=True))
+        entries = entries[entries["id"].isin(set(allowed))]
     entries = entries.sort_values(["person_id", "ts", "id"]).drop_duplicates("person_id", keep="first")
     paths = entries[["person_id", "channel", "ts"]].rename(columns={"ts": "t0"}).reset_index(drop=True)
     current = paths[["person_id", "t0"]].rename(columns={"t0": "previous"})
@@ -169,8 +184,9 @@ def _groups_sql(query: FunnelQuery) -> dict[str | None, StepStats]:
             "SELECT DISTINCT ON (person_id) person_id, timestamp AS t0, timestamp AS tk, "
             "coalesce(nullif(channel, ''), %s) AS value "
             "FROM analytics_event WHERE event = %s AND timestamp >= %s AND timestamp < %s "
-            "ORDER BY person_id, timestamp, id",
-            [NO_CHANNEL, query.steps[0], query.start, query.end],
+            + ("AND properties ->> %s = %s " if query.property_filter else "")
+            + "ORDER BY person_id, timestamp, id",
+            [NO_CHANNEL, query.steps[0], query.start, query.end, *(query.property_filter or ())],
         )
         cursor.execute("ANALYZE _funnel_0")
         for k in range(1, n):

@@ -24,6 +24,7 @@ class Area(StrEnum):
     METRICS_RUNS = "metrics_runs"
     INGEST_KEYS = "ingest_keys"
     MERCHANTS = "merchants"
+    MERCHANT_ASSIGN = "merchant_assign"
     CUSTOMERS = "customers"
     TICKETS = "tickets"
     TRACKING_PLANS = "tracking_plans"
@@ -54,6 +55,8 @@ PERMISSIONS: dict[Area, dict[Action, frozenset[Role]]] = {
     Area.INGEST_KEYS: {Action.VIEW: ALL_ROLES, Action.CHANGE: frozenset({Role.ADMIN})},
     # Merchant ops manage merchants; everyone else reads.
     Area.MERCHANTS: {Action.VIEW: ALL_ROLES, Action.CHANGE: frozenset({Role.MERCHANT_OPS, Role.ADMIN})},
+    # Reassigning a merchant to another operator is for the lead (admin); everyone reads who owns what.
+    Area.MERCHANT_ASSIGN: {Action.VIEW: ALL_ROLES, Action.CHANGE: frozenset({Role.ADMIN})},
     # User ops manage customers, segments and coupons; everyone else reads.
     Area.CUSTOMERS: {Action.VIEW: ALL_ROLES, Action.CHANGE: frozenset({Role.USER_OPS, Role.ADMIN})},
     # Every role can raise and discuss requirement tickets; workflow moves are finer-grained.

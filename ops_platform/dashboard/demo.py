@@ -28,6 +28,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from analytics.services.loading import EventRow, events_load
+from merchants.demo import merchants_demo_ensure
 from merchants.models import Merchant
 from ops_platform.accounts.models import Staff
 from ops_platform.accounts.services import staff_create
@@ -294,6 +295,7 @@ def demo_seed(*, customers: int = 20_000, days: int = 90, seed: int = 42, end: d
             progress(min(chunk_start + LOAD_CHUNK, total), total)
     with transaction.atomic():
         tickets_created = demo_product_loop_ensure(end=end)  # after the events: checks and impact read them
+    merchants_demo_ensure(end=end, days=days, seed=seed)  # pipeline, log, metrics and tiers from the events, …
     return DemoResult(
         staff_created=staff_created, merchants_created=merchants_created, tickets_created=tickets_created,
         events_generated=total, events_stored=stored, customers=int(frame["distinct_id"].nunique()),

@@ -1,0 +1,168 @@
+"""Import merchants from CSV or XLSX (all rows or none, with row-level errors) and export merchant lists."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+from django.contrib.auth import get_user_model
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from merchants.models import Merchant, MerchantStageMove
+from merchants.services.pipeline import merchant_build
+from ops_platform.core.exceptions import ApplicationError
+from ops_platform.core.roles import Action, Area, Role, can, roles_of
+
+COLUMNS = ("code", "name", "category", "city", "district", "address", "contact_person", "contact_phone", "source",
+           "tags", "owner")
+REQUIRED = ("code", "name", "category", "city")
+MAX_ROWS = 5000
+MAX_BYTES = 5 * 1024 * 1024
+EXPORT_COLUMNS = ("code", "name", "category", "city", "district", "stage", "tier", "health_score", "owner",
+                  "contact_person", "contact_phone", "source", "tags", "created_at")
+
+
+def _rows_csv(data: bytes) -> list[list[str]]:
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ApplicationError(_("The file is not UTF-8 text."), errors={"file": [_("Save it as UTF-8 CSV.")]}) from exc
+    if "\x00" in text:
+        raise ApplicationError(_("The file is not a CSV file."), errors={"file": [_("Upload a CSV or XLSX file.")]})
+    return list(csv.reader(io.StringIO(text)))
+
+
+def _rows_xlsx(data: bytes) -> list[list[str]]:
+    from openpyxl import load_workbook
+
+    try:
+        sheet = load_workbook(io.BytesIO(data), read_only=True, data_only=True).worksheets[0]
+        rows = [["" if cell is None else str(cell).strip() for cell in row]
+                for row in sheet.iter_rows(values_only=True, max_row=MAX_ROWS + 2)]
+    except Exception as exc:  # openpyxl raises many kinds on a broken file
+        raise ApplicationError(_("The XLSX file cannot be read."), errors={"file": [_("Upload a valid XLSX file.")]}) \
+            from exc
+    return rows
+
+
+def merchants_import(*, user, filename: str, data: bytes) -> int:
+    """Create every merchant of the file, or none: any bad row refuses the whole file with row-level errors.
+
+    The first row names the columns (``code, name, category, city`` required; also district, address,
+    contact_person, contact_phone, source, tags (comma-separated), owner (username; admins only)).
+    """
+    if not can(user, Area.MERCHANTS, Action.CHANGE):
+        raise ApplicationError(_("Your role does not allow this action."), status_code=403, code="permission_denied")
+    if len(data) > MAX_BYTES:
+        raise ApplicationError(_("The file is too large."), errors={"file": [_("At most 5 MB.")]})
+    name = (filename or "").lower()
+    if name.endswith(".xlsx"):
+        if not data.startswith(b"PK"):
+            raise ApplicationError(_("The XLSX file cannot be read."),
+                                   errors={"file": [_("Upload a valid XLSX file.")]})
+        rows = _rows_xlsx(data)
+    elif name.endswith(".csv"):
+        rows = _rows_csv(data)
+    else:
+        raise ApplicationError(_("Upload a CSV or XLSX file."), errors={"file": [_("Upload a CSV or XLSX file.")]})
+    rows = [row for row in rows if any((cell or "").strip() for cell in row)]
+    if not rows:
+        raise ApplicationError(_("The file is empty."), errors={"file": [_("The file has no rows.")]})
+    header = [(cell or "").strip().lower() for cell in rows[0]]
+    missing = [column for column in REQUIRED if column not in header]
+    unknown = [column for column in header if column and column not in COLUMNS]
+    if missing or unknown:
+        errors = {}
+        if missing:
+            errors["columns"] = [_("Missing columns: %(columns)s.") % {"columns": ", ".join(missing)}]
+        if unknown:
+            errors.setdefault("columns", []).append(
+                _("Unknown columns: %(columns)s.") % {"columns": ", ".join(unknown)})
+        raise ApplicationError(_("The header row is wrong."), errors=errors)
+    body = rows[1:]
+    if len(body) > MAX_ROWS:
+        raise ApplicationError(_("Too many rows."), errors={"file": [_("At most 5000 rows.")]})
+    usernames = {(row[header.index("owner")] if "owner" in header and header.index("owner") < len(row) else "")
+                 .strip() for row in body} - {""}
+    owners = {staff.username: staff for staff in get_user_model().objects.filter(username__in=usernames,
+                                                                                is_active=True)}
+    may_assign = can(user, Area.MERCHANT_ASSIGN, Action.CHANGE)
+    default_owner = user if Role.MERCHANT_OPS in roles_of(user) else None
+    existing = set(Merchant.objects.filter(code__in=[
+        row[header.index("code")].strip() for row in body if header.index("code") < len(row)]).values_list(
+        "code", flat=True))
+    seen: dict[str, int] = {}
+    merchants, row_errors = [], []
+    for number, row in enumerate(body, start=2):
+        values = {column: (row[i] if i < len(row) else "") or "" for i, column in enumerate(header) if column}
+        errors: dict[str, list[str]] = {}
+        owner_name = values.pop("owner", "").strip()
+        owner = default_owner
+        if owner_name:
+            owner = owners.get(owner_name)
+            if owner is None:
+                errors["owner"] = [_("No active staff member with this username.")]
+            elif owner != user and not may_assign:
+                errors["owner"] = [_("Only an administrator may assign a merchant to someone else.")]
+        code = values.get("code", "").strip()
+        if code in existing:
+            errors["code"] = [_("A merchant with this code exists.")]
+        elif code and code in seen:
+            errors["code"] = [_("Same code as row %(row)d.") % {"row": seen[code]}]
+        seen.setdefault(code, number)
+        try:
+            merchant = merchant_build(owner=owner, **values)
+        except ApplicationError as exc:
+            for field, messages in exc.errors.items():
+                errors.setdefault(field, []).extend(messages if isinstance(messages, list) else [messages])
+        if errors:
+            row_errors.append({"row": number, "errors": errors})
+        else:
+            merchants.append(merchant)
+    if row_errors:
+        raise ApplicationError(_("Nothing was imported: some rows have errors."), errors={"rows": row_errors},
+                               code="import_rejected")
+    with transaction.atomic():
+        created = Merchant.objects.bulk_create(merchants, batch_size=500)
+        MerchantStageMove.objects.bulk_create([
+            MerchantStageMove(merchant=merchant, from_stage="", to_stage=merchant.stage, moved_by=user,
+                              moved_at=merchant.stage_changed_at, note="CSV/XLSX") for merchant in created])
+    return len(created)
+
+
+def _export_values(merchant: Merchant) -> list:
+    return [merchant.code, merchant.name, merchant.category, merchant.city, merchant.district,
+            merchant.stage, merchant.tier, "" if merchant.health_score is None else merchant.health_score,
+            merchant.owner.username if merchant.owner else "", merchant.contact_person, merchant.contact_phone,
+            merchant.source, ",".join(merchant.tags or []), merchant.created_at.isoformat()]
+
+
+def _safe(value):
+    """Cells starting with = + - @ are formulas to a spreadsheet: quote them."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@"):
+        return "'" + value
+    return value
+
+
+def merchants_export_csv(*, merchants) -> str:
+    """A merchant list (a selector's queryset, owner joined) as CSV text."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(EXPORT_COLUMNS)
+    for merchant in merchants.iterator(chunk_size=2000):
+        writer.writerow([_safe(value) for value in _export_values(merchant)])
+    return out.getvalue()
+
+
+def merchants_export_xlsx(*, merchants) -> bytes:
+    from openpyxl import Workbook
+
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet("merchants")
+    sheet.append(list(EXPORT_COLUMNS))
+    for merchant in merchants.iterator(chunk_size=2000):
+        sheet.append([_safe(value) for value in _export_values(merchant)])
+    out = io.BytesIO()
+    workbook.save(out)
+    return out.getvalue()
