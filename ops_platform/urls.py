@@ -11,12 +11,14 @@ api_v1 = [
     path("", include("ops_platform.dashboard.api_urls")),
     path("", include("analytics.api_urls")),
     path("", include("products.api_urls")),
+    path("", include("users.api_urls")),
 ]
 
 urlpatterns = [
     path("", include("ops_platform.dashboard.urls")),
     path("analytics/", include("analytics.urls")),
     path("products/", include("products.urls")),
+    path("users/", include("users.urls")),
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("i18n/setlang/", account_views.set_language, name="set-language"),

@@ -12,7 +12,8 @@ from django.db.models import Count, Q, QuerySet, Sum
 from django.utils import timezone
 
 from analytics.services.customer_activity import first_touch_revenue_by_day, person_timeline
-from users.models import ChannelSpend, Customer, CustomerRefresh, Stage, StageDaily, StageFlow
+from users.models import ChannelSpend, Customer, CustomerRefresh, RfmSegment, Stage, StageDaily, StageFlow
+from users.services.customers import rfm_segment_of
 
 NONE_CHANNEL = "(none)"
 REVENUE_DAYS = (30, 60, 90)
@@ -67,28 +68,28 @@ def customer_summary() -> dict:
                                         signed_up=Count("person_id", filter=Q(signed_up_at__isnull=False)),
                                         spend=Sum("spend"))
     per_stage = dict(Customer.objects.values_list("stage").order_by().annotate(n=Count("person_id")))
-    cells = (Customer.objects.filter(orders__gt=0).values("recency_score", "frequency_score", "rfm_segment")
-             .order_by().annotate(n=Count("person_id")))
-    grid = {(row["recency_score"], row["frequency_score"]): row for row in cells}
+    grouped = (Customer.objects.filter(orders__gt=0).values("recency_score", "frequency_score", "rfm_segment")
+               .order_by().annotate(n=Count("person_id")))
+    grid = {(row["recency_score"], row["frequency_score"]): row for row in grouped}
     segments: dict[str, int] = defaultdict(int)
     for row in grid.values():
         segments[row["rfm_segment"]] += row["n"]
+    rows = []
+    for recency in range(5, 0, -1):
+        cells = []
+        for frequency in range(1, 6):
+            segment = rfm_segment_of(recency=recency, frequency=frequency)
+            cells.append({"frequency": frequency, "customers": grid.get((recency, frequency), {}).get("n", 0),
+                          "segment": segment, "segment_label": str(RfmSegment(segment).label)})
+        rows.append({"recency": recency, "cells": cells})
     return {
         "customers": totals["customers"], "buyers": totals["buyers"], "signed_up": totals["signed_up"],
         "spend": float(totals["spend"] or 0),
         "stages": [{"stage": stage.value, "label": str(stage.label), "customers": per_stage.get(stage.value, 0)}
                    for stage in Stage],
-        "rfm_grid": [{"recency": recency, "cells": [
-            {"frequency": frequency, "customers": grid.get((recency, frequency), {}).get("n", 0),
-             "segment": _segment_of(recency, frequency)} for frequency in range(1, 6)]} for recency in range(5, 0, -1)],
+        "rfm_grid": rows,
         "rfm_segments": dict(sorted(segments.items(), key=lambda item: -item[1])),
     }
-
-
-def _segment_of(recency: int, frequency: int) -> str:
-    from users.services.customers import rfm_segment_of
-
-    return rfm_segment_of(recency=recency, frequency=frequency)
 
 
 # Life cycle

@@ -25,6 +25,7 @@ class Area(StrEnum):
     INGEST_KEYS = "ingest_keys"
     MERCHANTS = "merchants"
     CUSTOMERS = "customers"
+    CUSTOMER_RECORDS = "customer_records"
     TICKETS = "tickets"
     TRACKING_PLANS = "tracking_plans"
     PLAN_REVIEW = "plan_review"
@@ -55,6 +56,10 @@ PERMISSIONS: dict[Area, dict[Action, frozenset[Role]]] = {
     Area.MERCHANTS: {Action.VIEW: ALL_ROLES, Action.CHANGE: frozenset({Role.MERCHANT_OPS, Role.ADMIN})},
     # User ops manage customers, segments and coupons; everyone else reads.
     Area.CUSTOMERS: {Action.VIEW: ALL_ROLES, Action.CHANGE: frozenset({Role.USER_OPS, Role.ADMIN})},
+    # Single customers (lists, the customer page, member exports): user ops and analysts read, user ops manage;
+    # other roles see the summaries (Area.CUSTOMERS) only.
+    Area.CUSTOMER_RECORDS: {Action.VIEW: frozenset({Role.USER_OPS, Role.ANALYST, Role.ADMIN}),
+                            Action.CHANGE: frozenset({Role.USER_OPS, Role.ADMIN})},
     # Every role can raise and discuss requirement tickets; workflow moves are finer-grained.
     Area.TICKETS: {Action.VIEW: ALL_ROLES, Action.CHANGE: ALL_ROLES},
     # Tracking plans (打點): PMs draft them and send them for review; analysts review (approve / request changes);

@@ -1,0 +1,15 @@
+from django.urls import path
+
+from users import apis
+
+urlpatterns = [
+    path("users/customers/", apis.CustomerListApi.as_view(), name="customer-list"),
+    path("users/customers/<str:distinct_id>/", apis.CustomerDetailApi.as_view(), name="customer-detail"),
+    path("users/refresh/", apis.CustomerRefreshApi.as_view(), name="customer-refresh"),
+    path("users/summary/", apis.CustomerSummaryApi.as_view(), name="customer-summary"),
+    path("users/lifecycle/", apis.LifecycleApi.as_view(), name="lifecycle"),
+    path("users/channels/quality/", apis.ChannelQualityApi.as_view(), name="channel-quality"),
+    path("users/channels/spend/", apis.ChannelSpendListApi.as_view(), name="channel-spend-list"),
+    path("users/channels/spend/import/", apis.ChannelSpendImportApi.as_view(), name="channel-spend-import"),
+    path("users/channels/spend/<int:spend_id>/", apis.ChannelSpendDetailApi.as_view(), name="channel-spend-detail"),
+]

@@ -1,0 +1,229 @@
+"""The users API (/api/v1/users/…). Thin: parse, check the role (RolePermission + role_area), call one service or
+selector, serialize. Single customers need Area.CUSTOMER_RECORDS; summaries Area.CUSTOMERS."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.db import transaction
+from django.utils import timezone
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import serializers, status
+from rest_framework.exceptions import NotFound
+from rest_framework.generics import ListAPIView
+from rest_framework.parsers import MultiPartParser
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from ops_platform.core.roles import Action, Area
+from users import selectors
+from users.models import ChannelSpend, Customer, RfmSegment, Stage
+from users.services.channels import channel_spend_delete, channel_spend_import, channel_spend_save
+from users.tasks import customers_refresh_task
+
+
+def _check_year(value):
+    if not (1970 <= value.year <= 2099):
+        raise serializers.ValidationError("Use a date between 1970 and 2099.")
+    return value
+
+
+class RangeSerializer(serializers.Serializer):
+    date_from = serializers.DateField(required=False, validators=[_check_year])
+    date_to = serializers.DateField(required=False, validators=[_check_year])
+
+    def validate(self, attrs):
+        attrs["date_to"] = attrs.get("date_to") or timezone.localdate()
+        attrs["date_from"] = attrs.get("date_from") or attrs["date_to"] - timedelta(days=29)
+        if attrs["date_from"] > attrs["date_to"]:
+            raise serializers.ValidationError({"date_to": ["Must not be before date_from."]})
+        return attrs
+
+
+def _range(request) -> dict:
+    params = RangeSerializer(data=request.query_params)
+    params.is_valid(raise_exception=True)
+    return params.validated_data
+
+
+# Customers
+
+
+class CustomerOutputSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Customer
+        fields = ["distinct_id", "first_seen_at", "last_seen_at", "first_channel", "utm_source", "utm_medium",
+                  "utm_campaign", "signed_up_at", "referrer", "first_order_at", "last_order_at", "orders", "spend",
+                  "stage", "recency_score", "frequency_score", "monetary_score", "rfm_segment", "refreshed_at"]
+
+
+class CustomerFilterSerializer(serializers.Serializer):
+    q = serializers.CharField(required=False, max_length=200)
+    stage = serializers.ChoiceField(choices=Stage.choices, required=False)
+    rfm_segment = serializers.ChoiceField(choices=RfmSegment.choices, required=False)
+    channel = serializers.CharField(required=False, max_length=100)
+    min_orders = serializers.IntegerField(required=False, min_value=0, max_value=1_000_000)
+
+
+class CustomerListApi(ListAPIView):
+    """Customers, newest first; filter by stage, RFM segment, first-touch channel, orders; paginated."""
+
+    role_area = Area.CUSTOMER_RECORDS
+    serializer_class = CustomerOutputSerializer
+    filter_backends: list = []
+
+    @extend_schema(parameters=[CustomerFilterSerializer])
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+    def get_queryset(self):
+        params = CustomerFilterSerializer(data=self.request.query_params)
+        params.is_valid(raise_exception=True)
+        return selectors.customer_list(**params.validated_data)
+
+
+class TimelineEventSerializer(serializers.Serializer):
+    event = serializers.CharField()
+    timestamp = serializers.DateTimeField()
+    channel = serializers.CharField()
+    properties = serializers.JSONField()
+
+
+class CustomerDetailOutputSerializer(CustomerOutputSerializer):
+    timeline = TimelineEventSerializer(many=True, read_only=True)
+
+    class Meta(CustomerOutputSerializer.Meta):
+        fields = [*CustomerOutputSerializer.Meta.fields, "timeline"]
+
+
+class CustomerDetailApi(APIView):
+    """One customer with their event timeline (newest first, 200 at most)."""
+
+    role_area = Area.CUSTOMER_RECORDS
+
+    @extend_schema(responses=CustomerDetailOutputSerializer)
+    def get(self, request, distinct_id: str):
+        customer = selectors.customer_get(distinct_id=distinct_id)
+        if customer is None:
+            raise NotFound("No such customer.")
+        customer.timeline = selectors.customer_timeline(customer=customer)
+        return Response(CustomerDetailOutputSerializer(customer).data)
+
+
+class CustomerRefreshApi(APIView):
+    """Queue a rebuild of every customer from the events (it runs on a worker)."""
+
+    role_area = Area.CUSTOMERS
+    role_action = Action.CHANGE
+
+    @extend_schema(request=None, responses={202: inline_serializer("RefreshQueued", {
+        "queued": serializers.BooleanField()})})
+    def post(self, request):
+        transaction.on_commit(lambda: customers_refresh_task.delay("manual"))
+        return Response({"queued": True}, status=status.HTTP_202_ACCEPTED)
+
+
+class CustomerSummaryApi(APIView):
+    """Totals, customers per life-cycle stage and the RFM grid (every role)."""
+
+    role_area = Area.CUSTOMERS
+
+    @extend_schema(responses=inline_serializer("CustomerSummary", {
+        "customers": serializers.IntegerField(), "buyers": serializers.IntegerField(),
+        "signed_up": serializers.IntegerField(), "spend": serializers.FloatField(),
+        "stages": serializers.ListField(child=serializers.DictField()),
+        "rfm_grid": serializers.ListField(child=serializers.DictField()),
+        "rfm_segments": serializers.DictField(child=serializers.IntegerField())}))
+    def get(self, request):
+        return Response(selectors.customer_summary())
+
+
+class LifecycleApi(APIView):
+    """Customers per stage per day and the flows between stages in a range (default: the last 30 days)."""
+
+    role_area = Area.CUSTOMERS
+
+    @extend_schema(parameters=[RangeSerializer], responses=inline_serializer("Lifecycle", {
+        "dates": serializers.ListField(child=serializers.DateField()),
+        "stages": serializers.DictField(child=serializers.ListField(child=serializers.IntegerField())),
+        "flows": serializers.ListField(child=serializers.DictField())}))
+    def get(self, request):
+        span = _range(request)
+        series = selectors.stage_daily_series(**span)
+        return Response({**series, "flows": selectors.stage_flows(**span)})
+
+
+# Channels
+
+
+class ChannelQualityApi(APIView):
+    """Channel quality for customers first seen in the range (metrics in the selector's docstring)."""
+
+    role_area = Area.CUSTOMERS
+
+    @extend_schema(parameters=[RangeSerializer], responses=inline_serializer("ChannelQuality", {
+        "date_from": serializers.DateField(), "date_to": serializers.DateField(),
+        "channels": serializers.ListField(child=serializers.DictField())}))
+    def get(self, request):
+        return Response(selectors.channel_quality(**_range(request)))
+
+
+class ChannelSpendSerializer(serializers.ModelSerializer):
+    period_start = serializers.DateField(validators=[_check_year])
+    period_end = serializers.DateField(validators=[_check_year])
+    amount = serializers.DecimalField(max_digits=14, decimal_places=2, min_value=0)
+
+    class Meta:
+        model = ChannelSpend
+        fields = ["id", "channel", "period_start", "period_end", "amount", "note", "created_at"]
+        read_only_fields = ["id", "created_at"]
+        validators: list = []  # saving the same period replaces it
+
+
+class ChannelSpendListApi(ListAPIView):
+    """Spend per channel and period; POST creates or replaces the spend of a channel for a period."""
+
+    role_area = Area.CUSTOMERS
+    serializer_class = ChannelSpendSerializer
+    filterset_fields = ["channel"]
+
+    def get_queryset(self):
+        return selectors.channel_spend_list()
+
+    @extend_schema(request=ChannelSpendSerializer, responses={201: ChannelSpendSerializer})
+    def post(self, request):
+        params = ChannelSpendSerializer(data=request.data)
+        params.is_valid(raise_exception=True)
+        spend = channel_spend_save(**params.validated_data)
+        return Response(ChannelSpendSerializer(spend).data, status=status.HTTP_201_CREATED)
+
+
+class ChannelSpendDetailApi(APIView):
+    role_area = Area.CUSTOMERS
+
+    @extend_schema(responses={204: None})
+    def delete(self, request, spend_id: int):
+        channel_spend_delete(spend_id=spend_id)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class SpendImportInputSerializer(serializers.Serializer):
+    file = serializers.FileField(help_text="CSV or XLSX with columns channel, period_start, period_end, amount[, note]")
+
+
+class ChannelSpendImportApi(APIView):
+    """Import spend rows: valid rows are saved, bad rows come back with their field errors."""
+
+    role_area = Area.CUSTOMERS
+    role_action = Action.CHANGE
+    parser_classes = [MultiPartParser]
+
+    @extend_schema(request={"multipart/form-data": SpendImportInputSerializer},
+                   responses=inline_serializer("SpendImport", {
+                       "imported": serializers.IntegerField(),
+                       "rejected": serializers.ListField(child=serializers.DictField())}))
+    def post(self, request):
+        params = SpendImportInputSerializer(data=request.data)
+        params.is_valid(raise_exception=True)
+        upload = params.validated_data["file"]
+        return Response(channel_spend_import(content=upload.read(), filename=upload.name))

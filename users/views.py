@@ -1,0 +1,173 @@
+"""Pages of the users app (/users/…). Thin: parse a form, call selectors or one service, render or redirect.
+
+Summaries (overview, life cycle, channels) are for every role (Area.CUSTOMERS); single customers are for user ops,
+analysts and admins (Area.CUSTOMER_RECORDS). ``role_required`` runs before any lookup.
+"""
+
+from __future__ import annotations
+
+import csv
+
+from django.contrib import messages
+from django.db import transaction
+from django.http import Http404, StreamingHttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from ops_platform.core.exceptions import ApplicationError
+from ops_platform.core.permissions import role_required
+from ops_platform.core.roles import Action, Area, can
+from users import selectors
+from users.forms import ChannelSpendForm, CustomerFilterForm, RangeForm, SpendImportForm
+from users.services.channels import channel_spend_delete, channel_spend_import, channel_spend_save
+from users.tasks import customers_refresh_task
+
+PAGE_SIZE = 50
+EXPORT_FIELDS = ["distinct_id", "first_seen_at", "first_channel", "utm_source", "utm_medium", "utm_campaign",
+                 "signed_up_at", "referrer", "first_order_at", "last_order_at", "orders", "spend", "stage",
+                 "recency_score", "frequency_score", "monetary_score", "rfm_segment"]
+
+
+def _filters(form: CustomerFilterForm) -> dict:
+    if not (form.is_bound and form.is_valid()):
+        return {}
+    data = form.cleaned_data
+    return {"q": data["q"] or None, "stage": data["stage"] or None, "rfm_segment": data["rfm_segment"] or None,
+            "channel": data["channel"] or None, "min_orders": data["min_orders"]}
+
+
+@role_required(Area.CUSTOMERS)
+def overview(request):
+    return render(request, "users/overview.html", {
+        "summary": selectors.customer_summary(), "refresh": selectors.customer_refresh_latest(),
+        "can_refresh": can(request.user, Area.CUSTOMERS, Action.CHANGE),
+        "can_records": can(request.user, Area.CUSTOMER_RECORDS),
+    })
+
+
+@role_required(Area.CUSTOMERS, Action.CHANGE)
+@require_POST
+def refresh(request):
+    transaction.on_commit(lambda: customers_refresh_task.delay("manual"))
+    messages.success(request, _("The customer refresh has been queued."))
+    return redirect("users:customers")
+
+
+@role_required(Area.CUSTOMER_RECORDS)
+def customer_list(request):
+    form = CustomerFilterForm(request.GET or None)
+    customers = list(selectors.customer_list(**_filters(form))[:PAGE_SIZE + 1])
+    status = 400 if form.is_bound and not form.is_valid() else 200
+    return render(request, "users/customer_list.html", {
+        "form": form, "customers": customers[:PAGE_SIZE], "more": len(customers) > PAGE_SIZE,
+        "query": request.GET.urlencode(),
+    }, status=status)
+
+
+class _Echo:
+    def write(self, value):
+        return value
+
+
+@role_required(Area.CUSTOMER_RECORDS)
+def customer_export(request):
+    form = CustomerFilterForm(request.GET or None)
+    if form.is_bound and not form.is_valid():
+        return render(request, "users/customer_list.html", {"form": form, "customers": []}, status=400)
+    rows = selectors.customer_list(**_filters(form)).values_list(*EXPORT_FIELDS).iterator(chunk_size=5000)
+    writer = csv.writer(_Echo())
+    lines = (writer.writerow(row) for row in ([EXPORT_FIELDS], rows) for row in row)
+    response = StreamingHttpResponse(lines, content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = 'attachment; filename="customers.csv"'
+    return response
+
+
+@role_required(Area.CUSTOMER_RECORDS)
+def customer_detail(request, distinct_id: str):
+    customer = selectors.customer_get(distinct_id=distinct_id)
+    if customer is None:
+        raise Http404(_("No such customer."))
+    return render(request, "users/customer_detail.html", {
+        "customer": customer, "timeline": selectors.customer_timeline(customer=customer),
+    })
+
+
+def _range(request) -> tuple[RangeForm, dict | None]:
+    form = RangeForm(request.GET)
+    return form, (form.cleaned_data if form.is_valid() else None)
+
+
+@role_required(Area.CUSTOMERS)
+def lifecycle(request):
+    form, span = _range(request)
+    context = {"form": form}
+    if span:
+        context.update(series=selectors.stage_daily_series(date_from=span["date_from"], date_to=span["date_to"]),
+                       flows=selectors.stage_flows(date_from=span["date_from"], date_to=span["date_to"]),
+                       summary=selectors.customer_summary())
+    return render(request, "users/lifecycle.html", context, status=200 if span else 400)
+
+
+@role_required(Area.CUSTOMERS)
+def channels(request):
+    form, span = _range(request)
+    context = {"form": form, "can_change": can(request.user, Area.CUSTOMERS, Action.CHANGE),
+               "spend_form": ChannelSpendForm(), "import_form": SpendImportForm(),
+               "spend": list(selectors.channel_spend_list()[:100])}
+    if span:
+        context["quality"] = selectors.channel_quality(date_from=span["date_from"], date_to=span["date_to"])
+    return render(request, "users/channels.html", context, status=200 if span else 400)
+
+
+@role_required(Area.CUSTOMERS, Action.CHANGE)
+@require_POST
+def channel_spend_add(request):
+    form = ChannelSpendForm(request.POST)
+    if form.is_valid():
+        try:
+            channel_spend_save(**form.cleaned_data)
+        except ApplicationError as error:
+            messages.error(request, error.message)
+        except Exception as error:  # a model ValidationError: show its field messages
+            if not hasattr(error, "message_dict"):
+                raise
+            messages.error(request, "; ".join(f"{field}: {' '.join(errs)}" for field, errs in
+                                              error.message_dict.items()))
+        else:
+            messages.success(request, _("Spend saved."))
+    else:
+        messages.error(request, "; ".join(f"{form.fields[name].label}: {' '.join(errors)}" if name in form.fields
+                                          else " ".join(errors) for name, errors in form.errors.items()))
+    return redirect("users:channels")
+
+
+@role_required(Area.CUSTOMERS, Action.CHANGE)
+@require_POST
+def channel_spend_import_view(request):
+    form = SpendImportForm(request.POST, request.FILES)
+    if not form.is_valid():
+        messages.error(request, _("Choose a CSV or XLSX file."))
+        return redirect("users:channels")
+    upload = form.cleaned_data["file"]
+    try:
+        result = channel_spend_import(content=upload.read(), filename=upload.name)
+    except ApplicationError as error:
+        messages.error(request, f"{error.message} {'; '.join(' '.join(v) for v in error.errors.values())}")
+        return redirect("users:channels")
+    messages.success(request, _("Imported %(n)s rows.") % {"n": result["imported"]})
+    for rejected in result["rejected"][:20]:
+        messages.error(request, _("Row %(row)s: %(errors)s") % {"row": rejected["row"], "errors": "; ".join(
+            f"{field}: {' '.join(errors)}" for field, errors in rejected["errors"].items())})
+    return redirect("users:channels")
+
+
+@role_required(Area.CUSTOMERS, Action.CHANGE)
+@require_POST
+def channel_spend_remove(request, spend_id: int):
+    try:
+        channel_spend_delete(spend_id=spend_id)
+    except ApplicationError as error:
+        raise Http404(error.message) from error
+    messages.success(request, _("Spend deleted."))
+    return redirect("users:channels")
