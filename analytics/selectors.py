@@ -242,3 +242,18 @@ def event_daily_value_sum(*, event: str, value_property: str, start: datetime, e
             .values("day").annotate(total=Sum(Cast(KeyTextTransform(value_property, "properties"), FloatField())))
             .order_by())
     return {row["day"]: float(row["total"] or 0) for row in rows}
+
+
+def event_person_ids(*, event: str, since: datetime | None = None, min_count: int | None = None,
+                     max_count: int | None = None):
+    """The people (ids) with a number of ``event`` events since ``since`` within [min_count, max_count]: a lazy
+    grouped subquery, so callers embed it in their own single query (``person_id__in=…``)."""
+    events = Event.objects.filter(event=event)
+    if since is not None:
+        events = events.filter(timestamp__gte=since)
+    people = events.values("person_id").order_by().annotate(n=Count("id"))
+    if min_count is not None:
+        people = people.filter(n__gte=min_count)
+    if max_count is not None:
+        people = people.filter(n__lte=max_count)
+    return people.values("person_id")

@@ -6,6 +6,7 @@ on demand); nothing else writes them.
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
@@ -180,3 +181,56 @@ class ChannelSpend(models.Model):
     def clean(self) -> None:
         if self.period_start and self.period_end and self.period_end < self.period_start:
             raise ValidationError({"period_end": _("Must not be before the start.")})
+
+
+class Segment(models.Model):
+    """A rule-based group of customers. ``rules`` is a nested AND/OR tree (users/services/segments.py), compiled to
+    one query; ``segment_rebuild`` stores the members and the size of the day."""
+
+    name = models.CharField(_("name"), max_length=120, unique=True)
+    description = models.TextField(_("description"), blank=True, default="")
+    rules = models.JSONField(_("rules"), default=dict)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    size = models.PositiveIntegerField(_("size"), null=True, blank=True)
+    built_at = models.DateTimeField(_("built at"), null=True, blank=True)
+    build_seconds = models.FloatField(_("build time (s)"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("segment")
+        verbose_name_plural = _("segments")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class SegmentMember(models.Model):
+    """A customer in a segment as of its last build (a snapshot: coupons are issued to it)."""
+
+    segment = models.ForeignKey(Segment, on_delete=models.CASCADE, related_name="members")
+    customer = models.ForeignKey(Customer, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["segment", "customer"], name="segment_member_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.segment_id}:{self.customer_id}"
+
+
+class SegmentSize(models.Model):
+    """The size of a segment on a day (its last build that day) and how long the build took."""
+
+    segment = models.ForeignKey(Segment, on_delete=models.CASCADE, related_name="sizes")
+    date = models.DateField()
+    size = models.PositiveIntegerField()
+    build_seconds = models.FloatField()
+
+    class Meta:
+        ordering = ["date"]
+        constraints = [models.UniqueConstraint(fields=["segment", "date"], name="segment_size_day")]
+
+    def __str__(self) -> str:
+        return f"{self.segment_id} {self.date}: {self.size}"
