@@ -2,6 +2,7 @@ from django.urls import path
 
 from users import apis
 
+S = "users/segments/<int:segment_id>/"
 urlpatterns = [
     path("users/customers/", apis.CustomerListApi.as_view(), name="customer-list"),
     path("users/customers/<str:distinct_id>/", apis.CustomerDetailApi.as_view(), name="customer-detail"),
@@ -12,4 +13,10 @@ urlpatterns = [
     path("users/channels/spend/", apis.ChannelSpendListApi.as_view(), name="channel-spend-list"),
     path("users/channels/spend/import/", apis.ChannelSpendImportApi.as_view(), name="channel-spend-import"),
     path("users/channels/spend/<int:spend_id>/", apis.ChannelSpendDetailApi.as_view(), name="channel-spend-detail"),
+    path("users/segments/", apis.SegmentListCreateApi.as_view(), name="segment-list"),
+    path("users/segments/preview/", apis.SegmentPreviewApi.as_view(), name="segment-preview"),
+    path(S, apis.SegmentDetailApi.as_view(), name="segment-detail"),
+    path(S + "rebuild/", apis.SegmentRebuildApi.as_view(), name="segment-rebuild"),
+    path(S + "members/", apis.SegmentMembersApi.as_view(), name="segment-members"),
+    path(S + "sizes/", apis.SegmentSizesApi.as_view(), name="segment-sizes"),
 ]

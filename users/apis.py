@@ -17,8 +17,9 @@ from rest_framework.views import APIView
 
 from ops_platform.core.roles import Action, Area
 from users import selectors
-from users.models import ChannelSpend, Customer, RfmSegment, Stage
+from users.models import ChannelSpend, Customer, RfmSegment, Segment, Stage
 from users.services.channels import channel_spend_delete, channel_spend_import, channel_spend_save
+from users.services.segments import segment_delete, segment_preview, segment_rebuild, segment_save
 from users.tasks import customers_refresh_task
 
 
@@ -227,3 +228,116 @@ class ChannelSpendImportApi(APIView):
         params.is_valid(raise_exception=True)
         upload = params.validated_data["file"]
         return Response(channel_spend_import(content=upload.read(), filename=upload.name))
+
+
+# Segments
+
+
+class SegmentOutputSerializer(serializers.ModelSerializer):
+    created_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+
+    class Meta:
+        model = Segment
+        fields = ["id", "name", "description", "rules", "size", "built_at", "build_seconds", "created_by",
+                  "created_at", "updated_at"]
+
+
+class SegmentInputSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=120)
+    description = serializers.CharField(required=False, allow_blank=True, max_length=5000, default="")
+    rules = serializers.JSONField(help_text='{"op": "and"|"or", "conditions": [...]}: see users/services/segments.py')
+
+
+class SegmentPreviewInputSerializer(serializers.Serializer):
+    rules = serializers.JSONField()
+
+
+def _segment_or_404(segment_id: int):
+    segment = selectors.segment_get(segment_id=segment_id)
+    if segment is None:
+        raise NotFound("No such segment.")
+    return segment
+
+
+class SegmentListCreateApi(ListAPIView):
+    """Segments with their last size and build time; POST creates one and builds it."""
+
+    role_area = Area.CUSTOMERS
+    serializer_class = SegmentOutputSerializer
+    filter_backends: list = []
+
+    def get_queryset(self):
+        return selectors.segment_list()
+
+    @extend_schema(request=SegmentInputSerializer, responses={201: SegmentOutputSerializer})
+    def post(self, request):
+        params = SegmentInputSerializer(data=request.data)
+        params.is_valid(raise_exception=True)
+        segment = segment_save(actor=request.user, **params.validated_data)
+        return Response(SegmentOutputSerializer(segment).data, status=status.HTTP_201_CREATED)
+
+
+class SegmentDetailApi(APIView):
+    role_area = Area.CUSTOMERS
+
+    @extend_schema(responses=SegmentOutputSerializer)
+    def get(self, request, segment_id: int):
+        return Response(SegmentOutputSerializer(_segment_or_404(segment_id)).data)
+
+    @extend_schema(request=SegmentInputSerializer, responses=SegmentOutputSerializer)
+    def put(self, request, segment_id: int):
+        segment = _segment_or_404(segment_id)
+        params = SegmentInputSerializer(data=request.data)
+        params.is_valid(raise_exception=True)
+        segment = segment_save(segment=segment, **params.validated_data)
+        return Response(SegmentOutputSerializer(segment).data)
+
+    @extend_schema(responses={204: None})
+    def delete(self, request, segment_id: int):
+        segment_delete(segment_id=segment_id)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class SegmentRebuildApi(APIView):
+    role_area = Area.CUSTOMERS
+    role_action = Action.CHANGE
+
+    @extend_schema(request=None, responses=SegmentOutputSerializer)
+    def post(self, request, segment_id: int):
+        _segment_or_404(segment_id)
+        return Response(SegmentOutputSerializer(segment_rebuild(segment_id=segment_id)).data)
+
+
+class SegmentPreviewApi(APIView):
+    """The live size of a rule tree (nothing is stored); every role may ask."""
+
+    role_area = Area.CUSTOMERS
+    role_action = Action.VIEW
+
+    @extend_schema(request=SegmentPreviewInputSerializer, responses=inline_serializer("SegmentPreview", {
+        "size": serializers.IntegerField()}))
+    def post(self, request):
+        params = SegmentPreviewInputSerializer(data=request.data)
+        params.is_valid(raise_exception=True)
+        return Response({"size": segment_preview(rules=params.validated_data["rules"])})
+
+
+class SegmentMembersApi(ListAPIView):
+    """The stored members of a segment (its last build), paginated."""
+
+    role_area = Area.CUSTOMER_RECORDS
+    serializer_class = CustomerOutputSerializer
+    filter_backends: list = []
+
+    def get_queryset(self):
+        return selectors.segment_members(segment=_segment_or_404(self.kwargs["segment_id"]))
+
+
+class SegmentSizesApi(APIView):
+    role_area = Area.CUSTOMERS
+
+    @extend_schema(responses=inline_serializer("SegmentSize", {
+        "date": serializers.DateField(), "size": serializers.IntegerField(),
+        "build_seconds": serializers.FloatField()}, many=True))
+    def get(self, request, segment_id: int):
+        return Response(selectors.segment_sizes(segment=_segment_or_404(segment_id)))

@@ -62,3 +62,11 @@ class ChannelSpendForm(forms.Form):
 
 class SpendImportForm(forms.Form):
     file = forms.FileField(label=_("CSV or XLSX file"))
+
+
+class SegmentForm(forms.Form):
+    name = forms.CharField(label=_("Name"), max_length=120)
+    description = forms.CharField(label=_("Description"), required=False, max_length=5000,
+                                  widget=forms.Textarea(attrs={"rows": 2}))
+    rules = forms.JSONField(label=_("Rules"), initial={"op": "and", "conditions": []},
+                            widget=forms.Textarea(attrs={"rows": 10, "class": "mono", "data-testid": "rules"}))

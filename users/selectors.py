@@ -12,7 +12,16 @@ from django.db.models import Count, Q, QuerySet, Sum
 from django.utils import timezone
 
 from analytics.services.customer_activity import first_touch_revenue_by_day, person_timeline
-from users.models import ChannelSpend, Customer, CustomerRefresh, RfmSegment, Stage, StageDaily, StageFlow
+from users.models import (
+    ChannelSpend,
+    Customer,
+    CustomerRefresh,
+    RfmSegment,
+    Segment,
+    Stage,
+    StageDaily,
+    StageFlow,
+)
 from users.services.customers import rfm_segment_of
 
 NONE_CHANNEL = "(none)"
@@ -186,3 +195,25 @@ def channel_quality(*, date_from: date, date_to: date) -> dict:
                      **{f"revenue_{days}d_per_customer": None for days in REVENUE_DAYS}, "revenue_90d": 0.0,
                      "payback_days": None, "roi": -1.0, "curve": [], "rank": len(rows) + 1})
     return {"date_from": date_from.isoformat(), "date_to": date_to.isoformat(), "channels": rows}
+
+
+# Segments
+
+
+def segment_list() -> QuerySet:
+    return Segment.objects.select_related("created_by").order_by("name")
+
+
+def segment_get(*, segment_id: int):
+    return Segment.objects.select_related("created_by").filter(pk=segment_id).first()
+
+
+def segment_members(*, segment) -> QuerySet[Customer]:
+    """The stored members of a segment, as customers (one query, a semi-join on the membership table)."""
+    return Customer.objects.filter(person_id__in=segment.members.values("customer_id")).order_by(
+        "-first_seen_at", "person_id")
+
+
+def segment_sizes(*, segment, days: int = 90) -> list[dict]:
+    since = timezone.localdate() - timedelta(days=days)
+    return list(segment.sizes.filter(date__gte=since).order_by("date").values("date", "size", "build_seconds"))

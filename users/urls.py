@@ -14,4 +14,9 @@ urlpatterns = [
     path("channels/spend/", views.channel_spend_add, name="channel-spend-add"),
     path("channels/spend/import/", views.channel_spend_import_view, name="channel-spend-import"),
     path("channels/spend/<int:spend_id>/delete/", views.channel_spend_remove, name="channel-spend-delete"),
+    path("segments/", views.segment_list, name="segments"),
+    path("segments/<int:segment_id>/", views.segment_detail, name="segment"),
+    path("segments/<int:segment_id>/rebuild/", views.segment_rebuild_view, name="segment-rebuild"),
+    path("segments/<int:segment_id>/delete/", views.segment_delete_view, name="segment-delete"),
+    path("segments/<int:segment_id>/export.csv", views.segment_export, name="segment-export"),
 ]

@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 
 from django.contrib import messages
+from django.core.exceptions import PermissionDenied
 from django.db import transaction
 from django.http import Http404, StreamingHttpResponse
 from django.shortcuts import redirect, render
@@ -19,8 +20,9 @@ from ops_platform.core.exceptions import ApplicationError
 from ops_platform.core.permissions import role_required
 from ops_platform.core.roles import Action, Area, can
 from users import selectors
-from users.forms import ChannelSpendForm, CustomerFilterForm, RangeForm, SpendImportForm
+from users.forms import ChannelSpendForm, CustomerFilterForm, RangeForm, SegmentForm, SpendImportForm
 from users.services.channels import channel_spend_delete, channel_spend_import, channel_spend_save
+from users.services.segments import segment_delete, segment_rebuild, segment_save
 from users.tasks import customers_refresh_task
 
 PAGE_SIZE = 50
@@ -171,3 +173,91 @@ def channel_spend_remove(request, spend_id: int):
         raise Http404(error.message) from error
     messages.success(request, _("Spend deleted."))
     return redirect("users:channels")
+
+
+# Segments
+
+
+def _segment_or_404(segment_id: int):
+    segment = selectors.segment_get(segment_id=segment_id)
+    if segment is None:
+        raise Http404(_("No such segment."))
+    return segment
+
+
+def _save_segment(request, form: SegmentForm, segment=None):
+    try:
+        return segment_save(actor=request.user, segment=segment, **form.cleaned_data)
+    except ApplicationError as error:
+        for field, errors in error.errors.items():
+            form.add_error(field if field in form.fields else None, errors)
+        return None
+
+
+@role_required(Area.CUSTOMERS)
+def segment_list(request):
+    can_change = can(request.user, Area.CUSTOMERS, Action.CHANGE)
+    form = SegmentForm(request.POST or None)
+    if request.method == "POST":
+        if not can_change:
+            raise PermissionDenied
+        if form.is_valid():
+            segment = _save_segment(request, form)
+            if segment is not None:
+                messages.success(request, _("Segment saved: %(n)s customers.") % {"n": segment.size})
+                return redirect("users:segment", segment.pk)
+    return render(request, "users/segment_list.html", {
+        "segments": selectors.segment_list(), "form": form, "can_change": can_change,
+    }, status=400 if form.errors else 200)
+
+
+@role_required(Area.CUSTOMERS)
+def segment_detail(request, segment_id: int):
+    segment = _segment_or_404(segment_id)
+    can_change = can(request.user, Area.CUSTOMERS, Action.CHANGE)
+    form = SegmentForm(request.POST or None, initial={"name": segment.name, "description": segment.description,
+                                                     "rules": segment.rules})
+    if request.method == "POST":
+        if not can_change:
+            raise PermissionDenied
+        if form.is_valid() and _save_segment(request, form, segment) is not None:
+            messages.success(request, _("Segment saved."))
+            return redirect("users:segment", segment.pk)
+    can_records = can(request.user, Area.CUSTOMER_RECORDS)
+    members = list(selectors.segment_members(segment=segment)[:PAGE_SIZE]) if can_records else []
+    return render(request, "users/segment_detail.html", {
+        "segment": segment, "form": form, "can_change": can_change, "can_records": can_records,
+        "members": members, "sizes": selectors.segment_sizes(segment=segment),
+    }, status=400 if form.errors else 200)
+
+
+@role_required(Area.CUSTOMERS, Action.CHANGE)
+@require_POST
+def segment_rebuild_view(request, segment_id: int):
+    segment = _segment_or_404(segment_id)
+    segment = segment_rebuild(segment_id=segment.pk)
+    messages.success(request, _("Rebuilt: %(n)s customers in %(s)s s.") % {"n": segment.size,
+                                                                            "s": segment.build_seconds})
+    return redirect("users:segment", segment.pk)
+
+
+@role_required(Area.CUSTOMERS, Action.CHANGE)
+@require_POST
+def segment_delete_view(request, segment_id: int):
+    try:
+        segment_delete(segment_id=segment_id)
+    except ApplicationError as error:
+        raise Http404(error.message) from error
+    messages.success(request, _("Segment deleted."))
+    return redirect("users:segments")
+
+
+@role_required(Area.CUSTOMER_RECORDS)
+def segment_export(request, segment_id: int):
+    segment = _segment_or_404(segment_id)
+    rows = selectors.segment_members(segment=segment).values_list(*EXPORT_FIELDS).iterator(chunk_size=5000)
+    writer = csv.writer(_Echo())
+    lines = (writer.writerow(row) for row in ([EXPORT_FIELDS], rows) for row in row)
+    response = StreamingHttpResponse(lines, content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="segment-{segment.pk}.csv"'
+    return response
