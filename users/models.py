@@ -6,6 +6,8 @@ on demand); nothing else writes them.
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
@@ -234,3 +236,134 @@ class SegmentSize(models.Model):
 
     def __str__(self) -> str:
         return f"{self.segment_id} {self.date}: {self.size}"
+
+
+class CouponCampaign(models.Model):
+    """A coupon (代金券) campaign: what a code is worth, who gets it, and the money it may cost at most."""
+
+    class Kind(models.TextChoices):
+        NEW_USER = "new_user", _("new user")
+        REPURCHASE = "repurchase", _("repurchase")
+        WIN_BACK = "win_back", _("win-back")
+
+    class DiscountType(models.TextChoices):
+        AMOUNT = "amount", _("face value")
+        PERCENT = "percent", _("percentage with a cap")
+
+    class FundedBy(models.TextChoices):
+        PLATFORM = "platform", _("platform")
+        MERCHANT = "merchant", _("merchant share")
+
+    name = models.CharField(_("name"), max_length=120, unique=True)
+    kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
+    discount_type = models.CharField(_("discount"), max_length=10, choices=DiscountType.choices,
+                                     default=DiscountType.AMOUNT)
+    face_value = models.DecimalField(_("face value"), max_digits=10, decimal_places=2, default=0,
+                                     validators=[MinValueValidator(0)])
+    percent = models.DecimalField(_("percent off"), max_digits=5, decimal_places=2, default=0,
+                                  validators=[MinValueValidator(0), MaxValueValidator(100)])
+    cap = models.DecimalField(_("cap"), max_digits=10, decimal_places=2, default=0,
+                              validators=[MinValueValidator(0)], help_text=_("Largest discount of a percentage code."))
+    min_spend = models.DecimalField(_("minimum spend"), max_digits=10, decimal_places=2, default=0,
+                                    validators=[MinValueValidator(0)])
+    valid_from = models.DateTimeField(_("valid from"))
+    valid_to = models.DateTimeField(_("valid to"))
+    budget = models.DecimalField(_("total budget"), max_digits=14, decimal_places=2,
+                                 validators=[MinValueValidator(0)])
+    per_customer_limit = models.PositiveSmallIntegerField(_("per-customer limit"), default=1,
+                                                          validators=[MinValueValidator(1), MaxValueValidator(100)])
+    segment = models.ForeignKey(Segment, null=True, blank=True, on_delete=models.SET_NULL, related_name="campaigns",
+                                verbose_name=_("target segment"))
+    holdout_share = models.DecimalField(_("holdout share"), max_digits=4, decimal_places=3, default=Decimal("0.1"),
+                                        validators=[MinValueValidator(0), MaxValueValidator(Decimal("0.5"))])
+    funded_by = models.CharField(_("funded by"), max_length=10, choices=FundedBy.choices,
+                                 default=FundedBy.PLATFORM)
+    merchant_share = models.DecimalField(_("merchant share"), max_digits=4, decimal_places=3, default=0,
+                                         validators=[MinValueValidator(0), MaxValueValidator(1)])
+    committed = models.DecimalField(max_digits=14, decimal_places=2, default=0)  # worth of the codes issued
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("coupon campaign")
+        verbose_name_plural = _("coupon campaigns")
+        constraints = [
+            # the last line of defence: issuing never commits more than the budget, whatever the code above does
+            models.CheckConstraint(condition=models.Q(committed__lte=models.F("budget")),
+                                   name="coupon_campaign_within_budget"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def code_value(self) -> Decimal:
+        """What one code may cost at most (face value, or the cap of a percentage)."""
+        return self.face_value if self.discount_type == self.DiscountType.AMOUNT else self.cap
+
+    def clean(self) -> None:
+        errors = {}
+        if self.valid_from and self.valid_to and self.valid_to <= self.valid_from:
+            errors["valid_to"] = _("Must be after the start.")
+        if self.discount_type == self.DiscountType.AMOUNT and not self.face_value:
+            errors["face_value"] = _("Give the face value.")
+        if self.discount_type == self.DiscountType.PERCENT and not (self.percent and self.cap):
+            errors["cap"] = _("A percentage needs a percent and a cap.")
+        if self.funded_by == self.FundedBy.MERCHANT and not self.merchant_share:
+            errors["merchant_share"] = _("Give the merchant's share.")
+        if errors:
+            raise ValidationError(errors)
+
+
+class Coupon(models.Model):
+    """One unique code; ``customer`` is set when it is issued (``seq`` numbers a customer's codes in a campaign, so
+    the per-customer limit is also a unique constraint)."""
+
+    campaign = models.ForeignKey(CouponCampaign, on_delete=models.CASCADE, related_name="coupons")
+    code = models.CharField(max_length=32, unique=True)
+    customer = models.ForeignKey(Customer, null=True, blank=True, on_delete=models.DO_NOTHING, db_constraint=False,
+                                 related_name="+")
+    seq = models.PositiveSmallIntegerField(null=True, blank=True)
+    issued_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["campaign", "customer", "seq"], name="coupon_customer_seq")]
+        indexes = [models.Index(fields=["campaign", "issued_at"], name="coupon_campaign_issued")]
+
+    def __str__(self) -> str:
+        return self.code
+
+
+class CouponHoldout(models.Model):
+    """A member of the target segment deliberately not issued a code (the control group)."""
+
+    campaign = models.ForeignKey(CouponCampaign, on_delete=models.CASCADE, related_name="holdout")
+    customer = models.ForeignKey(Customer, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["campaign", "customer"], name="coupon_holdout_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.campaign_id}:{self.customer_id}"
+
+
+class CouponRedemption(models.Model):
+    """A paid order that used a code (read from ``order_paid.coupon_code``); suspicious ones are flagged."""
+
+    coupon = models.OneToOneField(Coupon, on_delete=models.CASCADE, related_name="redemption")
+    customer = models.ForeignKey(Customer, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+")
+    order_id = models.CharField(max_length=100)
+    redeemed_at = models.DateTimeField()
+    order_amount = models.DecimalField(max_digits=12, decimal_places=2)
+    discount = models.DecimalField(max_digits=12, decimal_places=2)
+    accepted = models.BooleanField(default=True)  # False: outside the rules (limit, window, minimum spend)
+    suspicious = models.BooleanField(default=False)
+    reasons = models.JSONField(default=list, blank=True)
+
+    class Meta:
+        ordering = ["-redeemed_at"]
+
+    def __str__(self) -> str:
+        return f"{self.coupon_id} {self.order_id}"

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
+from django.core.exceptions import EmptyResultSet
 from django.db import connection
 
 from analytics.models import Event, Person, PersonFacts
@@ -102,3 +103,23 @@ def person_timeline(*, person_id: int, limit: int = 200) -> list[dict]:
     """A person's events, newest first (at most ``limit``)."""
     return list(Event.objects.filter(person_id=person_id).order_by("-timestamp", "-id")
                 .values("id", "event", "timestamp", "channel", "properties")[:limit])
+
+
+def order_revenue_by_group(*, groups: dict[str, object], start: datetime, end: datetime) -> dict[str, float]:
+    """Revenue (``order_paid.amount``, malformed amounts as 0) in [start, end) of each group of people; a group is a
+    lazy queryset of person ids. One query per group."""
+    event = Event._meta.db_table
+    totals = {}
+    for name, person_ids in groups.items():
+        try:
+            people_sql, people_params = person_ids.query.sql_with_params()
+        except EmptyResultSet:
+            totals[name] = 0.0
+            continue
+        sql = (f"SELECT SUM({_number('e.properties', 'amount')}) FROM {event} e "  # noqa: S608
+               f"WHERE e.event = 'order_paid' AND e.timestamp >= %s AND e.timestamp < %s "
+               f"AND e.person_id IN ({people_sql})")
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [_db_time(start), _db_time(end), *people_params])
+            totals[name] = float(cursor.fetchone()[0] or 0)
+    return totals
