@@ -4,11 +4,13 @@ Events are read only through analytics (``analytics.services.customer_activity``
 
 from __future__ import annotations
 
+import hashlib
 from collections import defaultdict
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
-from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models import Count, F, Max, Min, OuterRef, Q, QuerySet, Subquery, Sum
+from django.db.models.functions import TruncMonth
 from django.utils import timezone
 
 from analytics.services.customer_activity import first_touch_revenue_by_day, person_timeline
@@ -217,3 +219,83 @@ def segment_members(*, segment) -> QuerySet[Customer]:
 def segment_sizes(*, segment, days: int = 90) -> list[dict]:
     since = timezone.localdate() - timedelta(days=days)
     return list(segment.sizes.filter(date__gte=since).order_by("date").values("date", "size", "build_seconds"))
+
+
+# Referral
+
+
+def invite_code_of(distinct_id: str) -> str:
+    """A customer's invite code: stable, short, derived from their id (``signup.referrer`` names the referrer)."""
+    return "INV-" + hashlib.sha1(distinct_id.encode()).hexdigest()[:8].upper()  # noqa: S324 - a label, not security
+
+
+def referral_tree(*, customer: Customer, depth: int = 3) -> list[dict]:
+    """Who the customer brought in, and whom they brought, down to ``depth`` levels (one query per level)."""
+    levels, frontier = [], [customer.distinct_id]
+    for level in range(1, depth + 1):
+        if not frontier:
+            break
+        rows = list(Customer.objects.filter(referrer__in=frontier).order_by("signed_up_at", "person_id")
+                    .values("distinct_id", "referrer", "signed_up_at", "orders", "spend")[:500])
+        if not rows:
+            break
+        levels.append({"level": level, "customers": rows})
+        frontier = [row["distinct_id"] for row in rows]
+    return levels
+
+
+def referral_top(*, limit: int = 20) -> list[dict]:
+    """Referrers by referred sign-ups, with how many of those ordered and what they spent. One grouped query."""
+    return list(Customer.objects.exclude(referrer="").values("referrer").order_by()
+                .annotate(referred=Count("person_id"), buyers=Count("person_id", filter=Q(orders__gt=0)),
+                          spend=Sum("spend"), first=Min("signed_up_at"), last=Max("signed_up_at"))
+                .order_by("-referred", "referrer")[:limit])
+
+
+def referral_fraud_signals(*, min_referred: int = 3) -> list[dict]:
+    """Referrers whose referred accounts look made up: self-referral, most never ordered, or signed up in a burst
+    (all within an hour). One grouped query; the rules are applied to its rows."""
+    rows = (Customer.objects.exclude(referrer="").values("referrer").order_by()
+            .annotate(referred=Count("person_id"), buyers=Count("person_id", filter=Q(orders__gt=0)),
+                      own=Count("person_id", filter=Q(distinct_id=F("referrer"))),
+                      first=Min("signed_up_at"), last=Max("signed_up_at")))
+    signals = []
+    for row in rows:
+        reasons = []
+        if row["own"]:
+            reasons.append("self_referral")
+        if row["referred"] >= min_referred and row["buyers"] / row["referred"] < 0.2:
+            reasons.append("referred_accounts_never_order")
+        if row["referred"] >= min_referred and row["first"] and row["last"] and (
+                row["last"] - row["first"]) <= timedelta(hours=1):
+            reasons.append("signup_burst")
+        if reasons:
+            signals.append({"referrer": row["referrer"], "referred": row["referred"], "buyers": row["buyers"],
+                            "reasons": reasons})
+    return sorted(signals, key=lambda s: (-s["referred"], s["referrer"]))
+
+
+def referral_k_factor(*, date_from: date, date_to: date) -> list[dict]:
+    """K-factor per month and per first-touch channel of the referrers: referred sign-ups in the month whose referrer
+    came from the channel ÷ sign-ups from that channel in the month. Two grouped queries."""
+    start, end = local_range(date_from, date_to)
+    zone = timezone.get_current_timezone()
+    in_range = Customer.objects.filter(signed_up_at__gte=start, signed_up_at__lt=end)
+    signups = (in_range.annotate(month=TruncMonth("signed_up_at", tzinfo=zone)).values("month", "first_channel")
+               .order_by().annotate(n=Count("person_id")))
+    referrer_channel = Customer.objects.filter(distinct_id=OuterRef("referrer")).values("first_channel")[:1]
+    referred = (in_range.exclude(referrer="").annotate(month=TruncMonth("signed_up_at", tzinfo=zone),
+                                                       channel=Subquery(referrer_channel))
+                .values("month", "channel").order_by().annotate(n=Count("person_id")))
+    base = {(_month(row["month"]), row["first_channel"] or NONE_CHANNEL): row["n"] for row in signups}
+    brought = {(_month(row["month"]), row["channel"] or NONE_CHANNEL): row["n"] for row in referred}
+    result = []
+    for key in sorted(set(base) | set(brought)):
+        result.append({"month": key[0], "channel": key[1], "signups": base.get(key, 0),
+                       "referred_signups": brought.get(key, 0), "k_factor": _ratio(brought.get(key, 0),
+                                                                                   base.get(key, 0))})
+    return result
+
+
+def _month(value) -> str:
+    return (value.date() if isinstance(value, datetime) else value).strftime("%Y-%m")
