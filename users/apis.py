@@ -17,8 +17,16 @@ from rest_framework.views import APIView
 
 from ops_platform.core.roles import Action, Area
 from users import selectors
-from users.models import ChannelSpend, Customer, RfmSegment, Segment, Stage
+from users.models import ChannelSpend, CouponCampaign, CouponRedemption, Customer, RfmSegment, Segment, Stage
 from users.services.channels import channel_spend_delete, channel_spend_import, channel_spend_save
+from users.services.coupons import (
+    coupon_campaign_create,
+    coupon_campaign_results,
+    coupon_codes_generate,
+    coupon_issue_to_customer,
+    coupon_issue_to_segment,
+    coupon_redemptions_refresh,
+)
 from users.services.segments import segment_delete, segment_preview, segment_rebuild, segment_save
 from users.tasks import customers_refresh_task
 
@@ -341,3 +349,170 @@ class SegmentSizesApi(APIView):
         "build_seconds": serializers.FloatField()}, many=True))
     def get(self, request, segment_id: int):
         return Response(selectors.segment_sizes(segment=_segment_or_404(segment_id)))
+
+
+# Coupons
+
+
+class CouponCampaignSerializer(serializers.ModelSerializer):
+    segment = serializers.PrimaryKeyRelatedField(queryset=Segment.objects.all(), required=False, allow_null=True)
+
+    class Meta:
+        model = CouponCampaign
+        fields = ["id", "name", "kind", "discount_type", "face_value", "percent", "cap", "min_spend", "valid_from",
+                  "valid_to", "budget", "per_customer_limit", "segment", "holdout_share", "funded_by",
+                  "merchant_share", "committed", "created_at"]
+        read_only_fields = ["id", "committed", "created_at"]
+
+
+def _campaign_or_404(campaign_id: int):
+    campaign = selectors.coupon_campaign_get(campaign_id=campaign_id)
+    if campaign is None:
+        raise NotFound("No such campaign.")
+    return campaign
+
+
+class CouponCampaignListCreateApi(ListAPIView):
+    """Coupon campaigns; POST creates one (user ops, admins)."""
+
+    role_area = Area.CUSTOMERS
+    serializer_class = CouponCampaignSerializer
+    filterset_fields = ["kind"]
+
+    def get_queryset(self):
+        return selectors.coupon_campaign_list()
+
+    @extend_schema(request=CouponCampaignSerializer, responses={201: CouponCampaignSerializer})
+    def post(self, request):
+        params = CouponCampaignSerializer(data=request.data)
+        params.is_valid(raise_exception=True)
+        campaign = coupon_campaign_create(actor=request.user, **params.validated_data)
+        return Response(CouponCampaignSerializer(campaign).data, status=status.HTTP_201_CREATED)
+
+
+class CouponCampaignDetailApi(APIView):
+    """A campaign with its results (issued, redeemed, rate, cost, revenue, incremental revenue, ROI, by day)."""
+
+    role_area = Area.CUSTOMERS
+
+    @extend_schema(responses=inline_serializer("CouponCampaignWithResults", {
+        "campaign": CouponCampaignSerializer(), "results": serializers.DictField()}))
+    def get(self, request, campaign_id: int):
+        campaign = _campaign_or_404(campaign_id)
+        return Response({"campaign": CouponCampaignSerializer(campaign).data,
+                         "results": coupon_campaign_results(campaign_id=campaign.pk)})
+
+
+class CodeCountSerializer(serializers.Serializer):
+    count = serializers.IntegerField(min_value=1, max_value=200_000)
+
+
+class CouponCodesApi(APIView):
+    """POST generates unique codes in bulk (user ops, admins)."""
+
+    role_area = Area.CUSTOMERS
+    role_action = Action.CHANGE
+
+    @extend_schema(request=CodeCountSerializer, responses={201: inline_serializer("CodesGenerated", {
+        "generated": serializers.IntegerField()})})
+    def post(self, request, campaign_id: int):
+        campaign = _campaign_or_404(campaign_id)
+        params = CodeCountSerializer(data=request.data)
+        params.is_valid(raise_exception=True)
+        generated = coupon_codes_generate(campaign_id=campaign.pk, count=params.validated_data["count"])
+        return Response({"generated": generated}, status=status.HTTP_201_CREATED)
+
+
+class IssueInputSerializer(serializers.Serializer):
+    customer = serializers.CharField(required=False, max_length=200,
+                                     help_text="A customer's distinct_id; without it the whole target segment.")
+
+
+class CouponIssueApi(APIView):
+    """Issue codes to the campaign's segment (with its holdout) or to one customer; refused at the limit or budget."""
+
+    role_area = Area.CUSTOMERS
+    role_action = Action.CHANGE
+
+    @extend_schema(request=IssueInputSerializer, responses=inline_serializer("Issued", {
+        "issued": serializers.IntegerField(), "holdout": serializers.IntegerField(),
+        "skipped_at_limit": serializers.IntegerField(), "stopped_by_budget": serializers.BooleanField(),
+        "message": serializers.CharField()}))
+    def post(self, request, campaign_id: int):
+        campaign = _campaign_or_404(campaign_id)
+        params = IssueInputSerializer(data=request.data)
+        params.is_valid(raise_exception=True)
+        if params.validated_data.get("customer"):
+            coupon = coupon_issue_to_customer(campaign_id=campaign.pk, distinct_id=params.validated_data["customer"])
+            return Response({"issued": 1, "holdout": 0, "skipped_at_limit": 0, "stopped_by_budget": False,
+                             "message": coupon.code})
+        result = coupon_issue_to_segment(campaign_id=campaign.pk)
+        return Response({"issued": result.issued, "holdout": result.holdout,
+                         "skipped_at_limit": result.skipped_at_limit, "stopped_by_budget": result.stopped_by_budget,
+                         "message": result.message})
+
+
+class CouponRedemptionSerializer(serializers.ModelSerializer):
+    code = serializers.CharField(source="coupon.code")
+
+    class Meta:
+        model = CouponRedemption
+        fields = ["code", "customer_id", "order_id", "redeemed_at", "order_amount", "discount", "accepted",
+                  "suspicious", "reasons"]
+
+
+class RedemptionFilterSerializer(serializers.Serializer):
+    suspicious = serializers.BooleanField(required=False, allow_null=True, default=None)
+
+
+class CouponRedemptionListApi(ListAPIView):
+    """A campaign's redemptions (user ops, analysts, admins); ``?suspicious=true`` for the flagged ones. POST reads
+    them again from the paid orders."""
+
+    role_area = Area.CUSTOMER_RECORDS
+    serializer_class = CouponRedemptionSerializer
+    filter_backends: list = []
+
+    @extend_schema(parameters=[RedemptionFilterSerializer])
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+    def get_queryset(self):
+        params = RedemptionFilterSerializer(data=self.request.query_params)
+        params.is_valid(raise_exception=True)
+        return selectors.coupon_redemption_list(campaign=_campaign_or_404(self.kwargs["campaign_id"]),
+                                                suspicious=params.validated_data.get("suspicious"))
+
+    @extend_schema(request=None, responses=inline_serializer("RedemptionsRead", {
+        "redemptions": serializers.IntegerField()}))
+    def post(self, request, campaign_id: int):
+        campaign = _campaign_or_404(campaign_id)
+        return Response({"redemptions": coupon_redemptions_refresh(campaign_id=campaign.pk)})
+
+
+# Referral
+
+
+class ReferralKFactorApi(APIView):
+    """K-factor per month and referrer channel (every role)."""
+
+    role_area = Area.CUSTOMERS
+
+    @extend_schema(parameters=[RangeSerializer], responses=inline_serializer("KFactor", {
+        "month": serializers.CharField(), "channel": serializers.CharField(), "signups": serializers.IntegerField(),
+        "referred_signups": serializers.IntegerField(), "k_factor": serializers.FloatField(allow_null=True)},
+        many=True))
+    def get(self, request):
+        return Response(selectors.referral_k_factor(**_range(request)))
+
+
+class ReferralReferrersApi(APIView):
+    """Top referrers and fraud signals (user ops, analysts, admins)."""
+
+    role_area = Area.CUSTOMER_RECORDS
+
+    @extend_schema(responses=inline_serializer("Referrers", {
+        "top": serializers.ListField(child=serializers.DictField()),
+        "fraud_signals": serializers.ListField(child=serializers.DictField())}))
+    def get(self, request):
+        return Response({"top": selectors.referral_top(), "fraud_signals": selectors.referral_fraud_signals()})

@@ -1,12 +1,13 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from decimal import Decimal
 
 from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from users.models import RfmSegment, Stage
+from users.models import CouponCampaign, RfmSegment, Segment, Stage
 
 MIN_DATE_ERROR = _("Use a date between 1970 and 2099.")
 
@@ -70,3 +71,29 @@ class SegmentForm(forms.Form):
                                   widget=forms.Textarea(attrs={"rows": 2}))
     rules = forms.JSONField(label=_("Rules"), initial={"op": "and", "conditions": []},
                             widget=forms.Textarea(attrs={"rows": 10, "class": "mono", "data-testid": "rules"}))
+
+
+class CouponCampaignForm(forms.Form):
+    name = forms.CharField(label=_("Name"), max_length=120)
+    kind = forms.ChoiceField(label=_("Kind"), choices=CouponCampaign.Kind.choices)
+    discount_type = forms.ChoiceField(label=_("Discount"), choices=CouponCampaign.DiscountType.choices)
+    face_value = forms.DecimalField(label=_("Face value"), min_value=0, max_digits=10, decimal_places=2, initial=0)
+    percent = forms.DecimalField(label=_("Percent off"), min_value=0, max_value=100, max_digits=5, decimal_places=2,
+                                 initial=0)
+    cap = forms.DecimalField(label=_("Cap"), min_value=0, max_digits=10, decimal_places=2, initial=0)
+    min_spend = forms.DecimalField(label=_("Minimum spend"), min_value=0, max_digits=10, decimal_places=2, initial=0)
+    valid_from = forms.DateTimeField(label=_("Valid from"), widget=forms.DateTimeInput(attrs={"type": "date"}))
+    valid_to = forms.DateTimeField(label=_("Valid to"), widget=forms.DateTimeInput(attrs={"type": "date"}))
+    budget = forms.DecimalField(label=_("Total budget"), min_value=0, max_digits=14, decimal_places=2)
+    per_customer_limit = forms.IntegerField(label=_("Per-customer limit"), min_value=1, max_value=100, initial=1)
+    segment = forms.ModelChoiceField(label=_("Target segment"), queryset=Segment.objects.order_by("name"),
+                                     required=False)
+    holdout_share = forms.DecimalField(label=_("Holdout share"), min_value=0, max_value=Decimal("0.5"), max_digits=4,
+                                       decimal_places=3, initial=Decimal("0.1"))
+    funded_by = forms.ChoiceField(label=_("Funded by"), choices=CouponCampaign.FundedBy.choices)
+    merchant_share = forms.DecimalField(label=_("Merchant share"), min_value=0, max_value=1, max_digits=4,
+                                        decimal_places=3, initial=0)
+
+
+class CodeCountForm(forms.Form):
+    count = forms.IntegerField(label=_("Codes"), min_value=1, max_value=200_000)

@@ -16,6 +16,9 @@ from django.utils import timezone
 from analytics.services.customer_activity import first_touch_revenue_by_day, person_timeline
 from users.models import (
     ChannelSpend,
+    Coupon,
+    CouponCampaign,
+    CouponRedemption,
     Customer,
     CustomerRefresh,
     RfmSegment,
@@ -299,3 +302,25 @@ def referral_k_factor(*, date_from: date, date_to: date) -> list[dict]:
 
 def _month(value) -> str:
     return (value.date() if isinstance(value, datetime) else value).strftime("%Y-%m")
+
+
+# Coupons
+
+
+def coupon_campaign_list() -> QuerySet:
+    return CouponCampaign.objects.select_related("segment", "created_by").order_by("-created_at")
+
+
+def coupon_campaign_get(*, campaign_id: int):
+    return CouponCampaign.objects.select_related("segment", "created_by").filter(pk=campaign_id).first()
+
+
+def coupon_redemption_list(*, campaign, suspicious: bool | None = None) -> QuerySet:
+    redemptions = CouponRedemption.objects.filter(coupon__campaign=campaign).select_related("coupon")
+    if suspicious is not None:
+        redemptions = redemptions.filter(suspicious=suspicious)
+    return redemptions.order_by("-redeemed_at", "pk")
+
+
+def coupon_codes(*, campaign) -> QuerySet:
+    return Coupon.objects.filter(campaign=campaign).order_by("pk")

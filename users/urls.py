@@ -19,4 +19,11 @@ urlpatterns = [
     path("segments/<int:segment_id>/rebuild/", views.segment_rebuild_view, name="segment-rebuild"),
     path("segments/<int:segment_id>/delete/", views.segment_delete_view, name="segment-delete"),
     path("segments/<int:segment_id>/export.csv", views.segment_export, name="segment-export"),
+    path("coupons/", views.coupon_list, name="coupons"),
+    path("coupons/<int:campaign_id>/", views.coupon_detail, name="coupon"),
+    path("coupons/<int:campaign_id>/generate/", views.coupon_generate, name="coupon-generate"),
+    path("coupons/<int:campaign_id>/issue/", views.coupon_issue, name="coupon-issue"),
+    path("coupons/<int:campaign_id>/redemptions/", views.coupon_redemptions_refresh_view, name="coupon-redemptions"),
+    path("coupons/<int:campaign_id>/codes.csv", views.coupon_codes_export, name="coupon-codes"),
+    path("referral/", views.referral, name="referral"),
 ]

@@ -9,7 +9,7 @@ from __future__ import annotations
 import csv
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.http import Http404, StreamingHttpResponse
 from django.shortcuts import redirect, render
@@ -20,8 +20,23 @@ from ops_platform.core.exceptions import ApplicationError
 from ops_platform.core.permissions import role_required
 from ops_platform.core.roles import Action, Area, can
 from users import selectors
-from users.forms import ChannelSpendForm, CustomerFilterForm, RangeForm, SegmentForm, SpendImportForm
+from users.forms import (
+    ChannelSpendForm,
+    CodeCountForm,
+    CouponCampaignForm,
+    CustomerFilterForm,
+    RangeForm,
+    SegmentForm,
+    SpendImportForm,
+)
 from users.services.channels import channel_spend_delete, channel_spend_import, channel_spend_save
+from users.services.coupons import (
+    coupon_campaign_create,
+    coupon_campaign_results,
+    coupon_codes_generate,
+    coupon_issue_to_segment,
+    coupon_redemptions_refresh,
+)
 from users.services.segments import segment_delete, segment_rebuild, segment_save
 from users.tasks import customers_refresh_task
 
@@ -92,6 +107,8 @@ def customer_detail(request, distinct_id: str):
         raise Http404(_("No such customer."))
     return render(request, "users/customer_detail.html", {
         "customer": customer, "timeline": selectors.customer_timeline(customer=customer),
+        "invite_code": selectors.invite_code_of(customer.distinct_id),
+        "referral_tree": selectors.referral_tree(customer=customer),
     })
 
 
@@ -261,3 +278,118 @@ def segment_export(request, segment_id: int):
     response = StreamingHttpResponse(lines, content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="segment-{segment.pk}.csv"'
     return response
+
+
+# Coupons
+
+
+def _campaign_or_404(campaign_id: int):
+    campaign = selectors.coupon_campaign_get(campaign_id=campaign_id)
+    if campaign is None:
+        raise Http404(_("No such campaign."))
+    return campaign
+
+
+@role_required(Area.CUSTOMERS)
+def coupon_list(request):
+    can_change = can(request.user, Area.CUSTOMERS, Action.CHANGE)
+    form = CouponCampaignForm(request.POST or None)
+    if request.method == "POST":
+        if not can_change:
+            raise PermissionDenied
+        if form.is_valid():
+            try:
+                campaign = coupon_campaign_create(actor=request.user, **form.cleaned_data)
+            except ValidationError as error:
+                for field, errors in error.message_dict.items():
+                    form.add_error(field if field in form.fields else None, errors)
+            else:
+                messages.success(request, _("Campaign created."))
+                return redirect("users:coupon", campaign.pk)
+    return render(request, "users/coupon_list.html", {
+        "campaigns": selectors.coupon_campaign_list(), "form": form, "can_change": can_change,
+    }, status=400 if form.errors else 200)
+
+
+@role_required(Area.CUSTOMERS)
+def coupon_detail(request, campaign_id: int):
+    campaign = _campaign_or_404(campaign_id)
+    can_records = can(request.user, Area.CUSTOMER_RECORDS)
+    return render(request, "users/coupon_detail.html", {
+        "campaign": campaign, "results": coupon_campaign_results(campaign_id=campaign.pk),
+        "can_change": can(request.user, Area.CUSTOMERS, Action.CHANGE), "can_records": can_records,
+        "suspicious": list(selectors.coupon_redemption_list(campaign=campaign, suspicious=True)[:PAGE_SIZE])
+        if can_records else [],
+        "code_form": CodeCountForm(),
+    })
+
+
+def _refused(request, error: ApplicationError) -> None:
+    details = "; ".join(message for messages_ in error.errors.values() for message in messages_)
+    messages.error(request, f"{error.message} {details}".strip())
+
+
+@role_required(Area.CUSTOMERS, Action.CHANGE)
+@require_POST
+def coupon_generate(request, campaign_id: int):
+    campaign = _campaign_or_404(campaign_id)
+    form = CodeCountForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, " ".join(form.errors.get("count", [])))
+    else:
+        try:
+            count = coupon_codes_generate(campaign_id=campaign.pk, count=form.cleaned_data["count"])
+        except ApplicationError as error:
+            _refused(request, error)
+        else:
+            messages.success(request, _("%(n)s codes generated.") % {"n": count})
+    return redirect("users:coupon", campaign.pk)
+
+
+@role_required(Area.CUSTOMERS, Action.CHANGE)
+@require_POST
+def coupon_issue(request, campaign_id: int):
+    campaign = _campaign_or_404(campaign_id)
+    try:
+        result = coupon_issue_to_segment(campaign_id=campaign.pk)
+    except ApplicationError as error:
+        _refused(request, error)
+    else:
+        (messages.warning if result.stopped_by_budget else messages.success)(request, result.message)
+    return redirect("users:coupon", campaign.pk)
+
+
+@role_required(Area.CUSTOMERS, Action.CHANGE)
+@require_POST
+def coupon_redemptions_refresh_view(request, campaign_id: int):
+    campaign = _campaign_or_404(campaign_id)
+    count = coupon_redemptions_refresh(campaign_id=campaign.pk)
+    messages.success(request, _("%(n)s redemptions read from the orders.") % {"n": count})
+    return redirect("users:coupon", campaign.pk)
+
+
+@role_required(Area.CUSTOMER_RECORDS)
+def coupon_codes_export(request, campaign_id: int):
+    campaign = _campaign_or_404(campaign_id)
+    fields = ["code", "customer__distinct_id", "issued_at"]
+    rows = selectors.coupon_codes(campaign=campaign).values_list(*fields).iterator(chunk_size=5000)
+    writer = csv.writer(_Echo())
+    lines = (writer.writerow(row) for row in ([["code", "customer", "issued_at"]], rows) for row in row)
+    response = StreamingHttpResponse(lines, content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="coupon-codes-{campaign.pk}.csv"'
+    return response
+
+
+# Referral
+
+
+@role_required(Area.CUSTOMERS)
+def referral(request):
+    form, span = _range(request)
+    can_records = can(request.user, Area.CUSTOMER_RECORDS)
+    context = {"form": form, "can_records": can_records}
+    if span:
+        context["k_factor"] = selectors.referral_k_factor(date_from=span["date_from"], date_to=span["date_to"])
+    if can_records:
+        context.update(top=selectors.referral_top(), fraud=selectors.referral_fraud_signals())
+    return render(request, "users/referral.html", context, status=200 if span else 400)
