@@ -26,8 +26,8 @@ from users.services.segments import segment_save, segments_rebuild_all
 
 DEMO_NAMESPACE = uuid.UUID("6f1d3c52-5a55-4b7e-9a4e-2a2f0c7d8e91")
 # Cost per new visitor by channel (paid channels only; organic and referral cost nothing here).
-COST_PER_VISITOR = {"app_store": 9.0, "wechat": 6.5, "douyin": 7.5, "xiaohongshu": 8.0, "baidu_sem": 11.0,
-                    "offline_flyer": 5.0}
+COST_PER_VISITOR = {"app_store": 45.0, "wechat": 32.0, "douyin": 38.0, "xiaohongshu": 40.0, "baidu_sem": 55.0,
+                    "offline_flyer": 25.0}
 SEGMENTS = [
     ("Recent repeat buyers", "Paid at least twice in the last 30 days.",
      {"op": "and", "conditions": [{"event": "order_paid", "operator": "gte", "value": 2, "days": 30}]}),
