@@ -150,6 +150,14 @@ def _stage_counts(day) -> None:
     StageFlow.objects.bulk_update(changed, ["customers"])
 
 
+def _tune_session() -> None:
+    """PostgreSQL: room for the per-customer hash aggregate and sorts, no JIT (as the report engine does)."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL work_mem = '256MB'")
+            cursor.execute("SET LOCAL jit = off")
+
+
 def customers_refresh(*, trigger: str = "manual", now: datetime | None = None) -> CustomerRefresh:
     """Rebuild every customer from the events (set-based), then RFM, stage counts and flows. Records the run."""
     now = now or timezone.now()
@@ -157,6 +165,7 @@ def customers_refresh(*, trigger: str = "manual", now: datetime | None = None) -
     started = _time.perf_counter()
     try:
         with transaction.atomic():
+            _tune_session()
             thresholds = lifecycle_settings_get()
             _upsert(now, thresholds)
             _rfm()

@@ -198,6 +198,10 @@ def segment_rebuild(*, segment_id: int, now: datetime | None = None) -> Segment:
     now = now or timezone.now()
     started = _time.perf_counter()
     with transaction.atomic():
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL work_mem = '128MB'")
+                cursor.execute("SET LOCAL jit = off")
         segment = Segment.objects.select_for_update().get(pk=segment_id)
         members = segment_queryset(rules=segment.rules, now=now).values("person_id")
         SegmentMember.objects.filter(segment=segment).delete()
