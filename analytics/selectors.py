@@ -286,3 +286,41 @@ def merchant_daily_orders(*, merchant: str, start: datetime, end: datetime) -> d
 
 def merchants_order_totals(*, merchants: list[str], start: datetime, end: datetime) -> dict[str, dict]:
     return _merchant_metrics.merchants_customer_counts(merchants=merchants, start=start, end=end)
+
+
+# Reads for user operations (segments embed these lazy subqueries in their own single query).
+
+
+def event_person_ids(*, event: str, since: datetime | None = None, min_count: int | None = None,
+                     max_count: int | None = None):
+    """The people (ids) with a number of ``event`` events since ``since`` within [min_count, max_count]: a lazy
+    grouped subquery, so callers embed it in their own single query (``person_id__in=…``)."""
+    events = Event.objects.filter(event=event)
+    if since is not None:
+        events = events.filter(timestamp__gte=since)
+    people = events.values("person_id").order_by().annotate(n=Count("id"))
+    if min_count is not None:
+        people = people.filter(n__gte=min_count)
+    if max_count is not None:
+        people = people.filter(n__lte=max_count)
+    return people.values("person_id")
+
+
+def coupon_code_orders(*, start: datetime | None = None, end: datetime | None = None) -> list[dict]:
+    """Paid orders that carry a ``coupon_code`` in [start, end): person, time, code, order id and amount (one query;
+    the amount is 0 when it is not a number)."""
+    orders = Event.objects.filter(event="order_paid", properties__has_key="coupon_code")
+    if start is not None:
+        orders = orders.filter(timestamp__gte=start)
+    if end is not None:
+        orders = orders.filter(timestamp__lt=end)
+    rows = orders.order_by("timestamp", "id").values_list("person_id", "timestamp", "properties")
+    result = []
+    for person_id, timestamp, properties in rows:
+        amount = properties.get("amount")
+        result.append({"person_id": person_id, "timestamp": timestamp, "code": str(properties.get("coupon_code"))[:64],
+                       "order_id": str(properties.get("order_id", ""))[:100],
+                       "amount": float(amount) if isinstance(amount, (int, float)) and not isinstance(amount, bool)
+                       else 0.0})
+    return result
+

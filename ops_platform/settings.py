@@ -227,6 +227,7 @@ SPECTACULAR_SETTINGS = {
         "MerchantTierEnum": "merchants.models.Tier",
         "ContactKindEnum": "merchants.models.MerchantContact.Kind",
         "CampaignKindEnum": "merchants.models.Campaign.Kind",
+        "LifecycleStageEnum": "users.models.Stage",
     },
 }
 

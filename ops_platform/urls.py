@@ -12,6 +12,7 @@ api_v1 = [
     path("", include("analytics.api_urls")),
     path("", include("products.api_urls")),
     path("", include("merchants.api_urls")),
+    path("", include("users.api_urls")),
 ]
 
 urlpatterns = [
@@ -19,6 +20,7 @@ urlpatterns = [
     path("analytics/", include("analytics.urls")),
     path("products/", include("products.urls")),
     path("merchants/", include("merchants.urls")),
+    path("users/", include("users.urls")),
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("i18n/setlang/", account_views.set_language, name="set-language"),

@@ -26,6 +26,7 @@ class Area(StrEnum):
     MERCHANTS = "merchants"
     MERCHANT_ASSIGN = "merchant_assign"
     CUSTOMERS = "customers"
+    CUSTOMER_RECORDS = "customer_records"
     TICKETS = "tickets"
     TRACKING_PLANS = "tracking_plans"
     PLAN_REVIEW = "plan_review"
@@ -59,6 +60,10 @@ PERMISSIONS: dict[Area, dict[Action, frozenset[Role]]] = {
     Area.MERCHANT_ASSIGN: {Action.VIEW: ALL_ROLES, Action.CHANGE: frozenset({Role.ADMIN})},
     # User ops manage customers, segments and coupons; everyone else reads.
     Area.CUSTOMERS: {Action.VIEW: ALL_ROLES, Action.CHANGE: frozenset({Role.USER_OPS, Role.ADMIN})},
+    # Single customers (lists, the customer page, member exports): user ops and analysts read, user ops manage;
+    # other roles see the summaries (Area.CUSTOMERS) only.
+    Area.CUSTOMER_RECORDS: {Action.VIEW: frozenset({Role.USER_OPS, Role.ANALYST, Role.ADMIN}),
+                            Action.CHANGE: frozenset({Role.USER_OPS, Role.ADMIN})},
     # Every role can raise and discuss requirement tickets; workflow moves are finer-grained.
     Area.TICKETS: {Action.VIEW: ALL_ROLES, Action.CHANGE: ALL_ROLES},
     # Tracking plans (打點): PMs draft them and send them for review; analysts review (approve / request changes);

@@ -34,6 +34,7 @@ from ops_platform.accounts.models import Staff
 from ops_platform.accounts.services import staff_create
 from ops_platform.core.roles import Role
 from products.demo import demo_product_events, demo_product_loop_ensure
+from users.demo import demo_user_ops_ensure
 
 DEMO_PASSWORD = "demo-pass-123"
 LOAD_CHUNK = 25_000
@@ -295,9 +296,11 @@ def demo_seed(*, customers: int = 20_000, days: int = 90, seed: int = 42, end: d
             progress(min(chunk_start + LOAD_CHUNK, total), total)
     with transaction.atomic():
         tickets_created = demo_product_loop_ensure(end=end)  # after the events: checks and impact read them
+    coupon_orders = demo_user_ops_ensure(end=end, seed=seed, merchants=[str(c) for c in demo_merchant_set.codes[:20]])
     merchants_demo_ensure(end=end, days=days, seed=seed)  # pipeline, log, metrics and tiers from the events, …
     return DemoResult(
         staff_created=staff_created, merchants_created=merchants_created, tickets_created=tickets_created,
-        events_generated=total, events_stored=stored, customers=int(frame["distinct_id"].nunique()),
+        events_generated=total + coupon_orders[0], events_stored=stored + coupon_orders[1],
+        customers=int(frame["distinct_id"].nunique()),
         date_from=end - timedelta(days=days - 1), date_to=end,
     )

@@ -1,0 +1,167 @@
+"""The customer refresh on crafted events: every field, the life-cycle rules, RFM, counts and flows."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from decimal import Decimal
+
+import pytest
+
+from analytics.services.loading import events_load
+from tests.factories import event_row, local_time
+from users.models import Customer, CustomerRefresh, LifecycleSettings, StageDaily, StageFlow
+from users.services.customers import customers_refresh, rfm_segment_of
+from users.tasks import customers_refresh_task
+
+TODAY = date(2026, 6, 30)
+NOW = local_time(TODAY, 23, 0)
+
+
+def day(n: int) -> date:
+    """n days before TODAY."""
+    return TODAY - timedelta(days=n)
+
+
+@pytest.fixture
+def crafted(db):
+    events_load([
+        # alice: wechat with UTM, signs up referred by bob, orders twice recently
+        event_row("visit", "alice", local_time(day(20), 9), channel="wechat", utm_source="wx", utm_medium="social",
+                  utm_campaign="spring"),
+        event_row("visit", "alice", local_time(day(19), 9), channel="direct"),
+        event_row("signup", "alice", local_time(day(20), 10), referrer="bob"),
+        event_row("order_paid", "alice", local_time(day(15), 12), order_id="o1", amount=30.5, merchant_id="m1"),
+        event_row("order_paid", "alice", local_time(day(2), 12), order_id="o2", amount=20, merchant_id="m1"),
+        # bob: visited 3 days ago, no order: new
+        event_row("visit", "bob", local_time(day(3), 9), channel="douyin"),
+        # carol: one order 60 days ago: at risk
+        event_row("visit", "carol", local_time(day(70), 9), channel="organic"),
+        event_row("order_paid", "carol", local_time(day(60), 12), order_id="o3", amount="bad", merchant_id="m2"),
+        # dave: ordered 200 days ago, then again 5 days ago: resurrected
+        event_row("visit", "dave", local_time(day(210), 9), channel="baidu_sem"),
+        event_row("order_paid", "dave", local_time(day(200), 12), order_id="o4", amount=100, merchant_id="m2"),
+        event_row("order_paid", "dave", local_time(day(5), 12), order_id="o5", amount=50, merchant_id="m2"),
+        # erin: first order 10 days ago: activated
+        event_row("visit", "erin", local_time(day(12), 9), channel="wechat"),
+        event_row("order_paid", "erin", local_time(day(10), 12), order_id="o6", amount=10, merchant_id="m1"),
+        # frank: last order 120 days ago: churned
+        event_row("visit", "frank", local_time(day(150), 9), channel="organic"),
+        event_row("order_paid", "frank", local_time(day(140), 12), order_id="o7", amount=5, merchant_id="m1"),
+        event_row("order_paid", "frank", local_time(day(120), 12), order_id="o8", amount=5, merchant_id="m1"),
+        # grace: seen only 100 days ago, never ordered: churned
+        event_row("visit", "grace", local_time(day(100), 9)),
+    ])
+
+
+def test_refresh_builds_every_field_from_the_events(crafted):
+    run = customers_refresh(now=NOW)
+
+    alice = Customer.objects.get(distinct_id="alice")
+    assert run.status == CustomerRefresh.Status.DONE
+    assert run.customers == 7
+    assert alice.first_seen_at == local_time(day(20), 9)
+    assert alice.last_seen_at == local_time(day(2), 12)
+    assert (alice.first_channel, alice.utm_source, alice.utm_medium, alice.utm_campaign) == (
+        "wechat", "wx", "social", "spring")
+    assert alice.signed_up_at == local_time(day(20), 10)
+    assert alice.referrer == "bob"
+    assert alice.first_order_at == local_time(day(15), 12)
+    assert alice.last_order_at == local_time(day(2), 12)
+    assert alice.orders == 2
+    assert alice.spend == Decimal("50.50")
+
+
+def test_a_malformed_amount_counts_as_nothing(crafted):
+    customers_refresh(now=NOW)
+
+    carol = Customer.objects.get(distinct_id="carol")
+    assert (carol.orders, carol.spend) == (1, Decimal("0.00"))
+
+
+def test_life_cycle_stages_follow_the_thresholds(crafted):
+    customers_refresh(now=NOW)
+
+    stages = dict(Customer.objects.values_list("distinct_id", "stage"))
+    assert stages == {"alice": "active", "bob": "new", "carol": "at_risk", "dave": "resurrected",
+                      "erin": "activated", "frank": "churned", "grace": "churned"}
+
+
+def test_admin_thresholds_change_the_stages(crafted):
+    LifecycleSettings.objects.update_or_create(pk=1, defaults={"new_days": 2, "active_days": 70, "churn_days": 130})
+
+    customers_refresh(now=NOW)
+
+    stages = dict(Customer.objects.values_list("distinct_id", "stage"))
+    assert stages == {"alice": "active", "bob": "at_risk", "carol": "activated", "dave": "resurrected",
+                      "erin": "activated", "frank": "at_risk", "grace": "at_risk"}
+
+
+def test_rfm_scores_are_quintiles_and_named(crafted):
+    customers_refresh(now=NOW)
+
+    scores = {c.distinct_id: (c.recency_score, c.frequency_score, c.monetary_score, c.rfm_segment)
+              for c in Customer.objects.all()}
+    # five buyers: last orders alice(2) dave(5) erin(10) carol(60) frank(120) days ago;
+    # orders 2, 2, 1, 1, 2; spend 50.5, 150, 10, 0, 10
+    assert scores == {
+        "alice": (5, 5, 4, "champions"), "dave": (4, 5, 5, "champions"), "erin": (3, 2, 3, "need_attention"),
+        "carol": (2, 2, 1, "hibernating"), "frank": (1, 5, 3, "cant_lose"),
+        "bob": (0, 0, 0, ""), "grace": (0, 0, 0, ""),
+    }
+
+
+def test_rfm_grid_names():
+    assert rfm_segment_of(recency=5, frequency=5) == "champions"
+    assert rfm_segment_of(recency=1, frequency=1) == "lost"
+    assert rfm_segment_of(recency=1, frequency=5) == "cant_lose"
+    assert rfm_segment_of(recency=0, frequency=0) == ""
+
+
+def test_running_twice_leaves_the_same_rows(crafted):
+    customers_refresh(now=NOW)
+    first = list(Customer.objects.order_by("pk").values_list("distinct_id", "stage", "orders", "spend",
+                                                              "rfm_segment"))
+
+    customers_refresh(now=NOW)
+
+    assert list(Customer.objects.order_by("pk").values_list("distinct_id", "stage", "orders", "spend",
+                                                             "rfm_segment")) == first
+    assert dict(StageDaily.objects.filter(date=TODAY).values_list("stage", "customers")) == {
+        "active": 1, "activated": 1, "at_risk": 1, "churned": 2, "new": 1, "resurrected": 1}
+    assert sum(StageFlow.objects.filter(date=TODAY).values_list("customers", flat=True)) == 7
+
+
+def test_flows_count_the_customers_whose_stage_changed(crafted):
+    customers_refresh(now=NOW)
+    later = NOW + timedelta(days=8)  # bob is no longer new; alice's last order is still within 30 days
+
+    customers_refresh(now=later)
+
+    flows = {(f.from_stage, f.to_stage): f.customers for f in StageFlow.objects.filter(date=later.date())}
+    assert flows[("new", "at_risk")] == 1
+    assert ("active", "active") not in flows
+
+
+def test_new_events_update_the_customer(crafted):
+    customers_refresh(now=NOW)
+    events_load([event_row("order_paid", "bob", local_time(day(1), 12), order_id="o9", amount=8, merchant_id="m1")])
+
+    customers_refresh(now=NOW)
+
+    bob = Customer.objects.get(distinct_id="bob")
+    assert (bob.orders, bob.stage, bob.previous_stage) == (1, "activated", "new")
+
+
+def test_task_runs_the_refresh(crafted, celery_eager):
+    result = customers_refresh_task.delay("nightly")
+
+    run = CustomerRefresh.objects.get(pk=result.get())
+    assert (run.trigger, run.status, run.customers) == ("nightly", "done", 7)
+
+
+def test_nightly_schedule_exists(db):
+    from django_celery_beat.models import PeriodicTask
+
+    task = PeriodicTask.objects.get(name="Nightly customer refresh")
+    assert task.task == "users.tasks.customers_refresh_task"
+    assert (task.crontab.hour, task.crontab.minute) == ("3", "15")

@@ -1,0 +1,131 @@
+"""Segment pages and API: create with the rule builder's JSON, preview, members, export, roles, bad input."""
+
+from __future__ import annotations
+
+import pytest
+
+from ops_platform.core.roles import Role
+from users.models import Segment
+from users.services.segments import segment_save
+
+BUYERS = {"op": "and", "conditions": [{"event": "order_paid", "operator": "gte", "value": 1, "days": 30}]}
+
+
+def test_api_create_preview_members_sizes(api_client_for, customers):
+    client = api_client_for(Role.USER_OPS)
+
+    created = client.post("/api/v1/users/segments/", {"name": "Recent buyers", "rules": BUYERS}, format="json")
+    preview = client.post("/api/v1/users/segments/preview/", {"rules": BUYERS}, format="json")
+    segment_id = created.json()["id"]
+    members = client.get(f"/api/v1/users/segments/{segment_id}/members/")
+    sizes = client.get(f"/api/v1/users/segments/{segment_id}/sizes/")
+
+    assert created.status_code == 201
+    assert created.json()["size"] == 1
+    assert preview.json() == {"size": 1}
+    assert [row["distinct_id"] for row in members.json()["results"]] == ["alice"]
+    assert [row["size"] for row in sizes.json()] == [1]
+
+
+def test_api_bad_rules_are_a_400_with_the_path(api_client_for, customers):
+    response = api_client_for(Role.USER_OPS).post("/api/v1/users/segments/", {
+        "name": "Bad", "rules": {"op": "and", "conditions": [{"field": "orders", "operator": "like", "value": 1}]}},
+        format="json")
+
+    assert response.status_code == 400
+    assert response.json()["errors"] == {"rules": ["rules.conditions[0].operator: Use eq, ne, gt, gte, lt or lte."]}
+    assert Segment.objects.count() == 0
+
+
+@pytest.mark.parametrize("role", [Role.PM, Role.MERCHANT_OPS, Role.PRODUCT_OPS])
+def test_other_roles_preview_and_read_segments_but_not_members(api_client_for, customers, role):
+    segment = segment_save(name="Buyers", rules=BUYERS)
+    client = api_client_for(role)
+
+    assert client.post("/api/v1/users/segments/preview/", {"rules": BUYERS}, format="json").json() == {"size": 1}
+    assert client.get(f"/api/v1/users/segments/{segment.pk}/").status_code == 200
+    assert client.get(f"/api/v1/users/segments/{segment.pk}/members/").status_code == 403
+    assert client.post("/api/v1/users/segments/", {"name": "x", "rules": BUYERS}, format="json").status_code == 403
+    assert Segment.objects.count() == 1
+
+
+def test_analyst_reads_members_but_cannot_change(api_client_for, customers):
+    segment = segment_save(name="Buyers", rules=BUYERS)
+    client = api_client_for(Role.ANALYST)
+
+    assert client.get(f"/api/v1/users/segments/{segment.pk}/members/").status_code == 200
+    assert client.delete(f"/api/v1/users/segments/{segment.pk}/").status_code == 403
+    assert Segment.objects.count() == 1
+
+
+def test_api_update_and_rebuild(api_client_for, customers):
+    segment = segment_save(name="Buyers", rules=BUYERS)
+    client = api_client_for(Role.USER_OPS)
+
+    updated = client.put(f"/api/v1/users/segments/{segment.pk}/", {
+        "name": "Everyone", "rules": {"op": "and", "conditions": []}}, format="json")
+    rebuilt = client.post(f"/api/v1/users/segments/{segment.pk}/rebuild/")
+
+    assert updated.json()["size"] == 3
+    assert rebuilt.json()["name"] == "Everyone"
+
+
+def test_page_creates_a_segment_from_the_form(client_for, customers):
+    client = client_for(Role.USER_OPS)
+
+    response = client.post("/users/segments/", {"name": "Buyers", "description": "",
+                                                "rules": '{"op": "and", "conditions": [{"field": "orders", '
+                                                         '"operator": "gte", "value": 1}]}'})
+
+    segment = Segment.objects.get()
+    assert response.status_code == 302
+    assert response["Location"] == f"/users/segments/{segment.pk}/"
+    assert segment.size == 2
+
+
+def test_page_shows_rule_errors_next_to_the_field(client_for, customers):
+    response = client_for(Role.USER_OPS).post("/users/segments/", {"name": "Bad", "rules": '{"op": "nand"}'})
+
+    assert response.status_code == 400
+    assert response.context["form"].errors["rules"] == ["rules.op: Use and or or."]
+    assert Segment.objects.count() == 0
+
+
+def test_page_post_is_refused_to_read_only_roles(client_for, customers):
+    response = client_for(Role.PM).post("/users/segments/", {"name": "x", "rules": "{}"})
+
+    assert response.status_code == 403
+    assert Segment.objects.count() == 0
+
+
+def test_segment_page_and_export(client_for, customers):
+    segment = segment_save(name="Buyers", rules={"op": "and", "conditions": [
+        {"field": "orders", "operator": "gte", "value": 1}]})
+    client = client_for(Role.ANALYST)
+
+    page = client.get(f"/users/segments/{segment.pk}/")
+    export = client.get(f"/users/segments/{segment.pk}/export.csv")
+
+    assert sorted(c.distinct_id for c in page.context["members"]) == ["alice", "carol"]
+    lines = b"".join(export.streaming_content).decode().strip().splitlines()
+    assert sorted(line.split(",")[0] for line in lines[1:]) == ["alice", "carol"]
+
+
+def test_pm_sees_the_segment_without_members(client_for, customers):
+    segment = segment_save(name="Buyers", rules=BUYERS)
+
+    page = client_for(Role.PM).get(f"/users/segments/{segment.pk}/")
+
+    assert page.status_code == 200
+    assert page.context["members"] == []
+    assert client_for(Role.PM).get(f"/users/segments/{segment.pk}/export.csv").status_code == 403
+
+
+def test_segment_list_query_count(client_for, customers, django_assert_num_queries):
+    for n in range(5):
+        segment_save(name=f"S{n}", rules=BUYERS)
+    client = client_for(Role.USER_OPS)
+
+    # session, user, roles, segments with their creators
+    with django_assert_num_queries(4):
+        client.get("/users/segments/")

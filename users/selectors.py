@@ -1,0 +1,326 @@
+"""Reads of the users app. Every list declares its joins (customers have none); tests pin the query counts.
+
+Events are read only through analytics (``analytics.services.customer_activity``)."""
+
+from __future__ import annotations
+
+import hashlib
+from collections import defaultdict
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
+
+from django.db.models import Count, F, Max, Min, OuterRef, Q, QuerySet, Subquery, Sum
+from django.db.models.functions import TruncMonth
+from django.utils import timezone
+
+from analytics.services.customer_activity import first_touch_revenue_by_day, person_timeline
+from users.models import (
+    ChannelSpend,
+    Coupon,
+    CouponCampaign,
+    CouponRedemption,
+    Customer,
+    CustomerRefresh,
+    RfmSegment,
+    Segment,
+    Stage,
+    StageDaily,
+    StageFlow,
+)
+from users.services.customers import rfm_segment_of
+
+NONE_CHANNEL = "(none)"
+REVENUE_DAYS = (30, 60, 90)
+
+
+def local_range(date_from: date, date_to: date) -> tuple[datetime, datetime]:
+    """[date_from 00:00, date_to + 1 day 00:00) in TIME_ZONE."""
+    zone = timezone.get_current_timezone()
+    return (timezone.make_aware(datetime.combine(date_from, time()), zone),
+            timezone.make_aware(datetime.combine(date_to + timedelta(days=1), time()), zone))
+
+
+# Customers
+
+
+def customer_list(*, q: str | None = None, stage: str | None = None, channel: str | None = None,
+                  rfm_segment: str | None = None, min_orders: int | None = None,
+                  first_seen_from: date | None = None, first_seen_to: date | None = None) -> QuerySet[Customer]:
+    """Customers, newest first. One query; no joins."""
+    customers = Customer.objects.all()
+    if q:
+        customers = customers.filter(Q(distinct_id__icontains=q) | Q(referrer__iexact=q))
+    if stage:
+        customers = customers.filter(stage=stage)
+    if channel:
+        customers = customers.filter(first_channel="" if channel == NONE_CHANNEL else channel)
+    if rfm_segment:
+        customers = customers.filter(rfm_segment=rfm_segment)
+    if min_orders is not None:
+        customers = customers.filter(orders__gte=min_orders)
+    if first_seen_from or first_seen_to:
+        start, end = local_range(first_seen_from or date(1970, 1, 1), first_seen_to or date(2099, 12, 31))
+        customers = customers.filter(first_seen_at__gte=start, first_seen_at__lt=end)
+    return customers.order_by("-first_seen_at", "person_id")
+
+
+def customer_get(*, distinct_id: str) -> Customer | None:
+    return Customer.objects.filter(distinct_id=distinct_id).first()
+
+
+def customer_timeline(*, customer: Customer, limit: int = 200) -> list[dict]:
+    return person_timeline(person_id=customer.person_id, limit=limit)
+
+
+def customer_refresh_latest() -> CustomerRefresh | None:
+    return CustomerRefresh.objects.first()
+
+
+def customer_summary() -> dict:
+    """Totals, customers per stage and the RFM grid (counts per recency × frequency cell). Three queries."""
+    totals = Customer.objects.aggregate(customers=Count("person_id"), buyers=Count("person_id", filter=Q(orders__gt=0)),
+                                        signed_up=Count("person_id", filter=Q(signed_up_at__isnull=False)),
+                                        spend=Sum("spend"))
+    per_stage = dict(Customer.objects.values_list("stage").order_by().annotate(n=Count("person_id")))
+    grouped = (Customer.objects.filter(orders__gt=0).values("recency_score", "frequency_score", "rfm_segment")
+               .order_by().annotate(n=Count("person_id")))
+    grid = {(row["recency_score"], row["frequency_score"]): row for row in grouped}
+    segments: dict[str, int] = defaultdict(int)
+    for row in grid.values():
+        segments[row["rfm_segment"]] += row["n"]
+    rows = []
+    for recency in range(5, 0, -1):
+        cells = []
+        for frequency in range(1, 6):
+            segment = rfm_segment_of(recency=recency, frequency=frequency)
+            cells.append({"frequency": frequency, "customers": grid.get((recency, frequency), {}).get("n", 0),
+                          "segment": segment, "segment_label": str(RfmSegment(segment).label)})
+        rows.append({"recency": recency, "cells": cells})
+    return {
+        "customers": totals["customers"], "buyers": totals["buyers"], "signed_up": totals["signed_up"],
+        "spend": float(totals["spend"] or 0),
+        "stages": [{"stage": stage.value, "label": str(stage.label), "customers": per_stage.get(stage.value, 0)}
+                   for stage in Stage],
+        "rfm_grid": rows,
+        "rfm_segments": dict(sorted(segments.items(), key=lambda item: -item[1])),
+    }
+
+
+# Life cycle
+
+
+def stage_daily_series(*, date_from: date, date_to: date) -> dict:
+    """Customers per stage per day, as Chart.js-ready series: {"dates": [...], "stages": {stage: [n, …]}}."""
+    rows = StageDaily.objects.filter(date__gte=date_from, date__lte=date_to).values_list("date", "stage",
+                                                                                         "customers")
+    dates = sorted({row[0] for row in rows})
+    index = {day: i for i, day in enumerate(dates)}
+    stages = {stage.value: [0] * len(dates) for stage in Stage}
+    for day, stage, customers in rows:
+        stages.setdefault(stage, [0] * len(dates))[index[day]] = customers
+    return {"dates": [day.isoformat() for day in dates], "stages": stages}
+
+
+def stage_flows(*, date_from: date, date_to: date) -> list[dict]:
+    """Customers moving between stages in the range, summed, largest first."""
+    return list(StageFlow.objects.filter(date__gte=date_from, date__lte=date_to).values("from_stage", "to_stage")
+                .order_by().annotate(customers=Sum("customers")).order_by("-customers", "from_stage", "to_stage"))
+
+
+# Channels
+
+
+def channel_spend_list() -> QuerySet[ChannelSpend]:
+    return ChannelSpend.objects.order_by("-period_start", "channel")
+
+
+def channel_spend_in(*, date_from: date, date_to: date) -> dict[str, Decimal]:
+    """Spend per channel attributed to [date_from, date_to]: each period's amount prorated by the days it overlaps."""
+    spend: dict[str, Decimal] = defaultdict(Decimal)
+    for row in ChannelSpend.objects.filter(period_start__lte=date_to, period_end__gte=date_from):
+        days = (row.period_end - row.period_start).days + 1
+        overlap = (min(row.period_end, date_to) - max(row.period_start, date_from)).days + 1
+        spend[row.channel] += row.amount * overlap / days
+    return {channel: amount.quantize(Decimal("0.01")) for channel, amount in spend.items()}
+
+
+def _ratio(numerator, denominator):
+    return round(float(numerator) / float(denominator), 4) if denominator else None
+
+
+def channel_quality(*, date_from: date, date_to: date) -> dict:
+    """Each first-touch channel judged by what its customers first seen in the range went on to do.
+
+    Per channel: visitors, sign-ups (acquired customers), activation rate (sign-ups / visitors), buyers, repeat
+    rate (2+ orders / buyers), spend (prorated), CAC (spend / sign-ups), revenue per acquired customer within
+    30/60/90 days of the first visit, payback day (first day the cohort's revenue covers the spend), ROI
+    ((90-day revenue − spend) / spend). Ranked by ROI, then by 90-day revenue per customer. Also the cumulative
+    revenue-per-customer curve by days since the first visit (the cohort revenue chart). Three queries.
+    """
+    start, end = local_range(date_from, date_to)
+    cohorts = (Customer.objects.filter(first_seen_at__gte=start, first_seen_at__lt=end).values("first_channel")
+               .order_by().annotate(visitors=Count("person_id"),
+                                    signups=Count("person_id", filter=Q(signed_up_at__isnull=False)),
+                                    buyers=Count("person_id", filter=Q(orders__gte=1)),
+                                    repeaters=Count("person_id", filter=Q(orders__gte=2))))
+    spend = channel_spend_in(date_from=date_from, date_to=date_to)
+    revenue_days = first_touch_revenue_by_day(start=start, end=end, max_days=max(REVENUE_DAYS))
+    daily: dict[str, list[float]] = defaultdict(lambda: [0.0] * max(REVENUE_DAYS))
+    for row in revenue_days:
+        daily[row["channel"]][row["day"]] += row["revenue"]
+    rows = []
+    for cohort in cohorts:
+        channel = cohort["first_channel"] or NONE_CHANNEL
+        cumulative, total = [], 0.0
+        for value in daily[channel]:
+            total += value
+            cumulative.append(round(total, 2))
+        cost = float(spend.get(channel, 0))
+        signups = cohort["signups"]
+        payback = next((day for day, value in enumerate(cumulative) if value >= cost), None) if cost else None
+        row = {
+            "channel": channel, "visitors": cohort["visitors"], "signups": signups, "buyers": cohort["buyers"],
+            "activation_rate": _ratio(signups, cohort["visitors"]),
+            "repeat_rate": _ratio(cohort["repeaters"], cohort["buyers"]),
+            "spend": round(cost, 2), "cac": round(cost / signups, 2) if cost and signups else None,
+            **{f"revenue_{days}d_per_customer": _ratio(cumulative[days - 1], signups) for days in REVENUE_DAYS},
+            "revenue_90d": cumulative[-1], "payback_days": payback,
+            "roi": round((cumulative[-1] - cost) / cost, 4) if cost else None,
+            "curve": [_ratio(value, signups) or 0.0 for value in cumulative],
+        }
+        rows.append(row)
+    rows.sort(key=lambda r: (r["roi"] is None, -(r["roi"] or 0), -(r["revenue_90d_per_customer"] or 0),
+                             r["channel"]))
+    for rank, row in enumerate(rows, start=1):
+        row["rank"] = rank
+    # spend on channels that brought nobody in the range is still shown (CAC undefined)
+    for channel in sorted(set(spend) - {row["channel"] for row in rows}):
+        rows.append({"channel": channel, "visitors": 0, "signups": 0, "buyers": 0, "activation_rate": None,
+                     "repeat_rate": None, "spend": float(spend[channel]), "cac": None,
+                     **{f"revenue_{days}d_per_customer": None for days in REVENUE_DAYS}, "revenue_90d": 0.0,
+                     "payback_days": None, "roi": -1.0, "curve": [], "rank": len(rows) + 1})
+    return {"date_from": date_from.isoformat(), "date_to": date_to.isoformat(), "channels": rows}
+
+
+# Segments
+
+
+def segment_list() -> QuerySet:
+    return Segment.objects.select_related("created_by").order_by("name")
+
+
+def segment_get(*, segment_id: int):
+    return Segment.objects.select_related("created_by").filter(pk=segment_id).first()
+
+
+def segment_members(*, segment) -> QuerySet[Customer]:
+    """The stored members of a segment, as customers (one query, a semi-join on the membership table)."""
+    return Customer.objects.filter(person_id__in=segment.members.values("customer_id")).order_by(
+        "-first_seen_at", "person_id")
+
+
+def segment_sizes(*, segment, days: int = 90) -> list[dict]:
+    since = timezone.localdate() - timedelta(days=days)
+    return list(segment.sizes.filter(date__gte=since).order_by("date").values("date", "size", "build_seconds"))
+
+
+# Referral
+
+
+def invite_code_of(distinct_id: str) -> str:
+    """A customer's invite code: stable, short, derived from their id (``signup.referrer`` names the referrer)."""
+    return "INV-" + hashlib.sha1(distinct_id.encode()).hexdigest()[:8].upper()  # noqa: S324 - a label, not security
+
+
+def referral_tree(*, customer: Customer, depth: int = 3) -> list[dict]:
+    """Who the customer brought in, and whom they brought, down to ``depth`` levels (one query per level)."""
+    levels, frontier = [], [customer.distinct_id]
+    for level in range(1, depth + 1):
+        if not frontier:
+            break
+        rows = list(Customer.objects.filter(referrer__in=frontier).order_by("signed_up_at", "person_id")
+                    .values("distinct_id", "referrer", "signed_up_at", "orders", "spend")[:500])
+        if not rows:
+            break
+        levels.append({"level": level, "customers": rows})
+        frontier = [row["distinct_id"] for row in rows]
+    return levels
+
+
+def referral_top(*, limit: int = 20) -> list[dict]:
+    """Referrers by referred sign-ups, with how many of those ordered and what they spent. One grouped query."""
+    return list(Customer.objects.exclude(referrer="").values("referrer").order_by()
+                .annotate(referred=Count("person_id"), buyers=Count("person_id", filter=Q(orders__gt=0)),
+                          spend=Sum("spend"), first=Min("signed_up_at"), last=Max("signed_up_at"))
+                .order_by("-referred", "referrer")[:limit])
+
+
+def referral_fraud_signals(*, min_referred: int = 3) -> list[dict]:
+    """Referrers whose referred accounts look made up: self-referral, most never ordered, or signed up in a burst
+    (all within an hour). One grouped query; the rules are applied to its rows."""
+    rows = (Customer.objects.exclude(referrer="").values("referrer").order_by()
+            .annotate(referred=Count("person_id"), buyers=Count("person_id", filter=Q(orders__gt=0)),
+                      own=Count("person_id", filter=Q(distinct_id=F("referrer"))),
+                      first=Min("signed_up_at"), last=Max("signed_up_at")))
+    signals = []
+    for row in rows:
+        reasons = []
+        if row["own"]:
+            reasons.append("self_referral")
+        if row["referred"] >= min_referred and row["buyers"] / row["referred"] < 0.2:
+            reasons.append("referred_accounts_never_order")
+        if row["referred"] >= min_referred and row["first"] and row["last"] and (
+                row["last"] - row["first"]) <= timedelta(hours=1):
+            reasons.append("signup_burst")
+        if reasons:
+            signals.append({"referrer": row["referrer"], "referred": row["referred"], "buyers": row["buyers"],
+                            "reasons": reasons})
+    return sorted(signals, key=lambda s: (-s["referred"], s["referrer"]))
+
+
+def referral_k_factor(*, date_from: date, date_to: date) -> list[dict]:
+    """K-factor per month and per first-touch channel of the referrers: referred sign-ups in the month whose referrer
+    came from the channel ÷ sign-ups from that channel in the month. Two grouped queries."""
+    start, end = local_range(date_from, date_to)
+    zone = timezone.get_current_timezone()
+    in_range = Customer.objects.filter(signed_up_at__gte=start, signed_up_at__lt=end)
+    signups = (in_range.annotate(month=TruncMonth("signed_up_at", tzinfo=zone)).values("month", "first_channel")
+               .order_by().annotate(n=Count("person_id")))
+    referrer_channel = Customer.objects.filter(distinct_id=OuterRef("referrer")).values("first_channel")[:1]
+    referred = (in_range.exclude(referrer="").annotate(month=TruncMonth("signed_up_at", tzinfo=zone),
+                                                       channel=Subquery(referrer_channel))
+                .values("month", "channel").order_by().annotate(n=Count("person_id")))
+    base = {(_month(row["month"]), row["first_channel"] or NONE_CHANNEL): row["n"] for row in signups}
+    brought = {(_month(row["month"]), row["channel"] or NONE_CHANNEL): row["n"] for row in referred}
+    result = []
+    for key in sorted(set(base) | set(brought)):
+        result.append({"month": key[0], "channel": key[1], "signups": base.get(key, 0),
+                       "referred_signups": brought.get(key, 0), "k_factor": _ratio(brought.get(key, 0),
+                                                                                   base.get(key, 0))})
+    return result
+
+
+def _month(value) -> str:
+    return (value.date() if isinstance(value, datetime) else value).strftime("%Y-%m")
+
+
+# Coupons
+
+
+def coupon_campaign_list() -> QuerySet:
+    return CouponCampaign.objects.select_related("segment", "created_by").order_by("-created_at")
+
+
+def coupon_campaign_get(*, campaign_id: int):
+    return CouponCampaign.objects.select_related("segment", "created_by").filter(pk=campaign_id).first()
+
+
+def coupon_redemption_list(*, campaign, suspicious: bool | None = None) -> QuerySet:
+    redemptions = CouponRedemption.objects.filter(coupon__campaign=campaign).select_related("coupon")
+    if suspicious is not None:
+        redemptions = redemptions.filter(suspicious=suspicious)
+    return redemptions.order_by("-redeemed_at", "pk")
+
+
+def coupon_codes(*, campaign) -> QuerySet:
+    return Coupon.objects.filter(campaign=campaign).order_by("pk")

@@ -1,0 +1,233 @@
+"""Rule-based segments: a nested AND/OR tree compiled to ONE query over customers, rebuilt set-based.
+
+Rules (JSON)::
+
+    {"op": "and" | "or", "conditions": [<condition or group>, ...]}          # a group, nested up to 5 deep
+    {"field": "stage", "operator": "in", "value": ["active", "at_risk"]}      # a customer field
+    {"field": "orders", "operator": "gte", "value": 2}
+    {"field": "signed_up_at", "operator": "within_days", "value": 7}          # dates: within_days / before_days /
+                                                                              #        is_set / not_set
+    {"event": "order_paid", "operator": "gte", "value": 2, "days": 30}        # behaviour: did E ≥ 2 times in 30 days
+
+Behaviour conditions become ``person_id IN (grouped events subquery)`` (analytics selector), so the whole tree is one
+SQL statement; ``segment_rebuild`` stores the members with one ``INSERT … SELECT`` and records size and build time.
+An empty group matches everyone (and) or no one (or).
+"""
+
+from __future__ import annotations
+
+import time as _time
+from datetime import datetime, timedelta
+from decimal import Decimal, InvalidOperation
+
+from django.core.exceptions import EmptyResultSet
+from django.db import connection, transaction
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from analytics.selectors import event_person_ids
+from ops_platform.core.exceptions import ApplicationError
+from users.models import Customer, RfmSegment, Segment, SegmentMember, SegmentSize, Stage
+
+MAX_DEPTH = 5
+MAX_CONDITIONS = 50
+CHOICE_FIELDS = {"stage": {s.value for s in Stage}, "rfm_segment": {s.value for s in RfmSegment} | {""}}
+TEXT_FIELDS = {"first_channel", "utm_source", "utm_medium", "utm_campaign", "referrer", "distinct_id"}
+NUMBER_FIELDS = {"orders", "spend", "recency_score", "frequency_score", "monetary_score"}
+DATE_FIELDS = {"first_seen_at", "last_seen_at", "signed_up_at", "first_order_at", "last_order_at"}
+FIELDS = set(CHOICE_FIELDS) | TEXT_FIELDS | NUMBER_FIELDS | DATE_FIELDS
+TEXT_OPERATORS = {"eq", "ne", "in", "not_in"}
+NUMBER_OPERATORS = {"eq", "ne", "gt", "gte", "lt", "lte"}
+DATE_OPERATORS = {"within_days", "before_days", "is_set", "not_set"}
+COUNT_OPERATORS = {"eq", "gte", "lte"}
+EVENT_NAME_MAX = 200
+# Explicit always-true / always-false conditions: an empty Q() vanishes when combined (Q() | X is X), which would
+# turn "everyone or X" into "X" — the property test found that.
+EVERYONE = Q(person_id__isnull=False)
+NO_ONE = Q(pk__in=[])
+
+
+class RuleError(Exception):
+    def __init__(self, path: str, message: str):
+        super().__init__(f"{path}: {message}")
+        self.path, self.message = path, message
+
+
+def _number(value, path: str) -> Decimal:
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        raise RuleError(path, _("Give a number."))
+    try:
+        number = Decimal(str(value))
+    except InvalidOperation as error:
+        raise RuleError(path, _("Give a number.")) from error
+    if not number.is_finite() or abs(number) > Decimal("1e12"):
+        raise RuleError(path, _("Give a number."))
+    return number
+
+
+def _days(value, path: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not (0 <= value <= 3650):
+        raise RuleError(path, _("Give a whole number of days between 0 and 3650."))
+    return value
+
+
+def _field_q(rule: dict, path: str, now: datetime) -> Q:
+    field, operator, value = rule["field"], rule.get("operator"), rule.get("value")
+    if field not in FIELDS:
+        raise RuleError(f"{path}.field", _("Unknown field."))
+    if field in DATE_FIELDS:
+        if operator not in DATE_OPERATORS:
+            raise RuleError(f"{path}.operator", _("Use within_days, before_days, is_set or not_set."))
+        if operator == "is_set":
+            return Q(**{f"{field}__isnull": False})
+        if operator == "not_set":
+            return Q(**{f"{field}__isnull": True})
+        cutoff = now - timedelta(days=_days(value, f"{path}.value"))
+        return Q(**{f"{field}__gte": cutoff}) if operator == "within_days" else Q(**{f"{field}__lt": cutoff})
+    if field in NUMBER_FIELDS:
+        if operator not in NUMBER_OPERATORS:
+            raise RuleError(f"{path}.operator", _("Use eq, ne, gt, gte, lt or lte."))
+        number = _number(value, f"{path}.value")
+        if operator == "eq":
+            return Q(**{field: number})
+        if operator == "ne":
+            return ~Q(**{field: number})
+        return Q(**{f"{field}__{operator}": number})
+    if operator not in TEXT_OPERATORS:
+        raise RuleError(f"{path}.operator", _("Use eq, ne, in or not_in."))
+    values = value if operator in ("in", "not_in") else [value]
+    if not isinstance(values, list) or not values or len(values) > 100 or not all(
+            isinstance(v, str) and len(v) <= 200 and "\x00" not in v for v in values):
+        raise RuleError(f"{path}.value", _("Give text (a list of 1–100 texts for in / not_in)."))
+    if field in CHOICE_FIELDS and not set(values) <= CHOICE_FIELDS[field]:
+        raise RuleError(f"{path}.value", _("Unknown choice: %(values)s") % {
+            "values": ", ".join(sorted(set(values) - CHOICE_FIELDS[field]))})
+    matched = Q(**{f"{field}__in": values})
+    return ~matched if operator in ("ne", "not_in") else matched
+
+
+def _event_q(rule: dict, path: str, now: datetime) -> Q:
+    event, operator, value = rule["event"], rule.get("operator"), rule.get("value")
+    if not isinstance(event, str) or not event or len(event) > EVENT_NAME_MAX or "\x00" in event:
+        raise RuleError(f"{path}.event", _("Give an event name."))
+    if operator not in COUNT_OPERATORS:
+        raise RuleError(f"{path}.operator", _("Use eq, gte or lte."))
+    if isinstance(value, bool) or not isinstance(value, int) or not (0 <= value <= 1_000_000):
+        raise RuleError(f"{path}.value", _("Give a whole number of times."))
+    since = None
+    if rule.get("days") is not None:
+        since = now - timedelta(days=_days(rule["days"], f"{path}.days"))
+    if operator == "gte":
+        return EVERYONE if value == 0 else Q(person_id__in=event_person_ids(event=event, since=since, min_count=value))
+    if operator == "lte":
+        return ~Q(person_id__in=event_person_ids(event=event, since=since, min_count=value + 1))
+    if value == 0:
+        return ~Q(person_id__in=event_person_ids(event=event, since=since, min_count=1))
+    return Q(person_id__in=event_person_ids(event=event, since=since, min_count=value, max_count=value))
+
+
+def _compile(node, path: str, depth: int, now: datetime, counter: list[int]) -> Q:
+    if not isinstance(node, dict):
+        raise RuleError(path, _("Expected an object."))
+    counter[0] += 1
+    if counter[0] > MAX_CONDITIONS:
+        raise RuleError(path, _("At most 50 conditions."))
+    if "op" in node:
+        if depth >= MAX_DEPTH:
+            raise RuleError(path, _("Groups nest at most 5 deep."))
+        if node["op"] not in ("and", "or"):
+            raise RuleError(f"{path}.op", _("Use and or or."))
+        children = node.get("conditions")
+        if not isinstance(children, list):
+            raise RuleError(f"{path}.conditions", _("Expected a list."))
+        parts = [_compile(child, f"{path}.conditions[{i}]", depth + 1, now, counter)
+                 for i, child in enumerate(children)]
+        if not parts:
+            return EVERYONE if node["op"] == "and" else NO_ONE
+        combined = parts[0]
+        for part in parts[1:]:
+            combined = combined & part if node["op"] == "and" else combined | part
+        return combined
+    if "field" in node:
+        return _field_q(node, path, now)
+    if "event" in node:
+        return _event_q(node, path, now)
+    raise RuleError(path, _("Give op (a group), field or event."))
+
+
+def segment_rules_compile(*, rules, now: datetime | None = None) -> Q:
+    """Validate and compile a rule tree; bad rules raise ApplicationError with the path of the problem."""
+    try:
+        return _compile(rules, "rules", 0, now or timezone.now(), [0])
+    except RuleError as error:
+        raise ApplicationError(_("The segment rules are not valid."), errors={"rules": [str(error)]}) from error
+
+
+def segment_queryset(*, rules, now: datetime | None = None) -> QuerySet[Customer]:
+    """The customers matching ``rules`` — one SQL query when evaluated."""
+    return Customer.objects.filter(segment_rules_compile(rules=rules, now=now))
+
+
+def segment_preview(*, rules) -> int:
+    return segment_queryset(rules=rules).count()
+
+
+def _clean_name(name: str) -> str:
+    name = (name or "").strip()
+    if not name or len(name) > 120:
+        raise ApplicationError(_("Give the segment a name."), errors={"name": [_("1–120 characters.")]})
+    return name
+
+
+def segment_save(*, name: str, rules, description: str = "", actor=None, segment: Segment | None = None) -> Segment:
+    """Create or change a segment (rules are validated first), then build it."""
+    name = _clean_name(name)
+    segment_rules_compile(rules=rules)
+    duplicate = Segment.objects.filter(name=name).exclude(pk=segment.pk if segment else None)
+    if duplicate.exists():
+        raise ApplicationError(_("A segment with this name exists."), errors={"name": [_("Already used.")]})
+    segment = segment or Segment(created_by=actor)
+    segment.name, segment.rules, segment.description = name, rules, description
+    segment.save()
+    return segment_rebuild(segment_id=segment.pk)
+
+
+def segment_rebuild(*, segment_id: int, now: datetime | None = None) -> Segment:
+    """Store the members (delete + one INSERT … SELECT) and today's size; records the build time."""
+    now = now or timezone.now()
+    started = _time.perf_counter()
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SET LOCAL work_mem = '128MB'")
+                cursor.execute("SET LOCAL jit = off")
+        segment = Segment.objects.select_for_update().get(pk=segment_id)
+        members = segment_queryset(rules=segment.rules, now=now).values("person_id")
+        SegmentMember.objects.filter(segment=segment).delete()
+        try:
+            select_sql, params = members.query.sql_with_params()
+        except EmptyResultSet:  # rules that can match no one (an empty "or")
+            size = 0
+        else:
+            table = SegmentMember._meta.db_table
+            with connection.cursor() as cursor:
+                cursor.execute(f"INSERT INTO {table} (segment_id, customer_id) SELECT %s, m.person_id "  # noqa: S608
+                               f"FROM ({select_sql}) m", [segment.pk, *params])
+                size = cursor.rowcount
+        seconds = round(_time.perf_counter() - started, 3)
+        segment.size, segment.built_at, segment.build_seconds = size, now, seconds
+        segment.save(update_fields=["size", "built_at", "build_seconds", "updated_at"])
+        SegmentSize.objects.update_or_create(segment=segment, date=timezone.localdate(now),
+                                             defaults={"size": size, "build_seconds": seconds})
+    return segment
+
+
+def segments_rebuild_all(*, now: datetime | None = None) -> list[int]:
+    return [segment_rebuild(segment_id=pk, now=now).pk for pk in Segment.objects.order_by("pk").values_list(
+        "pk", flat=True)]
+
+
+def segment_delete(*, segment_id: int) -> None:
+    if not Segment.objects.filter(pk=segment_id).delete()[0]:
+        raise ApplicationError(_("No such segment."), status_code=404, code="not_found")
