@@ -15,6 +15,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from analytics.api_auth import HasIngestKey, IngestKeyAuthentication, IngestKeyRateThrottle
+from analytics.forms import AARRR_MAX_RANGE_DAYS
 from analytics.models import AarrrDaily, ExportJob, IngestKey, MetricsRun
 from analytics.selectors import aarrr_daily_list, export_job_get, ingest_key_list
 from analytics.services.exports import (
@@ -29,7 +30,7 @@ from analytics.tasks import metrics_backfill_queue
 from ops_platform.core.exceptions import ApplicationError
 from ops_platform.core.roles import Action, Area
 
-MAX_RANGE_DAYS = 3660
+MAX_RANGE_DAYS = AARRR_MAX_RANGE_DAYS
 XLSX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 

@@ -14,7 +14,7 @@ import json
 import logging
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date
 from pathlib import Path
 
 from django.conf import settings
@@ -28,7 +28,7 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
 from analytics.models import AarrrDaily, Event, ExportJob
-from analytics.services.metrics import local_day_start
+from analytics.services.periods import local_range
 from ops_platform.core.exceptions import ApplicationError
 
 logger = logging.getLogger(__name__)
@@ -128,8 +128,8 @@ def events_report(params: dict) -> Report:
     """Raw events of a date range (local days), one event name or all, oldest first; params as for AARRR."""
     date_from, date_to = date.fromisoformat(str(params["date_from"])), date.fromisoformat(str(params["date_to"]))
     tz = timezone.get_current_timezone()
-    rows = Event.objects.filter(timestamp__gte=local_day_start(date_from),
-                                timestamp__lt=local_day_start(date_to + timedelta(days=1)))
+    start, end = local_range(date_from, date_to)
+    rows = Event.objects.filter(timestamp__gte=start, timestamp__lt=end)
     if params.get("event"):
         rows = rows.filter(event=params["event"])
     values = rows.order_by("timestamp", "id").values_list("timestamp", "event", "distinct_id", "channel",

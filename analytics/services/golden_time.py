@@ -7,7 +7,7 @@ most events first (ties: earlier in the week first).
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 
 import numpy as np
 import pandas as pd
@@ -15,7 +15,7 @@ from django.db import connection
 from django.utils import timezone
 
 from analytics.models import Event
-from analytics.services.periods import local_day_start
+from analytics.services.periods import local_range
 
 TOP_SLOTS = 5
 
@@ -24,7 +24,7 @@ def golden_time_compute(*, event: str, date_from: date, date_to: date, top: int 
                         engine: str | None = None) -> dict:
     """``{"event", "total", "matrix": [7 × [24 counts]], "top": [{"weekday", "hour", "count"}]}``."""
     engine = engine or ("sql" if connection.vendor == "postgresql" else "pandas")
-    start, end = local_day_start(date_from), local_day_start(date_to + timedelta(days=1))
+    start, end = local_range(date_from, date_to)
     matrix = np.zeros((7, 24), dtype="int64")
     if engine == "sql":
         with connection.cursor() as cursor:

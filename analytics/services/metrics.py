@@ -7,7 +7,7 @@ first-ever ``visit`` (``"(none)"`` without one).
 from __future__ import annotations
 
 import logging
-from datetime import date, datetime, time, timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 
 import pandas as pd
@@ -17,6 +17,7 @@ from django.db.models.fields.json import KeyTransform
 from django.utils import timezone
 
 from analytics.models import AarrrDaily, Event, MetricsRun, Person, PersonFacts
+from analytics.services.periods import local_range
 
 logger = logging.getLogger(__name__)
 
@@ -26,10 +27,6 @@ AARRR_STORE_LOCK = int.from_bytes(b"AARRR", "big")  # the advisory lock every wr
 BACKFILL_CHUNK_DAYS = 7
 ABANDONED_AFTER = timedelta(hours=3)
 METRIC_COLUMNS = ["acquisition", "activation", "retention", "revenue", "paying_customers", "referral"]
-
-
-def local_day_start(day: date) -> datetime:
-    return timezone.make_aware(datetime.combine(day, time.min), timezone.get_current_timezone())
 
 
 def _local_dates(series: pd.Series) -> pd.Series:
@@ -62,7 +59,7 @@ def aarrr_compute(*, date_from: date, date_to: date) -> pd.DataFrame:
     channel, first sign-up, first order) comes from ``PersonFacts``, kept up to date at ingestion, so a
     night's refresh costs the same at 1M or 100M events of history.
     """
-    start, end = local_day_start(date_from), local_day_start(date_to + timedelta(days=1))
+    start, end = local_range(date_from, date_to)
     in_range = Event.objects.filter(timestamp__gte=start, timestamp__lt=end)
     parts = []
 

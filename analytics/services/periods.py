@@ -23,6 +23,11 @@ def local_day_start(day: date) -> datetime:
     return timezone.make_aware(datetime.combine(day, time.min), timezone.get_current_timezone())
 
 
+def local_range(date_from: date, date_to: date) -> tuple[datetime, datetime]:
+    """The aware ``[start, end)`` of the local days ``date_from`` … ``date_to`` (inclusive)."""
+    return local_day_start(date_from), local_day_start(date_to + timedelta(days=1))
+
+
 def period_first_day(day: date, period: str) -> date:
     if period == "day":
         return day
