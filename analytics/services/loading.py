@@ -128,19 +128,25 @@ def _load_postgresql(rows: list[EventRow]) -> int:
     return inserted
 
 
-def persons_ensure(distinct_ids: Iterable[str]) -> dict[str, int]:
-    """Map distinct ids to person ids, creating the missing people (bulk, conflict-safe)."""
+def persons_ensure(distinct_ids: Iterable[str]) -> tuple[dict[str, int], int]:
+    """Map distinct ids to person ids, creating the missing people (bulk, conflict-safe).
+
+    Returns the mapping and how many people this call created (counted only when some were missing).
+    """
     wanted = sorted(set(distinct_ids))
     mapping: dict[str, int] = {}
     for chunk in _chunks(wanted, SQLITE_CHUNK):
         mapping.update(Person.objects.filter(distinct_id__in=chunk).values_list("distinct_id", "id"))
     missing = [distinct_id for distinct_id in wanted if distinct_id not in mapping]
+    created = 0
     if missing:
+        before = Person.objects.count()
         Person.objects.bulk_create([Person(distinct_id=d) for d in missing], batch_size=SQLITE_CHUNK,
                                    ignore_conflicts=True)
         for chunk in _chunks(missing, SQLITE_CHUNK):
             mapping.update(Person.objects.filter(distinct_id__in=chunk).values_list("distinct_id", "id"))
-    return mapping
+        created = Person.objects.count() - before  # another writer may have created some of them
+    return mapping, created
 
 
 @transaction.atomic
@@ -156,9 +162,7 @@ def _load_generic(rows: list[EventRow]) -> int:
     fresh = [row for row in rows if row.uuid not in existing]
     if not fresh:
         return 0
-    persons_before = Person.objects.count()
-    people = persons_ensure(row.distinct_id for row in fresh)
-    new_persons = Person.objects.count() - persons_before
+    people, new_persons = persons_ensure(row.distinct_id for row in fresh)
     last_id = Event.objects.aggregate(last=Max("id"))["last"] or 0
     adapt = connection.ops.adapt_datetimefield_value
     received_at = adapt(timezone.now())
