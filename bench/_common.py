@@ -45,6 +45,11 @@ def postgres_available() -> bool:
     return True
 
 
+def database_url(name: str) -> str:
+    """The URL of database ``name`` on the benchmark server."""
+    return BENCH_PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+
+
 def scratch_postgres(name: str) -> str:
     """A fresh, empty PostgreSQL database named ``name``; returns its URL."""
     import psycopg
@@ -52,7 +57,7 @@ def scratch_postgres(name: str) -> str:
     with psycopg.connect(BENCH_PG_ADMIN_URL, autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         conn.execute(f'CREATE DATABASE "{name}"')
-    return BENCH_PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    return database_url(name)
 
 
 def scratch_sqlite() -> dict[str, str]:
@@ -76,3 +81,20 @@ def timed(run: Callable[[], object]) -> float:
 
 def median(values: list[float]) -> float:
     return statistics.median(values)
+
+
+def django_on(url: str) -> None:
+    """Set Django up in this process on database ``url`` (again, for another database, in the same process)."""
+    os.environ["DATABASE_URL"] = url
+    os.environ.pop("REDIS_URL", None)
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "ops_platform.settings")
+    sys.path.insert(0, str(ROOT))
+    import django
+
+    if not getattr(django, "_ops_ready", False):
+        django.setup()
+        django._ops_ready = True
+    from django.db import connections
+
+    connections.close_all()
+    connections["default"].settings_dict["NAME"] = url.rsplit("/", 1)[1]

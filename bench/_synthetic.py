@@ -20,7 +20,7 @@ from datetime import UTC, datetime, timedelta
 import numpy as np
 import pandas as pd
 import psycopg
-from _common import BENCH_PG_ADMIN_URL, manage
+from _common import BENCH_PG_ADMIN_URL, database_url, manage
 
 CHANNELS = np.array(["organic", "app_store", "wechat", "douyin", "xiaohongshu", "baidu_sem", "offline_flyer",
                      "referral"])
@@ -50,13 +50,9 @@ class Spec:
         return END - timedelta(days=self.days)
 
 
-def _url(name: str) -> str:
-    return BENCH_PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
-
-
 def _recorded(spec: Spec) -> bool:
     try:
-        with psycopg.connect(_url(spec.database), connect_timeout=3) as conn:
+        with psycopg.connect(database_url(spec.database), connect_timeout=3) as conn:
             row = conn.execute("SELECT value FROM bench_meta WHERE key = 'spec'").fetchone()
             return row is not None and row[0] == repr(asdict(spec))
     except psycopg.Error:
@@ -117,7 +113,7 @@ def synthetic_database(*, customers: int, events: int, days: int = 90, seed: int
                        log=print) -> str:
     """The URL of a PostgreSQL database holding the data set (built now unless an identical one exists)."""
     spec = Spec(customers=customers, events=events, days=days, seed=seed)
-    url = _url(spec.database)
+    url = database_url(spec.database)
     # One builder at a time per data set: a second benchmark started meanwhile waits, then reuses it.
     with psycopg.connect(BENCH_PG_ADMIN_URL, autocommit=True) as guard:
         guard.execute("SELECT pg_advisory_lock(hashtext(%s))", [spec.database])

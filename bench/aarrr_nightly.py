@@ -9,32 +9,13 @@ Runs in process against the synthetic PostgreSQL data set (bench/_synthetic.py),
 from __future__ import annotations
 
 import argparse
-import os
-import sys
 import time
 from datetime import date, timedelta
 
-from _common import ROOT, machine, median
+from _common import django_on, machine, median
 from _synthetic import synthetic_database
 
 DAY_TARGET, BACKFILL_TARGET = 5.0, 120.0
-
-
-def django_on(url: str) -> None:
-    os.environ["DATABASE_URL"] = url
-    os.environ.pop("REDIS_URL", None)
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "ops_platform.settings")
-    sys.path.insert(0, str(ROOT))
-    import django
-    from django.conf import settings
-
-    if not settings.configured or not getattr(django, "_ops_ready", False):
-        django.setup()
-        django._ops_ready = True
-    from django.db import connections
-
-    connections.close_all()
-    connections["default"].settings_dict["NAME"] = url.rsplit("/", 1)[1]
 
 
 def main() -> list[str]:

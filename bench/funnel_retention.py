@@ -28,7 +28,16 @@ from datetime import UTC, date, timedelta
 
 import numpy as np
 import pandas as pd
-from _common import BENCH_PG_ADMIN_URL, ROOT, machine, manage, median, postgres_available, scratch_postgres
+from _common import (
+    BENCH_PG_ADMIN_URL,
+    ROOT,
+    database_url,
+    machine,
+    manage,
+    median,
+    postgres_available,
+    scratch_postgres,
+)
 
 DB_NAME = "opsbench_funnel"
 DAYS = 90
@@ -352,7 +361,7 @@ def main() -> int:
         print(f"PostgreSQL at {BENCH_PG_ADMIN_URL} does not answer: nothing to measure.")
         return 1
     sys.path.insert(0, str(ROOT))
-    os.environ["DATABASE_URL"] = BENCH_PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{DB_NAME}"
+    os.environ["DATABASE_URL"] = database_url(DB_NAME)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "ops_platform.settings")
     import django
 

@@ -16,32 +16,14 @@ it back as found when done (merchants migrations reversed to 0001, the merchants
 from __future__ import annotations
 
 import argparse
-import os
-import sys
 import time
 from datetime import date, timedelta
 
-from _common import ROOT, machine, manage, median
+from _common import django_on, machine, manage, median
 from _synthetic import synthetic_database
 
 MERCHANTS = 10_000
 WEEK = date(2026, 10, 19)  # a Monday; the synthetic set ends on 2026-10-31 (local), so this week is complete
-
-
-def django_on(url: str) -> None:
-    os.environ["DATABASE_URL"] = url
-    os.environ.pop("REDIS_URL", None)
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "ops_platform.settings")
-    sys.path.insert(0, str(ROOT))
-    import django
-
-    if not getattr(django, "_ops_ready", False):
-        django.setup()
-        django._ops_ready = True
-    from django.db import connections
-
-    connections.close_all()
-    connections["default"].settings_dict["NAME"] = url.rsplit("/", 1)[1]
 
 
 def merchants_ensure() -> None:
