@@ -66,6 +66,8 @@ INSTALLED_APPS = [
     "ops_platform.accounts",
     "ops_platform.core",
     "ops_platform.dashboard",
+    # teams and goals (reads the domain apps through their selectors)
+    "goals",
     # domain
     "merchants",
     "users",

@@ -35,6 +35,8 @@ class Area(StrEnum):
     ITERATIONS = "iterations"
     FEEDBACK = "feedback"
     FEEDBACK_TRIAGE = "feedback_triage"
+    GOALS = "goals"
+    TEAMS = "teams"
     ADMIN_SITE = "admin_site"
 
 
@@ -79,6 +81,11 @@ PERMISSIONS: dict[Area, dict[Action, frozenset[Role]]] = {
     Area.FEEDBACK: {Action.VIEW: ALL_ROLES, Action.CHANGE: frozenset(
         {Role.MERCHANT_OPS, Role.USER_OPS, Role.PRODUCT_OPS, Role.PM, Role.ADMIN})},
     Area.FEEDBACK_TRIAGE: {Action.VIEW: ALL_ROLES, Action.CHANGE: frozenset({Role.PRODUCT_OPS, Role.PM, Role.ADMIN})},
+    # Goals: everyone reads and sets goals; which goal a person may set (company: admins; team: the team's leads;
+    # personal: the member) is decided per goal by goals.services.goal_can_edit.
+    Area.GOALS: {Action.VIEW: ALL_ROLES, Action.CHANGE: ALL_ROLES},
+    # Teams and their members: everyone reads; administrators arrange them.
+    Area.TEAMS: {Action.VIEW: ALL_ROLES, Action.CHANGE: frozenset({Role.ADMIN})},
     Area.ADMIN_SITE: {Action.VIEW: frozenset({Role.ADMIN}), Action.CHANGE: frozenset({Role.ADMIN})},
 }
 
