@@ -2,6 +2,7 @@ from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext_lazy as _
 
 from ops_platform.core.roles import Area, can, roles_of
+from ops_platform.core.topbar import topbar_counters
 
 # (url name, label, area). An entry whose URL does not exist yet is left out, so the
 # navigation grows as the apps land.
@@ -34,4 +35,19 @@ def navigation(request):
             continue
         items.append({"url": url, "label": label, "active": request.path == url or (
             url != "/" and request.path.startswith(url))})
-    return {"nav_items": items, "user_roles": sorted(role.value for role in roles_of(user))}
+    return {"nav_items": items, "user_roles": sorted(role.value for role in roles_of(user)),
+            "topbar_counters": _counters()}
+
+
+def _counters() -> list[dict]:
+    """The apps' top-bar counters: links whose numbers the browser fetches (static/js/topbar.js)."""
+    counters = []
+    for name, counter in topbar_counters():
+        try:
+            url, count_url = reverse(counter.url_name), reverse(counter.count_url_name)
+        except NoReverseMatch:
+            continue
+        if counter.count_query:
+            count_url = f"{count_url}?{counter.count_query}"
+        counters.append({"name": name, "url": url, "label": counter.label, "count_url": count_url})
+    return counters
