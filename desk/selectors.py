@@ -17,6 +17,7 @@ from desk.models import Alert, Digest
 from goals import selectors as goal_selectors
 from goals.models import Team, TeamMembership
 from merchants import selectors as merchant_selectors
+from merchants.models import MerchantContact
 from ops_platform.core.roles import Role, roles_of
 from products import selectors as product_selectors
 from users import selectors as user_selectors
@@ -189,6 +190,7 @@ def desk_for(*, user, today: date | None = None) -> dict:
         "todo_total": sum(section["count"] for section in sections),
         "alerts": alerts_open_for(user=user, today=today),
         "teams": team_load(user=user, today=today),
+        "contact_kinds": MerchantContact.Kind.choices,  # for clearing a follow-up on the desk
     }
 
 
