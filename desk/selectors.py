@@ -22,8 +22,9 @@ from ops_platform.core.roles import Role, roles_of
 from products import selectors as product_selectors
 from users import selectors as user_selectors
 
-SECTION_LIMIT = 20  # items shown per section; the count is of all
+SECTION_LIMIT = 10  # items shown per section; the count is of all
 ALERT_DAYS = 14  # unacknowledged alerts older than this drop off the desk
+ALERTS_SHOWN = 10  # the most severe and newest on the desk; the API lists them all
 SEGMENT_CHANGE = 0.2  # ±20 % against the previous stored size
 COUPON_BUDGET_SHARE = 0.9
 COUPON_DAYS = 7
@@ -183,12 +184,14 @@ def desk_for(*, user, today: date | None = None) -> dict:
     """Everything on the user's desk: goals with pace, to-do sections, open alerts, the teams they lead."""
     today = today or timezone.localdate()
     sections = todo_for(user=user, today=today)
+    alerts = alerts_open_for(user=user, today=today)
     return {
         "today": today,
         "goals": goal_selectors.goals_for_user(user=user, on=today),
         "sections": sections,
         "todo_total": sum(section["count"] for section in sections),
-        "alerts": alerts_open_for(user=user, today=today),
+        "alerts": alerts[:ALERTS_SHOWN],
+        "alerts_count": len(alerts),
         "teams": team_load(user=user, today=today),
         "contact_kinds": MerchantContact.Kind.choices,  # for clearing a follow-up on the desk
     }
