@@ -31,6 +31,7 @@ from goals.models import Team
 from merchants import selectors as merchant_selectors
 from merchants.models import Tier
 from products import selectors as product_selectors
+from products.models import Ticket
 from users import selectors as user_selectors
 from users.models import Stage
 
@@ -168,9 +169,14 @@ def digest_context(digest: Digest) -> dict:
     stage_labels = dict(Stage.choices)
     customers = [{**row, "label": str(stage_labels.get(row["stage"], row["stage"])),
                   "change": row["end"] - row["start"]} for row in content.get("customers", [])]
+    outcomes = dict(Ticket.Outcome.choices)
+    tickets = content.get("tickets", {})
+    tickets = {"launched": tickets.get("launched", []),
+               "concluded": [{**t, "outcome_label": str(outcomes.get(t.get("outcome"), t.get("outcome") or ""))}
+                             for t in tickets.get("concluded", [])]}
     return {"digest": digest, "content": content, "goals": goals, "moves": moves, "alerts": alerts,
-            "customers": customers, "merchants": content.get("merchants", {}),
-            "tickets": content.get("tickets", {}), "channels": content.get("channels", []),
+            "customers": customers, "merchants": content.get("merchants", {}), "tickets": tickets,
+            "channels": content.get("channels", []),
             "site_url": getattr(settings, "SITE_URL", "").rstrip("/"),
             "url": reverse("desk:digest", args=[digest.pk])}
 
@@ -249,7 +255,7 @@ def digest_xlsx(*, digest: Digest) -> bytes:
         (_("Tickets"), [(_("Ticket"), "text"), (_("Title"), "text"), (_("Event"), "text"), (_("Date"), "text"),
                         (_("Outcome"), "text")],
          [[t["key"], t["title"], _("launched"), t["date"], ""] for t in context["tickets"].get("launched", [])]
-         + [[t["key"], t["title"], _("concluded"), t["date"], t.get("outcome") or ""]
+         + [[t["key"], t["title"], _("concluded"), t["date"], t["outcome_label"]]
             for t in context["tickets"].get("concluded", [])]),
         (_("Channels"), [(_("Rank"), "number"), (_("Channel"), "text"), (_("Visitors"), "number"),
                          (_("Sign-ups"), "number"), (_("Activation rate"), percent), (_("Repeat rate"), percent),
