@@ -8,6 +8,7 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.utils import timezone, translation
+from django_celery_beat.models import PeriodicTask
 
 from analytics.models import MetricsRun
 from desk.models import Alert
@@ -253,3 +254,14 @@ def test_the_desk_page_shows_and_acknowledges_alerts(client_for):
 
     assert response.status_code == 302
     assert client.get("/").context["desk"]["alerts"] == []
+
+
+def test_beat_runs_the_alerts_nightly_and_the_digest_on_monday_morning(settings):
+    tasks = {task.name: task for task in PeriodicTask.objects.select_related("crontab")}
+
+    alerts, digest = tasks["Nightly desk alerts"], tasks["Weekly team digest"]
+
+    assert (alerts.task, alerts.crontab.hour, alerts.crontab.minute) == ("desk.tasks.alerts_compute_task", "4", "30")
+    assert (digest.task, digest.crontab.day_of_week, digest.crontab.hour, digest.crontab.minute) == (
+        "desk.tasks.digests_send_task", "1", "8", "0")
+    assert str(digest.crontab.timezone) == settings.TIME_ZONE == "Asia/Shanghai"
