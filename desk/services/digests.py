@@ -85,17 +85,17 @@ def _merchant_moves(week: date, week_end: date) -> dict:
     down = [c for c in changes if c.from_tier and rank.get(Tier(c.to_tier), 0) < rank.get(Tier(c.from_tier), 0)]
     return {"up": len(up), "down": len(down), "new": len([c for c in changes if not c.from_tier]),
             "moves": [{"code": c.merchant.code, "name": c.merchant.name, "from_tier": c.from_tier,
-                       "to_tier": c.to_tier} for c in (down + up)[:MOVES_LIMIT]]}
+                       "to_tier": c.to_tier} for c in down[:MOVES_LIMIT // 2] + up[:MOVES_LIMIT // 2]]}
 
 
 def _customer_stages(week: date, week_end: date) -> list[dict]:
-    start = user_selectors.stage_daily_series(date_from=week - timedelta(days=1), date_to=week - timedelta(days=1))
-    end = user_selectors.stage_daily_series(date_from=week_end, date_to=week_end)
-    rows = []
-    for stage, values in end["stages"].items():
-        before = start["stages"].get(stage) or [0]
-        rows.append({"stage": stage, "start": before[0] if before else 0, "end": values[0] if values else 0})
-    return rows
+    """Customers per life-cycle stage at the first and the last snapshot from the eve of the week to its end (one
+    query); empty when no refresh stored a snapshot then."""
+    series = user_selectors.stage_daily_series(date_from=week - timedelta(days=1), date_to=week_end)
+    if not series["dates"]:
+        return []
+    return [{"stage": stage, "start": values[0], "end": values[-1], "start_day": series["dates"][0],
+             "end_day": series["dates"][-1]} for stage, values in series["stages"].items()]
 
 
 def _tickets(week: date, week_end: date) -> dict:

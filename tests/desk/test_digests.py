@@ -21,6 +21,7 @@ from merchants.models import MerchantTierChange, Tier
 from ops_platform.core.roles import Role
 from products.models import Ticket
 from tests.factories import MerchantFactory, TicketFactory, local_time
+from users.models import Stage, StageDaily
 
 pytestmark = pytest.mark.django_db
 WEEK = date(2026, 11, 16)  # Monday
@@ -77,6 +78,19 @@ def test_the_content_is_the_weeks_snapshot(merchant_team, goals):
     assert [t["ticket_id"] for t in content["tickets"]["launched"]] == [launched.pk]
     assert [(t["ticket_id"], t["outcome"]) for t in content["tickets"]["concluded"]] == [(concluded.pk, "success")]
     assert [a["kind"] for a in content["alerts"]] == ["merchant_at_risk"]
+
+
+def test_customers_by_stage_from_the_first_and_last_snapshot_of_the_week(merchant_team, goals):
+    StageDaily.objects.create(date=WEEK - timedelta(days=1), stage=Stage.NEW, customers=10)
+    StageDaily.objects.create(date=WEEK + timedelta(days=5), stage=Stage.NEW, customers=14)
+    StageDaily.objects.create(date=WEEK + timedelta(days=5), stage=Stage.ACTIVE, customers=3)
+    StageDaily.objects.create(date=WEEK + timedelta(days=7), stage=Stage.NEW, customers=99)  # next week
+
+    rows = {row["stage"]: row for row in digest_content(team=merchant_team, week=WEEK)["customers"]}
+
+    assert (rows["new"]["start"], rows["new"]["end"], rows["new"]["end_day"]) == (10, 14, "2026-11-21")
+    assert (rows["active"]["start"], rows["active"]["end"]) == (0, 3)
+    assert digest_content(team=merchant_team, week=WEEK - timedelta(days=14))["customers"] == []
 
 
 def test_each_member_gets_the_digest_in_their_language(merchant_team, goals):
