@@ -177,7 +177,7 @@ def digest_context(digest: Digest) -> dict:
     return {"digest": digest, "content": content, "goals": goals, "moves": moves, "alerts": alerts,
             "customers": customers, "merchants": content.get("merchants", {}), "tickets": tickets,
             "channels": content.get("channels", []),
-            "site_url": getattr(settings, "SITE_URL", "").rstrip("/"),
+            "site_url": settings.SITE_URL,
             "url": reverse("desk:digest", args=[digest.pk])}
 
 

@@ -105,6 +105,7 @@ def test_each_member_gets_the_digest_in_their_language(merchant_team, goals):
     assert english.subject == "Weekly digest: Merchant operations, week of 2026-11-16"
     assert "Noodle House: core → at risk" in english.body
     assert "Sign 20 merchants" in english.body
+    assert f"http://127.0.0.1:8000/desk/digests/{Digest.objects.get().pk}/" in english.body
     # the tier labels come from the merchants catalogue (the desk's own strings arrive with `make messages`)
     assert "Noodle House: 核心 → 风险" in chinese.body
     assert "Noodle House: core → at risk" not in chinese.body
@@ -194,3 +195,14 @@ def test_the_digest_page_renders_the_snapshot(client, digest, merchant_team):
 
     assert "Merchant operations: week of 2026-11-16" in page
     assert "Sign 20 merchants" in page
+
+
+def test_the_digest_list_query_count_does_not_grow(client, make_staff, team_with, django_assert_num_queries):
+    member = make_staff(Role.USER_OPS)
+    for n in range(3):
+        digest_build(team=team_with(f"Team {n}", "other", members=[member]), week=WEEK)
+    client.force_login(member)
+
+    # session, user, roles, the digests with their teams
+    with django_assert_num_queries(4):
+        assert len(client.get("/desk/digests/").context["digests"]) == 3
