@@ -15,7 +15,6 @@ from django.utils import timezone
 
 from desk.models import Alert, Digest
 from goals import selectors as goal_selectors
-from goals.models import Team, TeamMembership
 from merchants import selectors as merchant_selectors
 from merchants.models import MerchantContact
 from ops_platform.core.roles import Role, roles_of
@@ -126,7 +125,7 @@ def alert_visible_to(*, user) -> QuerySet[Alert]:
     alerts = Alert.objects.select_related("acknowledged_by")
     if Role.ADMIN in roles:
         return alerts
-    team_kinds = Team.objects.filter(memberships__user=user).values("kind")
+    team_kinds = goal_selectors.teams_of(user=user).values("kind")
     return alerts.filter(Q(audience_user=user) | Q(audience_role__in=[role.value for role in roles])
                          | Q(audience_team_kind__in=team_kinds))
 
@@ -159,19 +158,17 @@ def team_load(*, user, today: date | None = None) -> list[dict]:
     tickets assigned, stale merchants. A constant number of queries (teams, members, then one grouped query per
     kind over all members), plus the goals per team."""
     today = today or timezone.localdate()
-    teams = list(goal_selectors.teams_led_by(user=user))
+    teams = list(goal_selectors.teams_led_by(user=user).prefetch_related("memberships__user"))
     if not teams:
         return []
-    memberships = list(TeamMembership.objects.filter(team__in=teams).select_related("user")
-                       .order_by("team_id", "-is_lead", "user__username"))
-    ids = sorted({m.user_id for m in memberships})
+    ids = sorted({m.user_id for team in teams for m in team.memberships.all()})
     follow_ups = merchant_selectors.follow_up_load_by_owner(owner_ids=ids, today=today)
     stale = merchant_selectors.merchant_stale_count_by_owner(owner_ids=ids)
     tickets = product_selectors.ticket_assigned_open_count_by_user(user_ids=ids)
     result = []
     for team in teams:
         members = []
-        for membership in (m for m in memberships if m.team_id == team.pk):
+        for membership in sorted(team.memberships.all(), key=lambda m: (not m.is_lead, m.user.get_username())):
             load = follow_ups.get(membership.user_id, {})
             members.append({"user": membership.user, "is_lead": membership.is_lead,
                             "open_follow_ups": load.get("open", 0), "overdue": load.get("overdue", 0),
@@ -205,7 +202,7 @@ def digest_readable_by(*, user) -> QuerySet[Digest]:
     digests = Digest.objects.select_related("team")
     if Role.ADMIN in roles_of(user):
         return digests
-    return digests.filter(team__memberships__user=user)
+    return digests.filter(team__in=goal_selectors.teams_of(user=user).values("pk"))
 
 
 def digest_list(*, user, team_id: int | None = None, week: date | None = None) -> QuerySet[Digest]:
@@ -224,4 +221,4 @@ def digest_get(*, digest_id: int) -> Digest | None:
 def digest_can_read(*, user, digest: Digest) -> bool:
     if Role.ADMIN in roles_of(user):
         return True
-    return TeamMembership.objects.filter(team_id=digest.team_id, user=user).exists()
+    return goal_selectors.teams_of(user=user).filter(pk=digest.team_id).exists()
