@@ -17,6 +17,7 @@ from merchants.models import (
     Merchant,
     MerchantContact,
     MerchantMetrics,
+    MerchantMetricsRun,
     MerchantStageMove,
     MerchantTierChange,
     RecruitmentTarget,
@@ -150,6 +151,28 @@ def follow_ups_due(*, user, today: date | None = None) -> dict[str, list[Merchan
 def merchant_stale_for(*, user) -> QuerySet[Merchant]:
     """The owner's to-do list: their merchants stale in their stage."""
     return merchant_list(mine=user, stale=True)
+
+
+def follow_up_load_by_owner(*, owner_ids: list[int], today: date | None = None) -> dict[int, dict]:
+    """Open and overdue follow-ups per owner, for a team lead's view of each member's load (1 grouped query)."""
+    today = today or timezone.localdate()
+    rows = (MerchantContact.objects.filter(merchant__owner_id__in=owner_ids, follow_up_done_at__isnull=True,
+                                           follow_up_on__isnull=False)
+            .values("merchant__owner_id").order_by()
+            .annotate(open=Count("pk"), overdue=Count("pk", filter=Q(follow_up_on__lt=today))))
+    return {row["merchant__owner_id"]: {"open": row["open"], "overdue": row["overdue"]} for row in rows}
+
+
+def merchant_stale_count_by_owner(*, owner_ids: list[int]) -> dict[int, int]:
+    """Stale pipeline merchants per owner (1 query + 1 for the stage settings)."""
+    rows = (merchant_queryset().filter(owner_id__in=owner_ids, is_stale=True).values("owner_id").order_by()
+            .annotate(n=Count("pk")))
+    return {row["owner_id"]: row["n"] for row in rows}
+
+
+def merchant_metrics_run_latest() -> MerchantMetricsRun | None:
+    """The newest weekly merchant metrics run (a STARTED row long after its start was left by a crash)."""
+    return MerchantMetricsRun.objects.order_by("-started_at", "-pk").first()
 
 
 def recruitment_target_progress(*, today: date | None = None) -> list[dict]:

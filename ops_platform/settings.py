@@ -68,6 +68,8 @@ INSTALLED_APPS = [
     "ops_platform.dashboard",
     # teams and goals (reads the domain apps through their selectors)
     "goals",
+    # the daily desk, alerts and weekly digests (reads goals and the domain apps through their selectors)
+    "desk",
     # domain
     "merchants",
     "users",
@@ -248,6 +250,8 @@ if not DEBUG:
 
 EMAIL_BACKEND = os.environ.get("DJANGO_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 DEFAULT_FROM_EMAIL = os.environ.get("DJANGO_DEFAULT_FROM_EMAIL", "ops-platform@localhost")
+# Where the site is reached from outside, for links in e-mails (the weekly digest).
+SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 
 LOGGING = {
     "version": 1,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import date, timedelta
 
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import Count, Max, Prefetch, Q, QuerySet
 from django.urls import reverse
 from django.utils import timezone
 
@@ -156,6 +156,60 @@ def launches_in_range(*, date_from: date, date_to: date) -> list[dict]:
     rows = Ticket.objects.filter(launched_at__gte=start, launched_at__lt=end).order_by("launched_at", "id")
     return [{"ticket_id": t.pk, "key": t.key, "title": t.title, "date": timezone.localdate(t.launched_at),
              "launched_at": t.launched_at} for t in rows.only("id", "title", "launched_at")]
+
+
+def tickets_concluded_in_range(*, date_from: date, date_to: date) -> list[dict]:
+    """Tickets concluded on a local day within [date_from, date_to], with their outcome. One query."""
+    start, end = local_range(date_from, date_to)
+    rows = Ticket.objects.filter(concluded_at__gte=start, concluded_at__lt=end).order_by("concluded_at", "id")
+    return [{"ticket_id": t.pk, "key": t.key, "title": t.title, "outcome": t.outcome,
+             "date": timezone.localdate(t.concluded_at)} for t in rows.only("id", "title", "outcome", "concluded_at")]
+
+
+def tickets_waiting_for(*, user, statuses_by_role: dict[str, list[str]] | None = None) -> QuerySet[Ticket]:
+    """Open tickets waiting for ``user``: assigned to them or owned by them as PM, plus the tickets in
+    ``statuses_by_role`` (the workflow moves their role makes: triage for PMs, analysis for analysts).
+    One query (the reasons are computed on the rows by the caller)."""
+    condition = Q(assignees=user) | Q(owner_pm=user)
+    for statuses in (statuses_by_role or {}).values():
+        condition |= Q(status__in=statuses)
+    ids = Ticket.objects.exclude(status__in=Ticket.CLOSED_STATUSES).filter(condition).values("pk")
+    return (Ticket.objects.filter(pk__in=ids).select_related("owner_pm")
+            .order_by("-priority", "due_date", "id"))
+
+
+def ticket_assigned_open_count_by_user(*, user_ids: list[int]) -> dict[int, int]:
+    """Open tickets assigned to each user (1 grouped query on the assignment table)."""
+    through = Ticket.assignees.through
+    rows = (through.objects.filter(staff_id__in=user_ids).exclude(ticket__status__in=Ticket.CLOSED_STATUSES)
+            .values("staff_id").order_by().annotate(n=Count("pk")))
+    return {row["staff_id"]: row["n"] for row in rows}
+
+
+def plans_in_review() -> QuerySet[TrackingPlan]:
+    """Tracking plans submitted for review (the analysts' queue), oldest first. One query."""
+    return (TrackingPlan.objects.filter(status=TrackingPlan.Status.IN_REVIEW).select_related("ticket", "author")
+            .order_by("created_at", "id"))
+
+
+def tracking_violations_on_launched() -> list[dict]:
+    """The latest tracking check of each launched or analysing ticket that found bad events:
+    ``[{"ticket_id", "key", "title", "owner_pm_id", "check_id", "date_from", "date_to", "bad_events", "kinds"}]``.
+    Two queries (the tickets' newest check ids, then those checks)."""
+    launched = [Ticket.Status.LAUNCHED, Ticket.Status.ANALYSING]
+    latest = (TrackingCheck.objects.filter(ticket__status__in=launched).values("ticket_id").order_by()
+              .annotate(last=Max("id")))
+    checks = TrackingCheck.objects.filter(pk__in=[row["last"] for row in latest]).select_related("ticket")
+    result = []
+    for check in checks.order_by("ticket_id"):
+        violations = (check.result or {}).get("violations") or []
+        bad = sum(int(v.get("count") or 0) for v in violations)
+        if bad:
+            result.append({"ticket_id": check.ticket_id, "key": check.ticket.key, "title": check.ticket.title,
+                           "owner_pm_id": check.ticket.owner_pm_id, "check_id": check.pk,
+                           "date_from": check.date_from, "date_to": check.date_to, "bad_events": bad,
+                           "kinds": len(violations)})
+    return result
 
 
 def plan_list(*, ticket: Ticket) -> QuerySet[TrackingPlan]:

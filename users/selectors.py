@@ -9,8 +9,8 @@ from collections import defaultdict
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
-from django.db.models import Count, F, Max, Min, OuterRef, Q, QuerySet, Subquery, Sum
-from django.db.models.functions import TruncMonth
+from django.db.models import Count, F, Max, Min, OuterRef, Q, QuerySet, Subquery, Sum, Window
+from django.db.models.functions import RowNumber, TruncMonth
 from django.utils import timezone
 
 from analytics.services.customer_activity import first_touch_revenue_by_day, person_timeline
@@ -23,6 +23,7 @@ from users.models import (
     CustomerRefresh,
     RfmSegment,
     Segment,
+    SegmentSize,
     Stage,
     StageDaily,
     StageFlow,
@@ -224,6 +225,33 @@ def segment_sizes(*, segment, days: int = 90) -> list[dict]:
     return list(segment.sizes.filter(date__gte=since).order_by("date").values("date", "size", "build_seconds"))
 
 
+def segment_size_changes(*, created_by, threshold: float = 0.2) -> list[dict]:
+    """The creator's segments whose latest stored size moved by at least ``threshold`` (±) against the size stored
+    before it: ``[{"segment_id", "name", "previous", "size", "date", "change"}]``, largest move first. One query
+    (the two newest sizes of each segment, by a window function)."""
+    ranked = (SegmentSize.objects.filter(segment__created_by=created_by)
+              .annotate(rank=Window(RowNumber(), partition_by=[F("segment_id")], order_by=[F("date").desc(),
+                                                                                          F("id").desc()]))
+              .filter(rank__lte=2).values("segment_id", "segment__name", "date", "size", "rank"))
+    latest: dict[int, dict] = {}
+    previous: dict[int, int] = {}
+    for row in ranked:
+        if row["rank"] == 1:
+            latest[row["segment_id"]] = row
+        else:
+            previous[row["segment_id"]] = row["size"]
+    changes = []
+    for segment_id, row in latest.items():
+        before = previous.get(segment_id)
+        if not before:
+            continue
+        change = (row["size"] - before) / before
+        if abs(change) >= threshold:
+            changes.append({"segment_id": segment_id, "name": row["segment__name"], "previous": before,
+                            "size": row["size"], "date": row["date"], "change": round(change, 4)})
+    return sorted(changes, key=lambda c: (-abs(c["change"]), c["name"]))
+
+
 # Referral
 
 
@@ -313,6 +341,16 @@ def coupon_campaign_list() -> QuerySet:
 
 def coupon_campaign_get(*, campaign_id: int):
     return CouponCampaign.objects.select_related("segment", "created_by").filter(pk=campaign_id).first()
+
+
+def coupon_campaigns_ending(*, budget_share: float = 0.9, days: int = 7) -> QuerySet:
+    """Running campaigns about to stop: at least ``budget_share`` of the budget committed, or ending within
+    ``days`` days. One query; ``used_share`` is annotated."""
+    now = timezone.now()
+    return (CouponCampaign.objects.filter(valid_from__lte=now, valid_to__gt=now)
+            .filter(Q(budget__gt=0, committed__gte=F("budget") * Decimal(str(budget_share)))
+                    | Q(valid_to__lte=now + timedelta(days=days)))
+            .select_related("created_by").order_by("valid_to", "name"))
 
 
 def coupon_redemption_list(*, campaign, suspicious: bool | None = None) -> QuerySet:

@@ -37,6 +37,7 @@ class Area(StrEnum):
     FEEDBACK_TRIAGE = "feedback_triage"
     GOALS = "goals"
     TEAMS = "teams"
+    DESK = "desk"
     ADMIN_SITE = "admin_site"
 
 
@@ -86,6 +87,9 @@ PERMISSIONS: dict[Area, dict[Action, frozenset[Role]]] = {
     Area.GOALS: {Action.VIEW: ALL_ROLES, Action.CHANGE: ALL_ROLES},
     # Teams and their members: everyone reads; administrators arrange them.
     Area.TEAMS: {Action.VIEW: ALL_ROLES, Action.CHANGE: frozenset({Role.ADMIN})},
+    # The daily desk, alerts and team digests: everyone has a desk and acknowledges their alerts; which alert
+    # (its audience) and which digest (its team's members) a person sees is decided in desk.selectors.
+    Area.DESK: {Action.VIEW: ALL_ROLES, Action.CHANGE: ALL_ROLES},
     Area.ADMIN_SITE: {Action.VIEW: frozenset({Role.ADMIN}), Action.CHANGE: frozenset({Role.ADMIN})},
 }
 

@@ -28,6 +28,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from analytics.services.loading import EventRow, events_load
+from desk.demo import demo_desk_ensure
 from merchants.demo import merchants_demo_ensure
 from merchants.models import Merchant
 from ops_platform.accounts.models import Staff
@@ -298,6 +299,7 @@ def demo_seed(*, customers: int = 20_000, days: int = 90, seed: int = 42, end: d
         tickets_created = demo_product_loop_ensure(end=end)  # after the events: checks and impact read them
     coupon_orders = demo_user_ops_ensure(end=end, seed=seed, merchants=[str(c) for c in demo_merchant_set.codes[:20]])
     merchants_demo_ensure(end=end, days=days, seed=seed)  # pipeline, log, metrics and tiers from the events, …
+    demo_desk_ensure(end=end)  # last: teams if missing, the night's alerts and last week's digests read everything
     return DemoResult(
         staff_created=staff_created, merchants_created=merchants_created, tickets_created=tickets_created,
         events_generated=total + coupon_orders[0], events_stored=stored + coupon_orders[1],

@@ -1,5 +1,6 @@
 from django.shortcuts import render
 
+from desk.selectors import desk_for
 from ops_platform.core.chart_markers import chart_markers
 from ops_platform.core.permissions import role_required
 from ops_platform.core.roles import Area
@@ -16,4 +17,5 @@ def home(request):
         "markers": [{"date": m["date"].isoformat(), "label": m["label"]}
                     for m in chart_markers(date_from=days[0]["date"], date_to=days[-1]["date"])] if days else [],
     }
-    return render(request, "dashboard/home.html", {"summary": summary, "chart": chart})
+    return render(request, "dashboard/home.html", {"summary": summary, "chart": chart,
+                                                   "desk": desk_for(user=request.user)})

@@ -1,0 +1,82 @@
+"""The desk's own data: alerts from the nightly run and the weekly digest per team.
+
+Nothing here stores translated text: an alert keeps its kind and parameters, a digest its numbers and codes, so
+each reader sees them in their own language.
+"""
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from desk.rendering import alert_message, alert_title
+from goals.models import Team
+
+
+class Alert(models.Model):
+    """Something the nightly run found that someone should look at; one per (kind, subject, day)."""
+
+    class Kind(models.TextChoices):
+        CHANNEL_QUALITY = "channel_quality", _("channel quality dropped")
+        MERCHANT_AT_RISK = "merchant_at_risk", _("merchant fell to at-risk")
+        TRACKING_VIOLATIONS = "tracking_violations", _("tracking-plan violations")
+        RUN_FAILED = "run_failed", _("nightly run failed")
+
+    class Severity(models.TextChoices):
+        INFO = "info", _("info")
+        WARNING = "warning", _("warning")
+        CRITICAL = "critical", _("critical")
+
+    kind = models.CharField(_("kind"), max_length=30, choices=Kind.choices)
+    severity = models.CharField(_("severity"), max_length=10, choices=Severity.choices, default=Severity.WARNING)
+    subject = models.CharField(_("subject"), max_length=200)  # "channel:wechat", "merchant:12", "ticket:5", …
+    day = models.DateField(_("day"))
+    params = models.JSONField(_("parameters"), default=dict, blank=True)
+    link = models.CharField(_("link"), max_length=300, blank=True)
+    audience_team_kind = models.CharField(_("team kind"), max_length=20, choices=Team.Kind.choices, blank=True)
+    audience_role = models.CharField(_("role"), max_length=20, blank=True)
+    audience_user = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("for"), null=True, blank=True,
+                                      on_delete=models.CASCADE, related_name="+")
+    acknowledged_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("acknowledged by"), null=True,
+                                        blank=True, on_delete=models.SET_NULL, related_name="+")
+    acknowledged_at = models.DateTimeField(_("acknowledged at"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["-day", "-id"]
+        verbose_name = _("alert")
+        verbose_name_plural = _("alerts")
+        constraints = [models.UniqueConstraint(fields=["kind", "subject", "day"], name="desk_alert_kind_subject_day")]
+        indexes = [models.Index(fields=["acknowledged_at", "-day"], name="desk_alert_open")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.subject} {self.day}"
+
+    @property
+    def title(self) -> str:
+        """In the active language (the reader's)."""
+        return alert_title(self.kind, self.params)
+
+    @property
+    def message(self) -> str:
+        return alert_message(self.kind, self.params)
+
+
+class Digest(models.Model):
+    """A team's week (Monday to Sunday) as a snapshot: goals with pace, movements and the week's alerts."""
+
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="digests", verbose_name=_("team"))
+    week = models.DateField(_("week of"))  # the Monday
+    content = models.JSONField(_("content"), default=dict)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    emailed_at = models.DateTimeField(_("e-mailed at"), null=True, blank=True)
+    emailed_to = models.PositiveIntegerField(_("e-mailed to"), default=0)
+
+    class Meta:
+        ordering = ["-week", "team__name"]
+        verbose_name = _("weekly digest")
+        verbose_name_plural = _("weekly digests")
+        constraints = [models.UniqueConstraint(fields=["team", "week"], name="desk_digest_team_week")]
+
+    def __str__(self) -> str:
+        return f"{self.team} {self.week}"
+

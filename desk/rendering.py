@@ -1,0 +1,65 @@
+"""An alert's title and message in the reader's language, from its kind and parameters (nothing translated is
+stored). Called at render time, inside the reader's language (a request, or ``translation.override``)."""
+
+from __future__ import annotations
+
+from django.utils.formats import number_format
+from django.utils.translation import gettext as _
+
+from merchants.models import Tier
+
+RUN_LABELS = {
+    "metrics": lambda: _("AARRR metrics run"),
+    "customers": lambda: _("customer refresh"),
+    "merchants": lambda: _("merchant metrics run"),
+}
+
+
+def _percent(value) -> str:
+    if value is None:
+        return "—"
+    return f"{number_format(float(value) * 100, decimal_pos=1)}%"
+
+
+def _tier(code: str) -> str:
+    try:
+        return str(Tier(code).label)
+    except ValueError:
+        return code or "—"
+
+
+def alert_title(kind: str, params: dict) -> str:
+    p = params or {}
+    if kind == "channel_quality":
+        return _("Channel %(channel)s: customer quality dropped") % {"channel": p.get("channel", "")}
+    if kind == "merchant_at_risk":
+        return _("%(code)s %(name)s fell to at-risk") % {"code": p.get("code", ""), "name": p.get("name", "")}
+    if kind == "tracking_violations":
+        return _("%(key)s %(title)s: tracking-plan violations") % {"key": p.get("key", ""),
+                                                                   "title": p.get("title", "")}
+    if kind == "run_failed":
+        label = RUN_LABELS.get(p.get("run", ""), lambda: p.get("run", ""))()
+        return _("The nightly %(run)s failed") % {"run": label}
+    return kind
+
+
+def alert_message(kind: str, params: dict) -> str:
+    p = params or {}
+    if kind == "channel_quality":
+        return _("Week of %(week)s against the week before: activation rate %(activation_before)s → "
+                 "%(activation_after)s, repeat rate %(repeat_before)s → %(repeat_after)s.") % {
+            "week": p.get("week", ""),
+            "activation_before": _percent(p.get("activation_before")),
+            "activation_after": _percent(p.get("activation_after")),
+            "repeat_before": _percent(p.get("repeat_before")), "repeat_after": _percent(p.get("repeat_after"))}
+    if kind == "merchant_at_risk":
+        return _("From %(from_tier)s to at-risk in the week of %(week)s (health score %(score)s).") % {
+            "from_tier": _tier(p.get("from_tier", "")), "week": p.get("week", ""),
+            "score": p.get("score") if p.get("score") is not None else "—"}
+    if kind == "tracking_violations":
+        return _("%(bad)s bad events (%(kinds)s kinds of violation) between %(date_from)s and %(date_to)s.") % {
+            "bad": p.get("bad", 0), "kinds": p.get("kinds", 0), "date_from": p.get("date_from", ""),
+            "date_to": p.get("date_to", "")}
+    if kind == "run_failed":
+        return _("Started %(started)s. %(error)s") % {"started": p.get("started", ""), "error": p.get("error", "")}
+    return ""

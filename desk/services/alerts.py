@@ -1,0 +1,162 @@
+"""The nightly alerts: what the night's computations found that someone should look at.
+
+Each rule reads the apps' selectors and yields alerts keyed by (kind, subject, day); they are stored with
+``ignore_conflicts`` on that unique key, so running the computation twice (or a retried task) adds nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+
+from django.db import transaction
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from analytics import selectors as analytics_selectors
+from desk.models import Alert
+from desk.selectors import alert_visible_to
+from goals.models import Team
+from merchants import selectors as merchant_selectors
+from merchants.models import Tier
+from ops_platform.core.exceptions import ApplicationError
+from ops_platform.core.roles import Role
+from products import selectors as product_selectors
+from users import selectors as user_selectors
+
+CHANNEL_DROP = 0.2  # a rate down by more than 20 % (relative) against the week before
+CHANNEL_MIN_VISITORS = 20  # both weeks need this many new visitors for the rates to mean something
+STUCK_RUN_HOURS = 6  # a merchant metrics run still STARTED after this long was left by a crash
+
+
+@dataclass
+class AlertsResult:
+    day: date
+    found: int = 0
+    created: int = 0
+    by_kind: dict[str, int] = field(default_factory=dict)
+
+
+def _week_before(day: date) -> tuple[date, date]:
+    """The last complete Monday–Sunday week before ``day``."""
+    monday = day - timedelta(days=day.weekday()) - timedelta(days=7)
+    return monday, monday + timedelta(days=6)
+
+
+def channel_quality_drops(*, this_week: list[dict], previous_week: list[dict], threshold: float = CHANNEL_DROP,
+                          min_visitors: int = CHANNEL_MIN_VISITORS) -> list[dict]:
+    """Channels whose activation rate or repeat rate fell by more than ``threshold`` (relative) from the previous
+    week's rows to this week's (rows as ``users.selectors.channel_quality`` gives them)."""
+    before = {row["channel"]: row for row in previous_week}
+    drops = []
+    for row in this_week:
+        old = before.get(row["channel"])
+        if old is None or row["visitors"] < min_visitors or old["visitors"] < min_visitors:
+            continue
+        fell = []
+        for key in ("activation_rate", "repeat_rate"):
+            now_rate, old_rate = row.get(key), old.get(key)
+            if now_rate is not None and old_rate and (old_rate - now_rate) / old_rate > threshold:
+                fell.append(key)
+        if fell:
+            drops.append({"channel": row["channel"], "fell": fell,
+                          "activation_before": old.get("activation_rate"),
+                          "activation_after": row.get("activation_rate"),
+                          "repeat_before": old.get("repeat_rate"), "repeat_after": row.get("repeat_rate")})
+    return drops
+
+
+def _channel_alerts(day: date) -> list[Alert]:
+    week_from, week_to = _week_before(day)
+    this_week = user_selectors.channel_quality(date_from=week_from, date_to=week_to)["channels"]
+    previous = user_selectors.channel_quality(date_from=week_from - timedelta(days=7),
+                                              date_to=week_to - timedelta(days=7))["channels"]
+    return [Alert(kind=Alert.Kind.CHANNEL_QUALITY, severity=Alert.Severity.WARNING,
+                  subject=f"channel:{drop['channel']}", day=week_from,
+                  params={**drop, "week": week_from.isoformat()}, link=reverse("users:channels"),
+                  audience_team_kind=Team.Kind.USER_OPS, audience_role=Role.USER_OPS.value)
+            for drop in channel_quality_drops(this_week=this_week, previous_week=previous)]
+
+
+def _at_risk_alerts(day: date) -> list[Alert]:
+    since = day - timedelta(days=14)
+    changes = merchant_selectors.tier_changes(direction="down", since=since).filter(to_tier=Tier.AT_RISK)
+    return [Alert(kind=Alert.Kind.MERCHANT_AT_RISK, severity=Alert.Severity.WARNING,
+                  subject=f"merchant:{change.merchant_id}", day=change.period_start,
+                  params={"code": change.merchant.code, "name": change.merchant.name, "from_tier": change.from_tier,
+                          "week": change.period_start.isoformat(), "score": change.merchant.health_score},
+                  link=reverse("merchants:detail", args=[change.merchant_id]),
+                  audience_team_kind=Team.Kind.MERCHANT_OPS, audience_user_id=change.merchant.owner_id,
+                  audience_role="" if change.merchant.owner_id else Role.MERCHANT_OPS.value)
+            for change in changes[:500]]
+
+
+def _tracking_alerts(day: date) -> list[Alert]:
+    week_from = day - timedelta(days=day.weekday())  # this week's Monday: one alert per ticket per week
+    return [Alert(kind=Alert.Kind.TRACKING_VIOLATIONS, severity=Alert.Severity.WARNING,
+                  subject=f"ticket:{row['ticket_id']}", day=week_from,
+                  params={"key": row["key"], "title": row["title"], "bad": row["bad_events"], "kinds": row["kinds"],
+                          "date_from": row["date_from"].isoformat(), "date_to": row["date_to"].isoformat()},
+                  link=reverse("products:ticket", args=[row["ticket_id"]]),
+                  audience_team_kind=Team.Kind.ANALYSTS, audience_role=Role.ANALYST.value,
+                  audience_user_id=row["owner_pm_id"])
+            for row in product_selectors.tracking_violations_on_launched()]
+
+
+def _failed_run_alert(run: str, subject: str, started, error: str) -> Alert:
+    local = timezone.localtime(started)
+    return Alert(kind=Alert.Kind.RUN_FAILED, severity=Alert.Severity.CRITICAL, subject=f"{run}:{subject}",
+                 day=local.date(), params={"run": run, "started": local.strftime("%Y-%m-%d %H:%M"),
+                                           "error": (error or "")[:300]},
+                 link=reverse("dashboard:home"), audience_team_kind=Team.Kind.ANALYSTS,
+                 audience_role=Role.ANALYST.value)
+
+
+def _run_alerts(day: date) -> list[Alert]:
+    alerts = []
+    metrics = analytics_selectors.metrics_run_latest()
+    if metrics is not None and metrics.status == "failed":
+        alerts.append(_failed_run_alert("metrics", str(metrics.pk), metrics.started_at, metrics.error))
+    refresh = user_selectors.customer_refresh_latest()
+    if refresh is not None and refresh.status == "failed":
+        alerts.append(_failed_run_alert("customers", str(refresh.pk), refresh.started_at, refresh.error))
+    weekly = merchant_selectors.merchant_metrics_run_latest()
+    if weekly is not None and weekly.status == "started" and (
+            timezone.now() - weekly.started_at > timedelta(hours=STUCK_RUN_HOURS)):
+        alerts.append(_failed_run_alert("merchants", weekly.period_start.isoformat(), weekly.started_at,
+                                        "still running; left by a crash?"))
+    return alerts
+
+
+RULES = (_channel_alerts, _at_risk_alerts, _tracking_alerts, _run_alerts)
+
+
+def alerts_compute(*, day: date | None = None) -> AlertsResult:
+    """Run every rule for ``day`` (today by default) and store what is new. Idempotent per (kind, subject, day)."""
+    day = day or timezone.localdate()
+    result = AlertsResult(day=day)
+    found: list[Alert] = []
+    for rule in RULES:
+        found += rule(day)
+    result.found = len(found)
+    for alert in found:
+        result.by_kind[alert.kind] = result.by_kind.get(alert.kind, 0) + 1
+    with transaction.atomic():
+        before = Alert.objects.count()
+        Alert.objects.bulk_create(found, ignore_conflicts=True, batch_size=500)
+        result.created = Alert.objects.count() - before
+    return result
+
+
+def alert_acknowledge(*, user, alert_id: int) -> Alert:
+    """Hide an alert from every desk it was on; only someone in its audience may (404 otherwise, as if unseen)."""
+    with transaction.atomic():
+        alert = alert_visible_to(user=user).select_for_update(of=("self",)).filter(pk=alert_id).first()
+        if alert is None:
+            raise ApplicationError(_("No such alert."), status_code=404, code="not_found")
+        if alert.acknowledged_at is None:
+            alert.acknowledged_by = user
+            alert.acknowledged_at = timezone.now()
+            alert.save(update_fields=["acknowledged_by", "acknowledged_at"])
+    return alert

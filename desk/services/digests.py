@@ -1,0 +1,291 @@
+"""The weekly digest per team: a snapshot of the week (goals with pace, movements, alerts), readable in-app,
+downloadable as XLSX and e-mailed to each member in their own language.
+
+A digest is stored once per (team, week) (unique), and e-mailed once: ``emailed_at`` is set under a row lock in the
+same transaction as the sending, so a rerun (or a retried task) never e-mails twice.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives
+from django.db import transaction
+from django.db.models import Q
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.utils import get_column_letter
+
+from desk.models import Alert, Digest
+from goals import selectors as goal_selectors
+from goals.models import Team
+from merchants import selectors as merchant_selectors
+from merchants.models import Tier
+from products import selectors as product_selectors
+from products.models import Ticket
+from users import selectors as user_selectors
+from users.models import Stage
+
+TOP_CHANNELS = 5
+MOVES_LIMIT = 50
+HEADER_FONT = Font(bold=True, color="FFFFFF")  # as analytics' XLSX exports
+HEADER_FILL = PatternFill("solid", fgColor="3B6FD8")
+# Which kinds of alert reach which team in its digest (the alert's audience by team kind, or every alert for
+# "other" teams and teams whose kind has no alerts of its own).
+TEAM_ALERT_KINDS = {
+    Team.Kind.MERCHANT_OPS: [Alert.Kind.MERCHANT_AT_RISK, Alert.Kind.RUN_FAILED],
+    Team.Kind.USER_OPS: [Alert.Kind.CHANNEL_QUALITY, Alert.Kind.RUN_FAILED],
+    Team.Kind.PRODUCT_OPS: [Alert.Kind.TRACKING_VIOLATIONS, Alert.Kind.CHANNEL_QUALITY],
+    Team.Kind.ANALYSTS: list(Alert.Kind.values),
+    Team.Kind.PMS: [Alert.Kind.TRACKING_VIOLATIONS],
+}
+
+
+def week_monday(day: date) -> date:
+    return day - timedelta(days=day.weekday())
+
+
+def last_complete_week(today: date | None = None) -> date:
+    """The Monday of the last complete week before ``today``."""
+    return week_monday(today or timezone.localdate()) - timedelta(days=7)
+
+
+def _jsonable(value):
+    if isinstance(value, dict):
+        return {key: _jsonable(inner) for key, inner in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(inner) for inner in value]
+    if isinstance(value, (date, datetime)):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return float(value)
+    return value
+
+
+def _goals(team: Team, week_end: date) -> list[dict]:
+    keys = ("id", "title", "level", "metric", "metric_label", "period_start", "period_end", "target", "value",
+            "progress", "expected", "pace", "url")
+    return [{key: goal.get(key) for key in keys} for goal in goal_selectors.team_goals(team=team, on=week_end)]
+
+
+def _merchant_moves(week: date, week_end: date) -> dict:
+    changes = list(merchant_selectors.tier_changes(since=week).filter(period_start__lte=week_end)
+                   .order_by("merchant__code")[:1000])
+    rank = merchant_selectors.TIER_RANK
+    up = [c for c in changes if c.from_tier and rank.get(Tier(c.to_tier), 0) > rank.get(Tier(c.from_tier), 0)]
+    down = [c for c in changes if c.from_tier and rank.get(Tier(c.to_tier), 0) < rank.get(Tier(c.from_tier), 0)]
+    return {"up": len(up), "down": len(down), "new": len([c for c in changes if not c.from_tier]),
+            "moves": [{"code": c.merchant.code, "name": c.merchant.name, "from_tier": c.from_tier,
+                       "to_tier": c.to_tier} for c in down[:MOVES_LIMIT // 2] + up[:MOVES_LIMIT // 2]]}
+
+
+def _customer_stages(week: date, week_end: date) -> list[dict]:
+    """Customers per life-cycle stage at the first and the last snapshot from the eve of the week to its end (one
+    query); empty when no refresh stored a snapshot then."""
+    series = user_selectors.stage_daily_series(date_from=week - timedelta(days=1), date_to=week_end)
+    if not series["dates"]:
+        return []
+    return [{"stage": stage, "start": values[0], "end": values[-1], "start_day": series["dates"][0],
+             "end_day": series["dates"][-1]} for stage, values in series["stages"].items()]
+
+
+def _tickets(week: date, week_end: date) -> dict:
+    return {"launched": product_selectors.launches_in_range(date_from=week, date_to=week_end),
+            "concluded": product_selectors.tickets_concluded_in_range(date_from=week, date_to=week_end)}
+
+
+def _channels(week: date, week_end: date) -> list[dict]:
+    rows = user_selectors.channel_quality(date_from=week, date_to=week_end)["channels"]
+    keys = ("rank", "channel", "visitors", "signups", "buyers", "activation_rate", "repeat_rate", "cac", "roi")
+    return [{key: row.get(key) for key in keys} for row in rows if row["visitors"]][:TOP_CHANNELS]
+
+
+def _alerts(team: Team, week: date, week_end: date) -> list[dict]:
+    kinds = TEAM_ALERT_KINDS.get(team.kind, list(Alert.Kind.values))
+    alerts = (Alert.objects.filter(day__gte=week, day__lte=week_end)
+              .filter(Q(kind__in=kinds) | Q(audience_team_kind=team.kind)).order_by("day", "id")[:200])
+    return [{"id": a.pk, "kind": a.kind, "severity": a.severity, "day": a.day, "params": a.params, "link": a.link}
+            for a in alerts]
+
+
+def digest_content(*, team: Team, week: date) -> dict:
+    """The week's snapshot for the team, as JSON-ready data (codes and numbers, no translated text)."""
+    week = week_monday(week)
+    week_end = week + timedelta(days=6)
+    return _jsonable({
+        "team": {"id": team.pk, "name": team.name, "kind": team.kind},
+        "week_start": week, "week_end": week_end,
+        "goals": _goals(team, week_end),
+        "merchants": _merchant_moves(week, week_end),
+        "customers": _customer_stages(week, week_end),
+        "tickets": _tickets(week, week_end),
+        "channels": _channels(week, week_end),
+        "alerts": _alerts(team, week, week_end),
+    })
+
+
+def digest_build(*, team: Team, week: date, rebuild: bool = False) -> tuple[Digest, bool]:
+    """The team's digest for the week holding ``week``: stored once (unique per team and week); ``rebuild``
+    refreshes the snapshot of a digest not yet e-mailed. Returns (digest, created)."""
+    week = week_monday(week)
+    with transaction.atomic():
+        digest, created = Digest.objects.select_for_update().get_or_create(
+            team=team, week=week, defaults={"content": {}})
+        if created or (rebuild and digest.emailed_at is None):
+            digest.content = digest_content(team=team, week=week)
+            digest.save(update_fields=["content"])
+    return digest, created
+
+
+# Rendering (in the active language)
+
+
+def _members_with_mail(team: Team) -> list:
+    return [m.user for m in goal_selectors.team_members(team=team) if m.user.email and m.user.is_active]
+
+
+def digest_context(digest: Digest) -> dict:
+    """What the page, the e-mail and the XLSX show, with labels in the active language."""
+    content = digest.content or {}
+    tiers = dict(Tier.choices)
+    moves = [{**move, "from_label": str(tiers.get(move["from_tier"], move["from_tier"] or "—")),
+              "to_label": str(tiers.get(move["to_tier"], move["to_tier"]))}
+             for move in content.get("merchants", {}).get("moves", [])]
+    alerts = [{**alert, "title": Alert(kind=alert["kind"], params=alert["params"]).title,
+               "message": Alert(kind=alert["kind"], params=alert["params"]).message}
+              for alert in content.get("alerts", [])]
+    pace_labels = {"ahead": _("ahead"), "on_track": _("on track"), "behind": _("behind")}
+    goals = [{**goal, "pace_label": pace_labels.get(goal.get("pace"), goal.get("pace") or "")}
+             for goal in content.get("goals", [])]
+    stage_labels = dict(Stage.choices)
+    customers = [{**row, "label": str(stage_labels.get(row["stage"], row["stage"])),
+                  "change": row["end"] - row["start"]} for row in content.get("customers", [])]
+    outcomes = dict(Ticket.Outcome.choices)
+    tickets = content.get("tickets", {})
+    tickets = {"launched": tickets.get("launched", []),
+               "concluded": [{**t, "outcome_label": str(outcomes.get(t.get("outcome"), t.get("outcome") or ""))}
+                             for t in tickets.get("concluded", [])]}
+    return {"digest": digest, "content": content, "goals": goals, "moves": moves, "alerts": alerts,
+            "customers": customers, "merchants": content.get("merchants", {}), "tickets": tickets,
+            "channels": content.get("channels", []),
+            "site_url": settings.SITE_URL,
+            "url": reverse("desk:digest", args=[digest.pk])}
+
+
+def digest_email(*, digest: Digest, member) -> EmailMultiAlternatives:
+    """The digest as an e-mail (text and HTML) in the member's language."""
+    language = member.language or settings.LANGUAGE_CODE
+    with translation.override(language):
+        context = {**digest_context(digest), "member": member}
+        subject = _("Weekly digest: %(team)s, week of %(week)s") % {"team": digest.team.name,
+                                                                     "week": digest.week.isoformat()}
+        text = render_to_string("desk/digest_email.txt", context)
+        html = render_to_string("desk/digest_email.html", context)
+    message = EmailMultiAlternatives(subject=subject, body=text, from_email=settings.DEFAULT_FROM_EMAIL,
+                                     to=[member.email])
+    message.attach_alternative(html, "text/html")
+    return message
+
+
+@dataclass
+class DigestsResult:
+    week: date
+    built: int = 0
+    emailed: int = 0
+    messages: int = 0
+    skipped: list[str] = field(default_factory=list)
+
+
+def digests_send(*, week: date | None = None, dry_run: bool = False) -> DigestsResult:
+    """Build every team's digest for the week (last complete week by default) and e-mail each member once.
+
+    ``dry_run`` builds nothing and sends nothing; it reports what would be sent."""
+    week = week_monday(week) if week else last_complete_week()
+    result = DigestsResult(week=week)
+    for team in goal_selectors.team_list():
+        if dry_run:
+            existing = Digest.objects.filter(team=team, week=week).first()
+            if existing is None or existing.emailed_at is None:
+                result.messages += len(_members_with_mail(team))
+                result.emailed += 1
+            else:
+                result.skipped.append(team.name)
+            continue
+        digest, created = digest_build(team=team, week=week)
+        result.built += int(created)
+        with transaction.atomic():
+            locked = Digest.objects.select_for_update().select_related("team").get(pk=digest.pk)
+            if locked.emailed_at is not None:
+                result.skipped.append(team.name)
+                continue
+            messages = [digest_email(digest=locked, member=member) for member in _members_with_mail(team)]
+            for message in messages:
+                message.send()
+            locked.emailed_at = timezone.now()
+            locked.emailed_to = len(messages)
+            locked.save(update_fields=["emailed_at", "emailed_to"])
+        result.emailed += 1
+        result.messages += len(messages)
+    return result
+
+
+def digest_xlsx(*, digest: Digest) -> bytes:
+    """The digest as a workbook, one sheet per section, headers formatted like analytics' exports."""
+    context = digest_context(digest)
+    percent = "0.0%"
+    sheets = [
+        (_("Goals"), [(_("Goal"), "text"), (_("Level"), "text"), (_("Metric"), "text"), (_("Target"), "number"),
+                      (_("Value"), "number"), (_("Progress"), percent), (_("Pace"), "text")],
+         [[g.get("title"), g.get("level"), g.get("metric_label"), g.get("target"), g.get("value"), g.get("progress"),
+           g.get("pace_label")] for g in context["goals"]]),
+        (_("Merchants"), [(_("Merchant"), "text"), (_("Name"), "text"), (_("From"), "text"), (_("To"), "text")],
+         [[m["code"], m["name"], m["from_label"], m["to_label"]] for m in context["moves"]]),
+        (_("Customers"), [(_("Stage"), "text"), (_("Start of week"), "number"), (_("End of week"), "number"),
+                          (_("Change"), "number")],
+         [[c["label"], c["start"], c["end"], c["change"]] for c in context["customers"]]),
+        (_("Tickets"), [(_("Ticket"), "text"), (_("Title"), "text"), (_("Event"), "text"), (_("Date"), "text"),
+                        (_("Outcome"), "text")],
+         [[t["key"], t["title"], _("launched"), t["date"], ""] for t in context["tickets"].get("launched", [])]
+         + [[t["key"], t["title"], _("concluded"), t["date"], t["outcome_label"]]
+            for t in context["tickets"].get("concluded", [])]),
+        (_("Channels"), [(_("Rank"), "number"), (_("Channel"), "text"), (_("Visitors"), "number"),
+                         (_("Sign-ups"), "number"), (_("Activation rate"), percent), (_("Repeat rate"), percent),
+                         (_("ROI"), percent)],
+         [[c.get("rank"), c.get("channel"), c.get("visitors"), c.get("signups"), c.get("activation_rate"),
+           c.get("repeat_rate"), c.get("roi")] for c in context["channels"]]),
+        (_("Alerts"), [(_("Day"), "text"), (_("Severity"), "text"), (_("Alert"), "text"), (_("Details"), "text")],
+         [[a["day"], str(dict(Alert.Severity.choices).get(a["severity"], a["severity"])), a["title"], a["message"]]
+          for a in context["alerts"]]),
+    ]
+    workbook = Workbook(write_only=True)
+    for title, columns, rows in sheets:
+        sheet = workbook.create_sheet(title=str(title)[:31])
+        for index, (_label, kind) in enumerate(columns, start=1):
+            sheet.column_dimensions[get_column_letter(index)].width = 28 if kind == "text" else 14
+        sheet.freeze_panes = "A2"
+        header = []
+        for label, _kind in columns:
+            cell = WriteOnlyCell(sheet, value=str(label))
+            cell.font, cell.fill, cell.alignment = HEADER_FONT, HEADER_FILL, Alignment(horizontal="center")
+            header.append(cell)
+        sheet.append(header)
+        for row in rows:
+            cells = []
+            for value, (_label, kind) in zip(row, columns, strict=True):
+                cell = WriteOnlyCell(sheet, value=value)
+                if kind == percent and value is not None:
+                    cell.number_format = percent
+                cells.append(cell)
+            sheet.append(cells)
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()

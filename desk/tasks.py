@@ -1,0 +1,29 @@
+"""Celery entry points of the desk: take ISO dates, call one service. Both can run twice: alerts are unique per
+(kind, subject, day) and a digest is e-mailed once per (team, week)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from celery import shared_task
+from django.db import InterfaceError, OperationalError
+
+from desk.services.alerts import alerts_compute
+from desk.services.digests import digests_send
+
+TRANSIENT_ERRORS = (OperationalError, InterfaceError, ConnectionError)
+
+
+@shared_task(bind=True, acks_late=True, autoretry_for=TRANSIENT_ERRORS, retry_backoff=30, retry_backoff_max=600,
+             max_retries=5)
+def alerts_compute_task(self, day: str | None = None) -> int:
+    """The nightly alerts for ``day`` (ISO, today by default); returns how many were new."""
+    return alerts_compute(day=date.fromisoformat(day) if day else None).created
+
+
+@shared_task(bind=True, acks_late=True, autoretry_for=TRANSIENT_ERRORS, retry_backoff=60, retry_backoff_max=900,
+             max_retries=3)
+def digests_send_task(self, week: str | None = None) -> int:
+    """Every team's digest of the week holding ``week`` (ISO; the last complete week by default), e-mailed once;
+    returns how many e-mails went out."""
+    return digests_send(week=date.fromisoformat(week) if week else None).messages

@@ -1,0 +1,267 @@
+"""The nightly alert rules at their thresholds, idempotency per (kind, subject, day), audiences and acknowledging."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+from django.utils import timezone, translation
+from django_celery_beat.models import PeriodicTask
+
+from analytics.models import MetricsRun
+from desk.models import Alert
+from desk.selectors import alert_visible_to, alerts_open_for
+from desk.services import alerts as alert_services
+from desk.services.alerts import alert_acknowledge, alerts_compute, channel_quality_drops
+from desk.tasks import alerts_compute_task
+from merchants.models import MerchantTierChange, Tier
+from ops_platform.core.exceptions import ApplicationError
+from ops_platform.core.roles import Role
+from products.models import Ticket, TrackingCheck, TrackingPlan
+from tests.factories import MerchantFactory, TicketFactory
+from users.models import CustomerRefresh
+
+pytestmark = pytest.mark.django_db
+DAY = date(2026, 11, 25)  # a Wednesday; the week assessed is 16–22 November
+
+
+def _row(channel, visitors=100, activation=0.5, repeat=0.3):
+    return {"channel": channel, "visitors": visitors, "activation_rate": activation, "repeat_rate": repeat}
+
+
+# Channel quality
+
+
+def test_a_drop_of_more_than_20_percent_is_an_alert_and_20_percent_is_not():
+    previous = [_row("wechat"), _row("douyin"), _row("search"), _row("store")]
+    this_week = [_row("wechat", activation=0.4),  # −20 %: at the threshold, not over it
+                 _row("douyin", activation=0.39),  # −22 %
+                 _row("search", repeat=0.2),  # −33 %
+                 _row("store", activation=0.7, repeat=0.3)]
+
+    drops = channel_quality_drops(this_week=this_week, previous_week=previous)
+
+    assert [(d["channel"], d["fell"]) for d in drops] == [("douyin", ["activation_rate"]), ("search", ["repeat_rate"])]
+
+
+def test_small_weeks_and_new_channels_raise_nothing():
+    previous = [_row("wechat", visitors=19), _row("douyin")]
+    this_week = [_row("wechat", activation=0.1), _row("douyin", visitors=19, activation=0.1), _row("new", activation=0)]
+
+    assert channel_quality_drops(this_week=this_week, previous_week=previous) == []
+
+
+def test_channel_alerts_compare_the_last_complete_week_with_the_one_before(monkeypatch):
+    asked = []
+
+    def fake_quality(*, date_from, date_to):
+        asked.append((date_from, date_to))
+        rows = [_row("wechat", activation=0.3 if date_from == date(2026, 11, 16) else 0.5)]
+        return {"channels": rows}
+
+    monkeypatch.setattr(alert_services.user_selectors, "channel_quality", fake_quality)
+
+    result = alerts_compute(day=DAY)
+
+    assert asked == [(date(2026, 11, 16), date(2026, 11, 22)), (date(2026, 11, 9), date(2026, 11, 15))]
+    alert = Alert.objects.get(kind=Alert.Kind.CHANNEL_QUALITY)
+    assert (alert.subject, alert.day, alert.audience_team_kind, alert.audience_role) == (
+        "channel:wechat", date(2026, 11, 16), "user_ops", "user_ops")
+    assert result.created == 1
+    with translation.override("en"):
+        assert alert.title == "Channel wechat: customer quality dropped"
+        assert "activation rate 50.0% → 30.0%" in alert.message
+
+
+# Merchants at risk
+
+
+def _tier_change(merchant, from_tier, to_tier, week):
+    return MerchantTierChange.objects.create(merchant=merchant, from_tier=from_tier, to_tier=to_tier,
+                                             period_start=week, reason="weekly metrics", changed_at=timezone.now())
+
+
+def test_a_merchant_that_fell_to_at_risk_alerts_its_owner(make_staff):
+    owner = make_staff(Role.MERCHANT_OPS)
+    fell = MerchantFactory(owner=owner, health_score=30)
+    unowned = MerchantFactory(owner=None)
+    rose = MerchantFactory(owner=owner)
+    week = date(2026, 11, 16)
+    _tier_change(fell, Tier.POTENTIAL, Tier.AT_RISK, week)
+    _tier_change(unowned, Tier.ORDINARY, Tier.AT_RISK, week)
+    _tier_change(rose, Tier.AT_RISK, Tier.ORDINARY, week)
+    _tier_change(MerchantFactory(owner=owner), Tier.ORDINARY, Tier.AT_RISK, week - timedelta(days=21))  # too old
+
+    alerts_compute(day=DAY)
+
+    alerts = {a.subject: a for a in Alert.objects.filter(kind=Alert.Kind.MERCHANT_AT_RISK)}
+    assert set(alerts) == {f"merchant:{fell.pk}", f"merchant:{unowned.pk}"}
+    assert (alerts[f"merchant:{fell.pk}"].audience_user, alerts[f"merchant:{fell.pk}"].audience_role) == (owner, "")
+    assert alerts[f"merchant:{unowned.pk}"].audience_role == "merchant_ops"
+    assert alerts[f"merchant:{fell.pk}"].day == week
+    with translation.override("en"):
+        assert alerts[f"merchant:{fell.pk}"].message == (
+            "From potential to at-risk in the week of 2026-11-16 (health score 30).")
+
+
+# Tracking violations
+
+
+def _check(ticket, violations):
+    plan = TrackingPlan.objects.create(ticket=ticket, version=1, status=TrackingPlan.Status.APPROVED,
+                                       events=[{"name": "visit", "properties": []}])
+    return TrackingCheck.objects.create(ticket=ticket, plan=plan, date_from=DAY - timedelta(days=7),
+                                        date_to=DAY - timedelta(days=1), result={"violations": violations})
+
+
+def test_violations_in_the_latest_check_of_a_launched_ticket(make_staff):
+    pm = make_staff(Role.PM)
+    bad = TicketFactory(status=Ticket.Status.LAUNCHED, owner_pm=pm)
+    _check(bad, [{"event": "visit", "kind": "missing_property", "property": "channel", "count": 4},
+                 {"event": "visit", "kind": "wrong_type", "property": "utm", "count": 1}])
+    fixed = TicketFactory(status=Ticket.Status.ANALYSING)
+    _check(fixed, [{"event": "visit", "kind": "missing_property", "property": "channel", "count": 4}])
+    TrackingCheck.objects.create(ticket=fixed, plan=fixed.plans.get(), date_from=DAY, date_to=DAY,
+                                 result={"violations": []})  # the newest check is clean
+    concluded = TicketFactory(status=Ticket.Status.CONCLUDED)
+    _check(concluded, [{"event": "visit", "kind": "missing_property", "property": "channel", "count": 9}])
+
+    alerts_compute(day=DAY)
+
+    (alert,) = Alert.objects.filter(kind=Alert.Kind.TRACKING_VIOLATIONS)
+    assert (alert.subject, alert.audience_user, alert.audience_role, alert.day) == (
+        f"ticket:{bad.pk}", pm, "analyst", date(2026, 11, 23))
+    assert (alert.params["bad"], alert.params["kinds"]) == (5, 2)
+
+
+# Failed runs
+
+
+def test_a_failed_nightly_run_is_a_critical_alert_and_a_good_one_is_not():
+    MetricsRun.objects.create(date_from=DAY, date_to=DAY, status=MetricsRun.Status.FAILED, error="disk full")
+    CustomerRefresh.objects.create(status=CustomerRefresh.Status.DONE)
+
+    alerts_compute(day=DAY)
+
+    (alert,) = Alert.objects.filter(kind=Alert.Kind.RUN_FAILED)
+    assert alert.severity == Alert.Severity.CRITICAL
+    assert alert.subject.startswith("metrics:")
+    assert alert.params["error"] == "disk full"
+
+
+def test_no_runs_and_done_runs_raise_nothing():
+    alerts_compute(day=DAY)
+    MetricsRun.objects.create(date_from=DAY, date_to=DAY, status=MetricsRun.Status.DONE)
+    alerts_compute(day=DAY)
+
+    assert not Alert.objects.filter(kind=Alert.Kind.RUN_FAILED).exists()
+
+
+# Idempotency
+
+
+def test_computing_twice_leaves_the_same_alerts(make_staff, capsys):
+    MetricsRun.objects.create(date_from=DAY, date_to=DAY, status=MetricsRun.Status.FAILED, error="boom")
+    _tier_change(MerchantFactory(owner=make_staff(Role.MERCHANT_OPS)), Tier.CORE, Tier.AT_RISK, date(2026, 11, 16))
+    first = alerts_compute(day=DAY)
+    ids = sorted(Alert.objects.values_list("pk", flat=True))
+
+    second = alerts_compute(day=DAY)
+    call_command("compute_alerts", "--date", DAY.isoformat())
+
+    assert (first.created, second.created, second.found) == (2, 0, 2)
+    assert sorted(Alert.objects.values_list("pk", flat=True)) == ids
+    assert "2 found" in capsys.readouterr().out
+
+
+def test_the_command_refuses_a_bad_date():
+    with pytest.raises(CommandError):
+        call_command("compute_alerts", "--date", "yesterday")
+
+
+def test_the_task_runs_the_same_computation(celery_eager):
+    MetricsRun.objects.create(date_from=DAY, date_to=DAY, status=MetricsRun.Status.FAILED, error="boom")
+
+    assert alerts_compute_task.delay(DAY.isoformat()).get() == 1
+    assert alerts_compute_task.delay(DAY.isoformat()).get() == 0
+
+
+# Audience and acknowledging
+
+
+def _alert(**fields):
+    defaults = {"kind": Alert.Kind.RUN_FAILED, "subject": f"s{Alert.objects.count()}", "day": timezone.localdate(),
+                "params": {"run": "metrics", "started": "", "error": ""}}
+    return Alert.objects.create(**{**defaults, **fields})
+
+
+def test_each_alert_reaches_its_audience(make_staff, team_with):
+    operator, other_operator = make_staff(Role.MERCHANT_OPS), make_staff(Role.MERCHANT_OPS)
+    analyst, user_ops, admin = make_staff(Role.ANALYST), make_staff(Role.USER_OPS), make_staff(Role.ADMIN)
+    pm_in_user_team = make_staff(Role.PM)
+    team_with("User operations", "user_ops", members=[user_ops, pm_in_user_team])
+    own = _alert(kind=Alert.Kind.MERCHANT_AT_RISK, audience_user=operator)
+    role = _alert(audience_role="analyst")
+    team = _alert(kind=Alert.Kind.CHANNEL_QUALITY, audience_team_kind="user_ops")
+
+    def seen(user):
+        return set(alert_visible_to(user=user).values_list("pk", flat=True))
+
+    assert seen(operator) == {own.pk}
+    assert seen(other_operator) == set()
+    assert seen(analyst) == {role.pk}
+    assert seen(user_ops) == {team.pk}
+    assert seen(pm_in_user_team) == {team.pk}
+    assert seen(admin) == {own.pk, role.pk, team.pk}
+
+
+def test_acknowledging_hides_the_alert_from_every_desk(make_staff):
+    analyst, other = make_staff(Role.ANALYST), make_staff(Role.ANALYST)
+    alert = _alert(audience_role="analyst")
+    old = _alert(audience_role="analyst", day=timezone.localdate() - timedelta(days=15))
+    assert [a.pk for a in alerts_open_for(user=other)] == [alert.pk]  # older than 14 days: off the desk
+
+    alert_acknowledge(user=analyst, alert_id=alert.pk)
+
+    assert alerts_open_for(user=other) == []
+    alert.refresh_from_db()
+    assert alert.acknowledged_by == analyst
+    old.refresh_from_db()
+    assert old.acknowledged_at is None
+
+
+def test_acknowledging_an_alert_outside_ones_audience_is_refused_and_changes_nothing(make_staff):
+    alert = _alert(audience_role="analyst")
+
+    with pytest.raises(ApplicationError) as refused:
+        alert_acknowledge(user=make_staff(Role.USER_OPS), alert_id=alert.pk)
+
+    assert refused.value.status_code == 404
+    alert.refresh_from_db()
+    assert alert.acknowledged_at is None
+
+
+def test_the_desk_page_shows_and_acknowledges_alerts(client_for):
+    client = client_for(Role.ANALYST)
+    alert = _alert(audience_role="analyst", params={"run": "metrics", "started": "2026-11-25 02:00", "error": "boom"})
+
+    page = client.get("/", HTTP_ACCEPT_LANGUAGE="en")
+    assert "The nightly AARRR metrics run failed" in page.content.decode()
+
+    response = client.post(f"/desk/alerts/{alert.pk}/acknowledge/")
+
+    assert response.status_code == 302
+    assert client.get("/").context["desk"]["alerts"] == []
+
+
+def test_beat_runs_the_alerts_nightly_and_the_digest_on_monday_morning(settings):
+    tasks = {task.name: task for task in PeriodicTask.objects.select_related("crontab")}
+
+    alerts, digest = tasks["Nightly desk alerts"], tasks["Weekly team digest"]
+
+    assert (alerts.task, alerts.crontab.hour, alerts.crontab.minute) == ("desk.tasks.alerts_compute_task", "4", "30")
+    assert (digest.task, digest.crontab.day_of_week, digest.crontab.hour, digest.crontab.minute) == (
+        "desk.tasks.digests_send_task", "1", "8", "0")
+    assert str(digest.crontab.timezone) == settings.TIME_ZONE == "Asia/Shanghai"
