@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from django.contrib.auth import get_user_model
 from django.utils import timezone
-from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.exceptions import NotFound
 from rest_framework.generics import ListAPIView
@@ -224,6 +224,10 @@ class TeamMemberAddApi(APIView):
         return Response(MemberSerializer(membership).data, status=status.HTTP_201_CREATED)
 
 
+class TeamLeadInputSerializer(serializers.Serializer):
+    is_lead = serializers.BooleanField()
+
+
 class TeamMemberApi(APIView):
     """Make a member a lead or not (PATCH ``{"is_lead"}``) or take them out of the team (DELETE); administrators."""
 
@@ -235,11 +239,10 @@ class TeamMemberApi(APIView):
             raise NotFound("No such member.")
         return membership
 
-    @extend_schema(request=inline_serializer("TeamLeadInput", {"is_lead": serializers.BooleanField()}),
-                   responses=MemberSerializer)
+    @extend_schema(request=TeamLeadInputSerializer, responses=MemberSerializer)
     def patch(self, request, team_id: int, membership_id: int):
         membership = self._membership(team_id, membership_id)
-        data = inline_serializer("TeamLeadInput", {"is_lead": serializers.BooleanField()})(data=request.data)
+        data = TeamLeadInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         membership = team_member_set_lead(user=request.user, membership=membership,
                                           is_lead=data.validated_data["is_lead"])
