@@ -13,6 +13,7 @@ from datetime import date
 from decimal import Decimal
 
 import numpy as np
+from django.utils import timezone
 
 from goals.metrics import LEVEL, goal_values, metric_spec
 from goals.models import Goal, Metric, Team, TeamMembership
@@ -117,10 +118,15 @@ def demo_goals_ensure(*, end: date, seed: int = 42) -> int:
         goals[key] = goal
         created.append((goal, factor * float(rng.uniform(0.97, 1.03))))
     if created:
-        values = goal_values(goals=[goal for goal, _ in created], on=end)
+        # levels such as a segment's size are measured when rebuilt (today), sums up to the data's last day
+        values = goal_values(goals=[goal for goal, _ in created], on=max(end, timezone.localdate()))
         for goal, factor in created:
             share = elapsed_fraction(start=goal.period_start, end=goal.period_end, on=end)
+            if metric_spec(goal.metric).kind == LEVEL and not goal.baseline and values[goal.pk] > 0:
+                goal.baseline = Decimal(round(values[goal.pk] * 0.92))  # nothing stored before: a plausible start
+                Goal.objects.filter(pk=goal.pk).update(baseline=goal.baseline)
             goal.target = _target(goal, values[goal.pk], share, factor)
             Goal.objects.filter(pk=goal.pk).update(target=goal.target)
-    goal_progress_record(on=end, goals=list(goals.values()), backfill=True)
+    # the same days goal_create stored (up to today, within each period), now against the real targets
+    goal_progress_record(on=max(end, timezone.localdate()), goals=list(goals.values()), backfill=True)
     return len(created)

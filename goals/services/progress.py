@@ -67,8 +67,8 @@ def goal_summaries(*, goals: list[Goal], on: date) -> list[dict]:
     result = []
     for goal in goals:
         spec = metric_spec(goal.metric)
-        value = values.get(goal.pk, 0.0)
-        expected = goal_expected(goal=goal, on=on)
+        value = round(values.get(goal.pk, 0.0), 4)
+        expected = round(goal_expected(goal=goal, on=on), 4)
         result.append({
             "id": goal.pk, "title": goal.title, "level": goal.level, "metric": goal.metric,
             "metric_label": spec.label_text, "unit": spec.unit, "kind": spec.kind,
