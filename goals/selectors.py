@@ -40,7 +40,7 @@ def team_members(*, team: Team) -> QuerySet[TeamMembership]:
 
 def _period_goals(on: date) -> QuerySet[Goal]:
     return (Goal.objects.filter(period_start__lte=on, period_end__gte=on)
-            .order_by(LEVEL_ORDER, "-period_end", "title", "id"))
+            .order_by(LEVEL_ORDER, "period_start", "-period_end", "title", "id"))
 
 
 def goals_for_user(*, user, on: date | None = None) -> list[dict]:
@@ -109,7 +109,7 @@ def goal_tree(*, on: date) -> list[dict]:
     under those; goals whose parent is elsewhere are roots. Each node: ``{"goal", "summary", "children"}``.
     One query for the goals plus one grouped query per metric family."""
     goals = list(goal_queryset().filter(period_start__lte=on, period_end__gte=on)
-                 .order_by(LEVEL_ORDER, "-period_end", "team__name", "owner__username", "title", "id"))
+                 .order_by(LEVEL_ORDER, "period_start", "-period_end", "team__name", "owner__username", "title", "id"))
     summaries = {row["id"]: row for row in goal_summaries(goals=goals, on=on)}
     nodes = {goal.pk: {"goal": goal, "summary": summaries[goal.pk], "children": []} for goal in goals}
     roots = []
