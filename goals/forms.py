@@ -16,7 +16,8 @@ class GoalForm(forms.Form):
     title = forms.CharField(label=_("Title"), max_length=200)
     level = forms.ChoiceField(label=_("Level"), choices=Goal.Level.choices)
     period_kind = forms.ChoiceField(label=_("Period"), choices=Goal.PeriodKind.choices)
-    period_start = forms.DateField(label=_("Period start"), widget=forms.DateInput(attrs={"type": "date"}),
+    period_start = forms.DateField(label=_("Period start"),
+                                   widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
                                    help_text=_("The first day of the month or quarter."))
     parent = forms.ModelChoiceField(label=_("Parent goal"), required=False, queryset=Goal.objects.exclude(
         level=Goal.Level.PERSONAL).order_by("-period_start", "level", "title"))
