@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 from django.db.models import Case, IntegerField, Q, QuerySet, Value, When
 from django.utils import timezone
@@ -122,6 +122,23 @@ def goal_tree(*, on: date) -> list[dict]:
 def goal_history(*, goal: Goal) -> list[GoalProgress]:
     """The stored daily values of a goal, oldest first. One query."""
     return list(goal.progress.order_by("date"))
+
+
+def goal_chart(*, goal: Goal, summary: dict, history: list[GoalProgress], launches: list[dict],
+               today: date) -> dict:
+    """The goal page's chart: every day of the period, the stored value (today's measured on demand when not
+    stored yet), the even-pace line from the start value to the target, and the launches as markers."""
+    days = [goal.period_start + timedelta(days=n) for n in range((goal.period_end - goal.period_start).days + 1)]
+    stored = {row.date: row.value for row in history}
+    if goal.period_start <= today <= goal.period_end:
+        stored.setdefault(today, summary["value"])
+    start = float(summary["baseline"] or 0) if summary["kind"] == "level" else 0.0
+    return {
+        "days": [day.isoformat() for day in days],
+        "value": [stored.get(day) for day in days],
+        "expected": [round(start + (summary["target"] - start) * (n + 1) / len(days), 2) for n in range(len(days))],
+        "markers": [{"date": marker["date"].isoformat(), "label": marker["label"]} for marker in launches],
+    }
 
 
 def goal_breakdown(*, goal: Goal, on: date) -> dict:

@@ -61,18 +61,9 @@ def goal_detail(request, goal_id: int):
     summary = goal_summaries(goals=[goal], on=today)[0]
     history = selectors.goal_history(goal=goal)
     breakdown = selectors.goal_breakdown(goal=goal, on=today)
-    days = [goal.period_start + timedelta(days=n) for n in range((goal.period_end - goal.period_start).days + 1)]
-    stored = {row.date: row for row in history}
-    chart = {
-        "days": [day.isoformat() for day in days],
-        "value": [stored[day].value if day in stored else (summary["value"] if day == today else None)
-                  for day in days],
-        "expected": [round(float(summary["baseline"] or 0) + (summary["target"] - float(summary["baseline"] or 0))
-                           * (n + 1) / len(days), 2) if summary["kind"] == "level" else
-                     round(summary["target"] * (n + 1) / len(days), 2) for n in range(len(days))],
-        "markers": [{"date": m["date"].isoformat(), "label": m["label"]} for m in breakdown["launches"]],
-        "labels": {"value": _("Value"), "expected": _("Expected at an even pace")},
-    }
+    chart = selectors.goal_chart(goal=goal, summary=summary, history=history, launches=breakdown["launches"],
+                                 today=today)
+    chart["labels"] = {"value": _("Value"), "expected": _("Expected at an even pace")}
     return render(request, "goals/detail.html", {
         "goal": goal, "summary": summary, "spec": CATALOGUE[goal.metric], "history": history[-14:][::-1],
         "breakdown": breakdown, "chart": chart, "children": goal_summaries(goals=list(

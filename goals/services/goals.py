@@ -28,6 +28,9 @@ from ops_platform.core.roles import Role, roles_of
 
 GOAL_FIELDS = ("title", "level", "period_kind", "period_start", "parent", "team", "owner", "metric", "channel",
                "segment", "coupon_campaign", "target", "baseline")
+# What a goal's value and expected value depend on: changing any of them re-measures its history.
+MEASURED_FIELDS = ("level", "period_kind", "period_start", "period_end", "owner_id", "metric", "channel",
+                   "segment_id", "coupon_campaign_id", "target", "baseline")
 
 
 def _is_admin(user) -> bool:
@@ -100,6 +103,7 @@ def goal_update(*, user, goal: Goal, **fields) -> Goal:
         raise _forbidden()
     with transaction.atomic():
         goal = Goal.objects.select_for_update().get(pk=goal.pk)
+        before = {field: getattr(goal, field) for field in MEASURED_FIELDS}
         for key, value in fields.items():
             if key in GOAL_FIELDS:
                 setattr(goal, key, value)
@@ -109,9 +113,12 @@ def goal_update(*, user, goal: Goal, **fields) -> Goal:
             goal.baseline = None
         _prepare(goal)
         _clean(goal)
+        remeasure = any(getattr(goal, field) != before[field] for field in MEASURED_FIELDS)
         goal.save()
-        goal.progress.all().delete()  # the history of what it was no longer measures what it is
-    _record_history(goal)
+        if remeasure:  # the history of what it was no longer measures what it is
+            goal.progress.all().delete()
+    if remeasure:
+        _record_history(goal)
     return goal
 
 

@@ -132,3 +132,17 @@ def test_the_schema_documents_the_goal_endpoints(admin_api):
                  "/api/v1/teams/", "/api/v1/teams/{team_id}/members/"):
         assert path in schema["paths"], path
     assert "GoalInput" in str(schema["components"]["schemas"])
+
+
+def test_a_title_change_keeps_the_history_and_a_new_target_remeasures_it(admin_api):
+    AarrrDaily.objects.create(date=date(2026, 11, 1), channel="wechat", revenue=Decimal("10"))
+    goal = make_goal(metric=Metric.REVENUE, target=300)
+    goal_progress_record(on=date(2026, 11, 3), backfill=True)
+
+    assert admin_api.patch(f"/api/v1/goals/{goal.pk}/", {"title": "Renamed"}, format="json").status_code == 200
+    assert list(GoalProgress.objects.values_list("date", "expected").order_by("date")) == [
+        (date(2026, 11, d), 10.0 * d) for d in (1, 2, 3)]
+
+    assert admin_api.patch(f"/api/v1/goals/{goal.pk}/", {"target": "600"}, format="json").status_code == 200
+    assert list(GoalProgress.objects.filter(date__lte=date(2026, 11, 3)).values_list("expected", flat=True)
+                .order_by("date")) == [20.0, 40.0, 60.0]
