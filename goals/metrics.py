@@ -62,11 +62,17 @@ def _aarrr_points(goals: list[Goal], date_from: date, date_to: date) -> Points:
     frame = pd.DataFrame.from_records(rows)
     for column in analytics_selectors.AARRR_METRICS:
         frame[column] = frame[column].astype("float64")
+    # one reshaping for all the goals: per day over every channel, and per (channel, day)
+    all_channels = frame.groupby("date")[list(analytics_selectors.AARRR_METRICS)].sum()
+    by_channel = {channel: rows.set_index("date") for channel, rows in frame.groupby("channel")}
+    daily: dict[tuple[str, str], dict[date, float]] = {}
     for goal in goals:
-        selected = frame[(frame["date"] >= goal.period_start) & (frame["date"] <= goal.period_end)]
-        if goal.channel:
-            selected = selected[selected["channel"] == goal.channel]
-        points[goal.pk] = selected.groupby("date")[goal.metric].sum().to_dict()
+        key = (goal.metric, goal.channel)
+        if key not in daily:
+            source = by_channel.get(goal.channel) if goal.channel else all_channels
+            daily[key] = source[goal.metric].to_dict() if source is not None else {}
+        points[goal.pk] = {day: value for day, value in daily[key].items()
+                           if goal.period_start <= day <= goal.period_end}
     return points
 
 
