@@ -38,7 +38,10 @@ from ops_platform.core.roles import Action, Area, Role, can, roles_of
 
 
 def _on(request) -> date:
-    return parse_date(request.GET.get("on") or "") or timezone.localdate()
+    try:
+        return parse_date(request.GET.get("on") or "") or timezone.localdate()
+    except ValueError:  # well formed but no such day (2026-13-01)
+        return timezone.localdate()
 
 
 @role_required(Area.GOALS)

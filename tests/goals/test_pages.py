@@ -139,3 +139,8 @@ def test_goals_for_user_and_team_goals_are_the_period_holding_the_day(team_setup
     assert [row["title"] for row in goals_for_user(user=team_setup["outsider"])] == ["Company revenue", other.title]
     assert [row["level"] for row in team_goals(team=team_setup["team"])] == ["team", "personal"]
     assert goals_for_user(user=team_setup["member"], on=date(2000, 1, 1)) == []
+
+
+def test_a_day_that_does_not_exist_falls_back_to_today(client, team_setup):
+    client.force_login(team_setup["member"])
+    assert client.get("/goals/?on=2026-13-45").status_code == 200
