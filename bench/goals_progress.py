@@ -1,7 +1,9 @@
-"""Goal progress on the demo data: the nightly record, the backfill and the goals tree, for the demo's goals and
-for N copies of each (the query count must not grow with the goals; the time grows with goals × days).
+"""Goal progress on the demo data set: the nightly record, the backfill of every day of the periods and the goals
+tree, for the demo's goals and for many copies of them. The query count must not grow with the goals (one grouped
+query per metric family); the time grows with goals × days.
 
-Runs against the configured database (after `make run` / seed_demo) inside a transaction that is rolled back.
+A scratch PostgreSQL database gets the default demo data set (seed 42, fixed end date), then the steps run in this
+process inside a transaction that is rolled back.
 
     .venv/bin/python bench/goals_progress.py [--copies 40] [--runs 3]
 """
@@ -9,71 +11,63 @@ Runs against the configured database (after `make run` / seed_demo) inside a tra
 from __future__ import annotations
 
 import argparse
-import os
-import statistics
-import sys
-import time
-from datetime import timedelta
-from pathlib import Path
+from datetime import date, timedelta
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "ops_platform.settings")
+from _common import django_on, machine, manage, median, postgres_available, scratch_postgres
 
-import django  # noqa: E402
-
-django.setup()
-
-from django.db import connection, transaction  # noqa: E402
-from django.test.utils import CaptureQueriesContext  # noqa: E402
-from django.utils import timezone  # noqa: E402
-
-from goals.models import Goal  # noqa: E402
-from goals.selectors import goal_tree  # noqa: E402
-from goals.services.progress import goal_progress_record  # noqa: E402
+END = date(2026, 10, 30)
 
 
-class Rollback(Exception):
-    pass
-
-
-def measure(label: str, runs: int, fn) -> str:
-    times, queries = [], 0
-    for _ in range(runs):
-        with CaptureQueriesContext(connection) as context:
-            started = time.perf_counter()
-            fn()
-            times.append(time.perf_counter() - started)
-        queries = len(context)
-    return f"| {label} | {statistics.median(times) * 1000:.0f} ms | {queries} |"
-
-
-def main() -> None:
+def main() -> list[str]:
     parser = argparse.ArgumentParser()
     parser.add_argument("--copies", type=int, default=40)
     parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args()
-    today = timezone.localdate()
-    lines = [f"database: {connection.vendor}", "| step | median | queries |", "|---|---|---|"]
-    try:
-        with transaction.atomic():
-            base = list(Goal.objects.all())
-            if not base:
-                raise SystemExit("No goals: run seed_demo first.")
-            for goals in (len(base), len(base) * (args.copies + 1)):
-                if goals > len(base):
-                    Goal.objects.bulk_create([
-                        Goal(**{f.attname: getattr(g, f.attname) for f in Goal._meta.concrete_fields
-                                if f.attname not in ("id", "parent_id")}) for _ in range(args.copies) for g in base])
-                lines.append(measure(f"nightly record, {goals} goals", args.runs,
-                                     lambda: goal_progress_record(on=today - timedelta(days=1))))
-                lines.append(measure(f"backfill to today, {goals} goals", args.runs,
-                                     lambda: goal_progress_record(on=today, backfill=True)))
-                lines.append(measure(f"goals tree, {goals} goals", args.runs, lambda: goal_tree(on=today)))
-            raise Rollback
-    except Rollback:
-        pass
-    print("\n".join(lines))
+    if not postgres_available():
+        return ["## Goal progress", "", "PostgreSQL not available: skipped."]
+    env = {"DATABASE_URL": scratch_postgres("opsbench_goals")}
+    manage("migrate", "--no-input", env=env)
+    manage("seed_demo", "--seed", "42", "--end", END.isoformat(), "--verbosity", "0", env=env)
+    django_on(env["DATABASE_URL"])
+
+    import time
+
+    from django.db import connection, transaction
+    from django.test.utils import CaptureQueriesContext
+
+    from goals.models import Goal
+    from goals.selectors import goal_tree
+    from goals.services.progress import goal_progress_record
+
+    def measure(label: str, fn) -> str:
+        times, queries = [], 0
+        for _ in range(args.runs):
+            with CaptureQueriesContext(connection) as context:
+                started = time.perf_counter()
+                fn()
+                times.append(time.perf_counter() - started)
+            queries = len(context)
+        return f"| {label} | {median(times) * 1000:.0f} | {queries} |"
+
+    lines = ["## Goal progress (nightly record, backfill, goals tree)", "",
+             f"Machine: {machine()}. PostgreSQL, default demo data set (20,000 customers, 90 days to {END}), its "
+             f"goals and {args.copies} copies of each; median of {args.runs} runs.", "",
+             "| step | median (ms) | queries |", "|---|---|---|"]
+    with transaction.atomic():
+        base = list(Goal.objects.all())
+        for copies in (0, args.copies):
+            Goal.objects.bulk_create([
+                Goal(**{f.attname: getattr(g, f.attname) for f in Goal._meta.concrete_fields
+                        if f.attname not in ("id", "parent_id")}) for _ in range(copies) for g in base])
+            goals = Goal.objects.count()
+            lines.append(measure(f"nightly record, {goals} goals", lambda: goal_progress_record(on=END)))
+            lines.append(measure(f"backfill of the periods to {END}, {goals} goals",
+                                 lambda: goal_progress_record(on=END, backfill=True)))
+            lines.append(measure(f"goals tree, {goals} goals", lambda: goal_tree(on=END - timedelta(days=0))))
+            print("\n".join(lines[-3:]), flush=True)
+        transaction.set_rollback(True)
+    return lines
 
 
 if __name__ == "__main__":
-    main()
+    print("\n".join(main()))
