@@ -144,3 +144,37 @@ def test_goals_for_user_and_team_goals_are_the_period_holding_the_day(team_setup
 def test_a_day_that_does_not_exist_falls_back_to_today(client, team_setup):
     client.force_login(team_setup["member"])
     assert client.get("/goals/?on=2026-13-45").status_code == 200
+
+
+def test_revenue_breaks_down_by_merchant_top_first(team_setup, this_month):
+    from analytics.services.loading import events_load
+    from goals.selectors import goal_breakdown
+    from tests.factories import MerchantFactory, event_row
+
+    MerchantFactory(code="M-BIG", name="Big Noodles")
+    day = timezone.localdate()
+    events_load([
+        event_row("order_paid", "alice", local_time(day, 11), order_id="o1", amount=80, merchant_id="M-BIG"),
+        event_row("order_paid", "bob", local_time(day, 12), order_id="o2", amount=50, merchant_id="M-BIG"),
+        event_row("order_paid", "carol", local_time(day, 13), order_id="o3", amount=70, merchant_id="M-SMALL"),
+        event_row("order_paid", "dan", local_time(this_month - timedelta(days=3), 13), order_id="o4", amount=999,
+                  merchant_id="M-SMALL"),  # last month
+    ])
+    goal = make_goal(metric=Metric.REVENUE, target=1000, start=this_month)
+
+    rows = goal_breakdown(goal=goal, on=day)["merchants"]
+
+    assert [(row["code"], row["value"], row["orders"], round(row["share"], 2)) for row in rows] == [
+        ("M-BIG", 130.0, 2, 0.65), ("M-SMALL", 70.0, 1, 0.35)]
+    assert rows[0]["merchant"].name == "Big Noodles" and rows[1]["merchant"] is None
+
+
+def test_the_goal_page_query_count(client, team_setup, tree_goals, django_assert_num_queries):
+    company = tree_goals[0]
+    goal_progress_record(on=timezone.localdate(), goals=[company], backfill=True)
+    client.force_login(team_setup["member"])
+    client.get(f"/goals/{company.pk}/")
+    # session, user, roles, goal, its value (AARRR rows), history, launches, channels, merchants, the children and
+    # their values: a fixed number whatever the history, channels or children
+    with django_assert_num_queries(11):
+        assert client.get(f"/goals/{company.pk}/").status_code == 200
