@@ -178,3 +178,15 @@ def test_the_goal_page_query_count(client, team_setup, tree_goals, django_assert
     # their values: a fixed number whatever the history, channels or children
     with django_assert_num_queries(11):
         assert client.get(f"/goals/{company.pk}/").status_code == 200
+
+
+def test_goals_for_user_query_count_does_not_grow_with_the_goals(team_setup, tree_goals, this_month,
+                                                                 django_assert_num_queries):
+    from goals.selectors import goals_for_user
+
+    for n in range(6):
+        make_goal(metric=Metric.TICKETS_SUCCESS, target=3 + n, start=this_month, level=Goal.Level.PERSONAL,
+                  team=team_setup["team"], owner=team_setup["member"], title=f"Tickets {n}")
+    with django_assert_num_queries(3):  # the goals, AARRR rows, tickets per day
+        rows = goals_for_user(user=team_setup["member"])
+    assert len(rows) == 9
