@@ -156,7 +156,7 @@ def alerts_open_for(*, user, today: date | None = None) -> list[Alert]:
 def team_load(*, user, today: date | None = None) -> list[dict]:
     """The teams ``user`` leads, each with its goals and every member's load: open and overdue follow-ups, open
     tickets assigned, stale merchants. A constant number of queries (teams, members, then one grouped query per
-    kind over all members), plus the goals per team."""
+    kind over all members), plus the teams' goals measured together."""
     today = today or timezone.localdate()
     teams = list(goal_selectors.teams_led_by(user=user).prefetch_related("memberships__user"))
     if not teams:
@@ -165,6 +165,7 @@ def team_load(*, user, today: date | None = None) -> list[dict]:
     follow_ups = merchant_selectors.follow_up_load_by_owner(owner_ids=ids, today=today)
     stale = merchant_selectors.merchant_stale_count_by_owner(owner_ids=ids)
     tickets = product_selectors.ticket_assigned_open_count_by_user(user_ids=ids)
+    goals = goal_selectors.team_goals_by_team(teams=teams, on=today)
     result = []
     for team in teams:
         members = []
@@ -173,7 +174,7 @@ def team_load(*, user, today: date | None = None) -> list[dict]:
             members.append({"user": membership.user, "is_lead": membership.is_lead,
                             "open_follow_ups": load.get("open", 0), "overdue": load.get("overdue", 0),
                             "tickets": tickets.get(membership.user_id, 0), "stale": stale.get(membership.user_id, 0)})
-        result.append({"team": team, "goals": goal_selectors.team_goals(team=team, on=today), "members": members})
+        result.append({"team": team, "goals": goals[team.pk], "members": members})
     return result
 
 

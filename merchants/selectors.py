@@ -5,9 +5,10 @@ What a staff member may change is scoped here (``merchant_manageable``); every r
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 
 from django.db.models import Case, Count, Exists, OuterRef, Q, QuerySet, Value, When
+from django.db.models.functions import TruncDate
 from django.utils import timezone
 
 from merchants.models import (
@@ -295,3 +296,47 @@ def campaign_list() -> QuerySet[Campaign]:
 def campaign_invites(*, campaign_id: int) -> QuerySet[CampaignInvite]:
     return (CampaignInvite.objects.filter(campaign_id=campaign_id).select_related("merchant", "merchant__owner")
             .order_by("merchant__code"))
+
+
+# Reads for goals (counts per local day and owner; the goals app sums them over its periods)
+
+MILESTONE_FIELDS = {"signed": "signed_at", "live": "live_at"}
+
+
+def merchants_reached_daily(*, milestone: str, date_from: date, date_to: date) -> list[dict]:
+    """Merchants that reached a milestone ("signed" or "live") per local day and owner within [date_from, date_to]:
+    ``[{"date", "owner_id", "count"}]``. One grouped query."""
+    field = MILESTONE_FIELDS[milestone]
+    tz = timezone.get_current_timezone()
+    start = timezone.make_aware(datetime.combine(date_from, time.min), tz)
+    end = timezone.make_aware(datetime.combine(date_to + timedelta(days=1), time.min), tz)
+    return list(Merchant.objects.filter(**{f"{field}__gte": start, f"{field}__lt": end})
+                .annotate(day=TruncDate(field, tzinfo=tz)).values("day", "owner_id").order_by()
+                .annotate(count=Count("pk")).values("day", "owner_id", "count"))
+
+
+def merchants_reached_list(*, milestone: str, date_from: date, date_to: date, owner_id: int | None = None,
+                           limit: int = 20) -> list[Merchant]:
+    """The merchants that reached a milestone within the range (one owner's, or everyone's), latest first."""
+    field = MILESTONE_FIELDS[milestone]
+    tz = timezone.get_current_timezone()
+    start = timezone.make_aware(datetime.combine(date_from, time.min), tz)
+    end = timezone.make_aware(datetime.combine(date_to + timedelta(days=1), time.min), tz)
+    merchants = Merchant.objects.select_related("owner").filter(**{f"{field}__gte": start, f"{field}__lt": end})
+    if owner_id is not None:
+        merchants = merchants.filter(owner_id=owner_id)
+    return list(merchants.order_by(f"-{field}", "code")[:limit])
+
+
+def merchants_in_tier_weekly(*, tier: str, date_from: date, date_to: date) -> list[dict]:
+    """Merchants in ``tier`` per computed week and owner, for the weeks starting within [date_from - 6 days,
+    date_to]: ``[{"week", "owner_id", "count"}]``. One grouped query on the nightly metrics."""
+    return list(MerchantMetrics.objects.filter(period_start__gte=date_from - timedelta(days=6),
+                                               period_start__lte=date_to, tier=tier)
+                .values("period_start", "merchant__owner_id").order_by().annotate(count=Count("pk"))
+                .values("period_start", "merchant__owner_id", "count"))
+
+
+def merchant_names(*, codes: list[str]) -> dict[str, Merchant]:
+    """Merchants by code (to name the codes found in events). One query."""
+    return {merchant.code: merchant for merchant in Merchant.objects.filter(code__in=codes)}

@@ -232,6 +232,9 @@ SPECTACULAR_SETTINGS = {
         "ContactKindEnum": "merchants.models.MerchantContact.Kind",
         "CampaignKindEnum": "merchants.models.Campaign.Kind",
         "LifecycleStageEnum": "users.models.Stage",
+        "TeamKindEnum": "goals.models.Team.Kind",
+        "GoalLevelEnum": "goals.models.Goal.Level",
+        "GoalMetricEnum": "goals.models.Metric",
     },
 }
 

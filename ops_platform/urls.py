@@ -13,6 +13,7 @@ api_v1 = [
     path("", include("products.api_urls")),
     path("", include("merchants.api_urls")),
     path("", include("users.api_urls")),
+    path("", include("goals.api_urls")),
     path("", include("desk.api_urls")),
 ]
 
@@ -22,6 +23,7 @@ urlpatterns = [
     path("products/", include("products.urls")),
     path("merchants/", include("merchants.urls")),
     path("users/", include("users.urls")),
+    path("goals/", include("goals.urls")),
     path("desk/", include("desk.urls")),
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),

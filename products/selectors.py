@@ -6,6 +6,7 @@ from collections import defaultdict
 from datetime import date, timedelta
 
 from django.db.models import Count, Max, Prefetch, Q, QuerySet
+from django.db.models.functions import TruncDate
 from django.urls import reverse
 from django.utils import timezone
 
@@ -285,3 +286,23 @@ def launch_markers(*, date_from: date, date_to: date) -> list[dict]:
     return [{"date": launch["date"], "label": f"{launch['key']} {launch['title']}",
              "url": reverse("products:ticket", args=[launch["ticket_id"]])}
             for launch in launches_in_range(date_from=date_from, date_to=date_to)]
+
+
+# Reads for goals
+
+
+def tickets_concluded_daily(*, date_from: date, date_to: date, outcome: str = Ticket.Outcome.SUCCESS) -> dict:
+    """Tickets concluded with ``outcome`` per local day within [date_from, date_to]. One grouped query."""
+    start, end = local_range(date_from, date_to)
+    rows = (Ticket.objects.filter(status=Ticket.Status.CONCLUDED, outcome=outcome, concluded_at__gte=start,
+                                  concluded_at__lt=end)
+            .annotate(day=TruncDate("concluded_at", tzinfo=timezone.get_current_timezone()))
+            .values("day").order_by().annotate(count=Count("pk")))
+    return {row["day"]: row["count"] for row in rows}
+
+
+def tickets_concluded_list(*, date_from: date, date_to: date, outcome: str = Ticket.Outcome.SUCCESS,
+                           limit: int = 20) -> list[Ticket]:
+    start, end = local_range(date_from, date_to)
+    return list(Ticket.objects.filter(status=Ticket.Status.CONCLUDED, outcome=outcome, concluded_at__gte=start,
+                                      concluded_at__lt=end).order_by("-concluded_at", "-id")[:limit])

@@ -28,6 +28,7 @@ from users.models import (
     StageDaily,
     StageFlow,
 )
+from users.services.coupons import coupon_campaign_results
 from users.services.customers import rfm_segment_of
 
 NONE_CHANNEL = "(none)"
@@ -362,3 +363,39 @@ def coupon_redemption_list(*, campaign, suspicious: bool | None = None) -> Query
 
 def coupon_codes(*, campaign) -> QuerySet:
     return Coupon.objects.filter(campaign=campaign).order_by("pk")
+
+
+# Reads for goals
+
+
+def segment_sizes_between(*, segment_ids: list[int], date_from: date, date_to: date) -> list[dict]:
+    """The stored daily sizes of some segments in [date_from, date_to], plus each segment's last size before the
+    range (so a level can be carried forward): ``[{"segment_id", "date", "size"}]`` by date. Two queries."""
+    inside = list(SegmentSize.objects.filter(segment_id__in=segment_ids, date__gte=date_from, date__lte=date_to)
+                  .values("segment_id", "date", "size"))
+    before = SegmentSize.objects.filter(segment=OuterRef("pk"), date__lt=date_from).order_by("-date")
+    latest = [{"segment_id": row["pk"], "date": row["last_date"], "size": row["last_size"]} for row in
+              Segment.objects.filter(pk__in=segment_ids)
+              .annotate(last_date=Subquery(before.values("date")[:1]), last_size=Subquery(before.values("size")[:1]))
+              .filter(last_date__isnull=False).values("pk", "last_date", "last_size")]
+    return sorted([*latest, *inside], key=lambda row: (row["date"], row["segment_id"]))
+
+
+def coupon_roi(*, campaign_id: int | None = None, date_from: date, date_to: date) -> float | None:
+    """Coupon ROI, (incremental revenue − discount cost) / cost, of one campaign or of every campaign valid at some
+    point in [date_from, date_to] pooled (incremental revenue and cost summed first). None without a cost or a
+    holdout. A few queries per campaign (``coupon_campaign_results``)."""
+    if campaign_id is not None:
+        campaign_ids = [campaign_id]
+    else:
+        start, end = local_range(date_from, date_to)
+        campaign_ids = list(CouponCampaign.objects.filter(valid_from__lt=end, valid_to__gt=start)
+                            .order_by("pk").values_list("pk", flat=True))
+    incremental = cost = 0.0
+    for pk in campaign_ids:
+        results = coupon_campaign_results(campaign_id=pk)
+        if results["incremental_revenue"] is None:
+            continue
+        incremental += results["incremental_revenue"]
+        cost += results["cost"]
+    return round((incremental - cost) / cost, 4) if cost else None

@@ -16,6 +16,7 @@ NAV_ITEMS = [
     ("merchants:list", _("Merchants"), Area.MERCHANTS),
     ("users:customers", _("Customers"), Area.CUSTOMERS),
     ("products:tickets", _("Requirements"), Area.TICKETS),
+    ("goals:tree", _("Goals"), Area.GOALS),
     ("analytics:ingest-keys", _("Ingest keys"), Area.INGEST_KEYS),
     ("admin:index", _("Admin"), Area.ADMIN_SITE),
 ]

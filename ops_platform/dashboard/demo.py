@@ -27,8 +27,13 @@ import pandas as pd
 from django.db import transaction
 from django.utils import timezone
 
+from analytics.models import MetricsRun
+from analytics.selectors import aarrr_daily_list
 from analytics.services.loading import EventRow, events_load
+from analytics.services.metrics import metrics_run_execute
 from desk.demo import demo_desk_ensure
+from goals.demo import demo_goals_ensure
+from goals.periods import QUARTER, period_start_of
 from merchants.demo import merchants_demo_ensure
 from merchants.models import Merchant
 from ops_platform.accounts.models import Staff
@@ -275,6 +280,12 @@ def _rows(frame: pd.DataFrame) -> list[EventRow]:
                                      frame["properties"], strict=True)]
 
 
+def _aarrr_ensure(*, date_from: date, date_to: date) -> None:
+    """The AARRR rows the goals are measured on, computed once (a rerun finds them and stores nothing new)."""
+    if not aarrr_daily_list(date_from=date_to, date_to=date_to).exists():
+        metrics_run_execute(date_from=date_from, date_to=date_to, trigger=MetricsRun.Trigger.BACKFILL)
+
+
 def demo_seed(*, customers: int = 20_000, days: int = 90, seed: int = 42, end: date | None = None,
               merchants: int = 240, progress: Callable[[int, int], None] | None = None) -> DemoResult:
     """Create the demo data set (see the module docstring). ``progress(done, total)`` is called as events load."""
@@ -299,6 +310,8 @@ def demo_seed(*, customers: int = 20_000, days: int = 90, seed: int = 42, end: d
         tickets_created = demo_product_loop_ensure(end=end)  # after the events: checks and impact read them
     coupon_orders = demo_user_ops_ensure(end=end, seed=seed, merchants=[str(c) for c in demo_merchant_set.codes[:20]])
     merchants_demo_ensure(end=end, days=days, seed=seed)  # pipeline, log, metrics and tiers from the events, …
+    _aarrr_ensure(date_from=max(end - timedelta(days=days - 1), period_start_of(kind=QUARTER, day=end)), date_to=end)
+    demo_goals_ensure(end=end, seed=seed)  # teams, goals at every level with their progress history
     demo_desk_ensure(end=end)  # last: teams if missing, the night's alerts and last week's digests read everything
     return DemoResult(
         staff_created=staff_created, merchants_created=merchants_created, tickets_created=tickets_created,

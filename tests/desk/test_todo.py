@@ -11,10 +11,12 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from desk.selectors import desk_for, team_load, todo_for
+from goals.models import Goal, Metric
 from merchants.models import Merchant, MerchantContact
 from ops_platform.core.roles import Role
 from products.models import Ticket, TrackingPlan
 from tests.factories import MerchantFactory, TicketFactory
+from tests.goals.conftest import make_goal
 
 pytestmark = pytest.mark.django_db
 
@@ -165,10 +167,10 @@ def _desk_queries(user) -> int:
     return len(queries)
 
 
-# Per role: the desk's queries (the roles once per user object — none for a superuser —, teams led, then one per
-# section: stale merchants also read the stage settings; alerts are one query).
-DESK_QUERIES = {Role.MERCHANT_OPS: 1 + 6, Role.USER_OPS: 1 + 5, Role.ANALYST: 1 + 4, Role.PM: 1 + 3,
-                Role.PRODUCT_OPS: 1 + 3, Role.ADMIN: 0 + 9}
+# Per role: the desk's queries (the roles once per user object — none for a superuser —, teams led, my goals, then
+# one per section: stale merchants also read the stage settings; alerts are one query).
+DESK_QUERIES = {Role.MERCHANT_OPS: 1 + 7, Role.USER_OPS: 1 + 6, Role.ANALYST: 1 + 5, Role.PM: 1 + 4,
+                Role.PRODUCT_OPS: 1 + 4, Role.ADMIN: 0 + 10}
 
 
 @pytest.mark.parametrize("role", list(Role), ids=str)
@@ -201,8 +203,9 @@ def test_team_load_queries_do_not_grow_with_members(make_staff, team_with, conta
     with CaptureQueriesContext(connection) as large:
         entry = next(e for e in team_load(user=lead) if e["team"].name == "Large")
 
-    # teams, their memberships, the members, follow-ups, stage settings + stale, tickets: 7 whatever the number
-    assert len(small) == len(large) == 7
+    # teams, their memberships, the members, follow-ups, stage settings + stale, tickets, the teams' goals: 8
+    # whatever the number of members and teams
+    assert len(small) == len(large) == 8
     assert sum(m["overdue"] for m in entry["members"]) == 8
 
 
@@ -250,3 +253,26 @@ def test_only_merchant_ops_may_clear_a_follow_up(client_for, make_staff, contact
     assert response.status_code == 403
     contact.refresh_from_db()
     assert contact.follow_up_done_at is None
+
+
+def test_the_desk_shows_real_goals_mine_and_each_led_teams(make_staff, team_with):
+    """goals' real selectors, not stubs: my goals, and for a lead every team's goals measured together."""
+    lead, member = make_staff(Role.MERCHANT_OPS), make_staff(Role.MERCHANT_OPS)
+    first = team_with("Merchant operations", "merchant_ops", lead=lead, members=[member])
+    second = team_with("City launch", "merchant_ops", lead=lead)
+    today = timezone.localdate()
+    start = today.replace(day=1)
+    company = make_goal(metric=Metric.MERCHANTS_SIGNED, target=40, start=start, title="Sign 40")
+    make_goal(metric=Metric.MERCHANTS_SIGNED, target=20, start=start, level=Goal.Level.TEAM, team=first,
+              parent=company, title="Team signs 20")
+    make_goal(metric=Metric.MERCHANTS_LIVE, target=5, start=start, level=Goal.Level.TEAM, team=second,
+              parent=company, title="Five live")
+    MerchantFactory(owner=member, stage=Merchant.Stage.SIGNED, signed_at=timezone.now())
+
+    desk = desk_for(user=lead, today=today)
+
+    assert [goal["title"] for goal in desk["goals"]] == ["Sign 40", "Five live", "Team signs 20"]
+    by_team = {entry["team"].name: [(goal["title"], goal["value"]) for goal in entry["goals"]]
+               for entry in desk["teams"]}
+    assert by_team == {"Merchant operations": [("Team signs 20", 1)], "City launch": [("Five live", 0)]}
+    assert [goal["title"] for goal in desk_for(user=member, today=today)["goals"]][0] == "Sign 40"

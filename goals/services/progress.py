@@ -1,0 +1,106 @@
+"""Progress and pace of goals: the value now, the value expected by now at an even pace, and the verdict.
+
+Pace: ``expected = target × elapsed share of the period`` for sums; for levels the line runs from the baseline to
+the target (``baseline + (target − baseline) × elapsed``) and the comparison is of the change from the baseline.
+Ahead at ``PACE_AHEAD`` (105 %) of expected or more, on track at ``PACE_ON_TRACK`` (95 %) or more, else behind.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from django.db import transaction
+from django.urls import reverse
+from django.utils import timezone
+
+from goals.metrics import LEVEL, goal_series, goal_values, metric_spec
+from goals.models import Goal, GoalProgress
+from goals.periods import elapsed_fraction
+
+PACE_AHEAD = 1.05
+PACE_ON_TRACK = 0.95
+AHEAD = "ahead"
+ON_TRACK = "on_track"
+BEHIND = "behind"
+
+
+def _start_value(goal: Goal) -> float:
+    return float(goal.baseline or 0) if metric_spec(goal.metric).kind == LEVEL else 0.0
+
+
+def goal_expected(*, goal: Goal, on: date) -> float:
+    """The value expected by the end of ``on`` at an even pace from the start value to the target."""
+    start = _start_value(goal)
+    share = elapsed_fraction(start=goal.period_start, end=goal.period_end, on=on)
+    return start + (float(goal.target) - start) * share
+
+
+def pace_of(*, value: float, expected: float, start: float = 0.0) -> str:
+    """Ahead / on track / behind: the change made from ``start`` against the change expected by now.
+
+    Before anything is expected (the period's first moment) a goal is on track unless it has already moved the
+    right way. A falling target (a level below its baseline) is judged the same way, in its direction.
+    """
+    wanted = expected - start
+    made = value - start
+    if wanted == 0:
+        return AHEAD if made > 0 else ON_TRACK
+    ratio = made / wanted
+    if ratio >= PACE_AHEAD:
+        return AHEAD
+    if ratio >= PACE_ON_TRACK:
+        return ON_TRACK
+    return BEHIND
+
+
+def goal_progress_share(*, goal: Goal, value: float) -> float:
+    """How far along: value / target for sums; for levels the share of the way from the baseline to the target.
+    Never below 0."""
+    start = _start_value(goal)
+    span = float(goal.target) - start
+    return max((value - start) / span, 0.0) if span else 0.0
+
+
+def goal_summaries(*, goals: list[Goal], on: date) -> list[dict]:
+    """The contract shape the desk, the digest and the pages share (see goals.selectors.goals_for_user)."""
+    values = goal_values(goals=goals, on=on)
+    result = []
+    for goal in goals:
+        spec = metric_spec(goal.metric)
+        value = round(values.get(goal.pk, 0.0), 4)
+        expected = round(goal_expected(goal=goal, on=on), 4)
+        result.append({
+            "id": goal.pk, "title": goal.title, "level": goal.level, "metric": goal.metric,
+            "metric_label": spec.label_text, "unit": spec.unit, "kind": spec.kind,
+            "period_kind": goal.period_kind, "period_start": goal.period_start, "period_end": goal.period_end,
+            "target": float(goal.target), "baseline": float(goal.baseline) if goal.baseline is not None else None,
+            "value": value, "progress": goal_progress_share(goal=goal, value=value), "expected": expected,
+            "pace": pace_of(value=value, expected=expected, start=_start_value(goal)),
+            "team_id": goal.team_id, "owner_id": goal.owner_id, "parent_id": goal.parent_id,
+            "url": reverse("goals:detail", args=[goal.pk]),
+        })
+    return result
+
+
+def goal_progress_record(*, on: date | None = None, goals: list[Goal] | None = None, backfill: bool = False) -> int:
+    """Store each goal's value and expected value for ``on`` (yesterday's goals by default: every goal whose period
+    holds ``on``); with ``backfill`` every day of the period up to ``on``. Upserts on (goal, date), so a rerun
+    replaces the same rows. Returns the rows written. One grouped query per metric family + one write."""
+    on = on or timezone.localdate()
+    if goals is None:
+        goals = list(Goal.objects.filter(period_start__lte=on, period_end__gte=on))
+    if not goals:
+        return 0
+    series = goal_series(goals=goals, date_to=on)
+    rows = []
+    for goal in goals:
+        days = series.get(goal.pk, [])
+        if not backfill:
+            days = days[-1:]
+        rows += [GoalProgress(goal=goal, date=day, value=value, expected=goal_expected(goal=goal, on=day))
+                 for day, value in days]
+    with transaction.atomic():
+        GoalProgress.objects.bulk_create(rows, batch_size=2000, update_conflicts=True,
+                                         unique_fields=["goal", "date"],
+                                         update_fields=["value", "expected", "computed_at"])
+    return len(rows)
