@@ -12,7 +12,8 @@ Semantics (DESIGN.md, "Metric semantics"), for steps s0…sn, window W days and 
   for an even count; seconds rounded to milliseconds;
 - ``property_filter=(name, value)`` (optional): only s0 events whose property ``name`` is the text ``value``
   can be entry events (e.g. a merchant's funnel: view_merchant with merchant_id = its code); later steps are
-  unfiltered;
+  unfiltered unless ``filter_every_step`` — then every step needs an event with that property value (the funnel
+  of one merchant: viewed it, put its goods in the cart, paid it);
 - ``breakdown="channel"``: the ``channel`` of the entry event, ``"(none)"`` when it has none. When several
   s0 events tie on the earliest timestamp the first stored one (lowest id) is the entry event.
   Breakdown rows are ordered by entrants (most first), then by value.
@@ -54,6 +55,12 @@ class FunnelQuery:
     date_to: date
     breakdown: str | None = None
     property_filter: tuple[str, str] | None = None
+    filter_every_step: bool = False
+
+    @property
+    def step_filter(self) -> tuple[str, str] | None:
+        """The property filter of steps 1…n (None: unfiltered)."""
+        return self.property_filter if self.filter_every_step else None
 
     @property
     def start(self) -> datetime:
@@ -71,7 +78,7 @@ class FunnelQuery:
 
 def funnel_compute(*, steps: list[str] | tuple[str, ...], window_days: int, date_from: date, date_to: date,
                    breakdown: str | None = None, engine: str | None = None,
-                   property_filter: tuple[str, str] | None = None) -> dict:
+                   property_filter: tuple[str, str] | None = None, filter_every_step: bool = False) -> dict:
     """The funnel of ``steps`` (contract in DESIGN.md): ``{"steps": [...]}`` plus ``"breakdown"`` when asked.
 
     ``engine`` is ``"sql"`` (PostgreSQL only) or ``"pandas"``; by default SQL on PostgreSQL, pandas elsewhere.
@@ -80,7 +87,8 @@ def funnel_compute(*, steps: list[str] | tuple[str, ...], window_days: int, date
         raise ValueError(f"unknown breakdown {breakdown!r}")
     query = FunnelQuery(steps=tuple(steps), window_days=window_days, date_from=date_from, date_to=date_to,
                         breakdown=breakdown,
-                        property_filter=(str(property_filter[0]), str(property_filter[1])) if property_filter else None)
+                        property_filter=(str(property_filter[0]), str(property_filter[1])) if property_filter else None,
+                        filter_every_step=filter_every_step)
     engine = engine or ("sql" if connection.vendor == "postgresql" else "pandas")
     groups = _groups_sql(query) if engine == "sql" else _groups_pandas(_paths_pandas(query), query)
     result = {"steps": _step_rows(query, groups.pop(None, None))}
@@ -152,6 +160,13 @@ def _paths_pandas(query: FunnelQuery) -> pd.DataFrame:
     paths = entries[["person_id", "channel", "ts"]].rename(columns={"ts": "t0"}).reset_index(drop=True)
     current = paths[["person_id", "t0"]].rename(columns={"t0": "previous"})
     current["deadline"] = paths["t0"] + window
+    if query.step_filter:
+        key, value = query.step_filter
+        allowed = set(Event.objects.filter(event__in=names, timestamp__gte=query.start,
+                                           timestamp__lte=query.end + query.window)
+                      .alias(p=Cast(KeyTextTransform(key, "properties"), TextField())).filter(p=value)
+                      .values_list("id", flat=True))
+        events = events[events["id"].isin(allowed)]
     for k, name in enumerate(query.steps[1:], start=1):
         candidates = events.loc[events["event"] == name, ["person_id", "ts"]]
         joined = current.merge(candidates, on="person_id")
@@ -197,8 +212,9 @@ def _groups_sql(query: FunnelQuery) -> dict[str | None, StepStats]:
                 f"FROM _funnel_{k - 1} AS f JOIN analytics_event AS e ON e.person_id = f.person_id "
                 f"WHERE e.event = %s AND e.timestamp > %s AND e.timestamp <= %s "
                 f"AND e.timestamp > f.tk AND e.timestamp <= f.t0 + %s "
-                f"GROUP BY f.person_id",
-                [query.steps[k], query.start, last_ts, query.window],
+                + ("AND e.properties ->> %s = %s " if query.step_filter else "")
+                + "GROUP BY f.person_id",
+                [query.steps[k], query.start, last_ts, query.window, *(query.step_filter or ())],
             )
             if k < n - 1:
                 cursor.execute(f"ANALYZE _funnel_{k}")
