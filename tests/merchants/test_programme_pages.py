@@ -387,3 +387,62 @@ def test_readers_see_no_forms_and_every_post_is_403_with_nothing_changed(client,
     assert list(RecruitmentTarget.objects.values_list("target", flat=True)) == [5]
     assert Merchant.objects.count() == 1
     assert Certification.objects.count() == 0
+
+
+# The same changes through the API
+
+
+def test_api_changes_courses_sessions_campaigns_and_targets(api_client_for, make_staff):
+    admin = api_client_for(Role.ADMIN)
+    course = admin.post("/api/v1/merchants/courses/", {"code": "C1", "name": "Basics"}, format="json").json()
+    session = admin.post("/api/v1/merchants/sessions/", {"course": "C1", "starts_at": "2026-05-04T14:00:00+08:00",
+                                                         "trainer": "Li", "online": True}, format="json").json()
+    campaign = admin.post("/api/v1/merchants/campaigns/", {"name": "Spring", "kind": "coupon",
+                                                           "starts_on": "2026-04-01", "ends_on": "2026-04-02"},
+                          format="json").json()
+    target = admin.post("/api/v1/merchants/targets/", {"period_start": "2026-01-01", "period_end": "2026-06-30",
+                                                       "target": 5}, format="json").json()
+
+    course_put = admin.put(f"/api/v1/merchants/courses/{course['id']}/", {"name": "Basics 2",
+                                                                         "required_for": ["core"]}, format="json")
+    session_put = admin.put(f"/api/v1/merchants/sessions/{session['id']}/", {
+        "course": "C1", "starts_at": "2026-05-05T09:00:00+08:00", "trainer": "Wang", "place": "Room 1",
+        "online": False, "capacity": 8}, format="json")
+    session_bad = admin.put(f"/api/v1/merchants/sessions/{session['id']}/", {
+        "course": "C1", "starts_at": "2026-05-05T09:00:00+08:00", "trainer": "Wang", "online": False},
+        format="json")
+    campaign_put = admin.put(f"/api/v1/merchants/campaigns/{campaign['id']}/", {
+        "name": "Spring sale", "kind": "coupon", "starts_on": "2026-04-01", "ends_on": "2026-04-09",
+        "target_tiers": ["potential"]}, format="json")
+    target_put = admin.put(f"/api/v1/merchants/targets/{target['id']}/", {
+        "period_start": "2026-01-01", "period_end": "2026-06-30", "target": 9, "city": "Shanghai"}, format="json")
+    missing = admin.put("/api/v1/merchants/courses/999999/", {"name": "x"}, format="json")
+
+    assert (course_put.status_code, course_put.json()["name"], course_put.json()["required_for"]) == (
+        200, "Basics 2", ["core"])
+    assert (session_put.status_code, session_put.json()["trainer"], session_put.json()["capacity"]) == (
+        200, "Wang", 8)
+    assert (session_bad.status_code, list(session_bad.json()["errors"])) == (400, ["place"])
+    assert (campaign_put.status_code, campaign_put.json()["ends_on"]) == (200, "2026-04-09")
+    assert (target_put.status_code, target_put.json()["target"], target_put.json()["city"]) == (200, 9, "Shanghai")
+    assert missing.status_code == 404
+
+
+def test_api_campaign_edit_by_another_operator_and_invite_by_category(api_client_for, make_staff):
+    ops = make_staff(Role.MERCHANT_OPS)
+    campaign = _campaign(ops)
+    MerchantFactory(code="F1", owner=ops, category="food", tier="core")
+    MerchantFactory(code="D1", owner=ops, category="drinks", tier="core")
+    other = api_client_for(Role.MERCHANT_OPS)
+    mine = api_client_for(Role.ADMIN)
+
+    refused = other.put(f"/api/v1/merchants/campaigns/{campaign.pk}/", {
+        "name": "Mine", "kind": "coupon", "starts_on": "2026-04-01", "ends_on": "2026-04-09"}, format="json")
+    invited = mine.post(f"/api/v1/merchants/campaigns/{campaign.pk}/invite/", {"tiers": [], "categories": ["drinks"]},
+                        format="json")
+
+    assert refused.status_code == 403
+    campaign.refresh_from_db()
+    assert campaign.name == "Spring"
+    assert (invited.status_code, invited.json()) == (201, {"invited": 1})
+    assert list(CampaignInvite.objects.values_list("merchant__code", flat=True)) == ["D1"]
