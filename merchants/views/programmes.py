@@ -27,7 +27,7 @@ from merchants.forms import (
     SessionForm,
     TargetForm,
 )
-from merchants.models import CampaignInvite, Course, RecruitmentTarget
+from merchants.models import CampaignInvite, Course, RecruitmentTarget, Tier
 from merchants.services.campaigns import (
     campaign_can_edit,
     campaign_create,
@@ -103,6 +103,7 @@ def _campaign_page(request, campaign_id: int, *, edit_form=None, invite_form=Non
             "tiers": campaign.target_tiers, "categories": campaign.target_categories}, auto_id="invite_%s")
     return render(request, "merchants/campaign_detail.html", {
         "campaign": campaign, "invites": list(selectors.campaign_invites(campaign_id=campaign_id)),
+        "tier_labels": [Tier(tier).label for tier in campaign.target_tiers if tier in Tier.values],
         "results": campaign_results(campaign=campaign), "statuses": CampaignInvite.Status,
         "can_change": can_change, "can_edit": can_edit, "edit_form": edit_form, "invite_form": invite_form,
         "manageable": set(selectors.merchant_manageable(user=request.user).filter(
