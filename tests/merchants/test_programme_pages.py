@@ -446,3 +446,39 @@ def test_api_campaign_edit_by_another_operator_and_invite_by_category(api_client
     assert campaign.name == "Spring"
     assert (invited.status_code, invited.json()) == (201, {"invited": 1})
     assert list(CampaignInvite.objects.values_list("merchant__code", flat=True)) == ["D1"]
+
+
+def test_api_lists_have_bounded_query_counts(api_client_for, make_staff):
+    admin_user = make_staff(Role.ADMIN)
+    session = _session(admin_user)
+    campaign = _campaign(admin_user)
+    first = MerchantFactory(owner=admin_user, tier="potential", health_score=70)
+    training_enrol(user=admin_user, session_id=session.pk, merchant_ids=[first.pk])
+    campaign_invite(user=admin_user, campaign_id=campaign.pk, merchant_ids=[first.pk])
+    RecruitmentTarget.objects.create(period_start=date(2026, 1, 1), period_end=date(2026, 12, 31), target=5)
+    client = api_client_for(Role.ANALYST)
+    urls = ["/api/v1/merchants/", "/api/v1/merchants/campaigns/", f"/api/v1/merchants/campaigns/{campaign.pk}/",
+            "/api/v1/merchants/sessions/", "/api/v1/merchants/courses/", "/api/v1/merchants/targets/",
+            "/api/v1/merchants/tiers/changes/", "/api/v1/merchants/tiers/upgrade-candidates/"]
+    for url in urls:
+        client.get(url)
+
+    def counts():
+        result = []
+        for url in urls:
+            with CaptureQueriesContext(connection) as captured:
+                assert client.get(url).status_code == 200, url
+            result.append(len(captured))
+        return result
+
+    few = counts()
+    merchants = [MerchantFactory(owner=admin_user, tier="potential", health_score=70) for _ in range(15)]
+    training_enrol(user=admin_user, session_id=session.pk, merchant_ids=[m.pk for m in merchants])
+    campaign_invite(user=admin_user, campaign_id=campaign.pk, merchant_ids=[m.pk for m in merchants])
+    for i in range(4):
+        _session(admin_user, code=f"K{i}")
+        _campaign(admin_user)
+        RecruitmentTarget.objects.create(period_start=date(2026, 1, 1), period_end=date(2026, 12, 31), target=5,
+                                         city=f"City {i}")
+
+    assert counts() == few
