@@ -139,8 +139,11 @@ def _columns(query: FunnelQuery) -> list[str]:
 
 def _paths_pandas(query: FunnelQuery) -> pd.DataFrame:
     names = sorted(set(query.steps))
-    rows = (Event.objects.filter(event__in=names, timestamp__gte=query.start, timestamp__lte=query.end + query.window)
-            .order_by().values_list("id", "person_id", "event", "timestamp", "channel"))
+    rows = Event.objects.filter(event__in=names, timestamp__gte=query.start, timestamp__lte=query.end + query.window)
+    if query.step_filter:  # every step filtered: read only the events with the property value
+        rows = rows.alias(p=Cast(KeyTextTransform(query.step_filter[0], "properties"), TextField())).filter(
+            p=query.step_filter[1])
+    rows = rows.order_by().values_list("id", "person_id", "event", "timestamp", "channel")
     events = pd.DataFrame.from_records(list(rows), columns=["id", "person_id", "event", "timestamp", "channel"])
     columns = _columns(query)
     if events.empty:
@@ -150,7 +153,7 @@ def _paths_pandas(query: FunnelQuery) -> pd.DataFrame:
     window = query.window_days * 86_400_000_000
 
     entries = events[(events["event"] == query.steps[0]) & (events["ts"] >= start) & (events["ts"] < end)]
-    if query.property_filter:
+    if query.property_filter and not query.step_filter:
         name, value = query.property_filter
         allowed = (Event.objects.filter(event=query.steps[0], timestamp__gte=query.start, timestamp__lt=query.end)
                    .alias(p=Cast(KeyTextTransform(name, "properties"), TextField())).filter(p=value)
@@ -160,13 +163,6 @@ def _paths_pandas(query: FunnelQuery) -> pd.DataFrame:
     paths = entries[["person_id", "channel", "ts"]].rename(columns={"ts": "t0"}).reset_index(drop=True)
     current = paths[["person_id", "t0"]].rename(columns={"t0": "previous"})
     current["deadline"] = paths["t0"] + window
-    if query.step_filter:
-        key, value = query.step_filter
-        allowed = set(Event.objects.filter(event__in=names, timestamp__gte=query.start,
-                                           timestamp__lte=query.end + query.window)
-                      .alias(p=Cast(KeyTextTransform(key, "properties"), TextField())).filter(p=value)
-                      .values_list("id", flat=True))
-        events = events[events["id"].isin(allowed)]
     for k, name in enumerate(query.steps[1:], start=1):
         candidates = events.loc[events["event"] == name, ["person_id", "ts"]]
         joined = current.merge(candidates, on="person_id")
