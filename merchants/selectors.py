@@ -264,10 +264,12 @@ def training_session_enrolments(*, session_id: int) -> QuerySet[Enrolment]:
     return Enrolment.objects.filter(session_id=session_id).select_related("merchant").order_by("merchant__code")
 
 
-def merchant_enrollable(*, user, session_id: int) -> QuerySet[Merchant]:
-    """The merchants ``user`` may enrol in a session: theirs, not terminated, not enrolled in it yet."""
-    return (merchant_manageable(user=user).exclude(stage=Merchant.Stage.TERMINATED)
-            .exclude(enrolments__session_id=session_id).order_by("code"))
+def merchant_enrollable(*, user, session_id: int, tier: str | None = None) -> QuerySet[Merchant]:
+    """The merchants ``user`` may enrol in a session: theirs, not terminated, not enrolled in it yet (of ``tier``)."""
+    merchants = merchant_manageable(user=user).exclude(stage=Merchant.Stage.TERMINATED)
+    if tier:
+        merchants = merchants.filter(tier=tier)
+    return merchants.exclude(enrolments__session_id=session_id).order_by("code")
 
 
 def campaign_list() -> QuerySet[Campaign]:

@@ -250,8 +250,9 @@ def _session_page(request, session_id: int, *, edit_form=None, enrol_form=None, 
         edit_form = edit_form or SessionForm(auto_id="edit_%s", initial={
             "course": session.course_id, "starts_at": session.starts_at, "trainer": session.trainer,
             "place": session.place, "online": session.online, "capacity": session.capacity})
-        enrol_form = enrol_form or EnrolForm(merchants=selectors.merchant_enrollable(user=request.user,
-                                                                                     session_id=session_id))
+        tier = request.GET.get("tier") if request.GET.get("tier") in Tier.values else None
+        enrol_form = enrol_form or EnrolForm(merchants=selectors.merchant_enrollable(
+            user=request.user, session_id=session_id, tier=tier))
         mine = selectors.merchant_manageable(user=request.user).filter(enrolments__session_id=session_id)
         mine = set(mine.values_list("pk", flat=True))
         attendance_form = attendance_form or AttendanceForm(enrolments=[e for e in enrolments
@@ -259,6 +260,7 @@ def _session_page(request, session_id: int, *, edit_form=None, enrol_form=None, 
     failed = any(form is not None and form.errors for form in (edit_form, enrol_form, attendance_form))
     return render(request, "merchants/session.html", {
         "session": session, "enrolments": enrolments, "can_change": can_change, "edit_form": edit_form,
+        "tiers": Tier.choices, "tier": request.GET.get("tier", ""),
         "enrol_form": enrol_form, "attendance_form": attendance_form,
     }, status=400 if failed else 200)
 

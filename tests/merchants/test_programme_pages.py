@@ -482,3 +482,16 @@ def test_api_lists_have_bounded_query_counts(api_client_for, make_staff):
                                          city=f"City {i}")
 
     assert counts() == few
+
+
+def test_enrol_choices_narrow_to_a_tier(client, make_staff):
+    admin = make_staff(Role.ADMIN)
+    core, potential = MerchantFactory(code="K1", tier="core"), MerchantFactory(code="P1", tier="potential")
+    session = _session(admin, code="C7")
+    client.force_login(admin)
+
+    everyone = client.get(f"/merchants/training/sessions/{session.pk}/")
+    only_core = client.get(f"/merchants/training/sessions/{session.pk}/", {"tier": "core"})
+
+    assert set(everyone.context["enrol_form"].fields["merchants"].queryset) == {core, potential}
+    assert list(only_core.context["enrol_form"].fields["merchants"].queryset) == [core]
