@@ -29,7 +29,13 @@ from merchants.models import (
     TrainingSession,
 )
 from merchants.overview import merchant_overview
-from merchants.services.campaigns import campaign_create, campaign_invite, campaign_invite_respond, campaign_results
+from merchants.services.campaigns import (
+    campaign_create,
+    campaign_invite,
+    campaign_invite_respond,
+    campaign_results,
+    campaign_update,
+)
 from merchants.services.imports import merchants_export_csv, merchants_import
 from merchants.services.metrics import merchant_tier_set
 from merchants.services.pipeline import (
@@ -38,13 +44,16 @@ from merchants.services.pipeline import (
     merchant_reassign,
     merchant_update,
     recruitment_target_create,
+    recruitment_target_update,
 )
 from merchants.services.relationship import contact_log, follow_up_complete
 from merchants.services.training import (
     course_create,
+    course_update,
     training_attendance_mark,
     training_enrol,
     training_session_create,
+    training_session_update,
 )
 from ops_platform.core.roles import Action, Area
 
@@ -393,6 +402,20 @@ class TargetApi(APIView):
         return Response(TargetProgressSerializer(row).data, status=status.HTTP_201_CREATED)
 
 
+class TargetDetailApi(APIView):
+    """PUT changes a recruitment target (admins)."""
+
+    role_area = Area.MERCHANT_ASSIGN
+
+    @extend_schema(request=TargetInputSerializer, responses=TargetProgressSerializer)
+    def put(self, request, target_id: int):
+        params = TargetInputSerializer(data=request.data)
+        params.is_valid(raise_exception=True)
+        target = recruitment_target_update(user=request.user, target_id=target_id, **params.validated_data)
+        row = next(r for r in selectors.recruitment_target_progress() if r["target"].pk == target.pk)
+        return Response(TargetProgressSerializer(row).data)
+
+
 class TierChangeSerializer(serializers.ModelSerializer):
     merchant_code = serializers.CharField(source="merchant.code", read_only=True)
     changed_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
@@ -498,6 +521,31 @@ class CourseListCreateApi(ListAPIView):
         return Response(CourseSerializer(course).data, status=status.HTTP_201_CREATED)
 
 
+class CourseUpdateSerializer(CourseSerializer):
+    class Meta(CourseSerializer.Meta):
+        fields = ["name", "description", "required_for"]
+
+
+class CourseDetailApi(APIView):
+    """PUT changes a course's name, description and required tiers (its code stays)."""
+
+    role_area = Area.MERCHANTS
+
+    @extend_schema(responses=CourseSerializer)
+    def get(self, request, course_id: int):
+        course = Course.objects.filter(pk=course_id).first()
+        if course is None:
+            raise NotFound("No such course.")
+        return Response(CourseSerializer(course).data)
+
+    @extend_schema(request=CourseUpdateSerializer, responses=CourseSerializer)
+    def put(self, request, course_id: int):
+        params = CourseUpdateSerializer(data=request.data)
+        params.is_valid(raise_exception=True)
+        course = course_update(user=request.user, course_id=course_id, **params.validated_data)
+        return Response(CourseSerializer(course).data)
+
+
 class SessionSerializer(serializers.ModelSerializer):
     course = serializers.SlugRelatedField(slug_field="code", queryset=Course.objects.all())
     enrolled = serializers.IntegerField(read_only=True)
@@ -521,6 +569,29 @@ class SessionListCreateApi(ListAPIView):
         session = training_session_create(user=request.user, **params.validated_data)
         return Response(SessionSerializer(selectors.training_session_list().get(pk=session.pk)).data,
                         status=status.HTTP_201_CREATED)
+
+
+class SessionDetailApi(APIView):
+    """A session; PUT changes it (never to fewer places than merchants enrolled)."""
+
+    role_area = Area.MERCHANTS
+
+    def _get(self, session_id: int):
+        session = selectors.training_session_list().filter(pk=session_id).first()
+        if session is None:
+            raise NotFound("No such session.")
+        return session
+
+    @extend_schema(responses=SessionSerializer)
+    def get(self, request, session_id: int):
+        return Response(SessionSerializer(self._get(session_id)).data)
+
+    @extend_schema(request=SessionSerializer, responses=SessionSerializer)
+    def put(self, request, session_id: int):
+        params = SessionSerializer(data=request.data)
+        params.is_valid(raise_exception=True)
+        training_session_update(user=request.user, session_id=session_id, **params.validated_data)
+        return Response(SessionSerializer(self._get(session_id)).data)
 
 
 class EnrolInputSerializer(serializers.Serializer):
@@ -634,10 +705,22 @@ class CampaignDetailApi(APIView):
                         "before": results["totals"]["before"], "gmv_change": results["totals"]["gmv_change"]},
         })
 
+    @extend_schema(request=CampaignSerializer, responses=CampaignSerializer)
+    def put(self, request, campaign_id: int):
+        """Change the campaign (its creator or an administrator)."""
+        params = CampaignSerializer(data=request.data)
+        params.is_valid(raise_exception=True)
+        campaign_update(user=request.user, campaign_id=campaign_id, **params.validated_data)
+        return Response(CampaignSerializer(selectors.campaign_list().get(pk=campaign_id)).data)
+
 
 class CampaignInviteInputSerializer(serializers.Serializer):
     merchants = serializers.ListField(child=serializers.IntegerField(min_value=1), required=False, max_length=1000,
-                                      help_text="Leave out to invite your live merchants of the target tiers.")
+                                      help_text="Leave out to invite your live merchants of the tiers and categories.")
+    tiers = serializers.ListField(child=serializers.ChoiceField(choices=Tier.choices), required=False, max_length=4,
+                                  help_text="Without merchants: these tiers (default: the campaign's; [] = any).")
+    categories = serializers.ListField(child=serializers.CharField(max_length=100), required=False, max_length=50,
+                                       help_text="Without merchants: these categories (default: the campaign's).")
 
 
 class CampaignInviteApi(APIView):
@@ -650,7 +733,9 @@ class CampaignInviteApi(APIView):
         params = CampaignInviteInputSerializer(data=request.data)
         params.is_valid(raise_exception=True)
         invited = campaign_invite(user=request.user, campaign_id=campaign_id,
-                                  merchant_ids=params.validated_data.get("merchants"))
+                                  merchant_ids=params.validated_data.get("merchants"),
+                                  tiers=params.validated_data.get("tiers"),
+                                  categories=params.validated_data.get("categories"))
         return Response({"invited": invited}, status=status.HTTP_201_CREATED)
 
 

@@ -2,7 +2,7 @@ from django import forms
 from django.contrib.auth import get_user_model
 from django.utils.translation import gettext_lazy as _
 
-from merchants.models import Campaign, CampaignInvite, LossReason, Merchant, MerchantContact, Tier
+from merchants.models import Campaign, CampaignInvite, Course, Enrolment, LossReason, Merchant, MerchantContact, Tier
 from ops_platform.core.roles import Role
 
 
@@ -71,7 +71,93 @@ class CampaignForm(forms.Form):
     budget = forms.DecimalField(label=_("Budget"), min_value=0, max_digits=12, decimal_places=2, initial=0)
     target_tiers = forms.MultipleChoiceField(label=_("Target tiers"), choices=Tier.choices, required=False,
                                              widget=forms.CheckboxSelectMultiple)
+    target_categories = forms.CharField(label=_("Target categories"), required=False, max_length=500,
+                                        help_text=_("Comma-separated; empty for every category."))
+
+    def clean_target_categories(self) -> list[str]:
+        return sorted({c.strip() for c in self.cleaned_data["target_categories"].split(",") if c.strip()})
+
+    @staticmethod
+    def initial_for(campaign: Campaign) -> dict:
+        return {"name": campaign.name, "kind": campaign.kind, "starts_on": campaign.starts_on,
+                "ends_on": campaign.ends_on, "budget": campaign.budget, "target_tiers": campaign.target_tiers,
+                "target_categories": ", ".join(campaign.target_categories)}
+
+
+class CampaignInviteForm(forms.Form):
+    """Invite in bulk: the live merchants the user manages of these tiers and categories (empty: any)."""
+
+    tiers = forms.MultipleChoiceField(label=_("Tiers"), choices=Tier.choices, required=False,
+                                      widget=forms.CheckboxSelectMultiple)
+    categories = forms.MultipleChoiceField(label=_("Categories"), choices=[], required=False,
+                                           widget=forms.CheckboxSelectMultiple)
+
+    def __init__(self, *args, categories: list[str] = (), **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["categories"].choices = [(c, c) for c in categories]
 
 
 class InviteRespondForm(forms.Form):
     status = forms.ChoiceField(choices=[c for c in CampaignInvite.Status.choices if c[0] != "invited"])
+
+
+class CourseForm(forms.Form):
+    code = forms.CharField(label=_("Code"), max_length=40)
+    name = forms.CharField(label=_("Name"), max_length=200)
+    description = forms.CharField(label=_("Description"), required=False, max_length=2000,
+                                  widget=forms.Textarea(attrs={"rows": 2}))
+    required_for = forms.MultipleChoiceField(label=_("Required for tiers"), choices=Tier.choices, required=False,
+                                             widget=forms.CheckboxSelectMultiple)
+
+    def __init__(self, *args, editing: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        if editing:  # the code names the course in the curriculum and does not change
+            del self.fields["code"]
+
+
+class SessionForm(forms.Form):
+    course = forms.ModelChoiceField(label=_("Course"), queryset=Course.objects.order_by("code"))
+    starts_at = forms.DateTimeField(label=_("Starts at"), widget=forms.DateTimeInput(
+        attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"))
+    trainer = forms.CharField(label=_("Trainer"), max_length=100)
+    place = forms.CharField(label=_("Place"), required=False, max_length=200)
+    online = forms.BooleanField(label=_("Online"), required=False)
+    capacity = forms.IntegerField(label=_("Capacity"), min_value=1, max_value=10_000, initial=30)
+
+
+class EnrolForm(forms.Form):
+    merchants = forms.ModelMultipleChoiceField(label=_("Merchants"), queryset=Merchant.objects.none(),
+                                               widget=forms.SelectMultiple(attrs={"size": 8}))
+
+    def __init__(self, *args, merchants=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        if merchants is not None:
+            self.fields["merchants"].queryset = merchants
+
+
+ATTENDANCE_CHOICES = [("", "—"), (Enrolment.Status.ATTENDED, _("attended")), (Enrolment.Status.ABSENT, _("absent"))]
+
+
+class AttendanceForm(forms.Form):
+    """One choice per enrolled merchant (field ``m<merchant id>``): attended, absent, or left as it is."""
+
+    def __init__(self, *args, enrolments=(), **kwargs):
+        super().__init__(*args, **kwargs)
+        for enrolment in enrolments:
+            self.fields[f"m{enrolment.merchant_id}"] = forms.ChoiceField(
+                label=f"{enrolment.merchant.code} {enrolment.merchant.name}", choices=ATTENDANCE_CHOICES,
+                required=False, initial="" if enrolment.status == Enrolment.Status.ENROLLED else enrolment.status,
+                widget=forms.RadioSelect)
+
+    def marks(self) -> dict[int, bool]:
+        return {int(name[1:]): value == Enrolment.Status.ATTENDED for name, value in self.cleaned_data.items()
+                if value}
+
+
+class TargetForm(forms.Form):
+    period_start = forms.DateField(label=_("Period start"), widget=forms.DateInput(attrs={"type": "date"}))
+    period_end = forms.DateField(label=_("Period end"), widget=forms.DateInput(attrs={"type": "date"}))
+    category = forms.CharField(label=_("Category"), required=False, max_length=100,
+                               help_text=_("Empty for every category."))
+    city = forms.CharField(label=_("City"), required=False, max_length=100, help_text=_("Empty for every city."))
+    target = forms.IntegerField(label=_("Target"), min_value=1, max_value=1_000_000)

@@ -46,14 +46,16 @@ def merchant_training(*, merchant: Merchant) -> dict:
 
 
 def merchant_analytics(*, merchant: Merchant) -> dict:
-    """The merchant's daily order trend, the funnel and the retention of its customers (last 4 weeks of data)."""
+    """The merchant's daily order trend (last 4 weeks of data), the funnel of its customers over those weeks — each
+    step at this merchant: viewed it, put its goods in the cart, paid it — and the weekly retention of its buyers
+    (first order at this merchant, then orders at this merchant)."""
     last = analytics.report_last_day()
     first = last - timedelta(days=TREND_DAYS - 1)
     daily = analytics.merchant_daily_orders(merchant=merchant.code, start=_local(first),
                                             end=_local(last + timedelta(days=1)))
     days = [first + timedelta(days=i) for i in range(TREND_DAYS)]
     funnel = analytics.funnel_compute(steps=FUNNEL_STEPS, window_days=7, date_from=first, date_to=last,
-                                      property_filter=("merchant_id", merchant.code))
+                                      property_filter=("merchant_id", merchant.code), filter_every_step=True)
     retention = analytics.retention_compute(cohort_event="order_paid", return_event="order_paid", period="week",
                                             date_from=last - timedelta(days=7 * 6 - 1), date_to=last, periods=6,
                                             property_filter=("merchant_id", merchant.code))

@@ -14,6 +14,7 @@ from django.utils import timezone
 from merchants.models import (
     Campaign,
     CampaignInvite,
+    Enrolment,
     LossReason,
     Merchant,
     MerchantContact,
@@ -280,6 +281,19 @@ def training_session_list() -> QuerySet[TrainingSession]:
     """Sessions with their course and how many are enrolled: one query."""
     return (TrainingSession.objects.select_related("course").annotate(enrolled=Count("enrolments"))
             .order_by("-starts_at"))
+
+
+def training_session_enrolments(*, session_id: int) -> QuerySet[Enrolment]:
+    """A session's enrolments with their merchants, by merchant code: one query."""
+    return Enrolment.objects.filter(session_id=session_id).select_related("merchant").order_by("merchant__code")
+
+
+def merchant_enrollable(*, user, session_id: int, tier: str | None = None) -> QuerySet[Merchant]:
+    """The merchants ``user`` may enrol in a session: theirs, not terminated, not enrolled in it yet (of ``tier``)."""
+    merchants = merchant_manageable(user=user).exclude(stage=Merchant.Stage.TERMINATED)
+    if tier:
+        merchants = merchants.filter(tier=tier)
+    return merchants.exclude(enrolments__session_id=session_id).order_by("code")
 
 
 def campaign_list() -> QuerySet[Campaign]:

@@ -1,6 +1,7 @@
 from django.urls import path
 
 from merchants import views
+from merchants.views import programmes
 
 app_name = "merchants"
 M = "<int:merchant_id>/"
@@ -13,12 +14,23 @@ urlpatterns = [
     path("todo/", views.todo, name="todo"),
     path("tiers/", views.tiers, name="tiers"),
     path("tiers/bulk/", views.tiers_bulk, name="tiers-bulk"),
-    path("campaigns/", views.campaigns, name="campaigns"),
-    path("campaigns/<int:campaign_id>/", views.campaign_detail, name="campaign"),
-    path("campaigns/<int:campaign_id>/invite/", views.campaign_invite_view, name="campaign-invite"),
-    path("invites/<int:invite_id>/respond/", views.invite_respond, name="invite-respond"),
-    path("training/", views.training, name="training"),
-    path("targets/", views.targets, name="targets"),
+    path("campaigns/", programmes.campaigns, name="campaigns"),
+    path("campaigns/<int:campaign_id>/", programmes.campaign_detail, name="campaign"),
+    path("campaigns/<int:campaign_id>/edit/", programmes.campaign_edit, name="campaign-edit"),
+    path("campaigns/<int:campaign_id>/invite/", programmes.campaign_invite_view, name="campaign-invite"),
+    path("invites/<int:invite_id>/respond/", programmes.invite_respond, name="invite-respond"),
+    path("training/", programmes.training, name="training"),
+    path("training/courses/new/", programmes.course_new, name="course-new"),
+    path("training/courses/<int:course_id>/edit/", programmes.course_edit, name="course-edit"),
+    path("training/sessions/new/", programmes.session_new, name="session-new"),
+    path("training/sessions/<int:session_id>/", programmes.session_detail, name="session"),
+    path("training/sessions/<int:session_id>/edit/", programmes.session_edit, name="session-edit"),
+    path("training/sessions/<int:session_id>/enrol/", programmes.session_enrol, name="session-enrol"),
+    path("training/sessions/<int:session_id>/attendance/", programmes.session_attendance,
+         name="session-attendance"),
+    path("targets/", programmes.targets, name="targets"),
+    path("targets/new/", programmes.target_new, name="target-new"),
+    path("targets/<int:target_id>/edit/", programmes.target_edit, name="target-edit"),
     path("follow-ups/<int:contact_id>/done/", views.follow_up_done, name="follow-up-done"),
     path(M, views.merchant_detail, name="detail"),
     path(M + "move/", views.merchant_move, name="move"),

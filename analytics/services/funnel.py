@@ -12,7 +12,8 @@ Semantics (DESIGN.md, "Metric semantics"), for steps s0…sn, window W days and 
   for an even count; seconds rounded to milliseconds;
 - ``property_filter=(name, value)`` (optional): only s0 events whose property ``name`` is the text ``value``
   can be entry events (e.g. a merchant's funnel: view_merchant with merchant_id = its code); later steps are
-  unfiltered;
+  unfiltered unless ``filter_every_step`` — then every step needs an event with that property value (the funnel
+  of one merchant: viewed it, put its goods in the cart, paid it);
 - ``breakdown="channel"``: the ``channel`` of the entry event, ``"(none)"`` when it has none. When several
   s0 events tie on the earliest timestamp the first stored one (lowest id) is the entry event.
   Breakdown rows are ordered by entrants (most first), then by value.
@@ -54,6 +55,12 @@ class FunnelQuery:
     date_to: date
     breakdown: str | None = None
     property_filter: tuple[str, str] | None = None
+    filter_every_step: bool = False
+
+    @property
+    def step_filter(self) -> tuple[str, str] | None:
+        """The property filter of steps 1…n (None: unfiltered)."""
+        return self.property_filter if self.filter_every_step else None
 
     @property
     def start(self) -> datetime:
@@ -71,7 +78,7 @@ class FunnelQuery:
 
 def funnel_compute(*, steps: list[str] | tuple[str, ...], window_days: int, date_from: date, date_to: date,
                    breakdown: str | None = None, engine: str | None = None,
-                   property_filter: tuple[str, str] | None = None) -> dict:
+                   property_filter: tuple[str, str] | None = None, filter_every_step: bool = False) -> dict:
     """The funnel of ``steps`` (contract in DESIGN.md): ``{"steps": [...]}`` plus ``"breakdown"`` when asked.
 
     ``engine`` is ``"sql"`` (PostgreSQL only) or ``"pandas"``; by default SQL on PostgreSQL, pandas elsewhere.
@@ -80,7 +87,8 @@ def funnel_compute(*, steps: list[str] | tuple[str, ...], window_days: int, date
         raise ValueError(f"unknown breakdown {breakdown!r}")
     query = FunnelQuery(steps=tuple(steps), window_days=window_days, date_from=date_from, date_to=date_to,
                         breakdown=breakdown,
-                        property_filter=(str(property_filter[0]), str(property_filter[1])) if property_filter else None)
+                        property_filter=(str(property_filter[0]), str(property_filter[1])) if property_filter else None,
+                        filter_every_step=filter_every_step)
     engine = engine or ("sql" if connection.vendor == "postgresql" else "pandas")
     groups = _groups_sql(query) if engine == "sql" else _groups_pandas(_paths_pandas(query), query)
     result = {"steps": _step_rows(query, groups.pop(None, None))}
@@ -131,8 +139,11 @@ def _columns(query: FunnelQuery) -> list[str]:
 
 def _paths_pandas(query: FunnelQuery) -> pd.DataFrame:
     names = sorted(set(query.steps))
-    rows = (Event.objects.filter(event__in=names, timestamp__gte=query.start, timestamp__lte=query.end + query.window)
-            .order_by().values_list("id", "person_id", "event", "timestamp", "channel"))
+    rows = Event.objects.filter(event__in=names, timestamp__gte=query.start, timestamp__lte=query.end + query.window)
+    if query.step_filter:  # every step filtered: read only the events with the property value
+        rows = rows.alias(p=Cast(KeyTextTransform(query.step_filter[0], "properties"), TextField())).filter(
+            p=query.step_filter[1])
+    rows = rows.order_by().values_list("id", "person_id", "event", "timestamp", "channel")
     events = pd.DataFrame.from_records(list(rows), columns=["id", "person_id", "event", "timestamp", "channel"])
     columns = _columns(query)
     if events.empty:
@@ -142,7 +153,7 @@ def _paths_pandas(query: FunnelQuery) -> pd.DataFrame:
     window = query.window_days * 86_400_000_000
 
     entries = events[(events["event"] == query.steps[0]) & (events["ts"] >= start) & (events["ts"] < end)]
-    if query.property_filter:
+    if query.property_filter and not query.step_filter:
         name, value = query.property_filter
         allowed = (Event.objects.filter(event=query.steps[0], timestamp__gte=query.start, timestamp__lt=query.end)
                    .alias(p=Cast(KeyTextTransform(name, "properties"), TextField())).filter(p=value)
@@ -197,8 +208,9 @@ def _groups_sql(query: FunnelQuery) -> dict[str | None, StepStats]:
                 f"FROM _funnel_{k - 1} AS f JOIN analytics_event AS e ON e.person_id = f.person_id "
                 f"WHERE e.event = %s AND e.timestamp > %s AND e.timestamp <= %s "
                 f"AND e.timestamp > f.tk AND e.timestamp <= f.t0 + %s "
-                f"GROUP BY f.person_id",
-                [query.steps[k], query.start, last_ts, query.window],
+                + ("AND e.properties ->> %s = %s " if query.step_filter else "")
+                + "GROUP BY f.person_id",
+                [query.steps[k], query.start, last_ts, query.window, *(query.step_filter or ())],
             )
             if k < n - 1:
                 cursor.execute(f"ANALYZE _funnel_{k}")

@@ -57,9 +57,10 @@ def merchant_review_aggregates(*, start: datetime, end: datetime, event: str = "
 
 def merchant_daily_orders(*, merchant: str, start: datetime, end: datetime, event: str = "order_paid",
                           key: str = "merchant_id", amount: str = "amount") -> dict[date, dict]:
-    """One merchant's orders and GMV per local day in [start, end). One grouped query."""
-    rows = (Event.objects.filter(event=event, timestamp__gte=start, timestamp__lt=end,
-                                 **{f"properties__{key}": merchant})
+    """One merchant's orders and GMV per local day in [start, end). One grouped query. The code is compared as
+    text (``->>``), like the nightly aggregates: a numeric ``merchant_id`` 123 is merchant "123"."""
+    rows = (Event.objects.filter(event=event, timestamp__gte=start, timestamp__lt=end)
+            .alias(m=Cast(KeyTextTransform(key, "properties"), TextField())).filter(m=merchant)
             .annotate(day=TruncDate("timestamp", tzinfo=timezone.get_current_timezone()),
                       a=Cast(KeyTextTransform(amount, "properties"), FloatField()))
             .values("day").annotate(orders=Count("id"), gmv=Sum("a")).order_by())

@@ -15,7 +15,7 @@ from analytics import selectors as analytics
 from merchants.models import Campaign, CampaignInvite, Merchant, MerchantContact, Tier
 from merchants.selectors import merchant_manageable
 from ops_platform.core.exceptions import ApplicationError
-from ops_platform.core.roles import Action, Area, can
+from ops_platform.core.roles import Action, Area, Role, can, roles_of
 
 # invited → accepted / declined → took part (an accepted merchant that did take part)
 INVITE_MOVES = {
@@ -34,27 +34,58 @@ def _require_change(user) -> None:
 def campaign_create(*, user, name: str, kind: str, starts_on: date, ends_on: date, budget: Decimal | int = 0,
                     target_tiers: list[str] | None = None, target_categories: list[str] | None = None) -> Campaign:
     _require_change(user)
+    campaign = Campaign(created_by=user)
+    _fill(campaign, name=name, kind=kind, starts_on=starts_on, ends_on=ends_on, budget=budget,
+          target_tiers=target_tiers, target_categories=target_categories)
+    campaign.save()
+    return campaign
+
+
+def campaign_can_edit(*, user, campaign: Campaign) -> bool:
+    """Its creator (while a merchant operator) or an administrator."""
+    roles = roles_of(user)
+    return Role.ADMIN in roles or (Role.MERCHANT_OPS in roles and campaign.created_by_id == user.pk)
+
+
+@transaction.atomic
+def campaign_update(*, user, campaign_id: int, name: str, kind: str, starts_on: date, ends_on: date,
+                    budget: Decimal | int = 0, target_tiers: list[str] | None = None,
+                    target_categories: list[str] | None = None) -> Campaign:
+    """Change a campaign (its creator or an administrator). Invitations already sent stay."""
+    _require_change(user)
+    campaign = Campaign.objects.select_for_update().filter(pk=campaign_id).first()
+    if campaign is None:
+        raise ApplicationError(_("No such campaign."), status_code=404, code="not_found")
+    if not campaign_can_edit(user=user, campaign=campaign):
+        raise ApplicationError(_("Only the campaign's creator or an administrator may change it."),
+                               status_code=403, code="permission_denied")
+    _fill(campaign, name=name, kind=kind, starts_on=starts_on, ends_on=ends_on, budget=budget,
+          target_tiers=target_tiers, target_categories=target_categories)
+    campaign.save()
+    return campaign
+
+
+def _fill(campaign: Campaign, *, name, kind, starts_on, ends_on, budget, target_tiers, target_categories) -> None:
     if ends_on < starts_on:
         raise ApplicationError(_("The period is empty."), errors={"ends_on": [_("Must be on or after the start.")]})
     target_tiers = sorted(set(target_tiers or []))
     if any(tier not in Tier.values for tier in target_tiers):
         raise ApplicationError(_("Unknown tier."), errors={"target_tiers": [_("Choose tiers from the list.")]})
-    campaign = Campaign(name=(name or "").strip(), kind=kind, starts_on=starts_on, ends_on=ends_on, budget=budget,
-                        target_tiers=target_tiers,
-                        target_categories=sorted({c.strip() for c in target_categories or [] if c.strip()}),
-                        created_by=user)
+    campaign.name, campaign.kind, campaign.starts_on, campaign.ends_on = (name or "").strip(), kind, starts_on, ends_on
+    campaign.budget, campaign.target_tiers = budget, target_tiers
+    campaign.target_categories = sorted({c.strip() for c in target_categories or [] if c.strip()})
     try:
         campaign.full_clean(exclude=["created_by"])
     except ValidationError as exc:
         raise ApplicationError(_("The campaign has invalid fields; see errors."), errors=exc.message_dict) from exc
-    campaign.save()
-    return campaign
 
 
 @transaction.atomic
-def campaign_invite(*, user, campaign_id: int, merchant_ids: list[int] | None = None) -> int:
-    """Invite merchants the user manages (by default: those of the target tiers and categories that are live).
-    Each invitation is also logged in the merchant's relationship log. Returns how many were invited."""
+def campaign_invite(*, user, campaign_id: int, merchant_ids: list[int] | None = None,
+                    tiers: list[str] | None = None, categories: list[str] | None = None) -> int:
+    """Invite merchants the user manages: those named, or else the live ones of ``tiers`` and ``categories``
+    (when not given: the campaign's target tiers and categories; an empty list means any). Each invitation is also
+    logged in the merchant's relationship log. Returns how many were invited (those already invited are skipped)."""
     _require_change(user)
     campaign = Campaign.objects.filter(pk=campaign_id).first()
     if campaign is None:
@@ -67,11 +98,15 @@ def campaign_invite(*, user, campaign_id: int, merchant_ids: list[int] | None = 
                                    code="permission_denied")
         chosen = allowed
     else:
+        tiers = campaign.target_tiers if tiers is None else tiers
+        categories = campaign.target_categories if categories is None else categories
+        if any(tier not in Tier.values for tier in tiers):
+            raise ApplicationError(_("Unknown tier."), errors={"tiers": [_("Choose tiers from the list.")]})
         merchants = merchants.filter(stage=Merchant.Stage.LIVE)
-        if campaign.target_tiers:
-            merchants = merchants.filter(tier__in=campaign.target_tiers)
-        if campaign.target_categories:
-            merchants = merchants.filter(category__in=campaign.target_categories)
+        if tiers:
+            merchants = merchants.filter(tier__in=tiers)
+        if categories:
+            merchants = merchants.filter(category__in=categories)
         chosen = set(merchants.values_list("pk", flat=True))
     chosen -= set(campaign.invites.values_list("merchant_id", flat=True))
     now = timezone.now()

@@ -197,3 +197,23 @@ def recruitment_target_create(*, user, period_start: date, period_end: date, tar
         raise ApplicationError(_("The target has invalid fields; see errors."), errors=exc.message_dict) from exc
     item.save()
     return item
+
+
+def recruitment_target_update(*, user, target_id: int, period_start: date, period_end: date, target: int,
+                              category: str = "", city: str = "") -> RecruitmentTarget:
+    if not can(user, Area.MERCHANT_ASSIGN, Action.CHANGE):
+        raise ApplicationError(_("Only an administrator sets recruitment targets."), status_code=403,
+                               code="permission_denied")
+    item = RecruitmentTarget.objects.filter(pk=target_id).first()
+    if item is None:
+        raise ApplicationError(_("No such target."), status_code=404, code="not_found")
+    if period_end < period_start:
+        raise ApplicationError(_("The period is empty."), errors={"period_end": [_("Must be on or after the start.")]})
+    item.period_start, item.period_end, item.target = period_start, period_end, target
+    item.category, item.city = (category or "").strip(), (city or "").strip()
+    try:
+        item.full_clean(exclude=["created_by"])
+    except ValidationError as exc:
+        raise ApplicationError(_("The target has invalid fields; see errors."), errors=exc.message_dict) from exc
+    item.save()
+    return item

@@ -44,6 +44,22 @@ def course_create(*, user, code: str, name: str, description: str = "", required
     return course
 
 
+def course_update(*, user, course_id: int, name: str, description: str = "", required_for: list[str] | None = None
+                  ) -> Course:
+    """Rename a course, change its description or the tiers that must take it (its code stays)."""
+    _require_change(user)
+    course = Course.objects.filter(pk=course_id).first()
+    if course is None:
+        raise ApplicationError(_("No such course."), status_code=404, code="not_found")
+    required_for = sorted(set(required_for or []))
+    if any(tier not in Tier.values for tier in required_for):
+        raise ApplicationError(_("Unknown tier."), errors={"required_for": [_("Choose tiers from the list.")]})
+    course.name, course.description, course.required_for = (name or "").strip(), description or "", required_for
+    _clean(course, _("The course has invalid fields; see errors."))
+    course.save(update_fields=["name", "description", "required_for"])
+    return course
+
+
 def training_session_create(*, user, course: Course, starts_at, trainer: str, place: str = "", online: bool = False,
                             capacity: int = 30) -> TrainingSession:
     _require_change(user)
@@ -51,6 +67,27 @@ def training_session_create(*, user, course: Course, starts_at, trainer: str, pl
         raise ApplicationError(_("Give a place or make the session online."), errors={"place": [_("Required.")]})
     session = TrainingSession(course=course, starts_at=starts_at, trainer=(trainer or "").strip(),
                               place=(place or "").strip(), online=online, capacity=capacity)
+    _clean(session, _("The session has invalid fields; see errors."))
+    session.save()
+    return session
+
+
+@transaction.atomic
+def training_session_update(*, user, session_id: int, course: Course, starts_at, trainer: str, place: str = "",
+                            online: bool = False, capacity: int = 30) -> TrainingSession:
+    """Change a session's course, time, trainer, place or capacity (never below the merchants enrolled)."""
+    _require_change(user)
+    session = TrainingSession.objects.select_for_update().filter(pk=session_id).first()
+    if session is None:
+        raise ApplicationError(_("No such session."), status_code=404, code="not_found")
+    if not online and not (place or "").strip():
+        raise ApplicationError(_("Give a place or make the session online."), errors={"place": [_("Required.")]})
+    enrolled = session.enrolments.count()
+    if capacity < enrolled:
+        raise ApplicationError(_("More merchants are enrolled than that."), errors={"capacity": [
+            _("At least %(n)d: the merchants enrolled.") % {"n": enrolled}]})
+    session.course, session.starts_at, session.trainer = course, starts_at, (trainer or "").strip()
+    session.place, session.online, session.capacity = (place or "").strip(), online, capacity
     _clean(session, _("The session has invalid fields; see errors."))
     session.save()
     return session
@@ -105,8 +142,15 @@ def growth_level(*, attended_courses: int, total_courses: int, certified: bool) 
 
 @transaction.atomic
 def training_attendance_mark(*, user, session_id: int, attended: dict[int, bool]) -> list[Certification]:
-    """Mark who came (merchant id → attended). Merchants who now have every required course are certified."""
+    """Mark who came (merchant id → attended), for merchants the user manages. Merchants who now have every
+    required course are certified."""
     _require_change(user)
+    allowed = set(merchant_manageable(user=user).filter(pk__in=list(attended)).values_list("pk", flat=True))
+    if allowed != set(attended):
+        raise ApplicationError(_("You may mark only merchants you manage."),
+                               errors={"attended": [_("Not yours: %(ids)s.") % {
+                                   "ids": ", ".join(str(i) for i in sorted(set(attended) - allowed))}]},
+                               status_code=403, code="permission_denied")
     enrolments = {e.merchant_id: e for e in Enrolment.objects.select_for_update().select_related("merchant")
                   .filter(session_id=session_id, merchant_id__in=list(attended))}
     unknown = sorted(set(attended) - set(enrolments))

@@ -62,3 +62,26 @@ def test_retention_of_one_merchants_customers():
         assert everyone["cohorts"] == [{"cohort": "2026-03-09", "size": 2, "retained": [2, 2, 1]}], engine
         assert m1["cohorts"] == [{"cohort": "2026-03-09", "size": 1, "retained": [1, 1, 0]},
                                  {"cohort": "2026-03-16", "size": 1, "retained": [1, 0, 0]}], engine
+
+
+def test_funnel_every_step_filtered_by_the_property():
+    events_load([
+        event_row("view_merchant", "a", local_time(DAY, 9), merchant_id="M1"),
+        event_row("order_paid", "a", local_time(DAY, 10), merchant_id="M2", amount=5),  # at another merchant
+        event_row("order_paid", "a", local_time(DAY, 11), merchant_id="M1", amount=5),
+        event_row("view_merchant", "b", local_time(DAY, 9), merchant_id="M1"),
+        event_row("order_paid", "b", local_time(DAY, 10), merchant_id="M2", amount=5),
+        event_row("view_merchant", "c", local_time(DAY, 9), merchant_id="M1"),
+        event_row("order_paid", "c", local_time(DAY, 10), merchant_id=1, amount=5),  # a number is not "M1"
+    ])
+    for engine in _engines():
+        kwargs = {"steps": ["view_merchant", "order_paid"], "window_days": 1, "date_from": DAY, "date_to": DAY,
+                  "engine": engine, "property_filter": ("merchant_id", "M1")}
+
+        entry_only = funnel_compute(**kwargs)
+        every_step = funnel_compute(**kwargs, filter_every_step=True)
+
+        assert [s["count"] for s in entry_only["steps"]] == [3, 3], engine
+        assert [s["count"] for s in every_step["steps"]] == [3, 1], engine
+        # a's time to convert runs to its M1 order at 11:00, not to the M2 one at 10:00
+        assert every_step["steps"][1]["median_seconds_to_convert"] == 7200.0, engine

@@ -7,7 +7,7 @@ Every page needs a login (middleware) and a role (``role_required``, checked bef
 from __future__ import annotations
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -16,19 +16,16 @@ from django.views.decorators.http import require_POST
 
 from merchants import selectors
 from merchants.forms import (
-    CampaignForm,
     ContactForm,
     ImportForm,
-    InviteRespondForm,
     MerchantFilterForm,
     MerchantForm,
     MoveForm,
     ReassignForm,
     TierBulkForm,
 )
-from merchants.models import CampaignInvite, Course, LossReason, Merchant, Tier
+from merchants.models import LossReason, Merchant, Tier
 from merchants.overview import merchant_overview
-from merchants.services.campaigns import campaign_create, campaign_invite, campaign_invite_respond, campaign_results
 from merchants.services.imports import merchants_export_csv, merchants_export_xlsx, merchants_import
 from merchants.services.metrics import merchant_rotate_out, merchant_tier_set
 from merchants.services.pipeline import merchant_create, merchant_move_stage, merchant_reassign
@@ -71,13 +68,16 @@ def _list_filters(form) -> dict:
 
 @role_required(Area.MERCHANTS)
 def merchant_list(request):
-    form = MerchantFilterForm(request.GET or None)
+    params = request.GET.copy()
+    page_number = params.pop("page", ["1"])[-1]
+    form = MerchantFilterForm(params or None)
     status = 400 if form.is_bound and not form.is_valid() else 200
-    merchants = list(selectors.merchant_list(**_list_filters(form))[:PAGE_SIZE + 1])
+    # Two queries: the count and the page (a page past the end shows the last one).
+    page = Paginator(selectors.merchant_list(**_list_filters(form)), PAGE_SIZE).get_page(page_number)
     return render(request, "merchants/list.html", {
-        "form": form, "merchants": merchants[:PAGE_SIZE], "more": len(merchants) > PAGE_SIZE,
+        "form": form, "merchants": list(page.object_list), "page": page,
         "choices": selectors.merchant_filter_choices(), "new_form": MerchantForm(), "import_form": ImportForm(),
-        "can_change": can(request.user, Area.MERCHANTS, Action.CHANGE), "query": request.GET.urlencode(),
+        "can_change": can(request.user, Area.MERCHANTS, Action.CHANGE), "query": params.urlencode(),
     }, status=status)
 
 
@@ -287,79 +287,3 @@ def tiers_bulk(request):
         return redirect("merchants:tiers")
     messages.success(request, _("%(n)d merchants changed.") % {"n": changed})
     return redirect("merchants:tiers")
-
-
-# Campaigns, training, targets
-
-
-@role_required(Area.MERCHANTS)
-def campaigns(request):
-    form = CampaignForm(request.POST or None)
-    if request.method == "POST":
-        if not can(request.user, Area.MERCHANTS, Action.CHANGE):
-            raise PermissionDenied(_("Your role does not allow this action."))
-        if form.is_valid():
-            try:
-                campaign = campaign_create(user=request.user, **form.cleaned_data)
-            except ApplicationError as error:
-                _refused(request, error)
-            else:
-                messages.success(request, _("Campaign created."))
-                return redirect("merchants:campaign", campaign.pk)
-        else:
-            _form_errors(request, form)
-    return render(request, "merchants/campaigns.html", {
-        "campaigns": list(selectors.campaign_list()[:100]), "form": form,
-        "can_change": can(request.user, Area.MERCHANTS, Action.CHANGE)})
-
-
-@role_required(Area.MERCHANTS)
-def campaign_detail(request, campaign_id: int):
-    campaign = selectors.campaign_list().filter(pk=campaign_id).first()
-    if campaign is None:
-        raise Http404(_("No such campaign."))
-    return render(request, "merchants/campaign_detail.html", {
-        "campaign": campaign, "invites": list(selectors.campaign_invites(campaign_id=campaign_id)),
-        "results": campaign_results(campaign=campaign), "statuses": CampaignInvite.Status,
-        "can_change": can(request.user, Area.MERCHANTS, Action.CHANGE)})
-
-
-@role_required(Area.MERCHANTS, Action.CHANGE)
-@require_POST
-def campaign_invite_view(request, campaign_id: int):
-    try:
-        invited = campaign_invite(user=request.user, campaign_id=campaign_id)
-    except ApplicationError as error:
-        if error.status_code == 404:
-            raise Http404(error.message) from error
-        _refused(request, error)
-        return redirect("merchants:campaign", campaign_id)
-    messages.success(request, _("%(n)d merchants invited.") % {"n": invited})
-    return redirect("merchants:campaign", campaign_id)
-
-
-@role_required(Area.MERCHANTS, Action.CHANGE)
-@require_POST
-def invite_respond(request, invite_id: int):
-    form = InviteRespondForm(request.POST)
-    if not form.is_valid():
-        raise Http404
-    try:
-        invite = campaign_invite_respond(user=request.user, invite_id=invite_id, status=form.cleaned_data["status"])
-    except ApplicationError as error:
-        if error.status_code == 404:
-            raise Http404(error.message) from error
-        _refused(request, error)
-        return redirect(request.POST.get("back") or "merchants:campaigns")
-    return redirect("merchants:campaign", invite.campaign_id)
-
-
-@role_required(Area.MERCHANTS)
-def training(request):
-    return render(request, "merchants/training.html", {
-        "courses": list(Course.objects.all()), "sessions": list(selectors.training_session_list()[:100])})
-
-
-@role_required(Area.MERCHANTS)
-def targets(request):
-    return render(request, "merchants/targets.html", {"progress": selectors.recruitment_target_progress()})
