@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from django.utils.formats import number_format
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from merchants.models import Tier
 
@@ -32,6 +33,9 @@ def alert_title(kind: str, params: dict) -> str:
     p = params or {}
     if kind == "channel_quality":
         return _("Channel %(channel)s: customer quality dropped") % {"channel": p.get("channel", "")}
+    if kind == "merchant_at_risk" and p.get("count", 1) > 1:
+        return ngettext("%(count)s merchant fell to at-risk", "%(count)s merchants fell to at-risk",
+                        p["count"]) % {"count": p["count"]}
     if kind == "merchant_at_risk":
         return _("%(code)s %(name)s fell to at-risk") % {"code": p.get("code", ""), "name": p.get("name", "")}
     if kind == "tracking_violations":
@@ -52,6 +56,13 @@ def alert_message(kind: str, params: dict) -> str:
             "activation_before": _percent(p.get("activation_before")),
             "activation_after": _percent(p.get("activation_after")),
             "repeat_before": _percent(p.get("repeat_before")), "repeat_after": _percent(p.get("repeat_after"))}
+    if kind == "merchant_at_risk" and p.get("count", 1) > 1:
+        named = ", ".join(f"{m.get('code', '')} {m.get('name', '')}" for m in p.get("merchants", []))
+        more = p["count"] - len(p.get("merchants", []))
+        text = _("Week of %(week)s: %(merchants)s") % {"week": p.get("week", ""), "merchants": named}
+        if more > 0:
+            text += " " + ngettext("and %(more)s more.", "and %(more)s more.", more) % {"more": more}
+        return text
     if kind == "merchant_at_risk":
         return _("From %(from_tier)s to at-risk in the week of %(week)s (health score %(score)s).") % {
             "from_tier": _tier(p.get("from_tier", "")), "week": p.get("week", ""),

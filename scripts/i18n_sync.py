@@ -45,7 +45,7 @@ def _apply_pending(hans: polib.POFile) -> int:
             if entry is None or not msgstr:
                 continue
             if entry.msgid_plural:
-                if not all(entry.msgstr_plural.values()):
+                if not all(entry.msgstr_plural.values()) or "fuzzy" in entry.flags:
                     entry.msgstr_plural = {0: msgstr}
                     applied += 1
             elif not entry.msgstr or "fuzzy" in entry.flags:

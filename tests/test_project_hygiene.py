@@ -45,6 +45,25 @@ def test_catalogue_is_complete_and_compiled(language):
     assert built == live, "the .mo is stale: run `make messages`"
 
 
+PLACEHOLDER = re.compile(r"%\(\w+\)[sdif]")
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_translations_keep_every_placeholder(language):
+    """A translation that drops or invents a %(name)s (say, one gettext guessed from a similar string) would show
+    the wrong words or fail to format."""
+    catalogue = polib.pofile(str(ROOT / "locale" / language / "LC_MESSAGES" / "django.po"))
+    wrong = []
+    for entry in catalogue:
+        if entry.obsolete:
+            continue
+        expected = set(PLACEHOLDER.findall(entry.msgid)) | set(PLACEHOLDER.findall(entry.msgid_plural or ""))
+        for text in (entry.msgstr_plural.values() if entry.msgid_plural else [entry.msgstr]):
+            if set(PLACEHOLDER.findall(text)) != expected:
+                wrong.append((entry.msgid, text))
+    assert wrong == []
+
+
 @pytest.mark.parametrize("language, expected", [("zh-hans", "仪表盘"), ("zh-hant", "儀表盤"), ("en", "Dashboard")])
 def test_django_loads_the_catalogues(language, expected):
     with translation.override(language):

@@ -79,17 +79,32 @@ def _channel_alerts(day: date) -> list[Alert]:
             for drop in channel_quality_drops(this_week=this_week, previous_week=previous)]
 
 
+AT_RISK_NAMED = 5  # merchants named in a grouped alert; the tier page lists them all
+
+
 def _at_risk_alerts(day: date) -> list[Alert]:
+    """One alert per owner and week for the merchants that fell to at-risk (a bad week would otherwise bury the
+    desk under one alert per merchant); unowned merchants go to every merchant operator."""
     since = day - timedelta(days=14)
     changes = merchant_selectors.tier_changes(direction="down", since=since).filter(to_tier=Tier.AT_RISK)
-    return [Alert(kind=Alert.Kind.MERCHANT_AT_RISK, severity=Alert.Severity.WARNING,
-                  subject=f"merchant:{change.merchant_id}", day=change.period_start,
-                  params={"code": change.merchant.code, "name": change.merchant.name, "from_tier": change.from_tier,
-                          "week": change.period_start.isoformat(), "score": change.merchant.health_score},
-                  link=reverse("merchants:detail", args=[change.merchant_id]),
-                  audience_team_kind=Team.Kind.MERCHANT_OPS, audience_user_id=change.merchant.owner_id,
-                  audience_role="" if change.merchant.owner_id else Role.MERCHANT_OPS.value)
-            for change in changes[:500]]
+    groups: dict[tuple, list] = {}
+    for change in changes[:2000]:
+        groups.setdefault((change.merchant.owner_id, change.period_start), []).append(change)
+    alerts = []
+    for (owner_id, week), group in groups.items():
+        first = group[0]
+        merchants = [{"id": change.merchant_id, "code": change.merchant.code, "name": change.merchant.name,
+                      "from_tier": change.from_tier, "score": change.merchant.health_score} for change in group]
+        link = (reverse("merchants:detail", args=[first.merchant_id]) if len(group) == 1
+                else f"{reverse('merchants:tiers')}#moved-down")
+        alerts.append(Alert(
+            kind=Alert.Kind.MERCHANT_AT_RISK, severity=Alert.Severity.WARNING,
+            subject=f"owner:{owner_id or 'none'}", day=week,
+            params={**{key: merchants[0][key] for key in ("code", "name", "from_tier", "score")},
+                    "week": week.isoformat(), "count": len(group), "merchants": merchants[:AT_RISK_NAMED]},
+            link=link, audience_team_kind=Team.Kind.MERCHANT_OPS, audience_user_id=owner_id,
+            audience_role="" if owner_id else Role.MERCHANT_OPS.value))
+    return alerts
 
 
 def _tracking_alerts(day: date) -> list[Alert]:
@@ -144,7 +159,9 @@ def alerts_compute(*, day: date | None = None) -> AlertsResult:
         result.by_kind[alert.kind] = result.by_kind.get(alert.kind, 0) + 1
     with transaction.atomic():
         before = Alert.objects.count()
-        Alert.objects.bulk_create(found, ignore_conflicts=True, batch_size=500)
+        # A rule may find more the same day (another merchant in the owner's week): the alert's details follow.
+        Alert.objects.bulk_create(found, update_conflicts=True, unique_fields=["kind", "subject", "day"],
+                                  update_fields=["params", "link"], batch_size=500)
         result.created = Alert.objects.count() - before
     return result
 

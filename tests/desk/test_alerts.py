@@ -83,7 +83,7 @@ def _tier_change(merchant, from_tier, to_tier, week):
                                              period_start=week, reason="weekly metrics", changed_at=timezone.now())
 
 
-def test_a_merchant_that_fell_to_at_risk_alerts_its_owner(make_staff):
+def test_merchants_that_fell_to_at_risk_alert_their_owner_once_a_week(make_staff):
     owner = make_staff(Role.MERCHANT_OPS)
     fell = MerchantFactory(owner=owner, health_score=30)
     unowned = MerchantFactory(owner=None)
@@ -97,13 +97,37 @@ def test_a_merchant_that_fell_to_at_risk_alerts_its_owner(make_staff):
     alerts_compute(day=DAY)
 
     alerts = {a.subject: a for a in Alert.objects.filter(kind=Alert.Kind.MERCHANT_AT_RISK)}
-    assert set(alerts) == {f"merchant:{fell.pk}", f"merchant:{unowned.pk}"}
-    assert (alerts[f"merchant:{fell.pk}"].audience_user, alerts[f"merchant:{fell.pk}"].audience_role) == (owner, "")
-    assert alerts[f"merchant:{unowned.pk}"].audience_role == "merchant_ops"
-    assert alerts[f"merchant:{fell.pk}"].day == week
+    assert set(alerts) == {f"owner:{owner.pk}", "owner:none"}
+    mine = alerts[f"owner:{owner.pk}"]
+    assert (mine.audience_user, mine.audience_role, mine.day) == (owner, "", week)
+    assert alerts["owner:none"].audience_role == "merchant_ops"
+    assert mine.link == f"/merchants/{fell.pk}/"
     with translation.override("en"):
-        assert alerts[f"merchant:{fell.pk}"].message == (
-            "From potential to at-risk in the week of 2026-11-16 (health score 30).")
+        assert mine.title == f"{fell.code} {fell.name} fell to at-risk"
+        assert mine.message == "From potential to at-risk in the week of 2026-11-16 (health score 30)."
+
+
+def test_a_bad_week_is_one_alert_naming_the_first_merchants(make_staff):
+    owner = make_staff(Role.MERCHANT_OPS)
+    week = date(2026, 11, 16)
+    merchants = [MerchantFactory(owner=owner, code=f"M9{n:03d}", name=f"Shop {n}") for n in range(7)]
+    for merchant in merchants[:3]:
+        _tier_change(merchant, Tier.ORDINARY, Tier.AT_RISK, week)
+    alerts_compute(day=DAY)
+    for merchant in merchants[3:]:  # the next night finds more in the same week: the same alert, updated
+        _tier_change(merchant, Tier.POTENTIAL, Tier.AT_RISK, week)
+
+    result = alerts_compute(day=DAY + timedelta(days=1))
+
+    (alert,) = Alert.objects.filter(kind=Alert.Kind.MERCHANT_AT_RISK)
+    assert (result.created, alert.params["count"], len(alert.params["merchants"])) == (0, 7, 5)
+    assert alert.link == "/merchants/tiers/#moved-down"
+    with translation.override("en"):
+        assert alert.title == "7 merchants fell to at-risk"
+        assert alert.message.startswith("Week of 2026-11-16: M9")
+        assert alert.message.endswith("and 2 more.")
+    with translation.override("zh-hans"):
+        assert "7" in alert.title and "fell" not in alert.title
 
 
 # Tracking violations
