@@ -210,13 +210,18 @@ class Segment(models.Model):
 
 
 class SegmentMember(models.Model):
-    """A customer in a segment as of its last build (a snapshot: coupons are issued to it)."""
+    """A customer in a segment as of its last build (a snapshot: coupons are issued to it).
 
-    segment = models.ForeignKey(Segment, on_delete=models.CASCADE, related_name="members")
-    customer = models.ForeignKey(Customer, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+")
+    Kept cheap to write at a million members: the (segment, customer) pair is the primary key and the only index;
+    no surrogate id, no per-row foreign-key checks (only ``segment_rebuild`` writes here, under a lock on the
+    segment; deleting a segment still removes its members through Django's cascade).
+    """
 
-    class Meta:
-        constraints = [models.UniqueConstraint(fields=["segment", "customer"], name="segment_member_unique")]
+    pk = models.CompositePrimaryKey("segment_id", "customer_id")
+    segment = models.ForeignKey(Segment, on_delete=models.CASCADE, related_name="members", db_constraint=False,
+                                db_index=False)
+    customer = models.ForeignKey(Customer, on_delete=models.DO_NOTHING, db_constraint=False, db_index=False,
+                                 related_name="+")
 
     def __str__(self) -> str:
         return f"{self.segment_id}:{self.customer_id}"
