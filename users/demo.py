@@ -89,8 +89,9 @@ def _orders_with_codes(campaign: CouponCampaign, rng: np.random.Generator, *, re
                                  distinct_id=who, timestamp=issued_at + timedelta(seconds=wait), properties={
                                      "order_id": f"H-{campaign.pk}-{who}", "amount": round(float(rng.gamma(6, 9)), 2),
                                      "merchant_id": merchants[int(rng.integers(len(merchants)))]}))
-    if coupons and len(coupons) > 3:  # one code passed on to someone else: flagged
-        code, _owner = coupons[-1]
+    unused = [code for (code, who), used in zip(coupons, redeem, strict=True) if not used and who != coupons[0][1]]
+    if len(coupons) > 3 and unused:  # one code its owner never used passed on to someone else: flagged
+        code = unused[-1]
         rows.append(EventRow(uuid=uuid.uuid5(DEMO_NAMESPACE, f"shared-{code}"), event="order_paid",
                              distinct_id=coupons[0][1], timestamp=end_at - timedelta(hours=5), properties={
                                  "order_id": f"S-{code}", "amount": 66.0, "coupon_code": code,

@@ -56,7 +56,7 @@ class Customer(models.Model):
     orders = models.PositiveIntegerField(_("orders"), default=0)
     spend = models.DecimalField(_("spend"), max_digits=14, decimal_places=2, default=0)
     stage = models.CharField(_("life-cycle stage"), max_length=20, choices=Stage.choices, default=Stage.NEW)
-    previous_stage = models.CharField(max_length=20, blank=True, default="")  # before the last refresh
+    previous_stage = models.CharField(max_length=20, blank=True, default="")  # held before the last change
     recency_score = models.PositiveSmallIntegerField(default=0)  # 1–5, 0 without orders
     frequency_score = models.PositiveSmallIntegerField(default=0)
     monetary_score = models.PositiveSmallIntegerField(default=0)

@@ -6,6 +6,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
+from django.db import connection
 
 from analytics.services.loading import events_load
 from tests.factories import event_row, local_time
@@ -165,3 +166,47 @@ def test_nightly_schedule_exists(db):
     task = PeriodicTask.objects.get(name="Nightly customer refresh")
     assert task.task == "users.tasks.customers_refresh_task"
     assert (task.crontab.hour, task.crontab.minute) == ("3", "15")
+
+
+def test_a_refresh_that_changes_nothing_adds_no_flow_and_keeps_previous_stage(crafted):
+    customers_refresh(now=NOW)
+    events_load([event_row("order_paid", "bob", local_time(day(1), 12), order_id="o9", amount=8, merchant_id="m1")])
+    customers_refresh(now=NOW)
+    next_day = NOW + timedelta(days=1)
+
+    customers_refresh(now=next_day)
+
+    bob = Customer.objects.get(distinct_id="bob")
+    assert (bob.stage, bob.previous_stage) == ("activated", "new")
+    assert not StageFlow.objects.filter(date=next_day.date()).exists()
+    assert sum(StageDaily.objects.filter(date=next_day.date()).values_list("customers", flat=True)) == 7
+
+
+def test_rfm_scores_follow_new_orders_of_other_customers(crafted):
+    customers_refresh(now=NOW)
+    # erin orders three more times, today: the most recent and most frequent buyer
+    events_load([event_row("order_paid", "erin", local_time(TODAY, 8 + k), order_id=f"e{k}", amount=100,
+                           merchant_id="m1") for k in range(3)])
+
+    customers_refresh(now=NOW)
+
+    scores = {c.distinct_id: (c.recency_score, c.frequency_score, c.monetary_score, c.rfm_segment)
+              for c in Customer.objects.filter(orders__gt=0)}
+    assert scores["erin"] == (5, 5, 5, "champions")
+    assert scores["alice"] == (4, 4, 3, "loyal")
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="row versions (xmin) are PostgreSQL's")
+def test_a_refresh_with_nothing_new_rewrites_no_customer_row(crafted):
+    customers_refresh(now=NOW)
+
+    def versions():
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT person_id, xmin::text FROM users_customer")
+            return dict(cursor.fetchall())
+
+    first = versions()
+
+    customers_refresh(now=NOW)
+
+    assert versions() == first
