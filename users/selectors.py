@@ -12,6 +12,7 @@ from decimal import Decimal
 from django.db.models import Count, F, Max, Min, OuterRef, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import TruncMonth
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from analytics.services.customer_activity import first_touch_revenue_by_day, person_timeline
 from users.models import (
@@ -28,6 +29,7 @@ from users.models import (
     StageFlow,
 )
 from users.services.customers import rfm_segment_of
+from users.services.segments import CHOICE_FIELDS, COUNT_OPERATORS, DATE_FIELDS, NUMBER_FIELDS, TEXT_FIELDS
 
 NONE_CHANNEL = "(none)"
 REVENUE_DAYS = (30, 60, 90)
@@ -203,6 +205,46 @@ def channel_quality(*, date_from: date, date_to: date) -> dict:
 
 
 # Segments
+
+
+RULE_EVENTS = ["order_paid", "signup", "visit", "order_received", "review"]
+
+
+def segment_rule_schema() -> dict:
+    """What the visual rule builder offers: fields by kind with their labels, choices and operators, the usual
+    events, and the operator names — the same vocabulary ``segment_rules_compile`` validates (no query)."""
+    labels = {
+        "stage": _("Life-cycle stage"), "rfm_segment": _("RFM segment"), "first_channel": _("First-touch channel"),
+        "utm_source": _("UTM source"), "utm_medium": _("UTM medium"), "utm_campaign": _("UTM campaign"),
+        "referrer": _("Referrer"), "distinct_id": _("Customer id"), "orders": _("Orders"), "spend": _("Spend"),
+        "recency_score": _("Recency score (1–5)"), "frequency_score": _("Frequency score (1–5)"),
+        "monetary_score": _("Monetary score (1–5)"), "first_seen_at": _("First seen"),
+        "last_seen_at": _("Last seen"), "signed_up_at": _("Signed up"), "first_order_at": _("First order"),
+        "last_order_at": _("Last order"),
+    }
+    choices = {"stage": [[str(v), str(label)] for v, label in Stage.choices],
+               "rfm_segment": [[str(v), str(label)] for v, label in RfmSegment.choices] + [["", _("(no orders)")]]}
+    kinds = ([("choice", name) for name in CHOICE_FIELDS] + [("text", name) for name in sorted(TEXT_FIELDS)]
+             + [("number", name) for name in sorted(NUMBER_FIELDS)] + [("date", name) for name in sorted(DATE_FIELDS)])
+    order = list(labels)
+    fields = sorted(({"name": name, "kind": kind, "label": str(labels[name]), "choices": choices.get(name, [])}
+                     for kind, name in kinds), key=lambda field: order.index(field["name"]))
+    return {
+        "fields": fields,
+        "events": RULE_EVENTS,
+        "operators": {
+            "choice": ["in", "not_in", "eq", "ne"], "text": ["eq", "ne", "in", "not_in"],
+            "number": ["gte", "gt", "eq", "ne", "lte", "lt"], "date": ["within_days", "before_days", "is_set",
+                                                                          "not_set"],
+            "event": sorted(COUNT_OPERATORS, key=["gte", "lte", "eq"].index),
+        },
+        "operator_labels": {
+            "eq": _("is"), "ne": _("is not"), "in": _("is one of"), "not_in": _("is none of"), "gt": ">",
+            "gte": "≥", "lt": "<", "lte": "≤", "within_days": _("in the last … days"),
+            "before_days": _("more than … days ago"), "is_set": _("is set"), "not_set": _("is not set"),
+        },
+        "event_operator_labels": {"gte": _("at least"), "lte": _("at most"), "eq": _("exactly")},
+    }
 
 
 def segment_list() -> QuerySet:
