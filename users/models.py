@@ -65,14 +65,14 @@ class Customer(models.Model):
     refreshed_at = models.DateTimeField()
 
     class Meta:
+        # No index on stage or RFM segment (few values, counted by scans): the refresh changes them, and a row whose
+        # indexed columns stay put is updated in place (HOT, pages left 20% free on PostgreSQL — migration 0006).
         ordering = ["-first_seen_at", "person_id"]
         verbose_name = _("customer")
         verbose_name_plural = _("customers")
         indexes = [
             models.Index(fields=["first_seen_at"], name="customer_first_seen"),
             models.Index(fields=["first_channel", "first_seen_at"], name="customer_channel_seen"),
-            models.Index(fields=["stage"], name="customer_stage"),
-            models.Index(fields=["rfm_segment"], name="customer_rfm"),
             models.Index(fields=["referrer"], name="customer_referrer"),
         ]
 

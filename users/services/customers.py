@@ -105,16 +105,13 @@ def _score(expression: str) -> str:
             f"WHEN {over} <= 0.6 THEN 3 WHEN {over} <= 0.8 THEN 4 ELSE 5 END")
 
 
-def _new_rows(now: datetime, thresholds: LifecycleSettings) -> int:
-    """Every customer as the events say now — activity, stage, RFM scores and grid name — into a temporary table
-    (one grouped pass over the events). Returns the number of customers."""
+def _new_rows_sql(now: datetime, thresholds: LifecycleSettings) -> tuple[str, list]:
+    """ONE SELECT of every customer as the events say now: activity, stage, RFM scores and grid name."""
     activity_sql, activity_params = customer_activity_sql(order_cutoffs=lifecycle_cutoffs(thresholds, now))
     stage_sql, stage_params = _stage_case(thresholds, now)
-    postgresql = connection.vendor == "postgresql"
-    spend = "CAST(ROUND(s.spend, 2) AS numeric(14, 2))" if postgresql else "ROUND(s.spend, 2)"
+    spend = "CAST(ROUND(s.spend, 2) AS numeric(14, 2))" if connection.vendor == "postgresql" else "ROUND(s.spend, 2)"
     columns = [column for column in ACTIVITY_COLUMNS if column != "spend"]
     sql = f"""
-    CREATE TEMPORARY TABLE {NEW_TABLE} AS
     SELECT r.*, {_grid_case()} AS rfm_segment FROM (
         SELECT {", ".join(f"s.{column}" for column in columns)}, {spend} AS spend, {stage_sql} AS stage,
                {_score("s.last_order_at")} AS recency_score, {_score("s.orders")} AS frequency_score,
@@ -122,9 +119,17 @@ def _new_rows(now: datetime, thresholds: LifecycleSettings) -> int:
         FROM ({activity_sql}) s
     ) r
     """  # noqa: S608 - names only; values are parameters
+    return sql, [*stage_params, *activity_params]
+
+
+def _new_rows(now: datetime, thresholds: LifecycleSettings) -> int:
+    """Every customer as the events say now into a temporary table (one grouped pass over the events). Returns the
+    number of customers."""
+    sql, params = _new_rows_sql(now, thresholds)
+    postgresql = connection.vendor == "postgresql"
     with connection.cursor() as cursor:
         cursor.execute(f"DROP TABLE IF EXISTS {'pg_temp' if postgresql else 'temp'}.{NEW_TABLE}")
-        cursor.execute(sql, [*stage_params, *activity_params])
+        cursor.execute(f"CREATE TEMPORARY TABLE {NEW_TABLE} AS {sql}", params)
         if postgresql:
             cursor.execute(f"ANALYZE {NEW_TABLE}")
         cursor.execute(f"SELECT COUNT(*) FROM {NEW_TABLE}")  # noqa: S608
