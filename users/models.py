@@ -84,14 +84,15 @@ class LifecycleSettings(models.Model):
     """The thresholds of the life-cycle stages (one row, pk=1), changed by administrators in the admin."""
 
     new_days = models.PositiveSmallIntegerField(
-        _("new for (days)"), default=7, validators=[MinValueValidator(1), MaxValueValidator(365)],
+        _("new for (days)"), default=14, validators=[MinValueValidator(1), MaxValueValidator(365)],
         help_text=_("A customer without orders first seen within this many days is new."))
     active_days = models.PositiveSmallIntegerField(
         _("active window (days)"), default=30, validators=[MinValueValidator(1), MaxValueValidator(365)],
         help_text=_("An order within this many days makes a customer active (activated after a first order)."))
     churn_days = models.PositiveSmallIntegerField(
-        _("churned after (days)"), default=90, validators=[MinValueValidator(2), MaxValueValidator(730)],
-        help_text=_("No order for this many days: churned; between the active window and this: at risk."))
+        _("churned after (days)"), default=45, validators=[MinValueValidator(2), MaxValueValidator(730)],
+        help_text=_("No order for this many days: churned; between the active window and this: at risk. A customer "
+                    "who never ordered is at risk while seen within the active window, churned after."))
 
     class Meta:
         verbose_name = _("life-cycle thresholds")

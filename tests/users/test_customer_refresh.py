@@ -83,7 +83,8 @@ def test_life_cycle_stages_follow_the_thresholds(crafted):
     customers_refresh(now=NOW)
 
     stages = dict(Customer.objects.values_list("distinct_id", "stage"))
-    assert stages == {"alice": "active", "bob": "new", "carol": "at_risk", "dave": "resurrected",
+    # defaults: new for 14 days, active window 30, churned after 45 days without an order
+    assert stages == {"alice": "active", "bob": "new", "carol": "churned", "dave": "resurrected",
                       "erin": "activated", "frank": "churned", "grace": "churned"}
 
 
@@ -93,8 +94,9 @@ def test_admin_thresholds_change_the_stages(crafted):
     customers_refresh(now=NOW)
 
     stages = dict(Customer.objects.values_list("distinct_id", "stage"))
+    # grace never ordered and was last seen 100 days ago, outside the 70-day active window: churned
     assert stages == {"alice": "active", "bob": "at_risk", "carol": "activated", "dave": "resurrected",
-                      "erin": "activated", "frank": "at_risk", "grace": "at_risk"}
+                      "erin": "activated", "frank": "at_risk", "grace": "churned"}
 
 
 def test_rfm_scores_are_quintiles_and_named(crafted):
@@ -128,13 +130,13 @@ def test_running_twice_leaves_the_same_rows(crafted):
     assert list(Customer.objects.order_by("pk").values_list("distinct_id", "stage", "orders", "spend",
                                                              "rfm_segment")) == first
     assert dict(StageDaily.objects.filter(date=TODAY).values_list("stage", "customers")) == {
-        "active": 1, "activated": 1, "at_risk": 1, "churned": 2, "new": 1, "resurrected": 1}
+        "active": 1, "activated": 1, "churned": 3, "new": 1, "resurrected": 1}
     assert sum(StageFlow.objects.filter(date=TODAY).values_list("customers", flat=True)) == 7
 
 
 def test_flows_count_the_customers_whose_stage_changed(crafted):
     customers_refresh(now=NOW)
-    later = NOW + timedelta(days=8)  # bob is no longer new; alice's last order is still within 30 days
+    later = NOW + timedelta(days=12)  # bob is no longer new; alice's last order is still within 30 days
 
     customers_refresh(now=later)
 
@@ -210,3 +212,14 @@ def test_a_refresh_with_nothing_new_rewrites_no_customer_row(crafted):
     customers_refresh(now=NOW)
 
     assert versions() == first
+
+
+def test_a_customer_who_never_ordered_is_at_risk_while_still_coming_then_churned(db):
+    events_load([event_row("visit", "ivy", local_time(day(40), 9), channel="wechat"),
+                 event_row("visit", "ivy", local_time(day(20), 9), channel="direct"),
+                 event_row("visit", "jon", local_time(day(40), 9), channel="wechat"),
+                 event_row("visit", "jon", local_time(day(35), 9), channel="direct")])
+
+    customers_refresh(now=NOW)
+
+    assert dict(Customer.objects.values_list("distinct_id", "stage")) == {"ivy": "at_risk", "jon": "churned"}

@@ -58,7 +58,12 @@ def _time_param(value: datetime):
 
 
 def _stage_case(thresholds: LifecycleSettings, now: datetime) -> tuple[str, list]:
-    """CASE over the activity row ``s`` giving the life-cycle stage as of ``now`` (rules in docs)."""
+    """CASE over the activity row ``s`` giving the life-cycle stage as of ``now``.
+
+    Never ordered: new while first seen within ``new_days``, at risk while seen within ``active_days`` (still coming,
+    not buying), churned after that. Ordered: resurrected (an order in the active window after a gap of a whole
+    churn period), activated (a first and only order in the active window), active (an order in it), at risk (last
+    order within ``churn_days``), churned."""
     new_since = now - timedelta(days=thresholds.new_days)
     active_since = now - timedelta(days=thresholds.active_days)
     churn_since = now - timedelta(days=thresholds.churn_days)
@@ -72,7 +77,7 @@ def _stage_case(thresholds: LifecycleSettings, now: datetime) -> tuple[str, list
         WHEN s.last_order_at >= %s THEN '{Stage.ACTIVE}'
         WHEN s.last_order_at >= %s THEN '{Stage.AT_RISK}'
         ELSE '{Stage.CHURNED}' END"""
-    params = [_time_param(value) for value in (new_since, churn_since, active_since, active_since, churn_since)]
+    params = [_time_param(value) for value in (new_since, active_since, active_since, active_since, churn_since)]
     return sql, params
 
 
