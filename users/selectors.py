@@ -120,13 +120,21 @@ def stage_daily_series(*, date_from: date, date_to: date) -> dict:
     stages = {stage.value: [0] * len(dates) for stage in Stage}
     for day, stage, customers in rows:
         stages.setdefault(stage, [0] * len(dates))[index[day]] = customers
-    return {"dates": [day.isoformat() for day in dates], "stages": stages}
+    names = dict(Stage.choices)
+    return {"dates": [day.isoformat() for day in dates], "stages": stages,
+            "labels": {stage: str(names.get(stage, stage)) for stage in stages}}
 
 
 def stage_flows(*, date_from: date, date_to: date) -> list[dict]:
-    """Customers moving between stages in the range, summed, largest first."""
-    return list(StageFlow.objects.filter(date__gte=date_from, date__lte=date_to).values("from_stage", "to_stage")
-                .order_by().annotate(customers=Sum("customers")).order_by("-customers", "from_stage", "to_stage"))
+    """Customers moving between stages in the range, summed, largest first (with the stages' display names;
+    ``from_stage`` "" = first seen)."""
+    names = dict(Stage.choices)
+    flows = list(StageFlow.objects.filter(date__gte=date_from, date__lte=date_to).values("from_stage", "to_stage")
+                 .order_by().annotate(customers=Sum("customers")).order_by("-customers", "from_stage", "to_stage"))
+    for flow in flows:
+        flow["from_label"] = str(names.get(flow["from_stage"], flow["from_stage"]))
+        flow["to_label"] = str(names.get(flow["to_stage"], flow["to_stage"]))
+    return flows
 
 
 # Channels
