@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime, time, timedelta
 
 from django.db import connection
-from django.db.models import Count, F, FloatField, Max, Min, Sum
+from django.db.models import Count, F, FloatField, Max, Min, Q, Sum
 from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Cast, TruncDate
 from django.utils import timezone
@@ -324,3 +324,13 @@ def coupon_code_orders(*, start: datetime | None = None, end: datetime | None = 
                        else 0.0})
     return result
 
+
+
+def person_daily_activity(*, end: datetime) -> list[tuple[int, date, int, int]]:
+    """(person id, local day, events, ``order_paid`` events) for every person and day with events before ``end``.
+    One grouped query (rows = active person-days, not events)."""
+    rows = (Event.objects.filter(timestamp__lt=end)
+            .annotate(day=TruncDate("timestamp", tzinfo=timezone.get_current_timezone()))
+            .values("person_id", "day").order_by()
+            .annotate(events=Count("id"), orders=Count("id", filter=Q(event="order_paid"))))
+    return [(row["person_id"], row["day"], row["events"], row["orders"]) for row in rows]

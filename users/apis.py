@@ -155,6 +155,7 @@ class LifecycleApi(APIView):
     @extend_schema(parameters=[RangeSerializer], responses=inline_serializer("Lifecycle", {
         "dates": serializers.ListField(child=serializers.DateField()),
         "stages": serializers.DictField(child=serializers.ListField(child=serializers.IntegerField())),
+        "labels": serializers.DictField(child=serializers.CharField()),
         "flows": serializers.ListField(child=serializers.DictField())}))
     def get(self, request):
         span = _range(request)

@@ -1,6 +1,7 @@
-"""The user-operations part of the demo data set: customers built from the events, channel spend per month,
-segments, and two coupon campaigns whose codes were issued (with a holdout) and redeemed in real ``order_paid``
-events — so results, incremental revenue and flags are computed from the stream like everything else.
+"""The user-operations part of the demo data set: customers built from the events (with the life-cycle history of
+every day of the demo), channel spend per month, segments, and two coupon campaigns whose codes were issued (with a
+holdout) and redeemed in real ``order_paid`` events — so results, incremental revenue and flags are computed from the
+stream like everything else.
 
 Everything is relative to ``end`` and drawn from a generator seeded by ``seed``; event uuids are derived from the
 codes, so running it twice stores nothing new (campaigns and segments are found by name).
@@ -22,6 +23,7 @@ from users.models import Coupon, CouponCampaign, CouponHoldout, Customer, Segmen
 from users.services.channels import channel_spend_save
 from users.services.coupons import coupon_campaign_create, coupon_issue_to_segment, coupon_redemptions_refresh
 from users.services.customers import customers_refresh
+from users.services.lifecycle_history import lifecycle_history_backfill
 from users.services.segments import segment_save, segments_rebuild_all
 
 DEMO_NAMESPACE = uuid.UUID("6f1d3c52-5a55-4b7e-9a4e-2a2f0c7d8e91")
@@ -89,8 +91,9 @@ def _orders_with_codes(campaign: CouponCampaign, rng: np.random.Generator, *, re
                                  distinct_id=who, timestamp=issued_at + timedelta(seconds=wait), properties={
                                      "order_id": f"H-{campaign.pk}-{who}", "amount": round(float(rng.gamma(6, 9)), 2),
                                      "merchant_id": merchants[int(rng.integers(len(merchants)))]}))
-    if coupons and len(coupons) > 3:  # one code passed on to someone else: flagged
-        code, _owner = coupons[-1]
+    unused = [code for (code, who), used in zip(coupons, redeem, strict=True) if not used and who != coupons[0][1]]
+    if len(coupons) > 3 and unused:  # one code its owner never used passed on to someone else: flagged
+        code = unused[-1]
         rows.append(EventRow(uuid=uuid.uuid5(DEMO_NAMESPACE, f"shared-{code}"), event="order_paid",
                              distinct_id=coupons[0][1], timestamp=end_at - timedelta(hours=5), properties={
                                  "order_id": f"S-{code}", "amount": 66.0, "coupon_code": code,
@@ -126,6 +129,7 @@ def demo_user_ops_ensure(*, end: date, seed: int = 42, merchants: list[str] | No
         generated += len(rows)
         stored += events_load(rows).inserted
     customers_refresh(trigger="demo", now=end_at)
+    lifecycle_history_backfill(date_to=end + timedelta(days=1))  # counts and flows for every day of the demo
     segments_rebuild_all(now=end_at)
     for campaign_id in CouponCampaign.objects.values_list("pk", flat=True):
         coupon_redemptions_refresh(campaign_id=campaign_id)

@@ -12,6 +12,7 @@ from decimal import Decimal
 from django.db.models import Count, F, Max, Min, OuterRef, Q, QuerySet, Subquery, Sum, Window
 from django.db.models.functions import RowNumber, TruncMonth
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from analytics.services.customer_activity import first_touch_revenue_by_day, person_timeline
 from users.models import (
@@ -30,6 +31,7 @@ from users.models import (
 )
 from users.services.coupons import coupon_campaign_results
 from users.services.customers import rfm_segment_of
+from users.services.segments import CHOICE_FIELDS, COUNT_OPERATORS, DATE_FIELDS, NUMBER_FIELDS, TEXT_FIELDS
 
 NONE_CHANNEL = "(none)"
 REVENUE_DAYS = (30, 60, 90)
@@ -120,13 +122,21 @@ def stage_daily_series(*, date_from: date, date_to: date) -> dict:
     stages = {stage.value: [0] * len(dates) for stage in Stage}
     for day, stage, customers in rows:
         stages.setdefault(stage, [0] * len(dates))[index[day]] = customers
-    return {"dates": [day.isoformat() for day in dates], "stages": stages}
+    names = dict(Stage.choices)
+    return {"dates": [day.isoformat() for day in dates], "stages": stages,
+            "labels": {stage: str(names.get(stage, stage)) for stage in stages}}
 
 
 def stage_flows(*, date_from: date, date_to: date) -> list[dict]:
-    """Customers moving between stages in the range, summed, largest first."""
-    return list(StageFlow.objects.filter(date__gte=date_from, date__lte=date_to).values("from_stage", "to_stage")
-                .order_by().annotate(customers=Sum("customers")).order_by("-customers", "from_stage", "to_stage"))
+    """Customers moving between stages in the range, summed, largest first (with the stages' display names;
+    ``from_stage`` "" = first seen)."""
+    names = dict(Stage.choices)
+    flows = list(StageFlow.objects.filter(date__gte=date_from, date__lte=date_to).values("from_stage", "to_stage")
+                 .order_by().annotate(customers=Sum("customers")).order_by("-customers", "from_stage", "to_stage"))
+    for flow in flows:
+        flow["from_label"] = str(names.get(flow["from_stage"], flow["from_stage"]))
+        flow["to_label"] = str(names.get(flow["to_stage"], flow["to_stage"]))
+    return flows
 
 
 # Channels
@@ -205,6 +215,46 @@ def channel_quality(*, date_from: date, date_to: date) -> dict:
 
 
 # Segments
+
+
+RULE_EVENTS = ["order_paid", "signup", "visit", "order_received", "review"]
+
+
+def segment_rule_schema() -> dict:
+    """What the visual rule builder offers: fields by kind with their labels, choices and operators, the usual
+    events, and the operator names — the same vocabulary ``segment_rules_compile`` validates (no query)."""
+    labels = {
+        "stage": _("Life-cycle stage"), "rfm_segment": _("RFM segment"), "first_channel": _("First-touch channel"),
+        "utm_source": _("UTM source"), "utm_medium": _("UTM medium"), "utm_campaign": _("UTM campaign"),
+        "referrer": _("Referrer"), "distinct_id": _("Customer id"), "orders": _("Orders"), "spend": _("Spend"),
+        "recency_score": _("Recency score (1–5)"), "frequency_score": _("Frequency score (1–5)"),
+        "monetary_score": _("Monetary score (1–5)"), "first_seen_at": _("First seen"),
+        "last_seen_at": _("Last seen"), "signed_up_at": _("Signed up"), "first_order_at": _("First order"),
+        "last_order_at": _("Last order"),
+    }
+    choices = {"stage": [[str(v), str(label)] for v, label in Stage.choices],
+               "rfm_segment": [[str(v), str(label)] for v, label in RfmSegment.choices] + [["", _("(no orders)")]]}
+    kinds = ([("choice", name) for name in CHOICE_FIELDS] + [("text", name) for name in sorted(TEXT_FIELDS)]
+             + [("number", name) for name in sorted(NUMBER_FIELDS)] + [("date", name) for name in sorted(DATE_FIELDS)])
+    order = list(labels)
+    fields = sorted(({"name": name, "kind": kind, "label": str(labels[name]), "choices": choices.get(name, [])}
+                     for kind, name in kinds), key=lambda field: order.index(field["name"]))
+    return {
+        "fields": fields,
+        "events": RULE_EVENTS,
+        "operators": {
+            "choice": ["in", "not_in", "eq", "ne"], "text": ["eq", "ne", "in", "not_in"],
+            "number": ["gte", "gt", "eq", "ne", "lte", "lt"], "date": ["within_days", "before_days", "is_set",
+                                                                          "not_set"],
+            "event": sorted(COUNT_OPERATORS, key=["gte", "lte", "eq"].index),
+        },
+        "operator_labels": {
+            "eq": _("is"), "ne": _("is not"), "in": _("is one of"), "not_in": _("is none of"), "gt": ">",
+            "gte": "≥", "lt": "<", "lte": "≤", "within_days": _("in the last … days"),
+            "before_days": _("more than … days ago"), "is_set": _("is set"), "not_set": _("is not set"),
+        },
+        "event_operator_labels": {"gte": _("at least"), "lte": _("at most"), "eq": _("exactly")},
+    }
 
 
 def segment_list() -> QuerySet:

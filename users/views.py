@@ -225,6 +225,7 @@ def segment_list(request):
                 return redirect("users:segment", segment.pk)
     return render(request, "users/segment_list.html", {
         "segments": selectors.segment_list(), "form": form, "can_change": can_change,
+        "rule_schema": selectors.segment_rule_schema() if can_change else None,
     }, status=400 if form.errors else 200)
 
 
@@ -245,6 +246,7 @@ def segment_detail(request, segment_id: int):
     return render(request, "users/segment_detail.html", {
         "segment": segment, "form": form, "can_change": can_change, "can_records": can_records,
         "members": members, "sizes": selectors.segment_sizes(segment=segment),
+        "rule_schema": selectors.segment_rule_schema() if can_change else None,
     }, status=400 if form.errors else 200)
 
 

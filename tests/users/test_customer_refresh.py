@@ -6,6 +6,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
+from django.db import connection
 
 from analytics.services.loading import events_load
 from tests.factories import event_row, local_time
@@ -82,7 +83,8 @@ def test_life_cycle_stages_follow_the_thresholds(crafted):
     customers_refresh(now=NOW)
 
     stages = dict(Customer.objects.values_list("distinct_id", "stage"))
-    assert stages == {"alice": "active", "bob": "new", "carol": "at_risk", "dave": "resurrected",
+    # defaults: new for 14 days, active window 30, churned after 45 days without an order
+    assert stages == {"alice": "active", "bob": "new", "carol": "churned", "dave": "resurrected",
                       "erin": "activated", "frank": "churned", "grace": "churned"}
 
 
@@ -92,8 +94,9 @@ def test_admin_thresholds_change_the_stages(crafted):
     customers_refresh(now=NOW)
 
     stages = dict(Customer.objects.values_list("distinct_id", "stage"))
+    # grace never ordered and was last seen 100 days ago, outside the 70-day active window: churned
     assert stages == {"alice": "active", "bob": "at_risk", "carol": "activated", "dave": "resurrected",
-                      "erin": "activated", "frank": "at_risk", "grace": "at_risk"}
+                      "erin": "activated", "frank": "at_risk", "grace": "churned"}
 
 
 def test_rfm_scores_are_quintiles_and_named(crafted):
@@ -127,13 +130,13 @@ def test_running_twice_leaves_the_same_rows(crafted):
     assert list(Customer.objects.order_by("pk").values_list("distinct_id", "stage", "orders", "spend",
                                                              "rfm_segment")) == first
     assert dict(StageDaily.objects.filter(date=TODAY).values_list("stage", "customers")) == {
-        "active": 1, "activated": 1, "at_risk": 1, "churned": 2, "new": 1, "resurrected": 1}
+        "active": 1, "activated": 1, "churned": 3, "new": 1, "resurrected": 1}
     assert sum(StageFlow.objects.filter(date=TODAY).values_list("customers", flat=True)) == 7
 
 
 def test_flows_count_the_customers_whose_stage_changed(crafted):
     customers_refresh(now=NOW)
-    later = NOW + timedelta(days=8)  # bob is no longer new; alice's last order is still within 30 days
+    later = NOW + timedelta(days=12)  # bob is no longer new; alice's last order is still within 30 days
 
     customers_refresh(now=later)
 
@@ -165,3 +168,58 @@ def test_nightly_schedule_exists(db):
     task = PeriodicTask.objects.get(name="Nightly customer refresh")
     assert task.task == "users.tasks.customers_refresh_task"
     assert (task.crontab.hour, task.crontab.minute) == ("3", "15")
+
+
+def test_a_refresh_that_changes_nothing_adds_no_flow_and_keeps_previous_stage(crafted):
+    customers_refresh(now=NOW)
+    events_load([event_row("order_paid", "bob", local_time(day(1), 12), order_id="o9", amount=8, merchant_id="m1")])
+    customers_refresh(now=NOW)
+    next_day = NOW + timedelta(days=1)
+
+    customers_refresh(now=next_day)
+
+    bob = Customer.objects.get(distinct_id="bob")
+    assert (bob.stage, bob.previous_stage) == ("activated", "new")
+    assert not StageFlow.objects.filter(date=next_day.date()).exists()
+    assert sum(StageDaily.objects.filter(date=next_day.date()).values_list("customers", flat=True)) == 7
+
+
+def test_rfm_scores_follow_new_orders_of_other_customers(crafted):
+    customers_refresh(now=NOW)
+    # erin orders three more times, today: the most recent and most frequent buyer
+    events_load([event_row("order_paid", "erin", local_time(TODAY, 8 + k), order_id=f"e{k}", amount=100,
+                           merchant_id="m1") for k in range(3)])
+
+    customers_refresh(now=NOW)
+
+    scores = {c.distinct_id: (c.recency_score, c.frequency_score, c.monetary_score, c.rfm_segment)
+              for c in Customer.objects.filter(orders__gt=0)}
+    assert scores["erin"] == (5, 5, 5, "champions")
+    assert scores["alice"] == (4, 4, 3, "loyal")
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="row versions (xmin) are PostgreSQL's")
+def test_a_refresh_with_nothing_new_rewrites_no_customer_row(crafted):
+    customers_refresh(now=NOW)
+
+    def versions():
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT person_id, xmin::text FROM users_customer")
+            return dict(cursor.fetchall())
+
+    first = versions()
+
+    customers_refresh(now=NOW)
+
+    assert versions() == first
+
+
+def test_a_customer_who_never_ordered_is_at_risk_while_still_coming_then_churned(db):
+    events_load([event_row("visit", "ivy", local_time(day(40), 9), channel="wechat"),
+                 event_row("visit", "ivy", local_time(day(20), 9), channel="direct"),
+                 event_row("visit", "jon", local_time(day(40), 9), channel="wechat"),
+                 event_row("visit", "jon", local_time(day(35), 9), channel="direct")])
+
+    customers_refresh(now=NOW)
+
+    assert dict(Customer.objects.values_list("distinct_id", "stage")) == {"ivy": "at_risk", "jon": "churned"}

@@ -2,13 +2,24 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
+from django.db.models import Count
 
 from analytics.models import Event
 from ops_platform.dashboard.demo import demo_seed
-from users.models import ChannelSpend, Coupon, CouponCampaign, CouponHoldout, CouponRedemption, Customer, Segment
+from users.models import (
+    ChannelSpend,
+    Coupon,
+    CouponCampaign,
+    CouponHoldout,
+    CouponRedemption,
+    Customer,
+    Segment,
+    StageDaily,
+    StageFlow,
+)
 from users.services.coupons import coupon_campaign_results
 
 END = date(2026, 3, 31)
@@ -38,3 +49,10 @@ def test_demo_builds_customers_spend_segments_and_campaigns_from_the_events_and_
     in_events = {code for code in Event.objects.filter(event="order_paid").values_list(
         "properties__coupon_code", flat=True) if code}
     assert redeemed <= in_events
+    # the life cycle has a history: counts on every day after the first, flows between stages, every stage used
+    assert StageDaily.objects.values("date").distinct().count() == 45
+    assert StageFlow.objects.exclude(from_stage="").exists()
+    last = dict(StageDaily.objects.filter(date=END + timedelta(days=1)).values_list("stage", "customers"))
+    assert last == {row["stage"]: row["n"] for row in Customer.objects.values("stage").annotate(n=Count("pk"))}
+    assert {"new", "activated", "active", "at_risk", "churned"} <= set(last)
+    assert max(last.values()) < 0.5 * Customer.objects.count()

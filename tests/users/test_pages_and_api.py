@@ -235,5 +235,7 @@ def test_api_channel_quality_and_lifecycle(api_client_for, customers):
 
     assert sorted(row["channel"] for row in quality["channels"]) == ["douyin", "wechat"]  # carol came 40 days ago
     assert sum(lifecycle["stages"]["new"]) == 1
+    assert lifecycle["labels"]["at_risk"] == "at risk"
+    assert {(f["from_label"], f["to_label"]) for f in lifecycle["flows"]} >= {("", "new")}
     assert bad.status_code == 400
     assert list(bad.json()["errors"]) == ["date_from"]

@@ -139,6 +139,53 @@ def test_rebuild_stores_members_size_and_build_time(population, make_staff):
     assert list(SegmentSize.objects.filter(segment=segment).values_list("size", flat=True)) == [len(buyers)]
 
 
+def test_a_rebuild_writes_only_the_members_who_joined_or_left(population):
+    rules = {"op": "and", "conditions": [{"field": "orders", "operator": "gte", "value": 2}]}
+    segment = segment_save(name="Repeat buyers", rules=rules)
+    before = set(SegmentMember.objects.filter(segment=segment).values_list("customer_id", flat=True))
+    leaving = Customer.objects.filter(orders__gte=2).order_by("person_id").first()
+    joining = Customer.objects.filter(orders=1).order_by("person_id").first()
+    Customer.objects.filter(pk=leaving.pk).update(orders=0)
+    Customer.objects.filter(pk=joining.pk).update(orders=3)
+
+    segment = segment_rebuild(segment_id=segment.pk)
+
+    after = set(SegmentMember.objects.filter(segment=segment).values_list("customer_id", flat=True))
+    assert after == (before - {leaving.pk}) | {joining.pk}
+    assert after == set(Customer.objects.filter(orders__gte=2).values_list("person_id", flat=True))
+    assert segment.size == len(after)
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="row versions (xmin) are PostgreSQL's")
+def test_rebuilding_an_unchanged_segment_rewrites_no_member_row(population):
+    segment = segment_save(name="Everyone", rules={"op": "and", "conditions": []})
+
+    def versions():
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT customer_id, xmin::text FROM users_segmentmember WHERE segment_id = %s",
+                           [segment.pk])
+            return dict(cursor.fetchall())
+
+    first = versions()
+
+    segment_rebuild(segment_id=segment.pk)
+
+    assert versions() == first
+    assert len(first) == 40
+
+
+def test_members_of_one_segment_are_left_alone_by_another_segments_rebuild(population):
+    buyers = segment_save(name="Buyers", rules={"op": "and", "conditions": [
+        {"field": "orders", "operator": "gte", "value": 1}]})
+    nobody = segment_save(name="Non-buyers", rules={"op": "and", "conditions": [
+        {"field": "orders", "operator": "eq", "value": 0}]})
+
+    segment_rebuild(segment_id=nobody.pk)
+
+    assert SegmentMember.objects.filter(segment=buyers).count() == Customer.objects.filter(orders__gte=1).count()
+    assert SegmentMember.objects.filter(segment=nobody).count() == Customer.objects.filter(orders=0).count()
+
+
 def test_rebuilding_twice_on_a_day_keeps_one_size_row(population):
     segment = segment_save(name="All", rules={"op": "and", "conditions": []})
 

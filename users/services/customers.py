@@ -1,15 +1,18 @@
 """Keeping ``Customer`` from the events: one set-based refresh (nightly and on demand).
 
-``customers_refresh`` runs, in one transaction, a handful of statements whatever the number of customers:
+``customers_refresh`` runs, in one transaction, a handful of statements whatever the number of customers, and writes
+only what changed:
 
-1. ``INSERT … SELECT … ON CONFLICT DO UPDATE`` of every customer's activity (analytics' grouped summary), with the
-   life-cycle stage computed in the same SELECT from the thresholds; the stage held before moves to
-   ``previous_stage``;
-2. one ``UPDATE … FROM`` giving RFM scores 1–5 (``CUME_DIST`` quintiles, so equal values share a score) and the
-   named segment of the R×F grid;
-3. today's stage counts replaced and the stage flows of this refresh added (grouped over the table).
+1. every customer as the events say now — activity (analytics' grouped summary), life-cycle stage from the
+   thresholds, RFM scores 1–5 (``CUME_DIST`` quintiles among buyers, so equal values share a score) and the named
+   cell of the R×F grid — computed in ONE ``SELECT`` into a temporary table;
+2. today's flows: that table joined to the stored stages (customers whose stage changes; "" = first seen);
+3. one ``UPDATE … FROM`` of the customers with any value different (``IS DISTINCT FROM``; the stage they leave is
+   kept as ``previous_stage``, and ``refreshed_at`` is when the row last changed) and one ``INSERT`` of the new
+   ones; a customer with nothing new is not written at all;
+4. today's stage counts replaced.
 
-Running it twice leaves the same customers and counts (flows only count customers whose stage changed).
+Running it twice leaves the same customers and counts (the second run writes nothing and adds no flow).
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ import time as _time
 from datetime import datetime, timedelta
 
 from django.db import connection, transaction
-from django.db.models import Count, F
+from django.db.models import Count
 from django.utils import timezone
 
 from analytics.services.customer_activity import ACTIVITY_COLUMNS, customer_activity_sql
@@ -55,7 +58,12 @@ def _time_param(value: datetime):
 
 
 def _stage_case(thresholds: LifecycleSettings, now: datetime) -> tuple[str, list]:
-    """CASE over the activity row ``s`` giving the life-cycle stage as of ``now`` (rules in docs)."""
+    """CASE over the activity row ``s`` giving the life-cycle stage as of ``now``.
+
+    Never ordered: new while first seen within ``new_days``, at risk while seen within ``active_days`` (still coming,
+    not buying), churned after that. Ordered: resurrected (an order in the active window after a gap of a whole
+    churn period), activated (a first and only order in the active window), active (an order in it), at risk (last
+    order within ``churn_days``), churned."""
     new_since = now - timedelta(days=thresholds.new_days)
     active_since = now - timedelta(days=thresholds.active_days)
     churn_since = now - timedelta(days=thresholds.churn_days)
@@ -69,7 +77,7 @@ def _stage_case(thresholds: LifecycleSettings, now: datetime) -> tuple[str, list
         WHEN s.last_order_at >= %s THEN '{Stage.ACTIVE}'
         WHEN s.last_order_at >= %s THEN '{Stage.AT_RISK}'
         ELSE '{Stage.CHURNED}' END"""
-    params = [_time_param(value) for value in (new_since, churn_since, active_since, active_since, churn_since)]
+    params = [_time_param(value) for value in (new_since, active_since, active_since, active_since, churn_since)]
     return sql, params
 
 
@@ -80,25 +88,9 @@ def lifecycle_cutoffs(thresholds: LifecycleSettings, now: datetime) -> list[date
             now - timedelta(days=thresholds.active_days + thresholds.churn_days)]
 
 
-def _upsert(now: datetime, thresholds: LifecycleSettings) -> None:
-    activity_sql, activity_params = customer_activity_sql(order_cutoffs=lifecycle_cutoffs(thresholds, now))
-    stage_sql, stage_params = _stage_case(thresholds, now)
-    table = Customer._meta.db_table
-    columns = list(ACTIVITY_COLUMNS)
-    updated = [column for column in columns if column != "person_id"]
-    sql = f"""
-    INSERT INTO {table} AS c ({", ".join(columns)}, stage, previous_stage, recency_score, frequency_score,
-                              monetary_score, rfm_segment, refreshed_at)
-    SELECT {", ".join(f"s.{column}" for column in columns)}, {stage_sql}, '', 0, 0, 0, '', %s
-    FROM ({activity_sql}) s
-    WHERE true
-    ON CONFLICT (person_id) DO UPDATE SET
-        {", ".join(f"{column} = excluded.{column}" for column in updated)},
-        previous_stage = c.stage, stage = excluded.stage, recency_score = 0, frequency_score = 0,
-        monetary_score = 0, rfm_segment = '', refreshed_at = excluded.refreshed_at
-    """  # noqa: S608 - names only; values are parameters
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [*stage_params, _time_param(now), *activity_params])
+NEW_TABLE = "users_customer_refresh"
+# What a refresh compares: a customer whose values are all equal is not written at all.
+SCORED_COLUMNS = ("stage", "recency_score", "frequency_score", "monetary_score", "rfm_segment")
 
 
 def _grid_case() -> str:
@@ -106,48 +98,102 @@ def _grid_case() -> str:
     for recency in range(1, 6):
         for frequency in range(1, 6):
             name = rfm_segment_of(recency=recency, frequency=frequency)
-            cells.append(f"WHEN r.rs = {recency} AND r.fs = {frequency} THEN '{name}'")
+            cells.append(f"WHEN r.recency_score = {recency} AND r.frequency_score = {frequency} THEN '{name}'")
     return f"CASE {' '.join(cells)} ELSE '' END"
 
 
-def _score(column: str) -> str:
-    return (f"CASE WHEN CUME_DIST() OVER (ORDER BY {column}) <= 0.2 THEN 1 "
-            f"WHEN CUME_DIST() OVER (ORDER BY {column}) <= 0.4 THEN 2 "
-            f"WHEN CUME_DIST() OVER (ORDER BY {column}) <= 0.6 THEN 3 "
-            f"WHEN CUME_DIST() OVER (ORDER BY {column}) <= 0.8 THEN 4 ELSE 5 END")
+def _score(expression: str) -> str:
+    """The RFM quintile (1–5) of ``expression`` among the customers with orders (0 for the others); CUME_DIST, so
+    equal values share a score."""
+    over = f"CUME_DIST() OVER (PARTITION BY s.orders > 0 ORDER BY {expression})"
+    return (f"CASE WHEN s.orders = 0 THEN 0 WHEN {over} <= 0.2 THEN 1 WHEN {over} <= 0.4 THEN 2 "
+            f"WHEN {over} <= 0.6 THEN 3 WHEN {over} <= 0.8 THEN 4 ELSE 5 END")
 
 
-def _rfm() -> None:
-    table = Customer._meta.db_table
+def _new_rows_sql(now: datetime, thresholds: LifecycleSettings) -> tuple[str, list]:
+    """ONE SELECT of every customer as the events say now: activity, stage, RFM scores and grid name."""
+    activity_sql, activity_params = customer_activity_sql(order_cutoffs=lifecycle_cutoffs(thresholds, now))
+    stage_sql, stage_params = _stage_case(thresholds, now)
+    spend = "CAST(ROUND(s.spend, 2) AS numeric(14, 2))" if connection.vendor == "postgresql" else "ROUND(s.spend, 2)"
+    columns = [column for column in ACTIVITY_COLUMNS if column != "spend"]
     sql = f"""
-    UPDATE {table} SET recency_score = r.rs, frequency_score = r.fs, monetary_score = r.ms,
-                       rfm_segment = {_grid_case()}
-    FROM (SELECT person_id, {_score("last_order_at")} AS rs, {_score("orders")} AS fs, {_score("spend")} AS ms
-          FROM {table} WHERE orders > 0) r
-    WHERE {table}.person_id = r.person_id
-    """  # noqa: S608
+    SELECT r.*, {_grid_case()} AS rfm_segment FROM (
+        SELECT {", ".join(f"s.{column}" for column in columns)}, {spend} AS spend, {stage_sql} AS stage,
+               {_score("s.last_order_at")} AS recency_score, {_score("s.orders")} AS frequency_score,
+               {_score("ROUND(s.spend, 2)")} AS monetary_score
+        FROM ({activity_sql}) s
+    ) r
+    """  # noqa: S608 - names only; values are parameters
+    return sql, [*stage_params, *activity_params]
+
+
+def _new_rows(now: datetime, thresholds: LifecycleSettings) -> int:
+    """Every customer as the events say now into a temporary table (one grouped pass over the events). Returns the
+    number of customers."""
+    sql, params = _new_rows_sql(now, thresholds)
+    postgresql = connection.vendor == "postgresql"
     with connection.cursor() as cursor:
-        cursor.execute(sql)
+        cursor.execute(f"DROP TABLE IF EXISTS {'pg_temp' if postgresql else 'temp'}.{NEW_TABLE}")
+        cursor.execute(f"CREATE TEMPORARY TABLE {NEW_TABLE} AS {sql}", params)
+        if postgresql:
+            cursor.execute(f"ANALYZE {NEW_TABLE}")
+        cursor.execute(f"SELECT COUNT(*) FROM {NEW_TABLE}")  # noqa: S608
+        return cursor.fetchone()[0]
+
+
+def _flows(day) -> None:
+    """Add today's flows: customers whose stage differs from the one stored before this refresh ("" = new)."""
+    table = Customer._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(f"""
+            SELECT COALESCE(c.stage, ''), n.stage, COUNT(*) FROM {NEW_TABLE} n
+            LEFT JOIN {table} c ON c.person_id = n.person_id
+            WHERE c.stage IS NULL OR c.stage <> n.stage
+            GROUP BY COALESCE(c.stage, ''), n.stage""")  # noqa: S608
+        flows = cursor.fetchall()
+    for_day = {(flow.from_stage, flow.to_stage): flow for flow in StageFlow.objects.filter(date=day)}
+    new_rows, changed = [], []
+    for from_stage, to_stage, n in flows:
+        existing = for_day.get((from_stage, to_stage))
+        if existing is None:
+            new_rows.append(StageFlow(date=day, from_stage=from_stage, to_stage=to_stage, customers=n))
+        else:
+            existing.customers += n
+            changed.append(existing)
+    StageFlow.objects.bulk_create(new_rows)
+    StageFlow.objects.bulk_update(changed, ["customers"])
+
+
+def _write(now: datetime) -> tuple[int, int]:
+    """Write the differences only: one UPDATE of the customers with any value changed (the stage they leave kept as
+    ``previous_stage``), one INSERT of the new ones. Returns (updated, inserted)."""
+    table = Customer._meta.db_table
+    compared = [column for column in (*ACTIVITY_COLUMNS, *SCORED_COLUMNS) if column != "person_id"]
+    distinct = " IS DISTINCT FROM " if connection.vendor == "postgresql" else " IS NOT "
+    changed = " OR ".join(f"c.{column}{distinct}n.{column}" for column in compared)
+    moment = _time_param(now)
+    with connection.cursor() as cursor:
+        cursor.execute(f"""
+            UPDATE {table} AS c SET {", ".join(f"{column} = n.{column}" for column in compared)},
+                previous_stage = CASE WHEN c.stage <> n.stage THEN c.stage ELSE c.previous_stage END,
+                refreshed_at = %s
+            FROM {NEW_TABLE} n
+            WHERE n.person_id = c.person_id AND ({changed})""", [moment])  # noqa: S608
+        updated = cursor.rowcount
+        columns = ["person_id", *compared]
+        cursor.execute(f"""
+            INSERT INTO {table} ({", ".join(columns)}, previous_stage, refreshed_at)
+            SELECT {", ".join(f"n.{column}" for column in columns)}, '', %s FROM {NEW_TABLE} n
+            WHERE NOT EXISTS (SELECT 1 FROM {table} c WHERE c.person_id = n.person_id)""", [moment])  # noqa: S608
+        inserted = cursor.rowcount
+        cursor.execute(f"DROP TABLE {NEW_TABLE}")
+    return updated, inserted
 
 
 def _stage_counts(day) -> None:
     StageDaily.objects.filter(date=day).delete()
     counts = Customer.objects.values("stage").order_by().annotate(n=Count("person_id"))
     StageDaily.objects.bulk_create([StageDaily(date=day, stage=row["stage"], customers=row["n"]) for row in counts])
-    flows = (Customer.objects.exclude(stage=F("previous_stage")).values("previous_stage", "stage").order_by()
-             .annotate(n=Count("person_id")))
-    for_day = {(flow.from_stage, flow.to_stage): flow for flow in StageFlow.objects.filter(date=day)}
-    new_rows, changed = [], []
-    for row in flows:
-        existing = for_day.get((row["previous_stage"], row["stage"]))
-        if existing is None:
-            new_rows.append(StageFlow(date=day, from_stage=row["previous_stage"], to_stage=row["stage"],
-                                      customers=row["n"]))
-        else:
-            existing.customers += row["n"]
-            changed.append(existing)
-    StageFlow.objects.bulk_create(new_rows)
-    StageFlow.objects.bulk_update(changed, ["customers"])
 
 
 def _tune_session() -> None:
@@ -167,10 +213,10 @@ def customers_refresh(*, trigger: str = "manual", now: datetime | None = None) -
         with transaction.atomic():
             _tune_session()
             thresholds = lifecycle_settings_get()
-            _upsert(now, thresholds)
-            _rfm()
+            customers = _new_rows(now, thresholds)
+            _flows(timezone.localdate(now))
+            _write(now)
             _stage_counts(timezone.localdate(now))
-            customers = Customer.objects.count()
     except Exception as error:
         CustomerRefresh.objects.filter(pk=run.pk).update(status=CustomerRefresh.Status.FAILED, error=str(error)[:2000],
                                                          finished_at=timezone.now())

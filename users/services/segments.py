@@ -10,7 +10,8 @@ Rules (JSON)::
     {"event": "order_paid", "operator": "gte", "value": 2, "days": 30}        # behaviour: did E ≥ 2 times in 30 days
 
 Behaviour conditions become ``person_id IN (grouped events subquery)`` (analytics selector), so the whole tree is one
-SQL statement; ``segment_rebuild`` stores the members with one ``INSERT … SELECT`` and records size and build time.
+SQL statement; ``segment_rebuild`` stores the members by writing only the difference from the last build (one DELETE,
+one INSERT … SELECT) and records size and build time.
 An empty group matches everyone (and) or no one (or).
 """
 
@@ -193,8 +194,41 @@ def segment_save(*, name: str, rules, description: str = "", actor=None, segment
     return segment_rebuild(segment_id=segment.pk)
 
 
+BUILD_TABLE = "users_segment_build"
+
+
+def _members_write(*, segment_id: int, select_sql: str, params: list) -> tuple[int, int, int]:
+    """Make the stored members of a segment equal to the rows of ``select_sql`` (one ``person_id`` column), writing
+    only the difference: the new members go once into a temporary table, then one DELETE of the members who left and
+    one INSERT of those who joined (in key order). An unchanged segment writes nothing. Returns (size, added,
+    removed)."""
+    table = SegmentMember._meta.db_table
+    postgresql = connection.vendor == "postgresql"
+    with connection.cursor() as cursor:
+        # dropped here and after use: ON COMMIT DROP would not fire when the caller's transaction is still open
+        cursor.execute(f"DROP TABLE IF EXISTS {'pg_temp' if postgresql else 'temp'}.{BUILD_TABLE}")
+        cursor.execute(f"CREATE TEMPORARY TABLE {BUILD_TABLE} (person_id bigint NOT NULL"
+                       f"{'' if postgresql else ' PRIMARY KEY'})")
+        cursor.execute(f"INSERT INTO {BUILD_TABLE} (person_id) SELECT m.person_id FROM ({select_sql}) m",  # noqa: S608
+                       params)
+        size = cursor.rowcount
+        if postgresql:
+            cursor.execute(f"ANALYZE {BUILD_TABLE}")  # real row counts for the anti-joins below
+        cursor.execute(f"DELETE FROM {table} WHERE segment_id = %s AND NOT EXISTS ("  # noqa: S608
+                       f"SELECT 1 FROM {BUILD_TABLE} n WHERE n.person_id = {table}.customer_id)", [segment_id])
+        removed = cursor.rowcount
+        cursor.execute(f"INSERT INTO {table} (segment_id, customer_id) SELECT %s, n.person_id "  # noqa: S608
+                       f"FROM {BUILD_TABLE} n WHERE NOT EXISTS (SELECT 1 FROM {table} o "
+                       f"WHERE o.segment_id = %s AND o.customer_id = n.person_id) ORDER BY n.person_id",
+                       [segment_id, segment_id])
+        added = cursor.rowcount
+        cursor.execute(f"DROP TABLE {BUILD_TABLE}")
+    return size, added, removed
+
+
 def segment_rebuild(*, segment_id: int, now: datetime | None = None) -> Segment:
-    """Store the members (delete + one INSERT … SELECT) and today's size; records the build time."""
+    """Store the members (only the difference from the last build is written) and today's size; records the build
+    time."""
     now = now or timezone.now()
     started = _time.perf_counter()
     with transaction.atomic():
@@ -204,17 +238,13 @@ def segment_rebuild(*, segment_id: int, now: datetime | None = None) -> Segment:
                 cursor.execute("SET LOCAL jit = off")
         segment = Segment.objects.select_for_update().get(pk=segment_id)
         members = segment_queryset(rules=segment.rules, now=now).values("person_id")
-        SegmentMember.objects.filter(segment=segment).delete()
         try:
             select_sql, params = members.query.sql_with_params()
         except EmptyResultSet:  # rules that can match no one (an empty "or")
+            SegmentMember.objects.filter(segment=segment).delete()
             size = 0
         else:
-            table = SegmentMember._meta.db_table
-            with connection.cursor() as cursor:
-                cursor.execute(f"INSERT INTO {table} (segment_id, customer_id) SELECT %s, m.person_id "  # noqa: S608
-                               f"FROM ({select_sql}) m", [segment.pk, *params])
-                size = cursor.rowcount
+            size, _added, _removed = _members_write(segment_id=segment.pk, select_sql=select_sql, params=list(params))
         seconds = round(_time.perf_counter() - started, 3)
         segment.size, segment.built_at, segment.build_seconds = size, now, seconds
         segment.save(update_fields=["size", "built_at", "build_seconds", "updated_at"])
