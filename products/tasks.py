@@ -6,8 +6,7 @@ from __future__ import annotations
 from celery import shared_task
 from django.db import InterfaceError, OperationalError
 
-from products.models import Ticket, TrackingPlan
-from products.services.plans import tracking_check_run
+from products.services.plans import tracking_checks_run_launched
 
 TRANSIENT_ERRORS = (OperationalError, InterfaceError, ConnectionError)
 
@@ -16,7 +15,4 @@ TRANSIENT_ERRORS = (OperationalError, InterfaceError, ConnectionError)
              max_retries=5)
 def tracking_checks_nightly(self) -> list[int]:
     """Check the events of every launched or analysing ticket against its approved plan (since launch, ≤ 30 days)."""
-    ticket_ids = (Ticket.objects.filter(status__in=[Ticket.Status.LAUNCHED, Ticket.Status.ANALYSING],
-                                        plans__status=TrackingPlan.Status.APPROVED)
-                  .order_by("pk").values_list("pk", flat=True).distinct())
-    return [tracking_check_run(ticket_id=ticket_id, actor=None).pk for ticket_id in ticket_ids]
+    return [check.pk for check in tracking_checks_run_launched()]

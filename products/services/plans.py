@@ -140,3 +140,12 @@ def tracking_check_run(*, ticket_id: int, actor, date_from: date | None = None, 
     result = tracking_check(plan_events=plan.events, start=start, end=end, known_events=known)
     return TrackingCheck.objects.create(ticket=ticket, plan=plan, date_from=date_from, date_to=date_to, result=result,
                                         checked_by=actor)
+
+
+
+def tracking_checks_run_launched() -> list[TrackingCheck]:
+    """The nightly run: check every launched or analysing ticket that has an approved plan."""
+    ticket_ids = (Ticket.objects.filter(status__in=[Ticket.Status.LAUNCHED, Ticket.Status.ANALYSING],
+                                        plans__status=TrackingPlan.Status.APPROVED)
+                  .order_by("pk").values_list("pk", flat=True).distinct())
+    return [tracking_check_run(ticket_id=ticket_id, actor=None) for ticket_id in ticket_ids]
