@@ -25,7 +25,7 @@ from django.db.models.functions import Cast
 from django.utils import timezone
 
 from analytics.models import Event
-from analytics.services.funnel import WORK_MEM
+from analytics.services.funnel import _PIPELINE_SETTINGS, PERSON_RANGES, _person_ranges
 from analytics.services.periods import (
     PERIODS,
     epoch_us,
@@ -118,43 +118,50 @@ _SQL_ORDINAL = {
 
 
 def _retention_sql(*, cohort_event, return_event, period, start, end, horizon, periods, property_filter=None):
-    """First-ever cohort events into a temporary table (ANALYZEd), then one join with the return events."""
+    """One statement, the funnel's plan (analytics/services/funnel.py, ``PERSON_RANGES``): per range of person ids,
+    each person's first-ever cohort event from the covering index in person order (GroupAggregate), a merge left join
+    with the return events' slice in the same order, and per person a bit mask of the periods k they came back in;
+    the ranges run as a Parallel Append, then one small aggregate counts people per (cohort, mask)."""
     tz = timezone.get_current_timezone_name()
-    cohort_ordinal = _SQL_ORDINAL[period].format(local="(c.first_at AT TIME ZONE %(tz)s)")
-    return_ordinal = _SQL_ORDINAL[period].format(local="(e.timestamp AT TIME ZONE %(tz)s)")
-    params = {"cohort_event": cohort_event, "return_event": return_event, "start": start, "end": end,
-              "horizon": horizon, "periods": periods, "tz": tz}
-    where, where_e = "", ""
-    if property_filter:
-        params.update(p_name=property_filter[0], p_value=property_filter[1])
-        where = " AND properties ->> %(p_name)s = %(p_value)s"
-        where_e = " AND e.properties ->> %(p_name)s = %(p_value)s"
+    cohort_ordinal = _SQL_ORDINAL[period].format(local="(f.first_at AT TIME ZONE %s)")
+    return_ordinal = _SQL_ORDINAL[period].format(local="(e.ts AT TIME ZONE %s)")
+    uses = _SQL_ORDINAL[period].count("{local}")  # time-zone parameters per ordinal
+    where = " AND properties ->> %s = %s" if property_filter else ""
+    branches, params = [], []
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute("SET LOCAL jit = off")
-        cursor.execute(f"SET LOCAL work_mem = '{WORK_MEM}'")
-        cursor.execute("DROP TABLE IF EXISTS _retention_cohort")
+        for setting in _PIPELINE_SETTINGS:
+            cursor.execute(setting)
+        for low, high in _person_ranges(cursor, PERSON_RANGES):
+            branches.append(
+                # k ≥ 0 always (a return at or after the first cohort event); periods at or past ``periods`` are set
+                # as bit 63 at most and never read.
+                f"(SELECT c.person_id, min(c.cohort) AS cohort, "  # noqa: S608
+                f"bit_or(1::bigint << least({return_ordinal} - c.cohort, 63)) AS mask FROM ("
+                f"  SELECT f.person_id, f.first_at, {cohort_ordinal} AS cohort FROM ("
+                "    SELECT person_id, min(timestamp) AS first_at FROM analytics_event "
+                f"    WHERE event = %s AND person_id >= %s AND person_id < %s{where} GROUP BY person_id) AS f "
+                "  WHERE f.first_at >= %s AND f.first_at < %s) AS c "
+                "LEFT JOIN (SELECT person_id, timestamp AS ts FROM analytics_event WHERE event = %s "
+                f"  AND timestamp >= %s AND timestamp < %s AND person_id >= %s AND person_id < %s{where} "
+                "  ORDER BY person_id, timestamp) AS e ON e.person_id = c.person_id AND e.ts >= c.first_at "
+                "GROUP BY c.person_id)"
+            )
+            params += [*[tz] * uses, *[tz] * uses, cohort_event, low, high, *(property_filter or ()), start, end,
+                       return_event, start, horizon, low, high, *(property_filter or ())]
+        if not branches:
+            return {}, {}
         cursor.execute(
-            "CREATE TEMPORARY TABLE _retention_cohort ON COMMIT DROP AS "  # noqa: S608 (fixed SQL fragments)
-            f"SELECT c.person_id, c.first_at, {cohort_ordinal} AS cohort FROM ("
-            "  SELECT person_id, min(timestamp) AS first_at FROM analytics_event WHERE event = %(cohort_event)s "
-            f"  {where} GROUP BY person_id) AS c "
-            "WHERE c.first_at >= %(start)s AND c.first_at < %(end)s",
+            f"SELECT cohort, coalesce(mask, 0), count(*) FROM ({' UNION ALL '.join(branches)}) AS people "  # noqa: S608
+            "GROUP BY cohort, mask",
             params,
         )
-        cursor.execute("ANALYZE _retention_cohort")
-        cursor.execute("SELECT cohort, count(*) FROM _retention_cohort GROUP BY cohort")
-        sizes = dict(cursor.fetchall())
-        cursor.execute(
-            "SELECT cohort, k, count(*) FROM ("  # noqa: S608 (fixed SQL fragments)
-            f"  SELECT DISTINCT c.person_id, c.cohort, {return_ordinal} - c.cohort AS k "
-            "  FROM _retention_cohort AS c JOIN analytics_event AS e ON e.person_id = c.person_id "
-            "  WHERE e.event = %(return_event)s AND e.timestamp >= %(start)s AND e.timestamp < %(horizon)s "
-            f"  AND e.timestamp >= c.first_at {where_e}"
-            ") AS r WHERE k >= 0 AND k < %(periods)s GROUP BY cohort, k",
-            params,
-        )
-        retained: dict[int, dict[int, int]] = {}
-        for ordinal, k, count in cursor.fetchall():
-            retained.setdefault(int(ordinal), {})[int(k)] = int(count)
-        cursor.execute("DROP TABLE _retention_cohort")
-    return {int(key): value for key, value in sizes.items()}, retained
+        rows = cursor.fetchall()
+    sizes: dict[int, int] = {}
+    retained: dict[int, dict[int, int]] = {}
+    for ordinal, mask, count in rows:
+        sizes[int(ordinal)] = sizes.get(int(ordinal), 0) + int(count)
+        row = retained.setdefault(int(ordinal), {})
+        for k in range(periods):
+            if mask >> k & 1:
+                row[k] = row.get(k, 0) + int(count)
+    return sizes, retained
