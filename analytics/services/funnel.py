@@ -41,8 +41,8 @@ BREAKDOWNS = ("channel",)
 MAX_STEPS = 10
 MIN_STEPS = 2
 MAX_WINDOW_DAYS = 365
-# Memory for sorts and hashes inside a report's transaction only (SET LOCAL): at 10M events the per-step hash
-# aggregates and the entry sort would otherwise spill to disk at the 4 MB default.
+# Memory for sorts inside a report's transaction only: at 10M events the medians' sorts (a million values per step)
+# would otherwise spill to disk at the 4 MB default.
 WORK_MEM = "256MB"
 
 
@@ -177,17 +177,23 @@ PARALLEL_WORKERS = 2
 # Settings for the report's transaction only (SET LOCAL). The planner's row estimates for chained aggregates are
 # guesses (200 rows), so hash joins, nested-loop probes and hash aggregates are turned off: the merge pipeline is the
 # right plan at every size. Parallel setup is costed low so the Append goes parallel; JIT costs more than it saves.
-_PIPELINE_SETTINGS = (
-    "SET LOCAL jit = off",
-    f"SET LOCAL work_mem = '{WORK_MEM}'",
-    "SET LOCAL enable_hashjoin = off",
-    "SET LOCAL enable_nestloop = off",
-    "SET LOCAL enable_hashagg = off",
-    "SET LOCAL enable_material = off",
-    f"SET LOCAL max_parallel_workers_per_gather = {PARALLEL_WORKERS}",
-    "SET LOCAL parallel_setup_cost = 100",
-    "SET LOCAL parallel_tuple_cost = 0.001",
-)
+_PIPELINE_SETTINGS = {
+    "jit": "off",
+    "work_mem": WORK_MEM,
+    "enable_hashjoin": "off",
+    "enable_nestloop": "off",
+    "enable_hashagg": "off",
+    "enable_material": "off",
+    "max_parallel_workers_per_gather": str(PARALLEL_WORKERS),
+    "parallel_setup_cost": "100",
+    "parallel_tuple_cost": "0.001",
+}
+
+
+def _pipeline_settings(cursor) -> None:
+    """``_PIPELINE_SETTINGS`` for the current transaction only (like SET LOCAL), in one round trip."""
+    cursor.execute("SELECT " + ", ".join(["set_config(%s, %s, true)"] * len(_PIPELINE_SETTINGS)),
+                   [item for pair in _PIPELINE_SETTINGS.items() for item in pair])
 
 
 def _person_ranges(cursor, parts: int) -> list[tuple[int, int]]:
@@ -230,8 +236,7 @@ def _groups_sql(query: FunnelQuery) -> dict[str | None, StepStats]:
     step, in one statement (see the notes above ``PERSON_RANGES``)."""
     n = len(query.steps)
     with transaction.atomic(), connection.cursor() as cursor:
-        for setting in _PIPELINE_SETTINGS:
-            cursor.execute(setting)
+        _pipeline_settings(cursor)
         ranges = _person_ranges(cursor, PERSON_RANGES)
         if not ranges:
             return {}

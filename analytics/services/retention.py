@@ -25,7 +25,7 @@ from django.db.models.functions import Cast
 from django.utils import timezone
 
 from analytics.models import Event
-from analytics.services.funnel import _PIPELINE_SETTINGS, PERSON_RANGES, _person_ranges
+from analytics.services.funnel import PERSON_RANGES, _person_ranges, _pipeline_settings
 from analytics.services.periods import (
     PERIODS,
     epoch_us,
@@ -129,8 +129,7 @@ def _retention_sql(*, cohort_event, return_event, period, start, end, horizon, p
     where = " AND properties ->> %s = %s" if property_filter else ""
     branches, params = [], []
     with transaction.atomic(), connection.cursor() as cursor:
-        for setting in _PIPELINE_SETTINGS:
-            cursor.execute(setting)
+        _pipeline_settings(cursor)
         for low, high in _person_ranges(cursor, PERSON_RANGES):
             branches.append(
                 # k ≥ 0 always (a return at or after the first cohort event); periods at or past ``periods`` are set
