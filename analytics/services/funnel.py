@@ -184,7 +184,12 @@ _PIPELINE_SETTINGS = {
     "enable_nestloop": "off",
     "enable_hashagg": "off",
     "enable_material": "off",
+    "enable_bitmapscan": "off",
     "max_parallel_workers_per_gather": str(PARALLEL_WORKERS),
+    # Parallelism only between the ranges (each range's pipeline in one process, in index order): no partial scans,
+    # which at small sizes the planner would otherwise pick and then run the ranges one after another.
+    "min_parallel_table_scan_size": "1TB",
+    "min_parallel_index_scan_size": "1TB",
     "parallel_setup_cost": "100",
     "parallel_tuple_cost": "0.001",
 }
