@@ -201,14 +201,19 @@ def _pipeline_settings(cursor) -> None:
                    [item for pair in _PIPELINE_SETTINGS.items() for item in pair])
 
 
+_MAX_BIGINT = 2**63 - 1
+
+
 def _person_ranges(cursor, parts: int) -> list[tuple[int, int]]:
-    """``parts`` half-open ranges of person ids covering every person (ids are assigned in order at ingestion)."""
+    """``parts`` half-open ranges of person ids of about equal width (ids are assigned in order at ingestion); the
+    first and the last are open-ended, so people created after this look-up are still counted."""
     cursor.execute("SELECT min(id), max(id) FROM analytics_person")
     low, high = cursor.fetchone()
     if low is None:
         return []
-    bounds = [low + (high + 1 - low) * i // parts for i in range(parts)] + [high + 1]
-    return [(lo, hi) for lo, hi in zip(bounds, bounds[1:], strict=False) if lo < hi]
+    bounds = sorted({low + (high + 1 - low) * i // parts for i in range(1, parts)})
+    bounds = [b for b in bounds if low < b <= high]
+    return list(zip([-_MAX_BIGINT, *bounds], [*bounds, _MAX_BIGINT], strict=True))
 
 
 def _paths_sql(query: FunnelQuery, low: int, high: int) -> tuple[str, list]:
