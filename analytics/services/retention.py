@@ -123,6 +123,15 @@ def _period_starts(start, horizon, period: str) -> tuple[list, int]:
     return starts, first
 
 
+# Each person's first-ever cohort event: from the first-touch facts kept at ingestion (analytics/services/facts.py)
+# when the event is one of theirs — a million rows instead of every cohort event — else from the events themselves.
+_FIRST_FACT = {"visit": "first_visit_at", "signup": "first_signup_at", "order_paid": "first_order_at"}
+_FACTS_SQL = ("SELECT person_id, {column} AS first_at FROM analytics_personfacts "
+              "WHERE person_id >= %s AND person_id < %s AND {column} IS NOT NULL ORDER BY person_id")
+_FIRSTS_SQL = ("SELECT person_id, min(timestamp) AS first_at FROM analytics_event "
+               "WHERE event = %s AND person_id >= %s AND person_id < %s{where} GROUP BY person_id")
+
+
 def _retention_sql(*, cohort_event, return_event, period, start, end, horizon, periods, property_filter=None):
     """One statement, the funnel's plan (analytics/services/funnel.py, ``PERSON_RANGES``): per range of person ids,
     each person's first-ever cohort event from the covering index in person order (GroupAggregate), a merge left join
@@ -131,6 +140,8 @@ def _retention_sql(*, cohort_event, return_event, period, start, end, horizon, p
     numbered by ``width_bucket`` over the local period starts (``_period_starts``)."""
     starts, first_ordinal = _period_starts(start, horizon, period)
     where = " AND properties ->> %s = %s" if property_filter else ""
+    fact = None if property_filter else _FIRST_FACT.get(cohort_event)
+    firsts = _FACTS_SQL.format(column=fact) if fact else _FIRSTS_SQL.format(where=where)
     branches, params = [], []
     with transaction.atomic(), connection.cursor() as cursor:
         _pipeline_settings(cursor)
@@ -141,15 +152,14 @@ def _retention_sql(*, cohort_event, return_event, period, start, end, horizon, p
                 "(SELECT c.person_id, min(c.cohort) AS cohort, "  # noqa: S608
                 "bit_or(1::bigint << least(width_bucket(e.ts, %s::timestamptz[]) - c.cohort, 63)) AS mask FROM ("
                 "  SELECT f.person_id, f.first_at, width_bucket(f.first_at, %s::timestamptz[]) AS cohort FROM ("
-                "    SELECT person_id, min(timestamp) AS first_at FROM analytics_event "
-                f"    WHERE event = %s AND person_id >= %s AND person_id < %s{where} GROUP BY person_id) AS f "
-                "  WHERE f.first_at >= %s AND f.first_at < %s) AS c "
+                f"{firsts}) AS f WHERE f.first_at >= %s AND f.first_at < %s) AS c "
                 "LEFT JOIN (SELECT person_id, timestamp AS ts FROM analytics_event WHERE event = %s "
                 f"  AND timestamp >= %s AND timestamp < %s AND person_id >= %s AND person_id < %s{where} "
                 "  ORDER BY person_id, timestamp) AS e ON e.person_id = c.person_id AND e.ts >= c.first_at "
                 "GROUP BY c.person_id)"
             )
-            params += [starts, starts, cohort_event, low, high, *(property_filter or ()), start, end,
+            params += [starts, starts, *(() if fact else (cohort_event,)), low, high,
+                       *(() if fact else property_filter or ()), start, end,
                        return_event, start, horizon, low, high, *(property_filter or ())]
         if not branches:
             return {}, {}
