@@ -359,7 +359,8 @@ def report(results: list[dict], runs: int) -> list[str]:
         f"Machine: {machine()}; PostgreSQL {postgres_version()} (shared with other work), DuckDB {duckdb.__version__} "
         f"on 2 threads, in memory. Synthetic sessions over {DAYS} days, 10 events per customer, eight channels, "
         f"microsecond timestamps (`bench/funnel_retention.py`). Loaded with `COPY` (secondary indexes built "
-        f"after the load), then `VACUUM ANALYZE`. Times are the median of {runs} runs after a warm-up, the two "
+        f"after the load), then `VACUUM ANALYZE` and the first-touch facts rebuilt (in the load time). Times are the "
+        f"median of {runs} runs after a warm-up, the two "
         "engines alternating, in seconds.",
         "",
         f"- Funnel: {' → '.join(FUNNEL)}, {WINDOW_DAYS}-day window, all {DAYS} days, breakdown by channel "
