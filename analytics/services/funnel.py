@@ -42,8 +42,8 @@ BREAKDOWNS = ("channel",)
 MAX_STEPS = 10
 MIN_STEPS = 2
 MAX_WINDOW_DAYS = 365
-# Memory for sorts and hashes inside a report's transaction only (SET LOCAL): at 10M events the per-step hash
-# aggregates and the entry sort would otherwise spill to disk at the 4 MB default.
+# Memory for sorts inside a report's transaction only: at 10M events the medians' sorts (a million values per step)
+# would otherwise spill to disk at the 4 MB default.
 WORK_MEM = "256MB"
 
 
@@ -174,64 +174,127 @@ def _paths_pandas(query: FunnelQuery) -> pd.DataFrame:
     return paths
 
 
-def _groups_sql(query: FunnelQuery) -> dict[str | None, StepStats]:
-    """Chained per-step temporary tables, each ``min(timestamp)`` over a hash join on one event's slice, then one
-    small aggregate per step over all entrants (key ``None``) and, for a breakdown, per channel (GROUPING SETS).
+# The PostgreSQL path: one statement, planned as a pipeline of merge joins over index order, run on parallel workers.
+#
+# For one range of person ids, the entrants come out of the covering index (event, person, timestamp, id, channel)
+# already in person order (``DISTINCT ON`` keeps each person's earliest entry, ties by id); each later step is a
+# merge left join of that stream with the step's own index slice in (person, time) order and a GroupAggregate by
+# person keeping the earliest match — no hash of a million customers, no sort, no temporary table. The person ids are
+# cut into ``PERSON_RANGES`` ranges whose pipelines are the branches of one UNION ALL, which PostgreSQL runs as a
+# Parallel Append: each worker (and the leader) takes whole ranges. One aggregate over the gathered paths (one row per
+# entrant) gives each step's count, median and mean (GROUPING SETS for the breakdown).
+PERSON_RANGES = 6
+PARALLEL_WORKERS = 2
+# Settings for the report's transaction only (SET LOCAL). The planner's row estimates for chained aggregates are
+# guesses (200 rows), so hash joins, nested-loop probes and hash aggregates are turned off: the merge pipeline is the
+# right plan at every size. Parallel setup is costed low so the Append goes parallel; JIT costs more than it saves.
+_PIPELINE_SETTINGS = {
+    "jit": "off",
+    "work_mem": WORK_MEM,
+    "enable_hashjoin": "off",
+    "enable_nestloop": "off",
+    "enable_hashagg": "off",
+    "enable_material": "off",
+    "enable_bitmapscan": "off",
+    "max_parallel_workers_per_gather": str(PARALLEL_WORKERS),
+    # Parallelism only between the ranges (each range's pipeline in one process, in index order): no partial scans,
+    # which at small sizes the planner would otherwise pick and then run the ranges one after another.
+    "min_parallel_table_scan_size": "1TB",
+    "min_parallel_index_scan_size": "1TB",
+    "parallel_setup_cost": "100",
+    "parallel_tuple_cost": "0.001",
+}
 
-    Each step's table carries the entry time, the entry channel and the microseconds since the previous step, so
-    the aggregates read one table each, with no join. Temporary tables with ``ANALYZE`` give the planner true row
-    counts (a CTE's estimate can be far off); JIT is off (it costs more than it saves here); sorts and hashes get
-    ``WORK_MEM``.
-    """
+
+def _pipeline_settings(cursor) -> None:
+    """``_PIPELINE_SETTINGS`` for the current transaction only (like SET LOCAL), in one round trip."""
+    cursor.execute("SELECT " + ", ".join(["set_config(%s, %s, true)"] * len(_PIPELINE_SETTINGS)),
+                   [item for pair in _PIPELINE_SETTINGS.items() for item in pair])
+
+
+_MAX_BIGINT = 2**63 - 1
+
+
+def _person_ranges(cursor, parts: int) -> list[tuple[int, int]]:
+    """``parts`` half-open ranges of person ids of about equal width (ids are assigned in order at ingestion); the
+    first and the last are open-ended, so people created after this look-up are still counted."""
+    cursor.execute("SELECT min(id), max(id) FROM analytics_person")
+    low, high = cursor.fetchone()
+    if low is None:
+        return []
+    bounds = sorted({low + (high + 1 - low) * i // parts for i in range(1, parts)})
+    bounds = [b for b in bounds if low < b <= high]
+    return list(zip([-_MAX_BIGINT, *bounds], [*bounds, _MAX_BIGINT], strict=True))
+
+
+def _paths_sql(query: FunnelQuery, low: int, high: int) -> tuple[str, list]:
+    """One row per entrant with a person id in [low, high): person_id, value (entry channel), t0 … tn (NULL from the
+    first step not matched)."""
+    params: list = [NO_CHANNEL, query.steps[0], query.start, query.end, low, high, *(query.property_filter or ())]
+    sql = ("SELECT DISTINCT ON (person_id) person_id, timestamp AS t0, "
+           'coalesce(nullif(channel, \'\'), %s) COLLATE "C" AS value '
+           "FROM analytics_event WHERE event = %s AND timestamp >= %s AND timestamp < %s "
+           "AND person_id >= %s AND person_id < %s "
+           + ("AND properties ->> %s = %s " if query.property_filter else "")
+           + "ORDER BY person_id, timestamp, id")
+    carried = ["t0"]
+    for k in range(1, len(query.steps)):
+        keep = ", ".join(f"min(f.{column}) AS {column}" for column in carried)
+        # The slice's ORDER BY lets the merge join read it in index order (without it the planner sorts it again).
+        sql = (f"SELECT f.person_id, min(f.value) AS value, {keep}, min(e.ts) AS t{k} FROM ({sql}) AS f "  # noqa: S608
+               "LEFT JOIN (SELECT person_id, timestamp AS ts FROM analytics_event "
+               "WHERE event = %s AND timestamp > %s AND timestamp <= %s AND person_id >= %s AND person_id < %s "
+               + ("AND properties ->> %s = %s " if query.step_filter else "")
+               + "ORDER BY person_id, timestamp) AS e "
+               f"ON e.person_id = f.person_id AND e.ts > f.t{k - 1} AND e.ts <= f.t0 + %s "
+               "GROUP BY f.person_id")
+        params += [query.steps[k], query.start, query.end + query.window, low, high, *(query.step_filter or ()),
+                   query.window]
+        carried.append(f"t{k}")
+    return sql, params
+
+
+def _groups_sql(query: FunnelQuery) -> dict[str | None, StepStats]:
+    """Per group of entrants (all: key ``None``; per channel with the breakdown), counts, medians and means of each
+    step, in one statement (see the notes above ``PERSON_RANGES``)."""
     n = len(query.steps)
-    last_ts = query.end + query.window
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute("SET LOCAL jit = off")
-        cursor.execute(f"SET LOCAL work_mem = '{WORK_MEM}'")
-        for k in range(n):
-            cursor.execute(f"DROP TABLE IF EXISTS _funnel_{k}")
-        cursor.execute(
-            "CREATE TEMPORARY TABLE _funnel_0 ON COMMIT DROP AS "
-            "SELECT DISTINCT ON (person_id) person_id, timestamp AS t0, timestamp AS tk, "
-            "coalesce(nullif(channel, ''), %s) AS value "
-            "FROM analytics_event WHERE event = %s AND timestamp >= %s AND timestamp < %s "
-            + ("AND properties ->> %s = %s " if query.property_filter else "")
-            + "ORDER BY person_id, timestamp, id",
-            [NO_CHANNEL, query.steps[0], query.start, query.end, *(query.property_filter or ())],
-        )
-        cursor.execute("ANALYZE _funnel_0")
-        for k in range(1, n):
-            cursor.execute(
-                f"CREATE TEMPORARY TABLE _funnel_{k} ON COMMIT DROP AS "  # noqa: S608 (only step numbers)
-                f"SELECT f.person_id, min(f.t0) AS t0, min(e.timestamp) AS tk, min(f.value) AS value, "
-                f"(extract(epoch FROM min(e.timestamp) - min(f.tk)) * 1000000)::bigint AS dt "
-                f"FROM _funnel_{k - 1} AS f JOIN analytics_event AS e ON e.person_id = f.person_id "
-                f"WHERE e.event = %s AND e.timestamp > %s AND e.timestamp <= %s "
-                f"AND e.timestamp > f.tk AND e.timestamp <= f.t0 + %s "
-                + ("AND e.properties ->> %s = %s " if query.step_filter else "")
-                + "GROUP BY f.person_id",
-                [query.steps[k], query.start, last_ts, query.window, *(query.step_filter or ())],
-            )
-            if k < n - 1:
-                cursor.execute(f"ANALYZE _funnel_{k}")
+        _pipeline_settings(cursor)
+        ranges = _person_ranges(cursor, PERSON_RANGES)
+        if not ranges:
+            return {}
+        branches, params = [], []
+        for low, high in ranges:
+            sql, branch_params = _paths_sql(query, low, high)
+            branches.append(f"({sql})")
+            params += branch_params
+        # Microseconds between steps as bigint: date_part's double is exact to far below a microsecond for any
+        # window (< 2^53 µs), and much cheaper than extract()'s numeric.
+        columns = ["count(*), NULL::float8, NULL::numeric"] + [
+            f"count(t{k}), percentile_cont(0.5) WITHIN GROUP (ORDER BY dt{k}), avg(dt{k})" for k in range(1, n)]
+        deltas = ", ".join(f"round(date_part('epoch', t{k} - t{k - 1}) * 1000000)::bigint AS dt{k}"
+                           for k in range(1, n))
         if query.breakdown:
             key, grouping = "CASE WHEN grouping(value) = 0 THEN value END", "GROUPING SETS ((), (value))"
         else:
             key, grouping = "NULL", "()"
-        timings = ["NULL, NULL"] + ["percentile_cont(0.5) WITHIN GROUP (ORDER BY dt), avg(dt)"] * (n - 1)
-        cursor.execute(" UNION ALL ".join(
-            f"SELECT {k}, {key}, count(*), {timings[k]} FROM _funnel_{k} GROUP BY {grouping}"  # noqa: S608
-            for k in range(n)
-        ))
+        cursor.execute(
+            f"SELECT {key}, {', '.join(columns)} FROM (SELECT value, {', '.join(f't{k}' for k in range(1, n))}, "  # noqa: S608
+            f"{deltas} FROM ({' UNION ALL '.join(branches)}) AS paths) AS p GROUP BY {grouping}",
+            params,
+        )
         rows = cursor.fetchall()
-        for k in range(n):
-            cursor.execute(f"DROP TABLE _funnel_{k}")
     groups: dict[str | None, StepStats] = {}
-    for k, value, count, median_us, mean_us in rows:  # microseconds from the previous step
-        stats = groups.setdefault(value, StepStats(counts=[0] * n, medians=[None] * n, means=[None] * n))
-        stats.counts[k] = int(count)
-        stats.medians[k] = None if median_us is None else float(median_us) / 1e6
-        stats.means[k] = None if mean_us is None else float(mean_us) / 1e6
+    for value, *numbers in rows:
+        if not numbers[0]:
+            continue  # no entrant at all: the grand total of an empty set
+        stats = StepStats(counts=[0] * n, medians=[None] * n, means=[None] * n)
+        for k in range(n):
+            count, median_us, mean_us = numbers[3 * k: 3 * k + 3]
+            stats.counts[k] = int(count)
+            stats.medians[k] = None if median_us is None else float(median_us) / 1e6  # microseconds from step k−1
+            stats.means[k] = None if mean_us is None else float(mean_us) / 1e6
+        groups[value] = stats
     return groups
 
 

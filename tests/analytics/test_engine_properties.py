@@ -48,11 +48,11 @@ def local_moments(draw):
 
 
 @st.composite
-def event_sets(draw):
+def event_sets(draw, alphabet=ALPHABET):
     """A list of (customer, event, local day, local time, channel), in storage order."""
     customers = draw(st.integers(min_value=1, max_value=7))
     rows = draw(st.lists(
-        st.tuples(st.integers(0, customers - 1), st.sampled_from(ALPHABET), local_moments(), st.sampled_from(CHANNELS)),
+        st.tuples(st.integers(0, customers - 1), st.sampled_from(alphabet), local_moments(), st.sampled_from(CHANNELS)),
         min_size=0, max_size=40,
     ))
     return [(f"p{person}", name, day, moment, channel) for person, name, (day, moment), channel in rows]
@@ -159,5 +159,37 @@ def test_golden_time_matches_the_reference(settings, engine, tz, rows, event, fi
         expected = reference.golden_time(plain, event, date_from, date_to, tz)
         assert result["matrix"] == expected
         assert result["total"] == sum(map(sum, expected))
+
+    _in_rolled_back_transaction(check)
+
+
+FACT_ALPHABET = ["visit", "signup", "order_paid"]  # first-touch facts are kept for these (analytics/services/facts.py)
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+@HYPOTHESIS
+@given(
+    rows=event_sets(alphabet=FACT_ALPHABET),
+    cohort_event=st.sampled_from(FACT_ALPHABET),
+    return_event=st.sampled_from(FACT_ALPHABET),
+    period=st.sampled_from(["day", "week", "month"]),
+    first_day=st.integers(min_value=-2, max_value=6),
+    span=st.integers(min_value=0, max_value=6),
+)
+def test_retention_with_first_touch_cohorts_matches_the_reference(settings, engine, rows, cohort_event, return_event,
+                                                                  period, first_day, span):
+    """Cohort events with first-touch facts: the SQL engine reads the cohort from the facts kept at ingestion."""
+    settings.TIME_ZONE = "America/New_York"
+    date_from = BASE + timedelta(days=first_day)
+    date_to = date_from + timedelta(days=span)
+
+    def check():
+        plain = _load(rows, "America/New_York")
+
+        result = retention_compute(cohort_event=cohort_event, return_event=return_event, period=period,
+                                   date_from=date_from, date_to=date_to, periods=4, engine=engine)
+
+        assert result == reference.retention(plain, cohort_event, return_event, period, date_from, date_to,
+                                             "America/New_York", periods=4)
 
     _in_rolled_back_transaction(check)
