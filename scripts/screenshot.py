@@ -20,10 +20,12 @@ def main() -> None:
     parser.add_argument("--language", default="en", help="en, zh-hans or zh-hant")
     parser.add_argument("--out", default="docs/screenshot-dashboard.png")
     parser.add_argument("--chromium", default="/usr/bin/chromium")
+    parser.add_argument("--height", type=int, default=900, help="Viewport height in pixels.")
+    parser.add_argument("--viewport-only", action="store_true", help="Capture the viewport, not the whole page.")
     args = parser.parse_args()
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=args.chromium, headless=True, args=["--no-sandbox"])
-        page = browser.new_page(viewport={"width": 1280, "height": 900}, locale=args.language,
+        page = browser.new_page(viewport={"width": 1280, "height": args.height}, locale=args.language,
                                 extra_http_headers={"Accept-Language": args.language})
         page.goto(f"{args.url}/login/")
         page.fill("#id_username", args.username)
@@ -35,7 +37,7 @@ def main() -> None:
                 page.select_option("[data-testid=language-select]", args.language)
         page.goto(f"{args.url}{args.path}")
         page.wait_for_load_state("networkidle")
-        page.screenshot(path=args.out, full_page=True)
+        page.screenshot(path=args.out, full_page=not args.viewport_only)
         browser.close()
     print(args.out)
 

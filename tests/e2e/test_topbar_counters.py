@@ -24,7 +24,7 @@ def test_unread_notifications_show_in_the_top_bar_until_read(page, live_server, 
     screenshot(page, "topbar-notifications")
 
     counter.click()
-    expect(page.get_by_role("link", name="analyst_top mentioned you on REQ-1")).to_be_visible()
+    expect(page.get_by_role("link", name=f"analyst_top mentioned you on {ticket.key}")).to_be_visible()
     page.get_by_role("button", name="Mark all read").click()
     expect(counter).to_have_attribute("data-count", "0")
     expect(counter.locator(".counter-badge")).to_be_hidden()
