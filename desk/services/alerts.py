@@ -102,7 +102,9 @@ def _at_risk_alerts(day: date) -> list[Alert]:
             subject=f"owner:{owner_id or 'none'}", day=week,
             params={**{key: merchants[0][key] for key in ("code", "name", "from_tier", "score")},
                     "week": week.isoformat(), "count": len(group), "merchants": merchants[:AT_RISK_NAMED]},
-            link=link, audience_team_kind=Team.Kind.MERCHANT_OPS, audience_user_id=owner_id,
+            # an owned merchant's alert is its owner's alone; an unowned one is for every merchant operator
+            link=link, audience_user_id=owner_id,
+            audience_team_kind="" if owner_id else Team.Kind.MERCHANT_OPS,
             audience_role="" if owner_id else Role.MERCHANT_OPS.value))
     return alerts
 

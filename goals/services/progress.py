@@ -3,11 +3,15 @@
 Pace: ``expected = target × elapsed share of the period`` for sums; for levels the line runs from the baseline to
 the target (``baseline + (target − baseline) × elapsed``) and the comparison is of the change from the baseline.
 Ahead at ``PACE_AHEAD`` (105 %) of expected or more, on track at ``PACE_ON_TRACK`` (95 %) or more, else behind.
+
+Both sides are measured through the last complete day: the nightly metrics (AARRR rows, merchant weeks) stop at
+yesterday, so on day D a goal's value and its expected value are those at the end of D − 1 (on a period's first
+day nothing is expected yet, and nothing is behind).
 """
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 from django.db import transaction
 from django.urls import reverse
@@ -61,8 +65,15 @@ def goal_progress_share(*, goal: Goal, value: float) -> float:
     return max((value - start) / span, 0.0) if span else 0.0
 
 
+def measured_through(on: date) -> date:
+    """The last complete day as of ``on``: ``on`` itself for a past day, yesterday from today on."""
+    return min(on, timezone.localdate() - timedelta(days=1))
+
+
 def goal_summaries(*, goals: list[Goal], on: date) -> list[dict]:
-    """The contract shape the desk, the digest and the pages share (see goals.selectors.goals_for_user)."""
+    """The contract shape the desk, the digest and the pages share (see goals.selectors.goals_for_user), measured
+    through the last complete day (``measured_through``; ``"as_of"`` in each row)."""
+    on = measured_through(on)
     values = goal_values(goals=goals, on=on)
     result = []
     for goal in goals:
@@ -76,7 +87,7 @@ def goal_summaries(*, goals: list[Goal], on: date) -> list[dict]:
             "target": float(goal.target), "baseline": float(goal.baseline) if goal.baseline is not None else None,
             "value": value, "progress": goal_progress_share(goal=goal, value=value), "expected": expected,
             "pace": pace_of(value=value, expected=expected, start=_start_value(goal)),
-            "team_id": goal.team_id, "owner_id": goal.owner_id, "parent_id": goal.parent_id,
+            "team_id": goal.team_id, "owner_id": goal.owner_id, "parent_id": goal.parent_id, "as_of": on,
             "url": reverse("goals:detail", args=[goal.pk]),
         })
     return result

@@ -9,6 +9,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.utils import timezone, translation
 from django_celery_beat.models import PeriodicTask
+from rest_framework.test import APIClient
 
 from analytics.models import MetricsRun
 from desk.models import Alert
@@ -289,3 +290,19 @@ def test_beat_runs_the_alerts_nightly_and_the_digest_on_monday_morning(settings)
     assert (digest.task, digest.crontab.day_of_week, digest.crontab.hour, digest.crontab.minute) == (
         "desk.tasks.digests_send_task", "1", "8", "0")
     assert str(digest.crontab.timezone) == settings.TIME_ZONE == "Asia/Shanghai"
+
+
+def test_a_colleague_can_neither_see_nor_acknowledge_the_owners_at_risk_alert(make_staff, team_with):
+    owner, colleague = make_staff(Role.MERCHANT_OPS), make_staff(Role.MERCHANT_OPS)
+    team_with("Merchant operations", "merchant_ops", members=[owner, colleague])
+    _tier_change(MerchantFactory(owner=owner), Tier.CORE, Tier.AT_RISK, date(2026, 11, 16))
+    alerts_compute(day=DAY)
+    (alert,) = Alert.objects.filter(kind=Alert.Kind.MERCHANT_AT_RISK)
+
+    client = APIClient()
+    client.force_authenticate(user=colleague)
+    response = client.post(f"/api/v1/alerts/{alert.pk}/acknowledge/")
+
+    assert response.status_code == 404
+    assert list(alerts_open_for(user=colleague)) == []
+    assert [a.pk for a in alerts_open_for(user=owner)] == [alert.pk]

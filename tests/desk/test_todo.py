@@ -3,7 +3,7 @@ clearing a follow-up from the desk."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pytest
 from django.db import connection
@@ -15,7 +15,7 @@ from goals.models import Goal, Metric
 from merchants.models import Merchant, MerchantContact
 from ops_platform.core.roles import Role
 from products.models import Ticket, TrackingPlan
-from tests.factories import MerchantFactory, TicketFactory
+from tests.factories import MerchantFactory, TicketFactory, local_time
 from tests.goals.conftest import make_goal
 
 pytestmark = pytest.mark.django_db
@@ -260,14 +260,13 @@ def test_the_desk_shows_real_goals_mine_and_each_led_teams(make_staff, team_with
     lead, member = make_staff(Role.MERCHANT_OPS), make_staff(Role.MERCHANT_OPS)
     first = team_with("Merchant operations", "merchant_ops", lead=lead, members=[member])
     second = team_with("City launch", "merchant_ops", lead=lead)
-    today = timezone.localdate()
-    start = today.replace(day=1)
+    today, start = date(2026, 11, 10), date(2026, 11, 1)  # a past day: measured through 9 November
     company = make_goal(metric=Metric.MERCHANTS_SIGNED, target=40, start=start, title="Sign 40")
     make_goal(metric=Metric.MERCHANTS_SIGNED, target=20, start=start, level=Goal.Level.TEAM, team=first,
               parent=company, title="Team signs 20")
     make_goal(metric=Metric.MERCHANTS_LIVE, target=5, start=start, level=Goal.Level.TEAM, team=second,
               parent=company, title="Five live")
-    MerchantFactory(owner=member, stage=Merchant.Stage.SIGNED, signed_at=timezone.now())
+    MerchantFactory(owner=member, stage=Merchant.Stage.SIGNED, signed_at=local_time(date(2026, 11, 5), 15))
 
     desk = desk_for(user=lead, today=today)
 

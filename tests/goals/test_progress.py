@@ -231,3 +231,38 @@ def test_the_nightly_task_records_yesterday(celery_eager):
     goal.save()
     goal_progress_task.delay()
     assert list(GoalProgress.objects.values_list("date", flat=True)) == [timezone.localdate() - timedelta(days=1)]
+
+
+# Measured through the last complete day (the nightly rows stop at yesterday)
+
+
+def test_a_goal_exactly_on_pace_through_yesterday_is_on_track_today():
+    goal = make_goal(metric=Metric.ACQUISITION, target=300)  # November: 10 a day is an even pace
+    for day in range(1, 10):  # the nightly rows for 1–9 November
+        AarrrDaily.objects.create(date=date(2026, 11, day), channel="wechat", acquisition=10)
+
+    summary = goal_summaries(goals=[goal], on=date(2026, 11, 9))[0]
+
+    assert (summary["value"], summary["expected"], summary["pace"]) == (90, 90, "on_track")
+
+
+def test_today_is_measured_through_yesterday(monkeypatch):
+    monkeypatch.setattr(timezone, "localdate", lambda *args: date(2026, 11, 10))
+    goal = make_goal(metric=Metric.ACQUISITION, target=300)
+    for day in range(1, 10):
+        AarrrDaily.objects.create(date=date(2026, 11, day), channel="wechat", acquisition=10)
+
+    summary = goal_summaries(goals=[goal], on=date(2026, 11, 10))[0]
+
+    assert (summary["as_of"], summary["value"], summary["expected"], summary["pace"]) == (
+        date(2026, 11, 9), 90, 90, "on_track")
+
+
+def test_on_the_first_day_of_the_period_nothing_is_behind_yet(monkeypatch):
+    monkeypatch.setattr(timezone, "localdate", lambda *args: date(2026, 11, 1))
+    revenue = make_goal(metric=Metric.REVENUE, target=3000)
+    core = make_goal(metric=Metric.MERCHANTS_CORE, target=30, baseline=Decimal("20"))
+
+    summaries = goal_summaries(goals=[revenue, core], on=date(2026, 11, 1))
+
+    assert [(s["value"], s["expected"], s["pace"]) for s in summaries] == [(0, 0, "on_track"), (20, 20, "on_track")]
