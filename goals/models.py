@@ -9,7 +9,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from goals.periods import is_period_start, period_end_of
+from goals.periods import PERIOD_MAX, PERIOD_MIN, is_period_start, period_end_of
 
 
 class Team(models.Model):
@@ -146,6 +146,10 @@ class Goal(models.Model):
 
     def _clean_period(self, errors: dict) -> None:
         if not self.period_start:
+            return
+        if not PERIOD_MIN <= self.period_start <= PERIOD_MAX:
+            errors["period_start"] = _("Choose a period between %(first)s and %(last)s.") % {
+                "first": PERIOD_MIN.year, "last": PERIOD_MAX.year}
             return
         if not is_period_start(kind=self.period_kind, day=self.period_start):
             errors["period_start"] = (_("A quarter starts on 1 January, April, July or October.")

@@ -6,6 +6,9 @@ from datetime import date, timedelta
 
 MONTH = "month"
 QUARTER = "quarter"
+# Goals are set for periods within these bounds (the pages clamp the day they show to them).
+PERIOD_MIN = date(2000, 1, 1)
+PERIOD_MAX = date(2099, 12, 31)
 
 
 def period_start_of(*, kind: str, day: date) -> date:
@@ -19,8 +22,14 @@ def period_end_of(*, kind: str, start: date) -> date:
     """The last day of the period that begins on ``start``."""
     months = 3 if kind == QUARTER else 1
     month = start.month - 1 + months
+    if start.year + month // 12 > date.max.year:
+        return date.max  # December 9999 ends on the calendar's last day
     following = date(start.year + month // 12, month % 12 + 1, 1)
     return following - timedelta(days=1)
+
+
+def clamp_day(day: date) -> date:
+    return min(max(day, PERIOD_MIN), PERIOD_MAX)
 
 
 def is_period_start(*, kind: str, day: date) -> bool:

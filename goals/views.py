@@ -21,7 +21,7 @@ from goals import selectors
 from goals.forms import GoalForm, MemberAddForm, MemberChangeForm, TeamForm
 from goals.metrics import CATALOGUE
 from goals.models import Goal, Team, TeamMembership
-from goals.periods import MONTH, period_end_of, period_start_of
+from goals.periods import MONTH, clamp_day, period_end_of, period_start_of
 from goals.services.goals import (
     goal_can_edit,
     goal_create,
@@ -38,8 +38,9 @@ from ops_platform.core.roles import Action, Area, Role, can, roles_of
 
 
 def _on(request) -> date:
+    """The day asked for (``?on=``), within the bounds goals are set for; today when absent or impossible."""
     try:
-        return parse_date(request.GET.get("on") or "") or timezone.localdate()
+        return clamp_day(parse_date(request.GET.get("on") or "") or timezone.localdate())
     except ValueError:  # well formed but no such day (2026-13-01)
         return timezone.localdate()
 

@@ -53,6 +53,14 @@ def _ci_requires_real_services():
 
 
 @pytest.fixture(autouse=True)
+def _fresh_cache():
+    """Each test starts with an empty cache (throttle counters, cached reads such as a goal's coupon ROI)."""
+    from django.core.cache import cache
+
+    cache.clear()
+
+
+@pytest.fixture(autouse=True)
 def _fast_password_hashing(settings):
     """Full-strength PBKDF2 costs ~0.3 s a hash on this machine; tests log in, they do not test the hash."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

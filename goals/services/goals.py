@@ -21,7 +21,7 @@ from django.utils.translation import gettext as _
 
 from goals.metrics import CATALOGUE, LEVEL, goal_series, metric_spec
 from goals.models import Goal, Metric, Team, TeamMembership
-from goals.periods import is_period_start, period_end_of
+from goals.periods import PERIOD_MAX, PERIOD_MIN, is_period_start, period_end_of
 from goals.services.progress import goal_progress_record
 from ops_platform.core.exceptions import ApplicationError
 from ops_platform.core.roles import Role, roles_of
@@ -69,7 +69,8 @@ def _prepare(goal: Goal) -> None:
         goal.period_end = goal.period_start
     if goal.level == Goal.Level.COMPANY:
         goal.parent = None
-    if (goal.metric in CATALOGUE and goal.period_start and goal.baseline is None
+    if (goal.metric in CATALOGUE and goal.period_start and PERIOD_MIN <= goal.period_start <= PERIOD_MAX
+            and goal.baseline is None
             and metric_spec(goal.metric).kind == LEVEL
             and not (goal.metric == Metric.SEGMENT_SIZE and not goal.segment_id)):
         values = goal_series(goals=[goal], date_to=goal.period_start).get(goal.pk) or []

@@ -41,6 +41,10 @@ def _post(client, **fields):
     ({"target": "0"}, {"target": ["The target must be greater than zero."]}),
     ({"baseline": "5"}, {"baseline": ["This metric adds up over the period; it has no baseline."]}),
     ({"level": "team"}, {"team": ["A team goal needs its team."]}),
+    ({"period_start": "9999-12-01"}, {"period_start": ["Choose a period between 2000 and 2099."]}),
+    ({"period_kind": "quarter", "period_start": "9999-10-01"},
+     {"period_start": ["Choose a period between 2000 and 2099."]}),
+    ({"period_start": "0001-01-01"}, {"period_start": ["Choose a period between 2000 and 2099."]}),
 ])
 def test_invalid_goals_get_a_400_with_field_errors(admin_api, fields, errors):
     response = _post(admin_api, **fields)

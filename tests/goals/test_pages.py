@@ -146,6 +146,14 @@ def test_a_day_that_does_not_exist_falls_back_to_today(client, team_setup):
     assert client.get("/goals/?on=2026-13-45").status_code == 200
 
 
+@pytest.mark.parametrize(("asked", "shown"), [("9999-12-31", "2099-12-31"), ("0001-01-01", "2000-01-01")])
+def test_a_day_at_the_calendar_edge_is_brought_within_the_goal_years(client, team_setup, asked, shown):
+    client.force_login(team_setup["member"])
+    response = client.get(f"/goals/?on={asked}")
+    assert response.status_code == 200
+    assert response.context["on"].isoformat() == shown
+
+
 def test_revenue_breaks_down_by_merchant_top_first(team_setup, this_month):
     from analytics.services.loading import events_load
     from goals.selectors import goal_breakdown

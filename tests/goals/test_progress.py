@@ -266,3 +266,31 @@ def test_on_the_first_day_of_the_period_nothing_is_behind_yet(monkeypatch):
     summaries = goal_summaries(goals=[revenue, core], on=date(2026, 11, 1))
 
     assert [(s["value"], s["expected"], s["pace"]) for s in summaries] == [(0, 0, "on_track"), (20, 20, "on_track")]
+
+
+def test_a_past_coupon_roi_goal_measures_the_same_alone_or_with_a_current_one(monkeypatch):
+    from goals import metrics
+
+    monkeypatch.setattr(metrics.user_selectors, "coupon_roi", lambda **kwargs: 1.5)
+    october = make_goal(metric=Metric.COUPON_ROI, target=2, baseline=Decimal("0.5"), start=date(2026, 10, 1),
+                        title="October ROI")
+    november = make_goal(metric=Metric.COUPON_ROI, target=2, baseline=Decimal("0.5"), title="November ROI")
+    on = date(2026, 11, 10)
+
+    alone = goal_summaries(goals=[october], on=on)[0]["value"]
+    together = goal_summaries(goals=[october, november], on=on)[0]["value"]
+
+    assert alone == together == 1.5
+
+
+def test_coupon_roi_is_computed_once_then_read_from_the_cache(monkeypatch):
+    from goals import metrics
+
+    calls = []
+    monkeypatch.setattr(metrics.user_selectors, "coupon_roi", lambda **kwargs: calls.append(kwargs) or 1.25)
+    goal = make_goal(metric=Metric.COUPON_ROI, target=2, baseline=Decimal("0.5"))
+
+    first = goal_summaries(goals=[goal], on=date(2026, 11, 10))[0]["value"]
+    again = goal_summaries(goals=[goal], on=date(2026, 11, 10))[0]["value"]
+
+    assert (first, again, len(calls)) == (1.25, 1.25, 1)
