@@ -398,7 +398,7 @@ class TargetApi(APIView):
         params = TargetInputSerializer(data=request.data)
         params.is_valid(raise_exception=True)
         target = recruitment_target_create(user=request.user, **params.validated_data)
-        row = next(r for r in selectors.recruitment_target_progress() if r["target"].pk == target.pk)
+        (row,) = selectors.recruitment_target_progress(target_ids=[target.pk])
         return Response(TargetProgressSerializer(row).data, status=status.HTTP_201_CREATED)
 
 
@@ -412,7 +412,7 @@ class TargetDetailApi(APIView):
         params = TargetInputSerializer(data=request.data)
         params.is_valid(raise_exception=True)
         target = recruitment_target_update(user=request.user, target_id=target_id, **params.validated_data)
-        row = next(r for r in selectors.recruitment_target_progress() if r["target"].pk == target.pk)
+        (row,) = selectors.recruitment_target_progress(target_ids=[target.pk])
         return Response(TargetProgressSerializer(row).data)
 
 

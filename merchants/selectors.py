@@ -177,10 +177,11 @@ def merchant_metrics_run_latest() -> MerchantMetricsRun | None:
     return MerchantMetricsRun.objects.order_by("-started_at", "-pk").first()
 
 
-def recruitment_target_progress(*, today: date | None = None) -> list[dict]:
-    """Each target with the merchants signed in its period (matching its category and city). One query per target
-    would be N+1: the counts come from one conditional aggregate."""
-    targets = list(RecruitmentTarget.objects.all()[:100])
+def recruitment_target_progress(*, today: date | None = None, target_ids: list[int] | None = None) -> list[dict]:
+    """Each target (the newest 100, or those of ``target_ids``) with the merchants signed in its period (matching its
+    category and city). One query per target would be N+1: the counts come from one conditional aggregate."""
+    targets = RecruitmentTarget.objects.all()
+    targets = list(targets.filter(pk__in=target_ids) if target_ids is not None else targets[:100])
     if not targets:
         return []
     tz = timezone.get_current_timezone()

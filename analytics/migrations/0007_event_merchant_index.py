@@ -9,9 +9,10 @@ planner can use it; events without a merchant (most of them) are not in it. SQLi
 
 from django.db import migrations
 
-CREATE = ("CREATE INDEX IF NOT EXISTS event_merchant_ts ON analytics_event "
+# CONCURRENTLY: ingestion keeps writing while the index builds (minutes on a large table), hence atomic = False.
+CREATE = ("CREATE INDEX CONCURRENTLY IF NOT EXISTS event_merchant_ts ON analytics_event "
           "((properties ->> 'merchant_id'), event, timestamp) WHERE (properties ->> 'merchant_id') IS NOT NULL")
-DROP = "DROP INDEX IF EXISTS event_merchant_ts"
+DROP = "DROP INDEX CONCURRENTLY IF EXISTS event_merchant_ts"
 
 
 def create(apps, schema_editor):
@@ -25,6 +26,7 @@ def drop(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
+    atomic = False
     dependencies = [("analytics", "0006_event_counts")]
 
     operations = [migrations.RunPython(create, drop, elidable=False)]

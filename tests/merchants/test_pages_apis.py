@@ -295,3 +295,21 @@ def test_tier_bulk_is_refused_to_operators(client_for):
     assert response.status_code == 403
     merchant.refresh_from_db()
     assert merchant.tier == "potential"
+
+
+def test_target_put_of_a_target_beyond_the_first_100_is_not_a_500(api_client_for):
+    # given 101 recruitment targets (the progress selector reads only the newest 100)
+    oldest = RecruitmentTarget.objects.create(period_start=date(2020, 1, 1), period_end=date(2020, 1, 31), target=5)
+    RecruitmentTarget.objects.bulk_create([
+        RecruitmentTarget(period_start=date(2021, 1, 1) + timedelta(days=i),
+                          period_end=date(2021, 1, 1) + timedelta(days=i), target=5) for i in range(100)])
+    admin = api_client_for(Role.ADMIN)
+    admin.raise_request_exception = False
+
+    # when an administrator changes the oldest one
+    response = admin.put(f"/api/v1/merchants/targets/{oldest.pk}/", {
+        "period_start": "2020-01-01", "period_end": "2020-01-31", "target": 7}, format="json")
+
+    # then it answers 200 with the changed target (today: StopIteration → 500, after the row was saved)
+    assert response.status_code == 200
+    assert response.json()["target"] == 7

@@ -9,6 +9,7 @@ from decimal import Decimal
 
 import pytest
 from django.db import connection
+from django.db.migrations.executor import MigrationExecutor
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from hypothesis import HealthCheck, given, settings
@@ -251,3 +252,29 @@ def test_delete(db):
     segment_delete(segment_id=segment.pk)
 
     assert Segment.objects.count() == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_unapplying_users_0005_keeps_the_segment_members():
+    # given the schema at users 0005 with one stored member
+    executor = MigrationExecutor(connection)
+    executor.migrate([("users", "0005_segment_member_composite_key")])
+    executor.loader.build_graph()
+    with connection.cursor() as cursor:
+        cursor.execute("INSERT INTO users_segment (name, description, rules, created_at, updated_at) "
+                       "VALUES ('s', '', '{}', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)")
+        cursor.execute("SELECT id FROM users_segment WHERE name = 's'")
+        segment_id = cursor.fetchone()[0]
+        cursor.execute("INSERT INTO users_segmentmember (segment_id, customer_id) VALUES (%s, 1), (%s, 2)",
+                       [segment_id, segment_id])
+    try:
+        # when 0005 is unapplied
+        executor.migrate([("users", "0004_coupons")])
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT count(*) FROM users_segmentmember")
+            kept = cursor.fetchone()[0]
+    finally:
+        executor = MigrationExecutor(connection)
+        executor.migrate(executor.loader.graph.leaf_nodes())
+    # then the members are still there (today: reverse_sql is a no-op, the table comes back empty)
+    assert kept == 2

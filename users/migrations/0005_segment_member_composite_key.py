@@ -38,7 +38,9 @@ class Migration(migrations.Migration):
         migrations.RunSQL(
             "INSERT INTO users_segmentmember (segment_id, customer_id) "
             "SELECT segment_id, customer_id FROM users_segmentmemberold",
-            reverse_sql=migrations.RunSQL.noop,
+            # back to 0004: the members go back into the old table before the new one is dropped
+            reverse_sql="INSERT INTO users_segmentmemberold (segment_id, customer_id) "
+                        "SELECT segment_id, customer_id FROM users_segmentmember",
         ),
         migrations.DeleteModel(name="SegmentMemberOld"),
     ]
