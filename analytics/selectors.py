@@ -11,6 +11,7 @@ from django.db.models.functions import Cast, TruncDate
 from django.utils import timezone
 
 from analytics.models import AarrrDaily, Event, EventCountHourly, ExportJob, IngestKey, MetricsRun, Tally
+from analytics.services import customer_activity as _customer_activity
 from analytics.services import funnel as _funnel
 from analytics.services import golden_time as _golden_time
 from analytics.services import merchant_metrics as _merchant_metrics
@@ -334,3 +335,26 @@ def person_daily_activity(*, end: datetime) -> list[tuple[int, date, int, int]]:
             .values("person_id", "day").order_by()
             .annotate(events=Count("id"), orders=Count("id", filter=Q(event="order_paid"))))
     return [(row["person_id"], row["day"], row["events"], row["orders"]) for row in rows]
+
+
+# Customer activity (the users app's refresh, timelines, channel cohorts and coupon results)
+
+CUSTOMER_ACTIVITY_COLUMNS = _customer_activity.ACTIVITY_COLUMNS
+
+
+def customer_activity_sql(*, order_cutoffs=()) -> tuple[str, list]:
+    """SQL (and its parameters) selecting ``CUSTOMER_ACTIVITY_COLUMNS`` for every person with events, for the users
+    app to read set-based inside its own statement."""
+    return _customer_activity.customer_activity_sql(order_cutoffs=order_cutoffs)
+
+
+def first_touch_revenue_by_day(*, start: datetime, end: datetime, max_days: int = 90) -> list[dict]:
+    return _customer_activity.first_touch_revenue_by_day(start=start, end=end, max_days=max_days)
+
+
+def person_timeline(*, person_id: int, limit: int = 200) -> list[dict]:
+    return _customer_activity.person_timeline(person_id=person_id, limit=limit)
+
+
+def order_revenue_by_group(*, groups: dict[str, object], start: datetime, end: datetime) -> dict[str, float]:
+    return _customer_activity.order_revenue_by_group(groups=groups, start=start, end=end)

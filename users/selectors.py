@@ -14,7 +14,7 @@ from django.db.models.functions import RowNumber, TruncMonth
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from analytics.services.customer_activity import first_touch_revenue_by_day, person_timeline
+from analytics.selectors import first_touch_revenue_by_day, person_timeline
 from users.models import (
     ChannelSpend,
     Coupon,

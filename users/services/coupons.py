@@ -20,8 +20,7 @@ from django.db.models import Count, F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from analytics.selectors import coupon_code_orders
-from analytics.services.customer_activity import order_revenue_by_group
+from analytics.selectors import coupon_code_orders, order_revenue_by_group
 from ops_platform.core.exceptions import ApplicationError
 from users.models import Coupon, CouponCampaign, CouponHoldout, CouponRedemption, Customer, SegmentMember
 

@@ -24,7 +24,8 @@ from django.db import connection, transaction
 from django.db.models import Count
 from django.utils import timezone
 
-from analytics.services.customer_activity import ACTIVITY_COLUMNS, customer_activity_sql
+from analytics.selectors import CUSTOMER_ACTIVITY_COLUMNS as ACTIVITY_COLUMNS
+from analytics.selectors import customer_activity_sql
 from users.models import Customer, CustomerRefresh, LifecycleSettings, RfmSegment, Stage, StageDaily, StageFlow
 
 # The named RFM grid: recency score (rows, 5 = most recent) × frequency score (columns 1…5).
