@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from django.contrib.auth import get_user_model
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.exceptions import NotFound
@@ -120,7 +121,7 @@ class GoalDetailApi(APIView):
     def _goal(self, goal_id: int) -> Goal:
         goal = selectors.goal_get(goal_id=goal_id)
         if goal is None:
-            raise NotFound("No such goal.")
+            raise NotFound(_("No such goal."))
         return goal
 
     @extend_schema(responses=GoalOutputSerializer)
@@ -156,7 +157,7 @@ class GoalProgressApi(APIView):
     def get(self, request, goal_id: int):
         goal = selectors.goal_get(goal_id=goal_id)
         if goal is None:
-            raise NotFound("No such goal.")
+            raise NotFound(_("No such goal."))
         return Response(GoalProgressSerializer(selectors.goal_history(goal=goal), many=True).data)
 
 
@@ -216,7 +217,7 @@ class TeamMemberAddApi(APIView):
     def post(self, request, team_id: int):
         team = Team.objects.filter(pk=team_id).first()
         if team is None:
-            raise NotFound("No such team.")
+            raise NotFound(_("No such team."))
         data = MemberInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         membership = team_member_add(user=request.user, team=team, member=data.validated_data["user"],
@@ -236,7 +237,7 @@ class TeamMemberApi(APIView):
     def _membership(self, team_id: int, membership_id: int) -> TeamMembership:
         membership = TeamMembership.objects.select_related("user").filter(pk=membership_id, team_id=team_id).first()
         if membership is None:
-            raise NotFound("No such member.")
+            raise NotFound(_("No such member."))
         return membership
 
     @extend_schema(request=TeamLeadInputSerializer, responses=MemberSerializer)
