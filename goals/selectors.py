@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from analytics import selectors as analytics_selectors
 from goals.models import CHANNEL_METRICS, Goal, GoalProgress, Metric, Team, TeamMembership
-from goals.services.progress import goal_summaries
+from goals.services.progress import goal_summaries, measured_through
 from merchants import selectors as merchant_selectors
 from merchants.models import Tier
 from products import selectors as product_selectors
@@ -154,8 +154,9 @@ def goal_chart(*, goal: Goal, summary: dict, history: list[GoalProgress], launch
 def goal_breakdown(*, goal: Goal, on: date) -> dict:
     """What moved the goal, for its period up to ``on``: the AARRR metric by first-touch channel, revenue by merchant
     (top contributors), the merchants signed / gone live / in the core tier, the tickets concluded; plus the
-    launches in the period (chart markers). A few queries, each grouped."""
-    last = min(goal.period_end, on)
+    launches in the period (chart markers). Through the same last complete day as the goal's value. A few queries,
+    each grouped."""
+    last = min(goal.period_end, measured_through(on))
     result: dict = {"channels": [], "merchants": [], "merchant_list": [], "tickets": [],
                     "launches": product_selectors.launch_markers(date_from=goal.period_start, date_to=goal.period_end)}
     if last < goal.period_start:

@@ -20,15 +20,20 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def this_month():
-    return period_start_of(kind=MONTH, day=timezone.localdate())
+def this_month(monkeypatch):
+    """Today is pinned to 20 November 2026 (the pages measure through yesterday; on a month's first day "this month"
+    would have no yesterday in it)."""
+    today, localdate = date(2026, 11, 20), timezone.localdate
+    monkeypatch.setattr(timezone, "localdate", lambda value=None, timezone=None: (
+        today if value is None else localdate(value, timezone)))
+    return period_start_of(kind=MONTH, day=today)
 
 
 @pytest.fixture
 def tree_goals(team_setup, this_month):
-    today = timezone.localdate()
-    AarrrDaily.objects.create(date=today, channel="wechat", revenue=Decimal("800"), acquisition=5)
-    AarrrDaily.objects.create(date=today, channel="douyin", revenue=Decimal("200"), acquisition=1)
+    yesterday = timezone.localdate() - timedelta(days=1)  # the nightly rows stop at yesterday
+    AarrrDaily.objects.create(date=yesterday, channel="wechat", revenue=Decimal("800"), acquisition=5)
+    AarrrDaily.objects.create(date=yesterday, channel="douyin", revenue=Decimal("200"), acquisition=1)
     company = make_goal(metric=Metric.REVENUE, target=1000, start=this_month, title="Company revenue")
     team = make_goal(metric=Metric.ACQUISITION, target=10, start=this_month, level=Goal.Level.TEAM,
                      team=team_setup["team"], parent=company, title="Team acquisition")
@@ -160,7 +165,7 @@ def test_revenue_breaks_down_by_merchant_top_first(team_setup, this_month):
     from tests.factories import MerchantFactory, event_row
 
     MerchantFactory(code="M-BIG", name="Big Noodles")
-    day = timezone.localdate()
+    day = timezone.localdate() - timedelta(days=1)
     events_load([
         event_row("order_paid", "alice", local_time(day, 11), order_id="o1", amount=80, merchant_id="M-BIG"),
         event_row("order_paid", "bob", local_time(day, 12), order_id="o2", amount=50, merchant_id="M-BIG"),
