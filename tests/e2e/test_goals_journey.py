@@ -3,6 +3,7 @@ the company goal with its pace."""
 
 from __future__ import annotations
 
+from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
@@ -20,7 +21,11 @@ from tests.e2e.test_login_dashboard import log_in
 pytestmark = pytest.mark.browser
 
 
-def test_a_lead_sets_a_team_goal_and_sees_it_in_the_tree(page, live_server, make_staff, screenshot):
+def test_a_lead_sets_a_team_goal_and_sees_it_in_the_tree(page, live_server, make_staff, screenshot, monkeypatch):
+    # today pinned mid-month (the live server runs in this process): goals are measured through yesterday
+    today, localdate = date(2026, 11, 20), timezone.localdate
+    monkeypatch.setattr(timezone, "localdate", lambda value=None, timezone=None: (
+        today if value is None else localdate(value, timezone)))
     admin = make_staff(Role.ADMIN, username="e2e_admin")
     lead = make_staff(Role.USER_OPS, username="e2e_lead")
     team = Team.objects.create(name="Growth", kind=Team.Kind.USER_OPS)
@@ -28,7 +33,8 @@ def test_a_lead_sets_a_team_goal_and_sees_it_in_the_tree(page, live_server, make
     month = period_start_of(kind=MONTH, day=timezone.localdate())
     company = goal_create(user=admin, title="Company revenue", level="company", period_kind="month",
                           period_start=month, metric="revenue", target=Decimal("100000"))
-    AarrrDaily.objects.create(date=timezone.localdate(), channel="wechat", acquisition=40, revenue=Decimal("900"))
+    AarrrDaily.objects.create(date=today - timedelta(days=1), channel="wechat", acquisition=40,
+                              revenue=Decimal("900"))
 
     log_in(page, live_server, "e2e_lead", PASSWORD)
     page.goto(live_server.url + f"/goals/teams/{team.pk}/")
