@@ -29,7 +29,7 @@ from users.services.customers import customers_lock, lifecycle_settings_get
 
 STAGES = [Stage.NEW, Stage.ACTIVATED, Stage.ACTIVE, Stage.AT_RISK, Stage.CHURNED, Stage.RESURRECTED]
 NOT_SEEN = -1
-BLOCK_PEOPLE = 20_000  # person ids per block: a 20,000 × 365-day grid is ~7 M cells (a few tens of MB per array)
+BLOCK_PEOPLE = 10_000  # person ids per block: a 10,000 × 365-day grid is 3.7 M cells (15 MB per int32 array)
 PAIRS = len(STAGES) + 1  # flow codes: (previous + 1) × PAIRS + current; previous NOT_SEEN → "" (first seen)
 
 
@@ -57,11 +57,11 @@ def stage_grid(*, events: np.ndarray, orders: np.ndarray, thresholds: LifecycleS
     days = events.shape[1]
     today = np.arange(days, dtype=np.int32)[None, :]
     seen = _running_last(events > 0)
-    first_seen = np.where(seen >= 0, np.argmax(events > 0, axis=1)[:, None], NOT_SEEN)
+    first_seen = np.where(seen >= 0, np.argmax(events > 0, axis=1).astype(np.int32)[:, None], np.int32(NOT_SEEN))
     ordered = orders > 0
     orders_total = np.cumsum(orders, axis=1, dtype=np.int32)
     last_order = _running_last(ordered)
-    first_order = np.argmax(ordered, axis=1)[:, None]
+    first_order = np.argmax(ordered, axis=1).astype(np.int32)[:, None]
     since_active = _window(orders_total, thresholds.active_days)
     since_gap = _window(orders_total, thresholds.active_days + thresholds.churn_days)
     # "within N days of the refresh the next midnight": an event on day k counts when k ≥ d + 1 − N
