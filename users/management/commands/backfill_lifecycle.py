@@ -42,3 +42,5 @@ class Command(BaseCommand):
             raise CommandError("--from is after --to.")
         days = lifecycle_history_backfill(date_from=date_from, date_to=date_to, replace=replace)
         self.stdout.write(f"Life-cycle history: {days} days written up to {date_to.isoformat()}.")
+        if not date_from and not replace:
+            self.stdout.write("Days already recorded (by the nightly refresh) were kept; --replace overwrites them.")
