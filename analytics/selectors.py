@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from array import array
 from datetime import date, datetime, time, timedelta
 
+import numpy as np
 from django.db import connection
 from django.db.models import Count, F, FloatField, Max, Min, Q, Sum
 from django.db.models.fields.json import KeyTextTransform
@@ -327,14 +329,67 @@ def coupon_code_orders(*, start: datetime | None = None, end: datetime | None = 
 
 
 
-def person_daily_activity(*, end: datetime) -> list[tuple[int, date, int, int]]:
-    """(person id, local day, events, ``order_paid`` events) for every person and day with events before ``end``.
-    One grouped query (rows = active person-days, not events)."""
-    rows = (Event.objects.filter(timestamp__lt=end)
-            .annotate(day=TruncDate("timestamp", tzinfo=timezone.get_current_timezone()))
+def person_activity_bounds(*, end: datetime) -> tuple[date, int, int] | None:
+    """(local day of the first event, lowest person id, highest person id) over the events before ``end``; None
+    when there are none. One aggregate query: what a caller needs to walk the people in id ranges."""
+    bounds = Event.objects.filter(timestamp__lt=end).aggregate(first=Min("timestamp"), low=Min("person_id"),
+                                                               high=Max("person_id"))
+    if bounds["first"] is None:
+        return None
+    return timezone.localtime(bounds["first"]).date(), bounds["low"], bounds["high"]
+
+
+def _int_column(values: array) -> np.ndarray:
+    return np.frombuffer(values, dtype=np.int64) if len(values) else np.zeros(0, dtype=np.int64)
+
+
+def person_daily_activity(*, end: datetime, start: datetime | None = None, person_from: int | None = None,
+                          person_to: int | None = None) -> dict[str, np.ndarray]:
+    """Every active person-day of the events in [``start``, ``end``) of the people with ``person_from`` ≤ id <
+    ``person_to`` (None: no bound), as columns (int64 arrays of equal length): ``person_id``, ``day`` (the local
+    day's ``date.toordinal()``), ``events`` and ``orders`` (``order_paid`` events). One grouped query, streamed
+    (rows = active person-days, not events; no Python object per row is kept), so callers bound memory by asking
+    for a range of people at a time."""
+    events = Event.objects.filter(timestamp__lt=end)
+    if start is not None:
+        events = events.filter(timestamp__gte=start)
+    if person_from is not None:
+        events = events.filter(person_id__gte=person_from)
+    if person_to is not None:
+        events = events.filter(person_id__lt=person_to)
+    rows = (events.annotate(day=TruncDate("timestamp", tzinfo=timezone.get_current_timezone()))
             .values("person_id", "day").order_by()
-            .annotate(events=Count("id"), orders=Count("id", filter=Q(event="order_paid"))))
-    return [(row["person_id"], row["day"], row["events"], row["orders"]) for row in rows]
+            .annotate(events=Count("id"), orders=Count("id", filter=Q(event="order_paid")))
+            .values_list("person_id", "day", "events", "orders"))
+    columns = {name: array("q") for name in ("person_id", "day", "events", "orders")}
+    person_ids, days, counts, orders = columns.values()
+    for person_id, day, n, paid in rows.iterator(chunk_size=20_000):
+        person_ids.append(person_id)
+        days.append(day.toordinal())
+        counts.append(n)
+        orders.append(paid)
+    return {name: _int_column(values) for name, values in columns.items()}
+
+
+def person_activity_totals(*, end: datetime, person_from: int | None = None,
+                           person_to: int | None = None) -> dict[str, np.ndarray]:
+    """Per person (ids in [``person_from``, ``person_to``)) with events before ``end``: ``person_id``, ``events``
+    and ``orders`` in all, as int64 columns. One grouped query: the history before a window, folded into one day."""
+    events = Event.objects.filter(timestamp__lt=end)
+    if person_from is not None:
+        events = events.filter(person_id__gte=person_from)
+    if person_to is not None:
+        events = events.filter(person_id__lt=person_to)
+    rows = (events.values("person_id").order_by()
+            .annotate(events=Count("id"), orders=Count("id", filter=Q(event="order_paid")))
+            .values_list("person_id", "events", "orders"))
+    columns = {name: array("q") for name in ("person_id", "events", "orders")}
+    person_ids, counts, orders = columns.values()
+    for person_id, n, paid in rows.iterator(chunk_size=20_000):
+        person_ids.append(person_id)
+        counts.append(n)
+        orders.append(paid)
+    return {name: _int_column(values) for name, values in columns.items()}
 
 
 # Customer activity (the users app's refresh, timelines, channel cohorts and coupon results)

@@ -129,7 +129,8 @@ def demo_user_ops_ensure(*, end: date, seed: int = 42, merchants: list[str] | No
         generated += len(rows)
         stored += events_load(rows).inserted
     customers_refresh(trigger="demo", now=end_at)
-    lifecycle_history_backfill(date_to=end + timedelta(days=1))  # counts and flows for every day of the demo
+    # counts and flows for every day of the demo (the refresh above saw every customer as new: replace its day too)
+    lifecycle_history_backfill(date_to=end + timedelta(days=1), replace=True)
     segments_rebuild_all(now=end_at)
     for campaign_id in CouponCampaign.objects.values_list("pk", flat=True):
         coupon_redemptions_refresh(campaign_id=campaign_id)

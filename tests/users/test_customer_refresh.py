@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
-from django.db import connection
+from django.db import connection, connections, transaction
 
 from analytics.services.loading import events_load
+from tests.conftest import missing_service
 from tests.factories import event_row, local_time
 from users.models import Customer, CustomerRefresh, LifecycleSettings, StageDaily, StageFlow
-from users.services.customers import customers_refresh, rfm_segment_of
+from users.services.customers import customers_lock, customers_refresh, rfm_segment_of
 from users.tasks import customers_refresh_task
 
 TODAY = date(2026, 6, 30)
@@ -223,3 +226,49 @@ def test_a_customer_who_never_ordered_is_at_risk_while_still_coming_then_churned
     customers_refresh(now=NOW)
 
     assert dict(Customer.objects.values_list("distinct_id", "stage")) == {"ivy": "at_risk", "jon": "churned"}
+
+
+def _in_threads(target, n: int) -> tuple[list[threading.Thread], list]:
+    barrier = threading.Barrier(n)
+    outcomes: list = []
+
+    def run() -> None:
+        try:
+            barrier.wait()
+            outcomes.append(target())
+        except Exception as error:  # noqa: BLE001 - the test reports what failed
+            outcomes.append(error)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=run) for _ in range(n)]
+    for thread in threads:
+        thread.start()
+    return threads, outcomes
+
+
+@pytest.mark.django_db(transaction=True)
+def test_refreshes_at_the_same_time_wait_for_each_other(crafted):
+    """Nightly + "refresh now": the second waits for the first (advisory lock) instead of failing on the unique
+    day/stage rows, and then finds nothing new (no flow counted twice)."""
+    if connection.vendor != "postgresql":
+        missing_service("advisory locks need PostgreSQL (DATABASE_URL); SQLite serialises writers anyway")
+
+    threads, outcomes = _in_threads(lambda: customers_refresh(now=NOW).status, 3)
+    for thread in threads:
+        thread.join()
+
+    assert outcomes == [CustomerRefresh.Status.DONE] * 3
+    assert sum(StageDaily.objects.filter(date=TODAY).values_list("customers", flat=True)) == 7
+    assert sum(StageFlow.objects.filter(date=TODAY).values_list("customers", flat=True)) == 7  # first seen, once
+
+    with transaction.atomic():
+        customers_lock()  # a refresh (or backfill) is running
+        threads, outcomes = _in_threads(lambda: customers_refresh(now=NOW).status, 1)
+        time.sleep(1.0)
+        assert threads[0].is_alive()
+        assert CustomerRefresh.objects.filter(status=CustomerRefresh.Status.STARTED).count() == 1
+    threads[0].join(timeout=30)
+
+    assert outcomes == [CustomerRefresh.Status.DONE]
+    assert not CustomerRefresh.objects.filter(status=CustomerRefresh.Status.STARTED).exists()

@@ -64,6 +64,17 @@ def brute_stage(days, orders, label: date, t: LifecycleSettings) -> str | None:
     return "at_risk" if within(paid[-1], t.churn_days) else "churned"
 
 
+def recorded() -> tuple[list, list]:
+    return (list(StageDaily.objects.order_by("date", "stage").values_list("date", "stage", "customers")),
+            list(StageFlow.objects.order_by("date", "from_stage", "to_stage")
+                 .values_list("date", "from_stage", "to_stage", "customers")))
+
+
+def set_thresholds(new: int, active: int, churn: int) -> None:
+    LifecycleSettings.objects.update_or_create(pk=1, defaults={"new_days": new, "active_days": active,
+                                                               "churn_days": churn})
+
+
 @pytest.mark.parametrize("thresholds", [(14, 30, 45), (3, 10, 20)])
 def test_every_day_counts_and_flows_follow_the_refresh_rules(history, thresholds):
     new, active, churn = thresholds
@@ -91,14 +102,12 @@ def test_the_last_day_matches_the_refresh_and_a_second_run_changes_nothing(histo
     customers_refresh(now=local_time(refresh_day, 0))
     refreshed = Counter(Customer.objects.values_list("stage", flat=True))
 
-    lifecycle_history_backfill(date_to=refresh_day)
-    first = list(StageDaily.objects.values_list("date", "stage", "customers")), list(
-        StageFlow.objects.values_list("date", "from_stage", "to_stage", "customers"))
-    lifecycle_history_backfill(date_to=refresh_day)
+    lifecycle_history_backfill(date_to=refresh_day, replace=True)
+    first = recorded()
+    lifecycle_history_backfill(date_to=refresh_day, replace=True)
 
     assert dict(StageDaily.objects.filter(date=refresh_day).values_list("stage", "customers")) == refreshed
-    assert (list(StageDaily.objects.values_list("date", "stage", "customers")),
-            list(StageFlow.objects.values_list("date", "from_stage", "to_stage", "customers"))) == first
+    assert recorded() == first
     assert sum(StageFlow.objects.filter(from_stage="").values_list("customers", flat=True)) == 30
 
 
@@ -113,3 +122,56 @@ def test_the_command_fills_the_history(history):
 
     assert "days written up to 2026-07-01" in out.getvalue()
     assert StageDaily.objects.filter(date=LAST + timedelta(days=1)).exists()
+
+
+@pytest.mark.parametrize("thresholds", [(14, 30, 45), (3, 10, 20), (40, 5, 7)])
+def test_blocks_of_people_and_a_later_start_give_the_same_rows(history, thresholds):
+    """Blocks of 1 or 2 person ids add up to the one-block answer; a --from window (earlier history folded into the
+    grid's first column) gives the same days as the whole history."""
+    set_thresholds(*thresholds)
+    refresh_day = LAST + timedelta(days=1)
+    lifecycle_history_backfill(date_to=refresh_day, block_people=1_000_000)
+    whole = recorded()
+    for block in (1, 2, 7):
+        lifecycle_history_backfill(date_to=refresh_day, replace=True, block_people=block)
+        assert recorded() == whole, block
+
+    for start in (LAST - timedelta(days=10), START + timedelta(days=40), START + timedelta(days=90)):
+        StageDaily.objects.all().delete()
+        StageFlow.objects.all().delete()
+        written = lifecycle_history_backfill(date_from=start, date_to=refresh_day, block_people=3)
+        assert written == (refresh_day - start).days + 1
+        assert recorded() == ([row for row in whole[0] if row[0] >= start],
+                              [row for row in whole[1] if row[0] >= start]), start
+
+
+def test_by_default_only_the_days_before_the_first_recorded_day_are_filled(history):
+    """The nightly refreshes' rows (recorded with the thresholds of their day) are kept; --replace or --from
+    replaces them."""
+    refresh_day = LAST + timedelta(days=1)
+    customers_refresh(now=local_time(refresh_day, 0))
+    nightly = recorded()
+    set_thresholds(3, 10, 20)  # the thresholds changed since
+
+    out = StringIO()
+    call_command("backfill_lifecycle", "--to", refresh_day.isoformat(), stdout=out)
+
+    first_day = min(days[0] for days, _orders in history.values())
+    assert f"{(LAST - first_day).days} days written" in out.getvalue()
+    after = recorded()
+    assert [row for row in after[0] if row[0] == refresh_day] == nightly[0]
+    assert [row for row in after[1] if row[0] == refresh_day] == nightly[1]
+    assert min(row[0] for row in after[0]) == first_day + timedelta(days=1)
+
+    call_command("backfill_lifecycle", stdout=StringIO())  # nothing left before the first recorded day
+    assert recorded() == after
+
+    call_command("backfill_lifecycle", "--to", refresh_day.isoformat(), "--replace", stdout=StringIO())
+    replaced = recorded()
+    assert [row for row in replaced[0] if row[0] < refresh_day] == [row for row in after[0] if row[0] < refresh_day]
+    lifecycle_history_backfill(date_to=refresh_day, block_people=1_000_000, replace=True)
+    assert recorded() == replaced
+    set_thresholds(14, 30, 45)
+    call_command("backfill_lifecycle", "--from", refresh_day.isoformat(), "--to", refresh_day.isoformat(),
+                 stdout=StringIO())
+    assert [row for row in recorded()[0] if row[0] == refresh_day] == nightly[0]

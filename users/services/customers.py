@@ -12,6 +12,10 @@ only what changed:
    ones; a customer with nothing new is not written at all;
 4. today's stage counts replaced.
 
+Refreshes are serialised (nightly, the "refresh now" button and the API can overlap): on PostgreSQL the transaction
+starts by taking a transaction-level advisory lock (``REFRESH_LOCK_KEY``), so a second refresh waits for the first to
+commit and then runs on its result instead of failing on the unique day/stage rows; SQLite serialises writers anyway.
+
 Running it twice leaves the same customers and counts (the second run writes nothing and adds no flow).
 """
 
@@ -197,6 +201,18 @@ def _stage_counts(day) -> None:
     StageDaily.objects.bulk_create([StageDaily(date=day, stage=row["stage"], customers=row["n"]) for row in counts])
 
 
+# pg_advisory_xact_lock key shared by everything that writes customers and the per-day stage rows.
+REFRESH_LOCK_KEY = 0x6F70_7375_7301  # "opsus" + 1: any fixed bigint, unique in this database's advisory locks
+
+
+def customers_lock() -> None:
+    """Wait until no other refresh (or life-cycle backfill) holds the customers lock, then hold it until the current
+    transaction ends. PostgreSQL only: SQLite allows one writer at a time anyway."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [REFRESH_LOCK_KEY])
+
+
 def _tune_session() -> None:
     """PostgreSQL: room for the per-customer hash aggregate and sorts, no JIT (as the report engine does)."""
     if connection.vendor == "postgresql":
@@ -212,6 +228,7 @@ def customers_refresh(*, trigger: str = "manual", now: datetime | None = None) -
     started = _time.perf_counter()
     try:
         with transaction.atomic():
+            customers_lock()
             _tune_session()
             thresholds = lifecycle_settings_get()
             customers = _new_rows(now, thresholds)
