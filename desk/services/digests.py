@@ -294,8 +294,8 @@ def digest_xlsx(*, digest: Digest) -> bytes:
     sheets = [
         (_("Goals"), [(_("Goal"), "text"), (_("Level"), "text"), (_("Metric"), "text"), (_("Target"), "number"),
                       (_("Value"), "number"), (_("Progress"), percent), (_("Pace"), "text")],
-         [[g.get("title"), g.get("level_label"), g.get("metric_label"), g.get("target"), g.get("value"), g.get("progress"),
-           g.get("pace_label")] for g in context["goals"]]),
+         [[g.get("title"), g.get("level_label"), g.get("metric_label"), g.get("target"), g.get("value"),
+           g.get("progress"), g.get("pace_label")] for g in context["goals"]]),
         (_("Merchants"), [(_("Merchant"), "text"), (_("Name"), "text"), (_("From"), "text"), (_("To"), "text")],
          [[m["code"], m["name"], m["from_label"], m["to_label"]] for m in context["moves"]]),
         (_("Customers"), [(_("Stage"), "text"), (_("Start of week"), "number"), (_("End of week"), "number"),

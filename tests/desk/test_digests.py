@@ -9,9 +9,9 @@ from smtplib import SMTPServerDisconnected
 
 import pytest
 from django.core import mail
+from django.core.mail.backends.locmem import EmailBackend
 from django.core.management import call_command
 from django.core.management.base import CommandError
-from django.core.mail.backends.locmem import EmailBackend
 from django.utils import timezone, translation
 from openpyxl import load_workbook
 from rest_framework.test import APIClient
@@ -19,8 +19,14 @@ from rest_framework.test import APIClient
 from desk.models import Alert, Digest, DigestDelivery
 from desk.selectors import alert_visible_to
 from desk.services import digests as digest_services
-from desk.services.digests import (digest_build, digest_content, digest_xlsx, digests_send, last_complete_week,
-                                   week_monday)
+from desk.services.digests import (
+    digest_build,
+    digest_content,
+    digest_xlsx,
+    digests_send,
+    last_complete_week,
+    week_monday,
+)
 from desk.tasks import digests_send_task
 from goals.models import Goal, Metric
 from merchants.models import MerchantTierChange, Tier

@@ -12,7 +12,8 @@ class Command(BaseCommand):
             "per member. Only weeks that have ended are sent.")
 
     def add_arguments(self, parser):
-        parser.add_argument("--week", help="Any day of a week that has ended, YYYY-MM-DD (default: the last complete week).")
+        parser.add_argument("--week", help="Any day of a week that has ended, YYYY-MM-DD (default: the last "
+                                           "complete week).")
         parser.add_argument("--dry-run", action="store_true", help="Build and send nothing; say what would be sent.")
 
     def handle(self, *args, **options):
