@@ -306,17 +306,17 @@ def test_the_digest_xlsx_level_and_metric_columns_are_translated(chinese_team):
 
 def test_the_digest_of_the_week_a_month_ends_reports_that_months_goals(make_staff, team_with):
     team = team_with("Merchant operations", "merchant_ops", lead=make_staff(Role.MERCHANT_OPS))
-    make_goal(metric=Metric.MERCHANTS_SIGNED, target=20, level=Goal.Level.TEAM, team=team, title="November")
-    make_goal(metric=Metric.MERCHANTS_SIGNED, target=20, level=Goal.Level.TEAM, team=team, title="December",
-              start=date(2026, 12, 1))
-    make_goal(metric=Metric.MERCHANTS_SIGNED, target=20, level=Goal.Level.TEAM, team=team, title="October",
-              start=date(2026, 10, 1))
-    MerchantFactory(signed_at=local_time(date(2026, 11, 30), 10))
-    MerchantFactory(signed_at=local_time(date(2026, 12, 2), 10))
+    for title, start in [("September", date(2026, 9, 1)), ("October", date(2026, 10, 1)),
+                         ("November", date(2026, 11, 1)), ("December", date(2026, 12, 1))]:
+        make_goal(metric=Metric.MERCHANTS_SIGNED, target=20, level=Goal.Level.TEAM, team=team, title=title,
+                  start=start)
+    for day in (date(2026, 10, 30), date(2026, 10, 31), date(2026, 11, 1), date(2026, 11, 2)):
+        MerchantFactory(signed_at=local_time(day, 10))
 
-    goals = digest_content(team=team, week=date(2026, 11, 30))["goals"]  # Mon 30 Nov – Sun 6 Dec
+    goals = digest_content(team=team, week=date(2026, 10, 26))["goals"]  # Mon 26 Oct – Sun 1 Nov
 
-    assert [(g["title"], g["value"]) for g in goals] == [("November", 1), ("December", 1)]
+    # October measured as it closed (31 Oct), November at the week's end (1 Nov): not just the goals holding Sunday
+    assert [(g["title"], g["value"]) for g in goals] == [("October", 2), ("November", 1)]
 
 
 # Alerts: only those the team's members may see on their desk (rev7)
