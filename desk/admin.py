@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from desk.models import Alert, Digest
+from desk.models import Alert, Digest, DigestDelivery
 
 
 @admin.register(Alert)
@@ -15,3 +15,9 @@ class AlertAdmin(admin.ModelAdmin):
 class DigestAdmin(admin.ModelAdmin):
     list_display = ["week", "team", "created_at", "emailed_at", "emailed_to"]
     list_filter = ["team"]
+
+
+@admin.register(DigestDelivery)
+class DigestDeliveryAdmin(admin.ModelAdmin):
+    list_display = ["digest", "user", "email", "sent_at"]
+    raw_id_fields = ["digest", "user"]

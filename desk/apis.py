@@ -3,6 +3,7 @@ service, serialize. Which alerts and digests a person sees is scoped in desk.sel
 
 from __future__ import annotations
 
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.exceptions import NotFound, PermissionDenied
@@ -130,7 +131,7 @@ class DigestDetailApi(APIView):
     def get(self, request, digest_id: int):
         digest = selectors.digest_get(digest_id=digest_id)
         if digest is None:
-            raise NotFound("No such digest.")
+            raise NotFound(_("No such digest."))
         if not selectors.digest_can_read(user=request.user, digest=digest):
-            raise PermissionDenied("This digest is for its team's members.")
+            raise PermissionDenied(_("This digest is for its team's members."))
         return Response(DigestDetailSerializer(digest).data)

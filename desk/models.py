@@ -80,3 +80,23 @@ class Digest(models.Model):
     def __str__(self) -> str:
         return f"{self.team} {self.week}"
 
+
+
+class DigestDelivery(models.Model):
+    """One member's copy of a digest, recorded (and committed) right after their e-mail went out, so a retried
+    send skips whoever already has it."""
+
+    digest = models.ForeignKey(Digest, on_delete=models.CASCADE, related_name="deliveries", verbose_name=_("digest"))
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+",
+                             verbose_name=_("member"))
+    email = models.EmailField(_("e-mail"))
+    sent_at = models.DateTimeField(_("sent at"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["digest", "sent_at"]
+        verbose_name = _("digest delivery")
+        verbose_name_plural = _("digest deliveries")
+        constraints = [models.UniqueConstraint(fields=["digest", "user"], name="desk_digestdelivery_digest_user")]
+
+    def __str__(self) -> str:
+        return f"{self.digest} → {self.user}"

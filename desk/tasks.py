@@ -1,5 +1,5 @@
 """Celery entry points of the desk: take ISO dates, call one service. Both can run twice: alerts are unique per
-(kind, subject, day) and a digest is e-mailed once per (team, week)."""
+(kind, subject, day) and a digest is e-mailed once per member (a retry skips members already served)."""
 
 from __future__ import annotations
 

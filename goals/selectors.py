@@ -72,6 +72,20 @@ def team_goals(*, team: Team, on: date | None = None) -> list[dict]:
     return goal_summaries(goals=goals, on=on)
 
 
+def team_goals_in_range(*, team: Team, date_from: date, date_to: date) -> list[dict]:
+    """The team's goals whose period overlaps ``date_from``…``date_to`` (a digest's week), same shape as
+    ``goals_for_user``; each measured at the earlier of its period's end and ``date_to`` (a month ending mid-week
+    is reported as it closed). One query for the goals, then one measurement per distinct day."""
+    goals = list(Goal.objects.filter(team=team, period_start__lte=date_to, period_end__gte=date_from)
+                 .order_by(LEVEL_ORDER, "period_start", "-period_end", "title", "id"))
+    by_day: dict[date, list[Goal]] = {}
+    for goal in goals:
+        by_day.setdefault(min(goal.period_end, date_to), []).append(goal)
+    summaries = {summary["id"]: summary for on, group in sorted(by_day.items())
+                 for summary in goal_summaries(goals=group, on=on)}
+    return [summaries[goal.pk] for goal in goals]
+
+
 def team_goals_by_team(*, teams, on: date | None = None) -> dict[int, list[dict]]:
     """``team_goals`` for several teams at once (a lead's desk): team id → goals, measured together."""
     on = on or timezone.localdate()

@@ -1,8 +1,11 @@
 """The weekly digest per team: a snapshot of the week (goals with pace, movements, alerts), readable in-app,
 downloadable as XLSX and e-mailed to each member in their own language.
 
-A digest is stored once per (team, week) (unique), and e-mailed once: ``emailed_at`` is set under a row lock in the
-same transaction as the sending, so a rerun (or a retried task) never e-mails twice.
+A digest is stored once per (team, week) (unique) and e-mailed once per member: each e-mail that goes out is
+recorded at once as a DigestDelivery (unique per digest and member, committed right after the send), so a retry
+after a failure half-way skips the members already served; ``emailed_at`` is set when every member has theirs.
+Only weeks that have ended are sent. The content keeps codes (metric, level, pace, kinds) and numbers, never
+translated text: labels are made when a reader's page, e-mail or workbook is rendered, in their language.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
@@ -25,11 +28,13 @@ from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
-from desk.models import Alert, Digest
+from desk import selectors as desk_selectors
+from desk.models import Alert, Digest, DigestDelivery
 from goals import selectors as goal_selectors
-from goals.models import Team
+from goals.models import Goal, Metric, Team
 from merchants import selectors as merchant_selectors
 from merchants.models import Tier
+from ops_platform.core.exceptions import ApplicationError
 from products import selectors as product_selectors
 from products.models import Ticket
 from users import selectors as user_selectors
@@ -71,10 +76,13 @@ def _jsonable(value):
     return value
 
 
-def _goals(team: Team, week_end: date) -> list[dict]:
-    keys = ("id", "title", "level", "metric", "metric_label", "period_start", "period_end", "target", "value",
-            "progress", "expected", "pace", "url")
-    return [{key: goal.get(key) for key in keys} for goal in goal_selectors.team_goals(team=team, on=week_end)]
+def _goals(team: Team, week: date, week_end: date) -> list[dict]:
+    """The team's goals whose period overlaps the week (a month ending mid-week included), each measured at the
+    end of its period or of the week, whichever comes first. Codes only: labels are made when rendering."""
+    keys = ("id", "title", "level", "metric", "period_start", "period_end", "target", "value", "progress",
+            "expected", "pace", "url")
+    goals = goal_selectors.team_goals_in_range(team=team, date_from=week, date_to=week_end)
+    return [{key: goal.get(key) for key in keys} for goal in goals]
 
 
 def _merchant_moves(week: date, week_end: date) -> dict:
@@ -109,9 +117,19 @@ def _channels(week: date, week_end: date) -> list[dict]:
     return [{key: row.get(key) for key in keys} for row in rows if row["visitors"]][:TOP_CHANNELS]
 
 
+def _visible_to_members(team: Team) -> QuerySet[Alert]:
+    """Alerts at least one of the team's members may see on their desk: the desk's own audience predicate
+    (desk.selectors.alert_visible_to) applied to each member, so the digest never widens an alert's audience."""
+    visible = Alert.objects.none()
+    for membership in goal_selectors.team_members(team=team):
+        if membership.user.is_active:
+            visible = visible | desk_selectors.alert_visible_to(user=membership.user)
+    return visible
+
+
 def _alerts(team: Team, week: date, week_end: date) -> list[dict]:
     kinds = TEAM_ALERT_KINDS.get(team.kind, list(Alert.Kind.values))
-    alerts = (Alert.objects.filter(day__gte=week, day__lte=week_end)
+    alerts = (_visible_to_members(team).filter(day__gte=week, day__lte=week_end)
               .filter(Q(kind__in=kinds) | Q(audience_team_kind=team.kind)).order_by("day", "id")[:200])
     return [{"id": a.pk, "kind": a.kind, "severity": a.severity, "day": a.day, "params": a.params, "link": a.link}
             for a in alerts]
@@ -124,7 +142,7 @@ def digest_content(*, team: Team, week: date) -> dict:
     return _jsonable({
         "team": {"id": team.pk, "name": team.name, "kind": team.kind},
         "week_start": week, "week_end": week_end,
-        "goals": _goals(team, week_end),
+        "goals": _goals(team, week, week_end),
         "merchants": _merchant_moves(week, week_end),
         "customers": _customer_stages(week, week_end),
         "tickets": _tickets(week, week_end),
@@ -164,7 +182,10 @@ def digest_context(digest: Digest) -> dict:
                "message": Alert(kind=alert["kind"], params=alert["params"]).message}
               for alert in content.get("alerts", [])]
     pace_labels = {"ahead": _("ahead"), "on_track": _("on track"), "behind": _("behind")}
-    goals = [{**goal, "pace_label": pace_labels.get(goal.get("pace"), goal.get("pace") or "")}
+    metrics, levels = dict(Metric.choices), dict(Goal.Level.choices)
+    goals = [{**goal, "pace_label": pace_labels.get(goal.get("pace"), goal.get("pace") or ""),
+              "metric_label": str(metrics.get(goal.get("metric"), goal.get("metric_label") or goal.get("metric"))),
+              "level_label": str(levels.get(goal.get("level"), goal.get("level") or ""))}
              for goal in content.get("goals", [])]
     stage_labels = dict(Stage.choices)
     customers = [{**row, "label": str(stage_labels.get(row["stage"], row["stage"])),
@@ -185,7 +206,8 @@ def digest_email(*, digest: Digest, member) -> EmailMultiAlternatives:
     """The digest as an e-mail (text and HTML) in the member's language."""
     language = member.language or settings.LANGUAGE_CODE
     with translation.override(language):
-        context = {**digest_context(digest), "member": member}
+        # render_to_string runs no context processor: the e-mail's <html lang> needs the language given
+        context = {**digest_context(digest), "member": member, "LANGUAGE_CODE": translation.get_language()}
         subject = _("Weekly digest: %(team)s, week of %(week)s") % {"team": digest.team.name,
                                                                      "week": digest.week.isoformat()}
         text = render_to_string("desk/digest_email.txt", context)
@@ -205,36 +227,63 @@ class DigestsResult:
     skipped: list[str] = field(default_factory=list)
 
 
+def _digest_deliver(*, digest: Digest, member) -> bool:
+    """E-mail the digest to one member unless they already have it; the delivery row is committed right after the
+    send, under the digest's row lock (two workers never both send to the same member). True if sent."""
+    with transaction.atomic():
+        Digest.objects.select_for_update().only("pk").get(pk=digest.pk)
+        if DigestDelivery.objects.filter(digest=digest, user=member).exists():
+            return False
+        digest_email(digest=digest, member=member).send()
+        DigestDelivery.objects.create(digest=digest, user=member, email=member.email)
+    return True
+
+
+def digest_week_check(week: date, today: date | None = None) -> None:
+    """Only a week that has ended (its Sunday is past) is sent: a digest of a week still running would be partial,
+    and once marked e-mailed it is never sent again."""
+    today = today or timezone.localdate()
+    if week + timedelta(days=6) >= today:
+        raise ApplicationError(
+            _("The week of %(week)s has not ended yet: its digest can be sent from %(day)s.")
+            % {"week": week.isoformat(), "day": (week + timedelta(days=7)).isoformat()}, code="week_not_ended")
+
+
 def digests_send(*, week: date | None = None, dry_run: bool = False) -> DigestsResult:
     """Build every team's digest for the week (last complete week by default) and e-mail each member once.
 
-    ``dry_run`` builds nothing and sends nothing; it reports what would be sent."""
+    A week that has not ended yet is refused (ApplicationError). A send that fails half-way raises (the task
+    retries): members already served are recorded and skipped on the retry; ``emailed_at`` is set once every
+    member has it. ``dry_run`` builds nothing and sends nothing; it reports what would be sent."""
     week = week_monday(week) if week else last_complete_week()
+    digest_week_check(week)
     result = DigestsResult(week=week)
     for team in goal_selectors.team_list():
+        members = _members_with_mail(team)
         if dry_run:
             existing = Digest.objects.filter(team=team, week=week).first()
             if existing is None or existing.emailed_at is None:
-                result.messages += len(_members_with_mail(team))
+                delivered = (set(existing.deliveries.values_list("user_id", flat=True)) if existing else set())
+                result.messages += len([m for m in members if m.pk not in delivered])
                 result.emailed += 1
             else:
                 result.skipped.append(team.name)
             continue
         digest, created = digest_build(team=team, week=week)
         result.built += int(created)
+        digest = Digest.objects.select_related("team").get(pk=digest.pk)
+        if digest.emailed_at is not None:
+            result.skipped.append(team.name)
+            continue
+        sent = sum(_digest_deliver(digest=digest, member=member) for member in members)
         with transaction.atomic():
-            locked = Digest.objects.select_for_update().select_related("team").get(pk=digest.pk)
-            if locked.emailed_at is not None:
-                result.skipped.append(team.name)
-                continue
-            messages = [digest_email(digest=locked, member=member) for member in _members_with_mail(team)]
-            for message in messages:
-                message.send()
-            locked.emailed_at = timezone.now()
-            locked.emailed_to = len(messages)
-            locked.save(update_fields=["emailed_at", "emailed_to"])
+            locked = Digest.objects.select_for_update().get(pk=digest.pk)
+            if locked.emailed_at is None:
+                locked.emailed_at = timezone.now()
+                locked.emailed_to = locked.deliveries.count()
+                locked.save(update_fields=["emailed_at", "emailed_to"])
         result.emailed += 1
-        result.messages += len(messages)
+        result.messages += sent
     return result
 
 
@@ -245,8 +294,8 @@ def digest_xlsx(*, digest: Digest) -> bytes:
     sheets = [
         (_("Goals"), [(_("Goal"), "text"), (_("Level"), "text"), (_("Metric"), "text"), (_("Target"), "number"),
                       (_("Value"), "number"), (_("Progress"), percent), (_("Pace"), "text")],
-         [[g.get("title"), g.get("level"), g.get("metric_label"), g.get("target"), g.get("value"), g.get("progress"),
-           g.get("pace_label")] for g in context["goals"]]),
+         [[g.get("title"), g.get("level_label"), g.get("metric_label"), g.get("target"), g.get("value"),
+           g.get("progress"), g.get("pace_label")] for g in context["goals"]]),
         (_("Merchants"), [(_("Merchant"), "text"), (_("Name"), "text"), (_("From"), "text"), (_("To"), "text")],
          [[m["code"], m["name"], m["from_label"], m["to_label"]] for m in context["moves"]]),
         (_("Customers"), [(_("Stage"), "text"), (_("Start of week"), "number"), (_("End of week"), "number"),

@@ -5,22 +5,36 @@ from __future__ import annotations
 
 import io
 from datetime import date, timedelta
+from smtplib import SMTPServerDisconnected
 
 import pytest
 from django.core import mail
+from django.core.mail.backends.locmem import EmailBackend
 from django.core.management import call_command
 from django.core.management.base import CommandError
-from django.utils import timezone
+from django.utils import timezone, translation
 from openpyxl import load_workbook
+from rest_framework.test import APIClient
 
-from desk.models import Alert, Digest
+from desk.models import Alert, Digest, DigestDelivery
+from desk.selectors import alert_visible_to
 from desk.services import digests as digest_services
-from desk.services.digests import digest_build, digest_content, digests_send, last_complete_week
+from desk.services.digests import (
+    digest_build,
+    digest_content,
+    digest_xlsx,
+    digests_send,
+    last_complete_week,
+    week_monday,
+)
 from desk.tasks import digests_send_task
+from goals.models import Goal, Metric
 from merchants.models import MerchantTierChange, Tier
+from ops_platform.core.exceptions import ApplicationError
 from ops_platform.core.roles import Role
 from products.models import Ticket
 from tests.factories import MerchantFactory, TicketFactory, local_time
+from tests.goals.conftest import make_goal
 from users.models import Stage, StageDaily
 
 pytestmark = pytest.mark.django_db
@@ -32,8 +46,15 @@ GOAL = {"id": 7, "title": "Sign 20 merchants", "level": "team", "metric": "merch
 
 @pytest.fixture
 def goals(monkeypatch):
-    """goals7's team_goals, stubbed with one goal (the real one is tested with the goals app)."""
-    monkeypatch.setattr(digest_services.goal_selectors, "team_goals", lambda *, team, on=None: [dict(GOAL)])
+    """goals' team_goals_in_range, stubbed with one goal (the real one is tested below and with the goals app)."""
+    monkeypatch.setattr(digest_services.goal_selectors, "team_goals_in_range",
+                        lambda *, team, date_from, date_to: [dict(GOAL)])
+
+
+@pytest.fixture
+def no_goals(monkeypatch):
+    monkeypatch.setattr(digest_services.goal_selectors, "team_goals_in_range",
+                        lambda *, team, date_from, date_to: [])
 
 
 @pytest.fixture
@@ -206,3 +227,151 @@ def test_the_digest_list_query_count_does_not_grow(client, make_staff, team_with
     # session, user, roles, the digests with their teams
     with django_assert_num_queries(4):
         assert len(client.get("/desk/digests/").context["digests"]) == 3
+
+
+# Once per member, even when a send fails half-way (rev7)
+
+
+class FailOnSecond(EmailBackend):
+    calls = 0
+
+    def send_messages(self, messages):
+        FailOnSecond.calls += 1
+        if FailOnSecond.calls == 2:
+            raise SMTPServerDisconnected("connection lost")
+        return super().send_messages(messages)
+
+
+def test_a_digest_is_emailed_once_per_member_even_when_a_send_fails_half_way(make_staff, team_with, settings,
+                                                                               no_goals):
+    settings.EMAIL_BACKEND = "tests.desk.test_digests.FailOnSecond"
+    FailOnSecond.calls = 0
+    a = make_staff(Role.MERCHANT_OPS, username="a", email="a@example.com")
+    b = make_staff(Role.MERCHANT_OPS, username="b", email="b@example.com")
+    team_with("Merchant operations", "merchant_ops", lead=a, members=[b])
+
+    with pytest.raises(SMTPServerDisconnected):
+        digests_send(week=WEEK)  # the task retries on this
+    digest = Digest.objects.get()
+    assert digest.emailed_at is None
+    assert list(DigestDelivery.objects.values_list("user__username", flat=True)) == ["a"]
+
+    retry = digests_send(week=WEEK)
+
+    assert sorted(m.to[0] for m in mail.outbox) == ["a@example.com", "b@example.com"]
+    assert retry.messages == 1
+    digest.refresh_from_db()
+    assert digest.emailed_at is not None and digest.emailed_to == 2
+    assert digests_send(week=WEEK).skipped == ["Merchant operations"] and len(mail.outbox) == 2
+
+
+# Codes in the content, labels in the reader's language (rev7)
+
+
+@pytest.fixture
+def chinese_team(make_staff, team_with):
+    chinese = make_staff(Role.MERCHANT_OPS, username="li", email="li@example.com", language="zh-hans")
+    team = team_with("Merchant operations", "merchant_ops", lead=chinese)
+    make_goal(metric=Metric.MERCHANTS_SIGNED, target=20, level=Goal.Level.TEAM, team=team, title="Sign 20")
+    return team
+
+
+def test_the_digest_shows_the_goal_metric_in_the_readers_language(chinese_team, client):
+    digests_send(week=WEEK)  # the Celery worker runs in LANGUAGE_CODE (en)
+
+    goal = Digest.objects.get().content["goals"][0]
+    assert (goal["metric"], goal["level"]) == ("merchants_signed", "team") and "metric_label" not in goal
+    html = mail.outbox[0].alternatives[0][0]
+    assert "Sign 20" in html and "签约商家数" in html and "merchants signed" not in html
+    assert '<html lang="zh-hans">' in html
+    client.force_login(chinese_team.memberships.get().user)
+    page = client.get(f"/desk/digests/{Digest.objects.get().pk}/").content.decode()  # the reader's language
+    assert "签约商家数" in page and "merchants signed" not in page
+
+
+def test_the_digest_xlsx_level_and_metric_columns_are_translated(chinese_team):
+    digests_send(week=WEEK)
+
+    with translation.override("zh-hans"):
+        sheet = load_workbook(io.BytesIO(digest_xlsx(digest=Digest.objects.get())))["目标"]
+        row = list(sheet.iter_rows(values_only=True))[1]
+    assert row[:3] == ("Sign 20", "团队", "签约商家数")
+    with translation.override("en"):
+        sheet = load_workbook(io.BytesIO(digest_xlsx(digest=Digest.objects.get())))["Goals"]
+        assert list(sheet.iter_rows(values_only=True))[1][:3] == ("Sign 20", "team", "merchants signed")
+
+
+# The week a month ends (rev7)
+
+
+def test_the_digest_of_the_week_a_month_ends_reports_that_months_goals(make_staff, team_with):
+    team = team_with("Merchant operations", "merchant_ops", lead=make_staff(Role.MERCHANT_OPS))
+    for title, start in [("September", date(2026, 9, 1)), ("October", date(2026, 10, 1)),
+                         ("November", date(2026, 11, 1)), ("December", date(2026, 12, 1))]:
+        make_goal(metric=Metric.MERCHANTS_SIGNED, target=20, level=Goal.Level.TEAM, team=team, title=title,
+                  start=start)
+    for day in (date(2026, 10, 30), date(2026, 10, 31), date(2026, 11, 1), date(2026, 11, 2)):
+        MerchantFactory(signed_at=local_time(day, 10))
+
+    goals = digest_content(team=team, week=date(2026, 10, 26))["goals"]  # Mon 26 Oct – Sun 1 Nov
+
+    # October measured as it closed (31 Oct), November at the week's end (1 Nov): not just the goals holding Sunday
+    assert [(g["title"], g["value"]) for g in goals] == [("October", 2), ("November", 1)]
+
+
+# Alerts: only those the team's members may see on their desk (rev7)
+
+
+def test_a_digest_only_carries_alerts_its_members_may_see(make_staff, team_with, no_goals):
+    pm = make_staff(Role.PM, username="pm")
+    team = team_with("Product managers", "pms", lead=pm)
+    other_pm = make_staff(Role.PM, username="other_pm")
+    others = Alert.objects.create(kind=Alert.Kind.TRACKING_VIOLATIONS, subject="ticket:1", day=WEEK,
+                                  params={"key": "REQ-1", "title": "x"}, audience_team_kind="analysts",
+                                  audience_role="analyst", audience_user=other_pm)
+    mine = Alert.objects.create(kind=Alert.Kind.TRACKING_VIOLATIONS, subject="ticket:2", day=WEEK,
+                                params={"key": "REQ-2", "title": "y"}, audience_team_kind="analysts",
+                                audience_role="analyst", audience_user=pm)
+    assert not alert_visible_to(user=pm).filter(pk=others.pk).exists()
+
+    content = digest_content(team=team, week=WEEK)
+
+    assert [a["id"] for a in content["alerts"]] == [mine.pk]
+
+
+def test_an_other_team_gets_only_the_alerts_addressed_to_its_members(make_staff, team_with, no_goals):
+    merchant_ops = make_staff(Role.MERCHANT_OPS, username="m")
+    team = team_with("Launch squad", "other", lead=merchant_ops)
+    visible = Alert.objects.create(kind=Alert.Kind.MERCHANT_AT_RISK, subject="merchant:1", day=WEEK,
+                                   params={"code": "M1", "name": "A"}, audience_role="merchant_ops")
+    Alert.objects.create(kind=Alert.Kind.CHANNEL_QUALITY, subject="channel:x", day=WEEK, params={"channel": "x"},
+                         audience_team_kind="user_ops", audience_role="user_ops")
+    Alert.objects.create(kind=Alert.Kind.RUN_FAILED, subject="run:1", day=WEEK, params={},
+                         audience_team_kind="analysts", audience_role="analyst")
+
+    assert [a["id"] for a in digest_content(team=team, week=WEEK)["alerts"]] == [visible.pk]
+    assert digest_content(team=team_with("Nobody", "other"), week=WEEK)["alerts"] == []
+
+
+# Only weeks that have ended
+
+
+def test_a_week_that_has_not_ended_is_refused(merchant_team, goals):
+    this_week = week_monday(timezone.localdate())
+    for week in (this_week, this_week + timedelta(days=7)):
+        with pytest.raises(ApplicationError, match="has not ended yet"):
+            digests_send(week=week)
+        with pytest.raises(CommandError, match="has not ended yet"):
+            call_command("send_digests", "--week", (week + timedelta(days=6)).isoformat())
+        with pytest.raises(CommandError, match="has not ended yet"):
+            call_command("send_digests", "--week", week.isoformat(), "--dry-run")
+    assert Digest.objects.count() == 0 and mail.outbox == []
+    assert digests_send(week=this_week - timedelta(days=1)).messages == 2  # last week's Sunday: ended
+
+
+def test_the_digest_api_errors_are_in_the_readers_language(make_staff, digest):
+    client = APIClient()
+    client.force_authenticate(user=make_staff(Role.MERCHANT_OPS))
+    assert client.get("/api/v1/digests/999999/", HTTP_ACCEPT_LANGUAGE="zh-hans").json()["message"] == "没有这份周报。"
+    response = client.get(f"/api/v1/digests/{digest.pk}/", HTTP_ACCEPT_LANGUAGE="zh-hans")
+    assert response.status_code == 403 and response.json()["message"] == "这份周报仅供该团队成员查看。"
