@@ -121,10 +121,16 @@ def todo_for(*, user, today: date | None = None) -> list[dict]:
 
 def alert_visible_to(*, user) -> QuerySet[Alert]:
     """Alerts whose audience includes ``user`` (their own, their role's, their team kind's); admins see all."""
+    if Role.ADMIN in roles_of(user):
+        return Alert.objects.select_related("acknowledged_by")
+    return alert_addressed_to(user=user)
+
+
+def alert_addressed_to(*, user) -> QuerySet[Alert]:
+    """Alerts addressed to ``user``: to them, to one of their roles or to the kind of one of their teams (an admin's
+    right to see every alert left aside — a team digest carries what is addressed to its members)."""
     roles = roles_of(user)
     alerts = Alert.objects.select_related("acknowledged_by")
-    if Role.ADMIN in roles:
-        return alerts
     team_kinds = goal_selectors.teams_of(user=user).values("kind")
     return alerts.filter(Q(audience_user=user) | Q(audience_role__in=[role.value for role in roles])
                          | Q(audience_team_kind__in=team_kinds))

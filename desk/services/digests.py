@@ -118,12 +118,13 @@ def _channels(week: date, week_end: date) -> list[dict]:
 
 
 def _visible_to_members(team: Team) -> QuerySet[Alert]:
-    """Alerts at least one of the team's members may see on their desk: the desk's own audience predicate
-    (desk.selectors.alert_visible_to) applied to each member, so the digest never widens an alert's audience."""
+    """Alerts addressed to at least one of the team's members (desk.selectors.alert_addressed_to, the desk's own
+    audience predicate without an admin's right to see everything), so the digest never widens an alert's
+    audience — an administrator in the team does not bring every alert into it."""
     visible = Alert.objects.none()
     for membership in goal_selectors.team_members(team=team):
         if membership.user.is_active:
-            visible = visible | desk_selectors.alert_visible_to(user=membership.user)
+            visible = visible | desk_selectors.alert_addressed_to(user=membership.user)
     return visible
 
 

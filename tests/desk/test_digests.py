@@ -351,6 +351,9 @@ def test_an_other_team_gets_only_the_alerts_addressed_to_its_members(make_staff,
 
     assert [a["id"] for a in digest_content(team=team, week=WEEK)["alerts"]] == [visible.pk]
     assert digest_content(team=team_with("Nobody", "other"), week=WEEK)["alerts"] == []
+    # an administrator in the team sees every alert on their own desk, but does not widen the team's digest
+    team.memberships.create(user=make_staff(Role.ADMIN, username="boss"))
+    assert [a["id"] for a in digest_content(team=team, week=WEEK)["alerts"]] == [visible.pk]
 
 
 # Only weeks that have ended
