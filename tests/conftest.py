@@ -53,6 +53,16 @@ def _ci_requires_real_services():
 
 
 @pytest.fixture(autouse=True)
+def _default_language():
+    """Each test starts in the default language: a request in Chinese leaves its language active in the thread."""
+    from django.utils import translation
+
+    translation.deactivate()
+    yield
+    translation.deactivate()
+
+
+@pytest.fixture(autouse=True)
 def _fresh_cache():
     """Each test starts with an empty cache (throttle counters, cached reads such as a goal's coupon ROI)."""
     from django.core.cache import cache
