@@ -89,23 +89,7 @@ def goal_new(request):
         "period_start": period_start_of(kind=MONTH, day=timezone.localdate()), "team": request.GET.get("team"),
         "parent": request.GET.get("parent"),
         "owner": request.user.pk if (request.GET.get("level") or "personal") == "personal" else None})
-    status = 200
-    if request.method == "POST":
-        if form.is_valid():
-            try:
-                goal = goal_create(user=request.user, **_goal_fields(form))
-            except ApplicationError as error:
-                if error.status_code == 403:
-                    raise PermissionDenied(error.message) from error
-                _add_errors(form, error)
-                status = 400
-            else:
-                messages.success(request, _("Goal saved."))
-                return redirect("goals:detail", goal.pk)
-        else:
-            status = 400
-    return render(request, "goals/form.html", {"form": form, "goal": None, "catalogue": CATALOGUE.values()},
-                  status=status)
+    return _goal_form_page(request, form, None, lambda fields: goal_create(user=request.user, **fields))
 
 
 @role_required(Area.GOALS, Action.CHANGE)
@@ -117,21 +101,25 @@ def goal_edit(request, goal_id: int):
         raise PermissionDenied(_("You may not change this goal."))
     initial = {name: getattr(goal, name) for name in GoalForm.base_fields}
     form = GoalForm(request.POST or None, initial=initial)
+    return _goal_form_page(request, form, goal, lambda fields: goal_update(user=request.user, goal=goal, **fields))
+
+
+def _goal_form_page(request, form: GoalForm, goal: Goal | None, save):
+    """The goal form: on a valid POST ``save(fields)`` (the service), then the goal's page; the service's refusal is
+    a 403, its field errors go back to the form with a 400."""
     status = 200
     if request.method == "POST":
+        status = 400
         if form.is_valid():
             try:
-                goal = goal_update(user=request.user, goal=goal, **_goal_fields(form))
+                saved = save(_goal_fields(form))
             except ApplicationError as error:
                 if error.status_code == 403:
                     raise PermissionDenied(error.message) from error
                 _add_errors(form, error)
-                status = 400
             else:
                 messages.success(request, _("Goal saved."))
-                return redirect("goals:detail", goal.pk)
-        else:
-            status = 400
+                return redirect("goals:detail", saved.pk)
     return render(request, "goals/form.html", {"form": form, "goal": goal, "catalogue": CATALOGUE.values()},
                   status=status)
 
