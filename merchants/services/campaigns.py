@@ -121,7 +121,8 @@ def campaign_invite(*, user, campaign_id: int, merchant_ids: list[int] | None = 
 
 @transaction.atomic
 def campaign_invite_respond(*, user, invite_id: int, status: str) -> CampaignInvite:
-    invite = CampaignInvite.objects.select_for_update().select_related("merchant").filter(pk=invite_id).first()
+    invite = (CampaignInvite.objects.select_for_update(of=("self",)).select_related("merchant", "campaign")
+              .filter(pk=invite_id).first())
     if invite is None:
         raise ApplicationError(_("No such invitation."), status_code=404, code="not_found")
     if not merchant_manageable(user=user).filter(pk=invite.merchant_id).exists():
@@ -130,6 +131,10 @@ def campaign_invite_respond(*, user, invite_id: int, status: str) -> CampaignInv
     if status not in INVITE_MOVES.get(invite.status, ()):
         raise ApplicationError(_("This answer is not possible now."), errors={"status": [
             _("Allowed: %(states)s.") % {"states": ", ".join(INVITE_MOVES[invite.status]) or "-"}]})
+    if status == CampaignInvite.Status.TOOK_PART and invite.campaign.starts_on > timezone.localdate():
+        raise ApplicationError(_("The campaign has not started yet."), errors={"status": [
+            _("A merchant takes part from the campaign's first day, %(day)s.") % {
+                "day": invite.campaign.starts_on.isoformat()}]})
     invite.status, invite.responded_at = status, timezone.now()
     invite.save(update_fields=["status", "responded_at"])
     return invite

@@ -30,7 +30,7 @@ def test_create_a_campaign_invite_merchants_and_record_an_answer(page, live_serv
     MerchantFactory(code="P0001", name="Dumpling Bar", owner=ops, tier="potential", category="food")
     MerchantFactory(code="P0002", name="Tea House", owner=ops, tier="potential", category="drinks")
     MerchantFactory(code="C0001", name="Hotpot King", owner=ops, tier="core", category="food")
-    start = timezone.localdate() + timedelta(days=3)
+    start = timezone.localdate()  # it starts today: merchants can take part
 
     log_in(page, live_server, "e2e_camp", PASSWORD)
     page.goto(live_server.url + "/merchants/campaigns/")

@@ -137,6 +137,23 @@ def test_invite_answers_follow_invited_accepted_took_part(make_staff):
     assert analyst.value.status_code == 403
 
 
+def test_a_merchant_takes_part_only_once_the_campaign_has_started(make_staff):
+    ops = make_staff(Role.MERCHANT_OPS)
+    merchant = MerchantFactory(owner=ops)
+    tomorrow = timezone.localdate() + timedelta(days=1)
+    campaign = campaign_create(user=ops, name="Soon", kind="coupon", starts_on=tomorrow, ends_on=tomorrow)
+    campaign_invite(user=ops, campaign_id=campaign.pk, merchant_ids=[merchant.pk])
+    invite = campaign_invite_respond(user=ops, invite_id=CampaignInvite.objects.get().pk, status="accepted")
+
+    with pytest.raises(ApplicationError) as early:
+        campaign_invite_respond(user=ops, invite_id=invite.pk, status="took_part")
+
+    assert early.value.errors == {"status": [
+        f"A merchant takes part from the campaign's first day, {tomorrow.isoformat()}."]}
+    invite.refresh_from_db()
+    assert invite.status == "accepted"
+
+
 def test_campaign_results_compare_participants_during_and_before(make_staff):
     ops = make_staff(Role.MERCHANT_OPS)
     part, declined = MerchantFactory(owner=ops, code="P1"), MerchantFactory(owner=ops, code="D1")
