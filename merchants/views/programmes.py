@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
@@ -48,6 +49,8 @@ from merchants.services.training import (
 from ops_platform.core.exceptions import ApplicationError
 from ops_platform.core.permissions import role_required
 from ops_platform.core.roles import Action, Area, can
+
+INVITES_PAGE_SIZE = 100
 
 
 def _refused(form, error: ApplicationError) -> None:
@@ -101,8 +104,11 @@ def _campaign_page(request, campaign_id: int, *, edit_form=None, invite_form=Non
     if can_change and invite_form is None:
         invite_form = CampaignInviteForm(categories=categories, initial={
             "tiers": campaign.target_tiers, "categories": campaign.target_categories}, auto_id="invite_%s")
+    # a campaign may invite thousands of merchants: the invitations come a page at a time (the count and the page)
+    invites = Paginator(selectors.campaign_invites(campaign_id=campaign_id), INVITES_PAGE_SIZE).get_page(
+        request.GET.get("page"))
     return render(request, "merchants/campaign_detail.html", {
-        "campaign": campaign, "invites": list(selectors.campaign_invites(campaign_id=campaign_id)),
+        "campaign": campaign, "invites": list(invites.object_list), "invites_page": invites,
         "tier_labels": [Tier(tier).label for tier in campaign.target_tiers if tier in Tier.values],
         "results": campaign_results(campaign=campaign), "statuses": CampaignInvite.Status,
         "can_change": can_change, "can_edit": can_edit, "edit_form": edit_form, "invite_form": invite_form,

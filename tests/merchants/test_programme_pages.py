@@ -88,6 +88,8 @@ def test_programme_pages_have_bounded_query_counts(client, make_staff):
     ops = make_staff(Role.MERCHANT_OPS)
     session = _session(admin)
     campaign = _campaign(admin)
+    # one invitation from the start: an empty page of invitations skips the page query
+    campaign_invite(user=admin, campaign_id=campaign.pk, merchant_ids=[MerchantFactory(owner=ops).pk])
     RecruitmentTarget.objects.create(period_start=date(2026, 1, 1), period_end=date(2026, 12, 31), target=5)
     client.force_login(admin)
     pages = ["/merchants/campaigns/", f"/merchants/campaigns/{campaign.pk}/", "/merchants/training/",
@@ -495,3 +497,22 @@ def test_enrol_choices_narrow_to_a_tier(client, make_staff):
 
     assert set(everyone.context["enrol_form"].fields["merchants"].queryset) == {core, potential}
     assert list(only_core.context["enrol_form"].fields["merchants"].queryset) == [core]
+
+
+def test_campaign_invitations_come_a_page_at_a_time(client, make_staff):
+    from merchants.views.programmes import INVITES_PAGE_SIZE
+
+    admin = make_staff(Role.ADMIN)
+    campaign = _campaign(admin)
+    merchants = [MerchantFactory(owner=admin, code=f"M{n:04d}") for n in range(INVITES_PAGE_SIZE + 3)]
+    campaign_invite(user=admin, campaign_id=campaign.pk, merchant_ids=[m.pk for m in merchants])
+    client.force_login(admin)
+
+    first = client.get(f"/merchants/campaigns/{campaign.pk}/").content.decode()
+    second = client.get(f"/merchants/campaigns/{campaign.pk}/?page=2").content.decode()
+
+    assert first.count('data-testid="invite-M') == INVITES_PAGE_SIZE
+    assert f"Page 1 of 2 · {INVITES_PAGE_SIZE + 3} invitations" in first and 'data-testid="invites-next"' in first
+    assert [code for code in ("M0100", "M0101", "M0102") if f'data-testid="invite-{code}"' in second] == [
+        "M0100", "M0101", "M0102"]
+    assert second.count('data-testid="invite-M') == 3
