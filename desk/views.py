@@ -16,8 +16,7 @@ from django.views.decorators.http import require_POST
 from desk import selectors
 from desk.services.alerts import alert_acknowledge
 from desk.services.digests import digest_context, digest_xlsx
-from merchants.forms import ContactForm
-from merchants.services.relationship import follow_up_complete
+from merchants.views import follow_up_done_then
 from ops_platform.core.exceptions import ApplicationError
 from ops_platform.core.permissions import role_required
 from ops_platform.core.roles import Action, Area
@@ -28,22 +27,8 @@ HOME = "dashboard:home"
 @role_required(Area.MERCHANTS, Action.CHANGE)
 @require_POST
 def follow_up_done(request, contact_id: int):
-    """Clear a due follow-up from the desk (marked done, the contact logged, optionally the next one proposed)."""
-    form = ContactForm(request.POST)
-    if not form.is_valid():
-        messages.error(request, "; ".join(" ".join(errors) for errors in form.errors.values()))
-        return redirect(HOME)
-    data = form.cleaned_data
-    try:
-        follow_up_complete(user=request.user, contact_id=contact_id, kind=data["kind"], notes=data["notes"],
-                           outcome=data["outcome"], next_follow_up_on=data["follow_up_on"])
-    except ApplicationError as error:
-        if error.status_code == 404:
-            raise Http404(error.message) from error
-        messages.error(request, " ".join([error.message, *(" ".join(v) for v in error.errors.values())]))
-        return redirect(HOME)
-    messages.success(request, _("Follow-up done."))
-    return redirect(HOME)
+    """Clear a due follow-up from the desk: the merchants page's own action, back to the desk."""
+    return follow_up_done_then(request, contact_id, back=HOME)
 
 
 @role_required(Area.DESK, Action.CHANGE)

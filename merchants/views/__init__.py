@@ -211,10 +211,16 @@ def merchant_contact(request, merchant_id: int):
 @role_required(Area.MERCHANTS, Action.CHANGE)
 @require_POST
 def follow_up_done(request, contact_id: int):
+    return follow_up_done_then(request, contact_id, back="merchants:todo")
+
+
+def follow_up_done_then(request, contact_id: int, *, back: str):
+    """Mark a due follow-up done (the contact logged, optionally the next one proposed), then go ``back`` (a URL
+    name) with the outcome as a message. Also what the desk's Done button runs."""
     form = ContactForm(request.POST)
     if not form.is_valid():
         _form_errors(request, form)
-        return redirect("merchants:todo")
+        return redirect(back)
     data = form.cleaned_data
     try:
         follow_up_complete(user=request.user, contact_id=contact_id, kind=data["kind"], notes=data["notes"],
@@ -223,9 +229,9 @@ def follow_up_done(request, contact_id: int):
         if error.status_code == 404:
             raise Http404(error.message) from error
         _refused(request, error)
-        return redirect("merchants:todo")
+        return redirect(back)
     messages.success(request, _("Follow-up done."))
-    return redirect("merchants:todo")
+    return redirect(back)
 
 
 @role_required(Area.MERCHANT_ASSIGN, Action.CHANGE)
