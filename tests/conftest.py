@@ -70,6 +70,22 @@ def _fresh_cache():
     cache.clear()
 
 
+@pytest.fixture
+def today_is(monkeypatch):
+    """today_is(date(2026, 11, 20)) pins ``timezone.localdate()`` (today, in every thread of the process: the live
+    server's too); a datetime given to it is still converted."""
+    from django.utils import timezone
+
+    localdate = timezone.localdate
+
+    def pin(day):
+        monkeypatch.setattr(timezone, "localdate", lambda value=None, timezone=None: (
+            day if value is None else localdate(value, timezone)))
+        return day
+
+    return pin
+
+
 @pytest.fixture(autouse=True)
 def _fast_password_hashing(settings):
     """Full-strength PBKDF2 costs ~0.3 s a hash on this machine; tests log in, they do not test the hash."""

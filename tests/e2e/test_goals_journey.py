@@ -21,11 +21,9 @@ from tests.e2e.test_login_dashboard import log_in
 pytestmark = pytest.mark.browser
 
 
-def test_a_lead_sets_a_team_goal_and_sees_it_in_the_tree(page, live_server, make_staff, screenshot, monkeypatch):
+def test_a_lead_sets_a_team_goal_and_sees_it_in_the_tree(page, live_server, make_staff, screenshot, today_is):
     # today pinned mid-month (the live server runs in this process): goals are measured through yesterday
-    today, localdate = date(2026, 11, 20), timezone.localdate
-    monkeypatch.setattr(timezone, "localdate", lambda value=None, timezone=None: (
-        today if value is None else localdate(value, timezone)))
+    today = today_is(date(2026, 11, 20))
     admin = make_staff(Role.ADMIN, username="e2e_admin")
     lead = make_staff(Role.USER_OPS, username="e2e_lead")
     team = Team.objects.create(name="Growth", kind=Team.Kind.USER_OPS)

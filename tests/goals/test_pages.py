@@ -20,13 +20,10 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def this_month(monkeypatch):
+def this_month(today_is):
     """Today is pinned to 20 November 2026 (the pages measure through yesterday; on a month's first day "this month"
     would have no yesterday in it)."""
-    today, localdate = date(2026, 11, 20), timezone.localdate
-    monkeypatch.setattr(timezone, "localdate", lambda value=None, timezone=None: (
-        today if value is None else localdate(value, timezone)))
-    return period_start_of(kind=MONTH, day=today)
+    return period_start_of(kind=MONTH, day=today_is(date(2026, 11, 20)))
 
 
 @pytest.fixture

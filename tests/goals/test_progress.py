@@ -246,8 +246,8 @@ def test_a_goal_exactly_on_pace_through_yesterday_is_on_track_today():
     assert (summary["value"], summary["expected"], summary["pace"]) == (90, 90, "on_track")
 
 
-def test_today_is_measured_through_yesterday(monkeypatch):
-    monkeypatch.setattr(timezone, "localdate", lambda *args: date(2026, 11, 10))
+def test_today_is_measured_through_yesterday(today_is):
+    today_is(date(2026, 11, 10))
     goal = make_goal(metric=Metric.ACQUISITION, target=300)
     for day in range(1, 10):
         AarrrDaily.objects.create(date=date(2026, 11, day), channel="wechat", acquisition=10)
@@ -258,8 +258,8 @@ def test_today_is_measured_through_yesterday(monkeypatch):
         date(2026, 11, 9), 90, 90, "on_track")
 
 
-def test_on_the_first_day_of_the_period_nothing_is_behind_yet(monkeypatch):
-    monkeypatch.setattr(timezone, "localdate", lambda *args: date(2026, 11, 1))
+def test_on_the_first_day_of_the_period_nothing_is_behind_yet(today_is):
+    today_is(date(2026, 11, 1))
     revenue = make_goal(metric=Metric.REVENUE, target=3000)
     core = make_goal(metric=Metric.MERCHANTS_CORE, target=30, baseline=Decimal("20"))
 
