@@ -217,3 +217,51 @@ class Tally(models.Model):
 
     def __str__(self) -> str:
         return f"{self.key}={self.value}"
+
+
+# Event columns (analytics/services/columns.py): a compact, column-wise copy of each complete UTC day's events that
+# the funnel reads instead of millions of index tuples. Kept on PostgreSQL only; SQLite never builds them.
+
+
+class ColumnDay(models.Model):
+    """A UTC day whose events have been copied into column blocks (one ``ColumnBlock`` per event name)."""
+
+    day = models.DateField(primary_key=True)
+    events = models.BigIntegerField(default=0)
+    built_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.events}"
+
+
+class ColumnBlock(models.Model):
+    """One event name's events of one UTC day, as packed big-endian arrays in no particular order: person ids
+    (int8), timestamps (int8 microseconds since 2000-01-01 UTC), event ids (int8) and 1-based positions in
+    ``channels`` (int4)."""
+
+    day = models.DateField()
+    event = models.CharField(max_length=200)
+    events = models.BigIntegerField(default=0)
+    channels = models.JSONField(default=list)
+    persons = models.BinaryField()
+    times = models.BinaryField()
+    ids = models.BinaryField()
+    codes = models.BinaryField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["day", "event"], name="column_block_day_event")]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.event} {self.events}"
+
+
+class ColumnChange(models.Model):
+    """A past UTC day whose events were written (inserted, changed or deleted) after its columns were built, or
+    while they were being built. Recorded by triggers on the events table; a day with a change is read from the
+    events until the next build, which deletes the changes it has seen."""
+
+    day = models.DateField(db_index=True)
+    recorded_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"{self.day}"

@@ -35,6 +35,7 @@ from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Cast
 
 from analytics.models import Event
+from analytics.services.columns import columns_coverage, columns_read, events_in, us_2000
 from analytics.services.periods import epoch_us, local_day_start, moment_us
 
 NO_CHANNEL = "(none)"
@@ -81,7 +82,7 @@ def funnel_compute(*, steps: list[str] | tuple[str, ...], window_days: int, date
                    property_filter: tuple[str, str] | None = None, filter_every_step: bool = False) -> dict:
     """The funnel of ``steps`` (contract in DESIGN.md): ``{"steps": [...]}`` plus ``"breakdown"`` when asked.
 
-    ``engine`` is ``"sql"`` (PostgreSQL only) or ``"pandas"``; by default SQL on PostgreSQL, pandas elsewhere.
+    ``engine`` is ``"columns"`` or ``"sql"`` (PostgreSQL only), or ``"pandas"``; by default ``_default_engine``.
     """
     if breakdown not in (None, *BREAKDOWNS):
         raise ValueError(f"unknown breakdown {breakdown!r}")
@@ -89,8 +90,13 @@ def funnel_compute(*, steps: list[str] | tuple[str, ...], window_days: int, date
                         breakdown=breakdown,
                         property_filter=(str(property_filter[0]), str(property_filter[1])) if property_filter else None,
                         filter_every_step=filter_every_step)
-    engine = engine or ("sql" if connection.vendor == "postgresql" else "pandas")
-    groups = _groups_sql(query) if engine == "sql" else _groups_pandas(_paths_pandas(query), query)
+    engine = engine or _default_engine(query)
+    if engine == "columns":
+        groups = _groups_pandas(_paths_columns(query), query)
+    elif engine == "sql":
+        groups = _groups_sql(query)
+    else:
+        groups = _groups_pandas(_paths_pandas(query), query)
     result = {"steps": _step_rows(query, groups.pop(None, None))}
     if breakdown:
         ordered = sorted(groups.items(), key=lambda item: (-item[1].counts[0], item[0]))
@@ -172,6 +178,77 @@ def _paths_pandas(query: FunnelQuery) -> pd.DataFrame:
         paths = paths.merge(matched[["person_id", "ts"]].rename(columns={"ts": f"t{k}"}), on="person_id", how="left")
         current = matched.rename(columns={"ts": "previous"})
     return paths
+
+
+# The columns path (PostgreSQL): the step events come packed from the event columns (analytics/services/columns.py),
+# a few hundred rows instead of millions of index tuples, and the ordered matching runs vectorised over slots indexed
+# by person id: the entry is each person's earliest entry event (lowest id on a tie), each later step the earliest
+# of its events strictly after the previous match and within the window (a scatter-min per step, no sort). The paths
+# it gives are the pandas path's, and so are the statistics.
+COLUMNS_MAX_EVENTS = 50_000_000  # events in the range: above this, the funnel stays in the database (memory)
+COLUMNS_MAX_UNBUILT = 2_000_000  # events read around the columns: above this (columns not built yet), likewise
+_NEVER = np.iinfo(np.int64).max
+
+
+def _columns_range(query: FunnelQuery) -> tuple[datetime, datetime]:
+    """The half-open range of instants a funnel reads: entry range start … last deadline (inclusive)."""
+    return query.start, query.end + query.window + timedelta(microseconds=1)
+
+
+def _default_engine(query: FunnelQuery) -> str:
+    """pandas off PostgreSQL; there, the columns unless the funnel filters on a property (its index finds the few
+    events it needs), the range is too large to hold in memory, or most of it has no columns yet."""
+    if connection.vendor != "postgresql":
+        return "pandas"
+    if query.property_filter:
+        return "sql"
+    lo, hi = _columns_range(query)
+    coverage = columns_coverage(lo=lo, hi=hi)
+    if events_in(coverage.gaps) > COLUMNS_MAX_UNBUILT or events_in([(lo, hi)]) > COLUMNS_MAX_EVENTS:
+        return "sql"
+    return "columns"
+
+
+def _paths_columns(query: FunnelQuery) -> pd.DataFrame:
+    if query.property_filter:
+        raise ValueError("the columns engine has no event properties: use the sql engine for a property filter")
+    lo, hi = _columns_range(query)
+    read = columns_read(names=query.steps, coverage=columns_coverage(lo=lo, hi=hi), full=query.steps[:1])
+    columns = _columns(query)
+    entries = read[query.steps[0]]
+    entries = entries.where((entries.times >= us_2000(query.start)) & (entries.times < us_2000(query.end)))
+    if not len(entries):
+        return pd.DataFrame(columns=["person_id", "channel", *columns])
+    base = int(entries.persons.min())
+    size = int(entries.persons.max()) - base + 1
+    slot = entries.persons - base
+    entry_at = np.full(size, _NEVER)
+    np.minimum.at(entry_at, slot, entries.times)
+    tied = entries.times == entry_at[slot]
+    entry_id = np.full(size, _NEVER)
+    np.minimum.at(entry_id, slot[tied], entries.ids[tied])
+    chosen = tied & (entries.ids == entry_id[slot])
+    channel = np.zeros(size, np.int32)
+    channel[slot[chosen]] = entries.codes[chosen]
+    entered = entry_at != _NEVER
+    deadline = np.where(entered, entry_at, 0) + query.window_days * 86_400_000_000
+    matched, previous = [entry_at], entry_at  # _NEVER where not matched: no event is later than that
+    for name in query.steps[1:]:
+        events = read[name]
+        inside = (events.persons >= base) & (events.persons < base + size)
+        slots, times = events.persons[inside] - base, events.times[inside]
+        hit = (times > previous[slots]) & (times <= deadline[slots])
+        step_at = np.full(size, _NEVER)
+        np.minimum.at(step_at, slots[hit], times[hit])
+        matched.append(step_at)
+        previous = step_at
+    who = np.flatnonzero(entered)
+    frame = {"person_id": who + base,
+             "channel": pd.Categorical.from_codes(channel[who], categories=entries.channels)}
+    for column, at in zip(columns, matched, strict=True):
+        at = at[who]
+        frame[column] = np.where(at == _NEVER, np.nan, at.astype(np.float64))
+    return pd.DataFrame(frame)
 
 
 # The PostgreSQL path: one statement, planned as a pipeline of merge joins over index order, run on parallel workers.
@@ -299,25 +376,32 @@ def _groups_sql(query: FunnelQuery) -> dict[str | None, StepStats]:
 
 
 def _groups_pandas(paths: pd.DataFrame, query: FunnelQuery) -> dict[str | None, StepStats]:
-    groups = {None: _stats_pandas(paths, query)}
+    """Stats of all entrants (key ``None``) and, with the breakdown, of each entry channel ("" reads ``NO_CHANNEL``)."""
+    times = paths[_columns(query)].to_numpy(dtype="float64")
+    groups = {None: _stats(times)}
     if query.breakdown == "channel" and len(paths):
-        channel = paths["channel"].fillna("").astype(str).replace("", NO_CHANNEL)
-        for value, group in paths.groupby(channel, sort=True):
-            groups[value] = _stats_pandas(group, query)
+        channel = paths["channel"]
+        if not isinstance(channel.dtype, pd.CategoricalDtype):
+            channel = channel.fillna("").astype(str).astype("category")
+        labels = np.array([value or NO_CHANNEL for value in channel.cat.categories], dtype=object)
+        codes = channel.cat.codes.to_numpy()
+        for label in sorted(set(labels)):
+            rows = np.isin(codes, np.flatnonzero(labels == label))
+            if rows.any():  # a channel seen only on events that were nobody's entry is no group
+                groups[label] = _stats(times[rows])
     return groups
 
 
-def _stats_pandas(paths: pd.DataFrame, query: FunnelQuery) -> StepStats:
-    columns = _columns(query)
-    n = len(columns)
-    matched = paths[columns].notna().to_numpy() if len(paths) else np.zeros((0, n), bool)
-    reached = np.logical_and.accumulate(matched, axis=1) if len(paths) else matched
-    counts = [int(reached[:, k].sum()) for k in range(n)]
+def _stats(times: np.ndarray) -> StepStats:
+    """Counts, medians and means of one group's paths: a row per entrant, a column per step with the matched time in
+    microseconds (NaN from the first step not matched)."""
+    n = times.shape[1]
+    reached = np.logical_and.accumulate(~np.isnan(times), axis=1)
+    counts = [int(count) for count in reached.sum(axis=0)]
     medians, means = [None] * n, [None] * n
     for k in range(1, n):
         if counts[k]:
             mask = reached[:, k]
-            seconds = (paths[columns[k]].to_numpy(dtype="float64")[mask]
-                       - paths[columns[k - 1]].to_numpy(dtype="float64")[mask]) / 1e6
+            seconds = (times[mask, k] - times[mask, k - 1]) / 1e6
             medians[k], means[k] = float(np.median(seconds)), float(np.mean(seconds))
     return StepStats(counts=counts, medians=medians, means=means)
