@@ -9,6 +9,7 @@ from django.db import InterfaceError, OperationalError, transaction
 from django.utils import timezone
 
 from analytics.models import MetricsRun
+from analytics.services.columns import columns_build
 from analytics.services.exports import export_job_execute
 from analytics.services.metrics import date_chunks, metrics_run_execute, metrics_runs_recover
 
@@ -54,3 +55,13 @@ def metrics_backfill_queue(*, date_from: date, date_to: date) -> int:
 def export_job_run(self, job_id: str) -> str:
     """Write an export job's file (idempotent: a finished job is left as it is)."""
     return export_job_execute(job_id=job_id).status
+
+
+@shared_task(bind=True, acks_late=True, autoretry_for=TRANSIENT_ERRORS, retry_backoff=30, retry_backoff_max=600,
+             max_retries=5)
+def build_event_columns_nightly(self) -> int:
+    """What beat runs at 01:30 local time: the event columns of the days that need them (analytics/services/columns.py).
+
+    Returns the number of days built. Idempotent: a second run finds nothing to do.
+    """
+    return columns_build().days

@@ -11,7 +11,10 @@ from analytics.services.keys import ingest_key_create
 
 BATCH_URL = "/api/v1/events/batch/"
 # The report engines that can run on this database: pandas everywhere, SQL on PostgreSQL.
-ENGINES = ["pandas", "sql"] if "postgresql" in settings.DATABASES["default"]["ENGINE"] else ["pandas"]
+POSTGRES = "postgresql" in settings.DATABASES["default"]["ENGINE"]
+ENGINES = ["pandas", "sql"] if POSTGRES else ["pandas"]
+# The funnel has one more on PostgreSQL: the event columns, read around unbuilt days or built first.
+FUNNEL_ENGINES = [*ENGINES, "columns", "columns (built)"] if POSTGRES else ENGINES
 
 
 @pytest.fixture(params=ENGINES)

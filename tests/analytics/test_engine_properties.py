@@ -19,12 +19,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from analytics.models import Event
+from analytics.services.columns import columns_build, columns_build_day
 from analytics.services.funnel import funnel_compute
 from analytics.services.golden_time import golden_time_compute
 from analytics.services.loading import EventRow, events_load
 from analytics.services.retention import retention_compute
 from tests.analytics import reference
-from tests.analytics.conftest import ENGINES
+from tests.analytics.conftest import ENGINES, POSTGRES
 
 pytestmark = pytest.mark.django_db
 
@@ -48,12 +49,12 @@ def local_moments(draw):
 
 
 @st.composite
-def event_sets(draw, alphabet=ALPHABET):
+def event_sets(draw, alphabet=ALPHABET, min_size=0):
     """A list of (customer, event, local day, local time, channel), in storage order."""
     customers = draw(st.integers(min_value=1, max_value=7))
     rows = draw(st.lists(
         st.tuples(st.integers(0, customers - 1), st.sampled_from(alphabet), local_moments(), st.sampled_from(CHANNELS)),
-        min_size=0, max_size=40,
+        min_size=min_size, max_size=40,
     ))
     return [(f"p{person}", name, day, moment, channel) for person, name, (day, moment), channel in rows]
 
@@ -191,5 +192,43 @@ def test_retention_with_first_touch_cohorts_matches_the_reference(settings, engi
 
         assert result == reference.retention(plain, cohort_event, return_event, period, date_from, date_to,
                                              "America/New_York", periods=4)
+
+    _in_rolled_back_transaction(check)
+
+
+@pytest.mark.skipif(not POSTGRES, reason="event columns are kept on PostgreSQL only")
+@pytest.mark.parametrize("tz", ZONES)
+@HYPOTHESIS
+@given(
+    rows=event_sets(min_size=1),
+    later=event_sets(min_size=1),
+    built=st.one_of(st.just("every day"), st.sets(st.integers(min_value=-4, max_value=14))),
+    steps=st.lists(st.sampled_from(ALPHABET), min_size=2, max_size=4),
+    window_days=st.integers(min_value=1, max_value=4),
+    first_day=st.integers(min_value=-1, max_value=6),
+    span=st.integers(min_value=0, max_value=5),
+    breakdown=st.booleans(),
+)
+def test_funnel_on_event_columns_matches_the_reference(settings, tz, rows, later, built, steps, window_days,
+                                                       first_day, span, breakdown):
+    """Some UTC days built into columns, more events written afterwards (on built days too): whatever is built,
+    changed or neither, the columns engine answers as the reference does on all the events."""
+    settings.TIME_ZONE = tz
+    date_from = BASE + timedelta(days=first_day)
+    date_to = date_from + timedelta(days=span)
+
+    def check():
+        plain = _load(rows, tz)
+        if built == "every day":
+            columns_build(through=BASE + timedelta(days=30))
+        else:
+            for offset in sorted(built):
+                columns_build_day(BASE + timedelta(days=offset))
+        plain += _load(later, tz)
+
+        result = funnel_compute(steps=steps, window_days=window_days, date_from=date_from, date_to=date_to,
+                                breakdown="channel" if breakdown else None, engine="columns")
+
+        assert result == reference.funnel(plain, steps, window_days, date_from, date_to, tz, breakdown=breakdown)
 
     _in_rolled_back_transaction(check)

@@ -7,12 +7,27 @@ from datetime import date, timedelta
 import pytest
 from django.utils import timezone
 
+from analytics.services.columns import columns_build
 from analytics.services.funnel import funnel_compute
 from analytics.services.loading import events_load
+from tests.analytics.conftest import FUNNEL_ENGINES
 from tests.factories import event_row, local_time
 
 D1 = date(2026, 3, 2)
 D2 = date(2026, 3, 8)
+
+
+@pytest.fixture(params=FUNNEL_ENGINES)
+def engine(request, db):
+    return request.param
+
+
+def compute(*, engine: str, **query) -> dict:
+    """The funnel on ``engine``; "columns (built)" builds the event columns of every stored day first."""
+    if engine == "columns (built)":
+        columns_build(through=date(2099, 12, 31))
+        engine = "columns"
+    return funnel_compute(engine=engine, **query)
 
 
 def counts(result) -> list[int]:
@@ -28,7 +43,7 @@ def test_window_edge_exactly_w_days_is_included(engine):
         event_row("order_paid", "past_edge", entry + timedelta(days=2, microseconds=1)),
     ])
 
-    result = funnel_compute(steps=["visit", "order_paid"], window_days=2, date_from=D1, date_to=D2, engine=engine)
+    result = compute(steps=["visit", "order_paid"], window_days=2, date_from=D1, date_to=D2, engine=engine)
 
     assert result == {"steps": [
         {"event": "visit", "count": 2, "conversion_from_previous": 1.0, "conversion_from_first": 1.0,
@@ -44,7 +59,7 @@ def test_a_step_after_the_range_inside_the_window_counts(engine):
         event_row("signup", "late", local_time(D2 + timedelta(days=1), 0, 30)),
     ])
 
-    result = funnel_compute(steps=["visit", "signup"], window_days=1, date_from=D1, date_to=D2, engine=engine)
+    result = compute(steps=["visit", "signup"], window_days=1, date_from=D1, date_to=D2, engine=engine)
 
     assert counts(result) == [1, 1]
     assert result["steps"][1]["median_seconds_to_convert"] == 31 * 60.0
@@ -62,7 +77,7 @@ def test_entry_before_the_range_is_ignored(engine):
         event_row("visit", "twice", local_time(D1, 9)),
     ])
 
-    result = funnel_compute(steps=["visit", "signup"], window_days=7, date_from=D1, date_to=D2, engine=engine)
+    result = compute(steps=["visit", "signup"], window_days=7, date_from=D1, date_to=D2, engine=engine)
 
     assert counts(result) == [1, 0]
 
@@ -74,7 +89,7 @@ def test_range_ends_at_local_midnight_after_date_to(engine):
         event_row("visit", "first_minute", local_time(D1, 0, 0)),
     ])
 
-    result = funnel_compute(steps=["visit", "signup"], window_days=1, date_from=D1, date_to=D2, engine=engine)
+    result = compute(steps=["visit", "signup"], window_days=1, date_from=D1, date_to=D2, engine=engine)
 
     assert counts(result) == [2, 0]
 
@@ -88,7 +103,7 @@ def test_a_tied_event_is_not_strictly_later(engine):
         event_row("signup", "after", at + timedelta(microseconds=1)),
     ])
 
-    result = funnel_compute(steps=["visit", "signup"], window_days=1, date_from=D1, date_to=D2, engine=engine)
+    result = compute(steps=["visit", "signup"], window_days=1, date_from=D1, date_to=D2, engine=engine)
 
     assert counts(result) == [2, 1]
     assert result["steps"][1]["median_seconds_to_convert"] == 0.0
@@ -103,7 +118,7 @@ def test_a_repeated_step_needs_its_own_event(engine):
         event_row("order_paid", "tied", local_time(D1, 12)),
     ])
 
-    result = funnel_compute(steps=["order_paid", "order_paid"], window_days=7, date_from=D1, date_to=D2,
+    result = compute(steps=["order_paid", "order_paid"], window_days=7, date_from=D1, date_to=D2,
                             engine=engine)
 
     assert counts(result) == [3, 1]
@@ -118,7 +133,7 @@ def test_each_step_is_the_earliest_after_the_previous_match(engine):
         event_row("order_paid", "c", local_time(D1, 12)),
     ])
 
-    result = funnel_compute(steps=["visit", "signup", "order_paid"], window_days=1, date_from=D1, date_to=D2,
+    result = compute(steps=["visit", "signup", "order_paid"], window_days=1, date_from=D1, date_to=D2,
                             engine=engine)
 
     assert counts(result) == [1, 1, 1]
@@ -131,7 +146,7 @@ def test_a_customer_who_skips_a_step_stops_there(engine):
         event_row("order_paid", "skipper", local_time(D1, 10)),
     ])
 
-    result = funnel_compute(steps=["visit", "signup", "order_paid"], window_days=1, date_from=D1, date_to=D2,
+    result = compute(steps=["visit", "signup", "order_paid"], window_days=1, date_from=D1, date_to=D2,
                             engine=engine)
 
     assert counts(result) == [1, 0, 0]
@@ -146,14 +161,14 @@ def test_times_to_convert_are_median_and_mean_from_the_previous_step(engine):
                  event_row("signup", name, local_time(D1, 9) + timedelta(minutes=minutes))]
     events_load(rows)
 
-    result = funnel_compute(steps=["visit", "signup"], window_days=1, date_from=D1, date_to=D2, engine=engine)
+    result = compute(steps=["visit", "signup"], window_days=1, date_from=D1, date_to=D2, engine=engine)
 
     assert result["steps"][1]["median_seconds_to_convert"] == 40 * 60.0
     assert result["steps"][1]["avg_seconds_to_convert"] == 45 * 60.0
 
 
 def test_nobody_entering_gives_zeros(engine):
-    result = funnel_compute(steps=["visit", "signup"], window_days=1, date_from=D1, date_to=D2,
+    result = compute(steps=["visit", "signup"], window_days=1, date_from=D1, date_to=D2,
                             breakdown="channel", engine=engine)
 
     assert result == {"steps": [
@@ -177,7 +192,7 @@ def test_breakdown_uses_the_entry_events_channel_and_none_when_missing(engine):
         event_row("visit", "d1", local_time(D1, 9), channel="douyin"),
     ])
 
-    result = funnel_compute(steps=["visit", "signup"], window_days=1, date_from=D1, date_to=D2, breakdown="channel",
+    result = compute(steps=["visit", "signup"], window_days=1, date_from=D1, date_to=D2, breakdown="channel",
                             engine=engine)
 
     assert counts(result) == [6, 2]
@@ -187,7 +202,7 @@ def test_breakdown_uses_the_entry_events_channel_and_none_when_missing(engine):
 
 
 def test_without_breakdown_the_key_is_absent(engine):
-    result = funnel_compute(steps=["visit", "signup"], window_days=1, date_from=D1, date_to=D2, engine=engine)
+    result = compute(steps=["visit", "signup"], window_days=1, date_from=D1, date_to=D2, engine=engine)
 
     assert set(result) == {"steps"}
 
@@ -198,7 +213,7 @@ def test_day_boundaries_follow_time_zone(engine, settings, tz):
     events_load([event_row("visit", "c", local_time(D1, 0, 0)),
                  event_row("visit", "d", local_time(D1, 0, 0) - timedelta(microseconds=1))])
 
-    result = funnel_compute(steps=["visit", "signup"], window_days=1, date_from=D1, date_to=D1, engine=engine)
+    result = compute(steps=["visit", "signup"], window_days=1, date_from=D1, date_to=D1, engine=engine)
 
     assert timezone.get_current_timezone_name() == tz
     assert counts(result) == [1, 0]
@@ -209,7 +224,7 @@ def test_simultaneous_entry_events_take_the_channel_of_the_first_stored(engine):
     events_load([event_row("visit", "c", at, channel="wechat")])
     events_load([event_row("visit", "c", at, channel="douyin")])
 
-    result = funnel_compute(steps=["visit", "signup"], window_days=1, date_from=D1, date_to=D2, breakdown="channel",
+    result = compute(steps=["visit", "signup"], window_days=1, date_from=D1, date_to=D2, breakdown="channel",
                             engine=engine)
 
     assert [(row["value"], counts(row)) for row in result["breakdown"]] == [("wechat", [1, 0])]

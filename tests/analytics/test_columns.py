@@ -1,0 +1,173 @@
+"""Event columns (analytics/services/columns.py): what the triggers record, what a build packs, how a range is read,
+and when the funnel uses them. The funnel's answers on columns are held against the reference in
+test_engine_properties.py and in every scenario of test_funnel.py."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from io import StringIO
+
+import numpy as np
+import pytest
+from django.core.management import CommandError, call_command
+from django.db import connection
+
+from analytics.models import ColumnBlock, ColumnChange, ColumnDay, Event
+from analytics.services import funnel as funnel_module
+from analytics.services.columns import (
+    columns_build,
+    columns_build_day,
+    columns_build_through,
+    columns_coverage,
+    columns_days_to_build,
+    columns_read,
+    us_2000,
+)
+from analytics.services.funnel import FunnelQuery, funnel_compute
+from analytics.services.loading import events_load
+from analytics.tasks import build_event_columns_nightly
+from tests.analytics.conftest import POSTGRES
+from tests.factories import event_row
+
+pytestmark = [pytest.mark.django_db, pytest.mark.skipif(not POSTGRES, reason="event columns: PostgreSQL only")]
+
+D = date(2026, 3, 2)
+
+
+def at(day: date, hour: int = 12, minute: int = 0) -> datetime:
+    return datetime(day.year, day.month, day.day, hour, minute, tzinfo=UTC)
+
+
+def changed_days() -> list[date]:
+    return sorted(set(ColumnChange.objects.values_list("day", flat=True)))
+
+
+def test_writes_to_past_days_are_recorded_and_todays_are_not():
+    events_load([event_row("visit", "a", at(D)), event_row("visit", "b", at(D + timedelta(days=1), 23, 59)),
+                 event_row("visit", "now", datetime.now(UTC))])
+
+    assert changed_days() == [D, D + timedelta(days=1)]
+
+    ColumnChange.objects.all().delete()
+    Event.objects.filter(distinct_id="a").update(timestamp=at(D + timedelta(days=5)))
+    assert changed_days() == [D, D + timedelta(days=5)]  # the day it left and the day it moved to
+
+    ColumnChange.objects.all().delete()
+    Event.objects.filter(distinct_id="b").delete()
+    assert changed_days() == [D + timedelta(days=1)]
+
+
+def test_a_build_packs_each_event_name_of_the_day_and_clears_its_changes():
+    events_load([
+        event_row("visit", "a", at(D, 1), channel="wechat"),
+        event_row("visit", "b", at(D, 2)),
+        event_row("order_paid", "a", at(D, 3), channel="douyin"),
+        event_row("visit", "next_day", at(D + timedelta(days=1), 0, 0)),
+    ])
+    assert columns_days_to_build(through=D + timedelta(days=1)) == [D, D + timedelta(days=1)]
+
+    assert columns_build_day(D) == 3
+
+    assert changed_days() == [D + timedelta(days=1)]
+    assert ColumnDay.objects.get(day=D).events == 3
+    assert sorted(ColumnBlock.objects.filter(day=D).values_list("event", "events")) == [("order_paid", 1), ("visit", 2)]
+    assert columns_days_to_build(through=D + timedelta(days=1)) == [D + timedelta(days=1)]
+
+    coverage = columns_coverage(lo=at(D, 0), hi=at(D + timedelta(days=1), 0))
+    assert coverage.days == [D] and coverage.gaps == []
+    visits = columns_read(names=["visit"], coverage=coverage, full=["visit"])["visit"]
+    stored = Event.objects.filter(event="visit", timestamp__lt=at(D + timedelta(days=1), 0)).order_by("id")
+    order = np.argsort(visits.ids)
+    assert visits.ids[order].tolist() == [e.id for e in stored]
+    assert visits.persons[order].tolist() == [e.person_id for e in stored]
+    assert visits.times[order].tolist() == [us_2000(e.timestamp) for e in stored]
+    assert [visits.channels[code] for code in visits.codes[order]] == ["wechat", ""]
+
+
+def test_a_day_written_after_its_build_is_read_from_the_events_until_rebuilt():
+    events_load([event_row("visit", "a", at(D)), event_row("visit", "b", at(D + timedelta(days=1)))])
+    columns_build(through=D + timedelta(days=1))
+    assert columns_coverage(lo=at(D, 0), hi=at(D + timedelta(days=2), 0)).gaps == []
+
+    events_load([event_row("signup", "a", at(D, 13))])
+
+    coverage = columns_coverage(lo=at(D, 0), hi=at(D + timedelta(days=2), 0))
+    assert coverage.days == [D + timedelta(days=1)]
+    assert coverage.gaps == [(at(D, 0), at(D + timedelta(days=1), 0))]
+    read = columns_read(names=["signup", "visit"], coverage=coverage)
+    assert len(read["signup"]) == 1 and len(read["visit"]) == 2
+
+    assert columns_build(through=D + timedelta(days=1)).days == 1  # only the changed day
+    assert columns_build(through=D + timedelta(days=1)).days == 0  # and then nothing
+    assert columns_coverage(lo=at(D, 0), hi=at(D + timedelta(days=2), 0)).gaps == []
+
+
+def test_partial_days_at_the_edges_and_unbuilt_days_are_gaps():
+    events_load([event_row("visit", "a", at(D + timedelta(days=day))) for day in range(4)])
+    columns_build_day(D + timedelta(days=1))
+    columns_build_day(D + timedelta(days=2))
+
+    coverage = columns_coverage(lo=at(D, 16), hi=at(D + timedelta(days=3), 16))
+
+    assert coverage.days == [D + timedelta(days=1), D + timedelta(days=2)]
+    assert coverage.gaps == [(at(D, 16), at(D + timedelta(days=1), 0)), (at(D + timedelta(days=3), 0),
+                                                                         at(D + timedelta(days=3), 16))]
+
+
+def test_truncating_the_events_forgets_every_column():
+    events_load([event_row("visit", "a", at(D))])
+    columns_build(through=D)
+    assert ColumnDay.objects.exists()
+
+    with connection.cursor() as cursor:
+        cursor.execute("TRUNCATE analytics_event")
+
+    assert not ColumnDay.objects.exists() and not ColumnBlock.objects.exists()
+
+
+def test_the_default_build_stops_at_the_day_before_yesterday():
+    assert columns_build_through(date(2026, 11, 25)) == date(2026, 11, 23)
+
+
+def _query(**overrides) -> FunnelQuery:
+    return FunnelQuery(**{"steps": ("visit", "order_paid"), "window_days": 7, "date_from": D,
+                          "date_to": D + timedelta(days=6), **overrides})
+
+
+def test_the_funnel_reads_columns_unless_a_property_filter_or_too_much_is_unbuilt(monkeypatch):
+    events_load([event_row("visit", "a", at(D)), event_row("order_paid", "a", at(D, 14))])
+
+    assert funnel_module._default_engine(_query()) == "columns"  # nothing built yet, but only two events to read
+    assert funnel_module._default_engine(_query(property_filter=("merchant_id", "M1"))) == "sql"
+    monkeypatch.setattr(funnel_module, "COLUMNS_MAX_UNBUILT", 1)
+    assert funnel_module._default_engine(_query()) == "sql"
+    columns_build(through=D + timedelta(days=20))
+    assert funnel_module._default_engine(_query()) == "columns"
+    monkeypatch.setattr(funnel_module, "COLUMNS_MAX_EVENTS", 1)
+    assert funnel_module._default_engine(_query()) == "sql"
+
+
+def test_the_columns_engine_refuses_a_property_filter():
+    with pytest.raises(ValueError, match="property filter"):
+        funnel_compute(steps=["visit", "order_paid"], window_days=1, date_from=D, date_to=D, engine="columns",
+                       property_filter=("merchant_id", "M1"))
+
+
+def test_command_builds_with_a_progress_bar_and_rejects_a_bad_date():
+    events_load([event_row("visit", "a", at(D)), event_row("visit", "a", at(D + timedelta(days=2)))])
+    out, err = StringIO(), StringIO()
+
+    call_command("build_event_columns", "--through", str(D + timedelta(days=2)), stdout=out, stderr=err)
+
+    assert "built for 2 day(s)" in out.getvalue() and "2 events" in out.getvalue()
+    assert "build_event_columns" in err.getvalue()  # the bar
+    with pytest.raises(CommandError, match="YYYY-MM-DD"):
+        call_command("build_event_columns", "--through", "yesterday")
+
+
+def test_nightly_task_builds_what_is_missing(celery_eager):
+    events_load([event_row("visit", "a", at(D))])
+
+    assert build_event_columns_nightly.delay().get() == 1
+    assert build_event_columns_nightly.delay().get() == 0
+    assert ColumnDay.objects.filter(day=D).exists()
