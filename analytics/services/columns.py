@@ -138,6 +138,13 @@ def columns_build(*, through: date | None = None,
 # Reading
 
 
+def binary_cursor() -> psycopg.Cursor:
+    """A cursor on Django's connection that binds on the server and can ask for binary results (Django's own bind on
+    the client, in text): packed arrays then arrive as bytes, not as hex text twice their size."""
+    connection.ensure_connection()
+    return psycopg.Cursor(connection.connection)
+
+
 @dataclass
 class Columns:
     """One event name's events: person ids, times (µs since 2000-01-01 UTC), event ids, channel positions into
@@ -189,6 +196,20 @@ def columns_coverage(*, lo: datetime, hi: datetime) -> Coverage:
     return Coverage(days=days, gaps=gaps)
 
 
+# A report reads columns for a range unless it would hold too much in memory, or too much of it is not built yet
+# (read from the events instead, a fresh install before its first night): then it runs in the database.
+MAX_EVENTS = 50_000_000
+MAX_UNBUILT = 2_000_000
+
+
+def columns_fit(*, lo: datetime, hi: datetime) -> bool:
+    """Whether reading ``[lo, hi)`` from the columns is the fast way (see ``MAX_EVENTS`` and ``MAX_UNBUILT``)."""
+    if not supported():
+        return False
+    coverage = columns_coverage(lo=lo, hi=hi)
+    return events_in(coverage.gaps) <= MAX_UNBUILT and events_in([(lo, hi)]) <= MAX_EVENTS
+
+
 def events_in(gaps: Iterable[tuple[datetime, datetime]]) -> int:
     """About how many events the instants hold (the hourly counts of the hours they touch)."""
     total = 0
@@ -205,10 +226,7 @@ def columns_read(*, names: Iterable[str], coverage: Coverage, full: Iterable[str
     entry step alone, and they are a third of the bytes."""
     names, full = sorted(set(names)), sorted(set(full))
     parts: dict[str, list[tuple]] = {name: [] for name in names}
-    connection.ensure_connection()
-    # A server-side-binding cursor with binary results (Django's own cursors bind on the client, in text): the packed
-    # arrays arrive as bytes, not as hex text twice their size.
-    with psycopg.Cursor(connection.connection) as cursor:
+    with binary_cursor() as cursor:
         if coverage.days:
             cursor.execute(
                 "SELECT event, channels::text, persons, times, CASE WHEN event = ANY(%s) THEN ids END, "  # noqa: S608
@@ -224,7 +242,7 @@ def columns_read(*, names: Iterable[str], coverage: Coverage, full: Iterable[str
                            [names, *(moment for gap in coverage.gaps for moment in gap)], binary=True)
             for event, _count, channels, *arrays in cursor.fetchall():
                 parts[event].append((channels, *arrays))
-    return {name: _decode(found, full=name in full) for name, found in parts.items()}
+    return {name: _decode(parts.pop(name), full=name in full) for name in names}  # each name's bytes freed in turn
 
 
 def _decode(parts: list[tuple], *, full: bool) -> Columns:
@@ -241,6 +259,8 @@ def _decode(parts: list[tuple], *, full: bool) -> Columns:
             ids.append(np.frombuffer(id_bytes, ">i8"))
             codes.append(to_global[np.frombuffer(code_bytes, ">i4") - 1])
     empty = Columns.empty()
-    return Columns(persons=np.concatenate(persons).astype(np.int64), times=np.concatenate(times).astype(np.int64),
-                   ids=np.concatenate(ids).astype(np.int64) if full else empty.ids,
+    parts.clear()
+    # Straight from the big-endian views into native arrays: one copy each.
+    return Columns(persons=np.concatenate(persons, dtype=np.int64), times=np.concatenate(times, dtype=np.int64),
+                   ids=np.concatenate(ids, dtype=np.int64) if full else empty.ids,
                    codes=np.concatenate(codes) if full else empty.codes, channels=list(channels))

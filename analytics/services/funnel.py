@@ -35,7 +35,7 @@ from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Cast
 
 from analytics.models import Event
-from analytics.services.columns import columns_coverage, columns_read, events_in, us_2000
+from analytics.services.columns import columns_coverage, columns_fit, columns_read, us_2000
 from analytics.services.periods import epoch_us, local_day_start, moment_us
 
 NO_CHANNEL = "(none)"
@@ -185,8 +185,6 @@ def _paths_pandas(query: FunnelQuery) -> pd.DataFrame:
 # by person id: the entry is each person's earliest entry event (lowest id on a tie), each later step the earliest
 # of its events strictly after the previous match and within the window (a scatter-min per step, no sort). The paths
 # it gives are the pandas path's, and so are the statistics.
-COLUMNS_MAX_EVENTS = 50_000_000  # events in the range: above this, the funnel stays in the database (memory)
-COLUMNS_MAX_UNBUILT = 2_000_000  # events read around the columns: above this (columns not built yet), likewise
 _NEVER = np.iinfo(np.int64).max
 
 
@@ -197,16 +195,13 @@ def _columns_range(query: FunnelQuery) -> tuple[datetime, datetime]:
 
 def _default_engine(query: FunnelQuery) -> str:
     """pandas off PostgreSQL; there, the columns unless the funnel filters on a property (its index finds the few
-    events it needs), the range is too large to hold in memory, or most of it has no columns yet."""
+    events it needs) or the range does not fit them (``columns_fit``)."""
     if connection.vendor != "postgresql":
         return "pandas"
     if query.property_filter:
         return "sql"
     lo, hi = _columns_range(query)
-    coverage = columns_coverage(lo=lo, hi=hi)
-    if events_in(coverage.gaps) > COLUMNS_MAX_UNBUILT or events_in([(lo, hi)]) > COLUMNS_MAX_EVENTS:
-        return "sql"
-    return "columns"
+    return "columns" if columns_fit(lo=lo, hi=hi) else "sql"
 
 
 def _paths_columns(query: FunnelQuery) -> pd.DataFrame:

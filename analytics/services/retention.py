@@ -26,6 +26,7 @@ from django.db.models.functions import Cast
 from django.utils import timezone
 
 from analytics.models import Event
+from analytics.services.columns import binary_cursor, columns_coverage, columns_fit, columns_read, us_2000
 from analytics.services.funnel import PERSON_RANGES, _person_ranges, _pipeline_settings
 from analytics.services.periods import (
     PERIODS,
@@ -48,12 +49,13 @@ def retention_compute(*, cohort_event: str, return_event: str, period: str, date
     """``{"period", "cohorts": [{"cohort": "YYYY-MM-DD", "size", "retained": [N counts]}]}`` (DESIGN.md)."""
     if period not in PERIODS:
         raise ValueError(f"unknown period {period!r}")
-    engine = engine or ("sql" if connection.vendor == "postgresql" else "pandas")
     start = local_day_start(date_from)
     end = local_day_start(date_to + timedelta(days=1))
     # No return event after the start of period N of the last possible cohort can count.
     horizon = local_day_start(period_add(period_first_day(date_to, period), period, periods))
-    compute = _retention_sql if engine == "sql" else _retention_pandas
+    engine = engine or _default_engine(cohort_event=cohort_event, start=start, horizon=horizon,
+                                       property_filter=property_filter)
+    compute = {"sql": _retention_sql, "columns": _retention_columns}.get(engine, _retention_pandas)
     sizes, retained = compute(cohort_event=cohort_event, return_event=return_event, period=period, start=start,
                               end=end, horizon=horizon, periods=periods,
                               property_filter=(str(property_filter[0]), str(property_filter[1])) if property_filter
@@ -67,6 +69,16 @@ def retention_compute(*, cohort_event: str, return_event: str, period: str, date
             "retained": [int(row.get(k, 0)) for k in range(periods)],
         })
     return {"period": period, "cohorts": cohorts}
+
+
+def _default_engine(*, cohort_event, start, horizon, property_filter) -> str:
+    """pandas off PostgreSQL; there, the event columns when the cohorts come from the first-touch facts and the
+    return events' range fits the columns (``columns_fit``), else SQL (a property filter: its index finds them)."""
+    if connection.vendor != "postgresql":
+        return "pandas"
+    if property_filter or cohort_event not in _FIRST_FACT or not columns_fit(lo=start, hi=horizon):
+        return "sql"
+    return "columns"
 
 
 def _filtered(events, property_filter):
@@ -178,4 +190,54 @@ def _retention_sql(*, cohort_event, return_event, period, start, end, horizon, p
         for k in range(periods):
             if mask >> k & 1:
                 row[k] = row.get(k, 0) + int(count)
+    return sizes, retained
+
+
+def _retention_columns(*, cohort_event, return_event, period, start, end, horizon, periods, property_filter=None):
+    """The cohorts from the first-touch facts, the return events from the event columns (analytics/services/columns.py)
+    and, per person, a bit mask of the periods k they came back in (a scatter-or), then counts per cohort and k."""
+    if property_filter or cohort_event not in _FIRST_FACT:
+        raise ValueError("the columns engine reads cohorts of visit, signup or order_paid without a property filter")
+    column = _FIRST_FACT[cohort_event]
+    with binary_cursor() as cursor:
+        cursor.execute(
+            f"SELECT string_agg(int8send(person_id), ''), string_agg(timestamptz_send({column}), '') "  # noqa: S608
+            f"FROM analytics_personfacts WHERE {column} >= %s AND {column} < %s",
+            [start, end], binary=True,
+        )
+        person_bytes, first_bytes = cursor.fetchone()
+    if not person_bytes:
+        return {}, {}
+    persons, firsts = np.frombuffer(person_bytes, ">i8").astype(np.int64), np.frombuffer(first_bytes, ">i8")
+    starts, first_ordinal = _period_starts(start, horizon, period)
+    bounds = np.array([us_2000(moment) for moment in starts], np.int64)
+    base, size = int(persons.min()), int(persons.max() - persons.min()) + 1
+    first_at = np.full(size, np.iinfo(np.int64).max)
+    first_at[persons - base] = firsts
+    cohort = np.zeros(size, np.int64)  # 1-based period of the first cohort event, 0: not in a cohort
+    cohort[persons - base] = np.searchsorted(bounds, firsts, side="right")
+
+    returns = columns_read(names=[return_event], coverage=columns_coverage(lo=start, hi=horizon))[return_event]
+    inside = (returns.persons >= base) & (returns.persons < base + size)
+    slots, times = returns.persons[inside] - base, returns.times[inside]
+    back = times >= first_at[slots]  # at or after their first cohort event (people outside the cohorts: never)
+    slots, times = slots[back], times[back]
+    k = np.searchsorted(bounds, times, side="right") - cohort[slots]
+    keep = k < periods
+    mask = np.zeros(size, np.uint64)
+    np.bitwise_or.at(mask, slots[keep], np.left_shift(np.uint64(1), k[keep].astype(np.uint64)))
+
+    members = cohort > 0
+    buckets = cohort[members]
+    sizes_by_bucket = np.bincount(buckets)
+    member_masks = mask[members]
+    sizes: dict[int, int] = {}
+    retained: dict[int, dict[int, int]] = {}
+    for bucket in np.flatnonzero(sizes_by_bucket):
+        sizes[first_ordinal + int(bucket) - 1] = int(sizes_by_bucket[bucket])
+    for k_value in range(periods):
+        came_back = (member_masks >> np.uint64(k_value)) & np.uint64(1) == 1
+        for bucket, count in enumerate(np.bincount(buckets[came_back], minlength=len(sizes_by_bucket))):
+            if count:
+                retained.setdefault(first_ordinal + bucket - 1, {})[k_value] = int(count)
     return sizes, retained

@@ -13,6 +13,7 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 
 from analytics.models import ColumnBlock, ColumnChange, ColumnDay, Event
+from analytics.services import columns as columns_module
 from analytics.services import funnel as funnel_module
 from analytics.services.columns import (
     columns_build,
@@ -139,11 +140,11 @@ def test_the_funnel_reads_columns_unless_a_property_filter_or_too_much_is_unbuil
 
     assert funnel_module._default_engine(_query()) == "columns"  # nothing built yet, but only two events to read
     assert funnel_module._default_engine(_query(property_filter=("merchant_id", "M1"))) == "sql"
-    monkeypatch.setattr(funnel_module, "COLUMNS_MAX_UNBUILT", 1)
+    monkeypatch.setattr(columns_module, "MAX_UNBUILT", 1)
     assert funnel_module._default_engine(_query()) == "sql"
     columns_build(through=D + timedelta(days=20))
     assert funnel_module._default_engine(_query()) == "columns"
-    monkeypatch.setattr(funnel_module, "COLUMNS_MAX_EVENTS", 1)
+    monkeypatch.setattr(columns_module, "MAX_EVENTS", 1)
     assert funnel_module._default_engine(_query()) == "sql"
 
 

@@ -25,7 +25,7 @@ from analytics.services.golden_time import golden_time_compute
 from analytics.services.loading import EventRow, events_load
 from analytics.services.retention import retention_compute
 from tests.analytics import reference
-from tests.analytics.conftest import ENGINES, POSTGRES
+from tests.analytics.conftest import ENGINES, FUNNEL_ENGINES, POSTGRES
 
 pytestmark = pytest.mark.django_db
 
@@ -167,28 +167,35 @@ def test_golden_time_matches_the_reference(settings, engine, tz, rows, event, fi
 FACT_ALPHABET = ["visit", "signup", "order_paid"]  # first-touch facts are kept for these (analytics/services/facts.py)
 
 
-@pytest.mark.parametrize("engine", ENGINES)
+@pytest.mark.parametrize("engine", FUNNEL_ENGINES)
 @HYPOTHESIS
 @given(
     rows=event_sets(alphabet=FACT_ALPHABET),
+    later=event_sets(alphabet=FACT_ALPHABET),
     cohort_event=st.sampled_from(FACT_ALPHABET),
     return_event=st.sampled_from(FACT_ALPHABET),
     period=st.sampled_from(["day", "week", "month"]),
     first_day=st.integers(min_value=-2, max_value=6),
     span=st.integers(min_value=0, max_value=6),
 )
-def test_retention_with_first_touch_cohorts_matches_the_reference(settings, engine, rows, cohort_event, return_event,
-                                                                  period, first_day, span):
-    """Cohort events with first-touch facts: the SQL engine reads the cohort from the facts kept at ingestion."""
+def test_retention_with_first_touch_cohorts_matches_the_reference(settings, engine, rows, later, cohort_event,
+                                                                  return_event, period, first_day, span):
+    """Cohort events with first-touch facts: the SQL and columns engines read the cohort from the facts kept at
+    ingestion; the columns engine reads the return events from the event columns, built or not, and written to
+    after their build."""
     settings.TIME_ZONE = "America/New_York"
     date_from = BASE + timedelta(days=first_day)
     date_to = date_from + timedelta(days=span)
 
     def check():
         plain = _load(rows, "America/New_York")
+        if engine == "columns (built)":  # every day built, then more events written (on built days too)
+            columns_build(through=BASE + timedelta(days=30))
+        plain += _load(later, "America/New_York")
 
         result = retention_compute(cohort_event=cohort_event, return_event=return_event, period=period,
-                                   date_from=date_from, date_to=date_to, periods=4, engine=engine)
+                                   date_from=date_from, date_to=date_to, periods=4,
+                                   engine="columns" if engine.startswith("columns") else engine)
 
         assert result == reference.retention(plain, cohort_event, return_event, period, date_from, date_to,
                                              "America/New_York", periods=4)
