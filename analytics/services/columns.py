@@ -95,7 +95,7 @@ def columns_days_to_build(*, through: date) -> list[date]:
         )
         with_events = {row[0] for row in cursor.fetchall()}
     built = set(ColumnDay.objects.filter(day__lte=through).values_list("day", flat=True))
-    changed = set(ColumnChange.objects.filter(day__lte=through).values_list("day", flat=True))
+    changed = set(ColumnChange.objects.filter(day__lte=through).values_list("day", flat=True).distinct())
     return sorted((with_events - built) | changed)
 
 
@@ -183,7 +183,7 @@ def columns_coverage(*, lo: datetime, hi: datetime) -> Coverage:
     days: list[date] = []
     if first <= last:
         built = ColumnDay.objects.filter(day__gte=first, day__lte=last)
-        changed = ColumnChange.objects.filter(day__gte=first, day__lte=last).values_list("day", flat=True)
+        changed = ColumnChange.objects.filter(day__gte=first, day__lte=last).values_list("day", flat=True).distinct()
         days = sorted(set(built.values_list("day", flat=True)) - set(changed))
     gaps, cursor = [], lo
     for day in days:

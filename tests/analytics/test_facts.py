@@ -9,8 +9,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from analytics.models import Event, Person, PersonFacts
-from analytics.services.facts import person_facts_rebuild
+from analytics.models import Event, EventCountHourly, Person, PersonFacts, Tally
+from analytics.services.facts import HOURS_PER_STATEMENT, event_counts_add, person_facts_rebuild
 from analytics.services.loading import EventRow, events_load
 from tests.factories import event_row
 
@@ -104,3 +104,16 @@ def test_running_counts_follow_the_stored_events_and_survive_a_rebuild(db):
 
     assert selectors.event_count() == 41
     assert selectors.person_count() == 8
+
+
+def test_hourly_counts_of_a_batch_spanning_more_hours_than_one_statement_holds(db):
+    """History batches touch many hours: the upsert goes in statements of ``HOURS_PER_STATEMENT`` hours."""
+    first = datetime(2026, 1, 1, tzinfo=UTC)
+    hours = [first + timedelta(hours=h) for h in range(HOURS_PER_STATEMENT * 2 + 1)]
+    event_counts_add(hourly=[(hour, 2) for hour in reversed(hours)], new_persons=0)
+    event_counts_add(hourly=[(hours[0], 1), (hours[-1], 1)], new_persons=3)
+
+    stored = dict(EventCountHourly.objects.values_list("hour", "events"))
+    assert len(stored) == len(hours)
+    assert stored[hours[0]] == 3 and stored[hours[-1]] == 3 and stored[hours[HOURS_PER_STATEMENT]] == 2
+    assert Tally.objects.get(key="persons").value == 3
