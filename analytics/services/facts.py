@@ -26,13 +26,18 @@ _EARLIER_VISIT = (
 )
 
 
+def _is_earlier(column: str) -> str:
+    return f"(excluded.{column} IS NOT NULL AND (f.{column} IS NULL OR excluded.{column} < f.{column}))"
+
+
 def _earlier(column: str) -> str:
     return (f"CASE WHEN f.{column} IS NULL OR excluded.{column} < f.{column} THEN excluded.{column} "
             f"ELSE f.{column} END")
 
 
 # {source} selects (id, person_id, event, timestamp, channel) of stored events; both SQLite and PostgreSQL
-# read this (window functions, upsert with ``excluded``, a WHERE before ON CONFLICT as SQLite asks).
+# read this (window functions, upsert with ``excluded``, a WHERE before ON CONFLICT as SQLite asks). People whose
+# facts the batch does not make earlier are left alone (the update's WHERE): no new row version, no index writes.
 MERGE_SQL = f"""
 WITH src AS ({{source}}),
 firsts AS (
@@ -58,6 +63,7 @@ ON CONFLICT (person_id) DO UPDATE SET
     first_visit_at = CASE WHEN {_EARLIER_VISIT} THEN excluded.first_visit_at ELSE f.first_visit_at END,
     first_signup_at = {_earlier("first_signup_at")},
     first_order_at = {_earlier("first_order_at")}
+WHERE {_EARLIER_VISIT} OR {_is_earlier("first_signup_at")} OR {_is_earlier("first_order_at")}
 """  # noqa: S608 - only table and column names are formatted in; values travel as parameters
 
 
