@@ -10,8 +10,12 @@ import django.utils.timezone
 from django.db import migrations, models
 
 
+# A change is a row per writing statement and past day, never deduplicated: with one row per day (ON CONFLICT DO
+# NOTHING), a writer that found the row a running build was deleting would record nothing, and the build, which read
+# the day before that writer committed, would leave the day marked clean without its events.
 TOUCH_FUNCTION = """
-CREATE OR REPLACE FUNCTION analytics_columns_touch() RETURNS trigger LANGUAGE plpgsql AS $$
+CREATE OR REPLACE FUNCTION analytics_columns_touch() RETURNS trigger LANGUAGE plpgsql
+SET search_path FROM CURRENT AS $$
 DECLARE
     today timestamptz := date_trunc('day', statement_timestamp(), 'UTC');
 BEGIN
@@ -28,7 +32,8 @@ BEGIN
     RETURN NULL;
 END $$;
 
-CREATE OR REPLACE FUNCTION analytics_columns_forget() RETURNS trigger LANGUAGE plpgsql AS $$
+CREATE OR REPLACE FUNCTION analytics_columns_forget() RETURNS trigger LANGUAGE plpgsql
+SET search_path FROM CURRENT AS $$
 BEGIN
     DELETE FROM analytics_columnblock;
     DELETE FROM analytics_columnday;

@@ -20,7 +20,8 @@ its ordered matching in numpy (``analytics.services.funnel``).
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
@@ -99,8 +100,21 @@ def columns_days_to_build(*, through: date) -> list[date]:
     return sorted((with_events - built) | changed)
 
 
+class TooRecent(ValueError):
+    """A day the triggers may not yet record writes to (see ``BUILD_LAG_DAYS``): its columns could go stale."""
+
+
+def _check_built_day(day: date) -> None:
+    if day > columns_build_through():
+        raise TooRecent(f"{day} is too recent to build: events of the last {BUILD_LAG_DAYS} UTC days are read from "
+                        f"the events (the last day that can be built is {columns_build_through()}).")
+
+
 def columns_build_day(day: date) -> int:
-    """(Re)build one UTC day's columns; returns its number of events."""
+    """(Re)build one UTC day's columns; returns its number of events. ``TooRecent`` for today and yesterday (UTC):
+    the triggers do not record writes to today, so columns of it would go stale; a statement that began before
+    midnight can still be writing yesterday's."""
+    _check_built_day(day)
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("SELECT pg_advisory_xact_lock(%s)", [BUILD_LOCK_KEY])
         # The changes first: a write that commits after this statement leaves its change, and the day stays unread.
@@ -120,13 +134,16 @@ def columns_build_day(day: date) -> int:
 
 def columns_build(*, through: date | None = None,
                   progress: Callable[[int, int, date], None] | None = None) -> BuildResult:
-    """Build the columns of every day that needs it, up to ``through`` (default: the day before yesterday, UTC).
+    """Build the columns of every day that needs it, up to ``through`` (default and latest: the day before
+    yesterday, UTC; later is ``TooRecent``).
 
     ``progress(done, total, day)`` is called after each day. A no-op off PostgreSQL.
     """
     if not supported():
         return BuildResult(days=0, events=0)
-    days = columns_days_to_build(through=through or columns_build_through())
+    through = through or columns_build_through()
+    _check_built_day(through)
+    days = columns_days_to_build(through=through)
     events = 0
     for done, day in enumerate(days, start=1):
         events += columns_build_day(day)
@@ -136,6 +153,19 @@ def columns_build(*, through: date | None = None,
 
 
 # Reading
+
+
+@contextmanager
+def consistent_read() -> Iterator[None]:
+    """One snapshot for a report's coverage and reads (REPEATABLE READ, read only): a write to a built day that
+    commits between them is then either wholly seen (its change and its event) or not at all. Inside a caller's
+    transaction (tests, a task's atomic block) that transaction's own isolation holds."""
+    if connection.in_atomic_block:
+        yield
+        return
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        yield
 
 
 def binary_cursor() -> psycopg.Cursor:
@@ -227,7 +257,7 @@ def columns_read(*, names: Iterable[str], coverage: Coverage, full: Iterable[str
     bytes of the whole range are never held at once (a funnel over 10M events peaks near 0.3 GB less)."""
     names, full = sorted(set(names)), sorted(set(full))
     parts: dict[str, _Parts] = {name: _Parts(full=name in full) for name in names}
-    with binary_cursor() as cursor:
+    with connection.wrap_database_errors, binary_cursor() as cursor:  # Django's exceptions, as from its own cursors
         if coverage.days:
             for event, channels, *arrays in cursor.stream(
                 "SELECT event, channels::text, persons, times, CASE WHEN event = ANY(%s) THEN ids END, "  # noqa: S608

@@ -25,7 +25,7 @@ reference.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import numpy as np
 import pandas as pd
@@ -35,7 +35,7 @@ from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Cast
 
 from analytics.models import Event
-from analytics.services.columns import columns_coverage, columns_fit, columns_read, us_2000
+from analytics.services.columns import columns_coverage, columns_fit, columns_read, consistent_read, us_2000
 from analytics.services.periods import epoch_us, local_day_start, moment_us
 
 NO_CHANNEL = "(none)"
@@ -71,6 +71,12 @@ class FunnelQuery:
     def end(self) -> datetime:
         """Exclusive end of the entry range: the local midnight after ``date_to``."""
         return local_day_start(self.date_to + timedelta(days=1))
+
+    @property
+    def last_deadline(self) -> datetime:
+        """The latest instant a step can match: the end of the entry range + W×24 h (in UTC: across a daylight-saving
+        change a local ``+ W days`` would be an hour short or long)."""
+        return self.end.astimezone(UTC) + self.window
 
     @property
     def window(self) -> timedelta:
@@ -145,7 +151,7 @@ def _columns(query: FunnelQuery) -> list[str]:
 
 def _paths_pandas(query: FunnelQuery) -> pd.DataFrame:
     names = sorted(set(query.steps))
-    rows = Event.objects.filter(event__in=names, timestamp__gte=query.start, timestamp__lte=query.end + query.window)
+    rows = Event.objects.filter(event__in=names, timestamp__gte=query.start, timestamp__lte=query.last_deadline)
     if query.step_filter:  # every step filtered: read only the events with the property value
         rows = rows.alias(p=Cast(KeyTextTransform(query.step_filter[0], "properties"), TextField())).filter(
             p=query.step_filter[1])
@@ -190,7 +196,7 @@ _NEVER = np.iinfo(np.int64).max
 
 def _columns_range(query: FunnelQuery) -> tuple[datetime, datetime]:
     """The half-open range of instants a funnel reads: entry range start … last deadline (inclusive)."""
-    return query.start, query.end + query.window + timedelta(microseconds=1)
+    return query.start, query.last_deadline + timedelta(microseconds=1)
 
 
 def _default_engine(query: FunnelQuery) -> str:
@@ -208,7 +214,8 @@ def _paths_columns(query: FunnelQuery) -> pd.DataFrame:
     if query.property_filter:
         raise ValueError("the columns engine has no event properties: use the sql engine for a property filter")
     lo, hi = _columns_range(query)
-    read = columns_read(names=query.steps, coverage=columns_coverage(lo=lo, hi=hi), full=query.steps[:1])
+    with consistent_read():
+        read = columns_read(names=query.steps, coverage=columns_coverage(lo=lo, hi=hi), full=query.steps[:1])
     columns = _columns(query)
     # Each name's events are let go once no later step reads them (memory: about 30 bytes per event in the range).
     entries = read[query.steps[0]] if query.steps[0] in query.steps[1:] else read.pop(query.steps[0])
@@ -324,7 +331,7 @@ def _paths_sql(query: FunnelQuery, low: int, high: int) -> tuple[str, list]:
                + "ORDER BY person_id, timestamp) AS e "
                f"ON e.person_id = f.person_id AND e.ts > f.t{k - 1} AND e.ts <= f.t0 + %s "
                "GROUP BY f.person_id")
-        params += [query.steps[k], query.start, query.end + query.window, low, high, *(query.step_filter or ()),
+        params += [query.steps[k], query.start, query.last_deadline, low, high, *(query.step_filter or ()),
                    query.window]
         carried.append(f"t{k}")
     return sql, params

@@ -26,7 +26,14 @@ from django.db.models.functions import Cast
 from django.utils import timezone
 
 from analytics.models import Event
-from analytics.services.columns import binary_cursor, columns_coverage, columns_fit, columns_read, us_2000
+from analytics.services.columns import (
+    binary_cursor,
+    columns_coverage,
+    columns_fit,
+    columns_read,
+    consistent_read,
+    us_2000,
+)
 from analytics.services.funnel import PERSON_RANGES, _person_ranges, _pipeline_settings
 from analytics.services.periods import (
     PERIODS,
@@ -199,13 +206,15 @@ def _retention_columns(*, cohort_event, return_event, period, start, end, horizo
     if property_filter or cohort_event not in _FIRST_FACT:
         raise ValueError("the columns engine reads cohorts of visit, signup or order_paid without a property filter")
     column = _FIRST_FACT[cohort_event]
-    with binary_cursor() as cursor:
-        cursor.execute(
-            f"SELECT string_agg(int8send(person_id), ''), string_agg(timestamptz_send({column}), '') "  # noqa: S608
-            f"FROM analytics_personfacts WHERE {column} >= %s AND {column} < %s",
-            [start, end], binary=True,
-        )
-        person_bytes, first_bytes = cursor.fetchone()
+    with consistent_read():
+        with connection.wrap_database_errors, binary_cursor() as cursor:
+            cursor.execute(
+                f"SELECT string_agg(int8send(person_id), ''), string_agg(timestamptz_send({column}), '') "  # noqa: S608
+                f"FROM analytics_personfacts WHERE {column} >= %s AND {column} < %s",
+                [start, end], binary=True,
+            )
+            person_bytes, first_bytes = cursor.fetchone()
+        returns = columns_read(names=[return_event], coverage=columns_coverage(lo=start, hi=horizon))[return_event]
     if not person_bytes:
         return {}, {}
     persons, firsts = np.frombuffer(person_bytes, ">i8").astype(np.int64), np.frombuffer(first_bytes, ">i8")
@@ -217,7 +226,6 @@ def _retention_columns(*, cohort_event, return_event, period, start, end, horizo
     cohort = np.zeros(size, np.int64)  # 1-based period of the first cohort event, 0: not in a cohort
     cohort[persons - base] = np.searchsorted(bounds, firsts, side="right")
 
-    returns = columns_read(names=[return_event], coverage=columns_coverage(lo=start, hi=horizon))[return_event]
     inside = (returns.persons >= base) & (returns.persons < base + size)
     slots, times = returns.persons[inside] - base, returns.times[inside]
     back = times >= first_at[slots]  # at or after their first cohort event (people outside the cohorts: never)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import statistics
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 
@@ -43,7 +43,7 @@ def funnel(events: list[Ev], steps: list[str], window_days: int, date_from: date
         if not entries:
             continue
         entry = min(entries, key=lambda ev: (ev.ts, ev.id))
-        deadline = entry.ts + timedelta(days=window_days)
+        deadline = entry.ts.astimezone(UTC) + timedelta(days=window_days)  # W×24 h, also across a DST change
         matched = [entry.ts]
         for step in steps[1:]:
             later = [ev.ts for ev in person_events if ev.event == step and matched[-1] < ev.ts <= deadline]

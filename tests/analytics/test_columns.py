@@ -16,6 +16,7 @@ from analytics.models import ColumnBlock, ColumnChange, ColumnDay, Event
 from analytics.services import columns as columns_module
 from analytics.services import funnel as funnel_module
 from analytics.services.columns import (
+    TooRecent,
     columns_build,
     columns_build_day,
     columns_build_through,
@@ -123,11 +124,25 @@ def test_truncating_the_events_forgets_every_column():
     with connection.cursor() as cursor:
         cursor.execute("TRUNCATE analytics_event")
 
-    assert not ColumnDay.objects.exists() and not ColumnBlock.objects.exists()
+    assert not ColumnDay.objects.exists() and not ColumnBlock.objects.exists() and not ColumnChange.objects.exists()
 
 
 def test_the_default_build_stops_at_the_day_before_yesterday():
     assert columns_build_through(date(2026, 11, 25)) == date(2026, 11, 23)
+
+
+def test_days_the_triggers_may_not_record_yet_are_never_built():
+    """Writes to today are not recorded, and a statement begun before midnight may still write yesterday: columns of
+    either could go stale, so nothing builds them."""
+    yesterday = columns_build_through() + timedelta(days=1)
+
+    with pytest.raises(TooRecent, match="too recent"):
+        columns_build_day(yesterday)
+    with pytest.raises(TooRecent):
+        columns_build(through=yesterday)
+    with pytest.raises(CommandError, match="too recent"):
+        call_command("build_event_columns", "--through", str(yesterday))
+    assert not ColumnDay.objects.exists()
 
 
 def _query(**overrides) -> FunnelQuery:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import UTC, date, timedelta
 
 import pytest
 from django.utils import timezone
@@ -25,7 +25,7 @@ def engine(request, db):
 def compute(*, engine: str, **query) -> dict:
     """The funnel on ``engine``; "columns (built)" builds the event columns of every stored day first."""
     if engine == "columns (built)":
-        columns_build(through=date(2099, 12, 31))
+        columns_build()  # every stored day up to the day before yesterday: all of this module's
         engine = "columns"
     return funnel_compute(engine=engine, **query)
 
@@ -217,6 +217,24 @@ def test_day_boundaries_follow_time_zone(engine, settings, tz):
 
     assert timezone.get_current_timezone_name() == tz
     assert counts(result) == [1, 0]
+
+
+def test_the_window_is_w_times_24_hours_across_the_start_of_daylight_saving(engine, settings):
+    """New York springs forward on 8 March 2026: a day's window from 7 March 23:30 EST ends 8 March 23:30 EST,
+    which is 9 March 00:30 EDT; a step at 00:15 EDT is inside it."""
+    settings.TIME_ZONE = "America/New_York"
+    late = local_time(date(2026, 3, 7), 23, 30).astimezone(UTC)  # in UTC, so that + timedelta is elapsed time
+    early = local_time(date(2026, 3, 7), 12).astimezone(UTC)
+    events_load([
+        event_row("visit", "late", late), event_row("signup", "late", late + timedelta(hours=23, minutes=45)),
+        event_row("visit", "early", early), event_row("signup", "early", early + timedelta(hours=23, minutes=30)),
+        event_row("visit", "past", early), event_row("signup", "past", early + timedelta(hours=24, microseconds=1)),
+    ])
+
+    result = compute(steps=["visit", "signup"], window_days=1, date_from=date(2026, 3, 7), date_to=date(2026, 3, 7),
+                     engine=engine)
+
+    assert counts(result) == [3, 2]
 
 
 def test_simultaneous_entry_events_take_the_channel_of_the_first_stored(engine):

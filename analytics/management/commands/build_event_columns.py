@@ -3,7 +3,7 @@ from datetime import date
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
-from analytics.services.columns import columns_build, columns_build_through, supported
+from analytics.services.columns import BUILD_LAG_DAYS, columns_build, columns_build_through, supported
 
 
 class Command(BaseCommand):
@@ -27,6 +27,9 @@ class Command(BaseCommand):
                 through = date.fromisoformat(options["through"])
             except ValueError:
                 raise CommandError(f"--through must be a date as YYYY-MM-DD, got {options['through']!r}.") from None
+        if through > columns_build_through():
+            raise CommandError(f"--through {through} is too recent: the last {BUILD_LAG_DAYS} UTC days are still being "
+                               f"written to and are read from the events; the latest is {columns_build_through()}.")
         with tqdm(unit="day", desc="build_event_columns", disable=options["verbosity"] == 0,
                   file=self.stderr) as bar:
             def progress(done, total, day):
