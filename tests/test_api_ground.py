@@ -357,3 +357,21 @@ def test_switcher_works_before_login(client, db):
 
 def test_switcher_refuses_get(client, db):
     assert client.get("/i18n/setlang/?language=zh-hans").status_code == 405
+
+
+def test_summary_counts_are_shared_for_a_few_seconds(api_client_for, django_assert_max_num_queries):
+    """Everyone reads the same totals, so they are computed once per ``CACHE_SECONDS``, not once per request."""
+    from analytics.services.loading import events_load
+    from ops_platform.dashboard import apis
+    from tests.factories import event_row
+
+    client = api_client_for(Role.USER_OPS)
+    events_load([event_row("visit", "a", timezone.now())])
+    assert client.get(SUMMARY_URL).json()["events"] == 1
+
+    events_load([event_row("visit", "b", timezone.now())])
+    with django_assert_max_num_queries(3):  # the user and their role only: the figures come from the cache
+        assert client.get(SUMMARY_URL).json()["events"] == 1
+    cache.delete(apis.CACHE_KEY)  # as when CACHE_SECONDS have passed
+    assert client.get(SUMMARY_URL).json() | {"last_run": None} == {
+        "events": 2, "customers": 2, "merchants": 0, "merchants_live": 0, "open_tickets": 0, "last_run": None}

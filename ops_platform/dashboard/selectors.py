@@ -17,6 +17,18 @@ def _change(current, previous) -> float | None:
     return float(current - previous) / float(previous)
 
 
+def dashboard_counts() -> dict:
+    """The platform's running totals and the last metrics run: what the summary API serves, for everyone alike."""
+    return {
+        "events": analytics_selectors.event_count(),
+        "customers": analytics_selectors.person_count(),
+        "merchants": merchant_selectors.merchant_count(),
+        "merchants_live": merchant_selectors.merchant_count_live(),
+        "open_tickets": product_selectors.ticket_open_count(),
+        "last_run": analytics_selectors.metrics_run_latest(),
+    }
+
+
 def dashboard_summary() -> dict:
     today = timezone.localdate()
     week_to = today - timedelta(days=1)
@@ -30,12 +42,7 @@ def dashboard_summary() -> dict:
         for key in ("acquisition", "activation", "retention", "revenue", "referral")
     ]
     return {
-        "events": analytics_selectors.event_count(),
-        "customers": analytics_selectors.person_count(),
-        "merchants": merchant_selectors.merchant_count(),
-        "merchants_live": merchant_selectors.merchant_count_live(),
-        "open_tickets": product_selectors.ticket_open_count(),
-        "last_run": analytics_selectors.metrics_run_latest(),
+        **dashboard_counts(),
         "week_from": week_from,
         "week_to": week_to,
         "stages": stages,
