@@ -184,29 +184,30 @@ def merchant_reassign(*, user, merchant_ids: list[int], owner) -> int:
 
 def recruitment_target_create(*, user, period_start: date, period_end: date, target: int, category: str = "",
                               city: str = "") -> RecruitmentTarget:
-    if not can(user, Area.MERCHANT_ASSIGN, Action.CHANGE):
-        raise ApplicationError(_("Only an administrator sets recruitment targets."), status_code=403,
-                               code="permission_denied")
-    if period_end < period_start:
-        raise ApplicationError(_("The period is empty."), errors={"period_end": [_("Must be on or after the start.")]})
-    item = RecruitmentTarget(period_start=period_start, period_end=period_end, target=target,
-                             category=(category or "").strip(), city=(city or "").strip(), created_by=user)
-    try:
-        item.full_clean(exclude=["created_by"])
-    except ValidationError as exc:
-        raise ApplicationError(_("The target has invalid fields; see errors."), errors=exc.message_dict) from exc
-    item.save()
-    return item
+    _require_target_setter(user)
+    return _recruitment_target_save(RecruitmentTarget(created_by=user), period_start=period_start,
+                                    period_end=period_end, target=target, category=category, city=city)
 
 
 def recruitment_target_update(*, user, target_id: int, period_start: date, period_end: date, target: int,
                               category: str = "", city: str = "") -> RecruitmentTarget:
-    if not can(user, Area.MERCHANT_ASSIGN, Action.CHANGE):
-        raise ApplicationError(_("Only an administrator sets recruitment targets."), status_code=403,
-                               code="permission_denied")
+    _require_target_setter(user)
     item = RecruitmentTarget.objects.filter(pk=target_id).first()
     if item is None:
         raise ApplicationError(_("No such target."), status_code=404, code="not_found")
+    return _recruitment_target_save(item, period_start=period_start, period_end=period_end, target=target,
+                                    category=category, city=city)
+
+
+def _require_target_setter(user) -> None:
+    if not can(user, Area.MERCHANT_ASSIGN, Action.CHANGE):
+        raise ApplicationError(_("Only an administrator sets recruitment targets."), status_code=403,
+                               code="permission_denied")
+
+
+def _recruitment_target_save(item: RecruitmentTarget, *, period_start: date, period_end: date, target: int,
+                             category: str, city: str) -> RecruitmentTarget:
+    """Validate and store a new or changed target (what create and update share)."""
     if period_end < period_start:
         raise ApplicationError(_("The period is empty."), errors={"period_end": [_("Must be on or after the start.")]})
     item.period_start, item.period_end, item.target = period_start, period_end, target
