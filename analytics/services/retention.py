@@ -214,9 +214,9 @@ def _retention_columns(*, cohort_event, return_event, period, start, end, horizo
                 [start, end], binary=True,
             )
             person_bytes, first_bytes = cursor.fetchone()
+        if not person_bytes:  # nobody's cohort event in the range: no return event can count
+            return {}, {}
         returns = columns_read(names=[return_event], coverage=columns_coverage(lo=start, hi=horizon))[return_event]
-    if not person_bytes:
-        return {}, {}
     persons, firsts = np.frombuffer(person_bytes, ">i8").astype(np.int64), np.frombuffer(first_bytes, ">i8")
     starts, first_ordinal = _period_starts(start, horizon, period)
     bounds = np.array([us_2000(moment) for moment in starts], np.int64)
