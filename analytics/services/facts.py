@@ -99,6 +99,19 @@ TALLY_UPSERT_SQL = (
 )
 PERSONS = "persons"
 
+# The same counters as statements over stored events, for PostgreSQL's load, which runs them as parts of the statement
+# that inserts the events ({source} names a relation with a ``timestamp`` column): no round trip of the hours through
+# Python. Hours in order, so concurrent writers lock the shared rows in the same order.
+HOURLY_ADD_SQL = (
+    f"INSERT INTO {EventCountHourly._meta.db_table} AS c (hour, events) "  # noqa: S608
+    "SELECT date_trunc('hour', timestamp AT TIME ZONE 'UTC') AT TIME ZONE 'UTC', count(*) FROM {source} "
+    "GROUP BY 1 ORDER BY 1 ON CONFLICT (hour) DO UPDATE SET events = c.events + excluded.events"
+)
+TALLY_ADD_SQL = (
+    f"INSERT INTO {Tally._meta.db_table} AS t (key, value) SELECT %s, %s WHERE %s > 0 "  # noqa: S608
+    "ON CONFLICT (key) DO UPDATE SET value = t.value + excluded.value"
+)
+
 
 def event_counts_add(*, hourly: list[tuple], new_persons: int) -> None:
     """Add ``(hour, events)`` pairs (hours in order, so concurrent writers lock rows in the same order) and

@@ -1,8 +1,9 @@
 """Set-based writes of events: the one path every writer (ingest API, import, demo data, benchmarks) uses.
 
-Input rows are already validated. On PostgreSQL rows go through ``COPY`` into a temporary table and one
-``INSERT … SELECT … ON CONFLICT (uuid) DO NOTHING``; distinct ids are mapped to compact person ids in the
-same set-based way. On SQLite (the embedded default) the ORM's bulk writes do the same job.
+Input rows are already validated. On PostgreSQL a batch takes two statements: one creates the people it names, one
+``INSERT … SELECT … FROM unnest(arrays) ON CONFLICT (uuid) DO NOTHING`` stores the events (distinct ids mapped to
+compact person ids) and, from the rows it stored, keeps the first-touch facts and the counters up to date. On SQLite
+(the embedded default) plain inserts and the same merge do the same job.
 """
 
 from __future__ import annotations
@@ -20,7 +21,17 @@ from django.db.models import Max
 from django.utils import timezone
 
 from analytics.models import Event, Person
-from analytics.services.facts import event_counts_add, event_counts_of_new_rows, person_facts_merge
+from analytics.services.columns import binary_cursor
+from analytics.services.facts import (
+    FACT_EVENTS,
+    HOURLY_ADD_SQL,
+    MERGE_SQL,
+    PERSONS,
+    TALLY_ADD_SQL,
+    event_counts_add,
+    event_counts_of_new_rows,
+    person_facts_merge,
+)
 
 SQLITE_CHUNK = 2000
 
@@ -79,53 +90,60 @@ def _properties_json(properties: dict) -> str:
         return json.dumps(properties, ensure_ascii=False)
 
 
+# PostgreSQL: two statements a batch. The batch travels as one array parameter per column, in binary (``%b``: text
+# arrays would be quoted element by element in Python), so there is no staging table to create and drop; the people come first, in their own statement, so the second one sees the people
+# that concurrent loads committed meanwhile.
+PERSONS_SQL = (
+    f"INSERT INTO {Person._meta.db_table} (distinct_id, created_at) "  # noqa: S608
+    # In a fixed order, so concurrent loads with overlapping people queue instead of deadlocking.
+    "SELECT d, %s FROM unnest(%b::text[]) AS d ORDER BY d ON CONFLICT (distinct_id) DO NOTHING"
+)
+# One statement stores the events and, from the rows it stored (not the duplicates), merges the first-touch facts and
+# adds the hourly and people counters. Each person is looked up once per row by a scalar subquery (an index probe);
+# a join planned on guesses about the unnested arrays once scanned the whole people table. The merge and the counters
+# are not read by the outer query, so PostgreSQL runs them at the end of the statement: the shared counter rows are
+# locked from then until the commit, as briefly as before.
+_STORED = f"""
+WITH batch AS (
+    SELECT * FROM unnest(%b::uuid[], %b::text[], %b::text[], %b::timestamptz[], %b::text[], %b::text[])
+        AS b (uuid, event, distinct_id, timestamp, channel, properties)
+),
+stored AS (
+    INSERT INTO {Event._meta.db_table} AS e
+        (uuid, event, distinct_id, person_id, timestamp, channel, properties, received_at)
+    SELECT b.uuid, b.event, b.distinct_id,
+           (SELECT p.id FROM {Person._meta.db_table} AS p WHERE p.distinct_id = b.distinct_id),
+           b.timestamp, b.channel, b.properties::jsonb, %s
+    FROM batch AS b
+    ON CONFLICT (uuid) DO NOTHING
+    RETURNING e.id, e.person_id, e.event, e.timestamp, e.channel
+),
+facts AS ({{merge}}),
+hours AS ({{hours}}),
+people AS ({{tally}})
+SELECT count(*) FROM stored
+"""  # noqa: S608 - only table and column names are formatted in; values travel as parameters
+STORE_SQL = _STORED.format(
+    merge=MERGE_SQL.format(source="SELECT id, person_id, event, timestamp, channel FROM stored "
+                                  f"WHERE event IN ({', '.join(repr(name) for name in FACT_EVENTS)})"),
+    hours=HOURLY_ADD_SQL.format(source="stored"),
+    tally=TALLY_ADD_SQL,
+)
+
+
 @transaction.atomic
 def _load_postgresql(rows: list[EventRow]) -> int:
     now = timezone.now()
-    with connection.cursor() as cursor:
-        # Binary COPY: uuids and times are packed, not formatted as text (a few ms less Python per 1,000 rows);
-        # properties travel as JSON text and become jsonb in the insert below.
-        cursor.execute(
-            "CREATE TEMPORARY TABLE _event_load (uuid uuid, event varchar(200), distinct_id varchar(200), "
-            "timestamp timestamptz, channel varchar(100), properties text) ON COMMIT DROP"
-        )
-        with cursor.copy(
-            "COPY _event_load (uuid, event, distinct_id, timestamp, channel, properties) FROM STDIN (FORMAT BINARY)"
-        ) as copy:
-            copy.set_types(["uuid", "varchar", "varchar", "timestamptz", "varchar", "text"])
-            for row in rows:
-                copy.write_row((row.uuid, row.event, row.distinct_id, row.timestamp, row.channel,
-                                _properties_json(row.properties)))
-        cursor.execute(
-            "INSERT INTO analytics_person (distinct_id, created_at) "
-            # In a fixed order, so concurrent loads with overlapping people queue instead of deadlocking.
-            "SELECT DISTINCT distinct_id, %s::timestamptz FROM _event_load ORDER BY distinct_id "
-            "ON CONFLICT (distinct_id) DO NOTHING",
-            [now],
-        )
-        # People are looked up in the insert itself, one index probe per row (no UPDATE of the staging table).
-        # A scalar subquery rather than a join: the staging table has no statistics, and a join planned on
-        # guesses scanned the whole people table for every batch.
+    with connection.wrap_database_errors, binary_cursor() as cursor:
+        cursor.execute(PERSONS_SQL, (now, sorted({row.distinct_id for row in rows})))
         new_persons = cursor.rowcount
-        # The insert returns the times of the rows it stored (not the duplicates), counted per UTC hour.
-        cursor.execute(
-            "WITH stored AS (INSERT INTO analytics_event (uuid, event, distinct_id, person_id, timestamp, channel, "
-            "properties, received_at) SELECT l.uuid, l.event, l.distinct_id, "
-            "(SELECT p.id FROM analytics_person AS p WHERE p.distinct_id = l.distinct_id), "
-            "l.timestamp, l.channel, l.properties::jsonb, %s FROM _event_load AS l ON CONFLICT (uuid) DO NOTHING "
-            "RETURNING timestamp) "
-            "SELECT date_trunc('hour', timestamp AT TIME ZONE 'UTC') AT TIME ZONE 'UTC', count(*) FROM stored "
-            "GROUP BY 1",
-            [now],
-        )
-        hourly = cursor.fetchall()
-        inserted = sum(count for _hour, count in hourly)
-        person_facts_merge(source_sql=(
-            "SELECT e.id, e.person_id, e.event, e.timestamp, e.channel FROM analytics_event AS e "
-            "JOIN _event_load AS l ON l.uuid = e.uuid WHERE e.event IN ('visit', 'signup', 'order_paid')"))
-        cursor.execute("DROP TABLE _event_load")
-    event_counts_add(hourly=hourly, new_persons=new_persons)  # last: the shared rows are locked briefly
-    return inserted
+        cursor.execute(STORE_SQL, (
+            [row.uuid for row in rows], [row.event for row in rows], [row.distinct_id for row in rows],
+            [row.timestamp for row in rows], [row.channel for row in rows],
+            [_properties_json(row.properties) for row in rows],
+            now, PERSONS, new_persons, new_persons,
+        ))
+        return cursor.fetchone()[0]
 
 
 def persons_ensure(distinct_ids: Iterable[str]) -> tuple[dict[str, int], int]:
