@@ -91,8 +91,8 @@ def _properties_json(properties: dict) -> str:
 
 
 # PostgreSQL: two statements a batch. The batch travels as one array parameter per column, in binary (``%b``: text
-# arrays would be quoted element by element in Python), so there is no staging table to create and drop; the people come first, in their own statement, so the second one sees the people
-# that concurrent loads committed meanwhile.
+# arrays would be quoted element by element in Python), so there is no staging table to create and drop. The people
+# come first, in their own statement, so that the second one sees the people concurrent loads committed meanwhile.
 PERSONS_SQL = (
     f"INSERT INTO {Person._meta.db_table} (distinct_id, created_at) "  # noqa: S608
     # In a fixed order, so concurrent loads with overlapping people queue instead of deadlocking.
@@ -124,7 +124,7 @@ people AS ({{tally}})
 SELECT count(*) FROM stored
 """  # noqa: S608 - only table and column names are formatted in; values travel as parameters
 STORE_SQL = _STORED.format(
-    merge=MERGE_SQL.format(source="SELECT id, person_id, event, timestamp, channel FROM stored "
+    merge=MERGE_SQL.format(source="SELECT id, person_id, event, timestamp, channel FROM stored "  # noqa: S608
                                   f"WHERE event IN ({', '.join(repr(name) for name in FACT_EVENTS)})"),
     hours=HOURLY_ADD_SQL.format(source="stored"),
     tally=TALLY_ADD_SQL,
