@@ -20,14 +20,22 @@ from analytics.models import Event, EventCountHourly, Person, PersonFacts, Tally
 
 FACT_EVENTS = ("visit", "signup", "order_paid")
 
-_EARLIER_VISIT = (
-    "excluded.first_visit_at IS NOT NULL AND (f.first_visit_at IS NULL OR excluded.first_visit_at < f.first_visit_at "
-    "OR (excluded.first_visit_at = f.first_visit_at AND excluded.first_visit_id < f.first_visit_id))"
-)
+
+def _earlier_visit(new: str, old: str) -> str:
+    """SQL: ``new``'s first visit is earlier than ``old``'s (ties by event id), or ``old`` has none."""
+    return (f"({new}.first_visit_at IS NOT NULL AND ({old}.first_visit_at IS NULL "
+            f"OR {new}.first_visit_at < {old}.first_visit_at OR ({new}.first_visit_at = {old}.first_visit_at "
+            f"AND {new}.first_visit_id < {old}.first_visit_id)))")
 
 
-def _is_earlier(column: str) -> str:
-    return f"(excluded.{column} IS NOT NULL AND (f.{column} IS NULL OR excluded.{column} < f.{column}))"
+def _is_earlier(column: str, new: str, old: str) -> str:
+    return f"({new}.{column} IS NOT NULL AND ({old}.{column} IS NULL OR {new}.{column} < {old}.{column}))"
+
+
+def _makes_earlier(new: str, old: str) -> str:
+    """SQL: ``new`` moves at least one of ``old``'s facts earlier."""
+    return (f"{_earlier_visit(new, old)} OR {_is_earlier('first_signup_at', new, old)} "
+            f"OR {_is_earlier('first_order_at', new, old)}")
 
 
 def _earlier(column: str) -> str:
@@ -35,35 +43,45 @@ def _earlier(column: str) -> str:
             f"ELSE f.{column} END")
 
 
+_EARLIER_VISIT = _earlier_visit("excluded", "f")
+
 # {source} selects (id, person_id, event, timestamp, channel) of stored events; both SQLite and PostgreSQL
 # read this (window functions, upsert with ``excluded``, a WHERE before ON CONFLICT as SQLite asks). People whose
-# facts the batch does not make earlier are left alone (the update's WHERE): no new row version, no index writes.
+# facts the batch does not make earlier are left alone, and first by a plain read (the join with the stored facts):
+# an upsert locks every row it conflicts with, which writes the row's page and the WAL even when its WHERE then
+# declines to update. The upsert's WHERE still decides, on the latest version of the row, for writers racing this one.
 MERGE_SQL = f"""
 WITH src AS ({{source}}),
 firsts AS (
     SELECT person_id, event, timestamp, id, channel,
            ROW_NUMBER() OVER (PARTITION BY person_id, event ORDER BY timestamp, id) AS rn
     FROM src
+),
+batch AS (
+    SELECT person_id,
+           MAX(CASE WHEN event = 'visit' THEN timestamp END) AS first_visit_at,
+           MAX(CASE WHEN event = 'visit' THEN id END) AS first_visit_id,
+           COALESCE(MAX(CASE WHEN event = 'visit' THEN channel END), '') AS first_channel,
+           MAX(CASE WHEN event = 'signup' THEN timestamp END) AS first_signup_at,
+           MAX(CASE WHEN event = 'order_paid' THEN timestamp END) AS first_order_at
+    FROM firsts
+    WHERE rn = 1
+    GROUP BY person_id
 )
 INSERT INTO {PersonFacts._meta.db_table} AS f
     (person_id, first_visit_at, first_visit_id, first_channel, first_signup_at, first_order_at)
-SELECT person_id,
-       MAX(CASE WHEN event = 'visit' THEN timestamp END),
-       MAX(CASE WHEN event = 'visit' THEN id END),
-       COALESCE(MAX(CASE WHEN event = 'visit' THEN channel END), ''),
-       MAX(CASE WHEN event = 'signup' THEN timestamp END),
-       MAX(CASE WHEN event = 'order_paid' THEN timestamp END)
-FROM firsts
-WHERE rn = 1
-GROUP BY person_id
-ORDER BY person_id
+SELECT b.person_id, b.first_visit_at, b.first_visit_id, b.first_channel, b.first_signup_at, b.first_order_at
+FROM batch AS b
+LEFT JOIN {PersonFacts._meta.db_table} AS stored ON stored.person_id = b.person_id
+WHERE stored.person_id IS NULL OR {_makes_earlier("b", "stored")}
+ORDER BY b.person_id
 ON CONFLICT (person_id) DO UPDATE SET
     first_channel = CASE WHEN {_EARLIER_VISIT} THEN excluded.first_channel ELSE f.first_channel END,
     first_visit_id = CASE WHEN {_EARLIER_VISIT} THEN excluded.first_visit_id ELSE f.first_visit_id END,
     first_visit_at = CASE WHEN {_EARLIER_VISIT} THEN excluded.first_visit_at ELSE f.first_visit_at END,
     first_signup_at = {_earlier("first_signup_at")},
     first_order_at = {_earlier("first_order_at")}
-WHERE {_EARLIER_VISIT} OR {_is_earlier("first_signup_at")} OR {_is_earlier("first_order_at")}
+WHERE {_makes_earlier("excluded", "f")}
 """  # noqa: S608 - only table and column names are formatted in; values travel as parameters
 
 
