@@ -125,9 +125,9 @@ HOURLY_ADD_SQL = (
     "SELECT date_trunc('hour', timestamp AT TIME ZONE 'UTC') AT TIME ZONE 'UTC', count(*) FROM {source} "
     "GROUP BY 1 ORDER BY 1 ON CONFLICT (hour) DO UPDATE SET events = c.events + excluded.events"
 )
-TALLY_ADD_SQL = (
-    f"INSERT INTO {Tally._meta.db_table} AS t (key, value) SELECT %s, %s WHERE %s > 0 "  # noqa: S608
-    "ON CONFLICT (key) DO UPDATE SET value = t.value + excluded.value"
+PERSONS_ADD_SQL = (  # {source}: a relation of the people just created, one row each
+    f"INSERT INTO {Tally._meta.db_table} AS t (key, value) SELECT '{PERSONS}', count(*) FROM {{source}} "  # noqa: S608
+    "HAVING count(*) > 0 ON CONFLICT (key) DO UPDATE SET value = t.value + excluded.value"
 )
 
 

@@ -26,8 +26,7 @@ from analytics.services.facts import (
     FACT_EVENTS,
     HOURLY_ADD_SQL,
     MERGE_SQL,
-    PERSONS,
-    TALLY_ADD_SQL,
+    PERSONS_ADD_SQL,
     event_counts_add,
     event_counts_of_new_rows,
     person_facts_merge,
@@ -91,18 +90,28 @@ def _properties_json(properties: dict) -> str:
 
 
 # PostgreSQL: two statements a batch. The batch travels as one array parameter per column, in binary (``%b``: text
-# arrays would be quoted element by element in Python), so there is no staging table to create and drop. The people
-# come first, in their own statement, so that the second one sees the people concurrent loads committed meanwhile.
-PERSONS_SQL = (
-    f"INSERT INTO {Person._meta.db_table} (distinct_id, created_at) "  # noqa: S608
-    # In a fixed order, so concurrent loads with overlapping people queue instead of deadlocking.
-    "SELECT d, %s FROM unnest(%b::text[]) AS d ORDER BY d ON CONFLICT (distinct_id) DO NOTHING"
-)
+# arrays would be quoted element by element in Python), so there is no staging table to create and drop.
+#
+# The people come first, in their own statement and, unless the caller holds a transaction open, their own short
+# transaction: a load that meets a person another load has just created waits for that load to commit, and waiting
+# for its whole batch had been the endpoint's main wait (bench/ingest_http.py). A batch that fails after this leaves
+# the people it created, with no events yet; a retry uses them. The people counter is kept in the same statement.
+PERSONS_SQL = f"""
+WITH created AS (
+    INSERT INTO {Person._meta.db_table} (distinct_id, created_at)
+    -- In a fixed order, so concurrent loads with overlapping people queue instead of deadlocking.
+    SELECT d, %s FROM unnest(%b::text[]) AS d ORDER BY d
+    ON CONFLICT (distinct_id) DO NOTHING
+    RETURNING 1
+),
+counted AS ({PERSONS_ADD_SQL.format(source="created")})
+SELECT count(*) FROM created
+"""  # noqa: S608 - only table and column names are formatted in; values travel as parameters
 # One statement stores the events and, from the rows it stored (not the duplicates), merges the first-touch facts and
-# adds the hourly and people counters. Each person is looked up once per row by a scalar subquery (an index probe);
-# a join planned on guesses about the unnested arrays once scanned the whole people table. The merge and the counters
-# are not read by the outer query, so PostgreSQL runs them at the end of the statement: the shared counter rows are
-# locked from then until the commit, as briefly as before.
+# adds the hourly counters. Each person is looked up once per row by a scalar subquery (an index probe); a join
+# planned on guesses about the unnested arrays once scanned the whole people table. The merge and the counters are not
+# read by the outer query, so PostgreSQL runs them at the end of the statement: the shared counter rows are locked from
+# then until the commit, as briefly as before.
 _STORED = f"""
 WITH batch AS (
     SELECT * FROM unnest(%b::uuid[], %b::text[], %b::text[], %b::timestamptz[], %b::text[], %b::text[])
@@ -119,31 +128,28 @@ stored AS (
     RETURNING e.id, e.person_id, e.event, e.timestamp, e.channel
 ),
 facts AS ({{merge}}),
-hours AS ({{hours}}),
-people AS ({{tally}})
+hours AS ({{hours}})
 SELECT count(*) FROM stored
 """  # noqa: S608 - only table and column names are formatted in; values travel as parameters
 STORE_SQL = _STORED.format(
     merge=MERGE_SQL.format(source="SELECT id, person_id, event, timestamp, channel FROM stored "  # noqa: S608
                                   f"WHERE event IN ({', '.join(repr(name) for name in FACT_EVENTS)})"),
     hours=HOURLY_ADD_SQL.format(source="stored"),
-    tally=TALLY_ADD_SQL,
 )
 
 
-@transaction.atomic
 def _load_postgresql(rows: list[EventRow]) -> int:
     now = timezone.now()
-    with connection.wrap_database_errors, binary_cursor() as cursor:
-        cursor.execute(PERSONS_SQL, (now, sorted({row.distinct_id for row in rows})))
-        new_persons = cursor.rowcount
-        cursor.execute(STORE_SQL, (
-            [row.uuid for row in rows], [row.event for row in rows], [row.distinct_id for row in rows],
-            [row.timestamp for row in rows], [row.channel for row in rows],
-            [_properties_json(row.properties) for row in rows],
-            now, PERSONS, new_persons, new_persons,
-        ))
-        return cursor.fetchone()[0]
+    with connection.wrap_database_errors:
+        with transaction.atomic(), binary_cursor() as cursor:
+            cursor.execute(PERSONS_SQL, (now, sorted({row.distinct_id for row in rows})))
+        with transaction.atomic(), binary_cursor() as cursor:
+            cursor.execute(STORE_SQL, (
+                [row.uuid for row in rows], [row.event for row in rows], [row.distinct_id for row in rows],
+                [row.timestamp for row in rows], [row.channel for row in rows],
+                [_properties_json(row.properties) for row in rows], now,
+            ))
+            return cursor.fetchone()[0]
 
 
 def persons_ensure(distinct_ids: Iterable[str]) -> tuple[dict[str, int], int]:
