@@ -207,13 +207,22 @@ class ExportJob(models.Model):
 
 class EventCountHourly(models.Model):
     """Events stored per UTC hour, kept by every write of events: the dashboard's totals and daily chart read
-    a few hundred rows instead of counting millions of events."""
+    a few thousand rows instead of counting millions of events.
 
-    hour = models.DateTimeField(unique=True)
+    An hour's count may be split over several rows (``slot``): concurrent loads on PostgreSQL each add to the slot of
+    their own connection, so they do not queue on the same rows until each other's commit. Readers sum; the nightly
+    columns task folds past days back into slot 0 (``event_counts_compact``).
+    """
+
+    hour = models.DateTimeField()
+    slot = models.PositiveSmallIntegerField(default=0)
     events = models.BigIntegerField(default=0)
 
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["hour", "slot"], name="event_count_hour_slot")]
+
     def __str__(self) -> str:
-        return f"{self.hour:%Y-%m-%d %H:00} {self.events}"
+        return f"{self.hour:%Y-%m-%d %H:00} [{self.slot}] {self.events}"
 
 
 class Tally(models.Model):

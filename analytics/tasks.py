@@ -11,6 +11,7 @@ from django.utils import timezone
 from analytics.models import MetricsRun
 from analytics.services.columns import columns_build
 from analytics.services.exports import export_job_execute
+from analytics.services.facts import event_counts_compact
 from analytics.services.metrics import date_chunks, metrics_run_execute, metrics_runs_recover
 
 TRANSIENT_ERRORS = (OperationalError, InterfaceError, ConnectionError)
@@ -60,8 +61,11 @@ def export_job_run(self, job_id: str) -> str:
 @shared_task(bind=True, acks_late=True, autoretry_for=TRANSIENT_ERRORS, retry_backoff=30, retry_backoff_max=600,
              max_retries=5)
 def build_event_columns_nightly(self) -> int:
-    """What beat runs at 01:30 local time: the event columns of the days that need them (analytics/services/columns.py).
+    """What beat runs at 01:30 local time: the event columns of the days that need them (analytics/services/columns.py),
+    then the hourly event counts of the days before yesterday folded into one row an hour.
 
     Returns the number of days built. Idempotent: a second run finds nothing to do.
     """
-    return columns_build().days
+    built = columns_build().days
+    event_counts_compact(before=timezone.now() - timedelta(days=1))
+    return built

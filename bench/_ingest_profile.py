@@ -20,6 +20,7 @@ import django  # noqa: E402
 django.setup()
 
 import orjson  # noqa: E402
+import psycopg  # noqa: E402
 from django.db.backends.utils import CursorWrapper  # noqa: E402
 from ingest_http import synthetic_events  # noqa: E402
 
@@ -42,7 +43,19 @@ def main() -> None:
         finally:
             statements[" ".join(sql.split()[:3])] += time.perf_counter() - started
 
+    raw_execute = psycopg.Cursor.execute  # the load's statements run on psycopg cursors (binary parameters)
+
+    def timed_raw_execute(self, query, params=None, **kwargs):
+        if type(self) is not psycopg.Cursor:  # Django's own cursors (ClientCursor) are timed above
+            return raw_execute(self, query, params, **kwargs)
+        started = time.perf_counter()
+        try:
+            return raw_execute(self, query, params, **kwargs)
+        finally:
+            statements[" ".join(str(query).split()[:3])] += time.perf_counter() - started
+
     CursorWrapper.execute = timed_execute
+    psycopg.Cursor.execute = timed_raw_execute
     for body in bodies:
         started = time.perf_counter()
         batch = events_batch_parse(body)

@@ -10,7 +10,7 @@ all events (after a bulk load that bypassed ``events_load``, or to check).
 
 from __future__ import annotations
 
-from datetime import UTC
+from datetime import UTC, datetime
 
 from django.db import connection, transaction
 from django.db.models import Count
@@ -105,8 +105,8 @@ def person_facts_rebuild() -> int:
 # Counters for the dashboard: events per UTC hour and people ever seen, upserted by every write of events.
 
 HOURLY_UPSERT_SQL = (
-    f"INSERT INTO {EventCountHourly._meta.db_table} AS c (hour, events) VALUES {{values}} "  # noqa: S608
-    "ON CONFLICT (hour) DO UPDATE SET events = c.events + excluded.events"
+    f"INSERT INTO {EventCountHourly._meta.db_table} AS c (hour, slot, events) VALUES {{values}} "  # noqa: S608
+    "ON CONFLICT (hour, slot) DO UPDATE SET events = c.events + excluded.events"
 )
 # Hours per upsert statement: a batch of history can touch a thousand hours, and one statement per hour was a third
 # of a batch's time (64 ms of 178 for 1,000 events over 90 days, bench/_ingest_profile.py).
@@ -119,12 +119,25 @@ PERSONS = "persons"
 
 # The same counters as statements over stored events, for PostgreSQL's load, which runs them as parts of the statement
 # that inserts the events ({source} names a relation with a ``timestamp`` column): no round trip of the hours through
-# Python. Hours in order, so concurrent writers lock the shared rows in the same order.
+# Python. Each connection adds to its own slot of an hour (its backend's pid modulo COUNTER_SLOTS): concurrent loads
+# of the same hours had queued on the same rows, each waiting for the other's commit. Hours in order all the same.
+COUNTER_SLOTS = 8
 HOURLY_ADD_SQL = (
-    f"INSERT INTO {EventCountHourly._meta.db_table} AS c (hour, events) "  # noqa: S608
-    "SELECT date_trunc('hour', timestamp AT TIME ZONE 'UTC') AT TIME ZONE 'UTC', count(*) FROM {source} "
-    "GROUP BY 1 ORDER BY 1 ON CONFLICT (hour) DO UPDATE SET events = c.events + excluded.events"
+    f"INSERT INTO {EventCountHourly._meta.db_table} AS c (hour, slot, events) "  # noqa: S608
+    "SELECT date_trunc('hour', timestamp AT TIME ZONE 'UTC') AT TIME ZONE 'UTC', "
+    f"mod(pg_backend_pid(), {COUNTER_SLOTS}), count(*) FROM {{source}} "
+    "GROUP BY 1, 2 ORDER BY 1 ON CONFLICT (hour, slot) DO UPDATE SET events = c.events + excluded.events"
 )
+# Folds the slots of hours before {before} into slot 0 (the nightly columns task): the rows a reader sums stay about
+# one an hour. A load racing it either waits for its delete or adds to a fresh slot row; no count is lost.
+COMPACT_SQL = f"""
+WITH moved AS (
+    DELETE FROM {EventCountHourly._meta.db_table} WHERE slot <> 0 AND hour < %s RETURNING hour, events
+)
+INSERT INTO {EventCountHourly._meta.db_table} AS c (hour, slot, events)
+SELECT hour, 0, sum(events) FROM moved GROUP BY hour ORDER BY hour
+ON CONFLICT (hour, slot) DO UPDATE SET events = c.events + excluded.events
+"""  # noqa: S608
 PERSONS_ADD_SQL = (  # {source}: a relation of the people just created, one row each
     f"INSERT INTO {Tally._meta.db_table} AS t (key, value) SELECT '{PERSONS}', count(*) FROM {{source}} "  # noqa: S608
     "HAVING count(*) > 0 ON CONFLICT (key) DO UPDATE SET value = t.value + excluded.value"
@@ -138,10 +151,22 @@ def event_counts_add(*, hourly: list[tuple], new_persons: int) -> None:
         hourly = sorted(hourly)
         for first in range(0, len(hourly), HOURS_PER_STATEMENT):
             chunk = hourly[first:first + HOURS_PER_STATEMENT]
-            cursor.execute(HOURLY_UPSERT_SQL.format(values=", ".join(["(%s, %s)"] * len(chunk))),
+            cursor.execute(HOURLY_UPSERT_SQL.format(values=", ".join(["(%s, 0, %s)"] * len(chunk))),
                            [value for pair in chunk for value in pair])
         if new_persons:
             cursor.execute(TALLY_UPSERT_SQL, [PERSONS, new_persons])
+
+
+@transaction.atomic
+def event_counts_compact(*, before: datetime) -> int:
+    """Fold the hourly counts of the hours before ``before`` into one row an hour; returns the hours folded.
+
+    Only PostgreSQL's loads write slots other than 0."""
+    if connection.vendor != "postgresql":
+        return 0
+    with connection.cursor() as cursor:
+        cursor.execute(COMPACT_SQL, [before])
+        return cursor.rowcount
 
 
 def event_counts_of_new_rows(*, id_above: int) -> list[tuple]:

@@ -6,11 +6,12 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from django.db import connection
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from analytics.models import Event, EventCountHourly, Person, PersonFacts, Tally
-from analytics.services.facts import HOURS_PER_STATEMENT, event_counts_add, person_facts_rebuild
+from analytics.services.facts import COUNTER_SLOTS, HOURS_PER_STATEMENT, event_counts_add, person_facts_rebuild
 from analytics.services.loading import EventRow, events_load
 from tests.factories import event_row
 
@@ -117,3 +118,35 @@ def test_hourly_counts_of_a_batch_spanning_more_hours_than_one_statement_holds(d
     assert len(stored) == len(hours)
     assert stored[hours[0]] == 3 and stored[hours[-1]] == 3 and stored[hours[HOURS_PER_STATEMENT]] == 2
     assert Tally.objects.get(key="persons").value == 3
+
+
+def test_hourly_counts_split_over_slots_are_summed_by_every_reader_and_folded_by_the_nightly_task(db, celery_eager):
+    """Loads on PostgreSQL add to their connection's slot of an hour; readers sum the slots, and the nightly columns
+    task folds past days back into one row an hour without changing a total."""
+    from analytics import selectors
+    from analytics.services.columns import events_in
+
+    hour = datetime(2026, 3, 9, 15, tzinfo=UTC)
+    EventCountHourly.objects.bulk_create([EventCountHourly(hour=hour, slot=0, events=5),
+                                          EventCountHourly(hour=hour, slot=3, events=7),
+                                          EventCountHourly(hour=hour + timedelta(hours=1), slot=6, events=1)])
+    assert selectors.event_count() == 13
+    assert events_in([(hour, hour + timedelta(minutes=30))]) == 12
+
+    from analytics.tasks import build_event_columns_nightly
+
+    build_event_columns_nightly.delay().get()
+
+    assert selectors.event_count() == 13
+    assert events_in([(hour, hour + timedelta(minutes=30))]) == 12
+    if connection.vendor == "postgresql":
+        assert sorted(EventCountHourly.objects.values_list("hour", "slot", "events")) == [
+            (hour, 0, 12), (hour + timedelta(hours=1), 0, 1)]
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="slots are written by PostgreSQL's loads only")
+def test_a_load_on_postgresql_adds_to_the_slot_of_its_connection(db):
+    events_load([event_row("visit", "a", BASE), event_row("visit", "b", BASE + timedelta(minutes=5))])
+
+    slot = connection.connection.info.backend_pid % COUNTER_SLOTS
+    assert list(EventCountHourly.objects.values_list("hour", "slot", "events")) == [(BASE, slot, 2)]
