@@ -1,0 +1,105 @@
+"""Concurrent loads on PostgreSQL, each on its own connection and committing as the endpoint does: the people of a
+batch commit before its events, every connection adds to its own slot of the hourly counts, and the first-touch facts
+are merged from each batch's stored rows. Whatever the interleaving, what is stored must be what the events say.
+
+PostgreSQL only (SQLite has one writer at a time); on a bare machine it is skipped, in CI it fails without it.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from django.db import connection, connections
+from django.db.models import Count, Sum
+
+from analytics import selectors
+from analytics.models import Event, EventCountHourly, Person, PersonFacts
+from analytics.services.loading import EventRow, events_load
+from tests.conftest import missing_service
+
+START = datetime(2026, 5, 4, tzinfo=UTC)
+WORKERS = 4
+BATCHES = 6
+BATCH = 300
+
+
+def _batches(seed: int) -> list[list[EventRow]]:
+    """Batches over 20 days and 150 customers, so concurrent batches share new people and hours; some events are
+    sent by two workers (the same uuid), as a retry would."""
+    rng = random.Random(seed)
+    shared = random.Random(0)
+    batches = []
+    for b in range(BATCHES):
+        rows = []
+        for _ in range(BATCH):
+            name = rng.choice(["visit", "visit", "signup", "order_paid", "review"])
+            rows.append(EventRow(uuid=uuid.UUID(int=rng.getrandbits(128)), event=name,
+                                 distinct_id=f"c{rng.randrange(150)}",
+                                 timestamp=START + timedelta(seconds=rng.randrange(20 * 86400)),
+                                 properties={"channel": rng.choice(["wechat", "douyin", ""])}))
+        # The same 20 events in every worker's batch b: stored once, the others count them as duplicates.
+        rows += [EventRow(uuid=uuid.UUID(int=shared.getrandbits(128) + b), event="visit", distinct_id=f"s{k}",
+                          timestamp=START + timedelta(hours=k), properties={"channel": "baidu"}) for k in range(20)]
+        batches.append(rows)
+    return batches
+
+
+def _expected_facts() -> dict[str, tuple]:
+    out: dict[str, list] = {}
+    for event in Event.objects.filter(event__in=["visit", "signup", "order_paid"]).order_by("timestamp", "id"):
+        current = out.setdefault(event.distinct_id, [None, None, "", None, None])
+        if event.event == "visit" and current[0] is None:
+            current[0:3] = [event.timestamp, event.id, event.channel]
+        elif event.event == "signup" and current[3] is None:
+            current[3] = event.timestamp
+        elif event.event == "order_paid" and current[4] is None:
+            current[4] = event.timestamp
+    return {key: tuple(value) for key, value in out.items()}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_loads_store_each_event_once_with_its_person_facts_and_counts():
+    if connection.vendor != "postgresql":
+        missing_service("concurrent loads need PostgreSQL (DATABASE_URL)")
+    work = {worker: _batches(seed=worker) for worker in range(WORKERS)}
+    inserted: dict[int, int] = {}
+    failures: list[BaseException] = []
+    start = threading.Barrier(WORKERS)
+
+    def load(worker: int) -> None:
+        try:
+            start.wait(timeout=30)
+            inserted[worker] = sum(events_load(rows).inserted for rows in work[worker])
+        except BaseException as exc:  # reported below, with the thread's own traceback
+            failures.append(exc)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=load, args=(worker,)) for worker in range(WORKERS)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert not failures, failures
+    assert not any(thread.is_alive() for thread in threads)
+
+    sent = {row.uuid for rows in work.values() for batch in rows for row in batch}
+    assert Event.objects.count() == len(sent) == sum(inserted.values())
+    assert not Event.objects.values("uuid").annotate(n=Count("id")).filter(n__gt=1).exists()
+    # One person per distinct id, and every event points at its own.
+    assert Person.objects.count() == Person.objects.values("distinct_id").distinct().count() == selectors.person_count()
+    people = dict(Person.objects.values_list("distinct_id", "id"))
+    assert all(people[d] == p for d, p in Event.objects.values_list("distinct_id", "person_id"))
+    # Counts split over slots still sum to the events of each hour.
+    assert selectors.event_count() == len(sent)
+    assert EventCountHourly.objects.values("slot").distinct().count() >= 1
+    by_hour = dict(EventCountHourly.objects.values("hour").annotate(n=Sum("events")).values_list("hour", "n"))
+    assert sum(by_hour.values()) == len(sent)
+    stored_facts = {row[0]: row[1:] for row in PersonFacts.objects.values_list(
+        "person__distinct_id", "first_visit_at", "first_visit_id", "first_channel", "first_signup_at",
+        "first_order_at")}
+    assert stored_facts == _expected_facts()
