@@ -13,4 +13,4 @@ RUN DJANGO_SECRET_KEY=build-only DJANGO_DEBUG=0 python manage.py collectstatic -
 RUN useradd --create-home --uid 1000 ops && mkdir -p /app/media && chown -R ops /app/media
 USER ops
 EXPOSE 8000
-CMD ["gunicorn", "ops_platform.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3", "--access-logfile", "-"]
+CMD ["gunicorn", "ops_platform.wsgi:application", "--access-logfile", "-"]

@@ -5,7 +5,7 @@ Each run starts from an empty events table (people too) in a scratch database, s
 number of new events; the clients' request bodies are built before the clock starts. Loopback only, bounded
 loops. Writes its section of bench/RESULTS.md (``## Ingestion through HTTP``) unless ``--no-write``.
 
-    .venv/bin/python bench/ingest_http.py [--runs 3] [--events 500000] [--batch 1000] [--clients 4] [--workers 3]
+    .venv/bin/python bench/ingest_http.py [--runs 3] [--events 500000] [--batch 1000] [--clients N] [--workers N]
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ import http.client
 import multiprocessing as mp
 import os
 import random
+import runpy
 import secrets
 import signal
 import subprocess
@@ -241,12 +242,17 @@ def main() -> list[str]:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--events", type=int, default=500_000)
     parser.add_argument("--batch", type=int, default=1_000)
-    parser.add_argument("--clients", type=int, default=4)
-    parser.add_argument("--workers", type=int, default=3)
+    parser.add_argument("--clients", type=int, default=None, help="Default: the workers and three more.")
+    parser.add_argument("--workers", type=int, default=None,
+                        help="Default: the web container's, from gunicorn.conf.py ((2 × cores) + 1).")
     parser.add_argument("--customers", type=int, default=100_000)
     parser.add_argument("--port", type=int, default=18765)
     parser.add_argument("--no-write", action="store_true", help="Print the section without writing RESULTS.md.")
     args = parser.parse_args()
+    if args.workers is None:
+        args.workers = runpy.run_path(str(ROOT / "gunicorn.conf.py"))["workers"]
+    if args.clients is None:
+        args.clients = args.workers + 3
     if not postgres_available():
         sys.exit("PostgreSQL is not reachable (BENCH_PG_URL): this benchmark needs it.")
 
@@ -307,7 +313,8 @@ def main() -> list[str]:
     lines = [
         SECTION,
         "",
-        f"Machine: {machine()}; PostgreSQL, gunicorn ({args.workers} sync workers, DEBUG off, throttle and "
+        f"Machine: {machine()}; PostgreSQL, gunicorn ({args.workers} sync workers, as gunicorn.conf.py gives the web "
+        f"container on {os.cpu_count()} cores; DEBUG off, throttle and "
         f"last-use tracking on, Redis cache) on 127.0.0.1; clients, server and database share the machine "
         f"(1-minute load average {load_before:.1f} when the runs began: other work on the machine shows in the "
         f"spread of the runs).",
