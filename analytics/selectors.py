@@ -29,7 +29,8 @@ def event_count() -> int:
 
 
 def person_count() -> int:
-    """Distinct customers (distinct ids) seen in events (a running total kept by every write)."""
+    """Distinct customers (distinct ids) seen in ingested batches (a running total kept by every write; a batch that
+    fails after creating its people leaves them, and a retry does not count them again)."""
     tally = Tally.objects.filter(key="persons").values_list("value", flat=True).first()
     return tally or 0
 

@@ -62,7 +62,7 @@ def export_job_run(self, job_id: str) -> str:
              max_retries=5)
 def build_event_columns_nightly(self) -> int:
     """What beat runs at 01:30 local time: the event columns of the days that need them (analytics/services/columns.py),
-    then the hourly event counts of the days before yesterday folded into one row an hour.
+    then the hourly event counts of the hours over a day old folded into one row an hour.
 
     Returns the number of days built. Idempotent: a second run finds nothing to do.
     """

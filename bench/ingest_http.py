@@ -149,7 +149,7 @@ def _backends(database_url: str) -> list[int]:
 
 def cpu_snapshot(server_pid: int, database_url: str) -> dict[str, dict[int, float]]:
     backends = _backends(database_url)
-    postmaster = int(_stat(backends[0])[1]) if backends else 0  # a backend's parent
+    postmaster = next((int(fields[1]) for fields in map(_stat, backends) if fields), 0)  # a backend's parent
     # Backends that exit during a run (Django closes its connections after CONN_MAX_AGE and opens new ones) take
     # their CPU time with them; the postmaster's reaped-children time keeps it (key -1).
     return {"server": {pid: _cpu_seconds(pid) for pid in [server_pid, *_children(server_pid)]},
@@ -244,7 +244,7 @@ def main() -> list[str]:
     parser.add_argument("--batch", type=int, default=1_000)
     parser.add_argument("--clients", type=int, default=None, help="Default: the workers and three more.")
     parser.add_argument("--workers", type=int, default=None,
-                        help="Default: the web container's, from gunicorn.conf.py ((2 × cores) + 1).")
+                        help="Default: the web container's, from gunicorn.conf.py.")
     parser.add_argument("--customers", type=int, default=100_000)
     parser.add_argument("--port", type=int, default=18765)
     parser.add_argument("--no-write", action="store_true", help="Print the section without writing RESULTS.md.")
@@ -313,8 +313,8 @@ def main() -> list[str]:
     lines = [
         SECTION,
         "",
-        f"Machine: {machine()}; PostgreSQL, gunicorn ({args.workers} sync workers, as gunicorn.conf.py gives the web "
-        f"container on {os.cpu_count()} cores; DEBUG off, throttle and "
+        f"Machine: {machine()}; PostgreSQL, gunicorn ({args.workers} sync workers; the web container's are "
+        f"{runpy.run_path(str(ROOT / 'gunicorn.conf.py'))['workers']}; DEBUG off, throttle and "
         f"last-use tracking on, Redis cache) on 127.0.0.1; clients, server and database share the machine "
         f"(1-minute load average {load_before:.1f} when the runs began: other work on the machine shows in the "
         f"spread of the runs).",

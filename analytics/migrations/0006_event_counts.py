@@ -4,9 +4,22 @@ from django.db import migrations, models
 
 
 def counts_from_existing_events(apps, schema_editor):
-    from analytics.services.facts import event_counts_rebuild
+    """Installs that already hold events get their counts now. Historical models, not the service: the service writes
+    the table as the latest migration leaves it (with slots, 0011), not as this one creates it."""
+    from datetime import UTC
 
-    event_counts_rebuild()
+    from django.db.models import Count
+    from django.db.models.functions import TruncHour
+
+    event = apps.get_model("analytics", "Event")
+    hourly = apps.get_model("analytics", "EventCountHourly")
+    person = apps.get_model("analytics", "Person")
+    tally = apps.get_model("analytics", "Tally")
+    rows = (event.objects.annotate(hour=TruncHour("timestamp", tzinfo=UTC)).values("hour")
+            .annotate(n=Count("id")).order_by("hour"))
+    hourly.objects.bulk_create([hourly(hour=row["hour"], events=row["n"]) for row in rows], batch_size=1000)
+    if people := person.objects.count():
+        tally.objects.create(key="persons", value=people)
 
 
 class Migration(migrations.Migration):

@@ -129,10 +129,14 @@ HOURLY_ADD_SQL = (
     "GROUP BY 1, 2 ORDER BY 1 ON CONFLICT (hour, slot) DO UPDATE SET events = c.events + excluded.events"
 )
 # Folds the slots of hours before {before} into slot 0 (the nightly columns task): the rows a reader sums stay about
-# one an hour. A load racing it either waits for its delete or adds to a fresh slot row; no count is lost.
+# one an hour. A load racing it either waits for its delete or adds to a fresh slot row; no count is lost. The rows
+# are locked in hour order first, as loads lock theirs, so a load of old hours cannot deadlock with it.
 COMPACT_SQL = f"""
-WITH moved AS (
-    DELETE FROM {EventCountHourly._meta.db_table} WHERE slot <> 0 AND hour < %s RETURNING hour, events
+WITH doomed AS (
+    SELECT id FROM {EventCountHourly._meta.db_table} WHERE slot <> 0 AND hour < %s ORDER BY hour, slot FOR UPDATE
+),
+moved AS (
+    DELETE FROM {EventCountHourly._meta.db_table} AS c USING doomed WHERE c.id = doomed.id RETURNING c.hour, c.events
 )
 INSERT INTO {EventCountHourly._meta.db_table} AS c (hour, slot, events)
 SELECT hour, 0, sum(events) FROM moved GROUP BY hour ORDER BY hour

@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.db import connection, connections
 from django.db.models import Count, Sum
+from django.db.models.functions import TruncHour
 
 from analytics import selectors
 from analytics.models import Event, EventCountHourly, Person, PersonFacts
@@ -41,9 +42,11 @@ def _batches(seed: int) -> list[list[EventRow]]:
                                  distinct_id=f"c{rng.randrange(150)}",
                                  timestamp=START + timedelta(seconds=rng.randrange(20 * 86400)),
                                  properties={"channel": rng.choice(["wechat", "douyin", ""])}))
-        # The same 20 events in every worker's batch b: stored once, the others count them as duplicates.
-        rows += [EventRow(uuid=uuid.UUID(int=shared.getrandbits(128) + b), event="visit", distinct_id=f"s{k}",
+        # The same 20 events in every worker's batch b (stored once, the others count them as duplicates), in the
+        # opposite order for every other worker, as a retry racing its original may send them.
+        again = [EventRow(uuid=uuid.UUID(int=shared.getrandbits(128) + b), event="visit", distinct_id=f"s{k}",
                           timestamp=START + timedelta(hours=k), properties={"channel": "baidu"}) for k in range(20)]
+        rows += again[::-1] if seed % 2 else again
         batches.append(rows)
     return batches
 
@@ -90,15 +93,16 @@ def test_concurrent_loads_store_each_event_once_with_its_person_facts_and_counts
     sent = {row.uuid for rows in work.values() for batch in rows for row in batch}
     assert Event.objects.count() == len(sent) == sum(inserted.values())
     assert not Event.objects.values("uuid").annotate(n=Count("id")).filter(n__gt=1).exists()
-    # One person per distinct id, and every event points at its own.
-    assert Person.objects.count() == Person.objects.values("distinct_id").distinct().count() == selectors.person_count()
+    # Every person counted once, and every event points at its own.
+    assert Person.objects.count() == selectors.person_count()
     people = dict(Person.objects.values_list("distinct_id", "id"))
     assert all(people[d] == p for d, p in Event.objects.values_list("distinct_id", "person_id"))
     # Counts split over slots still sum to the events of each hour.
     assert selectors.event_count() == len(sent)
-    assert EventCountHourly.objects.values("slot").distinct().count() >= 1
     by_hour = dict(EventCountHourly.objects.values("hour").annotate(n=Sum("events")).values_list("hour", "n"))
-    assert sum(by_hour.values()) == len(sent)
+    events_by_hour = dict(Event.objects.annotate(hour=TruncHour("timestamp", tzinfo=UTC)).values("hour")
+                          .annotate(n=Count("id")).values_list("hour", "n"))
+    assert by_hour == events_by_hour
     stored_facts = {row[0]: row[1:] for row in PersonFacts.objects.values_list(
         "person__distinct_id", "first_visit_at", "first_visit_id", "first_channel", "first_signup_at",
         "first_order_at")}
