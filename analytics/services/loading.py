@@ -13,7 +13,6 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from itertools import islice
-from operator import attrgetter
 from uuid import UUID
 
 import orjson
@@ -141,9 +140,6 @@ STORE_SQL = _STORED.format(
 
 def _load_postgresql(rows: list[EventRow]) -> int:
     now = timezone.now()
-    # In uuid order, as the unique index orders them: two batches sharing events (a retry racing its original) then
-    # meet them in the same order, and one waits for the other instead of deadlocking.
-    rows = sorted(rows, key=attrgetter("uuid"))
     with connection.wrap_database_errors:
         with transaction.atomic(), binary_cursor() as cursor:
             cursor.execute(PERSONS_SQL, (now, sorted({row.distinct_id for row in rows})))
