@@ -18,8 +18,10 @@ from django.db.models import Count, Sum
 from django.db.models.functions import TruncHour
 
 from analytics import selectors
-from analytics.models import Event, EventCountHourly, Person, PersonFacts
+from analytics.models import Event, EventCountHourly, Person
 from analytics.services.loading import EventRow, events_load
+from tests.analytics.test_facts import expected as expected_facts
+from tests.analytics.test_facts import facts as stored_facts
 from tests.conftest import missing_service
 
 START = datetime(2026, 5, 4, tzinfo=UTC)
@@ -47,19 +49,6 @@ def _batches(seed: int) -> list[list[EventRow]]:
                           timestamp=START + timedelta(hours=k), properties={"channel": "baidu"}) for k in range(20)]
         batches.append(rows)
     return batches
-
-
-def _expected_facts() -> dict[str, tuple]:
-    out: dict[str, list] = {}
-    for event in Event.objects.filter(event__in=["visit", "signup", "order_paid"]).order_by("timestamp", "id"):
-        current = out.setdefault(event.distinct_id, [None, None, "", None, None])
-        if event.event == "visit" and current[0] is None:
-            current[0:3] = [event.timestamp, event.id, event.channel]
-        elif event.event == "signup" and current[3] is None:
-            current[3] = event.timestamp
-        elif event.event == "order_paid" and current[4] is None:
-            current[4] = event.timestamp
-    return {key: tuple(value) for key, value in out.items()}
 
 
 @pytest.mark.django_db(transaction=True)
@@ -101,7 +90,4 @@ def test_concurrent_loads_store_each_event_once_with_its_person_facts_and_counts
     events_by_hour = dict(Event.objects.annotate(hour=TruncHour("timestamp", tzinfo=UTC)).values("hour")
                           .annotate(n=Count("id")).values_list("hour", "n"))
     assert by_hour == events_by_hour
-    stored_facts = {row[0]: row[1:] for row in PersonFacts.objects.values_list(
-        "person__distinct_id", "first_visit_at", "first_visit_id", "first_channel", "first_signup_at",
-        "first_order_at")}
-    assert stored_facts == _expected_facts()
+    assert stored_facts() == expected_facts()
