@@ -249,8 +249,9 @@ def main() -> list[str]:
     parser.add_argument("--port", type=int, default=18765)
     parser.add_argument("--no-write", action="store_true", help="Print the section without writing RESULTS.md.")
     args = parser.parse_args()
+    container_workers = runpy.run_path(str(ROOT / "gunicorn.conf.py"))["workers"]
     if args.workers is None:
-        args.workers = runpy.run_path(str(ROOT / "gunicorn.conf.py"))["workers"]
+        args.workers = container_workers
     if args.clients is None:
         args.clients = args.workers + 3
     if not postgres_available():
@@ -314,7 +315,7 @@ def main() -> list[str]:
         SECTION,
         "",
         f"Machine: {machine()}; PostgreSQL, gunicorn ({args.workers} sync workers; the web container's are "
-        f"{runpy.run_path(str(ROOT / 'gunicorn.conf.py'))['workers']}; DEBUG off, throttle and "
+        f"{container_workers}; DEBUG off, throttle and "
         f"last-use tracking on, Redis cache) on 127.0.0.1; clients, server and database share the machine "
         f"(1-minute load average {load_before:.1f} when the runs began: other work on the machine shows in the "
         f"spread of the runs).",

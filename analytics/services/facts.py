@@ -19,6 +19,7 @@ from django.db.models.functions import TruncHour
 from analytics.models import Event, EventCountHourly, Person, PersonFacts, Tally
 
 FACT_EVENTS = ("visit", "signup", "order_paid")
+FACT_EVENTS_SQL = ", ".join(f"'{name}'" for name in FACT_EVENTS)  # for ``event IN (…)`` in the merge's sources
 
 
 def _earlier_visit(new: str, old: str) -> str:
@@ -104,9 +105,10 @@ def person_facts_rebuild() -> int:
 
 # Counters for the dashboard: events per UTC hour and people ever seen, upserted by every write of events.
 
+# How every writer of the hourly counts adds to an hour's row (the table aliased ``c``).
+_ADD_TO_HOUR = "ON CONFLICT (hour, slot) DO UPDATE SET events = c.events + excluded.events"
 HOURLY_UPSERT_SQL = (
-    f"INSERT INTO {EventCountHourly._meta.db_table} AS c (hour, slot, events) VALUES {{values}} "  # noqa: S608
-    "ON CONFLICT (hour, slot) DO UPDATE SET events = c.events + excluded.events"
+    f"INSERT INTO {EventCountHourly._meta.db_table} AS c (hour, slot, events) VALUES {{values}} {_ADD_TO_HOUR}"  # noqa: S608
 )
 # Hours per upsert statement: a batch of history can touch a thousand hours, and one statement per hour was a third
 # of a batch's time (64 ms of 178 for 1,000 events over 90 days, bench/_ingest_profile.py).
@@ -126,7 +128,7 @@ HOURLY_ADD_SQL = (
     f"INSERT INTO {EventCountHourly._meta.db_table} AS c (hour, slot, events) "  # noqa: S608
     "SELECT date_trunc('hour', timestamp AT TIME ZONE 'UTC') AT TIME ZONE 'UTC', "
     f"mod(pg_backend_pid(), {COUNTER_SLOTS}), count(*) FROM {{source}} "
-    "GROUP BY 1, 2 ORDER BY 1 ON CONFLICT (hour, slot) DO UPDATE SET events = c.events + excluded.events"
+    f"GROUP BY 1, 2 ORDER BY 1 {_ADD_TO_HOUR}"
 )
 # Folds the slots of hours before {before} into slot 0 (the nightly columns task): the rows a reader sums stay about
 # one an hour. A load racing it either waits for its delete or adds to a fresh slot row; no count is lost. The rows
@@ -140,7 +142,7 @@ moved AS (
 )
 INSERT INTO {EventCountHourly._meta.db_table} AS c (hour, slot, events)
 SELECT hour, 0, sum(events) FROM moved GROUP BY hour ORDER BY hour
-ON CONFLICT (hour, slot) DO UPDATE SET events = c.events + excluded.events
+{_ADD_TO_HOUR}
 """  # noqa: S608
 PERSONS_ADD_SQL = (  # {source}: a relation of the people just created, one row each
     f"INSERT INTO {Tally._meta.db_table} AS t (key, value) SELECT '{PERSONS}', count(*) FROM {{source}} "  # noqa: S608

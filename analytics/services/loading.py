@@ -23,7 +23,7 @@ from django.utils import timezone
 from analytics.models import Event, Person
 from analytics.services.columns import binary_cursor
 from analytics.services.facts import (
-    FACT_EVENTS,
+    FACT_EVENTS_SQL,
     HOURLY_ADD_SQL,
     MERGE_SQL,
     PERSONS_ADD_SQL,
@@ -133,7 +133,7 @@ SELECT count(*) FROM stored
 """  # noqa: S608 - only table and column names are formatted in; values travel as parameters
 STORE_SQL = _STORED.format(
     merge=MERGE_SQL.format(source="SELECT id, person_id, event, timestamp, channel FROM stored "  # noqa: S608
-                                  f"WHERE event IN ({', '.join(repr(name) for name in FACT_EVENTS)})"),
+                                  f"WHERE event IN ({FACT_EVENTS_SQL})"),
     hours=HOURLY_ADD_SQL.format(source="stored"),
 )
 
@@ -199,7 +199,7 @@ def _load_generic(rows: list[EventRow]) -> int:
         )
     person_facts_merge(
         source_sql=(f"SELECT id, person_id, event, timestamp, channel FROM {Event._meta.db_table} "  # noqa: S608
-                    "WHERE id > %s AND event IN ('visit', 'signup', 'order_paid')"),
+                    f"WHERE id > %s AND event IN ({FACT_EVENTS_SQL})"),
         params=[last_id],
     )
     event_counts_add(hourly=event_counts_of_new_rows(id_above=last_id), new_persons=new_persons)
