@@ -112,18 +112,26 @@ SELECT count(*) FROM created
 # planned on guesses about the unnested arrays once scanned the whole people table. The merge and the counters are not
 # read by the outer query, so PostgreSQL runs them at the end of the statement: the shared counter rows are locked from
 # then until the commit, as briefly as before.
+#
+# The rows take their ids in the batch's order (``batch`` calls ``nextval`` once per row as it unnests, and a CTE with
+# a volatile function is evaluated once, in scan order): of two events at the same time, the one sent first has the
+# lower id, which the reports' tie-breaks read. They are then inserted in uuid order, so two loads that share events
+# (a retry racing its original, in any order) wait on each other's uuids in one global order and cannot deadlock.
+EVENT_ID_SEQUENCE = f"{Event._meta.db_table}_id_seq"  # the name PostgreSQL gives an identity or serial column's
 _STORED = f"""
 WITH batch AS (
-    SELECT * FROM unnest(%b::uuid[], %b::text[], %b::text[], %b::timestamptz[], %b::text[], %b::text[])
+    SELECT nextval('{EVENT_ID_SEQUENCE}') AS id, b.*
+    FROM unnest(%b::uuid[], %b::text[], %b::text[], %b::timestamptz[], %b::text[], %b::text[])
         AS b (uuid, event, distinct_id, timestamp, channel, properties)
 ),
 stored AS (
     INSERT INTO {Event._meta.db_table} AS e
-        (uuid, event, distinct_id, person_id, timestamp, channel, properties, received_at)
-    SELECT b.uuid, b.event, b.distinct_id,
+        (id, uuid, event, distinct_id, person_id, timestamp, channel, properties, received_at)
+    SELECT b.id, b.uuid, b.event, b.distinct_id,
            (SELECT p.id FROM {Person._meta.db_table} AS p WHERE p.distinct_id = b.distinct_id),
            b.timestamp, b.channel, b.properties::jsonb, %s
     FROM batch AS b
+    ORDER BY b.uuid
     ON CONFLICT (uuid) DO NOTHING
     RETURNING e.id, e.person_id, e.event, e.timestamp, e.channel
 ),

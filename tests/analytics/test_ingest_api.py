@@ -239,6 +239,16 @@ def test_a_uuid_already_stored_is_a_duplicate(post_batch):
     assert Event.objects.count() == 3
 
 
+def test_events_take_their_ids_in_the_order_they_were_sent(post_batch):
+    # Uuids in descending order (PostgreSQL inserts in uuid order) and one timestamp: the reports break ties between
+    # same-time events by id, so the id order must be the order of the batch.
+    batch = [an_event(uuid=str(uuid.UUID(int=10 - i)), distinct_id=f"c{i}") for i in range(5)]
+
+    post_batch(batch)
+
+    assert list(Event.objects.order_by("id").values_list("distinct_id", flat=True)) == [f"c{i}" for i in range(5)]
+
+
 def test_a_retried_batch_stores_nothing_new(post_batch):
     batch = [an_event(distinct_id=f"c{i}") for i in range(10)]
     post_batch(batch)

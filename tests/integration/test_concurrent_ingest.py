@@ -91,3 +91,38 @@ def test_concurrent_loads_store_each_event_once_with_its_person_facts_and_counts
                           .annotate(n=Count("id")).values_list("hour", "n"))
     assert by_hour == events_by_hour
     assert stored_facts() == expected_facts()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_retry_racing_its_original_in_another_order_stores_once_without_a_deadlock():
+    """Two loads of the same events, one in reverse order, at the same moment, round after round: each waits on the
+    other's uuids in one order (uuid order), so neither is cancelled as a deadlock."""
+    if connection.vendor != "postgresql":
+        missing_service("concurrent loads need PostgreSQL (DATABASE_URL)")
+    rng = random.Random(7)
+    rounds = [[EventRow(uuid=uuid.UUID(int=rng.getrandbits(128)), event="visit", distinct_id=f"c{rng.randrange(50)}",
+                        timestamp=START + timedelta(minutes=rng.randrange(10_000)), properties={})
+               for _ in range(400)] for _ in range(15)]
+    inserted = {0: 0, 1: 0}
+    failures: list[BaseException] = []
+    start = threading.Barrier(2)
+
+    def load(worker: int) -> None:
+        try:
+            for rows in rounds:
+                start.wait(timeout=30)
+                inserted[worker] += events_load(rows if worker == 0 else rows[::-1]).inserted
+        except BaseException as exc:  # reported below, with the thread's own traceback
+            failures.append(exc)
+            start.abort()
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=load, args=(worker,)) for worker in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert not failures, failures
+    assert Event.objects.count() == inserted[0] + inserted[1] == 15 * 400
+    assert selectors.event_count() == 15 * 400
