@@ -66,7 +66,13 @@ def _unique_by_uuid(rows: Iterable[EventRow]) -> list[EventRow]:
 
 
 def events_load(rows: Iterable[EventRow]) -> LoadResult:
-    """Store events once each: a uuid already stored, or repeated in ``rows``, counts as a duplicate."""
+    """Store events once each: a uuid already stored, or repeated in ``rows``, counts as a duplicate.
+
+    Each call is one batch: its people commit first, then its events in one transaction (savepoints inside a
+    caller's transaction), and two concurrent batches cannot deadlock. Several calls inside one caller's transaction
+    hold the earlier ones' locks until it ends: only one such transaction should write at a time (``import_events``
+    commits each chunk).
+    """
     rows = list(rows)
     unique = _unique_by_uuid(rows)
     if not unique:
@@ -117,7 +123,9 @@ SELECT count(*) FROM created
 # a volatile function is evaluated once, in scan order): of two events at the same time, the one sent first has the
 # lower id, which the reports' tie-breaks read. They are then inserted in uuid order, so two loads that share events
 # (a retry racing its original, in any order) wait on each other's uuids in one global order and cannot deadlock.
-EVENT_ID_SEQUENCE = f"{Event._meta.db_table}_id_seq"  # the name PostgreSQL gives an identity or serial column's
+# The sequence PostgreSQL names for the identity column (checked by a test). Calling ``nextval`` on it needs USAGE on
+# the sequence, which the role that ran the migrations (the owner) has; a role granted only table rights needs it too.
+EVENT_ID_SEQUENCE = f"{Event._meta.db_table}_id_seq"
 _STORED = f"""
 WITH batch AS (
     SELECT nextval('{EVENT_ID_SEQUENCE}') AS id, b.*

@@ -41,10 +41,10 @@ def _events_at(state: tuple[str, str]) -> int:
 @pytest.mark.django_db(transaction=True)
 def test_upgrading_an_install_with_events_fills_the_facts_and_counts_as_the_services_keep_them():
     executor = MigrationExecutor(connection)
-    executor.migrate([BEFORE_FACTS])
     try:
+        executor.migrate([BEFORE_FACTS])
         events = _events_at(BEFORE_FACTS)
-    finally:
+    finally:  # back to the latest schema whatever happened, for the tests that follow
         executor = MigrationExecutor(connection)
         executor.migrate(executor.loader.graph.leaf_nodes())
 

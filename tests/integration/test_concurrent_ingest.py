@@ -19,7 +19,7 @@ from django.db.models.functions import TruncHour
 
 from analytics import selectors
 from analytics.models import Event, EventCountHourly, Person
-from analytics.services.loading import EventRow, events_load
+from analytics.services.loading import EVENT_ID_SEQUENCE, EventRow, events_load
 from tests.analytics.test_facts import expected as expected_facts
 from tests.analytics.test_facts import facts as stored_facts
 from tests.conftest import missing_service
@@ -124,5 +124,15 @@ def test_a_retry_racing_its_original_in_another_order_stores_once_without_a_dead
     for thread in threads:
         thread.join(timeout=120)
     assert not failures, failures
+    assert not any(thread.is_alive() for thread in threads)
     assert Event.objects.count() == inserted[0] + inserted[1] == 15 * 400
     assert selectors.event_count() == 15 * 400
+
+
+@pytest.mark.django_db
+def test_the_loader_names_the_event_id_sequence_postgresql_made():
+    if connection.vendor != "postgresql":
+        missing_service("the event id sequence is PostgreSQL's (DATABASE_URL)")
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_get_serial_sequence(%s, 'id')", [Event._meta.db_table])
+        assert cursor.fetchone()[0] == f"public.{EVENT_ID_SEQUENCE}"
