@@ -13,5 +13,5 @@ urlpatterns = [
     path("golden-time/", views.golden_time_page, name="golden-time"),
     path("ingest-keys/", views.ingest_keys, name="ingest-keys"),
     path("ingest-keys/new/", views.ingest_key_create_page, name="ingest-key-create"),
-    path("ingest-keys/<int:pk>/revoke/", views.ingest_key_revoke_page, name="ingest-key-revoke"),
+    path("ingest-keys/<id:pk>/revoke/", views.ingest_key_revoke_page, name="ingest-key-revoke"),
 ]

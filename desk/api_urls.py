@@ -5,7 +5,7 @@ from desk import apis
 urlpatterns = [
     path("desk/", apis.DeskApi.as_view(), name="desk"),
     path("alerts/", apis.AlertListApi.as_view(), name="alert-list"),
-    path("alerts/<int:alert_id>/acknowledge/", apis.AlertAcknowledgeApi.as_view(), name="alert-acknowledge"),
+    path("alerts/<id:alert_id>/acknowledge/", apis.AlertAcknowledgeApi.as_view(), name="alert-acknowledge"),
     path("digests/", apis.DigestListApi.as_view(), name="digest-list"),
-    path("digests/<int:digest_id>/", apis.DigestDetailApi.as_view(), name="digest-detail"),
+    path("digests/<id:digest_id>/", apis.DigestDetailApi.as_view(), name="digest-detail"),
 ]

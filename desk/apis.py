@@ -14,6 +14,7 @@ from rest_framework.views import APIView
 from desk import selectors
 from desk.models import Alert, Digest
 from desk.services.alerts import alert_acknowledge
+from ops_platform.core.fields import IdField
 from ops_platform.core.roles import Action, Area
 
 
@@ -99,7 +100,7 @@ class DigestDetailSerializer(DigestSerializer):
 
 
 class DigestFilterSerializer(serializers.Serializer):
-    team = serializers.IntegerField(required=False, min_value=1)
+    team = IdField(required=False)
     week = serializers.DateField(required=False)
 
 

@@ -25,6 +25,7 @@ from goals.services.goals import (
     team_member_set_lead,
 )
 from goals.services.progress import goal_summaries
+from ops_platform.core.fields import IdField
 from ops_platform.core.roles import Area
 from users.models import CouponCampaign, Segment
 
@@ -58,8 +59,8 @@ class GoalFilterSerializer(serializers.Serializer):
     period_start = serializers.DateField(required=False)
     on = serializers.DateField(required=False, help_text="Goals whose period holds this day.")
     level = serializers.ChoiceField(choices=Goal.Level.choices, required=False)
-    team = serializers.IntegerField(required=False, min_value=1)
-    owner = serializers.IntegerField(required=False, min_value=1)
+    team = IdField(required=False)
+    owner = IdField(required=False)
     metric = serializers.ChoiceField(choices=Metric.choices, required=False)
 
 

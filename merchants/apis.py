@@ -55,6 +55,7 @@ from merchants.services.training import (
     training_session_create,
     training_session_update,
 )
+from ops_platform.core.fields import IdField
 from ops_platform.core.roles import Action, Area
 
 
@@ -113,7 +114,7 @@ class MerchantFilterSerializer(serializers.Serializer):
     tier = serializers.ChoiceField(choices=Tier.choices, required=False)
     city = serializers.CharField(required=False, max_length=100)
     category = serializers.CharField(required=False, max_length=100)
-    owner = serializers.IntegerField(required=False, min_value=1)
+    owner = IdField(required=False)
     stale = serializers.BooleanField(required=False, allow_null=True, default=None)
     q = serializers.CharField(required=False, max_length=200)
     mine = serializers.BooleanField(required=False, default=False)
@@ -180,7 +181,7 @@ class StageMoveSerializer(serializers.ModelSerializer):
 
 class StageMoveInputSerializer(serializers.Serializer):
     to_stage = serializers.ChoiceField(choices=Merchant.Stage.choices)
-    reason = serializers.IntegerField(required=False, allow_null=True, min_value=1,
+    reason = IdField(required=False, allow_null=True,
                                       help_text="A loss reason id (required to terminate).")
     note = serializers.CharField(required=False, allow_blank=True, max_length=2000)
 
@@ -307,7 +308,7 @@ class MerchantHealthApi(APIView):
 
 
 class ReassignInputSerializer(serializers.Serializer):
-    merchants = serializers.ListField(child=serializers.IntegerField(min_value=1), max_length=1000)
+    merchants = serializers.ListField(child=IdField(), max_length=1000)
     owner = _staff_field(allow_null=True)
 
 
@@ -472,7 +473,7 @@ class RotateOutListApi(ListAPIView):
 
 
 class TierBulkInputSerializer(serializers.Serializer):
-    merchants = serializers.ListField(child=serializers.IntegerField(min_value=1), min_length=1, max_length=1000)
+    merchants = serializers.ListField(child=IdField(), min_length=1, max_length=1000)
     tier = serializers.ChoiceField(choices=Tier.choices)
     reason = serializers.CharField(max_length=300)
 
@@ -595,7 +596,7 @@ class SessionDetailApi(APIView):
 
 
 class EnrolInputSerializer(serializers.Serializer):
-    merchants = serializers.ListField(child=serializers.IntegerField(min_value=1), min_length=1, max_length=500)
+    merchants = serializers.ListField(child=IdField(), min_length=1, max_length=500)
 
 
 class SessionEnrolApi(APIView):
@@ -613,8 +614,8 @@ class SessionEnrolApi(APIView):
 
 
 class AttendanceInputSerializer(serializers.Serializer):
-    attended = serializers.ListField(child=serializers.IntegerField(min_value=1), required=False, max_length=500)
-    absent = serializers.ListField(child=serializers.IntegerField(min_value=1), required=False, max_length=500)
+    attended = serializers.ListField(child=IdField(), required=False, max_length=500)
+    absent = serializers.ListField(child=IdField(), required=False, max_length=500)
 
 
 class SessionAttendanceApi(APIView):
@@ -715,7 +716,7 @@ class CampaignDetailApi(APIView):
 
 
 class CampaignInviteInputSerializer(serializers.Serializer):
-    merchants = serializers.ListField(child=serializers.IntegerField(min_value=1), required=False, max_length=1000,
+    merchants = serializers.ListField(child=IdField(), required=False, max_length=1000,
                                       help_text="Leave out to invite your live merchants of the tiers and categories.")
     tiers = serializers.ListField(child=serializers.ChoiceField(choices=Tier.choices), required=False, max_length=4,
                                   help_text="Without merchants: these tiers (default: the campaign's; [] = any).")

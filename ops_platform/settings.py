@@ -125,7 +125,9 @@ else:
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
             "NAME": os.environ.get("SQLITE_PATH", str(BASE_DIR / "db.sqlite3")),
-            "OPTIONS": {"timeout": 30},
+            # Transactions take the write lock when they begin: two writers queue for up to the timeout instead of
+            # one failing at once with "database is locked" when both try to upgrade a read lock.
+            "OPTIONS": {"timeout": 30, "transaction_mode": "IMMEDIATE"},
         }
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -224,6 +226,8 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
     # Several apps have a "kind" or a "status": name the requirement tickets' enums explicitly.
+    # ``<id:…>`` (ops_platform/core/fields.py): at most 18 digits.
+    "PATH_CONVERTER_OVERRIDES": {"id": {"type": "integer", "minimum": 0, "maximum": 10**18 - 1}},
     "ENUM_NAME_OVERRIDES": {
         "TicketKindEnum": "products.models.Ticket.Kind",
         "TicketStatusEnum": "products.models.Ticket.Status",

@@ -2,7 +2,7 @@ from django.urls import path
 
 from products import apis
 
-T = "products/tickets/<int:ticket_id>/"
+T = "products/tickets/<id:ticket_id>/"
 urlpatterns = [
     path("products/tickets/", apis.TicketListCreateApi.as_view(), name="ticket-list"),
     path(T, apis.TicketDetailApi.as_view(), name="ticket-detail"),
@@ -14,10 +14,10 @@ urlpatterns = [
     path(T + "iterations/", apis.TicketIterationApi.as_view(), name="ticket-iterations"),
     path(T + "plans/", apis.TicketPlanListApi.as_view(), name="ticket-plans"),
     path(T + "plans/diff/", apis.TicketPlanDiffApi.as_view(), name="ticket-plan-diff"),
-    path(T + "plans/<int:version>/", apis.TicketPlanDetailApi.as_view(), name="ticket-plan-detail"),
-    path(T + "plans/<int:version>/submit/", apis.TicketPlanSubmitApi.as_view(), name="ticket-plan-submit"),
-    path(T + "plans/<int:version>/review/", apis.TicketPlanReviewApi.as_view(), name="ticket-plan-review"),
-    path(T + "plans/<int:version>/schema/", apis.TicketPlanSchemaApi.as_view(), name="ticket-plan-schema"),
+    path(T + "plans/<id:version>/", apis.TicketPlanDetailApi.as_view(), name="ticket-plan-detail"),
+    path(T + "plans/<id:version>/submit/", apis.TicketPlanSubmitApi.as_view(), name="ticket-plan-submit"),
+    path(T + "plans/<id:version>/review/", apis.TicketPlanReviewApi.as_view(), name="ticket-plan-review"),
+    path(T + "plans/<id:version>/schema/", apis.TicketPlanSchemaApi.as_view(), name="ticket-plan-schema"),
     path(T + "tracking-check/", apis.TicketTrackingCheckApi.as_view(), name="ticket-tracking-check"),
     path(T + "impact/", apis.TicketImpactApi.as_view(), name="ticket-impact"),
     path("products/launches/", apis.LaunchListApi.as_view(), name="launch-list"),

@@ -13,6 +13,7 @@ from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from ops_platform.core.fields import IdField
 from ops_platform.core.roles import Area, ticket_moves_for
 from products import selectors
 from products.models import FeedbackItem, ImpactAnalysis, Notification, Ticket, TrackingCheck, TrackingPlan
@@ -94,7 +95,7 @@ class TicketInputSerializer(serializers.Serializer):
 
 class TicketUpdateInputSerializer(TicketInputSerializer):
     title = serializers.CharField(max_length=200, required=False)
-    version = serializers.IntegerField(min_value=1, help_text="The version you loaded; a stale one is a 409.")
+    version = IdField(help_text="The version you loaded; a stale one is a 409.")
 
 
 class TicketFilterSerializer(serializers.Serializer):
@@ -102,9 +103,9 @@ class TicketFilterSerializer(serializers.Serializer):
     kind = serializers.ChoiceField(choices=Ticket.Kind.choices, required=False)
     priority = serializers.ChoiceField(choices=Ticket.Priority.choices, required=False)
     stage = serializers.ChoiceField(choices=Ticket.Stage.choices, required=False)
-    owner_pm = serializers.IntegerField(required=False)
-    requester = serializers.IntegerField(required=False)
-    assignee = serializers.IntegerField(required=False)
+    owner_pm = IdField(required=False)
+    requester = IdField(required=False)
+    assignee = IdField(required=False)
     label = serializers.CharField(required=False, max_length=40)
     q = serializers.CharField(required=False, max_length=200)
     mine = serializers.BooleanField(required=False, default=False)
@@ -180,7 +181,7 @@ class TicketMoveInputSerializer(serializers.Serializer):
         return _one_of(Ticket.Status.values, value, "status")
 
     comment = serializers.CharField(required=False, allow_blank=True, max_length=5000)
-    version = serializers.IntegerField(required=False, min_value=1)
+    version = IdField(required=False)
     reason = serializers.CharField(required=False, allow_blank=True, max_length=5000)
     outcome = serializers.CharField(required=False, allow_blank=True, max_length=10)
     analysis_summary = serializers.CharField(required=False, allow_blank=True, max_length=20_000)
@@ -430,8 +431,8 @@ class TicketPlanSchemaApi(APIView):
 
 
 class PlanDiffInputSerializer(serializers.Serializer):
-    base = serializers.IntegerField(min_value=1)
-    other = serializers.IntegerField(min_value=1)
+    base = IdField()
+    other = IdField()
 
 
 class TicketPlanDiffApi(APIView):
@@ -591,7 +592,7 @@ class FeedbackFilterSerializer(serializers.Serializer):
     triaged = serializers.BooleanField(required=False, allow_null=True, default=None)
     source = serializers.ChoiceField(choices=FeedbackItem.Source.choices, required=False)
     category = serializers.ChoiceField(choices=FeedbackItem.Category.choices, required=False)
-    ticket_id = serializers.IntegerField(required=False)
+    ticket_id = IdField(required=False)
 
 
 class FeedbackListCreateApi(ListAPIView):
@@ -619,8 +620,8 @@ class FeedbackListCreateApi(ListAPIView):
 
 
 class FeedbackTriageInputSerializer(serializers.Serializer):
-    feedback_ids = serializers.ListField(child=serializers.IntegerField(min_value=1), min_length=1, max_length=500)
-    ticket = serializers.IntegerField(min_value=1)
+    feedback_ids = serializers.ListField(child=IdField(), min_length=1, max_length=500)
+    ticket = IdField()
 
 
 class FeedbackTriageApi(APIView):
@@ -661,7 +662,7 @@ class NotificationListApi(ListAPIView):
 
 
 class NotificationReadInputSerializer(serializers.Serializer):
-    ids = serializers.ListField(child=serializers.IntegerField(min_value=1), required=False, max_length=1000)
+    ids = serializers.ListField(child=IdField(), required=False, max_length=1000)
 
 
 class NotificationReadApi(APIView):

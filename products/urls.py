@@ -3,7 +3,7 @@ from django.urls import path
 from products import views
 
 app_name = "products"
-T = "tickets/<int:ticket_id>/"
+T = "tickets/<id:ticket_id>/"
 urlpatterns = [
     path("tickets/", views.ticket_list, name="tickets"),
     path("tickets/mine/", views.my_tickets, name="my-tickets"),
@@ -18,8 +18,8 @@ urlpatterns = [
     path(T + "attach/", views.ticket_attach_view, name="ticket-attach"),
     path(T + "iterate/", views.ticket_iterate_view, name="ticket-iterate"),
     path(T + "plan/", views.plan_edit, name="plan-edit"),
-    path(T + "plan/<int:version>/submit/", views.plan_submit, name="plan-submit"),
-    path(T + "plan/<int:version>/review/", views.plan_review, name="plan-review"),
+    path(T + "plan/<id:version>/submit/", views.plan_submit, name="plan-submit"),
+    path(T + "plan/<id:version>/review/", views.plan_review, name="plan-review"),
     path(T + "check/", views.plan_check, name="plan-check"),
     path(T + "impact/", views.impact_run, name="impact-run"),
     path("tracking-health/", views.tracking_health, name="tracking-health"),

@@ -2,8 +2,8 @@ from django.urls import path
 
 from users import apis
 
-S = "users/segments/<int:segment_id>/"
-C = "users/coupons/<int:campaign_id>/"
+S = "users/segments/<id:segment_id>/"
+C = "users/coupons/<id:campaign_id>/"
 urlpatterns = [
     path("users/customers/", apis.CustomerListApi.as_view(), name="customer-list"),
     path("users/customers/<str:distinct_id>/", apis.CustomerDetailApi.as_view(), name="customer-detail"),
@@ -13,7 +13,7 @@ urlpatterns = [
     path("users/channels/quality/", apis.ChannelQualityApi.as_view(), name="channel-quality"),
     path("users/channels/spend/", apis.ChannelSpendListApi.as_view(), name="channel-spend-list"),
     path("users/channels/spend/import/", apis.ChannelSpendImportApi.as_view(), name="channel-spend-import"),
-    path("users/channels/spend/<int:spend_id>/", apis.ChannelSpendDetailApi.as_view(), name="channel-spend-detail"),
+    path("users/channels/spend/<id:spend_id>/", apis.ChannelSpendDetailApi.as_view(), name="channel-spend-detail"),
     path("users/segments/", apis.SegmentListCreateApi.as_view(), name="segment-list"),
     path("users/segments/preview/", apis.SegmentPreviewApi.as_view(), name="segment-preview"),
     path(S, apis.SegmentDetailApi.as_view(), name="segment-detail"),
