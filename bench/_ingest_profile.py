@@ -34,28 +34,25 @@ def main() -> None:
     events = synthetic_events(BATCHES * 1000, customers=100_000, seed=int(time.time()))
     bodies = [orjson.dumps({"batch": events[i:i + 1000]}) for i in range(0, len(events), 1000)]
     phases, statements = Counter(), Counter()
-    execute = CursorWrapper.execute
 
-    def timed_execute(self, sql, params=None):
-        started = time.perf_counter()
-        try:
-            return execute(self, sql, params)
-        finally:
-            statements[" ".join(sql.split()[:3])] += time.perf_counter() - started
+    def timed(execute, *, only: type | None = None):
+        """``execute`` that adds its time to the statement's first three words (``only``: on that class alone)."""
 
-    raw_execute = psycopg.Cursor.execute  # the load's statements run on psycopg cursors (binary parameters)
+        def timed_execute(self, query, params=None, **kwargs):
+            if only is not None and type(self) is not only:
+                return execute(self, query, params, **kwargs)
+            started = time.perf_counter()
+            try:
+                return execute(self, query, params, **kwargs)
+            finally:
+                statements[" ".join(str(query).split()[:3])] += time.perf_counter() - started
 
-    def timed_raw_execute(self, query, params=None, **kwargs):
-        if type(self) is not psycopg.Cursor:  # Django's own cursors (ClientCursor) are timed above
-            return raw_execute(self, query, params, **kwargs)
-        started = time.perf_counter()
-        try:
-            return raw_execute(self, query, params, **kwargs)
-        finally:
-            statements[" ".join(str(query).split()[:3])] += time.perf_counter() - started
+        return timed_execute
 
-    CursorWrapper.execute = timed_execute
-    psycopg.Cursor.execute = timed_raw_execute
+    CursorWrapper.execute = timed(CursorWrapper.execute)
+    # The load's statements run on psycopg's own cursors (binary parameters); Django's (ClientCursor, a subclass)
+    # are timed through CursorWrapper above.
+    psycopg.Cursor.execute = timed(psycopg.Cursor.execute, only=psycopg.Cursor)
     for body in bodies:
         started = time.perf_counter()
         batch = events_batch_parse(body)
