@@ -51,31 +51,42 @@ def _batches(seed: int) -> list[list[EventRow]]:
     return batches
 
 
-@pytest.mark.django_db(transaction=True)
-def test_concurrent_loads_store_each_event_once_with_its_person_facts_and_counts():
-    if connection.vendor != "postgresql":
-        missing_service("concurrent loads need PostgreSQL (DATABASE_URL)")
-    work = {worker: _batches(seed=worker) for worker in range(WORKERS)}
-    inserted: dict[int, int] = {}
+def _run_at_once(load, *, workers: int) -> None:
+    """Run ``load(worker, barrier)`` in ``workers`` threads, each on its own connection; the barrier lines them up.
+    A thread's failure is reported here (and breaks the barrier, so the others do not wait for it)."""
     failures: list[BaseException] = []
-    start = threading.Barrier(WORKERS)
+    start = threading.Barrier(workers)
 
-    def load(worker: int) -> None:
+    def run(worker: int) -> None:
         try:
-            start.wait(timeout=30)
-            inserted[worker] = sum(events_load(rows).inserted for rows in work[worker])
+            load(worker, start)
         except BaseException as exc:  # reported below, with the thread's own traceback
             failures.append(exc)
+            start.abort()
         finally:
             connections.close_all()
 
-    threads = [threading.Thread(target=load, args=(worker,)) for worker in range(WORKERS)]
+    threads = [threading.Thread(target=run, args=(worker,)) for worker in range(workers)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join(timeout=120)
     assert not failures, failures
     assert not any(thread.is_alive() for thread in threads)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_loads_store_each_event_once_with_its_person_facts_and_counts():
+    if connection.vendor != "postgresql":
+        missing_service("concurrent loads need PostgreSQL (DATABASE_URL)")
+    work = {worker: _batches(seed=worker) for worker in range(WORKERS)}
+    inserted: dict[int, int] = {}
+
+    def load(worker: int, start: threading.Barrier) -> None:
+        start.wait(timeout=30)
+        inserted[worker] = sum(events_load(rows).inserted for rows in work[worker])
+
+    _run_at_once(load, workers=WORKERS)
 
     sent = {row.uuid for rows in work.values() for batch in rows for row in batch}
     assert Event.objects.count() == len(sent) == sum(inserted.values())
@@ -104,27 +115,13 @@ def test_a_retry_racing_its_original_in_another_order_stores_once_without_a_dead
                         timestamp=START + timedelta(minutes=rng.randrange(10_000)), properties={})
                for _ in range(400)] for _ in range(15)]
     inserted = {0: 0, 1: 0}
-    failures: list[BaseException] = []
-    start = threading.Barrier(2)
 
-    def load(worker: int) -> None:
-        try:
-            for rows in rounds:
-                start.wait(timeout=30)
-                inserted[worker] += events_load(rows if worker == 0 else rows[::-1]).inserted
-        except BaseException as exc:  # reported below, with the thread's own traceback
-            failures.append(exc)
-            start.abort()
-        finally:
-            connections.close_all()
+    def load(worker: int, start: threading.Barrier) -> None:
+        for rows in rounds:
+            start.wait(timeout=30)
+            inserted[worker] += events_load(rows if worker == 0 else rows[::-1]).inserted
 
-    threads = [threading.Thread(target=load, args=(worker,)) for worker in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    assert not failures, failures
-    assert not any(thread.is_alive() for thread in threads)
+    _run_at_once(load, workers=2)
     assert Event.objects.count() == inserted[0] + inserted[1] == 15 * 400
     assert selectors.event_count() == 15 * 400
 
