@@ -29,4 +29,3 @@ class IdConverter:
 
     def to_url(self, value) -> str:
         return str(value)
-
