@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import os
 import shutil
+from datetime import date, datetime, time
+from zoneinfo import ZoneInfo
 
 import pytest
+import time_machine
 from rest_framework.test import APIClient
 
 from ops_platform.accounts.services import staff_create
@@ -70,20 +73,54 @@ def _fresh_cache():
     cache.clear()
 
 
-@pytest.fixture
-def today_is(monkeypatch):
-    """today_is(date(2026, 11, 20)) pins ``timezone.localdate()`` (today, in every thread of the process: the live
-    server's too); a datetime given to it is still converted."""
-    from django.utils import timezone
+# "Now" for every test: Wednesday 2026-11-25, 10:00 in Asia/Shanghai (mid-week, late in the month). No test reads
+# the real clock: a suite that passed on the day it was written passes on any day of any year.
+PINNED_NOW = datetime(2026, 11, 25, 10, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
 
-    localdate = timezone.localdate
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "now(moment): pin the clock at this aware datetime (or local date, 10:00) "
+                                       "instead of PINNED_NOW")
+
+
+def _as_moment(value: date | datetime) -> datetime:
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            raise ValueError("pin the clock with an aware datetime")
+        return value
+    return datetime.combine(value, time(10), tzinfo=PINNED_NOW.tzinfo)
+
+
+@pytest.fixture(autouse=True)
+def _pinned_now(request):
+    """Every test starts at PINNED_NOW (or at its ``@pytest.mark.now(...)``), and the clock then ticks on.
+
+    time-machine moves ``time.time()``, ``datetime.now()`` and ``date.today()`` for every thread of this process
+    (the live server's too), so ``timezone.now()`` and ``timezone.localdate()`` follow. Monotonic clocks are left
+    alone, so timeouts and polling still measure real time. Other processes (a Celery worker, gunicorn) are pinned
+    by their own launchers (``tests/pinned_clock.py``)."""
+    marker = request.node.get_closest_marker("now")
+    moment = _as_moment(marker.args[0]) if marker else PINNED_NOW
+    with time_machine.travel(moment, tick=True):
+        yield moment
+
+
+@pytest.fixture
+def today_is(_pinned_now):
+    """today_is(date(2026, 11, 20)) moves the clock to 10:00 local time on that day (every thread of the process: the
+    live server's too) and returns the day; an aware datetime moves it to that instant."""
+
+    travels = []
 
     def pin(day):
-        monkeypatch.setattr(timezone, "localdate", lambda value=None, timezone=None: (
-            day if value is None else localdate(value, timezone)))
+        travel = time_machine.travel(_as_moment(day), tick=True)
+        travel.start()
+        travels.append(travel)
         return day
 
-    return pin
+    yield pin
+    for travel in reversed(travels):
+        travel.stop()
 
 
 @pytest.fixture(autouse=True)

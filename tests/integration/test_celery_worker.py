@@ -59,8 +59,9 @@ def metrics_worker(redis_url, transactional_db, tmp_path):
     env = dict(os.environ, DATABASE_URL=test_database_url(), REDIS_URL=redis_url,
                DJANGO_SETTINGS_MODULE="ops_platform.settings")
     env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
-    celery = Path(sys.executable).with_name("celery")
-    command = [str(celery), "-A", "ops_platform", "worker", "--pool=solo", "--concurrency=1", "-Q", queue,
+    # The worker runs on the test's pinned clock: "yesterday" for the nightly job is the test's yesterday.
+    command = [sys.executable, "-m", "tests.pinned_clock", timezone.now().isoformat(),
+               "celery", "-A", "ops_platform", "worker", "--pool=solo", "--concurrency=1", "-Q", queue,
                "-n", f"{queue}@{socket.gethostname()}", "--without-heartbeat", "--without-gossip",
                "--without-mingle", "-l", "INFO"]
     with open(log_path, "wb") as log:
