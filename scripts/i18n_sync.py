@@ -35,7 +35,7 @@ def _needs_fill(entry: polib.POEntry) -> bool:
     return not entry.msgstr
 
 
-def _apply_pending(hans: polib.POFile) -> int:
+def _apply_pending(hans: polib.POFile, *, keep: bool = False) -> int:
     applied = 0
     entries = {entry.msgid: entry for entry in hans if not entry.obsolete}
     for path in sorted(PENDING.glob("*.json")):
@@ -53,7 +53,7 @@ def _apply_pending(hans: polib.POFile) -> int:
                 applied += 1
             if "fuzzy" in entry.flags:
                 entry.flags.remove("fuzzy")
-        if all(msgid in entries for msgid in pending):
+        if not keep and all(msgid in entries for msgid in pending):
             path.unlink()
     hans.save()
     return applied
@@ -62,7 +62,10 @@ def _apply_pending(hans: polib.POFile) -> int:
 def main() -> int:
     converter = opencc.OpenCC("s2t")
     hans = polib.pofile(str(HANS))
-    print(f"zh_Hans: {_apply_pending(hans)} entries filled from locale/pending/.")
+    # --keep-pending: a branch keeps its pending file until it is merged, so that the translations survive a merge that
+    # takes the other side's catalogue (the merge runs `make messages` again and the file fills the new entries).
+    keep = "--keep-pending" in sys.argv[1:]
+    print(f"zh_Hans: {_apply_pending(hans, keep=keep)} entries filled from locale/pending/.")
     hant = polib.pofile(str(HANT))
     source = {(entry.msgctxt, entry.msgid): entry for entry in hans if not entry.obsolete}
     filled = 0
