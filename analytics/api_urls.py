@@ -8,6 +8,7 @@ urlpatterns = [
     path("analytics/exports/<uuid:job_id>/", apis.ExportJobDetailApi.as_view(), name="export-detail"),
     path("analytics/exports/<uuid:job_id>/file/", apis.ExportJobFileApi.as_view(), name="export-file"),
     path("analytics/aarrr/", apis.AarrrDailyListApi.as_view(), name="aarrr-list"),
+    path("analytics/aarrr/overview/", apis.AarrrOverviewApi.as_view(), name="aarrr-overview"),
     path("analytics/metrics-runs/", apis.MetricsRunListApi.as_view(), name="metrics-run-list"),
     path("analytics/metrics-runs/backfill/", apis.MetricsBackfillApi.as_view(), name="metrics-backfill"),
     path("analytics/funnel/", report_apis.FunnelApi.as_view(), name="analytics-funnel"),

@@ -17,7 +17,7 @@ from rest_framework.views import APIView
 from analytics.api_auth import HasIngestKey, IngestKeyAuthentication, IngestKeyRateThrottle
 from analytics.forms import AARRR_MAX_RANGE_DAYS
 from analytics.models import AarrrDaily, ExportJob, IngestKey, MetricsRun
-from analytics.selectors import aarrr_daily_list, export_job_get, ingest_key_list
+from analytics.selectors import aarrr_daily_list, aarrr_overview, export_job_get, ingest_key_list
 from analytics.services.exports import (
     export_job_create,
     report_build,
@@ -101,6 +101,25 @@ class AarrrDailyListApi(ListAPIView):
         fields = AarrrDailyOutputSerializer.Meta.fields
         page = self.paginate_queryset(self.get_queryset().values_list(*fields))
         return self.get_paginated_response([_aarrr_row(dict(zip(fields, row, strict=True))) for row in page])
+
+
+class AarrrOverviewApi(APIView):
+    """The AARRR page's figures for a range: the five stages beside the previous range of the same length (relative
+    change, null when the previous range is 0), the daily series summed over the channels (or one channel), and
+    each first-touch channel's sums with its activation rate, repeat rate and revenue per new customer."""
+
+    role_area = Area.ANALYTICS
+
+    @extend_schema(parameters=[AarrrInputSerializer], responses=inline_serializer("AarrrOverview", {
+        "date_from": serializers.DateField(), "date_to": serializers.DateField(),
+        "channel": serializers.CharField(allow_null=True),
+        "stages": serializers.ListField(child=serializers.DictField()),
+        "series": serializers.ListField(child=serializers.DictField()),
+        "channels": serializers.ListField(child=serializers.DictField())}))
+    def get(self, request):
+        params = AarrrInputSerializer(data=request.query_params)
+        params.is_valid(raise_exception=True)
+        return Response(aarrr_overview(**params.validated_data))
 
 
 def _aarrr_row(row: dict) -> dict:

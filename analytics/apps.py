@@ -5,3 +5,8 @@ from django.utils.translation import gettext_lazy as _
 class AnalyticsConfig(AppConfig):
     name = "analytics"
     verbose_name = _("Analytics")
+
+    def ready(self):
+        from analytics.reports import reports_register
+
+        reports_register()

@@ -159,6 +159,15 @@ def aarrr_period_comparison(*, date_from: date, date_to: date, channel: str | No
     return stages
 
 
+def aarrr_overview(*, date_from: date, date_to: date, channel: str | None = None) -> dict:
+    """What the AARRR page shows, as one answer: the five stages against the previous range of the same length, the
+    daily series (all channels or one), and every channel's sums and ratios over the range. Four queries."""
+    return {"date_from": date_from, "date_to": date_to, "channel": channel or None,
+            "stages": aarrr_period_comparison(date_from=date_from, date_to=date_to, channel=channel),
+            "series": aarrr_daily_series(date_from=date_from, date_to=date_to, channel=channel),
+            "channels": aarrr_channel_summary(date_from=date_from, date_to=date_to)}
+
+
 # The report engine (analytics/services/funnel.py, retention.py, golden_time.py): computed set-based on
 # request. Domain apps and pages reach it through these names.
 funnel_compute = _funnel.funnel_compute

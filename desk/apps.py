@@ -5,3 +5,10 @@ from django.utils.translation import gettext_lazy as _
 class DeskConfig(AppConfig):
     name = "desk"
     verbose_name = _("Daily desk")
+
+    def ready(self):
+        from ops_platform.core.topbar import TopbarCounter, topbar_counter_register
+
+        topbar_counter_register("alerts", TopbarCounter(
+            url_name="desk:notifications", label=_("Alerts"), count_url_name="alert-notification-list",
+            count_query="unread=true&page_size=1"))

@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy as _
 
 from desk.rendering import alert_message, alert_title
 from goals.models import Team
+from insights.models import Insight
 
 
 class Alert(models.Model):
@@ -20,6 +21,7 @@ class Alert(models.Model):
         MERCHANT_AT_RISK = "merchant_at_risk", _("merchant fell to at-risk")
         TRACKING_VIOLATIONS = "tracking_violations", _("tracking-plan violations")
         RUN_FAILED = "run_failed", _("nightly run failed")
+        INSIGHT_RULE = "insight_rule", _("an alert rule fired")
 
     class Severity(models.TextChoices):
         INFO = "info", _("info")
@@ -100,3 +102,84 @@ class DigestDelivery(models.Model):
 
     def __str__(self) -> str:
         return f"{self.digest} → {self.user}"
+
+
+class AlertRule(models.Model):
+    """What makes an alert: one of the built-in checks of the night (channel quality, merchants at risk, tracking
+    violations, failed runs: one row each, which administrators change or switch off), or a rule someone set on a
+    saved insight — its figure above or below a value, or changed by more than a share against the previous
+    complete period. Checked after the nightly run (04:30), on complete periods only."""
+
+    class Kind(models.TextChoices):
+        CHANNEL_QUALITY = "channel_quality", _("channel quality dropped")
+        MERCHANT_AT_RISK = "merchant_at_risk", _("merchant fell to at-risk")
+        TRACKING_VIOLATIONS = "tracking_violations", _("tracking-plan violations")
+        RUN_FAILED = "run_failed", _("nightly run failed")
+        INSIGHT = "insight", _("on a saved insight")
+
+    class Condition(models.TextChoices):
+        ABOVE = "above", _("is above")
+        BELOW = "below", _("is below")
+        CHANGE = "change", _("changes by more than (share) against the previous period")
+        DROP = "drop", _("falls by more than (share) against the previous period")
+
+    class Period(models.TextChoices):
+        DAY = "day", _("day")
+        WEEK = "week", _("week")
+        MONTH = "month", _("month")
+
+    kind = models.CharField(_("kind"), max_length=30, choices=Kind.choices, default=Kind.INSIGHT)
+    name = models.CharField(_("name"), max_length=200)
+    enabled = models.BooleanField(_("on"), default=True)
+    insight = models.ForeignKey(Insight, verbose_name=_("insight"), null=True, blank=True, on_delete=models.CASCADE,
+                                related_name="+")
+    metric = models.CharField(_("figure"), max_length=40, blank=True, default="")
+    condition = models.CharField(_("when it"), max_length=10, choices=Condition.choices, blank=True, default="")
+    threshold = models.FloatField(_("value"), null=True, blank=True)
+    period = models.CharField(_("period"), max_length=10, choices=Period.choices, default=Period.WEEK)
+    options = models.JSONField(_("options"), default=dict, blank=True)
+    severity = models.CharField(_("severity"), max_length=10, choices=Alert.Severity.choices,
+                                default=Alert.Severity.WARNING)
+    email = models.BooleanField(_("also e-mail me"), default=False)
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("owner"), null=True, blank=True,
+                              on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        ordering = ["kind", "name", "id"]
+        verbose_name = _("alert rule")
+        verbose_name_plural = _("alert rules")
+        constraints = [
+            models.UniqueConstraint(fields=["kind"], condition=~models.Q(kind="insight"),
+                                    name="alert_rule_builtin_once"),
+            models.CheckConstraint(condition=~models.Q(kind="insight") | models.Q(insight__isnull=False),
+                                   name="alert_rule_insight_has_insight"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def builtin(self) -> bool:
+        return self.kind != self.Kind.INSIGHT
+
+
+class AlertNotification(models.Model):
+    """A person told of an alert (a rule they set fired): in their notifications until read, and e-mailed once when
+    the rule asks (``emailed_at`` is set under a row lock right after the send)."""
+
+    alert = models.ForeignKey(Alert, on_delete=models.CASCADE, related_name="notifications")
+    recipient = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    email = models.BooleanField(default=False)
+    emailed_at = models.DateTimeField(null=True, blank=True)
+    read_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [models.UniqueConstraint(fields=["alert", "recipient"], name="alert_notification_once")]
+        indexes = [models.Index(fields=["recipient", "read_at"], name="alert_notification_unread")]
+
+    def __str__(self) -> str:
+        return f"{self.alert_id} → {self.recipient_id}"

@@ -22,6 +22,29 @@ def _percent(value) -> str:
     return f"{number_format(float(value) * 100, decimal_pos=1)}%"
 
 
+def _figure(value) -> str:
+    if value is None:
+        return "—"
+    value = float(value)
+    return number_format(value, decimal_pos=0 if value.is_integer() else 2, force_grouping=True)
+
+
+def _signed_percent(value) -> str:
+    if value is None:
+        return "—"
+    return ("+" if value >= 0 else "") + _percent(value)
+
+
+def metric_label(metric: str) -> str:
+    return {"acquisition": _("New customers (acquisition)"), "activation": _("Sign-ups (activation)"),
+            "retention": _("Repeat orders (retention)"), "revenue": _("Revenue"), "referral": _("Referred sign-ups"),
+            "conversion": _("Conversion"), "size": _("Size"), "value": _("The value")}.get(metric, metric)
+
+
+def period_label(period: str) -> str:
+    return {"day": _("day"), "week": _("week"), "month": _("month")}.get(period, period)
+
+
 def _tier(code: str) -> str:
     try:
         return str(Tier(code).label)
@@ -44,6 +67,8 @@ def alert_title(kind: str, params: dict) -> str:
     if kind == "run_failed":
         label = RUN_LABELS.get(p.get("run", ""), lambda: p.get("run", ""))()
         return _("The nightly %(run)s failed") % {"run": label}
+    if kind == "insight_rule":
+        return _("%(rule)s (on “%(insight)s”)") % {"rule": p.get("rule", ""), "insight": p.get("insight", "")}
     return kind
 
 
@@ -71,6 +96,12 @@ def alert_message(kind: str, params: dict) -> str:
         return _("%(bad)s bad events (%(kinds)s kinds of violation) between %(date_from)s and %(date_to)s.") % {
             "bad": p.get("bad", 0), "kinds": p.get("kinds", 0), "date_from": p.get("date_from", ""),
             "date_to": p.get("date_to", "")}
+    if kind == "insight_rule":
+        return _("%(metric)s was %(value)s in the %(period)s of %(start)s; the %(period)s before: %(previous)s "
+                 "(%(change)s).") % {
+            "metric": metric_label(p.get("metric", "")), "value": _figure(p.get("value")),
+            "period": period_label(p.get("period", "")), "start": p.get("period_start", ""),
+            "previous": _figure(p.get("previous")), "change": _signed_percent(p.get("change"))}
     if kind == "run_failed":
         return _("Started %(started)s. %(error)s") % {"started": p.get("started", ""), "error": p.get("error", "")}
     return ""

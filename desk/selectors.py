@@ -13,7 +13,7 @@ from django.db.models import Q, QuerySet
 from django.urls import reverse
 from django.utils import timezone
 
-from desk.models import Alert, Digest
+from desk.models import Alert, AlertNotification, AlertRule, Digest
 from goals import selectors as goal_selectors
 from merchants import selectors as merchant_selectors
 from merchants.models import MerchantContact
@@ -229,3 +229,31 @@ def digest_can_read(*, user, digest: Digest) -> bool:
     if Role.ADMIN in roles_of(user):
         return True
     return goal_selectors.teams_of(user=user).filter(pk=digest.team_id).exists()
+
+
+# Alert rules and the notifications of the rules people set
+
+
+def _is_admin(user) -> bool:
+    return Role.ADMIN in roles_of(user)
+
+
+def alert_rule_visible_to(*, user) -> QuerySet[AlertRule]:
+    """The built-in rules (everyone reads them) and the caller's own rules; every rule for administrators."""
+    rules = AlertRule.objects.select_related("insight", "owner")
+    if _is_admin(user):
+        return rules
+    return rules.exclude(kind=AlertRule.Kind.INSIGHT) | rules.filter(owner=user)
+
+
+def alert_rule_can_change(*, user, rule: AlertRule) -> bool:
+    return _is_admin(user) or (not rule.builtin and rule.owner_id == user.pk)
+
+
+def notification_list(*, user, unread: bool | None = None) -> QuerySet[AlertNotification]:
+    notes = AlertNotification.objects.filter(recipient=user).select_related("alert")
+    if unread is not None:
+        notes = notes.filter(read_at__isnull=unread)
+    return notes.order_by("-created_at", "-id")
+
+

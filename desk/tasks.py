@@ -6,10 +6,11 @@ from __future__ import annotations
 from datetime import date
 
 from celery import shared_task
-from django.db import InterfaceError, OperationalError
+from django.db import InterfaceError, OperationalError, transaction
 
 from desk.services.alerts import alerts_compute
 from desk.services.digests import digests_send
+from desk.services.rules import notification_email_send
 
 TRANSIENT_ERRORS = (OperationalError, InterfaceError, ConnectionError)
 
@@ -17,8 +18,23 @@ TRANSIENT_ERRORS = (OperationalError, InterfaceError, ConnectionError)
 @shared_task(bind=True, acks_late=True, autoretry_for=TRANSIENT_ERRORS, retry_backoff=30, retry_backoff_max=600,
              max_retries=5)
 def alerts_compute_task(self, day: str | None = None) -> int:
-    """The nightly alerts for ``day`` (ISO, today by default); returns how many were new."""
-    return alerts_compute(day=date.fromisoformat(day) if day else None).created
+    """The nightly alerts for ``day`` (ISO, today by default); returns how many were new. The rules that fired and
+    asked for an e-mail are e-mailed by their own tasks."""
+    result = alerts_compute(day=date.fromisoformat(day) if day else None)
+    notification_emails_queue(result.to_email)
+    return result.created
+
+
+@shared_task(bind=True, acks_late=True, autoretry_for=(*TRANSIENT_ERRORS, OSError), retry_backoff=60,
+             retry_backoff_max=900, max_retries=5)
+def notification_email_task(self, notification_id: int) -> bool:
+    """E-mail a fired rule's notification to its owner, once (a retry after a failed send sends it then)."""
+    return notification_email_send(notification_id=notification_id)
+
+
+def notification_emails_queue(notification_ids: list[int]) -> None:
+    for notification_id in notification_ids:
+        transaction.on_commit(lambda notification_id=notification_id: notification_email_task.delay(notification_id))
 
 
 @shared_task(bind=True, acks_late=True, autoretry_for=TRANSIENT_ERRORS, retry_backoff=60, retry_backoff_max=900,

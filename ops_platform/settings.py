@@ -68,6 +68,8 @@ INSTALLED_APPS = [
     "ops_platform.dashboard",
     # teams and goals (reads the domain apps through their selectors)
     "goals",
+    # saved insights, dashboards, subscriptions, annotations (reads the reports through ops_platform.core.reports)
+    "insights",
     # the daily desk, alerts and weekly digests (reads goals and the domain apps through their selectors)
     "desk",
     # domain

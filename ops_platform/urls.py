@@ -15,6 +15,7 @@ api_v1 = [
     path("", include("users.api_urls")),
     path("", include("goals.api_urls")),
     path("", include("desk.api_urls")),
+    path("", include("insights.api_urls")),
 ]
 
 urlpatterns = [
@@ -25,6 +26,7 @@ urlpatterns = [
     path("users/", include("users.urls")),
     path("goals/", include("goals.urls")),
     path("desk/", include("desk.urls")),
+    path("insights/", include("insights.urls")),
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("i18n/setlang/", account_views.set_language, name="set-language"),

@@ -158,9 +158,7 @@ class LifecycleApi(APIView):
         "labels": serializers.DictField(child=serializers.CharField()),
         "flows": serializers.ListField(child=serializers.DictField())}))
     def get(self, request):
-        span = _range(request)
-        series = selectors.stage_daily_series(**span)
-        return Response({**series, "flows": selectors.stage_flows(**span)})
+        return Response(selectors.lifecycle_report(**_range(request)))
 
 
 # Channels

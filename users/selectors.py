@@ -127,6 +127,12 @@ def stage_daily_series(*, date_from: date, date_to: date) -> dict:
             "labels": {stage: str(names.get(stage, stage)) for stage in stages}}
 
 
+def lifecycle_report(*, date_from: date, date_to: date) -> dict:
+    """The life-cycle page's figures: customers per stage per day and the flows between stages (two queries)."""
+    return {**stage_daily_series(date_from=date_from, date_to=date_to),
+            "flows": stage_flows(date_from=date_from, date_to=date_to)}
+
+
 def stage_flows(*, date_from: date, date_to: date) -> list[dict]:
     """Customers moving between stages in the range, summed, largest first (with the stages' display names;
     ``from_stage`` "" = first seen)."""
@@ -274,6 +280,22 @@ def segment_members(*, segment) -> QuerySet[Customer]:
 def segment_sizes(*, segment, days: int = 90) -> list[dict]:
     since = timezone.localdate() - timedelta(days=days)
     return list(segment.sizes.filter(date__gte=since).order_by("date").values("date", "size", "build_seconds"))
+
+
+def segment_size_report(*, segment, date_from: date, date_to: date) -> dict:
+    """A segment's stored size on each day of [date_from, date_to] (the last size before the range carried forward,
+    None before the first build), and its size at the end of the range: ``{"segment": {"id", "name"}, "sizes":
+    [{"date", "size"}], "size"}``. Two queries."""
+    stored = segment_sizes_between(segment_ids=[segment.pk], date_from=date_from, date_to=date_to)
+    by_day = {row["date"]: row["size"] for row in stored}
+    carried = next((row["size"] for row in reversed(stored) if row["date"] < date_from), None)
+    sizes = []
+    for offset in range((date_to - date_from).days + 1):
+        day = date_from + timedelta(days=offset)
+        carried = by_day.get(day, carried)
+        sizes.append({"date": day.isoformat(), "size": carried})
+    return {"segment": {"id": segment.pk, "name": segment.name}, "sizes": sizes,
+            "size": sizes[-1]["size"] if sizes else None}
 
 
 def segment_size_changes(*, created_by, threshold: float = 0.2) -> list[dict]:

@@ -15,8 +15,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from analytics import selectors as analytics_selectors
-from desk.models import Alert
+from desk.models import Alert, AlertRule
 from desk.selectors import alert_visible_to
+from desk.services.rules import builtin_rule, insight_rule_alerts, notifications_create
 from goals.models import Team
 from merchants import selectors as merchant_selectors
 from merchants.models import Tier
@@ -25,9 +26,9 @@ from ops_platform.core.roles import Role
 from products import selectors as product_selectors
 from users import selectors as user_selectors
 
-CHANNEL_DROP = 0.2  # a rate down by more than 20 % (relative) against the week before
-CHANNEL_MIN_VISITORS = 20  # both weeks need this many new visitors for the rates to mean something
-STUCK_RUN_HOURS = 6  # a merchant metrics run still STARTED after this long was left by a crash
+# The thresholds are the built-in alert rules' (desk.models.AlertRule, defaults in desk.services.rules): a channel
+# whose rate fell by more than ``threshold`` (relative, 0.2 = 20 %) with ``min_visitors`` new visitors in both
+# weeks; a merchant metrics run still STARTED after ``stuck_hours`` was left by a crash. Administrators change them.
 
 
 @dataclass
@@ -35,6 +36,7 @@ class AlertsResult:
     day: date
     found: int = 0
     created: int = 0
+    to_email: list[int] = field(default_factory=list)
     by_kind: dict[str, int] = field(default_factory=dict)
 
 
@@ -44,8 +46,8 @@ def _week_before(day: date) -> tuple[date, date]:
     return monday, monday + timedelta(days=6)
 
 
-def channel_quality_drops(*, this_week: list[dict], previous_week: list[dict], threshold: float = CHANNEL_DROP,
-                          min_visitors: int = CHANNEL_MIN_VISITORS) -> list[dict]:
+def channel_quality_drops(*, this_week: list[dict], previous_week: list[dict], threshold: float,
+                          min_visitors: int) -> list[dict]:
     """Channels whose activation rate or repeat rate fell by more than ``threshold`` (relative) from the previous
     week's rows to this week's (rows as ``users.selectors.channel_quality`` gives them)."""
     before = {row["channel"]: row for row in previous_week}
@@ -67,7 +69,7 @@ def channel_quality_drops(*, this_week: list[dict], previous_week: list[dict], t
     return drops
 
 
-def _channel_alerts(day: date) -> list[Alert]:
+def _channel_alerts(day: date, rule: AlertRule) -> list[Alert]:
     week_from, week_to = _week_before(day)
     this_week = user_selectors.channel_quality(date_from=week_from, date_to=week_to)["channels"]
     previous = user_selectors.channel_quality(date_from=week_from - timedelta(days=7),
@@ -76,13 +78,15 @@ def _channel_alerts(day: date) -> list[Alert]:
                   subject=f"channel:{drop['channel']}", day=week_from,
                   params={**drop, "week": week_from.isoformat()}, link=reverse("users:channels"),
                   audience_team_kind=Team.Kind.USER_OPS, audience_role=Role.USER_OPS.value)
-            for drop in channel_quality_drops(this_week=this_week, previous_week=previous)]
+            for drop in channel_quality_drops(this_week=this_week, previous_week=previous,
+                                              threshold=rule.threshold if rule.threshold is not None else 0.2,
+                                              min_visitors=int(rule.options.get("min_visitors", 20)))]
 
 
 AT_RISK_NAMED = 5  # merchants named in a grouped alert; the tier page lists them all
 
 
-def _at_risk_alerts(day: date) -> list[Alert]:
+def _at_risk_alerts(day: date, rule: AlertRule) -> list[Alert]:
     """One alert per owner and week for the merchants that fell to at-risk (a bad week would otherwise bury the
     desk under one alert per merchant); unowned merchants go to every merchant operator."""
     since = day - timedelta(days=14)
@@ -101,7 +105,8 @@ def _at_risk_alerts(day: date) -> list[Alert]:
             kind=Alert.Kind.MERCHANT_AT_RISK, severity=Alert.Severity.WARNING,
             subject=f"owner:{owner_id or 'none'}", day=week,
             params={**{key: merchants[0][key] for key in ("code", "name", "from_tier", "score")},
-                    "week": week.isoformat(), "count": len(group), "merchants": merchants[:AT_RISK_NAMED]},
+                    "week": week.isoformat(), "count": len(group),
+                    "merchants": merchants[:int(rule.options.get("named", AT_RISK_NAMED))]},
             # an owned merchant's alert is its owner's alone; an unowned one is for every merchant operator
             link=link, audience_user_id=owner_id,
             audience_team_kind="" if owner_id else Team.Kind.MERCHANT_OPS,
@@ -109,7 +114,7 @@ def _at_risk_alerts(day: date) -> list[Alert]:
     return alerts
 
 
-def _tracking_alerts(day: date) -> list[Alert]:
+def _tracking_alerts(day: date, rule: AlertRule) -> list[Alert]:
     week_from = day - timedelta(days=day.weekday())  # this week's Monday: one alert per ticket per week
     return [Alert(kind=Alert.Kind.TRACKING_VIOLATIONS, severity=Alert.Severity.WARNING,
                   subject=f"ticket:{row['ticket_id']}", day=week_from,
@@ -118,7 +123,8 @@ def _tracking_alerts(day: date) -> list[Alert]:
                   link=reverse("products:ticket", args=[row["ticket_id"]]),
                   audience_team_kind=Team.Kind.ANALYSTS, audience_role=Role.ANALYST.value,
                   audience_user_id=row["owner_pm_id"])
-            for row in product_selectors.tracking_violations_on_launched()]
+            for row in product_selectors.tracking_violations_on_launched()
+            if row["bad_events"] >= (rule.threshold if rule.threshold is not None else 1)]
 
 
 def _failed_run_alert(run: str, subject: str, started, error: str) -> Alert:
@@ -130,7 +136,7 @@ def _failed_run_alert(run: str, subject: str, started, error: str) -> Alert:
                  audience_role=Role.ANALYST.value)
 
 
-def _run_alerts(day: date) -> list[Alert]:
+def _run_alerts(day: date, rule: AlertRule) -> list[Alert]:
     alerts = []
     metrics = analytics_selectors.metrics_run_latest()
     if metrics is not None and metrics.status == "failed":
@@ -140,13 +146,14 @@ def _run_alerts(day: date) -> list[Alert]:
         alerts.append(_failed_run_alert("customers", str(refresh.pk), refresh.started_at, refresh.error))
     weekly = merchant_selectors.merchant_metrics_run_latest()
     if weekly is not None and weekly.status == "started" and (
-            timezone.now() - weekly.started_at > timedelta(hours=STUCK_RUN_HOURS)):
+            timezone.now() - weekly.started_at > timedelta(hours=float(rule.options.get("stuck_hours", 6)))):
         alerts.append(_failed_run_alert("merchants", weekly.period_start.isoformat(), weekly.started_at,
                                         "still running; left by a crash?"))
     return alerts
 
 
-RULES = (_channel_alerts, _at_risk_alerts, _tracking_alerts, _run_alerts)
+BUILTIN = {AlertRule.Kind.CHANNEL_QUALITY: _channel_alerts, AlertRule.Kind.MERCHANT_AT_RISK: _at_risk_alerts,
+           AlertRule.Kind.TRACKING_VIOLATIONS: _tracking_alerts, AlertRule.Kind.RUN_FAILED: _run_alerts}
 
 
 def alerts_compute(*, day: date | None = None) -> AlertsResult:
@@ -154,8 +161,11 @@ def alerts_compute(*, day: date | None = None) -> AlertsResult:
     day = day or timezone.localdate()
     result = AlertsResult(day=day)
     found: list[Alert] = []
-    for rule in RULES:
-        found += rule(day)
+    for kind, check in BUILTIN.items():
+        rule = builtin_rule(kind)
+        if rule.enabled:
+            found += check(day, rule)
+    found += insight_rule_alerts(day)
     result.found = len(found)
     for alert in found:
         result.by_kind[alert.kind] = result.by_kind.get(alert.kind, 0) + 1
@@ -165,6 +175,8 @@ def alerts_compute(*, day: date | None = None) -> AlertsResult:
         Alert.objects.bulk_create(found, update_conflicts=True, unique_fields=["kind", "subject", "day"],
                                   update_fields=["params", "link"], batch_size=500)
         result.created = Alert.objects.count() - before
+        to_email = notifications_create(alerts=[a for a in found if a.kind == Alert.Kind.INSIGHT_RULE])
+    result.to_email = to_email  # the caller (task or command) queues them: desk.tasks.notification_emails_queue
     return result
 
 

@@ -13,6 +13,8 @@ NAV_ITEMS = [
     ("analytics:retention", _("Retention"), Area.ANALYTICS),
     ("analytics:golden-time", _("Golden time"), Area.ANALYTICS),
     ("analytics:exports", _("Exports"), Area.ANALYTICS),
+    ("insights:dashboards", _("Dashboards"), Area.INSIGHTS),
+    ("insights:list", _("Insights"), Area.INSIGHTS),
     ("merchants:list", _("Merchants"), Area.MERCHANTS),
     ("users:customers", _("Customers"), Area.CUSTOMERS),
     ("products:tickets", _("Requirements"), Area.TICKETS),

@@ -7,9 +7,12 @@ app asks these questions here, so "this week" means the same on the desk, the ti
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime, time, timedelta
 
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 DAY, WEEK, MONTH, QUARTER = "day", "week", "month", "quarter"
 PERIODS = (DAY, WEEK, MONTH, QUARTER)
@@ -89,3 +92,59 @@ def period_starts(date_from: date, date_to: date, period: str) -> list[date]:
         starts.append(current)
         current = period_add(current, period, 1)
     return starts
+
+
+# Relative ranges ("the last 30 days", "the last 8 complete weeks"), resolved when they are read: a saved report or a
+# dashboard keeps the words, and each day they mean that day's dates. "last_N_days|weeks|months" are the N complete
+# periods before the current one (yesterday back, last week back, last month back): they never hold a partial
+# period. "this_week" and "this_month" are the period in progress, so far (today included).
+
+RELATIVE_RANGE = re.compile(
+    r"^(?:last_(?P<count>[1-9][0-9]{0,2})_(?P<unit>days|weeks|months)|this_(?P<this>week|month))$")
+RELATIVE_RANGE_MAX_DAYS = 400  # the reports' own cap: longer is refused when saved
+RELATIVE_RANGE_PRESETS = (
+    ("last_7_days", _("Last 7 days")), ("last_30_days", _("Last 30 days")), ("last_90_days", _("Last 90 days")),
+    ("last_4_weeks", _("Last 4 complete weeks")), ("last_8_weeks", _("Last 8 complete weeks")),
+    ("last_3_months", _("Last 3 complete months")), ("last_12_months", _("Last 12 complete months")),
+    ("this_week", _("This week so far")), ("this_month", _("This month so far")),
+)
+_UNITS = {"days": DAY, "weeks": WEEK, "months": MONTH}
+
+
+def relative_range(spec: str, *, today: date | None = None) -> tuple[date, date]:
+    """The local dates ``spec`` covers today (or on ``today``); ValueError for words it does not know."""
+    match = RELATIVE_RANGE.match(spec or "")
+    if match is None:
+        raise ValueError(f"unknown relative range {spec!r}")
+    today = today or local_today()
+    if match["this"]:
+        return period_start(today, match["this"]), today
+    period = _UNITS[match["unit"]]
+    last = last_complete_period(period, today=today)
+    return period_add(last, period, 1 - int(match["count"])), period_end(last, period)
+
+
+def relative_range_days(spec: str) -> int:
+    """How many days ``spec`` can span at most (months taken as 31 days), to refuse a range no report takes."""
+    match = RELATIVE_RANGE.match(spec or "")
+    if match is None:
+        raise ValueError(f"unknown relative range {spec!r}")
+    if match["this"]:
+        return 31
+    return int(match["count"]) * {"days": 1, "weeks": 7, "months": 31}[match["unit"]]
+
+
+def relative_range_label(spec: str) -> str:
+    """``spec`` in words, in the active language ("Last 8 complete weeks")."""
+    presets = dict(RELATIVE_RANGE_PRESETS)
+    if spec in presets:
+        return str(presets[spec])
+    match = RELATIVE_RANGE.match(spec or "")
+    if match is None:
+        return spec
+    count = int(match["count"])
+    if match["unit"] == "days":
+        return ngettext("Last %(count)s day", "Last %(count)s days", count) % {"count": count}
+    if match["unit"] == "weeks":
+        return ngettext("Last %(count)s complete week", "Last %(count)s complete weeks", count) % {"count": count}
+    return ngettext("Last %(count)s complete month", "Last %(count)s complete months", count) % {"count": count}

@@ -38,6 +38,8 @@ class Area(StrEnum):
     GOALS = "goals"
     TEAMS = "teams"
     DESK = "desk"
+    INSIGHTS = "insights"
+    ALERT_RULES = "alert_rules"
     ADMIN_SITE = "admin_site"
 
 
@@ -90,6 +92,13 @@ PERMISSIONS: dict[Area, dict[Action, frozenset[Role]]] = {
     # The daily desk, alerts and team digests: everyone has a desk and acknowledges their alerts; which alert
     # (its audience) and which digest (its team's members) a person sees is decided in desk.selectors.
     Area.DESK: {Action.VIEW: ALL_ROLES, Action.CHANGE: ALL_ROLES},
+    # Saved insights, dashboards and subscriptions: everyone saves their own and shares them; who may read one is
+    # decided per insight (its visibility and the areas of its report, insights.selectors), who may change it too
+    # (its owner, a team dashboard's members, admins).
+    Area.INSIGHTS: {Action.VIEW: ALL_ROLES, Action.CHANGE: ALL_ROLES},
+    # Alert rules: everyone sets their own on the insights they read; the built-in rules (channel drop, merchants at
+    # risk, tracking violations, failed runs) are changed or switched off by administrators (desk.services.rules).
+    Area.ALERT_RULES: {Action.VIEW: ALL_ROLES, Action.CHANGE: ALL_ROLES},
     Area.ADMIN_SITE: {Action.VIEW: frozenset({Role.ADMIN}), Action.CHANGE: frozenset({Role.ADMIN})},
 }
 

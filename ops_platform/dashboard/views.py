@@ -1,6 +1,8 @@
 from django.shortcuts import render
 
 from desk.selectors import desk_for
+from insights.selectors import dashboards_pinned_for
+from insights.services.results import dashboard_grid
 from ops_platform.core.chart_markers import chart_markers
 from ops_platform.core.permissions import role_required
 from ops_platform.core.roles import Area
@@ -9,6 +11,11 @@ from ops_platform.dashboard.selectors import dashboard_summary
 
 @role_required(Area.DASHBOARD)
 def home(request):
+    pinned = dashboards_pinned_for(user=request.user)
+    if pinned:  # the team's own dashboard replaces the platform block under the desk
+        return render(request, "dashboard/home.html", {
+            "pinned": [dashboard_grid(user=request.user, dashboard=dashboard) for dashboard in pinned],
+            "desk": desk_for(user=request.user)})
     summary = dashboard_summary()
     days = summary["daily_events"]
     chart = {

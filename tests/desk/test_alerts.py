@@ -12,7 +12,7 @@ from django_celery_beat.models import PeriodicTask
 from rest_framework.test import APIClient
 
 from analytics.models import MetricsRun
-from desk.models import Alert
+from desk.models import Alert, AlertRule
 from desk.selectors import alert_visible_to, alerts_open_for
 from desk.services import alerts as alert_services
 from desk.services.alerts import alert_acknowledge, alerts_compute, channel_quality_drops
@@ -42,16 +42,42 @@ def test_a_drop_of_more_than_20_percent_is_an_alert_and_20_percent_is_not():
                  _row("search", repeat=0.2),  # −33 %
                  _row("store", activation=0.7, repeat=0.3)]
 
-    drops = channel_quality_drops(this_week=this_week, previous_week=previous)
+    drops = channel_quality_drops(this_week=this_week, previous_week=previous, threshold=0.2, min_visitors=20)
 
     assert [(d["channel"], d["fell"]) for d in drops] == [("douyin", ["activation_rate"]), ("search", ["repeat_rate"])]
+
+
+def test_the_built_in_channel_rule_starts_at_the_thresholds_it_had_in_code():
+    rule = AlertRule.objects.get(kind=AlertRule.Kind.CHANNEL_QUALITY)
+
+    assert (rule.enabled, rule.threshold, rule.options) == (True, 0.2, {"min_visitors": 20})
+
+
+def test_an_admin_raising_the_channel_threshold_or_switching_the_rule_off_changes_the_alerts(monkeypatch):
+    def fake_quality(*, date_from, date_to):
+        return {"channels": [_row("wechat", activation=0.35 if date_from == date(2026, 11, 16) else 0.5)]}  # −30 %
+
+    monkeypatch.setattr(alert_services.user_selectors, "channel_quality", fake_quality)
+    rule = AlertRule.objects.get(kind=AlertRule.Kind.CHANNEL_QUALITY)
+    rule.threshold = 0.4
+    rule.save()
+
+    assert alerts_compute(day=DAY).by_kind == {}
+
+    rule.threshold, rule.enabled = 0.25, False
+    rule.save()
+    assert alerts_compute(day=DAY).by_kind == {}
+
+    rule.enabled = True
+    rule.save()
+    assert alerts_compute(day=DAY).by_kind == {"channel_quality": 1}
 
 
 def test_small_weeks_and_new_channels_raise_nothing():
     previous = [_row("wechat", visitors=19), _row("douyin")]
     this_week = [_row("wechat", activation=0.1), _row("douyin", visitors=19, activation=0.1), _row("new", activation=0)]
 
-    assert channel_quality_drops(this_week=this_week, previous_week=previous) == []
+    assert channel_quality_drops(this_week=this_week, previous_week=previous, threshold=0.2, min_visitors=20) == []
 
 
 def test_channel_alerts_compare_the_last_complete_week_with_the_one_before(monkeypatch):

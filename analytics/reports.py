@@ -1,0 +1,44 @@
+"""The analytics reports a saved insight can hold (ops_platform/core/reports.py): each read through its API's own
+parser and computed by the selector its API calls, so an insight's result is the API's answer."""
+
+from __future__ import annotations
+
+from django.utils.translation import gettext_lazy as _
+
+from analytics import selectors
+from analytics.apis import AarrrInputSerializer
+from analytics.forms import FunnelForm, GoldenTimeForm, RetentionForm
+from ops_platform.core.reports import (
+    ReportKind,
+    form_parameters,
+    form_parser,
+    report_kind_register,
+    serializer_parameters,
+    serializer_parser,
+)
+from ops_platform.core.roles import Area
+
+KINDS = [
+    ReportKind(key="funnel", label=_("Funnel"), area=Area.ANALYTICS, parse=form_parser(FunnelForm),
+               compute=selectors.funnel_compute, parameters=form_parameters(FunnelForm),
+               page_url_name="analytics:funnel", api_url_name="analytics-funnel", list_parameters=frozenset({"steps"}),
+               description=_("Ordered steps, the share of customers who reach each one.")),
+    ReportKind(key="retention", label=_("Retention"), area=Area.ANALYTICS, parse=form_parser(RetentionForm),
+               compute=selectors.retention_compute, parameters=form_parameters(RetentionForm),
+               page_url_name="analytics:retention", api_url_name="analytics-retention",
+               description=_("Cohorts by their first event, and how many come back period after period.")),
+    ReportKind(key="golden_time", label=_("Golden time"), area=Area.ANALYTICS, parse=form_parser(GoldenTimeForm),
+               compute=selectors.golden_time_compute, parameters=form_parameters(GoldenTimeForm),
+               page_url_name="analytics:golden-time", api_url_name="analytics-golden-time",
+               description=_("When in the week an event happens, hour by hour.")),
+    ReportKind(key="aarrr", label=_("AARRR overview"), area=Area.ANALYTICS,
+               parse=serializer_parser(AarrrInputSerializer), compute=selectors.aarrr_overview,
+               parameters=serializer_parameters(AarrrInputSerializer), page_url_name="analytics:aarrr",
+               api_url_name="aarrr-overview", time_series=True,
+               description=_("The five stages per day, against the previous period, and by channel.")),
+]
+
+
+def reports_register() -> None:
+    for kind in KINDS:
+        report_kind_register(kind)

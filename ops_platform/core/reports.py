@@ -1,0 +1,102 @@
+"""The reports a saved insight can hold, contributed by the apps that own them.
+
+A report is read through its own API's parser and selector: ``parse(query)`` takes the query string the report's
+API takes (a ``QueryDict``) and returns the selector's keyword arguments, raising ``ApplicationError`` with field
+errors on bad input; ``compute(**arguments)`` is the selector the API calls. A saved insight stores the kind and
+the exact query parameters, and is evaluated through these two, so its result is the API's answer for the same
+parameters, and a parameter a report learns later (a filter, a breakdown) is saved and applied with no change here.
+
+The apps register their kinds when Django starts (``AppConfig.ready``), as they do chart markers; the insights app
+reads them here. This module imports no app.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+
+from django.utils.functional import Promise
+from django.utils.translation import gettext as _
+
+from ops_platform.core.exceptions import ApplicationError
+from ops_platform.core.roles import Area
+
+DATE_PARAMETERS = ("date_from", "date_to")
+
+
+@dataclass(frozen=True)
+class ReportKind:
+    key: str  # "funnel", "retention", …
+    label: str | Promise
+    area: Area  # a reader needs to view this area (the report's own API asks the same)
+    parse: Callable[[Mapping], dict]
+    compute: Callable[..., dict]
+    parameters: tuple[str, ...]  # the query parameters the report takes (its parser's fields)
+    page_url_name: str = ""  # the report's page, which takes the same query string
+    api_url_name: str = ""
+    dated: bool = True  # takes date_from / date_to
+    time_series: bool = False  # its chart runs over dates (launch markers and annotations are drawn on it)
+    description: str | Promise = ""
+    list_parameters: frozenset[str] = field(default_factory=frozenset)  # repeated or comma-separated lists
+
+    @property
+    def segment_filter(self) -> bool:
+        """Whether the report takes ``segment=<id>`` (a dashboard's segment filter applies to it)."""
+        return "segment" in self.parameters
+
+
+_KINDS: dict[str, ReportKind] = {}
+
+
+def report_kind_register(kind: ReportKind) -> None:
+    _KINDS[kind.key] = kind
+
+
+def report_kind(key: str) -> ReportKind | None:
+    return _KINDS.get(key)
+
+
+def report_kinds() -> list[ReportKind]:
+    """Every registered kind, in registration order (analytics first, as the apps are installed)."""
+    return list(_KINDS.values())
+
+
+def _refused(errors: dict) -> ApplicationError:
+    return ApplicationError(_("The report's parameters are not valid; see the fields."), errors={
+        field: [str(message) for message in messages] for field, messages in errors.items()})
+
+
+def form_parser(form_class, arguments: Callable | None = None) -> Callable[[Mapping], dict]:
+    """``parse`` for a report whose API reads a Django form: the form's field errors become the error's fields;
+    ``arguments(form)`` (default ``form.report_arguments()``) gives the selector's keyword arguments."""
+
+    def parse(query: Mapping) -> dict:
+        form = form_class(query)
+        if not form.is_valid():
+            raise _refused(form.errors)
+        return arguments(form) if arguments else form.report_arguments()
+
+    return parse
+
+
+def serializer_parser(serializer_class, arguments: Callable | None = None) -> Callable[[Mapping], dict]:
+    """``parse`` for a report whose API reads a DRF serializer (its validated data are the arguments)."""
+
+    def parse(query: Mapping) -> dict:
+        serializer = serializer_class(data=query)
+        if not serializer.is_valid():
+            raise _refused({field: messages if isinstance(messages, list) else [messages]
+                            for field, messages in serializer.errors.items()})
+        data = dict(serializer.validated_data)
+        return arguments(data) if arguments else data
+
+    return parse
+
+
+def form_parameters(form_class) -> tuple[str, ...]:
+    """The query parameters a Django form reads (its fields), for ``ReportKind.parameters``."""
+    return tuple(form_class.base_fields)
+
+
+def serializer_parameters(serializer_class) -> tuple[str, ...]:
+    return tuple(serializer_class().fields)
