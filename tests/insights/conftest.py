@@ -1,0 +1,43 @@
+"""Builders for the insights tests: events a funnel can read, a team with a lead and members."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pytest
+
+from analytics.services.metrics import metrics_run_execute
+from goals.models import Team, TeamMembership
+from tests.factories import event_row, local_time
+from analytics.services.loading import events_load
+
+
+@pytest.fixture
+def funnel_events(db):
+    """30 customers over 16–24 November: all visit, two thirds sign up, a third order; AARRR rows computed."""
+    rows = []
+    for n in range(30):
+        day = date(2026, 11, 16) + timedelta(days=n % 9)
+        who = f"c{n}"
+        rows.append(event_row("visit", who, local_time(day, 9), channel=["wechat", "douyin", "organic"][n % 3]))
+        if n % 3:
+            rows.append(event_row("signup", who, local_time(day, 10)))
+        if n % 3 == 1:
+            rows.append(event_row("order_paid", who, local_time(day, 11), amount=25, order_id=f"o{n}",
+                                  merchant_id="m1"))
+    events_load(rows)
+    metrics_run_execute(date_from=date(2026, 11, 1), date_to=date(2026, 11, 24))
+    return rows
+
+
+@pytest.fixture
+def team_of(db):
+    def make(name: str, *, lead=None, members=(), kind: str = Team.Kind.USER_OPS) -> Team:
+        team = Team.objects.create(name=name, kind=kind)
+        if lead is not None:
+            TeamMembership.objects.create(team=team, user=lead, is_lead=True)
+        for member in members:
+            TeamMembership.objects.create(team=team, user=member)
+        return team
+
+    return make
