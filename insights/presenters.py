@@ -30,11 +30,11 @@ def fmt(value, kind: str = "int") -> str:
     if value is None:
         return "—"
     if kind == "percent":
-        return f"{number_format(float(value) * 100, decimal_pos=1)}%"
+        return f"{number_format(round(float(value) * 100, 1), decimal_pos=1)}%"  # number_format cuts, not rounds
     if kind == "money":
-        return "¥" + number_format(float(value), decimal_pos=2, force_grouping=True)
+        return "¥" + number_format(round(float(value), 2), decimal_pos=2, force_grouping=True)
     if kind == "float":
-        return number_format(float(value), decimal_pos=2, force_grouping=True)
+        return number_format(round(float(value), 2), decimal_pos=2, force_grouping=True)
     if kind == "int":
         return number_format(round(float(value)), force_grouping=True)
     return str(value)
