@@ -231,7 +231,9 @@ def dashboard_new(request):
                 messages.error(request, error)
         return redirect("insights:dashboards")
     try:
-        dashboard = dashboard_services.dashboard_create(user=request.user, **form.cleaned_data)
+        data = form.cleaned_data
+        dashboard = dashboard_services.dashboard_create(user=request.user, name=data["name"],
+                                                        description=data["description"], team_id=data["team"])
     except ApplicationError as error:
         _flash(request, error)
         return redirect("insights:dashboards")
@@ -436,9 +438,8 @@ def annotation_delete_view(request, annotation_id: int):
 
 @role_required(Area.INSIGHTS, Action.CHANGE)
 def subscription_new(request):
-    source = request.POST if request.method == "POST" else request.GET
-    insight_id = _int(source.get("insight"))
-    dashboard_id = _int(source.get("dashboard"))
+    insight_id = _int(request.POST.get("insight") or request.GET.get("insight"))
+    dashboard_id = _int(request.POST.get("dashboard") or request.GET.get("dashboard"))
     target = (selectors.insight_get(user=request.user, insight_id=insight_id) if insight_id else
               selectors.dashboard_get(user=request.user, dashboard_id=dashboard_id) if dashboard_id else None)
     if target is None:

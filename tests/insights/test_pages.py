@@ -1,0 +1,55 @@
+"""The insights pages render for their readers, and a report page offers "Save as insight" with its parameters."""
+
+from __future__ import annotations
+
+from datetime import time
+
+import pytest
+
+from insights.services.dashboards import dashboard_create, tile_add
+from insights.services.insights import insight_create
+from insights.services.subscriptions import subscription_create
+from ops_platform.core.roles import Role
+
+pytestmark = pytest.mark.django_db
+FUNNEL = {"steps": ["visit", "signup", "order_paid"], "window_days": ["7"]}
+
+
+def test_every_page_renders(client, make_staff, team_of, funnel_events):
+    lead = make_staff(Role.USER_OPS, email="lead@example.com")
+    team = team_of("Growth", lead=lead)
+    insight = insight_create(user=lead, kind="funnel", params=FUNNEL, name="Funnel", date_range="last_30_days",
+                             visibility="team")
+    dashboard = dashboard_create(user=lead, name="Board", team_id=team.pk)
+    tile_add(user=lead, dashboard=dashboard, insight_id=insight.pk)
+    subscription = subscription_create(user=lead, frequency="daily", at=time(8), dashboard_id=dashboard.pk,
+                                       team_id=team.pk)
+    client.force_login(lead)
+    created = client.post("/insights/dashboards/new/", {"name": "Empty", "team": team.pk})
+    assert created.status_code == 302
+
+    for url in [created["Location"], "/insights/", f"/insights/{insight.pk}/", f"/insights/{insight.pk}/edit/",
+                "/insights/new/?kind=funnel&steps=visit&steps=signup&window_days=7&date_from=2026-11-01&date_to=2026-11-24",
+                "/insights/dashboards/", f"/insights/dashboards/{dashboard.pk}/",
+                f"/insights/dashboards/{dashboard.pk}/edit/", "/insights/annotations/",
+                f"/insights/subscriptions/new/?dashboard={dashboard.pk}", f"/insights/subscriptions/{subscription.pk}/",
+                "/desk/alert-rules/", f"/desk/alert-rules/new/?insight={insight.pk}", "/desk/notifications/"]:
+        response = client.get(url)
+        assert response.status_code == 200, url
+
+
+def test_a_report_page_links_its_exact_parameters_to_save_as_insight(client, make_staff):
+    client.force_login(make_staff(Role.ANALYST))
+
+    html = client.get("/analytics/funnel/?steps=visit&steps=signup&window_days=3&date_from=2026-11-01"
+                      "&date_to=2026-11-07").content.decode()
+
+    assert ('href="/insights/new/?kind=funnel&amp;steps=visit&amp;steps=signup&amp;window_days=3&amp;'
+            'date_from=2026-11-01&amp;date_to=2026-11-07"') in html
+
+
+def test_a_role_without_customer_records_gets_no_save_button_on_their_pages(client, make_staff):
+    client.force_login(make_staff(Role.PM))
+
+    assert 'data-testid="save-as-insight"' not in client.get("/users/referral/").content.decode()
+    assert 'data-testid="save-as-insight"' in client.get("/users/channels/").content.decode()
