@@ -146,8 +146,8 @@ def _aarrr(result: dict) -> dict:
               "change": stage.get("change"), "change_display": fmt(stage.get("change"), "percent")}
              for stage in result.get("stages", [])]
     activation = next((s for s in result.get("stages", []) if s["key"] == "activation"), {})
-    number = _number(activation.get("value"), "int", _("Activation"),
-                     _("against the previous period of the same length"), items=items)
+    number = _number(activation.get("value"), "int", "", _("against the previous period of the same length"),
+                     items=items)
     table = {"columns": [_column("date", _("Date"), "date"), *[_column(key, _stage_label(key),
                                                                        "money" if key == "revenue" else "int")
                                                                for key in (*STAGES, "paying_customers")]],

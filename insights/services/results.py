@@ -170,7 +170,7 @@ def dashboard_grid(*, user, dashboard) -> dict:
     else:
         range_label = ""
     return {"dashboard": dashboard, "tiles": tiles, "range_label": range_label, "grid_id": f"grid-data-{dashboard.pk}",
-            "grid": {"id": dashboard.pk, "tiles": tiles,
+            "grid": {"id": dashboard.pk, "tiles": tiles, "now": timezone.now().isoformat(),
                      "result_url": reverse("dashboard-tile-result", args=[dashboard.pk, 0]).replace("/0/", "/{tile}/"),
                      "results_url": reverse("dashboard-results", args=[dashboard.pk]),
                      "order_url": reverse("dashboard-tile-order", args=[dashboard.pk])}}

@@ -12,9 +12,10 @@
     return match ? decodeURIComponent(match[1]) : "";
   }
   function percent(v) { return v == null ? "—" : (v * 100).toFixed(1) + "%"; }
+  let skew = 0;  // the server's clock minus this browser's, so "computed 12 min ago" is the server's minutes
   function ago(iso) {
     if (!iso) return "";
-    const seconds = Math.round((new Date(iso).getTime() - Date.now()) / 1000);
+    const seconds = Math.min(0, Math.round((new Date(iso).getTime() - Date.now() - skew) / 1000));
     const rtf = new Intl.RelativeTimeFormat(lang, {numeric: "auto"});
     const abs = Math.abs(seconds);
     if (abs < 60) return rtf.format(seconds, "second");
@@ -149,6 +150,7 @@
 
   function initGrid(container) {
     const grid = JSON.parse(document.getElementById(container.dataset.grid).textContent);
+    if (grid.now) skew = new Date(grid.now).getTime() - Date.now();
     const tiles = {};
     let stale = false;
     grid.tiles.forEach(function (state) {
