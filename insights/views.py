@@ -256,6 +256,9 @@ def dashboard_detail(request, dashboard_id: int):
     can_change = selectors.dashboard_can_change(user=request.user, dashboard=dashboard)
     insights = list(selectors.insight_list(user=request.user)[:300]) if can_change else []
     mode = "fixed" if dashboard.date_from else dashboard.date_range
+    subscriptions = list(selectors.subscription_list(user=request.user, dashboard_id=dashboard.pk))
+    for subscription in subscriptions:
+        subscription.weekday_label = dict(WEEKDAYS).get(subscription.weekday, "")
     return render(request, "insights/dashboard.html", {
         **context, "can_change": can_change,
         "can_pin": selectors.dashboard_can_pin(user=request.user, dashboard=dashboard),
@@ -264,7 +267,7 @@ def dashboard_detail(request, dashboard_id: int):
             "date_range": mode, "date_from": dashboard.date_from, "date_to": dashboard.date_to,
             "segment": dashboard.segment_id}),
         "annotation_form": AnnotationForm() if can(request.user, Area.ANALYTICS) else None,
-        "subscriptions": list(selectors.subscription_list(user=request.user, dashboard_id=dashboard.pk)),
+        "subscriptions": subscriptions,
     })
 
 

@@ -32,7 +32,8 @@ def growth(make_staff):
     for n in range(45):
         day = date(2026, 11, 2) + timedelta(days=n % 23)
         who = f"c{n}"
-        rows.append(event_row("visit", who, local_time(day, 9 + n % 10), channel=["wechat", "douyin", "organic"][n % 3]))
+        channel = ["wechat", "douyin", "organic"][n % 3]
+        rows.append(event_row("visit", who, local_time(day, 9 + n % 10), channel=channel))
         if n % 3:
             rows.append(event_row("signup", who, local_time(day, 20)))
         if n % 3 == 1:

@@ -6,10 +6,10 @@ from datetime import date, timedelta
 
 import pytest
 
+from analytics.services.loading import events_load
 from analytics.services.metrics import metrics_run_execute
 from goals.models import Team, TeamMembership
 from tests.factories import event_row, local_time
-from analytics.services.loading import events_load
 
 
 @pytest.fixture

@@ -18,7 +18,12 @@ from desk.services.rules import alert_rule_create, notification_email_send
 from insights.models import DashboardTile, SubscriptionDelivery, SubscriptionRun
 from insights.services.dashboards import dashboard_create, dashboard_pin, tile_add
 from insights.services.insights import insight_create
-from insights.services.subscriptions import next_run_after, subscription_create, subscription_run_send, subscriptions_due
+from insights.services.subscriptions import (
+    next_run_after,
+    subscription_create,
+    subscription_run_send,
+    subscriptions_due,
+)
 from ops_platform.core.chart_markers import chart_markers
 from ops_platform.core.exceptions import ApplicationError
 from ops_platform.core.roles import Role

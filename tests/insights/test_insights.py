@@ -39,7 +39,7 @@ def test_relative_ranges_resolve_to_complete_periods_in_the_time_zone(spec, expe
     assert relative_range(spec, today=TODAY) == expected
 
 
-@pytest.mark.now(datetime(2026, 11, 23, 0, 30, tzinfo=ZoneInfo("Asia/Shanghai")))  # Monday 00:30 in Shanghai, still Sunday in UTC
+@pytest.mark.now(datetime(2026, 11, 23, 0, 30, tzinfo=ZoneInfo("Asia/Shanghai")))  # Monday 00:30; Sunday in UTC
 def test_a_relative_range_is_cut_in_the_local_time_zone_not_utc():
     assert relative_range("last_1_weeks") == (date(2026, 11, 16), date(2026, 11, 22))
 
