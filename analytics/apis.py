@@ -1,6 +1,6 @@
 from datetime import timedelta
 
-from django.http import FileResponse, HttpResponse, StreamingHttpResponse
+from django.http import FileResponse
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from django.utils import timezone
@@ -18,20 +18,15 @@ from analytics.api_auth import HasIngestKey, IngestKeyAuthentication, IngestKeyR
 from analytics.forms import AARRR_MAX_RANGE_DAYS
 from analytics.models import AarrrDaily, ExportJob, IngestKey, MetricsRun
 from analytics.selectors import aarrr_daily_list, aarrr_overview, export_job_get, ingest_key_list
-from analytics.services.exports import (
-    export_job_create,
-    report_build,
-    report_csv_lines,
-    report_xlsx_bytes,
-)
+from analytics.services.exports import export_job_create, report_build
 from analytics.services.ingest import MAX_BATCH_BYTES, batch_too_large_error, events_batch_ingest
 from analytics.services.keys import ingest_key_create, ingest_key_revoke
 from analytics.tasks import metrics_backfill_queue
+from ops_platform.core import exports as writer
 from ops_platform.core.exceptions import ApplicationError
 from ops_platform.core.roles import Action, Area
 
 MAX_RANGE_DAYS = AARRR_MAX_RANGE_DAYS
-XLSX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 class MetricsRunOutputSerializer(serializers.ModelSerializer):
@@ -193,18 +188,13 @@ class ExportDownloadApi(APIView):
         choice.is_valid(raise_exception=True)
         kind, file_format = choice.validated_data["kind"], choice.validated_data["file_format"]
         report = report_build(kind=kind, params=export_params(kind, request.query_params))
-        if file_format == ExportJob.Format.CSV:
-            response = StreamingHttpResponse(report_csv_lines(report), content_type="text/csv; charset=utf-8")
-        else:
-            if (report.total or 0) > XLSX_DIRECT_LIMIT:
-                raise ApplicationError(
-                    f"This report has {report.total:,} rows, too many for a direct XLSX download. Start an export "
-                    "job (POST /api/v1/analytics/exports/) and download the file when it is done, or choose CSV.",
-                    errors={"file_format": ["Use an export job or CSV for more than 100,000 rows."]},
-                    status_code=413, code="too_large")
-            response = HttpResponse(report_xlsx_bytes(report), content_type=XLSX_CONTENT_TYPE)
-        response["Content-Disposition"] = f'attachment; filename="{report.name}.{file_format}"'
-        return response
+        if file_format == ExportJob.Format.XLSX and (report.total or 0) > XLSX_DIRECT_LIMIT:
+            raise ApplicationError(
+                f"This report has {report.total:,} rows, too many for a direct XLSX download. Start an export "
+                "job (POST /api/v1/analytics/exports/) and download the file when it is done, or choose CSV.",
+                errors={"file_format": ["Use an export job or CSV for more than 100,000 rows."]},
+                status_code=413, code="too_large")
+        return writer.file_response(report, file_format)
 
 
 class ExportJobOutputSerializer(serializers.ModelSerializer):

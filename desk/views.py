@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpResponse
+from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
@@ -19,9 +19,10 @@ from desk.models import AlertRule
 from desk.rendering import metric_label
 from desk.services import rules as rule_services
 from desk.services.alerts import alert_acknowledge
-from desk.services.digests import digest_context, digest_xlsx
+from desk.services.digests import digest_context, digest_report
 from insights import selectors as insight_selectors
 from merchants.views import follow_up_done_then
+from ops_platform.core import exports
 from ops_platform.core.exceptions import ApplicationError
 from ops_platform.core.permissions import role_required
 from ops_platform.core.roles import Action, Area
@@ -71,10 +72,7 @@ def digest_detail(request, digest_id: int):
 @role_required(Area.DESK)
 def digest_download(request, digest_id: int):
     digest = _readable(request, digest_id)
-    response = HttpResponse(digest_xlsx(digest=digest),
-                            content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
-    response["Content-Disposition"] = f'attachment; filename="digest-{digest.team_id}-{digest.week}.xlsx"'
-    return response
+    return exports.xlsx_response(digest_report(digest=digest))
 
 
 # Alert rules and notifications

@@ -5,7 +5,6 @@ service or selector, serialize. Ownership (merchant ops change their own merchan
 from __future__ import annotations
 
 from django.contrib.auth import get_user_model
-from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers, status
@@ -36,7 +35,7 @@ from merchants.services.campaigns import (
     campaign_results,
     campaign_update,
 )
-from merchants.services.imports import merchants_export_csv, merchants_import
+from merchants.services.imports import merchants_import, merchants_report
 from merchants.services.metrics import merchant_tier_set
 from merchants.services.pipeline import (
     merchant_create,
@@ -55,6 +54,7 @@ from merchants.services.training import (
     training_session_create,
     training_session_update,
 )
+from ops_platform.core import exports
 from ops_platform.core.fields import IdField
 from ops_platform.core.roles import Action, Area
 
@@ -356,10 +356,7 @@ class MerchantExportApi(APIView):
 
     @extend_schema(parameters=[MerchantFilterSerializer], responses={(200, "text/csv"): OpenApiTypes.STR})
     def get(self, request):
-        text = merchants_export_csv(merchants=selectors.merchant_list(**merchant_filters(request)))
-        response = HttpResponse(text, content_type="text/csv; charset=utf-8")
-        response["Content-Disposition"] = 'attachment; filename="merchants.csv"'
-        return response
+        return exports.csv_response(merchants_report(merchants=selectors.merchant_list(**merchant_filters(request))))
 
 
 # Targets and tiers

@@ -6,16 +6,15 @@ analysts and admins (Area.CUSTOMER_RECORDS). ``role_required`` runs before any l
 
 from __future__ import annotations
 
-import csv
-
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.http import Http404, StreamingHttpResponse
+from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from ops_platform.core import exports
 from ops_platform.core.exceptions import ApplicationError
 from ops_platform.core.permissions import role_required
 from ops_platform.core.roles import Action, Area, can
@@ -37,13 +36,11 @@ from users.services.coupons import (
     coupon_issue_to_segment,
     coupon_redemptions_refresh,
 )
+from users.services.exports import coupon_codes_report, customers_report
 from users.services.segments import segment_delete, segment_rebuild, segment_save
 from users.tasks import customers_refresh_task
 
 PAGE_SIZE = 50
-EXPORT_FIELDS = ["distinct_id", "first_seen_at", "first_channel", "utm_source", "utm_medium", "utm_campaign",
-                 "signed_up_at", "referrer", "first_order_at", "last_order_at", "orders", "spend", "stage",
-                 "recency_score", "frequency_score", "monetary_score", "rfm_segment"]
 
 
 def _filters(form: CustomerFilterForm) -> dict:
@@ -82,22 +79,13 @@ def customer_list(request):
     }, status=status)
 
 
-class _Echo:
-    def write(self, value):
-        return value
-
-
 @role_required(Area.CUSTOMER_RECORDS)
 def customer_export(request):
     form = CustomerFilterForm(request.GET or None)
     if form.is_bound and not form.is_valid():
         return render(request, "users/customer_list.html", {"form": form, "customers": []}, status=400)
-    rows = selectors.customer_list(**_filters(form)).values_list(*EXPORT_FIELDS).iterator(chunk_size=5000)
-    writer = csv.writer(_Echo())
-    lines = (writer.writerow(row) for row in ([EXPORT_FIELDS], rows) for row in row)
-    response = StreamingHttpResponse(lines, content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = 'attachment; filename="customers.csv"'
-    return response
+    return exports.csv_response(customers_report(customers=selectors.customer_list(**_filters(form)),
+                                                 name="customers"))
 
 
 @role_required(Area.CUSTOMER_RECORDS)
@@ -274,12 +262,8 @@ def segment_delete_view(request, segment_id: int):
 @role_required(Area.CUSTOMER_RECORDS)
 def segment_export(request, segment_id: int):
     segment = _segment_or_404(segment_id)
-    rows = selectors.segment_members(segment=segment).values_list(*EXPORT_FIELDS).iterator(chunk_size=5000)
-    writer = csv.writer(_Echo())
-    lines = (writer.writerow(row) for row in ([EXPORT_FIELDS], rows) for row in row)
-    response = StreamingHttpResponse(lines, content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="segment-{segment.pk}.csv"'
-    return response
+    return exports.csv_response(customers_report(customers=selectors.segment_members(segment=segment),
+                                                 name=f"segment-{segment.pk}"))
 
 
 # Coupons
@@ -373,13 +357,8 @@ def coupon_redemptions_refresh_view(request, campaign_id: int):
 @role_required(Area.CUSTOMER_RECORDS)
 def coupon_codes_export(request, campaign_id: int):
     campaign = _campaign_or_404(campaign_id)
-    fields = ["code", "customer__distinct_id", "issued_at"]
-    rows = selectors.coupon_codes(campaign=campaign).values_list(*fields).iterator(chunk_size=5000)
-    writer = csv.writer(_Echo())
-    lines = (writer.writerow(row) for row in ([["code", "customer", "issued_at"]], rows) for row in row)
-    response = StreamingHttpResponse(lines, content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="coupon-codes-{campaign.pk}.csv"'
-    return response
+    return exports.csv_response(coupon_codes_report(codes=selectors.coupon_codes(campaign=campaign),
+                                                    name=f"coupon-codes-{campaign.pk}"))
 
 
 # Referral

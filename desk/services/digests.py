@@ -10,7 +10,6 @@ translated text: labels are made when a reader's page, e-mail or workbook is ren
 
 from __future__ import annotations
 
-import io
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -23,10 +22,6 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
-from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.styles import Alignment, Font, PatternFill
-from openpyxl.utils import get_column_letter
 
 from desk import selectors as desk_selectors
 from desk.models import Alert, Digest, DigestDelivery
@@ -34,7 +29,9 @@ from goals import selectors as goal_selectors
 from goals.models import Goal, Metric, Team
 from merchants import selectors as merchant_selectors
 from merchants.models import Tier
+from ops_platform.core import exports
 from ops_platform.core.exceptions import ApplicationError
+from ops_platform.core.exports import NUMBER, PERCENT, Column, ExportTable, Report
 from products import selectors as product_selectors
 from products.models import Ticket
 from users import selectors as user_selectors
@@ -42,8 +39,6 @@ from users.models import Stage
 
 TOP_CHANNELS = 5
 MOVES_LIMIT = 50
-HEADER_FONT = Font(bold=True, color="FFFFFF")  # as analytics' XLSX exports
-HEADER_FILL = PatternFill("solid", fgColor="3B6FD8")
 # Which kinds of alert reach which team in its digest (the alert's audience by team kind, or every alert for
 # "other" teams and teams whose kind has no alerts of its own).
 TEAM_ALERT_KINDS = {
@@ -289,53 +284,41 @@ def digests_send(*, week: date | None = None, dry_run: bool = False) -> DigestsR
 
 
 def digest_xlsx(*, digest: Digest) -> bytes:
-    """The digest as a workbook, one sheet per section, headers formatted like analytics' exports."""
+    return exports.xlsx_bytes(digest_report(digest=digest))
+
+
+def digest_report(*, digest: Digest) -> Report:
+    """The digest as a report for the export writer, a sheet per section (formatted header, typed cells, formulas in
+    titles and names neutralised), labels in the current language."""
     context = digest_context(digest)
-    percent = "0.0%"
-    sheets = [
-        (_("Goals"), [(_("Goal"), "text"), (_("Level"), "text"), (_("Metric"), "text"), (_("Target"), "number"),
-                      (_("Value"), "number"), (_("Progress"), percent), (_("Pace"), "text")],
-         [[g.get("title"), g.get("level_label"), g.get("metric_label"), g.get("target"), g.get("value"),
-           g.get("progress"), g.get("pace_label")] for g in context["goals"]]),
-        (_("Merchants"), [(_("Merchant"), "text"), (_("Name"), "text"), (_("From"), "text"), (_("To"), "text")],
-         [[m["code"], m["name"], m["from_label"], m["to_label"]] for m in context["moves"]]),
-        (_("Customers"), [(_("Stage"), "text"), (_("Start of week"), "number"), (_("End of week"), "number"),
-                          (_("Change"), "number")],
-         [[c["label"], c["start"], c["end"], c["change"]] for c in context["customers"]]),
-        (_("Tickets"), [(_("Ticket"), "text"), (_("Title"), "text"), (_("Event"), "text"), (_("Date"), "text"),
-                        (_("Outcome"), "text")],
-         [[t["key"], t["title"], _("launched"), t["date"], ""] for t in context["tickets"].get("launched", [])]
-         + [[t["key"], t["title"], _("concluded"), t["date"], t["outcome_label"]]
-            for t in context["tickets"].get("concluded", [])]),
-        (_("Channels"), [(_("Rank"), "number"), (_("Channel"), "text"), (_("Visitors"), "number"),
-                         (_("Sign-ups"), "number"), (_("Activation rate"), percent), (_("Repeat rate"), percent),
-                         (_("ROI"), percent)],
-         [[c.get("rank"), c.get("channel"), c.get("visitors"), c.get("signups"), c.get("activation_rate"),
-           c.get("repeat_rate"), c.get("roi")] for c in context["channels"]]),
-        (_("Alerts"), [(_("Day"), "text"), (_("Severity"), "text"), (_("Alert"), "text"), (_("Details"), "text")],
-         [[a["day"], str(dict(Alert.Severity.choices).get(a["severity"], a["severity"])), a["title"], a["message"]]
-          for a in context["alerts"]]),
+
+    def table(title, columns, rows) -> ExportTable:
+        return ExportTable(title=title, columns=[Column(f"c{i}", label, kind) for i, (label, kind) in
+                                                 enumerate(columns)], rows=rows)
+
+    text = "text"
+    tables = [
+        table(_("Goals"), [(_("Goal"), text), (_("Level"), text), (_("Metric"), text), (_("Target"), NUMBER),
+                           (_("Value"), NUMBER), (_("Progress"), PERCENT), (_("Pace"), text)],
+              [[g.get("title"), g.get("level_label"), g.get("metric_label"), g.get("target"), g.get("value"),
+                g.get("progress"), g.get("pace_label")] for g in context["goals"]]),
+        table(_("Merchants"), [(_("Merchant"), text), (_("Name"), text), (_("From"), text), (_("To"), text)],
+              [[m["code"], m["name"], m["from_label"], m["to_label"]] for m in context["moves"]]),
+        table(_("Customers"), [(_("Stage"), text), (_("Start of week"), NUMBER), (_("End of week"), NUMBER),
+                               (_("Change"), NUMBER)],
+              [[c["label"], c["start"], c["end"], c["change"]] for c in context["customers"]]),
+        table(_("Tickets"), [(_("Ticket"), text), (_("Title"), text), (_("Event"), text), (_("Date"), text),
+                             (_("Outcome"), text)],
+              [[t["key"], t["title"], _("launched"), t["date"], ""] for t in context["tickets"].get("launched", [])]
+              + [[t["key"], t["title"], _("concluded"), t["date"], t["outcome_label"]]
+                 for t in context["tickets"].get("concluded", [])]),
+        table(_("Channels"), [(_("Rank"), NUMBER), (_("Channel"), text), (_("Visitors"), NUMBER),
+                              (_("Sign-ups"), NUMBER), (_("Activation rate"), PERCENT), (_("Repeat rate"), PERCENT),
+                              (_("ROI"), PERCENT)],
+              [[c.get("rank"), c.get("channel"), c.get("visitors"), c.get("signups"), c.get("activation_rate"),
+                c.get("repeat_rate"), c.get("roi")] for c in context["channels"]]),
+        table(_("Alerts"), [(_("Day"), text), (_("Severity"), text), (_("Alert"), text), (_("Details"), text)],
+              [[a["day"], str(dict(Alert.Severity.choices).get(a["severity"], a["severity"])), a["title"],
+                a["message"]] for a in context["alerts"]]),
     ]
-    workbook = Workbook(write_only=True)
-    for title, columns, rows in sheets:
-        sheet = workbook.create_sheet(title=str(title)[:31])
-        for index, (_label, kind) in enumerate(columns, start=1):
-            sheet.column_dimensions[get_column_letter(index)].width = 28 if kind == "text" else 14
-        sheet.freeze_panes = "A2"
-        header = []
-        for label, _kind in columns:
-            cell = WriteOnlyCell(sheet, value=str(label))
-            cell.font, cell.fill, cell.alignment = HEADER_FONT, HEADER_FILL, Alignment(horizontal="center")
-            header.append(cell)
-        sheet.append(header)
-        for row in rows:
-            cells = []
-            for value, (_label, kind) in zip(row, columns, strict=True):
-                cell = WriteOnlyCell(sheet, value=value)
-                if kind == percent and value is not None:
-                    cell.number_format = percent
-                cells.append(cell)
-            sheet.append(cells)
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    return buffer.getvalue()
+    return Report(name=f"digest-{digest.team_id}-{digest.week}", tables=tables)

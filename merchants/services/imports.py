@@ -1,4 +1,5 @@
-"""Import merchants from CSV or XLSX (all rows or none, with row-level errors) and export merchant lists."""
+"""Import merchants from CSV or XLSX (all rows or none, with row-level errors) and export merchant lists (through the
+project's one export writer, ``ops_platform.core.exports``, which neutralises formulas)."""
 
 from __future__ import annotations
 
@@ -8,10 +9,12 @@ import io
 from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from merchants.models import Merchant, MerchantStageMove
 from merchants.services.pipeline import merchant_build
 from ops_platform.core.exceptions import ApplicationError
+from ops_platform.core.exports import DATETIME, HEADER_BOTH, INT, Column, ExportTable, Report, header_code
 from ops_platform.core.roles import Action, Area, Role, can, roles_of
 
 COLUMNS = ("code", "name", "category", "city", "district", "address", "contact_person", "contact_phone", "source",
@@ -19,8 +22,15 @@ COLUMNS = ("code", "name", "category", "city", "district", "address", "contact_p
 REQUIRED = ("code", "name", "category", "city")
 MAX_ROWS = 5000
 MAX_BYTES = 5 * 1024 * 1024
-EXPORT_COLUMNS = ("code", "name", "category", "city", "district", "stage", "tier", "health_score", "owner",
-                  "contact_person", "contact_phone", "source", "tags", "created_at")
+EXPORT_COLUMNS = [
+    Column("code", gettext_lazy("Code")), Column("name", gettext_lazy("Name")),
+    Column("category", gettext_lazy("Category")), Column("city", gettext_lazy("City")),
+    Column("district", gettext_lazy("District")), Column("stage", gettext_lazy("Stage")),
+    Column("tier", gettext_lazy("Tier")), Column("health_score", gettext_lazy("Health score"), INT),
+    Column("owner", gettext_lazy("Owner")), Column("contact_person", gettext_lazy("Contact person")),
+    Column("contact_phone", gettext_lazy("Contact phone")), Column("source", gettext_lazy("Source")),
+    Column("tags", gettext_lazy("Tags")), Column("created_at", gettext_lazy("Created"), DATETIME),
+]
 
 
 def _rows_csv(data: bytes) -> list[list[str]]:
@@ -69,7 +79,7 @@ def merchants_import(*, user, filename: str, data: bytes) -> int:
     rows = [row for row in rows if any((cell or "").strip() for cell in row)]
     if not rows:
         raise ApplicationError(_("The file is empty."), errors={"file": [_("The file has no rows.")]})
-    header = [(cell or "").strip().lower() for cell in rows[0]]
+    header = [header_code(cell or "").lower() for cell in rows[0]]  # "Code (code)", as exported, reads "code"
     missing = [column for column in REQUIRED if column not in header]
     unknown = [column for column in header if column and column not in COLUMNS]
     if missing or unknown:
@@ -133,36 +143,14 @@ def merchants_import(*, user, filename: str, data: bytes) -> int:
 
 def _export_values(merchant: Merchant) -> list:
     return [merchant.code, merchant.name, merchant.category, merchant.city, merchant.district,
-            merchant.stage, merchant.tier, "" if merchant.health_score is None else merchant.health_score,
+            merchant.stage, merchant.tier, merchant.health_score,
             merchant.owner.username if merchant.owner else "", merchant.contact_person, merchant.contact_phone,
-            merchant.source, ",".join(merchant.tags or []), merchant.created_at.isoformat()]
+            merchant.source, ",".join(merchant.tags or []), merchant.created_at]
 
 
-def _safe(value):
-    """Cells starting with = + - @ are formulas to a spreadsheet: quote them."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@"):
-        return "'" + value
-    return value
-
-
-def merchants_export_csv(*, merchants) -> str:
-    """A merchant list (a selector's queryset, owner joined) as CSV text."""
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(EXPORT_COLUMNS)
-    for merchant in merchants.iterator(chunk_size=2000):
-        writer.writerow([_safe(value) for value in _export_values(merchant)])
-    return out.getvalue()
-
-
-def merchants_export_xlsx(*, merchants) -> bytes:
-    from openpyxl import Workbook
-
-    workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet("merchants")
-    sheet.append(list(EXPORT_COLUMNS))
-    for merchant in merchants.iterator(chunk_size=2000):
-        sheet.append([_safe(value) for value in _export_values(merchant)])
-    out = io.BytesIO()
-    workbook.save(out)
-    return out.getvalue()
+def merchants_report(*, merchants) -> Report:
+    """A merchant list (a selector's queryset, owner joined) as a report for the export writer: headers
+    ``Label (code)`` (the import reads the codes back), streamed from the database."""
+    rows = (_export_values(merchant) for merchant in merchants.iterator(chunk_size=2000))
+    return Report(name="merchants", header=HEADER_BOTH,
+                  tables=[ExportTable(title=gettext_lazy("Merchants"), columns=EXPORT_COLUMNS, rows=rows)])

@@ -26,10 +26,11 @@ from merchants.forms import (
 )
 from merchants.models import LossReason, Merchant, Tier
 from merchants.overview import merchant_overview
-from merchants.services.imports import merchants_export_csv, merchants_export_xlsx, merchants_import
+from merchants.services.imports import merchants_import, merchants_report
 from merchants.services.metrics import merchant_rotate_out, merchant_tier_set
 from merchants.services.pipeline import merchant_create, merchant_move_stage, merchant_reassign
 from merchants.services.relationship import contact_log, follow_up_complete
+from ops_platform.core import exports
 from ops_platform.core.exceptions import ApplicationError
 from ops_platform.core.permissions import role_required
 from ops_platform.core.roles import Action, Area, can
@@ -86,15 +87,8 @@ def merchant_export(request):
     form = MerchantFilterForm(request.GET or None)
     if form.is_bound and not form.is_valid():
         return HttpResponse(_("Bad filters."), status=400, content_type="text/plain; charset=utf-8")
-    merchants = selectors.merchant_list(**_list_filters(form))
-    if request.GET.get("format") == "xlsx":
-        response = HttpResponse(merchants_export_xlsx(merchants=merchants), content_type=(
-            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"))
-        response["Content-Disposition"] = 'attachment; filename="merchants.xlsx"'
-        return response
-    response = HttpResponse(merchants_export_csv(merchants=merchants), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = 'attachment; filename="merchants.csv"'
-    return response
+    report = merchants_report(merchants=selectors.merchant_list(**_list_filters(form)))
+    return exports.file_response(report, "xlsx" if request.GET.get("format") == "xlsx" else "csv")
 
 
 @role_required(Area.MERCHANTS, Action.CHANGE)

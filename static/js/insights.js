@@ -176,10 +176,22 @@
   }
 
   document.querySelectorAll("[data-grid]").forEach(initGrid);
-  document.querySelectorAll("[data-chart]").forEach(function (box) {
-    chart(box, JSON.parse(document.getElementById(box.dataset.chart).textContent));
+  document.querySelectorAll("[data-insight-chart]").forEach(function (box) {
+    chart(box, JSON.parse(document.getElementById(box.dataset.insightChart).textContent));
   });
   document.querySelectorAll(".computed[data-computed]").forEach(function (node) {
     if (node.dataset.computed && !node.closest("[data-tile-id]")) node.title = node.dataset.computed;
+  });
+})();
+(function () {
+  "use strict";
+  // "Add to dashboard": the form posts to the chosen dashboard's tiles.
+  document.querySelectorAll("form[data-testid=add-to-dashboard]").forEach(function (form) {
+    const select = form.querySelector("select[name=dashboard]");
+    form.action = select.value;
+    select.addEventListener("change", function () { form.action = select.value; });
+  });
+  document.querySelectorAll("form[data-confirm]").forEach(function (form) {
+    form.addEventListener("submit", function (event) { if (!window.confirm(form.dataset.confirm)) event.preventDefault(); });
   });
 })();

@@ -182,7 +182,7 @@ def test_a_failing_job_is_recorded(db, settings, tmp_path, monkeypatch):
     def broken(report, target, progress=None):
         raise OSError("disk full")
 
-    monkeypatch.setattr(exports, "report_csv_write", broken)
+    monkeypatch.setattr(exports.writer, "csv_write", broken)
 
     with pytest.raises(OSError):
         exports.export_job_execute(job_id=job.id)

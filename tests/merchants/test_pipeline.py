@@ -8,7 +8,7 @@ from openpyxl import Workbook, load_workbook
 
 from merchants import selectors
 from merchants.models import LossReason, Merchant, MerchantContact, MerchantStageMove, StageSetting
-from merchants.services.imports import merchants_export_csv, merchants_export_xlsx, merchants_import
+from merchants.services.imports import merchants_import, merchants_report
 from merchants.services.pipeline import (
     merchant_create,
     merchant_move_stage,
@@ -17,6 +17,7 @@ from merchants.services.pipeline import (
     recruitment_target_create,
 )
 from merchants.services.relationship import contact_log, follow_up_complete
+from ops_platform.core import exports
 from ops_platform.core.exceptions import ApplicationError
 from ops_platform.core.roles import Role
 
@@ -293,11 +294,24 @@ def test_export_csv_and_xlsx_quote_formulas(make_staff):
     ops = make_staff(Role.MERCHANT_OPS)
     _create(ops, code="M1", contact_person="=cmd()")
 
-    text = merchants_export_csv(merchants=selectors.merchant_list())
-    sheet = load_workbook(io.BytesIO(merchants_export_xlsx(merchants=selectors.merchant_list()))).active
+    text = exports.csv_text(merchants_report(merchants=selectors.merchant_list()))
+    sheet = load_workbook(io.BytesIO(exports.xlsx_bytes(merchants_report(merchants=selectors.merchant_list())))).active
 
-    rows = list(csv.reader(io.StringIO(text)))
-    assert rows[0][:3] == ["code", "name", "category"]
+    rows = list(csv.reader(io.StringIO(text.lstrip("\ufeff"))))
+    assert rows[0][:3] == ["Code (code)", "Name (name)", "Category (category)"]
     assert rows[1][:9] == ["M1", "Noodle House", "food", "Shanghai", "", "lead", "", "", ops.username]
     assert rows[1][9] == "'=cmd()"
     assert [cell.value for cell in sheet[2]][:2] == ["M1", "Noodle House"]
+    assert (sheet["J2"].value, sheet["J2"].data_type, sheet["J2"].quotePrefix) == ("=cmd()", "s", True)
+
+
+def test_an_exported_header_imports_again(make_staff):
+    ops = make_staff(Role.MERCHANT_OPS)
+    text = exports.csv_text(merchants_report(merchants=selectors.merchant_list()))
+    header = text.lstrip("\ufeff").splitlines()[0].split(",")[:4]
+
+    created = merchants_import(user=ops, filename="list.csv",
+                               data=_csv([header, ["M9", "Tea Shop", "food", "Shanghai"]]))
+
+    assert created == 1
+    assert Merchant.objects.get(code="M9").name == "Tea Shop"

@@ -77,7 +77,7 @@ def test_export_streams_every_matching_customer(client_for, customers):
     response = client_for(Role.ANALYST).get("/users/customers/export.csv", {"min_orders": "1"})
 
     lines = b"".join(response.streaming_content).decode().strip().splitlines()
-    assert lines[0].startswith("distinct_id,first_seen_at,first_channel")
+    assert lines[0].startswith("\ufeffCustomer (distinct_id),First seen (first_seen_at),First-touch channel")
     assert sorted(line.split(",")[0] for line in lines[1:]) == ["alice", "carol"]
 
 
