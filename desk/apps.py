@@ -7,8 +7,10 @@ class DeskConfig(AppConfig):
     verbose_name = _("Daily desk")
 
     def ready(self):
+        from desk.reports import reports_register
         from ops_platform.core.topbar import TopbarCounter, topbar_counter_register
 
+        reports_register()
         topbar_counter_register("alerts", TopbarCounter(
             url_name="desk:notifications", label=_("Alerts"), count_url_name="alert-notification-list",
             count_query="unread=true&page_size=1"))

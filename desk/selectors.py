@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from desk.models import Alert, AlertNotification, AlertRule, Digest
 from goals import selectors as goal_selectors
+from goals.models import Team
 from merchants import selectors as merchant_selectors
 from merchants.models import MerchantContact
 from ops_platform.core.roles import Role, roles_of
@@ -257,3 +258,36 @@ def notification_list(*, user, unread: bool | None = None) -> QuerySet[AlertNoti
     return notes.order_by("-created_at", "-id")
 
 
+
+
+# Which kinds of alert reach which team in its digest (the alert's audience by team kind, or every alert for
+# "other" teams and teams whose kind has no alerts of its own).
+TEAM_ALERT_KINDS = {
+    Team.Kind.MERCHANT_OPS: [Alert.Kind.MERCHANT_AT_RISK, Alert.Kind.RUN_FAILED],
+    Team.Kind.USER_OPS: [Alert.Kind.CHANNEL_QUALITY, Alert.Kind.RUN_FAILED],
+    Team.Kind.PRODUCT_OPS: [Alert.Kind.TRACKING_VIOLATIONS, Alert.Kind.CHANNEL_QUALITY],
+    Team.Kind.ANALYSTS: list(Alert.Kind.values),
+    Team.Kind.PMS: [Alert.Kind.TRACKING_VIOLATIONS],
+}
+
+
+
+
+def _visible_to_members(team) -> QuerySet[Alert]:
+    """Alerts addressed to at least one of the team's members (``alert_addressed_to``, the desk's own audience
+    predicate without an admin's right to see everything), so a team's digest never widens an alert's audience — an
+    administrator in the team does not bring every alert into it."""
+    visible = Alert.objects.none()
+    for membership in goal_selectors.team_members(team=team):
+        if membership.user.is_active:
+            visible = visible | alert_addressed_to(user=membership.user)
+    return visible
+
+
+def team_alerts_in_range(*, team, date_from: date, date_to: date) -> list[dict]:
+    """The alerts of the range that reach the team: of its kinds, addressed to its members (200 at most)."""
+    kinds = TEAM_ALERT_KINDS.get(team.kind, list(Alert.Kind.values))
+    alerts = (_visible_to_members(team).filter(day__gte=date_from, day__lte=date_to)
+              .filter(Q(kind__in=kinds) | Q(audience_team_kind=team.kind)).order_by("day", "id")[:200])
+    return [{"id": a.pk, "kind": a.kind, "severity": a.severity, "day": a.day, "params": a.params, "link": a.link}
+            for a in alerts]

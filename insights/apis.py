@@ -531,10 +531,13 @@ class SubscriptionOutputSerializer(serializers.Serializer):
     time = serializers.TimeField(format="%H:%M")
     date_range = serializers.CharField()
     team_id = serializers.IntegerField(allow_null=True)
-    recipients = serializers.PrimaryKeyRelatedField(many=True, read_only=True)
+    recipients = serializers.SerializerMethodField()
     enabled = serializers.BooleanField()
     next_run_at = serializers.DateTimeField(allow_null=True)
     created_by_id = serializers.IntegerField(allow_null=True)
+
+    def get_recipients(self, subscription) -> list[int]:
+        return [person.pk for person in subscription.recipients.all()]
 
 
 class SubscriptionInputSerializer(serializers.Serializer):

@@ -79,6 +79,7 @@ class Dashboard(models.Model):
     team = models.ForeignKey(Team, verbose_name=_("team"), null=True, blank=True, on_delete=models.CASCADE,
                              related_name="dashboards")
     pinned = models.BooleanField(_("on the team's home page"), default=False)
+    team_digest = models.BooleanField(_("the team's weekly digest"), default=False)
     date_range = models.CharField(_("date range"), max_length=30, blank=True, default="")
     date_from = models.DateField(_("from"), null=True, blank=True)
     date_to = models.DateField(_("to"), null=True, blank=True)
@@ -94,6 +95,8 @@ class Dashboard(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["team"], condition=Q(pinned=True), name="dashboard_one_pinned_per_team"),
             models.CheckConstraint(condition=Q(pinned=False) | Q(team__isnull=False), name="dashboard_pinned_has_team"),
+            models.UniqueConstraint(fields=["team"], condition=Q(team_digest=True),
+                                    name="dashboard_one_digest_per_team"),
         ]
 
     def __str__(self) -> str:

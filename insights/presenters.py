@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import date
 
+from django.utils import translation
 from django.utils.dates import WEEKDAYS_ABBR
 from django.utils.formats import number_format
 from django.utils.translation import gettext as _
@@ -231,6 +232,69 @@ def _referrers(result: dict) -> dict:
     return {"chart": chart, "number": number, "table": table}
 
 
+# The weekly digest's sections (goals, merchants, tickets, alerts)
+
+
+def _in_language(by_language: dict) -> dict:
+    """The reader's entry of a ``{language: …}`` map an answer carries (English when it has no other)."""
+    language = translation.get_language() or "en"
+    return by_language.get(language) or by_language.get(language.split("-")[0]) or by_language.get("en") or {}
+
+
+def _team_goals(result: dict) -> dict:
+    goals = result.get("goals", [])
+    on_pace = len([g for g in goals if g.get("pace") in {"ahead", "on_track"}])
+    chart = {"type": "bar", "percent": True, "labels": [g["title"] for g in goals],
+             "datasets": [{"label": _("Progress"), "data": [g.get("progress") for g in goals]},
+                          {"label": _("Expected by now"), "data": [g.get("expected") for g in goals]}]}
+    paces = {"ahead": _("ahead"), "on_track": _("on track"), "behind": _("behind")}
+    number = _number(on_pace, "int", _("Goals on pace"), _("of %(count)s") % {"count": len(goals)})
+    table = {"columns": [_column("goal", _("Goal")), _column("metric", _("Metric")),
+                         _column("target", _("Target"), "float"), _column("value", _("Value"), "float"),
+                         _column("progress", _("Progress"), "percent"), _column("pace", _("Pace"))],
+             "rows": [[g["title"], g.get("metric_label") or g.get("metric"), g.get("target"), g.get("value"),
+                       g.get("progress"), str(paces.get(g.get("pace"), g.get("pace") or ""))] for g in goals]}
+    return {"chart": chart, "number": number, "table": table}
+
+
+def _tier_moves(result: dict) -> dict:
+    labels = _in_language(result.get("tier_labels", {}))
+    items = [{"label": _("up"), "display": fmt(result.get("up")), "change": None, "change_display": ""},
+             {"label": _("down"), "display": fmt(result.get("down")), "change": None, "change_display": ""},
+             {"label": _("first tier"), "display": fmt(result.get("new")), "change": None, "change_display": ""}]
+    chart = {"type": "bar", "labels": [str(_("up")), str(_("down")), str(_("first tier"))],
+             "datasets": [{"label": _("Merchants"), "data": [result.get("up"), result.get("down"), result.get("new")]}]}
+    number = _number(result.get("down"), "int", _("Merchants that moved a tier"), items=items)
+    table = {"columns": [_column("code", _("Merchant")), _column("name", _("Name")), _column("from", _("From")),
+                         _column("to", _("To"))],
+             "rows": [[m["code"], m["name"], labels.get(m["from_tier"], m["from_tier"] or "—"),
+                       labels.get(m["to_tier"], m["to_tier"])] for m in result.get("moves", [])]}
+    return {"chart": chart, "number": number, "table": table}
+
+
+def _launches(result: dict) -> dict:
+    outcomes = _in_language(result.get("outcome_labels", {}))
+    launched, concluded = result.get("launched", []), result.get("concluded", [])
+    number = _number(len(launched), "int", _("Launched"), _("%(count)s concluded") % {"count": len(concluded)})
+    table = {"columns": [_column("ticket", _("Ticket")), _column("title", _("Title")), _column("what", _("Event")),
+                         _column("date", _("Date"), "date"), _column("outcome", _("Outcome"))],
+             "rows": [[t["key"], t["title"], str(_("launched")), t["date"], ""] for t in launched]
+             + [[t["key"], t["title"], str(_("concluded")), t["date"], outcomes.get(t.get("outcome"), t.get("outcome"))]
+                for t in concluded]}
+    return {"chart": None, "number": number, "table": table}
+
+
+def _team_alerts(result: dict) -> dict:
+    alerts = result.get("alerts", [])
+    language = translation.get_language() or "en"
+    number = _number(len(alerts), "int", _("Alerts"))
+    table = {"columns": [_column("day", _("Day"), "date"), _column("severity", _("Severity")),
+                         _column("alert", _("Alert")), _column("details", _("Details"))],
+             "rows": [[a["day"], a["severity"], a.get("titles", {}).get(language) or a.get("titles", {}).get("en"),
+                       a.get("messages", {}).get(language) or a.get("messages", {}).get("en")] for a in alerts]}
+    return {"chart": None, "number": number, "table": table}
+
+
 def _generic(result: dict) -> dict:
     rows = [[key, value] for key, value in result.items() if isinstance(value, (int, float, str)) or value is None]
     return {"chart": None, "number": _number(None, "int", ""),
@@ -240,7 +304,8 @@ def _generic(result: dict) -> dict:
 PRESENTERS: dict[str, Callable[[dict], dict]] = {
     "funnel": _funnel, "retention": _retention, "golden_time": _golden_time, "aarrr": _aarrr,
     "channel_quality": _channel_quality, "lifecycle": _lifecycle, "customers": _customers,
-    "segment_size": _segment_size, "referrers": _referrers,
+    "segment_size": _segment_size, "referrers": _referrers, "team_goals": _team_goals, "tier_moves": _tier_moves,
+    "launches": _launches, "team_alerts": _team_alerts,
 }
 
 

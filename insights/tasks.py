@@ -9,6 +9,7 @@ from django.db import InterfaceError, OperationalError, transaction
 
 from insights.models import Dashboard
 from insights.services.dashboards import dashboard_refresh
+from insights.services.digests import team_digests_ensure
 from insights.services.results import results_prune
 from insights.services.subscriptions import subscription_run_send, subscriptions_due
 
@@ -57,7 +58,9 @@ def subscription_run_send_task(self, run_id: int) -> int:
 
 @shared_task(bind=True, acks_late=True, autoretry_for=TRANSIENT_ERRORS, retry_backoff=30, max_retries=3)
 def subscriptions_due_task(self) -> int:
-    """Every few minutes (beat): the subscriptions whose slot has come become runs, each sent by its own task."""
+    """Every few minutes (beat): every team has its digest dashboard and subscription; the subscriptions whose slot
+    has come become runs, each sent by its own task."""
+    team_digests_ensure()
     runs = subscriptions_due()
     for run_id in runs:
         transaction.on_commit(lambda run_id=run_id: subscription_run_send_task.delay(run_id))

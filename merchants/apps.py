@@ -5,3 +5,8 @@ from django.utils.translation import gettext_lazy as _
 class MerchantsConfig(AppConfig):
     name = "merchants"
     verbose_name = _("Merchant operations")
+
+    def ready(self):
+        from merchants.reports import reports_register
+
+        reports_register()

@@ -355,3 +355,18 @@ def merchants_in_tier_weekly(*, tier: str, date_from: date, date_to: date) -> li
 def merchant_names(*, codes: list[str]) -> dict[str, Merchant]:
     """Merchants by code (to name the codes found in events). One query."""
     return {merchant.code: merchant for merchant in Merchant.objects.filter(code__in=codes)}
+
+
+MOVES_LIMIT = 50
+
+
+def tier_moves_report(*, date_from: date, date_to: date) -> dict:
+    """The tier changes of the weeks starting in [date_from, date_to]: how many moved up, down or got their first
+    tier, and the movers (down first, then up; 25 of each at most). One query."""
+    changes = list(tier_changes(since=date_from).filter(period_start__lte=date_to).order_by("merchant__code")[:1000])
+    up = [c for c in changes if c.from_tier and TIER_RANK.get(Tier(c.to_tier), 0) > TIER_RANK.get(Tier(c.from_tier), 0)]
+    down = [c for c in changes
+            if c.from_tier and TIER_RANK.get(Tier(c.to_tier), 0) < TIER_RANK.get(Tier(c.from_tier), 0)]
+    return {"up": len(up), "down": len(down), "new": len([c for c in changes if not c.from_tier]),
+            "moves": [{"code": c.merchant.code, "name": c.merchant.name, "from_tier": c.from_tier,
+                       "to_tier": c.to_tier} for c in down[:MOVES_LIMIT // 2] + up[:MOVES_LIMIT // 2]]}

@@ -7,6 +7,9 @@ class ProductsConfig(AppConfig):
     verbose_name = _("Product operations")
 
     def ready(self):
+        from products.reports import reports_register
+
+        reports_register()
         from ops_platform.core.chart_markers import chart_marker_provider_register
         from ops_platform.core.topbar import TopbarCounter, topbar_counter_register
         from products.selectors import launch_markers

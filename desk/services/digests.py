@@ -17,7 +17,6 @@ from decimal import Decimal
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
-from django.db.models import Q, QuerySet
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
@@ -38,18 +37,6 @@ from users import selectors as user_selectors
 from users.models import Stage
 
 TOP_CHANNELS = 5
-MOVES_LIMIT = 50
-# Which kinds of alert reach which team in its digest (the alert's audience by team kind, or every alert for
-# "other" teams and teams whose kind has no alerts of its own).
-TEAM_ALERT_KINDS = {
-    Team.Kind.MERCHANT_OPS: [Alert.Kind.MERCHANT_AT_RISK, Alert.Kind.RUN_FAILED],
-    Team.Kind.USER_OPS: [Alert.Kind.CHANNEL_QUALITY, Alert.Kind.RUN_FAILED],
-    Team.Kind.PRODUCT_OPS: [Alert.Kind.TRACKING_VIOLATIONS, Alert.Kind.CHANNEL_QUALITY],
-    Team.Kind.ANALYSTS: list(Alert.Kind.values),
-    Team.Kind.PMS: [Alert.Kind.TRACKING_VIOLATIONS],
-}
-
-
 def week_monday(day: date) -> date:
     return day - timedelta(days=day.weekday())
 
@@ -80,17 +67,6 @@ def _goals(team: Team, week: date, week_end: date) -> list[dict]:
     return [{key: goal.get(key) for key in keys} for goal in goals]
 
 
-def _merchant_moves(week: date, week_end: date) -> dict:
-    changes = list(merchant_selectors.tier_changes(since=week).filter(period_start__lte=week_end)
-                   .order_by("merchant__code")[:1000])
-    rank = merchant_selectors.TIER_RANK
-    up = [c for c in changes if c.from_tier and rank.get(Tier(c.to_tier), 0) > rank.get(Tier(c.from_tier), 0)]
-    down = [c for c in changes if c.from_tier and rank.get(Tier(c.to_tier), 0) < rank.get(Tier(c.from_tier), 0)]
-    return {"up": len(up), "down": len(down), "new": len([c for c in changes if not c.from_tier]),
-            "moves": [{"code": c.merchant.code, "name": c.merchant.name, "from_tier": c.from_tier,
-                       "to_tier": c.to_tier} for c in down[:MOVES_LIMIT // 2] + up[:MOVES_LIMIT // 2]]}
-
-
 def _customer_stages(week: date, week_end: date) -> list[dict]:
     """Customers per life-cycle stage at the first and the last snapshot from the eve of the week to its end (one
     query); empty when no refresh stored a snapshot then."""
@@ -112,25 +88,6 @@ def _channels(week: date, week_end: date) -> list[dict]:
     return [{key: row.get(key) for key in keys} for row in rows if row["visitors"]][:TOP_CHANNELS]
 
 
-def _visible_to_members(team: Team) -> QuerySet[Alert]:
-    """Alerts addressed to at least one of the team's members (desk.selectors.alert_addressed_to, the desk's own
-    audience predicate without an admin's right to see everything), so the digest never widens an alert's
-    audience — an administrator in the team does not bring every alert into it."""
-    visible = Alert.objects.none()
-    for membership in goal_selectors.team_members(team=team):
-        if membership.user.is_active:
-            visible = visible | desk_selectors.alert_addressed_to(user=membership.user)
-    return visible
-
-
-def _alerts(team: Team, week: date, week_end: date) -> list[dict]:
-    kinds = TEAM_ALERT_KINDS.get(team.kind, list(Alert.Kind.values))
-    alerts = (_visible_to_members(team).filter(day__gte=week, day__lte=week_end)
-              .filter(Q(kind__in=kinds) | Q(audience_team_kind=team.kind)).order_by("day", "id")[:200])
-    return [{"id": a.pk, "kind": a.kind, "severity": a.severity, "day": a.day, "params": a.params, "link": a.link}
-            for a in alerts]
-
-
 def digest_content(*, team: Team, week: date) -> dict:
     """The week's snapshot for the team, as JSON-ready data (codes and numbers, no translated text)."""
     week = week_monday(week)
@@ -139,11 +96,11 @@ def digest_content(*, team: Team, week: date) -> dict:
         "team": {"id": team.pk, "name": team.name, "kind": team.kind},
         "week_start": week, "week_end": week_end,
         "goals": _goals(team, week, week_end),
-        "merchants": _merchant_moves(week, week_end),
+        "merchants": merchant_selectors.tier_moves_report(date_from=week, date_to=week_end),
         "customers": _customer_stages(week, week_end),
         "tickets": _tickets(week, week_end),
         "channels": _channels(week, week_end),
-        "alerts": _alerts(team, week, week_end),
+        "alerts": desk_selectors.team_alerts_in_range(team=team, date_from=week, date_to=week_end),
     })
 
 

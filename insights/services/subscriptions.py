@@ -188,15 +188,16 @@ class Section:
     evaluated: Evaluated
 
 
-def subscription_sections(subscription: Subscription) -> list[Section]:
-    """Each insight it carries, evaluated once for every reader (answers from the cache while fresh)."""
+def subscription_sections(subscription: Subscription, *, today=None) -> list[Section]:
+    """Each insight it carries, evaluated once for every reader (answers from the cache while fresh); relative ranges
+    are resolved on ``today`` (the run's day, so a retry on another day still covers the same dates)."""
     override = _override(subscription)
     insights = ([tile.insight for tile in dashboard_tiles(dashboard=subscription.dashboard)]
                 if subscription.dashboard_id else [subscription.insight])
     sections = []
     for insight in insights:
         try:
-            query = insight_query(insight=insight, dashboard=override)
+            query = insight_query(insight=insight, dashboard=override, today=today)
         except ApplicationError as error:
             sections.append(Section(insight, Evaluated(kind=insight.kind, query={}, error={"message": error.message})))
             continue
@@ -297,7 +298,7 @@ def subscription_run_send(*, run_id: int) -> int:
     run = SubscriptionRun.objects.select_related("subscription", "subscription__insight",
                                                  "subscription__dashboard", "subscription__team").get(pk=run_id)
     subscription = run.subscription
-    sections = subscription_sections(subscription)
+    sections = subscription_sections(subscription, today=timezone.localtime(run.slot).date())
     sent = 0
     try:
         for reader in subscription_readers(subscription):

@@ -14,9 +14,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import date, timedelta
 
+from django.utils import timezone
 from django.utils.functional import Promise
 from django.utils.translation import gettext as _
+from rest_framework import serializers
 
 from ops_platform.core.exceptions import ApplicationError
 from ops_platform.core.roles import Area
@@ -100,3 +103,21 @@ def form_parameters(form_class) -> tuple[str, ...]:
 
 def serializer_parameters(serializer_class) -> tuple[str, ...]:
     return tuple(serializer_class().fields)
+
+
+class ReportRangeSerializer(serializers.Serializer):
+    """``date_from`` / ``date_to`` of a report that has no page of its own (the digest's sections): by default the
+    last 7 complete days; at most 400 days."""
+
+    date_from = serializers.DateField(required=False)
+    date_to = serializers.DateField(required=False)
+
+    def validate(self, attrs):
+        date_to = attrs.get("date_to") or timezone.localdate() - timedelta(days=1)
+        date_from = attrs.get("date_from") or date_to - timedelta(days=6)
+        if not (date(1970, 1, 1) <= date_from <= date_to <= date(2099, 12, 31)):
+            raise serializers.ValidationError({"date_to": [_("Choose an end date on or after the start date, "
+                                                             "between 1970 and 2099.")]})
+        if (date_to - date_from).days + 1 > 400:
+            raise serializers.ValidationError({"date_to": [_("Choose a range of at most 400 days.")]})
+        return {**attrs, "date_from": date_from, "date_to": date_to}

@@ -307,15 +307,19 @@ def test_the_desk_page_shows_and_acknowledges_alerts(client_for):
     assert client.get("/").context["desk"]["alerts"] == []
 
 
-def test_beat_runs_the_alerts_nightly_and_the_digest_on_monday_morning(settings):
-    tasks = {task.name: task for task in PeriodicTask.objects.select_related("crontab")}
+def test_beat_runs_the_alerts_nightly_and_the_subscriptions_not_the_old_digest(settings):
+    tasks = {task.name: task for task in PeriodicTask.objects.select_related("crontab", "interval")}
 
     alerts, digest = tasks["Nightly desk alerts"], tasks["Weekly team digest"]
+    subscriptions, refresh = tasks["Insight subscriptions (due e-mails)"], tasks["Dashboards refresh (after the night)"]
 
     assert (alerts.task, alerts.crontab.hour, alerts.crontab.minute) == ("desk.tasks.alerts_compute_task", "4", "30")
-    assert (digest.task, digest.crontab.day_of_week, digest.crontab.hour, digest.crontab.minute) == (
-        "desk.tasks.digests_send_task", "1", "8", "0")
-    assert str(digest.crontab.timezone) == settings.TIME_ZONE == "Asia/Shanghai"
+    assert str(alerts.crontab.timezone) == settings.TIME_ZONE == "Asia/Shanghai"
+    assert not digest.enabled  # the Monday digest is each team's dashboard subscription now
+    assert (subscriptions.task, subscriptions.interval.every, subscriptions.interval.period) == (
+        "insights.tasks.subscriptions_due_task", 5, "minutes")
+    assert (refresh.task, refresh.crontab.hour, refresh.crontab.minute) == ("insights.tasks.dashboards_refresh_nightly",
+                                                                           "5", "0")
 
 
 def test_a_colleague_can_neither_see_nor_acknowledge_the_owners_at_risk_alert(make_staff, team_with):

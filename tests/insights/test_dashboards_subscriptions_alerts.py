@@ -15,8 +15,9 @@ from rest_framework.test import APIClient
 from desk.models import Alert, AlertNotification
 from desk.services.alerts import alerts_compute
 from desk.services.rules import alert_rule_create, notification_email_send
-from insights.models import DashboardTile, SubscriptionDelivery, SubscriptionRun
+from insights.models import Dashboard, DashboardTile, SubscriptionDelivery, SubscriptionRun
 from insights.services.dashboards import dashboard_create, dashboard_pin, tile_add
+from insights.services.digests import team_digests_ensure
 from insights.services.insights import insight_create
 from insights.services.subscriptions import (
     next_run_after,
@@ -305,3 +306,27 @@ def test_only_admins_change_the_built_in_rules(crew, make_staff):
     assert admin.patch(f"/api/v1/alert-rules/{channel['id']}/", {"threshold": 0.5, "enabled": False},
                        format="json").json()["threshold"] == 0.5
     assert admin.delete(f"/api/v1/alert-rules/{channel['id']}/").status_code == 403
+
+
+# The weekly digest is a default subscription of the team's digest dashboard
+
+
+def test_every_team_gets_its_digest_dashboard_and_monday_subscription_once(crew, funnel_events, today_is):
+    assert team_digests_ensure() == 1
+    assert team_digests_ensure() == 0
+    dashboard = Dashboard.objects.get(team=crew["team"], team_digest=True)
+    assert [tile.insight.kind for tile in dashboard.tiles.order_by("position")] == [
+        "team_goals", "aarrr", "channel_quality", "lifecycle", "tier_moves", "launches", "team_alerts"]
+    subscription = dashboard.subscriptions.get()
+    assert (subscription.frequency, subscription.weekday, subscription.time, subscription.date_range,
+            subscription.team) == ("weekly", 0, time(8), "last_1_weeks", crew["team"])
+    assert subscription.next_run_at == datetime(2026, 11, 30, 8, 0, tzinfo=SHANGHAI)
+
+    today_is(datetime(2026, 11, 30, 8, 2, tzinfo=SHANGHAI))
+    run_id = subscriptions_due()[0]
+    assert subscription_run_send(run_id=run_id) == 2  # the lead and the member (the outsider is not in the team)
+    chinese = next(m for m in mail.outbox if m.to == ["member@example.com"])
+    sheets = load_workbook(io.BytesIO(chinese.attachments[0][1])).sheetnames
+    assert sheets == ["Goals", "AARRR stages", "Channels", "Customers by stage", "Merchants that moved a tier",
+                      "Launches and conclusions", "Alerts"]
+    assert "2026-11-23 – 2026-11-29" in chinese.body  # the last complete week, resolved on the run's day
