@@ -6,7 +6,8 @@ AARRR metrics computed and the event columns built, as after the nights).
 
 The dashboard holds two funnels (5 steps over 90 days with a channel breakdown; 3 steps over October), two
 retention tables (weekly over 90 days; daily over October), two golden-time grids and two AARRR overviews, each with
-fixed dates. Measured as a browser opens it, against gunicorn (``DJANGO_DEBUG=0``, ``--workers`` sync workers):
+fixed dates. Measured as a browser opens it, against gunicorn (``--workers`` sync workers; ``DJANGO_DEBUG=1`` until
+collectstatic works again, see ``main``):
 
 - **cold**: no stored answer (``insights_insightresult`` emptied): the page (its HTML, with the stored answers, here
   none) then every tile's ``/api/v1/dashboards/<id>/tiles/<tile>/result/`` fetched in parallel (6 at a time, as a
@@ -144,10 +145,14 @@ def main() -> list[str]:
     parser.add_argument("--workers", type=int, default=3)
     parser.add_argument("--write", action="store_true")
     args = parser.parse_args()
+    load_before = os.getloadavg()[0]
     url = prepared_database(log=lambda m: print(m, flush=True))
     manage("migrate", "--no-input", env={"DATABASE_URL": url})  # this branch's latest tables
     env = {**{k: v for k, v in os.environ.items() if k not in {"REDIS_URL", "SQLITE_PATH"}},
-           "DATABASE_URL": url, "DJANGO_DEBUG": "0", "DJANGO_SECRET_KEY": secrets.token_urlsafe(40),
+           # DJANGO_DEBUG=1: with 0 the pages need collectstatic's manifest, and collectstatic fails on main today
+           # (vendor/chartjs/chart.umd.min.js names a source map that is not shipped). Debug keeps each request's
+           # queries in memory and serves static files through the finders: no faster than production.
+           "DATABASE_URL": url, "DJANGO_DEBUG": "1", "DJANGO_SECRET_KEY": secrets.token_urlsafe(40),
            "DJANGO_ALLOWED_HOSTS": "127.0.0.1", "DJANGO_SECURE_SSL_REDIRECT": "0", "API_THROTTLE_USER": "10000000/min",
            "DJANGO_SETTINGS_MODULE": "ops_platform.settings", "DJANGO_LOG_LEVEL": "WARNING",
            "DJANGO_CSRF_TRUSTED_ORIGINS": "http://127.0.0.1"}
@@ -209,11 +214,13 @@ def main() -> list[str]:
         SECTION,
         "",
         f"Machine: {machine()}. `bench/insights_dashboard.py --runs {args.runs} --workers {args.workers}`: gunicorn "
-        f"with {args.workers} sync workers, `DJANGO_DEBUG=0`, the 10M-event synthetic set (1M customers, 90 days; "
+        f"with {args.workers} sync workers, `DJANGO_DEBUG=1` (see the script: collectstatic fails on main today), "
+        "the 10M-event synthetic set (1M customers, 90 days; "
         "AARRR metrics computed, event columns built), a dashboard of 8 tiles with fixed dates (two funnels, two "
         "retention tables, two golden-time grids, two AARRR overviews), opened through HTTP as a browser does; client "
         "and server "
-        f"share the 2 cores. Median of {args.runs} runs after a warm-up.",
+        f"share the 2 cores. Median of {args.runs} runs after a warm-up. Load average (1 min) of the machine, which "
+        f"other sessions share: {load_before:.1f} before, {os.getloadavg()[0]:.1f} after.",
         "",
         "| open | seconds | target (s) | ratio to target |",
         "|---|---|---|---|",
