@@ -50,6 +50,25 @@ def _flash(request, error: ApplicationError) -> None:
             messages.error(request, f"{field}: {message}")
 
 
+def _form_errors(request, form) -> None:
+    for errors in form.errors.values():
+        for error in errors:
+            messages.error(request, error)
+
+
+def _post(request, call, *, done, failed: str | None = None, success=""):
+    """A POST page's one service call: a refusal is flashed and goes back to ``failed`` (default ``done``); else
+    the ``success`` message (text, or made from the result) and on to ``done`` (a URL, or made from the result)."""
+    try:
+        result = call()
+    except ApplicationError as error:
+        _flash(request, error)
+        return redirect(failed or done)
+    if success:
+        messages.success(request, success(result) if callable(success) else success)
+    return redirect(done(result) if callable(done) else done)
+
+
 def _teams(user):
     return list(goal_selectors.team_list() if Role.ADMIN in roles_of(user) else goal_selectors.teams_of(user=user))
 
@@ -189,26 +208,20 @@ def insight_edit(request, insight_id: int):
 @role_required(Area.INSIGHTS, Action.CHANGE)
 @require_POST
 def insight_duplicate_view(request, insight_id: int):
-    try:
-        copy = insight_services.insight_duplicate(user=request.user, insight=_insight_or_404(request, insight_id))
-    except ApplicationError as error:
-        _flash(request, error)
-        return redirect("insights:detail", insight_id=insight_id)
-    messages.success(request, _("Duplicated: this copy is yours and only you see it."))
-    return redirect("insights:detail", insight_id=copy.pk)
+    insight = _insight_or_404(request, insight_id)
+    return _post(request, lambda: insight_services.insight_duplicate(user=request.user, insight=insight),
+                 done=lambda copy: reverse("insights:detail", args=[copy.pk]),
+                 failed=reverse("insights:detail", args=[insight_id]),
+                 success=_("Duplicated: this copy is yours and only you see it."))
 
 
 @role_required(Area.INSIGHTS, Action.CHANGE)
 @require_POST
 def insight_delete_view(request, insight_id: int):
     insight = _insight_or_404(request, insight_id)
-    try:
-        insight_services.insight_delete(user=request.user, insight=insight)
-    except ApplicationError as error:
-        _flash(request, error)
-        return redirect("insights:detail", insight_id=insight_id)
-    messages.success(request, _("Deleted “%(name)s”.") % {"name": insight.name})
-    return redirect("insights:list")
+    return _post(request, lambda: insight_services.insight_delete(user=request.user, insight=insight),
+                 done=reverse("insights:list"), failed=reverse("insights:detail", args=[insight_id]),
+                 success=_("Deleted “%(name)s”.") % {"name": insight.name})
 
 
 # Dashboards
@@ -226,9 +239,7 @@ def dashboard_list(request):
 def dashboard_new(request):
     form = DashboardForm(request.POST, teams=_teams(request.user))
     if not form.is_valid():
-        for errors in form.errors.values():
-            for error in errors:
-                messages.error(request, error)
+        _form_errors(request, form)
         return redirect("insights:dashboards")
     try:
         data = form.cleaned_data
@@ -294,9 +305,7 @@ def dashboard_filters(request, dashboard_id: int):
     dashboard = _dashboard_or_404(request, dashboard_id)
     form = DashboardFiltersForm(request.POST, segments=list(segment_list()))
     if not form.is_valid():
-        for errors in form.errors.values():
-            for error in errors:
-                messages.error(request, error)
+        _form_errors(request, form)
         return redirect("insights:dashboard", dashboard_id=dashboard.pk)
     data = form.cleaned_data
     fixed = data["date_range"] == "fixed"
@@ -319,9 +328,7 @@ def dashboard_tile_add(request, dashboard_id: int):
     if not back.startswith("/"):
         back = reverse("insights:dashboard", args=[dashboard.pk])
     if not form.is_valid():
-        for errors in form.errors.values():
-            for error in errors:
-                messages.error(request, error)
+        _form_errors(request, form)
         return redirect(back)
     try:
         tile = dashboard_services.tile_add(user=request.user, dashboard=dashboard,
@@ -347,22 +354,18 @@ def _tile_or_404(dashboard, tile_id: int) -> DashboardTile:
 def dashboard_tile_move(request, dashboard_id: int, tile_id: int):
     dashboard = _dashboard_or_404(request, dashboard_id)
     tile = _tile_or_404(dashboard, tile_id)
-    try:
-        dashboard_services.tile_move(user=request.user, tile=tile, offset=-1 if request.POST.get("to") == "up" else 1)
-    except ApplicationError as error:
-        _flash(request, error)
-    return redirect(f"{reverse('insights:dashboard', args=[dashboard.pk])}#tile-{tile.pk}")
+    offset = -1 if request.POST.get("to") == "up" else 1
+    return _post(request, lambda: dashboard_services.tile_move(user=request.user, tile=tile, offset=offset),
+                 done=f"{reverse('insights:dashboard', args=[dashboard.pk])}#tile-{tile.pk}")
 
 
 @role_required(Area.INSIGHTS, Action.CHANGE)
 @require_POST
 def dashboard_tile_remove(request, dashboard_id: int, tile_id: int):
     dashboard = _dashboard_or_404(request, dashboard_id)
-    try:
-        dashboard_services.tile_remove(user=request.user, tile=_tile_or_404(dashboard, tile_id))
-    except ApplicationError as error:
-        _flash(request, error)
-    return redirect("insights:dashboard", dashboard_id=dashboard.pk)
+    tile = _tile_or_404(dashboard, tile_id)
+    return _post(request, lambda: dashboard_services.tile_remove(user=request.user, tile=tile),
+                 done=reverse("insights:dashboard", args=[dashboard.pk]))
 
 
 @role_required(Area.INSIGHTS, Action.CHANGE)
@@ -370,27 +373,21 @@ def dashboard_tile_remove(request, dashboard_id: int, tile_id: int):
 def dashboard_pin_view(request, dashboard_id: int):
     dashboard = _dashboard_or_404(request, dashboard_id)
     pinned = request.POST.get("pinned") == "1"
-    try:
-        dashboard_services.dashboard_pin(user=request.user, dashboard=dashboard, pinned=pinned)
-    except ApplicationError as error:
-        _flash(request, error)
-    else:
-        messages.success(request, _("Pinned on the home page of %(team)s.") % {"team": dashboard.team.name} if pinned
-                         else _("Unpinned: the home page shows the platform again."))
-    return redirect("insights:dashboard", dashboard_id=dashboard.pk)
+    return _post(request, lambda: dashboard_services.dashboard_pin(user=request.user, dashboard=dashboard,
+                                                                   pinned=pinned),
+                 done=reverse("insights:dashboard", args=[dashboard.pk]),
+                 success=lambda pinned_dashboard: _("Pinned on the home page of %(team)s.") % {
+                     "team": pinned_dashboard.team.name} if pinned
+                 else _("Unpinned: the home page shows the platform again."))
 
 
 @role_required(Area.INSIGHTS, Action.CHANGE)
 @require_POST
 def dashboard_delete_view(request, dashboard_id: int):
     dashboard = _dashboard_or_404(request, dashboard_id)
-    try:
-        dashboard_services.dashboard_delete(user=request.user, dashboard=dashboard)
-    except ApplicationError as error:
-        _flash(request, error)
-        return redirect("insights:dashboard", dashboard_id=dashboard.pk)
-    messages.success(request, _("Deleted the dashboard “%(name)s”.") % {"name": dashboard.name})
-    return redirect("insights:dashboards")
+    return _post(request, lambda: dashboard_services.dashboard_delete(user=request.user, dashboard=dashboard),
+                 done=reverse("insights:dashboards"), failed=reverse("insights:dashboard", args=[dashboard.pk]),
+                 success=_("Deleted the dashboard “%(name)s”.") % {"name": dashboard.name})
 
 
 @role_required(Area.INSIGHTS)
@@ -429,11 +426,8 @@ def annotation_delete_view(request, annotation_id: int):
     annotation = selectors.annotation_get(annotation_id=annotation_id)
     if annotation is None:
         raise Http404(_("No such annotation."))
-    try:
-        annotation_services.annotation_delete(user=request.user, annotation=annotation)
-    except ApplicationError as error:
-        _flash(request, error)
-    return redirect("insights:annotations")
+    return _post(request, lambda: annotation_services.annotation_delete(user=request.user, annotation=annotation),
+                 done=reverse("insights:annotations"))
 
 
 # Subscriptions
@@ -515,12 +509,9 @@ def subscription_send_view(request, subscription_id: int):
 @require_POST
 def subscription_toggle_view(request, subscription_id: int):
     subscription = _subscription_or_404(request, subscription_id)
-    try:
-        subscription_services.subscription_update(user=request.user, subscription=subscription,
-                                                  enabled=not subscription.enabled)
-    except ApplicationError as error:
-        _flash(request, error)
-    return redirect("insights:subscription", subscription_id=subscription.pk)
+    return _post(request, lambda: subscription_services.subscription_update(
+        user=request.user, subscription=subscription, enabled=not subscription.enabled),
+        done=reverse("insights:subscription", args=[subscription.pk]))
 
 
 @role_required(Area.INSIGHTS, Action.CHANGE)
@@ -529,10 +520,7 @@ def subscription_delete_view(request, subscription_id: int):
     subscription = _subscription_or_404(request, subscription_id)
     back = (reverse("insights:dashboard", args=[subscription.dashboard_id]) if subscription.dashboard_id
             else reverse("insights:detail", args=[subscription.insight_id]))
-    try:
-        subscription_services.subscription_delete(user=request.user, subscription=subscription)
-    except ApplicationError as error:
-        _flash(request, error)
-        return redirect("insights:subscription", subscription_id=subscription.pk)
-    messages.success(request, _("Subscription deleted."))
-    return redirect(back)
+    return _post(request, lambda: subscription_services.subscription_delete(user=request.user,
+                                                                            subscription=subscription),
+                 done=back, failed=reverse("insights:subscription", args=[subscription.pk]),
+                 success=_("Subscription deleted."))

@@ -212,3 +212,19 @@ def celery_conf():
 def celery_eager(celery_conf):
     """Tasks queued in this test run in process, as in the embedded default (even when REDIS_URL is set)."""
     celery_conf(task_always_eager=True, task_eager_propagates=False)
+
+
+@pytest.fixture
+def team_with(db):
+    """team_with("Growth", "user_ops", lead=staff, members=[…]) → a team with its lead and members."""
+    from goals.models import Team, TeamMembership
+
+    def make(name: str, kind: str, lead=None, members=()):
+        team = Team.objects.create(name=name, kind=kind)
+        if lead is not None:
+            TeamMembership.objects.create(team=team, user=lead, is_lead=True)
+        for member in members:
+            TeamMembership.objects.create(team=team, user=member)
+        return team
+
+    return make

@@ -8,7 +8,6 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
-from goals.models import Team, TeamMembership
 from merchants.models import MerchantContact
 from users.models import CouponCampaign, Segment, SegmentSize
 
@@ -48,18 +47,5 @@ def segment_with_sizes():
             SegmentSize.objects.create(segment=segment, date=today - timedelta(days=offset), size=size,
                                        build_seconds=0.1)
         return segment
-
-    return make
-
-
-@pytest.fixture
-def team_with():
-    def make(name: str, kind: str, lead=None, members=()):
-        team = Team.objects.create(name=name, kind=kind)
-        if lead is not None:
-            TeamMembership.objects.create(team=team, user=lead, is_lead=True)
-        for member in members:
-            TeamMembership.objects.create(team=team, user=member)
-        return team
 
     return make

@@ -8,7 +8,6 @@ import pytest
 
 from analytics.services.loading import events_load
 from analytics.services.metrics import metrics_run_execute
-from goals.models import Team, TeamMembership
 from tests.factories import event_row, local_time
 
 
@@ -28,16 +27,3 @@ def funnel_events(db):
     events_load(rows)
     metrics_run_execute(date_from=date(2026, 11, 1), date_to=date(2026, 11, 24))
     return rows
-
-
-@pytest.fixture
-def team_of(db):
-    def make(name: str, *, lead=None, members=(), kind: str = Team.Kind.USER_OPS) -> Team:
-        team = Team.objects.create(name=name, kind=kind)
-        if lead is not None:
-            TeamMembership.objects.create(team=team, user=lead, is_lead=True)
-        for member in members:
-            TeamMembership.objects.create(team=team, user=member)
-        return team
-
-    return make

@@ -41,11 +41,11 @@ def _client(user) -> APIClient:
 
 
 @pytest.fixture
-def crew(make_staff, team_of):
+def crew(make_staff, team_with):
     lead = make_staff(Role.USER_OPS, email="lead@example.com")
     member = make_staff(Role.PM, email="member@example.com", language="zh-hans")
     outsider = make_staff(Role.MERCHANT_OPS, email="out@example.com")
-    team = team_of("Growth", lead=lead, members=[member])
+    team = team_with("Growth", "user_ops", lead=lead, members=[member])
     return {"lead": lead, "member": member, "outsider": outsider, "team": team}
 
 

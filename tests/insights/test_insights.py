@@ -146,10 +146,10 @@ def test_the_funnel_step_error_is_the_report_apis_own_message(make_staff):
 
 
 @pytest.fixture
-def people(make_staff, team_of):
+def people(make_staff, team_with):
     owner, teammate, outsider = make_staff(Role.USER_OPS), make_staff(Role.PM), make_staff(Role.MERCHANT_OPS)
     admin = make_staff(Role.ADMIN)
-    team = team_of("Growth", lead=owner, members=[teammate])
+    team = team_with("Growth", "user_ops", lead=owner, members=[teammate])
     return {"owner": owner, "teammate": teammate, "outsider": outsider, "admin": admin, "team": team}
 
 

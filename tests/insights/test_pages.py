@@ -15,9 +15,9 @@ pytestmark = pytest.mark.django_db
 FUNNEL = {"steps": ["visit", "signup", "order_paid"], "window_days": ["7"]}
 
 
-def test_every_page_renders(client, make_staff, team_of, funnel_events):
+def test_every_page_renders(client, make_staff, team_with, funnel_events):
     lead = make_staff(Role.USER_OPS, email="lead@example.com")
-    team = team_of("Growth", lead=lead)
+    team = team_with("Growth", "user_ops", lead=lead)
     insight = insight_create(user=lead, kind="funnel", params=FUNNEL, name="Funnel", date_range="last_30_days",
                              visibility="team")
     dashboard = dashboard_create(user=lead, name="Board", team_id=team.pk)
