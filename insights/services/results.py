@@ -141,7 +141,7 @@ def dashboard_tile_states(*, user, dashboard: Dashboard) -> list[dict]:
         if tile.insight_id in readable:
             try:
                 queries[tile.pk] = insight_query(insight=tile.insight, dashboard=dashboard)
-            except Exception:  # noqa: BLE001 - a kind no longer registered: shown as an error on the tile
+            except ApplicationError:  # a report no longer registered: shown as an error on the tile
                 queries[tile.pk] = None
     keys = {pk: result_key(kind=tile.insight.kind, query=queries[pk]) for tile in tiles
             if (pk := tile.pk) in queries and queries[pk] is not None}
