@@ -21,7 +21,7 @@ from ops_platform.core.roles import Area
 KINDS = [
     ReportKind(key="funnel", label=_("Funnel"), area=Area.ANALYTICS, parse=form_parser(FunnelForm),
                compute=selectors.funnel_compute, parameters=form_parameters(FunnelForm),
-               page_url_name="analytics:funnel", api_url_name="analytics-funnel", list_parameters=frozenset({"steps"}),
+               page_url_name="analytics:funnel", api_url_name="analytics-funnel",
                description=_("Ordered steps, the share of customers who reach each one.")),
     ReportKind(key="retention", label=_("Retention"), area=Area.ANALYTICS, parse=form_parser(RetentionForm),
                compute=selectors.retention_compute, parameters=form_parameters(RetentionForm),

@@ -38,6 +38,11 @@ def navigation(request):
             continue
         items.append({"url": url, "label": label, "active": request.path == url or (
             url != "/" and request.path.startswith(url))})
+    active = [item for item in items if item["active"]]
+    if len(active) > 1:  # /insights/dashboards/ is Dashboards only, not also Insights (/insights/)
+        longest = max((item["url"] for item in active), key=len)
+        for item in active:
+            item["active"] = item["url"] == longest
     return {"nav_items": items, "user_roles": sorted(role.value for role in roles_of(user)),
             "topbar_counters": _counters()}
 

@@ -13,7 +13,7 @@ reads them here. This module imports no app.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, timedelta
 
 from django.utils import timezone
@@ -40,7 +40,6 @@ class ReportKind:
     dated: bool = True  # takes date_from / date_to
     time_series: bool = False  # its chart runs over dates (launch markers and annotations are drawn on it)
     description: str | Promise = ""
-    list_parameters: frozenset[str] = field(default_factory=frozenset)  # repeated or comma-separated lists
 
     @property
     def segment_filter(self) -> bool:
