@@ -265,7 +265,7 @@ class AlertNotificationListApi(ListAPIView):
         return selectors.notification_list(user=self.request.user, unread=params.validated_data["unread"])
 
 
-class NotificationReadInputSerializer(serializers.Serializer):
+class AlertNotificationReadInputSerializer(serializers.Serializer):
     ids = serializers.ListField(child=IdField(), required=False, max_length=1000)
 
 
@@ -275,10 +275,10 @@ class AlertNotificationReadApi(APIView):
     role_area = Area.DESK
     role_action = Action.CHANGE
 
-    @extend_schema(request=NotificationReadInputSerializer, responses=inline_serializer("NotificationsRead", {
+    @extend_schema(request=AlertNotificationReadInputSerializer, responses=inline_serializer("AlertNotificationsRead", {
         "read": serializers.IntegerField()}))
     def post(self, request):
-        params = NotificationReadInputSerializer(data=request.data)
+        params = AlertNotificationReadInputSerializer(data=request.data)
         params.is_valid(raise_exception=True)
         return Response({"read": rule_services.notifications_read(user=request.user,
                                                                    ids=params.validated_data.get("ids"))})

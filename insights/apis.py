@@ -419,7 +419,7 @@ class DashboardRefreshApi(APIView):
     role_area = Area.INSIGHTS
     role_action = Action.VIEW
 
-    @extend_schema(request=None, responses={202: inline_serializer("RefreshQueued", {
+    @extend_schema(request=None, responses={202: inline_serializer("DashboardRefreshQueued", {
         "queued": serializers.BooleanField()})})
     def post(self, request, dashboard_id: int):
         dashboard = _dashboard_or_404(request, dashboard_id)

@@ -32,7 +32,7 @@ def test_a_counter_whose_urls_do_not_exist_is_left_out(monkeypatch):
     topbar_counter_register("ghost", TopbarCounter(url_name="nowhere:page", label="Ghost",
                                                    count_url_name="nowhere-api"))
 
-    assert [counter["name"] for counter in _counters()] == ["notifications"]
+    assert [counter["name"] for counter in _counters()] == ["alerts", "notifications"]
 
 
 def test_anonymous_pages_have_no_counters(client):

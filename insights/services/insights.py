@@ -25,8 +25,8 @@ def _as_lists(params) -> dict[str, list[str]]:
     elif isinstance(params, dict):
         items = [(name, value if isinstance(value, list) else [value]) for name, value in params.items()]
     else:
-        raise ApplicationError(_("Give the report's parameters as an object of names and values."),
-                               errors={"params": [_("Expected an object, e.g. {\"steps\": [\"visit\", \"signup\"]}.")]})
+        raise ApplicationError(_("Give the report's parameters as an object of names and values."), errors={
+            "params": [_("Expected an object of names and lists of values, e.g. steps: [visit, signup].")]})
     lists = {}
     for name, values in items:
         values = ["" if value is None else str(value) for value in values]

@@ -96,7 +96,7 @@ def test_role_logs_in_sees_the_dashboard_and_switches_language(page, live_server
         expect(nav.filter(has_text="Admin")).to_have_count(1)
     else:
         expect(nav.filter(has_text="Admin")).to_have_count(0)
-    expect(nav.filter(has_text="Dashboard")).to_have_attribute("aria-current", "page")
+    expect(nav.get_by_text("Dashboard", exact=True)).to_have_attribute("aria-current", "page")
     expect(page.locator("#events-chart")).to_be_visible()
     screenshot(page, f"dashboard-{role}-en")
 
