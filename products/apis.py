@@ -83,7 +83,10 @@ class TicketInputSerializer(serializers.Serializer):
     description = serializers.CharField(required=False, allow_blank=True, max_length=50_000)
     kind = serializers.ChoiceField(choices=Ticket.Kind.choices, required=False)
     priority = serializers.ChoiceField(choices=Ticket.Priority.choices, required=False)
-    owner_pm = _staff_field(required=False, allow_null=True)
+    owner_pm = serializers.SlugRelatedField(
+        slug_field="username", queryset=selectors.ticket_owner_candidates(), required=False, allow_null=True,
+        error_messages={"does_not_exist": "No active product manager is called “{value}”; the owner must have the PM "
+                                          "role."})
     assignees = _staff_field(many=True, required=False)
     aarrr_stage = serializers.ChoiceField(choices=Ticket.Stage.choices, required=False, allow_blank=True)
     target_metric = serializers.ChoiceField(choices=Ticket.Metric.choices, required=False, allow_blank=True)

@@ -7,6 +7,7 @@ from django.contrib.auth import get_user_model
 from django.utils.translation import gettext_lazy as _
 
 from products.models import FeedbackItem, Ticket
+from products.selectors import ticket_owner_candidates
 
 
 def _staff():
@@ -30,7 +31,7 @@ class TicketForm(forms.Form):
     kind = forms.ChoiceField(label=_("Kind"), choices=Ticket.Kind.choices)
     priority = forms.TypedChoiceField(label=_("Priority"), choices=Ticket.Priority.choices, coerce=int,
                                       initial=Ticket.Priority.MEDIUM)
-    owner_pm = StaffChoiceField(label=_("Owner PM"), queryset=_staff().filter(groups__name="pm"), required=False)
+    owner_pm = StaffChoiceField(label=_("Owner PM"), queryset=ticket_owner_candidates(), required=False)
     assignees = StaffMultipleChoiceField(label=_("Assignees"), queryset=_staff(), required=False)
     aarrr_stage = forms.ChoiceField(label=_("AARRR stage"), choices=[("", "—"), *Ticket.Stage.choices], required=False)
     target_metric = forms.ChoiceField(label=_("Target metric"), choices=[("", "—"), *Ticket.Metric.choices],

@@ -18,7 +18,7 @@ from django.views.decorators.http import require_POST
 
 from ops_platform.core.exceptions import ApplicationError
 from ops_platform.core.permissions import role_required
-from ops_platform.core.roles import Action, Area, can, ticket_moves_for
+from ops_platform.core.roles import Action, Area, can, can_edit_ticket, ticket_moves_for
 from products import selectors
 from products.forms import (
     AttachmentForm,
@@ -159,6 +159,8 @@ def ticket_detail(request, ticket_id: int):
         "history": selectors.ticket_history(ticket=ticket), "attachments": selectors.ticket_attachment_list(
             ticket=ticket), "chain": selectors.ticket_iteration_chain(ticket=ticket),
         "feedback": selectors.feedback_list(ticket_id=ticket.pk)[:20],
+        "can_edit": can_edit_ticket(user, requester_id=ticket.requester_id, owner_pm_id=ticket.owner_pm_id,
+                                    status=ticket.status),
         "can_draft": can(user, Area.TRACKING_PLANS, Action.CHANGE),
         "can_review": can(user, Area.PLAN_REVIEW, Action.CHANGE),
         "can_check": can(user, Area.TRACKING_CHECKS, Action.CHANGE),
@@ -175,6 +177,10 @@ def ticket_detail(request, ticket_id: int):
 @role_required(Area.TICKETS, Action.CHANGE)
 def ticket_edit(request, ticket_id: int):
     ticket = _ticket_or_404(ticket_id)
+    if not can_edit_ticket(request.user, requester_id=ticket.requester_id, owner_pm_id=ticket.owner_pm_id,
+                           status=ticket.status):
+        raise PermissionDenied(_("Only the ticket's requester, its owner PM or an administrator may change it, and "
+                                 "only while it is open."))
     if request.method == "POST":
         form = TicketEditForm(request.POST)
         if form.is_valid():
