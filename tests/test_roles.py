@@ -708,10 +708,8 @@ def test_every_download_by_role(make_staff, client, downloads, role):
     client.force_login(make_staff(role))
 
     for method, url, payload, allowed in _download_cases(downloads):
-        if method == "GET":
-            response = client.get(url)
-        else:
-            response = client.post(url, payload, content_type="application/json")
+        response = (client.get(url) if method == "GET"
+                    else client.post(url, payload, content_type="application/json"))
         where = f"{role}: {method} {url} answered {response.status_code}"
         if role in allowed:
             assert response.status_code in (200, 202), where
