@@ -7,6 +7,7 @@ so `make run` works on a bare machine. Production differs only by environment.
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -58,7 +59,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "rest_framework",
-    "rest_framework.authtoken",
+    "axes",
     "django_filters",
     "drf_spectacular",
     "django_celery_beat",
@@ -90,6 +91,8 @@ MIDDLEWARE = [
     "ops_platform.accounts.middleware.LoginRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes asks: turns a locked-out login into the lockout answer.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "ops_platform.urls"
@@ -138,6 +141,10 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",  # first: refuses a locked-out username + address before the password
+    "django.contrib.auth.backends.ModelBackend",
 ]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "dashboard:home"
@@ -197,10 +204,33 @@ else:
     CELERY_TASK_EAGER_PROPAGATES = False
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
+# Login protection (ops_platform/accounts/lockout.py): pages, /admin/ and the token endpoint lock a username out
+# from one address after LOGIN_FAILURE_LIMIT failures, for LOGIN_LOCKOUT_MINUTES (an admin unlocks earlier).
+AXES_FAILURE_LIMIT = int(os.environ.get("LOGIN_FAILURE_LIMIT", "5"))
+AXES_COOLOFF_TIME = timedelta(minutes=int(os.environ.get("LOGIN_LOCKOUT_MINUTES", "15")))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+# Tries during a lockout are refused without counting, so it ends when the message says it will.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_CLIENT_IP_CALLABLE = "ops_platform.accounts.lockout.client_ip"
+AXES_LOCKOUT_CALLABLE = "ops_platform.accounts.lockout.lockout_response"
+AXES_VERBOSE = False
+# How many proxies (nginx, a load balancer) stand in front of the app: the client's address is then the N-th from
+# the right of X-Forwarded-For. 0 (the default) trusts no header and uses the connection's address.
+NUM_PROXIES = int(os.environ.get("NUM_PROXIES", "0"))
+# API tokens (ops_platform/accounts): how long one works, and how many live ones a person keeps at most.
+API_TOKEN_TTL_DAYS = int(os.environ.get("API_TOKEN_TTL_DAYS", "30"))
+API_TOKEN_MAX_ACTIVE = int(os.environ.get("API_TOKEN_MAX_ACTIVE", "20"))
+if AXES_FAILURE_LIMIT < 1 or timedelta(0) >= AXES_COOLOFF_TIME or NUM_PROXIES < 0 or API_TOKEN_TTL_DAYS < 1 \
+        or API_TOKEN_MAX_ACTIVE < 1:
+    raise ImproperlyConfigured("LOGIN_FAILURE_LIMIT, LOGIN_LOCKOUT_MINUTES, API_TOKEN_TTL_DAYS and "
+                               "API_TOKEN_MAX_ACTIVE must be at least 1, NUM_PROXIES at least 0.")
+
 # REST framework
 REST_FRAMEWORK = {
+    "NUM_PROXIES": NUM_PROXIES,
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "ops_platform.accounts.authentication.ApiTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["ops_platform.core.permissions.RolePermission"],
@@ -217,6 +247,7 @@ REST_FRAMEWORK = {
         "anon": os.environ.get("API_THROTTLE_ANON", "60/min"),
         "user": os.environ.get("API_THROTTLE_USER", "6000/min"),
         "ingest": os.environ.get("API_THROTTLE_INGEST", "6000/min"),
+        "login": os.environ.get("API_THROTTLE_LOGIN", "20/min"),  # token requests per address
     },
 }
 SPECTACULAR_SETTINGS = {
@@ -265,7 +296,7 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("DJANGO_LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {"django.db.backends": {"level": "WARNING"}, "axes": {"level": "WARNING"}},
 }
 
 # In development whitenoise serves straight from the finders; production serves collectstatic output.

@@ -3,11 +3,14 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from ops_platform.accounts import apis as account_apis
 from ops_platform.accounts import views as account_views
-from ops_platform.core.apis import ObtainTokenApi, health
+from ops_platform.core.apis import health
 
 api_v1 = [
-    path("auth/token/", ObtainTokenApi.as_view(), name="auth-token"),
+    path("auth/token/", account_apis.ObtainTokenApi.as_view(), name="auth-token"),
+    path("auth/tokens/", account_apis.ApiTokenListApi.as_view(), name="auth-tokens"),
+    path("auth/tokens/<id:token_id>/revoke/", account_apis.ApiTokenRevokeApi.as_view(), name="auth-token-revoke"),
     path("", include("ops_platform.dashboard.api_urls")),
     path("", include("analytics.api_urls")),
     path("", include("products.api_urls")),
@@ -28,6 +31,8 @@ urlpatterns = [
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("i18n/setlang/", account_views.set_language, name="set-language"),
+    path("account/tokens/", account_views.token_list, name="account-tokens"),
+    path("account/tokens/<id:token_id>/revoke/", account_views.token_revoke, name="account-token-revoke"),
     path("health/", health, name="health"),
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),
