@@ -37,6 +37,9 @@ def env_list(name: str, default: list[str]) -> list[str]:
 
 
 DEBUG = env_bool("DJANGO_DEBUG", True)
+# What DJANGO_DEBUG said, kept apart from DEBUG (test runners turn DEBUG off): seed_demo refuses to plant known
+# passwords when it is False.
+DEBUG_FROM_ENV = DEBUG
 
 SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "")
 if not SECRET_KEY:
