@@ -13,6 +13,7 @@ from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from ops_platform.core.db import statement_timeout
 from ops_platform.core.fields import IdField
 from ops_platform.core.roles import Area, ticket_moves_for
 from products import selectors
@@ -481,7 +482,8 @@ class TicketTrackingCheckApi(APIView):
     def post(self, request, ticket_id: int):
         params = TrackingCheckInputSerializer(data=request.data)
         params.is_valid(raise_exception=True)
-        check = tracking_check_run(ticket_id=ticket_id, actor=request.user, **params.validated_data)
+        with statement_timeout():
+            check = tracking_check_run(ticket_id=ticket_id, actor=request.user, **params.validated_data)
         return Response(TrackingCheckSerializer(check).data, status=status.HTTP_201_CREATED)
 
 
@@ -498,7 +500,8 @@ class TrackingHealthApi(APIView):
             value = days.run_validation(request.query_params.get("days", 7))
         except serializers.ValidationError as exc:
             raise serializers.ValidationError({"days": exc.detail}) from exc
-        health = selectors.tracking_health(days=value)
+        with statement_timeout():
+            health = selectors.tracking_health(days=value)
         return Response({**health, "date_from": health["date_from"].isoformat(),
                          "date_to": health["date_to"].isoformat()})
 

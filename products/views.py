@@ -16,6 +16,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from ops_platform.core.db import ReportTimeout, statement_timeout
 from ops_platform.core.exceptions import ApplicationError
 from ops_platform.core.permissions import role_required
 from ops_platform.core.roles import Action, Area, can, can_edit_ticket, ticket_moves_for
@@ -344,7 +345,13 @@ def impact_run(request, ticket_id: int):
 
 @role_required(Area.TRACKING_CHECKS)
 def tracking_health(request):
-    return render(request, "products/tracking_health.html", {"health": selectors.tracking_health(days=7)})
+    try:
+        with statement_timeout():
+            health = selectors.tracking_health(days=7)
+    except ReportTimeout as timeout:
+        messages.error(request, timeout.message)
+        return render(request, "products/tracking_health.html", {"health": None}, status=503)
+    return render(request, "products/tracking_health.html", {"health": health})
 
 
 # Feedback
