@@ -267,7 +267,8 @@ SPECTACULAR_SETTINGS = {
     "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
     # Several apps have a "kind" or a "status": name the requirement tickets' enums explicitly.
     # ``<id:…>`` (ops_platform/core/fields.py): at most 18 digits.
-    "PATH_CONVERTER_OVERRIDES": {"id": {"type": "integer", "minimum": 0, "maximum": 10**18 - 1}},
+    "PATH_CONVERTER_OVERRIDES": {"id": {"type": "integer", "minimum": 0, "maximum": 10**18 - 1},
+                                 "text": {"type": "string", "maxLength": 200}},
     "ENUM_NAME_OVERRIDES": {
         "TicketKindEnum": "products.models.Ticket.Kind",
         "TicketStatusEnum": "products.models.Ticket.Status",

@@ -39,7 +39,7 @@ from rest_framework.views import APIView
 
 from analytics.services.metrics import metrics_run_execute
 from ops_platform.accounts.middleware import OPEN_PREFIXES
-from ops_platform.core.fields import IdConverter
+from ops_platform.core.fields import AnyTextConverter, IdConverter
 from ops_platform.core.permissions import RolePermission, role_required
 from ops_platform.core.roles import ALL_ROLES, PERMISSIONS, Action, Area, Role, can, roles_of
 from tests.factories import MerchantFactory, TicketFactory, events_create
@@ -48,6 +48,7 @@ from tests.products.conftest import PLAN_EVENTS
 ANONYMOUS = "anonymous"
 PLACEHOLDER_BY_CONVERTER = {
     IdConverter: "999999",
+    AnyTextConverter: "does-not-exist",
     IntConverter: "999999",
     UUIDConverter: "00000000-0000-0000-0000-000000000000",
     SlugConverter: "does-not-exist",
