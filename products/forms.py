@@ -6,6 +6,7 @@ from django import forms
 from django.contrib.auth import get_user_model
 from django.utils.translation import gettext_lazy as _
 
+from ops_platform.core.fields import id_from_text
 from products.models import FeedbackItem, Ticket
 from products.selectors import ticket_owner_candidates
 
@@ -139,10 +140,10 @@ class TriageForm(forms.Form):
     ticket = forms.CharField(label=_("Ticket (REQ-…)"), max_length=20)
 
     def clean_ticket(self):
-        value = self.cleaned_data["ticket"].strip().upper().removeprefix("REQ-")
-        if not value.isdigit():
+        ticket_id = id_from_text(self.cleaned_data["ticket"].strip().upper().removeprefix("REQ-"))
+        if ticket_id is None:
             raise forms.ValidationError(_("Give a ticket key such as REQ-12."))
-        return int(value)
+        return ticket_id
 
     def __init__(self, *args, ids=(), **kwargs):
         super().__init__(*args, **kwargs)

@@ -18,6 +18,7 @@ from django.views.decorators.http import require_POST
 
 from ops_platform.core.db import ReportTimeout, statement_timeout
 from ops_platform.core.exceptions import ApplicationError
+from ops_platform.core.fields import id_from_text
 from ops_platform.core.permissions import role_required
 from ops_platform.core.roles import Action, Area, can, can_edit_ticket, ticket_moves_for
 from products import selectors
@@ -357,6 +358,13 @@ def tracking_health(request):
 # Feedback
 
 
+def _feedback_page(request, form, *, status: int = 200):
+    items = list(selectors.feedback_list()[:200])
+    return render(request, "products/feedback.html", {
+        "form": form, "items": items, "can_log": can(request.user, Area.FEEDBACK, Action.CHANGE),
+        "can_triage": can(request.user, Area.FEEDBACK_TRIAGE, Action.CHANGE)}, status=status)
+
+
 @role_required(Area.FEEDBACK)
 def feedback_list(request):
     form = FeedbackForm()
@@ -372,20 +380,22 @@ def feedback_list(request):
             else:
                 messages.success(request, _("Feedback logged."))
                 return redirect("products:feedback")
-    items = list(selectors.feedback_list()[:200])
-    return render(request, "products/feedback.html", {
-        "form": form, "items": items, "can_log": can(request.user, Area.FEEDBACK, Action.CHANGE),
-        "can_triage": can(request.user, Area.FEEDBACK_TRIAGE, Action.CHANGE)}, status=400 if form.errors else 200)
+    return _feedback_page(request, form, status=400 if form.errors else 200)
 
 
 @role_required(Area.FEEDBACK_TRIAGE, Action.CHANGE)
 @require_POST
 def feedback_triage_view(request):
-    ids = [int(i) for i in request.POST.getlist("feedback_ids") if i.isdigit()]
-    form = TriageForm(request.POST, ids=ids)
-    if not form.is_valid():
-        _form_errors(request, form)
-        return redirect("products:feedback")
+    posted = request.POST.getlist("feedback_ids")
+    ids = [id_from_text(i) for i in posted]
+    form = TriageForm(request.POST, ids=[i for i in ids if i is not None])
+    if None in ids or not form.is_valid():
+        if None in ids:
+            messages.error(request, _("Feedback ids are whole numbers; these are not: %(bad)s.") % {
+                "bad": ", ".join(value[:20] for value, number in zip(posted, ids, strict=True) if number is None)})
+        if form.errors:
+            _form_errors(request, form)
+        return _feedback_page(request, FeedbackForm(), status=400)
     try:
         ticket = feedback_triage(actor=request.user, feedback_ids=form.cleaned_data["feedback_ids"],
                                  ticket_id=form.cleaned_data["ticket"])

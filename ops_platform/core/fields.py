@@ -20,6 +20,15 @@ class IdField(serializers.IntegerField):
         super().__init__(**kwargs)
 
 
+def id_from_text(value) -> int | None:
+    """An id typed or posted as text: ASCII digits that fit the databases (as ``<id:…>``), else None. ``"²"`` is a
+    digit to ``str.isdigit`` and not to ``int``; a 5,000-digit number is more than ``int`` will parse."""
+    if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 18:
+        number = int(value)
+        return number if number >= 1 else None
+    return None
+
+
 class IdConverter:
     """``<id:name>`` in a URL: digits that fit the databases' integers (at most 18, so any match fits). A longer
     number matches no URL and is a 404, as an unknown id is."""
