@@ -84,6 +84,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -280,6 +281,25 @@ SPECTACULAR_SETTINGS = {
         "TeamKindEnum": "goals.models.Team.Kind",
         "GoalLevelEnum": "goals.models.Goal.Level",
         "GoalMetricEnum": "goals.models.Metric",
+    },
+}
+
+# Content-Security-Policy (django-csp), on every page: scripts only from this site's own static files (charts and
+# forms read their data from json_script blocks, never inline code), nothing framed, forms post only here. Styles
+# allow inline style attributes: bars and heat maps are drawn with them, and a style cannot run code. The API docs
+# add the Swagger UI's CDN on their own page (ops_platform/urls.py).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'", "'unsafe-inline'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
     },
 }
 
