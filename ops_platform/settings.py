@@ -36,6 +36,19 @@ def env_list(name: str, default: list[str]) -> list[str]:
     return [item.strip() for item in value.split(",") if item.strip()]
 
 
+def env_int(name: str, default: int, *, minimum: int = 0) -> int:
+    value = os.environ.get(name)
+    if value is None or value.strip() == "":
+        return default
+    try:
+        number = int(value.strip())
+    except ValueError:
+        number = None
+    if number is None or number < minimum:
+        raise ImproperlyConfigured(f"{name} must be a whole number of at least {minimum}, got {value!r}.")
+    return number
+
+
 DEBUG = env_bool("DJANGO_DEBUG", True)
 # What DJANGO_DEBUG said, kept apart from DEBUG (test runners turn DEBUG off): seed_demo refuses to plant known
 # passwords when it is False.
@@ -198,10 +211,10 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # No task holds a worker for ever: a soft limit raises in the task (which records why it stopped), the hard one ends
 # the worker process. Tasks may set tighter limits of their own.
-CELERY_TASK_SOFT_TIME_LIMIT = int(os.environ.get("CELERY_TASK_SOFT_TIME_LIMIT", "3600"))
+CELERY_TASK_SOFT_TIME_LIMIT = env_int("CELERY_TASK_SOFT_TIME_LIMIT", 3600, minimum=60)
 CELERY_TASK_TIME_LIMIT = CELERY_TASK_SOFT_TIME_LIMIT + 120
 # Reports computed on request: PostgreSQL cancels a query still running after this many seconds (core/db.py).
-REPORT_TIMEOUT_SECONDS = int(os.environ.get("REPORT_TIMEOUT_SECONDS", "30"))
+REPORT_TIMEOUT_SECONDS = env_int("REPORT_TIMEOUT_SECONDS", 30)  # 0: no limit
 if REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL
     CELERY_RESULT_BACKEND = REDIS_URL
@@ -216,8 +229,8 @@ else:
 
 # Login protection (ops_platform/accounts/lockout.py): pages, /admin/ and the token endpoint lock a username out
 # from one address after LOGIN_FAILURE_LIMIT failures, for LOGIN_LOCKOUT_MINUTES (an admin unlocks earlier).
-AXES_FAILURE_LIMIT = int(os.environ.get("LOGIN_FAILURE_LIMIT", "5"))
-AXES_COOLOFF_TIME = timedelta(minutes=int(os.environ.get("LOGIN_LOCKOUT_MINUTES", "15")))
+AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5, minimum=1)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("LOGIN_LOCKOUT_MINUTES", 15, minimum=1))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 # Tries during a lockout are refused without counting, so it ends when the message says it will.
@@ -227,14 +240,10 @@ AXES_LOCKOUT_CALLABLE = "ops_platform.accounts.lockout.lockout_response"
 AXES_VERBOSE = False
 # How many proxies (nginx, a load balancer) stand in front of the app: the client's address is then the N-th from
 # the right of X-Forwarded-For. 0 (the default) trusts no header and uses the connection's address.
-NUM_PROXIES = int(os.environ.get("NUM_PROXIES", "0"))
+NUM_PROXIES = env_int("NUM_PROXIES", 0)
 # API tokens (ops_platform/accounts): how long one works, and how many live ones a person keeps at most.
-API_TOKEN_TTL_DAYS = int(os.environ.get("API_TOKEN_TTL_DAYS", "30"))
-API_TOKEN_MAX_ACTIVE = int(os.environ.get("API_TOKEN_MAX_ACTIVE", "20"))
-if AXES_FAILURE_LIMIT < 1 or timedelta(0) >= AXES_COOLOFF_TIME or NUM_PROXIES < 0 or API_TOKEN_TTL_DAYS < 1 \
-        or API_TOKEN_MAX_ACTIVE < 1:
-    raise ImproperlyConfigured("LOGIN_FAILURE_LIMIT, LOGIN_LOCKOUT_MINUTES, API_TOKEN_TTL_DAYS and "
-                               "API_TOKEN_MAX_ACTIVE must be at least 1, NUM_PROXIES at least 0.")
+API_TOKEN_TTL_DAYS = env_int("API_TOKEN_TTL_DAYS", 30, minimum=1)
+API_TOKEN_MAX_ACTIVE = env_int("API_TOKEN_MAX_ACTIVE", 20, minimum=1)
 
 # REST framework
 REST_FRAMEWORK = {
