@@ -153,12 +153,17 @@ def test_schema_default_format_is_yaml(client_for):
 
 
 def test_docs_render_for_a_logged_in_user(client_for):
-    response = client_for(Role.PM).get("/api/docs/")
+    client = client_for(Role.PM)
+    response = client.get("/api/docs/")
+    script = client.get("/api/docs/?script=")  # the Swagger UI's start-up, a script file of its own (CSP)
 
     assert response.status_code == 200
     assert response["Content-Type"].startswith("text/html")
     assert b"swagger-ui" in response.content
-    assert b"/api/schema/" in response.content
+    assert b'<script src="/api/docs/?script="></script>' in response.content
+    assert "cdn.jsdelivr.net" in response["Content-Security-Policy"].split("script-src")[1].split(";")[0]
+    assert script.status_code == 200
+    assert b"/api/schema/" in script.content
 
 
 # Pagination
