@@ -41,7 +41,7 @@ lint: install
 	$(BIN)/ruff check .
 
 messages: install
-	$(BIN)/python manage.py makemessages -l zh_Hans -l zh_Hant --no-obsolete --ignore=.venv --ignore=staticfiles --ignore=bench --ignore=tests
+	$(BIN)/python manage.py makemessages -l zh_Hans -l zh_Hant --no-obsolete --no-location --ignore=.venv --ignore=staticfiles --ignore=bench --ignore=tests
 	$(BIN)/python scripts/i18n_sync.py
 
 clean:

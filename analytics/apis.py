@@ -18,7 +18,7 @@ from analytics.api_auth import HasIngestKey, IngestKeyAuthentication, IngestKeyR
 from analytics.forms import AARRR_MAX_RANGE_DAYS
 from analytics.models import AarrrDaily, ExportJob, IngestKey, MetricsRun
 from analytics.selectors import aarrr_daily_list, aarrr_overview, export_job_get, ingest_key_list
-from analytics.services.exports import export_job_create, report_build
+from analytics.services.exports import export_job_create, report_build, report_require
 from analytics.services.ingest import MAX_BATCH_BYTES, batch_too_large_error, events_batch_ingest
 from analytics.services.keys import ingest_key_create, ingest_key_revoke
 from analytics.tasks import metrics_backfill_queue
@@ -187,6 +187,7 @@ class ExportDownloadApi(APIView):
         choice = ExportInputSerializer(data=request.query_params)
         choice.is_valid(raise_exception=True)
         kind, file_format = choice.validated_data["kind"], choice.validated_data["file_format"]
+        report_require(user=request.user, kind=kind)
         report = report_build(kind=kind, params=export_params(kind, request.query_params))
         if file_format == ExportJob.Format.XLSX and (report.total or 0) > XLSX_DIRECT_LIMIT:
             raise ApplicationError(
@@ -258,6 +259,7 @@ class ExportJobFileApi(APIView):
         job = export_job_get(user=request.user, job_id=job_id)
         if job is None:
             raise NotFound("No such export, or it is not yours.")
+        report_require(user=request.user, kind=job.kind)  # the role may have changed since the job started
         if job.status != ExportJob.Status.DONE or not job.file:
             raise ApplicationError("The export is not finished yet; try again when its status is done.",
                                    status_code=409, code="not_ready")

@@ -15,6 +15,7 @@ from rest_framework.views import APIView
 
 from analytics import selectors
 from analytics.forms import FunnelForm, GoldenTimeForm, RetentionForm
+from ops_platform.core.db import statement_timeout
 from ops_platform.core.roles import Area
 
 
@@ -22,6 +23,13 @@ def _valid(form):
     if not form.is_valid():
         raise ValidationError({field: list(errors) for field, errors in form.errors.items()})
     return form.report_arguments()
+
+
+def _compute(compute, form):
+    """The report, its queries under the report time limit (a 503 that says so when it is hit)."""
+    arguments = _valid(form)
+    with statement_timeout():
+        return Response(compute(**arguments))
 
 
 DATE_PARAMETERS = [
@@ -57,7 +65,7 @@ class FunnelApi(APIView):
         }),
     )
     def get(self, request):
-        return Response(selectors.funnel_compute(**_valid(FunnelForm(request.query_params))))
+        return _compute(selectors.funnel_compute, FunnelForm(request.query_params))
 
 
 class RetentionApi(APIView):
@@ -82,7 +90,7 @@ class RetentionApi(APIView):
         }),
     )
     def get(self, request):
-        return Response(selectors.retention_compute(**_valid(RetentionForm(request.query_params))))
+        return _compute(selectors.retention_compute, RetentionForm(request.query_params))
 
 
 class GoldenTimeApi(APIView):
@@ -102,4 +110,4 @@ class GoldenTimeApi(APIView):
         }),
     )
     def get(self, request):
-        return Response(selectors.golden_time_compute(**_valid(GoldenTimeForm(request.query_params))))
+        return _compute(selectors.golden_time_compute, GoldenTimeForm(request.query_params))

@@ -21,6 +21,7 @@ from analytics.services import retention as _retention
 from analytics.services import tracking_checks as _tracking_checks
 from analytics.services.keys import ingest_key_hash
 from ops_platform.core.roles import Role, roles_of
+from ops_platform.core.secrets import secret_plausible
 
 
 def event_count() -> int:
@@ -275,7 +276,7 @@ def ingest_key_list() -> list[IngestKey]:
 
 def ingest_key_get_by_secret(*, raw_key: str) -> IngestKey | None:
     """The key whose secret this is (revoked or not), or None."""
-    if not raw_key or len(raw_key) > 200:
+    if not secret_plausible(raw_key):
         return None
     return IngestKey.objects.filter(key_hash=ingest_key_hash(raw_key)).first()
 

@@ -20,6 +20,7 @@ from analytics.services.exports import export_job_create
 from analytics.services.keys import ingest_key_create, ingest_key_revoke
 from analytics.tasks import metrics_backfill_queue
 from ops_platform.core.chart_markers import chart_markers
+from ops_platform.core.db import ReportTimeout, statement_timeout
 from ops_platform.core.exceptions import ApplicationError
 from ops_platform.core.permissions import role_required
 from ops_platform.core.roles import Action, Area, can
@@ -108,8 +109,16 @@ def export_start(request):
 
 def _report_page(request, *, form_class, defaults, compute, template):
     form = forms.page_form(form_class, request.GET, defaults=lambda: defaults(selectors.report_last_day()))
-    report = compute(**form.report_arguments()) if form.is_valid() else None
-    return render(request, template, {"form": form, "report": report, "event_names": selectors.event_names()})
+    report, status = None, 200
+    if form.is_valid():
+        try:
+            with statement_timeout():
+                report = compute(**form.report_arguments())
+        except ReportTimeout as timeout:
+            messages.error(request, timeout.message)
+            status = 503
+    return render(request, template, {"form": form, "report": report, "event_names": selectors.event_names()},
+                  status=status)
 
 
 @role_required(Area.ANALYTICS)

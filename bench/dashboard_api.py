@@ -61,10 +61,10 @@ def main() -> list[str]:
     manage("compute_metrics", "--from", "2026-10-01", "--to", "2026-10-31", "--verbosity", "0",
            env={"DATABASE_URL": url})
     token = subprocess.run([PYTHON, "manage.py", "shell", "-c", (
-        "from ops_platform.accounts.models import Staff; from ops_platform.accounts.services import staff_create; "
-        "from rest_framework.authtoken.models import Token; "
+        "from ops_platform.accounts.models import Staff; "
+        "from ops_platform.accounts.services import api_token_create, staff_create; "
         "s = Staff.objects.filter(username='bench').first() or staff_create(username='bench', "
-        "password='bench-pass-123', roles=['analyst']); print(Token.objects.get_or_create(user=s)[0].key)")],
+        "password='bench-pass-123', roles=['analyst']); print(api_token_create(user=s, name='bench')[1])")],
         cwd=ROOT, env=env, capture_output=True, text=True, check=True).stdout.strip().splitlines()[-1]
     port = free_port()
     server = subprocess.Popen([str(Path(PYTHON).with_name("gunicorn")), "ops_platform.wsgi", "-w", str(args.workers),

@@ -7,6 +7,7 @@ so `make run` works on a bare machine. Production differs only by environment.
 from __future__ import annotations
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -35,7 +36,23 @@ def env_list(name: str, default: list[str]) -> list[str]:
     return [item.strip() for item in value.split(",") if item.strip()]
 
 
+def env_int(name: str, default: int, *, minimum: int = 0) -> int:
+    value = os.environ.get(name)
+    if value is None or value.strip() == "":
+        return default
+    try:
+        number = int(value.strip())
+    except ValueError:
+        number = None
+    if number is None or number < minimum:
+        raise ImproperlyConfigured(f"{name} must be a whole number of at least {minimum}, got {value!r}.")
+    return number
+
+
 DEBUG = env_bool("DJANGO_DEBUG", True)
+# What DJANGO_DEBUG said, kept apart from DEBUG (test runners turn DEBUG off): seed_demo refuses to plant known
+# passwords when it is False.
+DEBUG_FROM_ENV = DEBUG
 
 SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "")
 if not SECRET_KEY:
@@ -58,7 +75,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "rest_framework",
-    "rest_framework.authtoken",
+    "axes",
     "django_filters",
     "drf_spectacular",
     "django_celery_beat",
@@ -82,6 +99,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
@@ -92,6 +110,8 @@ MIDDLEWARE = [
     "ops_platform.accounts.middleware.LoginRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes asks: turns a locked-out login into the lockout answer.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "ops_platform.urls"
@@ -141,6 +161,10 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",  # first: refuses a locked-out username + address before the password
+    "django.contrib.auth.backends.ModelBackend",
+]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "dashboard:home"
 LOGOUT_REDIRECT_URL = "login"
@@ -187,6 +211,12 @@ CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# No task holds a worker for ever: a soft limit raises in the task (which records why it stopped), the hard one ends
+# the worker process. Tasks may set tighter limits of their own.
+CELERY_TASK_SOFT_TIME_LIMIT = env_int("CELERY_TASK_SOFT_TIME_LIMIT", 3600, minimum=60)
+CELERY_TASK_TIME_LIMIT = CELERY_TASK_SOFT_TIME_LIMIT + 120
+# Reports computed on request: PostgreSQL cancels a query still running after this many seconds (core/db.py).
+REPORT_TIMEOUT_SECONDS = env_int("REPORT_TIMEOUT_SECONDS", 30)  # 0: no limit
 if REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL
     CELERY_RESULT_BACKEND = REDIS_URL
@@ -199,10 +229,29 @@ else:
     CELERY_TASK_EAGER_PROPAGATES = False
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
+# Login protection (ops_platform/accounts/lockout.py): pages, /admin/ and the token endpoint lock a username out
+# from one address after LOGIN_FAILURE_LIMIT failures, for LOGIN_LOCKOUT_MINUTES (an admin unlocks earlier).
+AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5, minimum=1)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("LOGIN_LOCKOUT_MINUTES", 15, minimum=1))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+# Tries during a lockout are refused without counting, so it ends when the message says it will.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_CLIENT_IP_CALLABLE = "ops_platform.accounts.lockout.client_ip"
+AXES_LOCKOUT_CALLABLE = "ops_platform.accounts.lockout.lockout_response"
+AXES_VERBOSE = False
+# How many proxies (nginx, a load balancer) stand in front of the app: the client's address is then the N-th from
+# the right of X-Forwarded-For. 0 (the default) trusts no header and uses the connection's address.
+NUM_PROXIES = env_int("NUM_PROXIES", 0)
+# API tokens (ops_platform/accounts): how long one works, and how many live ones a person keeps at most.
+API_TOKEN_TTL_DAYS = env_int("API_TOKEN_TTL_DAYS", 30, minimum=1)
+API_TOKEN_MAX_ACTIVE = env_int("API_TOKEN_MAX_ACTIVE", 20, minimum=1)
+
 # REST framework
 REST_FRAMEWORK = {
+    "NUM_PROXIES": NUM_PROXIES,
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "ops_platform.accounts.authentication.ApiTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["ops_platform.core.permissions.RolePermission"],
@@ -219,6 +268,7 @@ REST_FRAMEWORK = {
         "anon": os.environ.get("API_THROTTLE_ANON", "60/min"),
         "user": os.environ.get("API_THROTTLE_USER", "6000/min"),
         "ingest": os.environ.get("API_THROTTLE_INGEST", "6000/min"),
+        "login": os.environ.get("API_THROTTLE_LOGIN", "20/min"),  # token requests per address
     },
 }
 SPECTACULAR_SETTINGS = {
@@ -229,7 +279,8 @@ SPECTACULAR_SETTINGS = {
     "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
     # Several apps have a "kind" or a "status": name the requirement tickets' enums explicitly.
     # ``<id:…>`` (ops_platform/core/fields.py): at most 18 digits.
-    "PATH_CONVERTER_OVERRIDES": {"id": {"type": "integer", "minimum": 0, "maximum": 10**18 - 1}},
+    "PATH_CONVERTER_OVERRIDES": {"id": {"type": "integer", "minimum": 0, "maximum": 10**18 - 1},
+                                 "text": {"type": "string", "maxLength": 200}},
     "ENUM_NAME_OVERRIDES": {
         "TicketKindEnum": "products.models.Ticket.Kind",
         "TicketStatusEnum": "products.models.Ticket.Status",
@@ -241,6 +292,25 @@ SPECTACULAR_SETTINGS = {
         "TeamKindEnum": "goals.models.Team.Kind",
         "GoalLevelEnum": "goals.models.Goal.Level",
         "GoalMetricEnum": "goals.models.Metric",
+    },
+}
+
+# Content-Security-Policy (django-csp), on every page: scripts only from this site's own static files (charts and
+# forms read their data from json_script blocks, never inline code), nothing framed, forms post only here. Styles
+# allow inline style attributes: bars and heat maps are drawn with them, and a style cannot run code. The API docs
+# add the Swagger UI's CDN on their own page (ops_platform/urls.py).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'", "'unsafe-inline'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
     },
 }
 
@@ -267,7 +337,7 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("DJANGO_LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {"django.db.backends": {"level": "WARNING"}, "axes": {"level": "WARNING"}},
 }
 
 # In development whitenoise serves straight from the finders; production serves collectstatic output.

@@ -1,13 +1,18 @@
+from csp.decorators import csp_update
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
+from ops_platform.accounts import apis as account_apis
 from ops_platform.accounts import views as account_views
-from ops_platform.core.apis import ObtainTokenApi, health
+from ops_platform.core.apis import health
 
+SWAGGER_CDN = "https://cdn.jsdelivr.net"
 api_v1 = [
-    path("auth/token/", ObtainTokenApi.as_view(), name="auth-token"),
+    path("auth/token/", account_apis.ObtainTokenApi.as_view(), name="auth-token"),
+    path("auth/tokens/", account_apis.ApiTokenListApi.as_view(), name="auth-tokens"),
+    path("auth/tokens/<id:token_id>/revoke/", account_apis.ApiTokenRevokeApi.as_view(), name="auth-token-revoke"),
     path("", include("ops_platform.dashboard.api_urls")),
     path("", include("analytics.api_urls")),
     path("", include("products.api_urls")),
@@ -30,11 +35,16 @@ urlpatterns = [
     path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("i18n/setlang/", account_views.set_language, name="set-language"),
+    path("account/tokens/", account_views.token_list, name="account-tokens"),
+    path("account/tokens/<id:token_id>/revoke/", account_views.token_revoke, name="account-token-revoke"),
     path("health/", health, name="health"),
     path("admin/", admin.site.urls),
     path("api/v1/", include(api_v1)),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
+    # The Swagger UI comes from its CDN and starts from a script file of its own (no inline script), so the page's
+    # Content-Security-Policy only adds that CDN.
+    path("api/docs/", csp_update({"script-src": [SWAGGER_CDN], "style-src": [SWAGGER_CDN], "img-src": [SWAGGER_CDN]})(
+        SpectacularSwaggerSplitView.as_view(url_name="schema")), name="swagger-ui"),
 ]
 
 admin.site.site_header = "Ops Platform"

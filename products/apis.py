@@ -13,6 +13,7 @@ from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from ops_platform.core.db import statement_timeout
 from ops_platform.core.fields import IdField
 from ops_platform.core.roles import Area, ticket_moves_for
 from products import selectors
@@ -83,7 +84,10 @@ class TicketInputSerializer(serializers.Serializer):
     description = serializers.CharField(required=False, allow_blank=True, max_length=50_000)
     kind = serializers.ChoiceField(choices=Ticket.Kind.choices, required=False)
     priority = serializers.ChoiceField(choices=Ticket.Priority.choices, required=False)
-    owner_pm = _staff_field(required=False, allow_null=True)
+    owner_pm = serializers.SlugRelatedField(
+        slug_field="username", queryset=selectors.ticket_owner_candidates(), required=False, allow_null=True,
+        error_messages={"does_not_exist": "No active product manager is called “{value}”; the owner must have the PM "
+                                          "role."})
     assignees = _staff_field(many=True, required=False)
     aarrr_stage = serializers.ChoiceField(choices=Ticket.Stage.choices, required=False, allow_blank=True)
     target_metric = serializers.ChoiceField(choices=Ticket.Metric.choices, required=False, allow_blank=True)
@@ -478,7 +482,8 @@ class TicketTrackingCheckApi(APIView):
     def post(self, request, ticket_id: int):
         params = TrackingCheckInputSerializer(data=request.data)
         params.is_valid(raise_exception=True)
-        check = tracking_check_run(ticket_id=ticket_id, actor=request.user, **params.validated_data)
+        with statement_timeout():
+            check = tracking_check_run(ticket_id=ticket_id, actor=request.user, **params.validated_data)
         return Response(TrackingCheckSerializer(check).data, status=status.HTTP_201_CREATED)
 
 
@@ -495,7 +500,8 @@ class TrackingHealthApi(APIView):
             value = days.run_validation(request.query_params.get("days", 7))
         except serializers.ValidationError as exc:
             raise serializers.ValidationError({"days": exc.detail}) from exc
-        health = selectors.tracking_health(days=value)
+        with statement_timeout():
+            health = selectors.tracking_health(days=value)
         return Response({**health, "date_from": health["date_from"].isoformat(),
                          "date_to": health["date_to"].isoformat()})
 

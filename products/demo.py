@@ -239,9 +239,13 @@ def demo_product_loop_ensure(*, end: date) -> int:
                               ("Invite-a-friend reward raised to 15 yuan", 6)):
             if t[title].launched_at and timezone.localdate(t[title].launched_at) + timedelta(days=window) \
                     <= timezone.localdate():
+                # Measured while it was being analysed: a concluded ticket is frozen, so conclude it again after.
+                status = t[title].status
+                Ticket.objects.filter(pk=t[title].pk).update(status=Ticket.Status.ANALYSING)
                 impact_analysis_create(ticket_id=t[title].pk, actor=analyst, window_days=window, conclusion=(
                     "Add-to-cart rate is up and significant; photos stay. Next: show ratings too."
                     if title.startswith("Merchant photos") else ""))
+                Ticket.objects.filter(pk=t[title].pk).update(status=status)
         Ticket.objects.filter(pk=photos.pk).update(
             outcome="success", concluded_at=_at(end, PHOTOS_LAUNCH - 20),
             analysis_summary="Merchant viewers add to cart more often since the photos; the lift is significant.")

@@ -6,7 +6,9 @@ from django import forms
 from django.contrib.auth import get_user_model
 from django.utils.translation import gettext_lazy as _
 
+from ops_platform.core.fields import id_from_text
 from products.models import FeedbackItem, Ticket
+from products.selectors import ticket_owner_candidates
 
 
 def _staff():
@@ -30,7 +32,7 @@ class TicketForm(forms.Form):
     kind = forms.ChoiceField(label=_("Kind"), choices=Ticket.Kind.choices)
     priority = forms.TypedChoiceField(label=_("Priority"), choices=Ticket.Priority.choices, coerce=int,
                                       initial=Ticket.Priority.MEDIUM)
-    owner_pm = StaffChoiceField(label=_("Owner PM"), queryset=_staff().filter(groups__name="pm"), required=False)
+    owner_pm = StaffChoiceField(label=_("Owner PM"), queryset=ticket_owner_candidates(), required=False)
     assignees = StaffMultipleChoiceField(label=_("Assignees"), queryset=_staff(), required=False)
     aarrr_stage = forms.ChoiceField(label=_("AARRR stage"), choices=[("", "—"), *Ticket.Stage.choices], required=False)
     target_metric = forms.ChoiceField(label=_("Target metric"), choices=[("", "—"), *Ticket.Metric.choices],
@@ -138,10 +140,10 @@ class TriageForm(forms.Form):
     ticket = forms.CharField(label=_("Ticket (REQ-…)"), max_length=20)
 
     def clean_ticket(self):
-        value = self.cleaned_data["ticket"].strip().upper().removeprefix("REQ-")
-        if not value.isdigit():
+        ticket_id = id_from_text(self.cleaned_data["ticket"].strip().upper().removeprefix("REQ-"))
+        if ticket_id is None:
             raise forms.ValidationError(_("Give a ticket key such as REQ-12."))
-        return int(value)
+        return ticket_id
 
     def __init__(self, *args, ids=(), **kwargs):
         super().__init__(*args, **kwargs)

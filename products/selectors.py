@@ -5,12 +5,14 @@ from __future__ import annotations
 from collections import defaultdict
 from datetime import date, timedelta
 
+from django.contrib.auth import get_user_model
 from django.db.models import Count, Max, Prefetch, Q, QuerySet
 from django.db.models.functions import TruncDate
 from django.urls import reverse
 from django.utils import timezone
 
 from analytics.selectors import tracking_check
+from ops_platform.core.roles import Role
 from products.models import (
     FeedbackItem,
     ImpactAnalysis,
@@ -27,6 +29,12 @@ from products.services.plans import approved_events_union, local_range
 
 BOARD_STATES = [s for s in Ticket.Status if s not in (Ticket.Status.REJECTED, Ticket.Status.CANCELLED)]
 
+
+
+def ticket_owner_candidates() -> QuerySet:
+    """Who may own tickets (the owner PM): active staff with the PM role; administrators hold every role."""
+    return (get_user_model().objects.filter(is_active=True).filter(Q(groups__name=Role.PM) | Q(is_superuser=True))
+            .distinct().order_by("username"))
 
 def ticket_open_count() -> int:
     return Ticket.objects.exclude(status__in=Ticket.CLOSED_STATUSES).count()

@@ -7,6 +7,7 @@ import re
 from django.utils.translation import gettext as _
 
 from ops_platform.core.exceptions import ApplicationError
+from ops_platform.core.patterns import MAX_PATTERN_LENGTH, PatternRefused, pattern_compile
 
 PROPERTY_TYPES = ("string", "number", "integer", "boolean")
 NAME = re.compile(r"^[a-z][a-z0-9_]{0,99}$")
@@ -68,9 +69,12 @@ def plan_events_clean(events) -> list[dict]:
             pattern = prop.get("pattern")
             if pattern:
                 try:
-                    re.compile(pattern)
-                except (re.error, TypeError):
-                    errors[f"{at}.pattern"] = [_("Not a valid regular expression.")]
+                    pattern_compile(pattern)
+                except PatternRefused as refused:
+                    errors[f"{at}.pattern"] = [
+                        _("This pattern cannot be used: %(reason)s. Patterns run in linear time (RE2 syntax): no "
+                          "back-references or look-arounds, at most %(n)d characters.") % {
+                            "reason": refused, "n": MAX_PATTERN_LENGTH}]
                 else:
                     if kind != "string":
                         errors[f"{at}.pattern"] = [_("A pattern applies to string properties only.")]

@@ -16,9 +16,11 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from ops_platform.core.db import ReportTimeout, statement_timeout
 from ops_platform.core.exceptions import ApplicationError
+from ops_platform.core.fields import id_from_text
 from ops_platform.core.permissions import role_required
-from ops_platform.core.roles import Action, Area, can, ticket_moves_for
+from ops_platform.core.roles import Action, Area, can, can_edit_ticket, ticket_moves_for
 from products import selectors
 from products.forms import (
     AttachmentForm,
@@ -159,6 +161,8 @@ def ticket_detail(request, ticket_id: int):
         "history": selectors.ticket_history(ticket=ticket), "attachments": selectors.ticket_attachment_list(
             ticket=ticket), "chain": selectors.ticket_iteration_chain(ticket=ticket),
         "feedback": selectors.feedback_list(ticket_id=ticket.pk)[:20],
+        "can_edit": can_edit_ticket(user, requester_id=ticket.requester_id, owner_pm_id=ticket.owner_pm_id,
+                                    status=ticket.status),
         "can_draft": can(user, Area.TRACKING_PLANS, Action.CHANGE),
         "can_review": can(user, Area.PLAN_REVIEW, Action.CHANGE),
         "can_check": can(user, Area.TRACKING_CHECKS, Action.CHANGE),
@@ -175,6 +179,10 @@ def ticket_detail(request, ticket_id: int):
 @role_required(Area.TICKETS, Action.CHANGE)
 def ticket_edit(request, ticket_id: int):
     ticket = _ticket_or_404(ticket_id)
+    if not can_edit_ticket(request.user, requester_id=ticket.requester_id, owner_pm_id=ticket.owner_pm_id,
+                           status=ticket.status):
+        raise PermissionDenied(_("Only the ticket's requester, its owner PM or an administrator may change it, and "
+                                 "only while it is open."))
     if request.method == "POST":
         form = TicketEditForm(request.POST)
         if form.is_valid():
@@ -338,10 +346,23 @@ def impact_run(request, ticket_id: int):
 
 @role_required(Area.TRACKING_CHECKS)
 def tracking_health(request):
-    return render(request, "products/tracking_health.html", {"health": selectors.tracking_health(days=7)})
+    try:
+        with statement_timeout():
+            health = selectors.tracking_health(days=7)
+    except ReportTimeout as timeout:
+        messages.error(request, timeout.message)
+        return render(request, "products/tracking_health.html", {"health": None}, status=503)
+    return render(request, "products/tracking_health.html", {"health": health})
 
 
 # Feedback
+
+
+def _feedback_page(request, form, *, status: int = 200):
+    items = list(selectors.feedback_list()[:200])
+    return render(request, "products/feedback.html", {
+        "form": form, "items": items, "can_log": can(request.user, Area.FEEDBACK, Action.CHANGE),
+        "can_triage": can(request.user, Area.FEEDBACK_TRIAGE, Action.CHANGE)}, status=status)
 
 
 @role_required(Area.FEEDBACK)
@@ -359,20 +380,22 @@ def feedback_list(request):
             else:
                 messages.success(request, _("Feedback logged."))
                 return redirect("products:feedback")
-    items = list(selectors.feedback_list()[:200])
-    return render(request, "products/feedback.html", {
-        "form": form, "items": items, "can_log": can(request.user, Area.FEEDBACK, Action.CHANGE),
-        "can_triage": can(request.user, Area.FEEDBACK_TRIAGE, Action.CHANGE)}, status=400 if form.errors else 200)
+    return _feedback_page(request, form, status=400 if form.errors else 200)
 
 
 @role_required(Area.FEEDBACK_TRIAGE, Action.CHANGE)
 @require_POST
 def feedback_triage_view(request):
-    ids = [int(i) for i in request.POST.getlist("feedback_ids") if i.isdigit()]
-    form = TriageForm(request.POST, ids=ids)
-    if not form.is_valid():
-        _form_errors(request, form)
-        return redirect("products:feedback")
+    posted = request.POST.getlist("feedback_ids")
+    ids = [id_from_text(i) for i in posted]
+    form = TriageForm(request.POST, ids=[i for i in ids if i is not None])
+    if None in ids or not form.is_valid():
+        if None in ids:
+            messages.error(request, _("Feedback ids are whole numbers; these are not: %(bad)s.") % {
+                "bad": ", ".join(value[:20] for value, number in zip(posted, ids, strict=True) if number is None)})
+        if form.errors:
+            _form_errors(request, form)
+        return _feedback_page(request, FeedbackForm(), status=400)
     try:
         ticket = feedback_triage(actor=request.user, feedback_ids=form.cleaned_data["feedback_ids"],
                                  ticket_id=form.cleaned_data["ticket"])

@@ -52,18 +52,23 @@ def test_token_for_good_credentials(make_staff):
     response = APIClient().post(TOKEN_URL, {"username": "ana", "password": PASSWORD}, format="json")
 
     assert response.status_code == 200
-    assert set(response.json()) == {"token"}
-    assert len(response.json()["token"]) == 40
+    assert set(response.json()) == {"token", "id", "expires_at"}  # DESIGN.md: {"token"}, fields only added
+    assert response.json()["token"].startswith("tok_") and len(response.json()["token"]) == 47
+    assert response.json()["expires_at"].startswith("2026-12-25T10:00")  # 30 days after the pinned now
 
 
-def test_token_is_the_same_on_a_second_request(make_staff):
+def test_each_request_issues_its_own_token_and_both_work(make_staff):
+    """Tokens are stored hashed, so one cannot be shown twice: a second login gets a second token (revocable on its
+    own); before 2026-12 the same plain-text token came back every time and never expired."""
     make_staff(Role.ANALYST, username="ana")
     client = APIClient()
 
     first = client.post(TOKEN_URL, {"username": "ana", "password": PASSWORD}, format="json").json()["token"]
     second = client.post(TOKEN_URL, {"username": "ana", "password": PASSWORD}, format="json").json()["token"]
 
-    assert first == second
+    assert first != second
+    for token in (first, second):
+        assert APIClient().get(SUMMARY_URL, HTTP_AUTHORIZATION=f"Token {token}").status_code == 200
 
 
 def test_token_for_a_bad_password_is_a_400_in_the_error_format(make_staff):
@@ -148,12 +153,17 @@ def test_schema_default_format_is_yaml(client_for):
 
 
 def test_docs_render_for_a_logged_in_user(client_for):
-    response = client_for(Role.PM).get("/api/docs/")
+    client = client_for(Role.PM)
+    response = client.get("/api/docs/")
+    script = client.get("/api/docs/?script=")  # the Swagger UI's start-up, a script file of its own (CSP)
 
     assert response.status_code == 200
     assert response["Content-Type"].startswith("text/html")
     assert b"swagger-ui" in response.content
-    assert b"/api/schema/" in response.content
+    assert b'<script src="/api/docs/?script="></script>' in response.content
+    assert "cdn.jsdelivr.net" in response["Content-Security-Policy"].split("script-src")[1].split(";")[0]
+    assert script.status_code == 200
+    assert b"/api/schema/" in script.content
 
 
 # Pagination

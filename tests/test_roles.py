@@ -17,6 +17,7 @@ from datetime import timedelta
 import pytest
 from django.contrib import admin
 from django.contrib.auth.models import AnonymousUser, Group
+from django.core.files.base import ContentFile
 from django.db import connection
 from django.http import Http404, HttpResponse
 from django.test.utils import CaptureQueriesContext
@@ -38,14 +39,16 @@ from rest_framework.views import APIView
 
 from analytics.services.metrics import metrics_run_execute
 from ops_platform.accounts.middleware import OPEN_PREFIXES
-from ops_platform.core.fields import IdConverter
+from ops_platform.core.fields import AnyTextConverter, IdConverter
 from ops_platform.core.permissions import RolePermission, role_required
 from ops_platform.core.roles import ALL_ROLES, PERMISSIONS, Action, Area, Role, can, roles_of
 from tests.factories import MerchantFactory, TicketFactory, events_create
+from tests.products.conftest import PLAN_EVENTS
 
 ANONYMOUS = "anonymous"
 PLACEHOLDER_BY_CONVERTER = {
     IdConverter: "999999",
+    AnyTextConverter: "does-not-exist",
     IntConverter: "999999",
     UUIDConverter: "00000000-0000-0000-0000-000000000000",
     SlugConverter: "does-not-exist",
@@ -627,3 +630,234 @@ def test_sweep_checks_probes_for_anonymous(client, db):
     for endpoint in _probe_endpoints().values():
         for method in endpoint.methods:
             check_anonymous_answer(request(client, method, endpoint.path), endpoint, method)
+
+
+# Every download, role by role: the file's contents decide who may have it, not only the route's area. A new route
+# that downloads something (export, .csv, .xlsx, a file) must be listed here.
+
+DOWNLOAD_ROUTE = re.compile(r"export|\.csv|\.xlsx|download|/file/")
+RECORDS = PERMISSIONS[Area.CUSTOMER_RECORDS][Action.VIEW]
+EVERYONE_ROLES = ALL_ROLES
+
+
+@pytest.fixture
+def downloads(db, make_staff, settings, tmp_path):
+    """One of everything that downloads, and a finished export job of each kind (created by an administrator)."""
+    from datetime import date
+
+    from analytics.models import ExportJob
+    from desk.models import Digest
+    from goals.models import Team
+    from users.models import CouponCampaign, Segment
+
+    settings.MEDIA_ROOT = tmp_path
+    admin_user = make_staff(Role.ADMIN, username="download_admin")
+    now = timezone.now()
+    segment = Segment.objects.create(name="All", rules={"op": "and", "conditions": []}, created_by=admin_user)
+    campaign = CouponCampaign.objects.create(name="Spring", kind=CouponCampaign.Kind.NEW_USER, face_value=5,
+                                             budget=100, valid_from=now, valid_to=now + timedelta(days=9))
+    digest = Digest.objects.create(team=Team.objects.create(name="Ops", kind="merchant_ops"),
+                                   week=date(2026, 11, 16), content={})
+    jobs = {}
+    for kind in ("aarrr", "events"):
+        job = ExportJob.objects.create(kind=kind, params={"date_from": "2026-11-01", "date_to": "2026-11-02"},
+                                       status=ExportJob.Status.DONE, created_by=admin_user)
+        job.file.save(f"{kind}.csv", ContentFile(b"\xef\xbb\xbfa\r\n"))
+        jobs[kind] = job
+    return {"segment": segment, "campaign": campaign, "digest": digest, "jobs": jobs}
+
+
+def _download_cases(objects) -> list[tuple[str, str, dict | None, frozenset[Role]]]:
+    """(method, url, body, roles allowed) for every download the application offers."""
+    dates = "date_from=2026-11-01&date_to=2026-11-02"
+    return [
+        ("GET", f"/api/v1/analytics/exports/download/?kind=aarrr&{dates}", None, EVERYONE_ROLES),
+        ("GET", f"/api/v1/analytics/exports/download/?kind=aarrr&file_format=xlsx&{dates}", None, EVERYONE_ROLES),
+        ("GET", f"/api/v1/analytics/exports/download/?kind=events&{dates}", None, RECORDS),
+        ("GET", f"/api/v1/analytics/exports/download/?kind=events&file_format=xlsx&{dates}", None, RECORDS),
+        ("POST", "/api/v1/analytics/exports/", {"kind": "events", "params": {"date_from": "2026-11-01",
+                                                                            "date_to": "2026-11-02"}},
+         RECORDS & PERMISSIONS[Area.ANALYTICS][Action.CHANGE]),
+        ("POST", "/api/v1/analytics/exports/", {"kind": "aarrr", "params": {"date_from": "2026-11-01",
+                                                                           "date_to": "2026-11-02"}},
+         PERMISSIONS[Area.ANALYTICS][Action.CHANGE]),
+        ("GET", f"/api/v1/analytics/exports/{objects['jobs']['events'].id}/file/", None, frozenset({Role.ADMIN})),
+        ("GET", f"/api/v1/analytics/exports/{objects['jobs']['aarrr'].id}/file/", None, frozenset({Role.ADMIN})),
+        ("GET", "/users/customers/export.csv", None, RECORDS),
+        ("GET", f"/users/segments/{objects['segment'].pk}/export.csv", None, RECORDS),
+        ("GET", f"/users/coupons/{objects['campaign'].pk}/codes.csv", None, RECORDS),
+        ("POST", "/api/v1/users/segments/preview/", {"rules": {"op": "and", "conditions": [
+            {"field": "distinct_id", "operator": "eq", "value": "alice"}]}}, RECORDS),
+        ("GET", "/merchants/export/", None, EVERYONE_ROLES),
+        ("GET", "/merchants/export/?format=xlsx", None, EVERYONE_ROLES),
+        ("GET", "/api/v1/merchants/export/", None, EVERYONE_ROLES),
+        ("GET", f"/desk/digests/{objects['digest'].pk}/digest.xlsx", None, frozenset({Role.ADMIN})),  # no members
+    ]
+
+
+def test_every_download_route_is_in_the_download_matrix(downloads):
+    covered = {resolve(url.split("?")[0]).route for _method, url, _body, _roles in _download_cases(downloads)}
+    download_routes = {endpoint.route for endpoint in ENDPOINTS if DOWNLOAD_ROUTE.search(endpoint.route)
+                       and endpoint.route not in ("analytics/exports/", "analytics/exports/start/",
+                                                  "api/v1/analytics/exports/<uuid:job_id>/")}
+
+    assert download_routes - covered == set()
+
+
+@pytest.mark.usefixtures("celery_eager")
+@pytest.mark.parametrize("role", list(Role), ids=str)
+def test_every_download_by_role(make_staff, client, downloads, role):
+    client.force_login(make_staff(role))
+
+    for method, url, payload, allowed in _download_cases(downloads):
+        response = (client.get(url) if method == "GET"
+                    else client.post(url, payload, content_type="application/json"))
+        where = f"{role}: {method} {url} answered {response.status_code}"
+        if role in allowed:
+            assert response.status_code in (200, 202), where
+        else:
+            assert response.status_code in (403, 404), where
+            assert not (response.get("Content-Disposition") or "").startswith("attachment"), where
+
+
+def test_an_export_job_of_raw_events_is_refused_before_it_is_recorded(api_client_for, db):
+    from analytics.models import ExportJob
+
+    response = api_client_for(Role.PM).post("/api/v1/analytics/exports/", {
+        "kind": "events", "params": {"date_from": "2026-11-01", "date_to": "2026-11-02"}}, format="json")
+
+    assert response.status_code == 403
+    assert not ExportJob.objects.exists()
+
+
+def test_segment_preview_cannot_single_out_a_customers_spend(api_client_for, db):
+    """The attack of the report: 'distinct_id eq X and spend ≥ N', bisected. Roles without records get a 403 on the
+    first try, so nothing can be learnt."""
+    rules = {"op": "and", "conditions": [{"field": "distinct_id", "operator": "eq", "value": "alice"},
+                                         {"field": "spend", "operator": "gte", "value": 100}]}
+    for role in Role:
+        response = api_client_for(role).post("/api/v1/users/segments/preview/", {"rules": rules}, format="json")
+        assert response.status_code == (200 if role in RECORDS else 403), role
+
+
+# Object-level rules: requirement tickets are changed by their requester, their owner PM or an administrator
+# (any PM while no one owns it), and never once closed, when they take comments only.
+
+
+@pytest.fixture
+def ticket_people(make_staff):
+    return {
+        "requester": make_staff(Role.USER_OPS, username="t_requester"),
+        "owner": make_staff(Role.PM, username="t_owner"),
+        "other_pm": make_staff(Role.PM, username="t_other_pm"),
+        **{f"other_{role.value}": make_staff(role, username=f"t_{role.value}") for role in Role if role != Role.PM},
+    }
+
+
+def _ticket_for(people, *, owned: bool = True, status: str = "proposed"):
+    from products.models import Ticket
+    from products.services.tickets import ticket_create
+
+    ticket = ticket_create(requester=people["requester"], title="Coupon pack",
+                           owner_pm=people["owner"] if owned else None)
+    Ticket.objects.filter(pk=ticket.pk).update(status=status)
+    return Ticket.objects.get(pk=ticket.pk)
+
+
+EDITORS = {"requester": True, "owner": True, "other_pm": False, "other_admin": True, "other_merchant_ops": False,
+           "other_user_ops": False, "other_product_ops": False, "other_analyst": False}
+
+
+@pytest.mark.parametrize("who", sorted(EDITORS))
+def test_ticket_edits_by_person(client, ticket_people, who, settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
+    ticket = _ticket_for(ticket_people)
+    client.force_login(ticket_people[who])
+
+    patch = client.patch(f"/api/v1/products/tickets/{ticket.pk}/", {"priority": 4, "version": 1},
+                         content_type="application/json")
+    page = client.get(f"/products/tickets/{ticket.pk}/edit/")
+    attach = client.post(f"/api/v1/products/tickets/{ticket.pk}/attachments/",
+                         {"file": ContentFile(b"notes", name="notes.txt")})
+    comment = client.post(f"/api/v1/products/tickets/{ticket.pk}/comments/", {"body": "Looks good"},
+                          content_type="application/json")
+
+    allowed = EDITORS[who]
+    assert patch.status_code == (200 if allowed else 403), patch.content
+    assert page.status_code == (200 if allowed else 403)
+    assert attach.status_code == (201 if allowed else 403)
+    assert comment.status_code == 201
+    ticket.refresh_from_db()
+    assert (ticket.priority, ticket.version) == ((4, 2) if allowed else (2, 1))
+    assert ticket.attachments.count() == (1 if allowed else 0)
+
+
+def test_an_unowned_ticket_may_be_taken_on_by_any_pm(client, ticket_people):
+    ticket = _ticket_for(ticket_people, owned=False)
+    client.force_login(ticket_people["other_pm"])
+
+    response = client.patch(f"/api/v1/products/tickets/{ticket.pk}/", {"owner_pm": "t_other_pm", "version": 1},
+                            content_type="application/json")
+
+    assert response.status_code == 200
+    assert response.json()["owner_pm"] == "t_other_pm"
+
+
+@pytest.mark.parametrize("status", ["concluded", "rejected", "cancelled"])
+@pytest.mark.parametrize("who", ["requester", "owner", "other_admin"])
+def test_a_closed_ticket_takes_comments_only(client, ticket_people, who, status, settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
+    ticket = _ticket_for(ticket_people, status=status)
+    client.force_login(ticket_people[who])
+
+    patch = client.patch(f"/api/v1/products/tickets/{ticket.pk}/", {"title": "Changed", "version": 1},
+                         content_type="application/json")
+    page = client.post(f"/products/tickets/{ticket.pk}/edit/", {"title": "Changed", "kind": "feature",
+                                                                "priority": 2, "version": 1})
+    attach = client.post(f"/api/v1/products/tickets/{ticket.pk}/attachments/",
+                         {"file": ContentFile(b"notes", name="notes.txt")})
+    plan = client.post(f"/api/v1/products/tickets/{ticket.pk}/plans/", {"events": PLAN_EVENTS},
+                       content_type="application/json")
+    comment = client.post(f"/api/v1/products/tickets/{ticket.pk}/comments/", {"body": "What we learnt"},
+                          content_type="application/json")
+
+    assert patch.status_code == 403
+    assert patch.json()["code"] == "ticket_closed"
+    assert page.status_code == 403
+    assert attach.status_code == 403
+    assert plan.status_code == 403
+    assert comment.status_code == 201
+    ticket.refresh_from_db()
+    assert (ticket.title, ticket.version, ticket.attachments.count(), ticket.plans.count()) == (
+        "Coupon pack", 1, 0, 0)
+
+
+@pytest.mark.parametrize("role", [Role.MERCHANT_OPS, Role.USER_OPS, Role.PRODUCT_OPS, Role.ANALYST])
+def test_the_owner_pm_must_be_a_pm_through_the_api_and_the_page(client, ticket_people, make_staff, role):
+    not_a_pm = make_staff(role, username="not_a_pm")
+    ticket = _ticket_for(ticket_people)
+    client.force_login(ticket_people["requester"])
+
+    created = client.post("/api/v1/products/tickets/", {"title": "X", "owner_pm": "not_a_pm"},
+                          content_type="application/json")
+    patched = client.patch(f"/api/v1/products/tickets/{ticket.pk}/", {"owner_pm": "not_a_pm", "version": 1},
+                           content_type="application/json")
+    page = client.post(f"/products/tickets/{ticket.pk}/edit/", {"title": "Coupon pack", "kind": "feature",
+                                                                "priority": 2, "owner_pm": not_a_pm.pk,
+                                                                "version": 1})
+
+    assert created.status_code == 400 and "owner_pm" in created.json()["errors"]
+    assert patched.status_code == 400 and "owner_pm" in patched.json()["errors"]
+    assert page.status_code == 400
+    ticket.refresh_from_db()
+    assert (ticket.owner_pm, ticket.version) == (ticket_people["owner"], 1)
+
+
+def test_the_owner_pm_rule_holds_in_the_service_too(ticket_people, make_staff):
+    from ops_platform.core.exceptions import ApplicationError
+    from products.services.tickets import ticket_create
+
+    with pytest.raises(ApplicationError) as refused:
+        ticket_create(requester=ticket_people["requester"], title="X", owner_pm=make_staff(Role.ANALYST))
+
+    assert refused.value.errors == {"owner_pm": ["Choose a staff member with the PM role."]}

@@ -127,3 +127,38 @@ def test_seed_demo_refuses_bad_options(args, message):
 def test_default_end_is_yesterday(db):
     result = demo_seed(customers=5, days=2, seed=5, merchants=3)
     assert result.date_to == timezone.localdate() - timedelta(days=1)
+
+
+@pytest.mark.django_db
+def test_seed_demo_refuses_to_run_in_production_without_force(settings):
+    """Before 2026-12 the README's "to try the stack" made `admin` a superuser with the printed demo password."""
+    settings.DEBUG_FROM_ENV = False
+
+    with pytest.raises(CommandError, match="DJANGO_DEBUG=0: this looks like production.*seed_demo --force"):
+        call_command("seed_demo", "--customers", "60", "--days", "7", "--merchants", "10")
+
+    assert Event.objects.count() == 0
+    assert not Staff.objects.exists()
+
+
+@pytest.mark.django_db
+def test_seed_demo_forced_in_production_creates_no_known_password(settings, capsys):
+    settings.DEBUG_FROM_ENV = False
+
+    call_command("seed_demo", "--force", "--customers", "60", "--days", "7", "--end", "2026-03-31", "--merchants", "10")
+
+    out = capsys.readouterr().out
+    assert DEMO_PASSWORD not in out
+    assert "Demo logins, with passwords generated now and shown only this once:" in out
+    printed = dict(map(str.strip, line.split(" / ")) for line in out.splitlines() if " / " in line)
+    assert set(printed) == {role.value for role in Role}
+    assert len(set(printed.values())) == len(Role)
+    for username, password in printed.items():
+        staff = Staff.objects.get(username=username)
+        assert not staff.check_password(DEMO_PASSWORD)
+        assert staff.check_password(password)
+
+    call_command("seed_demo", "--force", "--if-empty")
+    again = capsys.readouterr().out
+    assert "Accounts that already existed keep their passwords: merchant_ops, user_ops" in again
+    assert DEMO_PASSWORD not in again

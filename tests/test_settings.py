@@ -20,6 +20,8 @@ SETTINGS_ENV = {
     "DATABASE_URL", "REDIS_URL", "DJANGO_SECRET_KEY", "DJANGO_DEBUG", "DJANGO_ALLOWED_HOSTS", "TIME_ZONE",
     "SQLITE_PATH", "DJANGO_CSRF_TRUSTED_ORIGINS", "DJANGO_SECURE_SSL_REDIRECT", "DJANGO_HSTS_SECONDS",
     "DJANGO_ALLOW_ASYNC_UNSAFE",  # set by the browser tests while Chromium runs; never in deployment
+    "LOGIN_FAILURE_LIMIT", "LOGIN_LOCKOUT_MINUTES", "NUM_PROXIES", "API_TOKEN_TTL_DAYS", "API_TOKEN_MAX_ACTIVE",
+    "API_THROTTLE_LOGIN", "CELERY_TASK_SOFT_TIME_LIMIT", "REPORT_TIMEOUT_SECONDS",
 }
 DUMP_SETTINGS = """
 import json, django
@@ -31,7 +33,10 @@ print(json.dumps({
     "HOST": db.get("HOST", ""), "EAGER": settings.CELERY_TASK_ALWAYS_EAGER, "BROKER": settings.CELERY_BROKER_URL,
     "RESULT_BACKEND": settings.CELERY_RESULT_BACKEND, "CACHE": settings.CACHES["default"]["BACKEND"],
     "TIME_ZONE": settings.TIME_ZONE, "CELERY_TIMEZONE": settings.CELERY_TIMEZONE, "USE_TZ": settings.USE_TZ,
-    "SECRET_KEY_SET": bool(settings.SECRET_KEY),
+    "SECRET_KEY_SET": bool(settings.SECRET_KEY), "NUM_PROXIES": settings.REST_FRAMEWORK["NUM_PROXIES"],
+    "LOCKOUT": [settings.AXES_FAILURE_LIMIT, settings.AXES_COOLOFF_TIME.total_seconds()],
+    "TOKEN_TTL_DAYS": settings.API_TOKEN_TTL_DAYS, "REPORT_TIMEOUT": settings.REPORT_TIMEOUT_SECONDS,
+    "CSP_SCRIPT": settings.CONTENT_SECURITY_POLICY["DIRECTIVES"]["script-src"],
 }))
 """
 PRODUCTION_DATABASE = "postgres://ops:secret@db.internal:5432/ops"
@@ -202,3 +207,24 @@ def test_production_passes_check_deploy_without_warnings():
     assert result.returncode == 0, result.stdout + result.stderr
     assert "System check identified no issues" in result.stdout
     assert "WARNINGS" not in result.stdout + result.stderr
+
+
+def test_security_settings_default_and_come_from_the_environment():
+    defaults = load_settings()
+    configured = load_settings(NUM_PROXIES="1", LOGIN_FAILURE_LIMIT="8", LOGIN_LOCKOUT_MINUTES="30",
+                               API_TOKEN_TTL_DAYS="7", REPORT_TIMEOUT_SECONDS="10")
+
+    assert (defaults["NUM_PROXIES"], defaults["LOCKOUT"], defaults["TOKEN_TTL_DAYS"], defaults["REPORT_TIMEOUT"]) == (
+        0, [5, 900.0], 30, 30)
+    assert defaults["CSP_SCRIPT"] == ["'self'"]
+    assert (configured["NUM_PROXIES"], configured["LOCKOUT"], configured["TOKEN_TTL_DAYS"],
+            configured["REPORT_TIMEOUT"]) == (1, [8, 1800.0], 7, 10)
+
+
+@pytest.mark.parametrize("name, value", [("NUM_PROXIES", "-1"), ("LOGIN_FAILURE_LIMIT", "0"),
+                                          ("API_TOKEN_TTL_DAYS", "a week"), ("REPORT_TIMEOUT_SECONDS", "1.5")])
+def test_bad_security_numbers_stop_start_up_with_a_clear_message(name, value):
+    result = run_python("import django; django.setup()", **{name: value})
+
+    assert result.returncode != 0
+    assert f"{name} must be a whole number of at least" in result.stderr

@@ -316,10 +316,11 @@ class SegmentRebuildApi(APIView):
 
 
 class SegmentPreviewApi(APIView):
-    """The live size of a rule tree (nothing is stored); every role may ask."""
+    """The live size of a rule tree (nothing is stored): for the roles that read customer records (a count of
+    "this one customer and spend ≥ X" is that customer's spend, so previews are records, see roles.py)."""
 
-    role_area = Area.CUSTOMERS
-    role_action = Action.VIEW
+    role_area = Area.CUSTOMER_RECORDS
+    role_action = Action.VIEW  # a POST that stores nothing: reading records
 
     @extend_schema(request=SegmentPreviewInputSerializer, responses=inline_serializer("SegmentPreview", {
         "size": serializers.IntegerField()}))

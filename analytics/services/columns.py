@@ -227,8 +227,18 @@ def columns_coverage(*, lo: datetime, hi: datetime) -> Coverage:
 
 
 # A report reads columns for a range unless it would hold too much in memory, or too much of it is not built yet
-# (read from the events instead, a fresh install before its first night): then it runs in the database.
-MAX_EVENTS = 30_000_000  # about 40 bytes of memory per event read: 1.2 GB
+# (read from the events instead, a fresh install before its first night): then it runs in the database, whose memory
+# is PostgreSQL's work_mem and whose time is the request's statement timeout (ops_platform/core/db.py).
+# Memory per report request: at most MAX_REPORT_BYTES of event arrays in the web worker. The bound is checked on the
+# hourly counts of *every* event in the range (``events_in``), more than the report's own event names, so the arrays
+# actually read are smaller still. BYTES_PER_EVENT is the measured peak of the whole computation per event read
+# (persons and times, ids and channel codes of the entry step, the copies made while unpacking and matching): 46 bytes
+# for a 3-step funnel with a breakdown where every event is a step (tracemalloc, tests/analytics/test_columns.py
+# checks the marginal cost stays under it: 43 bytes between 15,000 and 45,000 events). Was 30,000,000 events at
+# "about 40 bytes": 1.2 GB, and 46 bytes measured.
+MAX_REPORT_BYTES = 1_000_000_000
+BYTES_PER_EVENT = 48
+MAX_EVENTS = MAX_REPORT_BYTES // BYTES_PER_EVENT  # 20,833,333
 MAX_UNBUILT = 2_000_000
 
 

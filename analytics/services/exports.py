@@ -23,24 +23,41 @@ from analytics.services.periods import local_range
 from ops_platform.core import exports as writer
 from ops_platform.core.exceptions import ApplicationError
 from ops_platform.core.exports import DATETIME, Column, ExportTable, Report
+from ops_platform.core.roles import Action, Area, can
 
 logger = logging.getLogger(__name__)
 
 ITERATOR_CHUNK = 5000
 
 
-# Report builders: kind → function(params) → Report. Other modules register theirs with ``report_register``.
+# Report builders: kind → function(params) → Report. Other modules register theirs with ``report_register``, and
+# say which area a reader needs (``Area.ANALYTICS`` by default; single customers' rows need CUSTOMER_RECORDS).
 
 ReportBuilder = Callable[[dict], Report]
 REPORTS: dict[str, ReportBuilder] = {}
+REPORT_AREAS: dict[str, Area] = {}
 
 
-def report_register(kind: str) -> Callable[[ReportBuilder], ReportBuilder]:
+def report_register(kind: str, *, area: Area = Area.ANALYTICS) -> Callable[[ReportBuilder], ReportBuilder]:
     def decorator(builder: ReportBuilder) -> ReportBuilder:
         REPORTS[kind] = builder
+        REPORT_AREAS[kind] = area
         return builder
 
     return decorator
+
+
+def report_permitted(*, user, kind: str) -> bool:
+    """May ``user`` read report ``kind``? (Its area's view permission; unknown kinds: nobody.)"""
+    return kind in REPORT_AREAS and can(user, REPORT_AREAS[kind], Action.VIEW)
+
+
+def report_require(*, user, kind: str) -> None:
+    """A 403 ApplicationError unless ``user`` may read report ``kind`` (downloads, jobs and their files ask)."""
+    if kind in REPORTS and not report_permitted(user=user, kind=kind):
+        raise ApplicationError(_("Your role does not allow this report: it lists single customers. Ask an "
+                                 "administrator for access to customer records."), status_code=403,
+                               code="permission_denied")
 
 
 def report_build(*, kind: str, params: dict) -> Report:
@@ -86,7 +103,7 @@ EVENT_COLUMNS = [
 ]
 
 
-@report_register("events")
+@report_register("events", area=Area.CUSTOMER_RECORDS)  # every customer's raw events
 def events_report(params: dict) -> Report:
     """Raw events of a date range (local days), one event name or all, oldest first; params as for AARRR."""
     date_from, date_to = date.fromisoformat(str(params["date_from"])), date.fromisoformat(str(params["date_to"]))
@@ -112,6 +129,7 @@ def export_job_create(*, kind: str, params: dict, file_format: str, created_by) 
         raise ApplicationError(f"Unknown report {kind!r}.", errors={"kind": [f"Choose one of {sorted(REPORTS)}."]})
     if file_format not in ExportJob.Format.values:
         raise ApplicationError("Unknown file format.", errors={"file_format": ["Choose csv or xlsx."]})
+    report_require(user=created_by, kind=kind)
     job = ExportJob(kind=kind, params=params, file_format=file_format, created_by=created_by)
     job.full_clean()
     job.save()

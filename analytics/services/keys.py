@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import hashlib
-import secrets
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from django.db import transaction
 from django.utils import timezone
@@ -12,21 +10,20 @@ from django.utils.translation import gettext as _
 
 from analytics.models import IngestKey
 from ops_platform.core.exceptions import ApplicationError
+from ops_platform.core.secrets import TOUCH_INTERVAL, secret_hash, secret_new, touch_due
 
 KEY_PREFIX = "ik_"
 PREFIX_LENGTH = 12
-# last_used_at is a hint for people, not an audit log: at most one write a minute per key.
-TOUCH_INTERVAL = timedelta(minutes=1)
 
 
 def ingest_key_hash(raw_key: str) -> str:
-    return hashlib.sha256(raw_key.encode("utf-8", "surrogatepass")).hexdigest()
+    return secret_hash(raw_key)
 
 
 @transaction.atomic
 def ingest_key_create(*, name: str, created_by=None) -> tuple[IngestKey, str]:
     """A new key and its secret. Only the hash is stored: the secret cannot be shown again."""
-    raw_key = KEY_PREFIX + secrets.token_urlsafe(32)
+    raw_key = secret_new(KEY_PREFIX)
     key = IngestKey(name=name.strip(), prefix=raw_key[:PREFIX_LENGTH], key_hash=ingest_key_hash(raw_key),
                     created_by=created_by)
     key.full_clean()
@@ -48,7 +45,7 @@ def ingest_key_revoke(*, key: IngestKey) -> IngestKey:
 def ingest_key_touch(*, key: IngestKey, now: datetime | None = None) -> None:
     """Record a use of the key, writing only when the stored time is over a minute old."""
     now = now or timezone.now()
-    if key.last_used_at is not None and now - key.last_used_at < TOUCH_INTERVAL:
+    if not touch_due(key.last_used_at, now):
         return
     # The condition keeps concurrent workers from writing the same minute over and over.
     IngestKey.objects.filter(pk=key.pk).exclude(last_used_at__gt=now - TOUCH_INTERVAL).update(last_used_at=now)

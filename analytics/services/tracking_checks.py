@@ -18,6 +18,7 @@ from django.db.models import Count, Min
 from django.utils import timezone
 
 from analytics.models import Event
+from ops_platform.core.patterns import PatternRefused, pattern_compile, pattern_fullmatch
 
 MAX_RANGE_DAYS = 92
 EXAMPLES = 3
@@ -40,6 +41,19 @@ def _type_mask(values: pd.Series, kind: str) -> pd.Series:
     else:  # number
         ok = types.isin([int, float])
     return ~ok
+
+
+def _pattern_matches(values: pd.Series, pattern: str) -> pd.Series:
+    """Which values fully match a plan's pattern, in RE2 (linear time; core/patterns.py), each distinct value once.
+    A pattern RE2 cannot run (from a plan approved before patterns were checked) matches nothing, so its values are
+    reported rather than checked with a backtracking engine."""
+    texts = values.astype(str)
+    try:
+        compiled = pattern_compile(pattern)
+    except PatternRefused:
+        return pd.Series(False, index=values.index)
+    verdicts = {text: pattern_fullmatch(compiled, text) for text in texts.unique()}
+    return texts.map(verdicts).astype(bool)
 
 
 def _examples(frame: pd.DataFrame, mask: pd.Series, limit: int) -> list[dict]:
@@ -78,8 +92,7 @@ def _property_violations(event_name: str, spec: dict, frame: pd.DataFrame, limit
         if prop.get("allowed"):
             not_allowed[checkable] = ~values[checkable].isin(prop["allowed"])
         if prop.get("pattern"):
-            matches = values[checkable].astype(str).str.fullmatch(prop["pattern"])
-            not_allowed[checkable] = not_allowed[checkable] | ~matches.fillna(False).astype(bool)
+            not_allowed[checkable] = not_allowed[checkable] | ~_pattern_matches(values[checkable], prop["pattern"])
         add("value_not_allowed", name, not_allowed)
     return found
 

@@ -7,6 +7,7 @@ class CoreConfig(AppConfig):
     label = "core"
 
     def ready(self) -> None:
-        from ops_platform.core.fields import IdConverter
+        from ops_platform.core.fields import AnyTextConverter, IdConverter
 
         register_converter(IdConverter, "id")  # before any URLconf is imported
+        register_converter(AnyTextConverter, "text")

@@ -66,7 +66,11 @@ PERMISSIONS: dict[Area, dict[Action, frozenset[Role]]] = {
     # User ops manage customers, segments and coupons; everyone else reads.
     Area.CUSTOMERS: {Action.VIEW: ALL_ROLES, Action.CHANGE: frozenset({Role.USER_OPS, Role.ADMIN})},
     # Single customers (lists, the customer page, member exports): user ops and analysts read, user ops manage;
-    # other roles see the summaries (Area.CUSTOMERS) only.
+    # other roles see the summaries (Area.CUSTOMERS) only. Whatever can single out one customer is a record too, so
+    # it needs this area: the raw events export (every customer's events), and live segment previews (a preview of
+    # "distinct_id eq X and spend ≥ N" answers 0 or 1, which reads X's spend in a few tries; we chose to guard the
+    # preview rather than refuse single-customer rules, because segments of named customers are legitimate for
+    # the roles that build segments, and those roles all read records).
     Area.CUSTOMER_RECORDS: {Action.VIEW: frozenset({Role.USER_OPS, Role.ANALYST, Role.ADMIN}),
                             Action.CHANGE: frozenset({Role.USER_OPS, Role.ADMIN})},
     # Every role can raise and discuss requirement tickets; workflow moves are finer-grained.
@@ -123,6 +127,11 @@ TICKET_MOVES: dict[tuple[str, str], frozenset[Role]] = {
 }
 
 
+# A closed ticket is frozen: its fields, attachments, tracking plans and impact analyses no longer change; people
+# may still comment on it (and watch it, and start its next iteration, which is a new ticket).
+CLOSED_TICKET_STATES = frozenset({"concluded", "rejected", "cancelled"})
+
+
 def roles_of(user) -> frozenset[Role]:
     """The roles of a staff user (a superuser holds every role). Cached on the user object."""
     if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
@@ -154,3 +163,24 @@ def ticket_moves_for(user, from_status: str) -> list[str]:
     """The states ``user`` may move a ticket in ``from_status`` to, in workflow order."""
     roles = roles_of(user)
     return [to for (frm, to), allowed in TICKET_MOVES.items() if frm == str(from_status) and roles & allowed]
+
+
+def can_edit_ticket(user, *, requester_id: int | None, owner_pm_id: int | None, status: str) -> bool:
+    """May ``user`` change a requirement ticket's fields and attachments?
+
+    Its requester, its owner PM or an administrator; while it has no owner PM, any PM (triage takes it on). Nobody
+    once it is closed (``CLOSED_TICKET_STATES``): comments stay open to every role that may discuss tickets.
+    """
+    roles = roles_of(user)
+    if str(status) in CLOSED_TICKET_STATES or not roles & PERMISSIONS[Area.TICKETS][Action.CHANGE]:
+        return False
+    if Role.ADMIN in roles:
+        return True
+    if user.pk in (requester_id, owner_pm_id):
+        return True
+    return owner_pm_id is None and Role.PM in roles
+
+
+def can_own_tickets(user) -> bool:
+    """May ``user`` be a ticket's owner PM? Active staff holding the PM role (administrators hold every role)."""
+    return Role.PM in roles_of(user)

@@ -82,15 +82,17 @@ class DemoResult:
     date_to: date
 
 
-def demo_staff_ensure() -> list[str]:
-    """One staff member per role, username = role name, password DEMO_PASSWORD; the new ones are returned."""
+def demo_staff_ensure(*, passwords: dict[str, str] | None = None) -> list[str]:
+    """One staff member per role, username = role name; the new ones are returned. Their password is
+    DEMO_PASSWORD, or ``passwords[username]`` when given (``seed_demo --force`` outside debug: no known password)."""
     existing = set(Staff.objects.filter(username__in=[role.value for role in Role]).values_list("username", flat=True))
     created = []
     for role in Role:
         if role.value in existing:
             continue
         first_name = role.value.replace("_", " ").title()
-        staff_create(username=role.value, password=DEMO_PASSWORD, roles=[role], first_name=first_name,
+        password = passwords[role.value] if passwords is not None else DEMO_PASSWORD
+        staff_create(username=role.value, password=password, roles=[role], first_name=first_name,
                      last_name="Demo", email=f"{role.value}@demo.ops-platform.local")
         created.append(role.value)
     return created
@@ -287,14 +289,16 @@ def _aarrr_ensure(*, date_from: date, date_to: date) -> None:
 
 
 def demo_seed(*, customers: int = 20_000, days: int = 90, seed: int = 42, end: date | None = None,
-              merchants: int = 240, progress: Callable[[int, int], None] | None = None) -> DemoResult:
-    """Create the demo data set (see the module docstring). ``progress(done, total)`` is called as events load."""
+              merchants: int = 240, progress: Callable[[int, int], None] | None = None,
+              passwords: dict[str, str] | None = None) -> DemoResult:
+    """Create the demo data set (see the module docstring). ``progress(done, total)`` is called as events load;
+    ``passwords`` (username → password) replaces DEMO_PASSWORD for the staff accounts it creates."""
     if customers < 1 or days < 1:
         raise ValueError("customers and days must be at least 1.")
     end = end or timezone.localdate() - timedelta(days=1)
     rng = np.random.default_rng(seed)
     with transaction.atomic():
-        staff_created = demo_staff_ensure()
+        staff_created = demo_staff_ensure(passwords=passwords)
         demo_merchant_set, merchants_created = demo_merchants_ensure(rng, count=merchants)
     frame = demo_events_frame(rng, customers=customers, days=days, end=end, merchants=demo_merchant_set)
     frame = demo_product_events(rng, frame, end=end)  # launches' real effects, some badly tracked events

@@ -17,6 +17,7 @@ from ops_platform.core.exceptions import ApplicationError
 from ops_platform.core.roles import Area, can
 from products.models import ImpactAnalysis, Ticket
 from products.services.plans import local_range
+from products.services.tickets import ticket_check_open
 
 # metric -> how it is measured on the events
 METRICS = {
@@ -112,6 +113,7 @@ def impact_analysis_create(*, ticket_id: int, actor, window_days: int, metric: s
     ticket = Ticket.objects.select_for_update().filter(pk=ticket_id).first()
     if ticket is None:
         raise ApplicationError(_("No such ticket."), status_code=404, code="not_found")
+    ticket_check_open(ticket)
     if ticket.launched_at is None:
         raise ApplicationError(_("The ticket has not been launched yet."),
                                errors={"ticket": [_("Launch it before measuring its impact.")]})

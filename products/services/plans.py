@@ -14,6 +14,7 @@ from ops_platform.core.exceptions import ApplicationError
 from ops_platform.core.roles import Action, Area, can
 from products.models import Ticket, TrackingCheck, TrackingPlan
 from products.services.notifications import notifications_send
+from products.services.tickets import ticket_check_open
 from products.tracking import plan_events_clean
 
 EDITABLE = (TrackingPlan.Status.DRAFT, TrackingPlan.Status.CHANGES_REQUESTED)
@@ -38,6 +39,7 @@ def tracking_plan_save(*, ticket_id: int, actor, events) -> TrackingPlan:
     _require(actor, Area.TRACKING_PLANS)
     cleaned = plan_events_clean(events)
     ticket = _ticket(ticket_id, lock=True)
+    ticket_check_open(ticket)
     latest = ticket.plans.order_by("-version").first()
     if latest is not None and latest.status in EDITABLE:
         latest.events, latest.status, latest.author = cleaned, TrackingPlan.Status.DRAFT, actor
@@ -59,6 +61,7 @@ def _plan(ticket_id: int, version: int) -> TrackingPlan:
 def tracking_plan_submit(*, ticket_id: int, version: int, actor) -> TrackingPlan:
     _require(actor, Area.TRACKING_PLANS)
     plan = _plan(ticket_id, version)
+    ticket_check_open(plan.ticket)
     if plan.status not in EDITABLE:
         raise ApplicationError(_("Only a draft can be sent for review."),
                                errors={"status": [plan.get_status_display()]}, code="invalid_move")
@@ -74,6 +77,7 @@ def tracking_plan_submit(*, ticket_id: int, version: int, actor) -> TrackingPlan
 def tracking_plan_review(*, ticket_id: int, version: int, actor, approve: bool, comment: str = "") -> TrackingPlan:
     _require(actor, Area.PLAN_REVIEW)
     plan = _plan(ticket_id, version)
+    ticket_check_open(plan.ticket)
     if plan.status != TrackingPlan.Status.IN_REVIEW:
         raise ApplicationError(_("Only a plan in review can be approved or sent back."),
                                errors={"status": [plan.get_status_display()]}, code="invalid_move")

@@ -13,7 +13,16 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from ops_platform.core.exceptions import ApplicationError
-from ops_platform.core.roles import TICKET_MOVES, Action, Area, can, can_move_ticket
+from ops_platform.core.roles import (
+    CLOSED_TICKET_STATES,
+    TICKET_MOVES,
+    Action,
+    Area,
+    can,
+    can_edit_ticket,
+    can_move_ticket,
+    can_own_tickets,
+)
 from products.models import (
     ImpactAnalysis,
     Ticket,
@@ -91,6 +100,31 @@ def _check_version(ticket: Ticket, version: int | None) -> None:
             errors={"version": [_("Stale version; reload the ticket.")]}, status_code=409, code="conflict")
 
 
+def ticket_check_open(ticket: Ticket) -> None:
+    """A 403 when the ticket is closed (concluded, rejected, cancelled): it takes comments only."""
+    if ticket.status in CLOSED_TICKET_STATES:
+        raise ApplicationError(
+            _("%(key)s is %(status)s: it no longer changes. Comment on it, or start its next iteration.") % {
+                "key": ticket.key, "status": ticket.get_status_display()},
+            status_code=403, code="ticket_closed")
+
+
+def ticket_check_editable(ticket: Ticket, actor) -> None:
+    """A 403 unless ``actor`` may change this ticket (roles.can_edit_ticket): its requester, owner PM or an admin,
+    and the ticket still open."""
+    ticket_check_open(ticket)
+    if not can_edit_ticket(actor, requester_id=ticket.requester_id, owner_pm_id=ticket.owner_pm_id,
+                           status=ticket.status):
+        raise ApplicationError(_("Only the ticket's requester, its owner PM or an administrator may change it. "
+                                 "Comment on it instead."), status_code=403, code="permission_denied")
+
+
+def _check_owner_pm(owner_pm) -> None:
+    if owner_pm is not None and not (owner_pm.is_active and can_own_tickets(owner_pm)):
+        raise ApplicationError(_("The owner must be a product manager."),
+                               errors={"owner_pm": [_("Choose a staff member with the PM role.")]})
+
+
 def _jsonable(value):
     if isinstance(value, date):
         return value.isoformat()
@@ -105,6 +139,7 @@ def ticket_create(*, requester, title: str, description: str = "", kind: str = T
                   target_metric: str = "", expected_change: str = "", due_date: date | None = None,
                   labels: list[str] | None = None, links: list[dict] | None = None, parent: Ticket | None = None
                   ) -> Ticket:
+    _check_owner_pm(owner_pm)
     ticket = Ticket(title=(title or "").strip(), description=description or "", kind=kind, priority=priority,
                     requester=requester, owner_pm=owner_pm, aarrr_stage=aarrr_stage or "",
                     target_metric=target_metric or "", expected_change=expected_change or "", due_date=due_date,
@@ -131,7 +166,10 @@ def ticket_update(*, ticket_id: int, actor, version: int, assignees=None, **fiel
         raise ApplicationError(_("These fields cannot be changed here."),
                                errors={f: [_("Not editable.")] for f in sorted(unknown)})
     ticket = _locked(ticket_id)
+    ticket_check_editable(ticket, actor)
     _check_version(ticket, version)
+    if "owner_pm" in fields:
+        _check_owner_pm(fields["owner_pm"])
     if "labels" in fields:
         fields["labels"] = _clean_labels(fields["labels"])
     if "links" in fields:
@@ -271,6 +309,7 @@ def ticket_attachment_add(*, ticket_id: int, user, upload) -> TicketAttachment:
         raise ApplicationError(_("The file's content does not match its type."),
                                errors={"file": [_("The content is not a %(ext)s file.") % {"ext": extension}]})
     ticket = _locked(ticket_id)
+    ticket_check_editable(ticket, user)
     attachment = TicketAttachment(ticket=ticket, name=name, size=upload.size, content_type=ATTACHMENT_TYPES[extension],
                                   uploaded_by=user)
     attachment.file.save(name, upload, save=False)
@@ -289,7 +328,9 @@ def ticket_iterate(*, ticket_id: int, actor, title: str, description: str = "") 
         raise ApplicationError(_("Only a concluded ticket can start an iteration."),
                                errors={"status": [_("Conclude the ticket first.")]}, code="invalid_move")
     child = ticket_create(requester=actor, title=title, description=description, kind=Ticket.Kind.IMPROVEMENT,
-                          priority=parent.priority, owner_pm=parent.owner_pm, aarrr_stage=parent.aarrr_stage,
+                          priority=parent.priority, aarrr_stage=parent.aarrr_stage,
+                          owner_pm=parent.owner_pm if parent.owner_pm_id and parent.owner_pm.is_active
+                          and can_own_tickets(parent.owner_pm) else None,
                           target_metric=parent.target_metric, labels=parent.labels, links=parent.links, parent=parent)
     notifications_send(ticket=parent, recipients=parent.watchers.all(), exclude=actor,
                        message=_("%(who)s started %(child)s as the next iteration of %(key)s") % {

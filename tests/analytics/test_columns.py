@@ -4,6 +4,7 @@ test_engine_properties.py and in every scenario of test_funnel.py."""
 
 from __future__ import annotations
 
+import tracemalloc
 from datetime import UTC, date, datetime, timedelta
 from io import StringIO
 
@@ -194,3 +195,42 @@ def test_nightly_task_builds_what_is_missing(celery_eager):
     assert build_event_columns_nightly.delay().get() == 1
     assert build_event_columns_nightly.delay().get() == 0
     assert ColumnDay.objects.filter(day=D).exists()
+
+
+def _steps_everywhere(count: int, *, seed: int) -> list:
+    """``count`` events over six days, every one of them a funnel step (the worst case for memory per event)."""
+    rng = np.random.default_rng(seed)
+    names = np.array(["visit", "signup", "order_paid"])
+    starts = datetime(2026, 3, 2, tzinfo=UTC) + np.array([timedelta(seconds=int(s)) for s in
+                                                          rng.integers(0, 6 * 86400, count)])
+    people = rng.integers(0, max(count // 4, 1), count)
+    return [event_row(str(names[i % 3]), f"m{seed}-{people[i]}", starts[i] + timedelta(minutes=5 * (i % 3)),
+                      channel=("wechat", "douyin", "organic")[i % 3]) for i in range(count)]
+
+
+def _funnel_peak_bytes() -> int:
+    tracemalloc.start()
+    try:
+        funnel_compute(steps=["visit", "signup", "order_paid"], window_days=7, date_from=date(2026, 3, 2),
+                       date_to=date(2026, 3, 7), engine="columns", breakdown="channel")
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+def test_memory_per_event_read_stays_under_the_bound_the_cap_assumes():
+    """MAX_EVENTS × BYTES_PER_EVENT ≤ 1 GB bounds one report's memory only if an event read costs at most
+    BYTES_PER_EVENT: the marginal peak between two sizes (fixed costs cancel out) must stay under it."""
+    small, large = 15_000, 45_000
+    for chunk in range(0, small, 5000):
+        events_load(_steps_everywhere(5000, seed=chunk))
+    columns_build(through=date(2026, 3, 9))
+    peak_small = _funnel_peak_bytes()
+    for chunk in range(small, large, 5000):
+        events_load(_steps_everywhere(5000, seed=chunk))
+    columns_build(through=date(2026, 3, 9))
+    peak_large = _funnel_peak_bytes()
+
+    per_event = (peak_large - peak_small) / (large - small)
+    assert 0 < per_event <= columns_module.BYTES_PER_EVENT, per_event
+    assert columns_module.MAX_EVENTS * columns_module.BYTES_PER_EVENT <= 1_000_000_000

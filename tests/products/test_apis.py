@@ -100,8 +100,8 @@ def test_gate_and_unknown_move_are_400_with_fields(api, people):
 
 def test_concurrent_edit_is_a_409_with_a_clear_message(api, ticket):
     first = api("pm").patch(f"{API}/tickets/{ticket.pk}/", {"title": "PM's", "version": 1}, format="json")
-    second = api("product_ops").patch(f"{API}/tickets/{ticket.pk}/", {"title": "Ops'", "version": 1}, format="json")
-    missing = api("product_ops").patch(f"{API}/tickets/{ticket.pk}/", {"title": "Ops'"}, format="json")
+    second = api("user_ops").patch(f"{API}/tickets/{ticket.pk}/", {"title": "Ops'", "version": 1}, format="json")
+    missing = api("user_ops").patch(f"{API}/tickets/{ticket.pk}/", {"title": "Ops'"}, format="json")
 
     assert first.status_code == 200
     assert first.json()["version"] == 2
@@ -115,7 +115,7 @@ def test_concurrent_edit_is_a_409_with_a_clear_message(api, ticket):
 
 
 def test_history_comments_and_watch(api, ticket):
-    client = api("product_ops")
+    client = api("user_ops")  # the requester
     client.patch(f"{API}/tickets/{ticket.pk}/", {"priority": 4, "version": 1}, format="json")
     comment = client.post(f"{API}/tickets/{ticket.pk}/comments/", {"body": "@pm please look"}, format="json")
     watch = client.delete(f"{API}/tickets/{ticket.pk}/watch/")

@@ -126,11 +126,11 @@ def test_filing_from_the_page_and_field_errors(login, people):
 
 
 def test_stale_edit_page_is_a_409_and_saves_nothing(login, people, ticket):
-    client = login("product_ops")
+    client = login("user_ops")  # the requester
     form = {"title": "Ops' title", "kind": "feature", "priority": 2, "version": 1}
     login("pm").post(f"/products/tickets/{ticket.pk}/edit/", {**form, "title": "PM's title"})
 
-    response = login("product_ops").post(f"/products/tickets/{ticket.pk}/edit/", form)
+    response = login("user_ops").post(f"/products/tickets/{ticket.pk}/edit/", form)
 
     assert response.status_code == 409
     assert 'data-testid="conflict"' in response.content.decode()

@@ -181,7 +181,7 @@ def test_two_people_saving_the_same_version_the_second_gets_a_conflict(people, t
     ticket_update(ticket_id=ticket.pk, actor=people["pm"], version=1, title="PM's title")
 
     with pytest.raises(ApplicationError) as error:
-        ticket_update(ticket_id=ticket.pk, actor=people["product_ops"], version=1, title="Ops' title")
+        ticket_update(ticket_id=ticket.pk, actor=people["user_ops"], version=1, title="Ops' title")
 
     assert error.value.status_code == 409
     assert error.value.code == "conflict"

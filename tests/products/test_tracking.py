@@ -41,7 +41,9 @@ def test_plan_validation_names_each_bad_field():
     assert error.value.errors == {
         "events[0].name": ["Use lower-case letters, digits and underscores, starting with a letter."],
         "events[1].properties[0].type": ["Choose one of: string, number, integer, boolean."],
-        "events[1].properties[1].pattern": ["Not a valid regular expression."],
+        "events[1].properties[1].pattern": [
+            "This pattern cannot be used: missing ): (. Patterns run in linear time (RE2 syntax): no back-references "
+            "or look-arounds, at most 500 characters."],
         "events[1].properties[2].allowed": ["Allowed values must be a list of number values."],
         "events[2].name": ["This event is already in the plan."],
     }

@@ -73,8 +73,13 @@ def _days(value, path: str) -> int:
     return value
 
 
+def _text_or_none(value) -> str | None:
+    """A rule's name-like part (field, operator) as text; anything else (a list, an object) is no name at all."""
+    return value if isinstance(value, str) else None
+
+
 def _field_q(rule: dict, path: str, now: datetime) -> Q:
-    field, operator, value = rule["field"], rule.get("operator"), rule.get("value")
+    field, operator, value = _text_or_none(rule["field"]), _text_or_none(rule.get("operator")), rule.get("value")
     if field not in FIELDS:
         raise RuleError(f"{path}.field", _("Unknown field."))
     if field in DATE_FIELDS:
@@ -109,7 +114,7 @@ def _field_q(rule: dict, path: str, now: datetime) -> Q:
 
 
 def _event_q(rule: dict, path: str, now: datetime) -> Q:
-    event, operator, value = rule["event"], rule.get("operator"), rule.get("value")
+    event, operator, value = rule["event"], _text_or_none(rule.get("operator")), rule.get("value")
     if not isinstance(event, str) or not event or len(event) > EVENT_NAME_MAX or "\x00" in event:
         raise RuleError(f"{path}.event", _("Give an event name."))
     if operator not in COUNT_OPERATORS:
@@ -137,7 +142,7 @@ def _compile(node, path: str, depth: int, now: datetime, counter: list[int]) -> 
     if "op" in node:
         if depth >= MAX_DEPTH:
             raise RuleError(path, _("Groups nest at most 5 deep."))
-        if node["op"] not in ("and", "or"):
+        if _text_or_none(node["op"]) not in ("and", "or"):
             raise RuleError(f"{path}.op", _("Use and or or."))
         children = node.get("conditions")
         if not isinstance(children, list):
