@@ -22,7 +22,8 @@ class TierRulesAdmin(admin.ModelAdmin):
     """Versioned: saving never changes a version in force, it adds the next one (the newest applies)."""
 
     list_display = ["version", "core_min_score", "core_min_orders", "potential_min_score", "potential_min_orders",
-                    "at_risk_max_score", "rotate_out_periods", "created_by", "created_at"]
+                    "at_risk_max_score", "rotate_out_periods", "buffer_points", "buffer_orders", "confirm_weeks",
+                    "created_by", "created_at"]
     readonly_fields = ["version", "created_by", "created_at"]
 
     def save_model(self, request, obj, form, change):

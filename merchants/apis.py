@@ -272,8 +272,12 @@ class FollowUpCompleteApi(APIView):
 class MetricsSerializer(serializers.ModelSerializer):
     class Meta:
         model = MerchantMetrics
-        fields = ["period_start", "orders", "gmv", "customers", "repeat_rate", "avg_rating", "review_count",
-                  "low_rating_share", "orders_wow", "health_score", "tier", "computed_at"]
+        fields = ["period_start", "days", "complete", "orders", "gmv", "customers", "repeat_rate", "avg_rating",
+                  "review_count", "low_rating_share", "orders_wow", "health_score", "tier", "indicated_tier",
+                  "computed_at"]
+
+    complete = serializers.BooleanField(read_only=True, help_text="The whole week is counted (7 days); a week in "
+                                        "progress (the week so far) is never judged: its tier is the one in force.")
 
 
 class ProblemSerializer(serializers.Serializer):
@@ -290,6 +294,7 @@ class MerchantHealthApi(APIView):
 
     @extend_schema(responses=inline_serializer("MerchantHealth", {
         "metrics": MetricsSerializer(many=True), "problems": ProblemSerializer(many=True),
+        "week_so_far": serializers.DictField(allow_null=True),
         "next_actions": serializers.ListField(child=serializers.CharField()),
         "growth_level": serializers.CharField(), "certified": serializers.BooleanField(),
         "missing_courses": serializers.ListField(child=serializers.CharField()),
@@ -299,6 +304,8 @@ class MerchantHealthApi(APIView):
         return Response({
             "metrics": MetricsSerializer(data["series"], many=True).data,
             "problems": ProblemSerializer(data["problems"], many=True).data,
+            "week_so_far": ({**data["week_so_far"], "week": data["week_so_far"]["week"].isoformat()}
+                            if data["week_so_far"] else None),
             "next_actions": data["next_actions"],
             "growth_level": data["training"]["growth_level"], "certified": data["training"]["certified"],
             "missing_courses": [course.code for course in data["training"]["missing"]],
@@ -421,8 +428,11 @@ class TierChangeSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = MerchantTierChange
-        fields = ["id", "merchant", "merchant_code", "from_tier", "to_tier", "period_start", "reason",
-                  "rules_version", "changed_by", "changed_at"]
+        fields = ["id", "merchant", "merchant_code", "from_tier", "to_tier", "period_start", "reason", "reason_code",
+                  "reason_params", "rules_version", "changed_by", "changed_at"]
+
+    reason = serializers.CharField(source="reason_text", read_only=True,
+                                   help_text="In the request's language (a nightly change's text from its code).")
 
 
 class TierChangeFilterSerializer(serializers.Serializer):

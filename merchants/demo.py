@@ -81,7 +81,9 @@ def merchants_demo_ensure(*, end: date, days: int, seed: int = 42) -> dict:
             created["moves"], created["contacts"] = _history(rng, end=end, days=days, owner=owner, reasons=reasons)
             _targets(end=end, admin=admin)
             _training(rng, end=end, owner=owner)
-    first_week = week_start(end - timedelta(days=days - 1))
+    # Tiers start with the first complete week of data (a week the history starts in the middle of would judge every
+    # merchant on a few days), and the week holding ``end`` is the week so far: it never moves a tier.
+    first_week = week_start(end - timedelta(days=days - 1) + timedelta(days=6))
     week = first_week
     while week <= end:
         merchant_metrics_compute(period_start=week, rules=rules, through=end)

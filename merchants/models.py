@@ -196,7 +196,12 @@ class MerchantMetrics(models.Model):
     low_rating_share = models.FloatField(_("low-rating share"), default=0)
     orders_wow = models.FloatField(_("orders week over week"), null=True, blank=True)
     health_score = models.PositiveSmallIntegerField(_("health score"), default=0)
+    # The tier in force during the week: for a complete week, after the week was judged (hysteresis included); for
+    # the week in progress, the tier of the last complete week (a week so far never changes a tier).
     tier = models.CharField(_("tier"), max_length=20, choices=Tier.choices, blank=True)
+    # What the complete week's figures alone point to, judged with the buffer band around the tier in force before
+    # it; blank for the week in progress. A move needs ``TierRules.confirm_weeks`` such weeks in a row.
+    indicated_tier = models.CharField(_("indicated tier"), max_length=20, choices=Tier.choices, blank=True)
     computed_at = models.DateTimeField(_("computed at"))
 
     class Meta:
@@ -208,6 +213,11 @@ class MerchantMetrics(models.Model):
 
     def __str__(self) -> str:
         return f"{self.merchant_id} {self.period_start}"
+
+    @property
+    def complete(self) -> bool:
+        """Whether the row counts the whole week (the week had ended when it was computed)."""
+        return self.days >= 7
 
 
 class TierRules(models.Model):
@@ -226,6 +236,15 @@ class TierRules(models.Model):
         _("upgrade candidate: within N points of core"), default=10, validators=[MaxValueValidator(100)])
     rotate_out_periods = models.PositiveSmallIntegerField(_("rotate out after N weeks at risk"), default=3,
                                                           validators=[MinValueValidator(1)])
+    # Hysteresis: a merchant leaves its tier only when its health score passes a threshold by more than
+    # ``buffer_points`` (and its weekly orders by more than ``buffer_orders`` percent), in each of ``confirm_weeks``
+    # consecutive complete weeks. A merchant's first tier is given at once.
+    buffer_points = models.PositiveSmallIntegerField(_("buffer: health points around each threshold"), default=8,
+                                                     validators=[MaxValueValidator(50)])
+    buffer_orders = models.PositiveSmallIntegerField(_("buffer: percent of weekly orders around each threshold"),
+                                                     default=20, validators=[MaxValueValidator(100)])
+    confirm_weeks = models.PositiveSmallIntegerField(_("complete weeks in a row to change tier"), default=2,
+                                                     validators=[MinValueValidator(1), MaxValueValidator(8)])
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
                                    related_name="+")
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
@@ -244,7 +263,11 @@ class MerchantTierChange(models.Model):
     from_tier = models.CharField(_("from"), max_length=20, choices=Tier.choices, blank=True)
     to_tier = models.CharField(_("to"), max_length=20, choices=Tier.choices)
     period_start = models.DateField(_("week of"))
-    reason = models.CharField(_("reason"), max_length=300)
+    # A change by hand keeps the words its author gave (``reason``); a nightly change stores a code and its figures,
+    # rendered in the reader's language (merchants.tier_reasons).
+    reason = models.CharField(_("reason"), max_length=300, blank=True)
+    reason_code = models.CharField(_("reason code"), max_length=40, blank=True)
+    reason_params = models.JSONField(_("reason figures"), default=dict, blank=True)
     rules = models.ForeignKey(TierRules, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     changed_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
                                    related_name="+")
@@ -257,6 +280,13 @@ class MerchantTierChange(models.Model):
 
     def __str__(self) -> str:
         return f"{self.from_tier} → {self.to_tier}"
+
+    @property
+    def reason_text(self) -> str:
+        """The reason in the active language (a code's text), or the words given by hand."""
+        from merchants.tier_reasons import tier_reason_text
+
+        return tier_reason_text(self.reason_code, self.reason_params) if self.reason_code else self.reason
 
 
 class MerchantMetricsRun(models.Model):
@@ -271,6 +301,7 @@ class MerchantMetricsRun(models.Model):
     status = models.CharField(_("status"), max_length=10, choices=Status.choices)
     merchants = models.PositiveIntegerField(_("merchants"), default=0)
     tier_changes = models.PositiveIntegerField(_("tier changes"), default=0)
+    days = models.PositiveSmallIntegerField(_("days counted"), default=0)  # 7: the week was complete
     started_at = models.DateTimeField(_("started at"))
     finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
 

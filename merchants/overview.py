@@ -9,7 +9,7 @@ from django.utils import timezone
 from analytics import selectors as analytics
 from merchants import selectors
 from merchants.models import CampaignInvite, Certification, Course, Enrolment, Merchant, MerchantContact
-from merchants.services.diagnosis import merchant_diagnose
+from merchants.services.diagnosis import complete_weeks, merchant_diagnose, week_so_far
 from merchants.services.pipeline import STAGE_MOVES, merchant_can_manage
 from merchants.services.playbooks import PLAYBOOKS, next_best_actions
 from merchants.services.training import growth_level, required_courses_missing
@@ -82,6 +82,8 @@ def merchant_overview(*, merchant: Merchant, user, with_analytics: bool = True) 
         "can_manage": merchant_can_manage(user=user, merchant=merchant),
         "allowed_moves": list(STAGE_MOVES.get(merchant.stage, ())),
         "series": series,
+        "complete_series": complete_weeks(series),  # what health, diagnosis and tiers are judged on
+        "week_so_far": week_so_far(series),  # the week in progress, pro-rated and labelled; never judged
         "problems": problems,
         "next_actions": next_best_actions(tier=merchant.tier, problems=problems),
         "playbook": [str(a) for a in PLAYBOOKS.get(merchant.tier, [])],

@@ -227,6 +227,20 @@ def metrics_latest_period() -> date | None:
     return MerchantMetrics.objects.order_by("-period_start").values_list("period_start", flat=True).first()
 
 
+def metrics_latest_complete_period() -> date | None:
+    """The newest computed complete week: the one tiers, health scores and the at-risk alert are judged on."""
+    return (MerchantMetrics.objects.filter(days__gte=7).order_by("-period_start")
+            .values_list("period_start", flat=True).first())
+
+
+def metrics_week_so_far() -> dict | None:
+    """The newest computed week if it is still in progress: its first day and the days counted."""
+    row = MerchantMetricsRun.objects.filter(status=MerchantMetricsRun.Status.DONE).order_by("-period_start").first()
+    if row is None or row.days >= 7:
+        return None
+    return {"week": row.period_start, "days": row.days}
+
+
 def tier_distribution() -> list[dict]:
     counts = dict(Merchant.objects.exclude(tier="").values_list("tier").annotate(n=Count("pk")).order_by())
     return [{"tier": tier, "label": Tier(tier).label, "count": counts.get(tier, 0)} for tier in Tier.values]
@@ -261,10 +275,10 @@ def upgrade_candidates(*, rules: TierRules | None = None) -> QuerySet[Merchant]:
 
 
 def rotate_out_list(*, rules: TierRules | None = None) -> QuerySet[Merchant]:
-    """Live merchants at risk in each of the last N computed weeks."""
+    """Live merchants at risk in each of the last N computed complete weeks."""
     rules = rules or tier_rules_current()
-    weeks = list(MerchantMetrics.objects.order_by("-period_start").values_list("period_start", flat=True)
-                 .distinct()[:rules.rotate_out_periods])
+    weeks = list(MerchantMetrics.objects.filter(days__gte=7).order_by("-period_start")
+                 .values_list("period_start", flat=True).distinct()[:rules.rotate_out_periods])
     if len(weeks) < rules.rotate_out_periods:
         return Merchant.objects.none()
     at_risk_weeks = (MerchantMetrics.objects.filter(merchant=OuterRef("pk"), period_start__in=weeks)
@@ -370,3 +384,20 @@ def tier_moves_report(*, date_from: date, date_to: date) -> dict:
     return {"up": len(up), "down": len(down), "new": len([c for c in changes if not c.from_tier]),
             "moves": [{"code": c.merchant.code, "name": c.merchant.name, "from_tier": c.from_tier,
                        "to_tier": c.to_tier} for c in down[:MOVES_LIMIT // 2] + up[:MOVES_LIMIT // 2]]}
+
+
+def tier_stability(*, date_from: date | None = None, date_to: date | None = None) -> list[dict]:
+    """Per computed complete week (oldest first): live merchants with a tier that week, how many of them the nightly
+    run moved (first tiers not counted), how many fell to at-risk, and the share that moved. Two grouped queries."""
+    weeks = MerchantMetrics.objects.filter(days__gte=7).exclude(tier="")
+    moves = MerchantTierChange.objects.filter(changed_by=None).exclude(from_tier="")
+    if date_from:
+        weeks, moves = weeks.filter(period_start__gte=date_from), moves.filter(period_start__gte=date_from)
+    if date_to:
+        weeks, moves = weeks.filter(period_start__lte=date_to), moves.filter(period_start__lte=date_to)
+    tiered = dict(weeks.values_list("period_start").annotate(n=Count("pk")).order_by())
+    moved = {row["period_start"]: row for row in moves.values("period_start").order_by().annotate(
+        n=Count("pk"), at_risk=Count("pk", filter=Q(to_tier=Tier.AT_RISK)))}
+    return [{"week": week, "merchants": tiered[week], "moved": moved.get(week, {}).get("n", 0),
+             "to_at_risk": moved.get(week, {}).get("at_risk", 0),
+             "share": moved.get(week, {}).get("n", 0) / tiered[week]} for week in sorted(tiered)]

@@ -27,7 +27,7 @@ def test_compute_merchant_metrics_computes_the_week_holding_the_date(capsys):
     run = MerchantMetricsRun.objects.get()
     assert (run.period_start, run.status, run.merchants) == (week_start(day), "done", 1)
     assert merchant.metrics.get().orders == 1
-    assert f"Week of {week_start(day).isoformat()}: 1 merchants" in capsys.readouterr().out
+    assert f"Week of {week_start(day).isoformat()} (complete): 1 merchants" in capsys.readouterr().out
 
 
 def test_compute_merchant_metrics_refuses_a_bad_date():

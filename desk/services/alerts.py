@@ -22,6 +22,7 @@ from goals.models import Team
 from merchants import selectors as merchant_selectors
 from merchants.models import Tier
 from ops_platform.core.exceptions import ApplicationError
+from ops_platform.core.periods import WEEK, last_complete_period
 from ops_platform.core.roles import Role
 from products import selectors as product_selectors
 from users import selectors as user_selectors
@@ -87,10 +88,14 @@ AT_RISK_NAMED = 5  # merchants named in a grouped alert; the tier page lists the
 
 
 def _at_risk_alerts(day: date, rule: AlertRule) -> list[Alert]:
-    """One alert per owner and week for the merchants that fell to at-risk (a bad week would otherwise bury the
-    desk under one alert per merchant); unowned merchants go to every merchant operator."""
-    since = day - timedelta(days=14)
-    changes = merchant_selectors.tier_changes(direction="down", since=since).filter(to_tier=Tier.AT_RISK)
+    """One alert per owner for the merchants the nightly run moved to at-risk when it judged the last complete week
+    before ``day`` (a bad week would otherwise bury the desk under one alert per merchant); unowned merchants go to
+    every merchant operator. A week in progress moves no tier, so every day of a week names the same merchants as
+    its Monday; changes by hand are not the night's findings."""
+    week = last_complete_period(WEEK, today=day)
+    changes = (merchant_selectors.tier_changes(direction="down").filter(period_start=week, to_tier=Tier.AT_RISK,
+                                                                          changed_by=None)
+               .order_by("merchant__code"))
     groups: dict[tuple, list] = {}
     for change in changes[:2000]:
         groups.setdefault((change.merchant.owner_id, change.period_start), []).append(change)

@@ -1,13 +1,14 @@
 """The nightly merchant metrics: per merchant and week, from the events (set-based), health score and tier.
 
 One week is computed from two grouped queries over the events (through analytics' selectors), reshaped with
-vectorised pandas, and replaced in one transaction: running it twice gives the same rows. Tier changes are
-recorded with their reason and the rules version, only when the week is the newest computed.
+vectorised pandas, and replaced in one transaction: running it twice gives the same rows. Only complete weeks
+(ops_platform.core.periods) are judged; tier moves need the buffer band and ``confirm_weeks`` complete weeks in a row
+(hysteresis), and are recorded with a reason code and the rules version, only for the newest complete week.
 """
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 
 import numpy as np
 import pandas as pd
@@ -16,21 +17,32 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from analytics import selectors as analytics
+from merchants import tier_reasons
 from merchants.models import Merchant, MerchantMetrics, MerchantMetricsRun, MerchantTierChange, Tier, TierRules
-from merchants.selectors import tier_rules_current
+from merchants.selectors import TIER_RANK, tier_rules_current
 from merchants.services.pipeline import merchant_move_stage
 from ops_platform.core.exceptions import ApplicationError
+from ops_platform.core.periods import WEEK as WEEK_PERIOD
+from ops_platform.core.periods import (
+    last_complete_period,
+    local_day_start,
+    local_today,
+    period_add,
+    period_days_elapsed,
+    period_end,
+)
+from ops_platform.core.periods import period_start as period_start_of
 from ops_platform.core.roles import Action, Area, can
 
 WEEK = timedelta(days=7)
 
 
 def week_start(day: date) -> date:
-    return day - timedelta(days=day.weekday())
+    return period_start_of(day, WEEK_PERIOD)
 
 
 def _local(day: date) -> datetime:
-    return timezone.make_aware(datetime.combine(day, time.min), timezone.get_current_timezone())
+    return local_day_start(day)
 
 
 def week_frame(*, period_start: date, days: int = 7) -> pd.DataFrame:
@@ -54,39 +66,101 @@ def health_scores(frame: pd.DataFrame, *, rules: TierRules) -> pd.Series:
     return (volume + rating + low + repeat + trend).round().clip(0, 100).astype(int)
 
 
-def tiers_for(frame: pd.DataFrame, *, rules: TierRules) -> pd.Series:
-    score, orders = frame["health_score"], frame["weekly_orders"]
+def tiers_for(frame: pd.DataFrame, *, rules: TierRules, current: pd.Series | None = None) -> pd.Series:
+    """The tier a week's figures point to. With ``current`` (per row, the tier in force before the week) every
+    threshold carries the buffer band: a merchant at or above a threshold's tier keeps it down to the threshold minus
+    ``buffer_points`` (weekly orders: minus ``buffer_orders`` percent), one below needs the threshold plus the band.
+    A row without a tier in force (or without ``current``) is judged on the plain thresholds. Vectorised."""
+    score = frame["health_score"].astype(float).to_numpy()
+    orders = frame["weekly_orders"].astype(float).to_numpy()
+    if current is None:
+        rank = np.full(len(frame), -1.0)
+    else:
+        rank = current.map(TIER_RANK).astype(float).fillna(-1.0).to_numpy()
+    points, share = float(rules.buffer_points), rules.buffer_orders / 100
+
+    def side(level: int) -> np.ndarray:  # −1: at or above the level (to keep it), +1: below (to reach it), 0: no tier
+        return np.where(rank < 0, 0.0, np.where(rank >= level, -1.0, 1.0))
+
+    core, potential, ordinary = side(3), side(2), side(1)
     return pd.Series(np.select(
-        [(score >= rules.core_min_score) & (orders >= rules.core_min_orders),
-         (score >= rules.potential_min_score) & (orders >= rules.potential_min_orders),
-         score < rules.at_risk_max_score],
+        [(score >= rules.core_min_score + core * points) & (orders >= rules.core_min_orders * (1 + core * share)),
+         (score >= rules.potential_min_score + potential * points)
+         & (orders >= rules.potential_min_orders * (1 + potential * share)),
+         score < rules.at_risk_max_score + ordinary * points],
         [Tier.CORE, Tier.POTENTIAL, Tier.AT_RISK], default=Tier.ORDINARY), index=frame.index)
 
 
-def tier_reason(row, rules: TierRules) -> str:
-    if row.days < 7:
-        return _("health %(score)d, %(orders)d orders in %(days)d days (rules v%(version)d)") % {
-            "score": row.health_score, "orders": row.orders, "days": row.days, "version": rules.version}
-    return _("health %(score)d, %(orders)d orders in the week (rules v%(version)d)") % {
-        "score": row.health_score, "orders": row.orders, "version": rules.version}
+def tiers_confirmed(*, current: pd.Series, indicated: pd.Series, history: list[pd.Series]) -> pd.Series:
+    """The tier in force after a complete week. A merchant without a tier takes the indicated one at once; one with a
+    tier moves only when this week's indication and each of ``history`` (the indications of the complete weeks just
+    before, aligned, blank where missing) point the same way from it — then to the nearest of them (a fall from
+    core through two weeks "ordinary" then "at risk" stops at ordinary). Vectorised."""
+    def ranks(series: pd.Series) -> np.ndarray:
+        return series.map(TIER_RANK).astype(float).to_numpy()  # NaN for blank
+
+    now, weeks = ranks(current), [ranks(indicated), *(ranks(h) for h in history)]
+    stack = np.vstack(weeks)
+    with np.errstate(invalid="ignore"):
+        up = np.all(stack > now, axis=0)
+        down = np.all(stack < now, axis=0)
+    target = np.where(up, np.nanmin(stack, axis=0), np.where(down, np.nanmax(stack, axis=0), now))
+    target = np.where(np.isnan(now), weeks[0], target)
+    tiers = {float(rank): tier for tier, rank in TIER_RANK.items()}
+    return pd.Series([tiers.get(t, "") if not np.isnan(t) else "" for t in target], index=current.index, dtype=object)
+
+
+def _history(period_start: date, merchant_ids: pd.Series, weeks: int) -> list[pd.Series]:
+    """The indicated tiers of the ``weeks`` complete weeks before ``period_start``, aligned on ``merchant_ids``."""
+    if weeks <= 0:
+        return []
+    starts = [period_add(period_start, WEEK_PERIOD, -k) for k in range(1, weeks + 1)]
+    rows = pd.DataFrame.from_records(
+        list(MerchantMetrics.objects.filter(period_start__in=starts, days__gte=7)
+             .values_list("merchant_id", "period_start", "indicated_tier")),
+        columns=["merchant_id", "period_start", "indicated_tier"])
+    history = []
+    for start in starts:
+        week = rows[rows["period_start"] == start]
+        history.append(merchant_ids.map(dict(zip(week["merchant_id"], week["indicated_tier"], strict=True)))
+                       .astype(object).fillna(""))
+    return history
+
+
+def _tier_before(frame: pd.DataFrame, *, period_start: date, newest: bool) -> pd.Series:
+    """The tier in force before the complete week: for the newest week the merchant's own (or, when the week is
+    being recomputed, the one its recorded nightly change started from); for an older week the week before's."""
+    if newest:
+        before = dict(MerchantTierChange.objects.filter(period_start=period_start, changed_by=None)
+                      .values_list("merchant_id", "from_tier"))
+        return pd.Series([before.get(int(m), t) or "" for m, t in zip(frame["merchant_id"], frame["current_tier"],
+                                                                       strict=True)], index=frame.index, dtype=object)
+    previous = dict(MerchantMetrics.objects.filter(period_start=period_start - WEEK, days__gte=7)
+                    .values_list("merchant_id", "tier"))
+    return frame["merchant_id"].map(previous).astype(object).fillna("")
 
 
 def merchant_metrics_compute(*, period_start: date, rules: TierRules | None = None,
                              through: date | None = None) -> MerchantMetricsRun:
     """Compute (or recompute) the week starting on ``period_start`` (a Monday) for every merchant with events
-    and every live merchant; update tiers when it is the newest week computed.
+    and every live merchant.
 
-    A week still running is counted up to ``through`` (default: yesterday): volumes are judged per week
-    (scaled to 7 days) and week over week compares the same number of days of the week before.
+    The week is counted up to ``through`` (default: yesterday). A **complete** week (``through`` reaches its Sunday)
+    is judged: health score, the tier its figures indicate (with the buffer band around the tier in force), and —
+    when it is the newest complete week — the tiers, which move only after ``rules.confirm_weeks`` consecutive
+    complete weeks point the same way. A week **in progress** is the "week so far": its volumes are scaled to 7 days
+    and week over week compares the same days of the week before, for display; it keeps every tier as it is and
+    does not touch the merchants' health scores.
     """
     if period_start.weekday() != 0:
         raise ApplicationError(_("A week starts on a Monday."), errors={"period_start": [_("Give a Monday.")]})
-    through = through or timezone.localdate() - timedelta(days=1)
+    through = through or local_today() - timedelta(days=1)
     days = int(min(max((through - period_start).days + 1, 1), 7))
+    complete = days == 7
     rules = rules or tier_rules_current()
     now = timezone.now()
     MerchantMetricsRun.objects.update_or_create(period_start=period_start, defaults={
-        "status": MerchantMetricsRun.Status.STARTED, "started_at": now, "finished_at": None})
+        "status": MerchantMetricsRun.Status.STARTED, "started_at": now, "finished_at": None, "days": days})
 
     frame = week_frame(period_start=period_start, days=days)
     merchants = pd.DataFrame.from_records(
@@ -109,8 +183,17 @@ def merchant_metrics_compute(*, period_start: date, rules: TierRules | None = No
                                          frame["low_ratings"] / frame["review_count"].clip(1), 0)
     frame["orders_wow"] = np.where(prev > 0, frame["orders"] / prev.where(prev > 0, 1) - 1, np.nan)
     frame["health_score"] = health_scores(frame, rules=rules)
-    frame["tier"] = tiers_for(frame, rules=rules)
-    frame.loc[frame["stage"] != Merchant.Stage.LIVE, "tier"] = ""
+    live = frame["stage"] == Merchant.Stage.LIVE
+    newest = complete and not MerchantMetrics.objects.filter(period_start__gt=period_start, days__gte=7).exists()
+    if complete:
+        frame["tier_before"] = _tier_before(frame, period_start=period_start, newest=newest)
+        frame["indicated_tier"] = tiers_for(frame, rules=rules, current=frame["tier_before"])
+        frame["tier"] = tiers_confirmed(current=frame["tier_before"], indicated=frame["indicated_tier"],
+                                        history=_history(period_start, frame["merchant_id"], rules.confirm_weeks - 1))
+    else:  # the week so far judges nothing: the tier in force stays
+        frame["indicated_tier"] = ""
+        frame["tier"] = frame["current_tier"].fillna("")
+    frame.loc[~live, ["tier", "indicated_tier"]] = ""
 
     rows = [MerchantMetrics(
         merchant_id=int(r.merchant_id), period_start=period_start, days=days, orders=int(r.orders),
@@ -119,8 +202,7 @@ def merchant_metrics_compute(*, period_start: date, rules: TierRules | None = No
         avg_rating=None if np.isnan(r.avg_rating) else round(float(r.avg_rating), 3), review_count=int(r.review_count),
         low_rating_share=float(r.low_rating_share),
         orders_wow=None if np.isnan(r.orders_wow) else float(r.orders_wow), health_score=int(r.health_score),
-        tier=r.tier, computed_at=now) for r in frame.itertuples(index=False)]
-    newest = MerchantMetrics.objects.filter(period_start__gt=period_start).exists() is False
+        tier=r.tier, indicated_tier=r.indicated_tier, computed_at=now) for r in frame.itertuples(index=False)]
     changes = 0
     with transaction.atomic():
         MerchantMetrics.objects.filter(period_start=period_start).delete()
@@ -133,20 +215,44 @@ def merchant_metrics_compute(*, period_start: date, rules: TierRules | None = No
     return MerchantMetricsRun.objects.get(period_start=period_start)
 
 
+def merchant_metrics_nightly_run(*, today: date | None = None) -> list[MerchantMetricsRun]:
+    """What the nightly task runs: the last complete week, unless it was already computed complete (on Monday night
+    it is the week that just ended, judged once, tiers included), then the week so far (no tier moves)."""
+    today = today or local_today()
+    last = last_complete_period(WEEK_PERIOD, today=today)
+    runs = []
+    if not MerchantMetricsRun.objects.filter(period_start=last, status=MerchantMetricsRun.Status.DONE,
+                                             days__gte=7).exists():
+        runs.append(merchant_metrics_compute(period_start=last, through=period_end(last, WEEK_PERIOD)))
+    if period_days_elapsed(today, WEEK_PERIOD, today=today) > 0:
+        runs.append(merchant_metrics_compute(period_start=period_start_of(today, WEEK_PERIOD),
+                                             through=today - timedelta(days=1)))
+    return runs
+
+
 def _tiers_apply(frame: pd.DataFrame, *, period_start: date, rules: TierRules, now) -> int:
+    """Record the week's moves (tier before → tier after, a recomputed week keeps the moves it already recorded) and
+    update the live merchants' tiers and health scores. Returns the moves recorded now."""
     live = frame[frame["stage"] == Merchant.Stage.LIVE]
-    moved = live[live["tier"] != live["current_tier"]]
+    moved = live[live["tier"] != live["tier_before"]]
+    recorded = MerchantTierChange.objects.filter(period_start=period_start, changed_by=None)
+    keep = {(int(r.merchant_id), r.tier_before, r.tier) for r in moved.itertuples(index=False)}
+    existing = {(m, f, t): pk for pk, m, f, t in recorded.values_list("pk", "merchant_id", "from_tier", "to_tier")}
+    recorded.exclude(pk__in=[pk for key, pk in existing.items() if key in keep]).delete()
+    new = moved[[(int(r.merchant_id), r.tier_before, r.tier) not in existing for r in moved.itertuples(index=False)]]
     MerchantTierChange.objects.bulk_create([
-        MerchantTierChange(merchant_id=int(r.merchant_id), from_tier=r.current_tier or "", to_tier=r.tier,
-                           period_start=period_start, reason=tier_reason(r, rules), rules=rules, changed_at=now)
-        for r in moved.itertuples(index=False)], batch_size=2000)
-    updates = [Merchant(pk=int(r.merchant_id), tier=r.tier, health_score=int(r.health_score),
-                        tier_since=period_start if r.tier != r.current_tier else None)
-               for r in live.itertuples(index=False)]
-    Merchant.objects.bulk_update([m for m in updates if m.tier_since is not None], ["tier", "health_score",
-                                                                                    "tier_since"], batch_size=1000)
+        MerchantTierChange(
+            merchant_id=int(r.merchant_id), from_tier=r.tier_before or "", to_tier=r.tier, period_start=period_start,
+            reason_code=tier_reasons.MOVED if r.tier_before else tier_reasons.FIRST,
+            reason_params=tier_reasons.tier_reason_params(score=r.health_score, orders=r.orders, week=period_start,
+                                                          weeks=rules.confirm_weeks, version=rules.version),
+            rules=rules, changed_at=now)
+        for r in new.itertuples(index=False)], batch_size=2000)
+    updates = [Merchant(pk=int(r.merchant_id), tier=r.tier, health_score=int(r.health_score), tier_since=period_start)
+               for r in live.itertuples(index=False) if r.tier != r.current_tier]
+    Merchant.objects.bulk_update(updates, ["tier", "health_score", "tier_since"], batch_size=1000)
     _scores_update(live[live["tier"] == live["current_tier"]])
-    return len(moved)
+    return len(new)
 
 
 def _scores_update(frame: pd.DataFrame) -> None:

@@ -150,9 +150,9 @@ def merchant_detail(request, merchant_id: int):
     context = merchant_overview(merchant=merchant, user=request.user)
     move_form = MoveForm()
     move_form.fields["to_stage"].choices = [(s, Merchant.Stage(s).label) for s in context["allowed_moves"]]
-    chart = {"weeks": [m.period_start.isoformat() for m in context["series"]],
-             "week_orders": [m.orders for m in context["series"]],
-             "health": [m.health_score for m in context["series"]], **context["analytics"]["trend"],
+    weeks = context["complete_series"]  # the week so far is in the table, labelled, not in the weekly chart
+    chart = {"weeks": [m.period_start.isoformat() for m in weeks], "week_orders": [m.orders for m in weeks],
+             "health": [m.health_score for m in weeks], **context["analytics"]["trend"],
              "labels": {"orders": _("Orders"), "gmv": _("GMV"), "health": _("Health score")}}
     context.update({"move_form": move_form, "contact_form": ContactForm(), "reassign_form": ReassignForm(),
                     "can_reassign": can(request.user, Area.MERCHANT_ASSIGN, Action.CHANGE), "chart": chart,
@@ -253,13 +253,15 @@ def tiers(request):
     distribution = selectors.tier_distribution()
     candidates = list(selectors.upgrade_candidates(rules=rules)[:100])
     rotate = list(selectors.rotate_out_list(rules=rules)[:100])
+    week = selectors.metrics_latest_complete_period()  # movers of the week judged last; a week so far moves nobody
+    movers = {direction: list(selectors.tier_changes(direction=direction).filter(period_start=week)[:30])
+              if week else [] for direction in ("up", "down")}
     return render(request, "merchants/tiers.html", {
         "rules": rules, "distribution": distribution,
         "chart": {"labels": [str(row["label"]) for row in distribution],
                   "counts": [row["count"] for row in distribution], "label": _("Merchants")},
-        "ups": list(selectors.tier_changes(direction="up")[:30]),
-        "downs": list(selectors.tier_changes(direction="down")[:30]),
-        "candidates": candidates, "rotate": rotate, "latest_week": selectors.metrics_latest_period(),
+        "ups": movers["up"], "downs": movers["down"], "week_so_far": selectors.metrics_week_so_far(),
+        "candidates": candidates, "rotate": rotate, "latest_week": week,
         "can_bulk": can(request.user, Area.MERCHANT_ASSIGN, Action.CHANGE),
         "reasons": LossReason.objects.filter(active=True),
     })

@@ -69,8 +69,8 @@ def test_health_score_and_tiers_follow_the_rules():
     assert dict(Merchant.objects.values_list("code", "tier")) == {
         "CORE": "core", "POT": "potential", "ORD": "ordinary", "RISK": "at_risk"}
     change = MerchantTierChange.objects.get(merchant__code="CORE")
-    assert (change.from_tier, change.to_tier, change.rules, change.reason) == (
-        "", "core", rules, "health 92, 30 orders in the week (rules v1)")
+    assert (change.from_tier, change.to_tier, change.rules, change.reason_code, change.reason_text) == (
+        "", "core", rules, "first", "first tier: health 92, 30 orders in the week of 2026-03-09 (rules v1)")
 
 
 def test_running_a_week_twice_changes_nothing():
@@ -93,13 +93,21 @@ def test_a_tier_change_is_recorded_with_the_reason_and_movers_are_listed():
                  *_reviews("M1", WEEK, [5, 5])])
     merchant_metrics_compute(period_start=WEEK)
 
-    merchant_metrics_compute(period_start=WEEK + timedelta(days=7))  # no orders at all: at risk
+    merchant_metrics_compute(period_start=WEEK + timedelta(days=7))  # no orders at all: one week is not enough
+    assert Merchant.objects.get().tier == "core"
+    # the second complete week in a row below: down, to the nearer of the two weeks' tiers (at risk, then ordinary:
+    # health 22 then 30 against the at-risk line 35 − 8)
+    merchant_metrics_compute(period_start=WEEK + timedelta(days=14))
 
     assert list(MerchantTierChange.objects.order_by("id").values_list("from_tier", "to_tier")) == [
-        ("", "core"), ("core", "at_risk")]
-    assert [c.to_tier for c in selectors.tier_changes(direction="down")] == ["at_risk"]
+        ("", "core"), ("core", "ordinary")]
+    change = MerchantTierChange.objects.order_by("id").last()
+    assert (change.reason_code, change.reason_text) == (
+        "moved", "health 30, 0 orders in the week of 2026-03-23, beyond the buffer band for 2 complete weeks in a "
+                 "row (rules v1)")
+    assert [c.to_tier for c in selectors.tier_changes(direction="down")] == ["ordinary"]
     assert [c.to_tier for c in selectors.tier_changes(direction="up")] == []
-    assert Merchant.objects.get().tier_since == WEEK + timedelta(days=7)
+    assert Merchant.objects.get().tier_since == WEEK + timedelta(days=14)
 
 
 def test_recomputing_an_older_week_does_not_touch_tiers():
@@ -161,19 +169,23 @@ def test_diagnosis_names_problems_with_evidence_and_advice():
 
     assert [p.code for p in problems] == ["orders_down", "rating_fell", "low_ratings", "few_repeat_customers",
                                           "no_follow_up", "no_campaign"]
-    assert problems[0].evidence == "12 orders this week against 20 the week before (-40%)."
-    assert problems[1].evidence == "Average rating 3.0 this week against 5.0 the week before."
+    assert problems[0].evidence == "12 orders in the week of 2026-03-09 against 20 the week before (-40%)."
+    assert problems[1].evidence == "Average rating 3.0 in the week of 2026-03-09 against 5.0 the week before."
 
 
-def test_the_nightly_task_computes_the_week_of_yesterday(celery_eager, monkeypatch):
-    monkeypatch.setattr("merchants.tasks.timezone.localdate", lambda: WEEK + timedelta(days=3))
+def test_the_nightly_task_judges_the_last_complete_week_once_then_counts_the_week_so_far(celery_eager, today_is):
+    today_is(WEEK + timedelta(days=3))  # a Thursday
     MerchantFactory(code="M1")
-    events_load(_orders("M1", WEEK, customers=3))
+    events_load([*_orders("M1", WEEK - timedelta(days=7), customers=3), *_orders("M1", WEEK, customers=3)])
 
     run_id = merchant_metrics_nightly.delay().get()
+    merchant_metrics_nightly.delay().get()  # the next night: the complete week is not judged again
 
     run = MerchantMetricsRun.objects.get(pk=run_id)
-    assert (run.period_start, run.status, run.merchants) == (WEEK, "done", 1)
+    assert (run.period_start, run.status, run.merchants, run.days) == (WEEK, "done", 1, 3)
+    assert list(MerchantMetricsRun.objects.order_by("period_start").values_list("period_start", "days")) == [
+        (WEEK - timedelta(days=7), 7), (WEEK, 3)]
+    assert list(MerchantTierChange.objects.values_list("period_start", flat=True)) == [WEEK - timedelta(days=7)]
 
 
 def test_the_nightly_schedule_is_installed_by_migration():
@@ -185,7 +197,8 @@ def test_tier_rules_saved_in_the_admin_make_a_new_version(make_staff, client):
     client.force_login(make_staff(Role.ADMIN))
     first = TierRules.objects.create(version=1)
     fields = {"core_min_score": 80, "core_min_orders": 20, "potential_min_score": 55, "potential_min_orders": 5,
-              "at_risk_max_score": 35, "upgrade_margin": 10, "rotate_out_periods": 3}
+              "at_risk_max_score": 35, "upgrade_margin": 10, "rotate_out_periods": 3, "buffer_points": 8,
+              "buffer_orders": 20, "confirm_weeks": 2}
 
     response = client.post(f"/admin/merchants/tierrules/{first.pk}/change/", fields)
 
@@ -194,13 +207,16 @@ def test_tier_rules_saved_in_the_admin_make_a_new_version(make_staff, client):
     assert selectors.tier_rules_current().version == 2
 
 
-def test_a_running_week_is_judged_per_week_and_against_the_same_days_before():
-    MerchantFactory(code="M1")
+def test_a_running_week_is_counted_per_week_and_against_the_same_days_before_and_judges_nothing():
+    merchant = MerchantFactory(code="M1", tier="potential", health_score=70)
     events_load([*_orders("M1", WEEK, customers=10, day=0), *_orders("M1", WEEK - timedelta(days=7), 10, day=0),
                  *_orders("M1", WEEK - timedelta(days=7), 30, day=4)])
 
-    merchant_metrics_compute(period_start=WEEK, through=WEEK + timedelta(days=1))
+    run = merchant_metrics_compute(period_start=WEEK, through=WEEK + timedelta(days=1))
 
     row = MerchantMetrics.objects.get()
-    assert (row.days, row.orders, row.orders_wow) == (2, 10, 0.0)
-    assert MerchantTierChange.objects.get().reason == "health 60, 10 orders in 2 days (rules v1)"
+    assert (row.days, row.complete, row.orders, row.orders_wow, row.health_score) == (2, False, 10, 0.0, 60)
+    assert (row.tier, row.indicated_tier) == ("potential", "")  # the tier in force, not a verdict
+    merchant.refresh_from_db()
+    assert (merchant.tier, merchant.health_score, run.days, run.tier_changes) == ("potential", 70, 2, 0)
+    assert not MerchantTierChange.objects.exists()
