@@ -70,26 +70,32 @@ def test_a_tier_change_shows_on_the_merchant_page_and_the_overview(page, live_se
     merchant = Merchant.objects.create(code="E0002", name="Milk Tea Corner", category="drinks", city="Beijing",
                                        stage=Merchant.Stage.LIVE, stage_changed_at=timezone.now())
     this_week = week_start(timezone.localdate() - timedelta(days=1))
-    last_week = this_week - timedelta(days=7)
-    strong = [event_row("order_paid", f"c{i}", local_time(last_week + timedelta(days=i % 5), 12), merchant_id="E0002",
-                        amount=25, order_id=f"a{i}{k}") for i in range(15) for k in range(2)]
-    reviews = [event_row("review", f"c{i}", local_time(last_week + timedelta(days=1), 20), merchant_id="E0002",
+    strong_week = this_week - timedelta(days=21)
+    strong = [event_row("order_paid", f"c{i}", local_time(strong_week + timedelta(days=i % 5), 12),
+                        merchant_id="E0002", amount=25, order_id=f"a{i}{k}") for i in range(15) for k in range(2)]
+    reviews = [event_row("review", f"c{i}", local_time(strong_week + timedelta(days=1), 20), merchant_id="E0002",
                          rating=5, order_id=f"a{i}0") for i in range(6)]
-    events_load([*strong, *reviews])
-    merchant_metrics_compute(period_start=last_week, through=last_week + timedelta(days=6))
-    merchant_metrics_compute(period_start=this_week)  # no orders this week: it falls to at risk
+    so_far = [event_row("order_paid", "c1", local_time(this_week, 12), merchant_id="E0002", amount=25,
+                        order_id="now1")]
+    events_load([*strong, *reviews, *so_far])
+    for weeks_ago in (3, 2, 1):  # a strong complete week, then two complete weeks without orders
+        merchant_metrics_compute(period_start=this_week - timedelta(days=7 * weeks_ago))
+    merchant_metrics_compute(period_start=this_week)  # the week so far: counted, never judged
     merchant.refresh_from_db()
-    assert merchant.tier == "at_risk"
+    assert merchant.tier == "ordinary"
 
     log_in(page, live_server, "e2e_reader", PASSWORD)
     page.goto(live_server.url + f"/merchants/{merchant.pk}/")
-    expect(page.get_by_test_id("tier")).to_have_text("at risk")
-    expect(page.get_by_test_id("timeline")).to_contain_text("tier core → at risk")
-    expect(page.get_by_test_id("diagnosis")).to_contain_text("No orders this week")
+    expect(page.get_by_test_id("tier")).to_have_text("ordinary")
+    expect(page.get_by_test_id("timeline")).to_contain_text("tier core → ordinary")
+    expect(page.get_by_test_id("diagnosis")).to_contain_text("No orders in the last complete week")
+    expect(page.get_by_test_id("week-so-far")).to_contain_text("so far: 1 of 7 days")
     screenshot(page, "merchants-4-tier-change")
 
     page.goto(live_server.url + "/merchants/tiers/")
-    expect(page.get_by_test_id("movers-down")).to_contain_text("E0002 core → at risk")
-    expect(page.get_by_test_id("distribution")).to_contain_text("at risk: 1")
+    expect(page.get_by_test_id("movers-down")).to_contain_text("E0002 core → ordinary")
+    expect(page.get_by_test_id("distribution")).to_contain_text("ordinary: 1")
+    expect(page.get_by_test_id("hysteresis")).to_contain_text("2 complete weeks in a row")
+    expect(page.get_by_test_id("week-so-far")).to_contain_text("1 of 7 days counted")
     screenshot(page, "merchants-5-tier-overview")
     assert page.console_errors == []
