@@ -7,9 +7,9 @@ from datetime import date, datetime, time, timedelta
 
 import numpy as np
 from django.db import connection
-from django.db.models import Count, F, FloatField, Max, Min, Q, Sum
+from django.db.models import Case, Count, F, FloatField, Max, Min, Q, Sum, Value, When
 from django.db.models.fields.json import KeyTextTransform
-from django.db.models.functions import Cast, TruncDate
+from django.db.models.functions import Cast, Coalesce, TruncDate
 from django.utils import timezone
 
 from analytics.models import AarrrDaily, Event, EventCountHourly, ExportJob, IngestKey, MetricsRun, Tally
@@ -244,6 +244,39 @@ def event_daily_customers(*, events: list[str], start: datetime, end: datetime) 
     result: dict[str, dict[date, int]] = {event: {} for event in events}
     for row in rows:
         result[row["event"]][row["day"]] = row["customers"]
+    return result
+
+
+def event_customer_day_totals(*, base_event: str, goal_event: str, start: datetime, end: datetime,
+                              value_property: str | None = None) -> dict[date, dict]:
+    """Launch impact measured on **customer-days**: per local day in [start, end), the customers with a
+    ``base_event`` that day (``base``), how many of them had a ``goal_event`` the same day (``converted``), and the
+    sum and the sum of squares over those customer-days of the day's ``value_property`` total of their goal events
+    (``total``, ``squares``; 0 without ``value_property``).
+
+    The headline of a window and each day of its chart are the same measure this way (the window's value is the
+    days' values weighted by their ``base``). One query: customer-days grouped in SQL, then grouped again by day.
+    """
+    tz = timezone.get_current_timezone()
+    value = (Cast(KeyTextTransform(value_property, "properties"), FloatField()) if value_property
+             else Value(0.0, output_field=FloatField()))
+    inner = (Event.objects.filter(event__in=[base_event, goal_event], timestamp__gte=start, timestamp__lt=end)
+             .annotate(day=TruncDate("timestamp", tzinfo=tz)).values("person_id", "day").order_by()
+             .annotate(has_base=Max(Case(When(event=base_event, then=Value(1)), default=Value(0))),
+                       has_goal=Max(Case(When(event=goal_event, then=Value(1)), default=Value(0))),
+                       total=Coalesce(Sum(Case(When(event=goal_event, then=value), default=Value(0.0),
+                                               output_field=FloatField())), Value(0.0))))
+    sql, params = inner.query.sql_with_params()
+    with connection.cursor() as cursor:
+        # the inner SQL is compiled by the ORM, its values are in params
+        cursor.execute(f"SELECT day, COUNT(*), SUM(has_goal), SUM(total), SUM(total * total) FROM ({sql}) AS cd "  # noqa: S608
+                       "WHERE has_base = 1 GROUP BY day", params)
+        rows = cursor.fetchall()
+    result = {}
+    for day, base, converted, total, squares in rows:
+        day = day if isinstance(day, date) else date.fromisoformat(str(day)[:10])
+        result[day] = {"base": int(base), "converted": int(converted or 0), "total": float(total or 0),
+                       "squares": float(squares or 0)}
     return result
 
 

@@ -51,7 +51,10 @@ class GoalOutputSerializer(serializers.Serializer):
     value = serializers.FloatField()
     progress = serializers.FloatField()
     expected = serializers.FloatField()
-    pace = serializers.ChoiceField(choices=["ahead", "on_track", "behind"])
+    pace = serializers.ChoiceField(choices=["ahead", "on_track", "behind", "pending"])
+    start = serializers.FloatField(help_text="Where the goal started: its baseline (levels, rates), 0 for a sum.")
+    measured_on = serializers.DateField(allow_null=True, help_text="The day value and pace are judged at; null "
+                                        "(pace pending) before anything in the period is measured.")
     url = serializers.CharField()
 
 

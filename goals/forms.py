@@ -32,7 +32,9 @@ class GoalForm(forms.Form):
                                              help_text=_("Coupon ROI only; empty for every campaign."))
     target = forms.DecimalField(label=_("Target"), max_digits=16, decimal_places=2)
     baseline = forms.DecimalField(label=_("Baseline"), required=False, max_digits=16, decimal_places=2,
-                                  help_text=_("Level metrics only; empty to start from the value on the first day."))
+                                  help_text=_("Levels and rates only; empty to start from the value on the first "
+                                              "day (a rate: its value over the period before). Rates are in "
+                                              "percent, except coupon ROI."))
 
 
 class TeamForm(forms.Form):

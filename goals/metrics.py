@@ -1,9 +1,14 @@
 """The metric catalogue: what each goal metric means and how it is measured, from the selectors the other pages use.
 
-Each metric is either a **sum** over the period (new customers, revenue, merchants signed …: the value on a day is
-the total from the period's first day to that day) or a **level** at a date (merchants in the core tier, coupon
-ROI, segment size: the value on a day is the latest measurement on or before it; a level goal starts from a
-baseline).
+Each metric is a **sum** over the period (new customers, revenue, merchants signed …: the value on a day is the
+total from the period's first day to that day), a **level** at a date (merchants in the core tier, segment size:
+the value on a day is the latest measurement on or before it, counting only measurements of periods that have
+ended — a tier week once its Sunday is over), or a **rate** (activation rate, repeat rate, coupon ROI: a ratio over
+the complete days of the period so far). Levels and rates start from a baseline.
+
+A goal is *measured on* the last day its value covers: for a sum the last complete day, for a level the day of
+its latest complete measurement in the period, for a rate the last complete day with a non-empty denominator. The
+pace compares the value with the even path at that day (goals.services.progress), never with a later one.
 
 ``goal_series`` measures many goals at once: one grouped query per metric family for the whole date range (not a
 query per goal or per day), then each goal's days are picked out of the rows.
@@ -29,10 +34,17 @@ from users import selectors as user_selectors
 
 SUM = "sum"
 LEVEL = "level"
+RATE = "rate"
+BASELINE_KINDS = frozenset({LEVEL, RATE})
 
 COUNT = "count"
 MONEY = "money"
 RATIO = "ratio"
+PERCENT = "percent"
+
+# A rate from the AARRR rows: numerator / denominator summed over the same days (× 100, in percent)
+AARRR_RATES = {Metric.ACTIVATION_RATE: ("activation", "acquisition"), Metric.REPEAT_RATE: ("retention",
+                                                                                            "paying_customers")}
 
 # goal id -> {day: number}: for a sum metric the amount added that day, for a level the value measured that day
 Points = dict[int, dict[date, float]]
@@ -68,13 +80,33 @@ def _aarrr_points(goals: list[Goal], date_from: date, date_to: date) -> Points:
     by_channel = {channel: rows.set_index("date") for channel, rows in frame.groupby("channel")}
     daily: dict[tuple[str, str], dict[date, float]] = {}
     for goal in goals:
+        source = by_channel.get(goal.channel) if goal.channel else all_channels
+        if goal.metric in AARRR_RATES:
+            rates = _cumulative_rate(source, *AARRR_RATES[goal.metric], goal=goal)
+            last = min(goal.period_end, date_to)
+            if rates and last >= goal.period_start:  # a day without rows is complete too: the rate holds through it
+                rates.setdefault(last, rates[max(rates)])
+            points[goal.pk] = rates
+            continue
         key = (goal.metric, goal.channel)
         if key not in daily:
-            source = by_channel.get(goal.channel) if goal.channel else all_channels
             daily[key] = source[goal.metric].to_dict() if source is not None else {}
         points[goal.pk] = {day: value for day, value in daily[key].items()
                            if goal.period_start <= day <= goal.period_end}
     return points
+
+
+def _cumulative_rate(source: pd.DataFrame | None, numerator: str, denominator: str, *, goal: Goal
+                     ) -> dict[date, float]:
+    """100 × Σ numerator / Σ denominator from the period's first day to each day with a stored row (a day with
+    nothing in the denominator so far has no value)."""
+    if source is None:
+        return {}
+    rows = source[(source.index >= goal.period_start) & (source.index <= goal.period_end)].sort_index()
+    num = rows[numerator].cumsum()
+    den = rows[denominator].cumsum()
+    return {day: round(100.0 * float(n) / float(d), 4) for day, n, d in zip(rows.index, num, den, strict=True)
+            if d > 0}
 
 
 def _merchant_milestone_points(goals: list[Goal], date_from: date, date_to: date) -> Points:
@@ -97,19 +129,26 @@ def _merchant_milestone_points(goals: list[Goal], date_from: date, date_to: date
 
 
 def _merchant_core_points(goals: list[Goal], date_from: date, date_to: date) -> Points:
-    """Merchants in the core tier by computed week (merchants.selectors.merchants_in_tier_weekly, one query); the
-    level holds from the week's first day. A personal goal counts the owner's merchants."""
-    rows = merchant_selectors.merchants_in_tier_weekly(tier=Tier.CORE, date_from=date_from, date_to=date_to)
+    """Merchants in the core tier by computed week (merchants.selectors.merchants_in_tier_weekly, one query). Only
+    complete weeks count: a week measures the level on its Sunday, once that Sunday is within ``date_to`` (the week
+    in progress never moves a goal). A personal goal counts the owner's merchants."""
+    rows = [row for row in merchant_selectors.merchants_in_tier_weekly(tier=Tier.CORE, date_from=date_from - WEEK,
+                                                                       date_to=date_to)
+            if row["period_start"] + timedelta(days=6) <= date_to]
     points: Points = {}
     for goal in goals:
         weeks: dict[date, float] = defaultdict(float)
         for row in rows:
-            weeks[row["period_start"]] += 0  # a week with core merchants of others still measures 0 for this owner
+            sunday = row["period_start"] + timedelta(days=6)
+            weeks[sunday] += 0  # a week with core merchants of others still measures 0 for this owner
             if goal.level == Goal.Level.PERSONAL and row["merchant__owner_id"] != goal.owner_id:
                 continue
-            weeks[row["period_start"]] += row["count"]
+            weeks[sunday] += row["count"]
         points[goal.pk] = dict(weeks)
     return points
+
+
+WEEK = timedelta(days=7)
 
 
 def _segment_size_points(goals: list[Goal], date_from: date, date_to: date) -> Points:
@@ -138,13 +177,17 @@ def _coupon_roi(campaign_id: int | None, date_from: date, date_to: date) -> floa
 
 
 def _coupon_roi_points(goals: list[Goal], date_from: date, date_to: date) -> Points:
-    """Coupon ROI (users.selectors.coupon_roi): one campaign, or every campaign valid in the goal's period, placed
-    on the goal's last measured day (its period's end, or ``date_to`` if earlier). ROI is not kept by day, so the
-    history is what the nightly run stored."""
+    """Coupon ROI (users.selectors.coupon_roi) as a rate: one campaign, or every campaign valid in the goal's
+    period through its last measured day (its period's end, or ``date_to`` if earlier), placed on that day. ROI is
+    not kept by day, so the history is what the nightly run stored."""
     points: Points = {}
     for goal in goals:
-        roi = _coupon_roi(goal.coupon_campaign_id, goal.period_start, goal.period_end)
-        points[goal.pk] = {min(goal.period_end, date_to): roi} if roi is not None else {}
+        last = min(goal.period_end, date_to)
+        if last < goal.period_start:
+            points[goal.pk] = {}
+            continue
+        roi = _coupon_roi(goal.coupon_campaign_id, goal.period_start, last)
+        points[goal.pk] = {last: roi} if roi is not None else {}
     return points
 
 
@@ -182,12 +225,17 @@ CATALOGUE: dict[str, MetricSpec] = {spec.metric: spec for spec in [
                _("Merchants gone live in the period (a personal goal counts the owner's merchants).")),
     MetricSpec(Metric.MERCHANTS_CORE, Metric.MERCHANTS_CORE.label, COUNT, LEVEL, "merchant_core",
                _("Merchants in the core tier in the latest computed week (a personal goal counts the owner's).")),
-    MetricSpec(Metric.COUPON_ROI, Metric.COUPON_ROI.label, RATIO, LEVEL, "coupon_roi",
+    MetricSpec(Metric.COUPON_ROI, Metric.COUPON_ROI.label, RATIO, RATE, "coupon_roi",
                _("(Incremental revenue against the holdout − discount cost) / cost, one campaign or all.")),
     MetricSpec(Metric.SEGMENT_SIZE, Metric.SEGMENT_SIZE.label, COUNT, LEVEL, "segment_size",
                _("Customers in the segment at its latest rebuild.")),
     MetricSpec(Metric.TICKETS_SUCCESS, Metric.TICKETS_SUCCESS.label, COUNT, SUM, "tickets",
                _("Requirement tickets concluded with success in the period.")),
+    MetricSpec(Metric.ACTIVATION_RATE, Metric.ACTIVATION_RATE.label, PERCENT, RATE, "aarrr",
+               _("Sign-ups per new customer over the complete days of the period so far, in percent.")),
+    MetricSpec(Metric.REPEAT_RATE, Metric.REPEAT_RATE.label, PERCENT, RATE, "aarrr",
+               _("Repeat buyers per paying customer (daily counts summed) over the complete days of the period so "
+                 "far, in percent.")),
 ]}
 
 
@@ -195,30 +243,38 @@ def metric_spec(metric: str) -> MetricSpec:
     return CATALOGUE[Metric(metric)]
 
 
-def goal_series(*, goals: list[Goal], date_to: date) -> dict[int, list[tuple[date, float]]]:
-    """Each goal's value on every day from its period's start to ``date_to`` (or its period's end, if earlier).
+def goal_measurements(*, goals: list[Goal], date_to: date) -> dict[int, tuple[list[tuple[date, float]], date | None]]:
+    """Each goal's ``(series, measured_on)``: its value on every day from its period's start to ``date_to`` (or
+    its period's end, if earlier), and the last day its value covers (None when nothing in the period is measured
+    yet: a level or a rate then shows its baseline, and its pace is not judged).
 
-    Sums add up from the period's first day; levels carry the latest measurement forward (the baseline until the
-    first one). One grouped query per metric family for all the goals.
+    Sums add up from the period's first day; levels and rates carry the latest measurement forward (the baseline
+    until the first one). One grouped query per metric family for all the goals.
     """
     by_family: dict[str, list[Goal]] = defaultdict(list)
     for goal in goals:
         by_family[metric_spec(goal.metric).family].append(goal)
-    series: dict[int, list[tuple[date, float]]] = {}
+    result: dict[int, tuple[list[tuple[date, float]], date | None]] = {}
     for family, family_goals in by_family.items():
         date_from = min(goal.period_start for goal in family_goals)
         last = min(max(goal.period_end for goal in family_goals), date_to)
         points = FAMILIES[family](family_goals, date_from, max(last, date_from)) if last >= date_from else {}
         for goal in family_goals:
-            series[goal.pk] = _goal_days(goal, points.get(goal.pk, {}), date_to)
-    return series
+            result[goal.pk] = _goal_days(goal, points.get(goal.pk, {}), date_to)
+    return result
 
 
-def _goal_days(goal: Goal, points: dict[date, float], date_to: date) -> list[tuple[date, float]]:
+def goal_series(*, goals: list[Goal], date_to: date) -> dict[int, list[tuple[date, float]]]:
+    """Each goal's value on every day from its period's start to ``date_to`` (``goal_measurements`` without the
+    measured day)."""
+    return {pk: series for pk, (series, _) in goal_measurements(goals=goals, date_to=date_to).items()}
+
+
+def _goal_days(goal: Goal, points: dict[date, float], date_to: date) -> tuple[list[tuple[date, float]], date | None]:
     end = min(goal.period_end, date_to)
     days = (end - goal.period_start).days + 1
     if days <= 0:
-        return []
+        return [], None
     result = []
     if metric_spec(goal.metric).kind == SUM:
         total = 0.0
@@ -226,20 +282,22 @@ def _goal_days(goal: Goal, points: dict[date, float], date_to: date) -> list[tup
             day = goal.period_start + timedelta(days=offset)
             total += float(points.get(day, 0) or 0)
             result.append((day, total))
-        return result
-    before = [day for day in points if day < goal.period_start]
+        return result, end
+    before = [day for day in points if day < goal.period_start and points[day] is not None]
     level = float(points[max(before)]) if before else float(goal.baseline or 0)
+    measured_on = None
     for offset in range(days):
         day = goal.period_start + timedelta(days=offset)
         if day in points and points[day] is not None:
             level = float(points[day])
+            measured_on = day
         result.append((day, level))
-    return result
+    return result, measured_on
 
 
 def goal_values(*, goals: list[Goal], on: date) -> dict[int, float]:
     """Each goal's value as of ``on`` (the last day of ``goal_series``; the baseline or 0 before the period)."""
     series = goal_series(goals=goals, date_to=on)
     return {goal.pk: (series[goal.pk][-1][1] if series.get(goal.pk) else
-                      float(goal.baseline or 0) if metric_spec(goal.metric).kind == LEVEL else 0.0)
+                      float(goal.baseline or 0) if metric_spec(goal.metric).kind in BASELINE_KINDS else 0.0)
             for goal in goals}

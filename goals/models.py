@@ -75,12 +75,18 @@ class Metric(models.TextChoices):
     COUPON_ROI = "coupon_roi", _("coupon ROI")
     SEGMENT_SIZE = "segment_size", _("segment size")
     TICKETS_SUCCESS = "tickets_success", _("tickets concluded with success")
+    ACTIVATION_RATE = "activation_rate", _("activation rate (sign-ups per new customer)")
+    REPEAT_RATE = "repeat_rate", _("repeat rate (repeat buyers per paying customer)")
 
 
-# Metrics counted over the period (sums) vs measured at a date (levels, which start from a baseline).
+# Metrics counted over the period (sums), measured at a date (levels) or a ratio over the period's complete days
+# (rates). Levels and rates start from a baseline.
 CHANNEL_METRICS = frozenset({Metric.ACQUISITION, Metric.ACTIVATION, Metric.RETENTION, Metric.REVENUE,
-                             Metric.PAYING_CUSTOMERS, Metric.REFERRAL})
-LEVEL_METRICS = frozenset({Metric.MERCHANTS_CORE, Metric.COUPON_ROI, Metric.SEGMENT_SIZE})
+                             Metric.PAYING_CUSTOMERS, Metric.REFERRAL, Metric.ACTIVATION_RATE, Metric.REPEAT_RATE})
+LEVEL_METRICS = frozenset({Metric.MERCHANTS_CORE, Metric.SEGMENT_SIZE})
+RATE_METRICS = frozenset({Metric.ACTIVATION_RATE, Metric.REPEAT_RATE, Metric.COUPON_ROI})
+PERCENT_METRICS = frozenset({Metric.ACTIVATION_RATE, Metric.REPEAT_RATE})  # in percent, 0–100
+BASELINE_METRICS = LEVEL_METRICS | RATE_METRICS
 
 
 class Goal(models.Model):
@@ -135,6 +141,11 @@ class Goal(models.Model):
     @property
     def is_level_metric(self) -> bool:
         return self.metric in LEVEL_METRICS
+
+    @property
+    def has_baseline(self) -> bool:
+        """Levels and rates start from a baseline; sums start from 0."""
+        return self.metric in BASELINE_METRICS
 
     def clean(self) -> None:
         errors: dict[str, str] = {}
@@ -196,11 +207,16 @@ class Goal(models.Model):
             errors["segment"] = _("Only the segment-size metric takes a segment.")
         if self.coupon_campaign_id and self.metric != Metric.COUPON_ROI:
             errors["coupon_campaign"] = _("Only the coupon-ROI metric takes a coupon campaign.")
-        if self.metric in LEVEL_METRICS:
+        if self.metric in BASELINE_METRICS:
             if self.baseline is None:
                 errors["baseline"] = _("This metric is a level: give the value the period starts from.")
             elif self.target is not None and self.target == self.baseline:
                 errors["target"] = _("The target must differ from the baseline.")
+            if self.metric in PERCENT_METRICS:
+                for field in ("target", "baseline"):
+                    value = getattr(self, field)
+                    if value is not None and not 0 <= value <= 100 and field not in errors:
+                        errors[field] = _("A rate is a percentage between 0 and 100.")
         elif self.metric:
             if self.baseline is not None:
                 errors["baseline"] = _("This metric adds up over the period; it has no baseline.")

@@ -49,9 +49,11 @@ def goals_for_user(*, user, on: date | None = None) -> list[dict]:
 
     ``{"id", "title", "level", "metric", "metric_label", "period_start", "period_end", "target", "value",
     "progress" (value / target, 0…), "expected" (the value expected by now at an even pace), "pace"
-    ("ahead" | "on_track" | "behind"), "url"}``; also ``"unit"``, ``"kind"`` (sum | level), ``"period_kind"``,
-    ``"baseline"``, ``"team_id"``, ``"owner_id"``, ``"parent_id"``. For a level metric (core merchants, coupon ROI,
-    segment size) ``progress`` is the share of the way from the baseline to the target.
+    ("ahead" | "on_track" | "behind" | "pending"), "url"}``; also ``"unit"``, ``"kind"`` (sum | level | rate),
+    ``"period_kind"``, ``"baseline"``, ``"start"`` (the baseline, 0 for a sum), ``"measured_on"`` (the day the value
+    and the pace are judged at; None and pace "pending" before anything in the period is measured), ``"as_of"``,
+    ``"team_id"``, ``"owner_id"``, ``"parent_id"``. For a level or a rate (core merchants, segment size, activation
+    and repeat rate, coupon ROI) ``progress`` is the share of the way from the baseline to the target.
 
     Company goals first, then team goals, then personal; quarters before months. One query for the goals plus one
     grouped query per metric family.
@@ -156,7 +158,7 @@ def goal_chart(*, goal: Goal, summary: dict, history: list[GoalProgress], launch
     stored = {row.date: row.value for row in history}
     if goal.period_start <= today <= goal.period_end:
         stored.setdefault(today, summary["value"])
-    start = float(summary["baseline"] or 0) if summary["kind"] == "level" else 0.0
+    start = float(summary["start"])
     return {
         "days": [day.isoformat() for day in days],
         "value": [stored.get(day) for day in days],
@@ -175,7 +177,7 @@ def goal_breakdown(*, goal: Goal, on: date) -> dict:
                     "launches": product_selectors.launch_markers(date_from=goal.period_start, date_to=goal.period_end)}
     if last < goal.period_start:
         return result
-    if goal.metric in CHANNEL_METRICS:
+    if goal.metric in CHANNEL_METRICS and goal.metric in analytics_selectors.AARRR_METRICS:
         rows = analytics_selectors.aarrr_channel_summary(date_from=goal.period_start, date_to=last)
         total = sum(float(row[goal.metric] or 0) for row in rows) or 1.0
         result["channels"] = sorted(

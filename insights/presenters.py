@@ -247,7 +247,7 @@ def _team_goals(result: dict) -> dict:
     chart = {"type": "bar", "percent": True, "labels": [g["title"] for g in goals],
              "datasets": [{"label": _("Progress"), "data": [g.get("progress") for g in goals]},
                           {"label": _("Expected by now"), "data": [g.get("expected") for g in goals]}]}
-    paces = {"ahead": _("ahead"), "on_track": _("on track"), "behind": _("behind")}
+    paces = {"ahead": _("ahead"), "on_track": _("on track"), "behind": _("behind"), "pending": _("not judged yet")}
     number = _number(on_pace, "int", _("Goals on pace"), _("of %(count)s") % {"count": len(goals)})
     table = {"columns": [_column("goal", _("Goal")), _column("metric", _("Metric")),
                          _column("target", _("Target"), "float"), _column("value", _("Value"), "float"),

@@ -38,7 +38,7 @@ from products.forms import (
 )
 from products.models import Ticket, TrackingPlan
 from products.services.feedback import feedback_create, feedback_triage
-from products.services.impact import impact_analysis_create
+from products.services.impact import impact_analysis_create, impact_availability, impact_chart
 from products.services.notifications import notifications_mark_read
 from products.services.plans import tracking_check_run, tracking_plan_review, tracking_plan_save, tracking_plan_submit
 from products.services.tickets import (
@@ -150,14 +150,12 @@ def ticket_detail(request, ticket_id: int):
     diff = None
     if len(plans) > 1:
         diff = plan_diff(plans[1].events, plans[0].events)
-    chart = None
-    if impact:
-        chart = {"labels": [point["date"] for point in impact.numbers.get("series", [])],
-                 "values": [point["value"] for point in impact.numbers.get("series", [])],
-                 "launch": impact.after_from.isoformat(), "label": impact.numbers.get("series_label", "")}
+    chart = impact_chart(impact) if impact else None
+    impact_window = impact_availability(launched_at=ticket.launched_at) if ticket.launched_at else None
     return render(request, "products/ticket_detail.html", {
         "ticket": ticket, "moves": moves, "watching": any(w.pk == user.pk for w in ticket.watchers.all()),
         "plans": plans, "plan": latest_plan, "diff": diff, "check": check, "impact": impact, "chart": chart,
+        "impact_window": impact_window,
         "history": selectors.ticket_history(ticket=ticket), "attachments": selectors.ticket_attachment_list(
             ticket=ticket), "chain": selectors.ticket_iteration_chain(ticket=ticket),
         "feedback": selectors.feedback_list(ticket_id=ticket.pk)[:20],

@@ -134,7 +134,8 @@ def digest_context(digest: Digest) -> dict:
     alerts = [{**alert, "title": Alert(kind=alert["kind"], params=alert["params"]).title,
                "message": Alert(kind=alert["kind"], params=alert["params"]).message}
               for alert in content.get("alerts", [])]
-    pace_labels = {"ahead": _("ahead"), "on_track": _("on track"), "behind": _("behind")}
+    pace_labels = {"ahead": _("ahead"), "on_track": _("on track"), "behind": _("behind"),
+                   "pending": _("not judged yet")}
     metrics, levels = dict(Metric.choices), dict(Goal.Level.choices)
     goals = [{**goal, "pace_label": pace_labels.get(goal.get("pace"), goal.get("pace") or ""),
               "metric_label": str(metrics.get(goal.get("metric"), goal.get("metric_label") or goal.get("metric"))),

@@ -12,6 +12,7 @@ Teams (members, leads) are arranged by administrators only. Everyone reads every
 
 from __future__ import annotations
 
+from datetime import timedelta
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
@@ -19,9 +20,9 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from goals.metrics import CATALOGUE, LEVEL, goal_series, metric_spec
+from goals.metrics import CATALOGUE, LEVEL, RATE, goal_series, goal_values, metric_spec
 from goals.models import Goal, Metric, Team, TeamMembership
-from goals.periods import PERIOD_MAX, PERIOD_MIN, is_period_start, period_end_of
+from goals.periods import PERIOD_MAX, PERIOD_MIN, is_period_start, period_end_of, period_start_of
 from goals.services.progress import goal_progress_record
 from ops_platform.core.exceptions import ApplicationError
 from ops_platform.core.roles import Role, roles_of
@@ -61,8 +62,8 @@ def _forbidden() -> ApplicationError:
 
 
 def _prepare(goal: Goal) -> None:
-    """Derive what follows from the fields: the period's end, and a level metric's baseline (its value on the
-    period's first day) when none is given."""
+    """Derive what follows from the fields: the period's end, and when no baseline is given a level metric's (its
+    value on the period's first day) or a rate's (its value over the whole period before)."""
     if goal.period_start and goal.period_kind and is_period_start(kind=goal.period_kind, day=goal.period_start):
         goal.period_end = period_end_of(kind=goal.period_kind, start=goal.period_start)
     elif goal.period_start and not goal.period_end:
@@ -75,6 +76,14 @@ def _prepare(goal: Goal) -> None:
             and not (goal.metric == Metric.SEGMENT_SIZE and not goal.segment_id)):
         values = goal_series(goals=[goal], date_to=goal.period_start).get(goal.pk) or []
         goal.baseline = Decimal(str(round(values[-1][1], 2))) if values else Decimal("0")
+    if (goal.metric in CATALOGUE and goal.period_start and PERIOD_MIN < goal.period_start <= PERIOD_MAX
+            and goal.baseline is None and metric_spec(goal.metric).kind == RATE):
+        before_start = period_start_of(kind=goal.period_kind, day=goal.period_start - timedelta(days=1))
+        before = Goal(metric=goal.metric, channel=goal.channel, coupon_campaign_id=goal.coupon_campaign_id,
+                      period_kind=goal.period_kind, period_start=before_start,
+                      period_end=goal.period_start - timedelta(days=1), level=goal.level, baseline=Decimal("0"))
+        value = goal_values(goals=[before], on=before.period_end)[before.pk]
+        goal.baseline = Decimal(str(round(value, 2)))
 
 
 def _clean(goal: Goal) -> None:

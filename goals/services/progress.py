@@ -1,12 +1,15 @@
 """Progress and pace of goals: the value now, the value expected by now at an even pace, and the verdict.
 
-Pace: ``expected = target × elapsed share of the period`` for sums; for levels the line runs from the baseline to
-the target (``baseline + (target − baseline) × elapsed``) and the comparison is of the change from the baseline.
-Ahead at ``PACE_AHEAD`` (105 %) of expected or more, on track at ``PACE_ON_TRACK`` (95 %) or more, else behind.
+Pace: ``expected = target × elapsed share of the period`` for sums; for levels and rates the line runs from the
+baseline to the target (``baseline + (target − baseline) × elapsed``) and the comparison is of the change from the
+baseline. Ahead at ``PACE_AHEAD`` (105 %) of expected or more, on track at ``PACE_ON_TRACK`` (95 %) or more, else
+behind.
 
-Both sides are measured through the last complete day: the nightly metrics (AARRR rows, merchant weeks) stop at
-yesterday, so on day D a goal's value and its expected value are those at the end of D − 1 (on a period's first
-day nothing is expected yet, and nothing is behind).
+Both sides are taken at the same day, the goal's *measured on* day (goals.metrics.goal_measurements): the nightly
+metrics stop at yesterday, so on day D a sum is measured through D − 1; a level through its latest complete
+measurement (a tier week once it has ended), a rate through the last complete day. A goal with nothing measured
+in its period yet (its first day; a core-merchant goal before the first week of the period has ended) is
+``pending``: it shows its baseline and is neither ahead nor behind.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from goals.metrics import LEVEL, goal_series, goal_values, metric_spec
+from goals.metrics import BASELINE_KINDS, goal_measurements, goal_series, metric_spec
 from goals.models import Goal, GoalProgress
 from goals.periods import elapsed_fraction
 
@@ -26,10 +29,12 @@ PACE_ON_TRACK = 0.95
 AHEAD = "ahead"
 ON_TRACK = "on_track"
 BEHIND = "behind"
+PENDING = "pending"  # nothing in the period measured yet: not judged
+PACES = (AHEAD, ON_TRACK, BEHIND, PENDING)
 
 
 def _start_value(goal: Goal) -> float:
-    return float(goal.baseline or 0) if metric_spec(goal.metric).kind == LEVEL else 0.0
+    return float(goal.baseline or 0) if metric_spec(goal.metric).kind in BASELINE_KINDS else 0.0
 
 
 def goal_expected(*, goal: Goal, on: date) -> float:
@@ -72,21 +77,29 @@ def measured_through(on: date) -> date:
 
 def goal_summaries(*, goals: list[Goal], on: date) -> list[dict]:
     """The contract shape the desk, the digest and the pages share (see goals.selectors.goals_for_user), measured
-    through the last complete day (``measured_through``; ``"as_of"`` in each row)."""
+    through the last complete day (``measured_through``; ``"as_of"`` in each row) and judged at the goal's
+    ``"measured_on"`` day (None: nothing measured in the period yet, pace ``pending``). ``"start"`` is where the
+    goal started: its baseline for levels and rates, 0 for sums."""
     on = measured_through(on)
-    values = goal_values(goals=goals, on=on)
+    measurements = goal_measurements(goals=goals, date_to=on)
     result = []
     for goal in goals:
         spec = metric_spec(goal.metric)
-        value = round(values.get(goal.pk, 0.0), 4)
-        expected = round(goal_expected(goal=goal, on=on), 4)
+        series, measured_on = measurements.get(goal.pk, ([], None))
+        start = _start_value(goal)
+        value = round(series[-1][1] if series else start, 4)
+        if measured_on is None:
+            expected, pace = round(start, 4), PENDING
+        else:
+            expected = round(goal_expected(goal=goal, on=measured_on), 4)
+            pace = pace_of(value=value, expected=expected, start=start)
         result.append({
             "id": goal.pk, "title": goal.title, "level": goal.level, "metric": goal.metric,
             "metric_label": spec.label_text, "unit": spec.unit, "kind": spec.kind,
             "period_kind": goal.period_kind, "period_start": goal.period_start, "period_end": goal.period_end,
             "target": float(goal.target), "baseline": float(goal.baseline) if goal.baseline is not None else None,
             "value": value, "progress": goal_progress_share(goal=goal, value=value), "expected": expected,
-            "pace": pace_of(value=value, expected=expected, start=_start_value(goal)),
+            "pace": pace, "start": start, "measured_on": measured_on,
             "team_id": goal.team_id, "owner_id": goal.owner_id, "parent_id": goal.parent_id, "as_of": on,
             "url": reverse("goals:detail", args=[goal.pk]),
         })

@@ -23,7 +23,7 @@ def bar_width(value) -> int:
 @register.filter
 def expected_width(summary: dict) -> int:
     """Where the expected value sits on the progress bar (same scale as ``progress``)."""
-    start = summary["baseline"] if summary.get("kind") == "level" and summary.get("baseline") is not None else 0
+    start = summary.get("start") or 0
     span = summary["target"] - start
     if not span:
         return 0
@@ -36,6 +36,8 @@ def metric_value(value, unit: str = "count") -> str:
         return "—"
     if unit == "ratio":
         return number_format(float(value), 2)
+    if unit == "percent":
+        return f"{number_format(float(value), 1)}%"
     if unit == "money":
         return number_format(round(float(value)), 0, force_grouping=True)
     return number_format(round(float(value), 1) if float(value) % 1 else int(value), force_grouping=True)

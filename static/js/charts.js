@@ -224,10 +224,15 @@
 
     /* Ticket: the measured metric per day around the launch, the launch marked. */
     "launch-impact": function (canvas, data) {
+      /* data.windows: each window's headline value over its days (the same measure, drawn as a level). */
+      var datasets = [partialLine({label: data.label, data: data.values, borderColor: PALETTE[0], tension: 0.2,
+                                   spanGaps: true}, data.partial)];
+      if (data.windows) {
+        datasets.push({label: data.window_label || "window", data: data.windows, borderColor: PALETTE[1],
+                       borderDash: [6, 4], pointRadius: 0, stepped: true, spanGaps: false, fill: false});
+      }
       return withMarkers({type: "line",
-        data: {labels: data.labels, datasets: [partialLine({label: data.label, data: data.values,
-                                                            borderColor: PALETTE[0], tension: 0.2, spanGaps: true},
-                                                           data.partial)]},
+        data: {labels: data.labels, datasets: datasets},
         options: seriesOptions(data, {plugins: {legend: {display: true}, opsMarkers: {markers: data.launch ? [
           {date: data.launch, label: canvas.dataset.launchLabel || "launch"}] : []}}})});
     },

@@ -150,3 +150,23 @@ def test_a_title_change_keeps_the_history_and_a_new_target_remeasures_it(admin_a
     assert admin_api.patch(f"/api/v1/goals/{goal.pk}/", {"target": "600"}, format="json").status_code == 200
     assert list(GoalProgress.objects.filter(date__lte=date(2026, 11, 3)).values_list("expected", flat=True)
                 .order_by("date")) == [20.0, 40.0, 60.0]
+
+
+def test_a_rate_goal_takes_its_baseline_from_the_month_before_and_answers_its_start(admin_api):
+    for day in range(1, 32):  # October: 30 sign-ups per 120 new customers = 25 %
+        AarrrDaily.objects.create(date=date(2026, 10, day), channel="wechat", activation=30, acquisition=120)
+    AarrrDaily.objects.create(date=date(2026, 11, 2), channel="wechat", activation=10, acquisition=20)
+
+    response = _post(admin_api, metric="activation_rate", target="35")
+
+    assert response.status_code == 201, response.json()
+    body = response.json()
+    assert (body["kind"], body["unit"], body["baseline"], body["start"]) == ("rate", "percent", 25.0, 25.0)
+    assert body["value"] == 50.0 and body["measured_on"] == "2026-11-24"
+
+
+def test_a_rate_goal_out_of_range_is_a_400_with_field_errors(admin_api):
+    response = _post(admin_api, metric="repeat_rate", target="150", baseline="20")
+
+    assert response.status_code == 400
+    assert response.json()["errors"] == {"target": ["A rate is a percentage between 0 and 100."]}

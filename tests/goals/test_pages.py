@@ -200,3 +200,20 @@ def test_goals_for_user_query_count_does_not_grow_with_the_goals(team_setup, tre
     with django_assert_num_queries(3):  # the goals, AARRR rows, tickets per day
         rows = goals_for_user(user=team_setup["member"])
     assert len(rows) == 9
+
+
+def test_the_tree_and_the_desk_show_where_a_level_goal_started_and_do_not_judge_it_early(client, team_setup,
+                                                                                       today_is):
+    """Tuesday 2 December: the core-merchant goal reads "22 → 23, from 22", not judged yet, on the tree and the
+    desk (never "22 / 23 — 0 % — behind")."""
+    today_is(date(2026, 12, 2))
+    make_goal(metric=Metric.MERCHANTS_CORE, target=23, baseline=Decimal("22"), start=date(2026, 12, 1),
+              title="Core merchants")
+    client.force_login(team_setup["lead"])
+
+    tree = client.get("/goals/").content.decode()
+    desk = client.get("/").content.decode()
+
+    assert "<strong>22</strong> → 23, from 22" in tree
+    assert "not judged yet" in tree and "behind" not in tree.split("Core merchants", 1)[1].split("</li>", 1)[0]
+    assert "from 22" in desk and "not judged yet" in desk

@@ -82,7 +82,7 @@ def test_merchants_signed_and_live_count_the_period_and_a_personal_goal_counts_t
     assert values == {signed.pk: 3.0, live.pk: 1.0, mine.pk: 2.0}
 
 
-def test_core_merchants_are_a_level_from_the_latest_computed_week(team_setup):
+def test_core_merchants_are_a_level_from_the_latest_complete_week(team_setup):
     member = team_setup["member"]
     merchants = [MerchantFactory(owner=member if n < 2 else None) for n in range(4)]
     now = local_time(date(2026, 11, 20))
@@ -95,7 +95,10 @@ def test_core_merchants_are_a_level_from_the_latest_computed_week(team_setup):
                          owner=member, team=team_setup["team"])
 
     assert goal_values(goals=[goal, personal], on=date(2026, 11, 8)) == {goal.pk: 1.0, personal.pk: 1.0}
-    assert goal_values(goals=[goal, personal], on=date(2026, 11, 12)) == {goal.pk: 3.0, personal.pk: 2.0}
+    # the week of 9 November counts once its Sunday (15 November) is over, never while in progress
+    assert goal_values(goals=[goal, personal], on=date(2026, 11, 14)) == {goal.pk: 1.0, personal.pk: 1.0}
+    assert goal_values(goals=[goal, personal], on=date(2026, 11, 15)) == {goal.pk: 3.0, personal.pk: 2.0}
+    assert goal_values(goals=[goal], on=date(2026, 11, 21)) == {goal.pk: 3.0}
     assert goal_values(goals=[goal], on=date(2026, 11, 25)) == {goal.pk: 4.0}
 
 
@@ -265,7 +268,8 @@ def test_on_the_first_day_of_the_period_nothing_is_behind_yet(today_is):
 
     summaries = goal_summaries(goals=[revenue, core], on=date(2026, 11, 1))
 
-    assert [(s["value"], s["expected"], s["pace"]) for s in summaries] == [(0, 0, "on_track"), (20, 20, "on_track")]
+    assert [(s["value"], s["expected"], s["pace"], s["measured_on"]) for s in summaries] == [
+        (0, 0, "pending", None), (20, 20, "pending", None)]
 
 
 def test_a_past_coupon_roi_goal_measures_the_same_alone_or_with_a_current_one(monkeypatch):
@@ -294,3 +298,133 @@ def test_coupon_roi_is_computed_once_then_read_from_the_cache(monkeypatch):
     again = goal_summaries(goals=[goal], on=date(2026, 11, 10))[0]["value"]
 
     assert (first, again, len(calls)) == (1.25, 1.25, 1)
+
+
+# Issue 14: a level shows where it started and is judged only on complete measurements; rates are goals
+
+
+def _core_week(merchants, week: date, core: int) -> None:
+    for n, merchant in enumerate(merchants):
+        MerchantMetrics.objects.create(merchant=merchant, period_start=week, computed_at=local_time(week),
+                                       tier=Tier.CORE if n < core else Tier.ORDINARY)
+
+
+def test_a_level_goal_whose_week_is_still_in_progress_is_not_behind(today_is):
+    """The demo's "Core merchants 22 / 23 — 0 % — behind" on Tuesday 2 December: the week of 30 November is in
+    progress (its tier row exists), the last complete week ended before the period: not judged yet, from 22."""
+    today_is(date(2026, 12, 2))
+    merchants = [MerchantFactory() for _ in range(3)]
+    _core_week(merchants, date(2026, 11, 23), 2)
+    _core_week(merchants, date(2026, 11, 30), 1)  # the week in progress: never moves the goal
+    goal = make_goal(metric=Metric.MERCHANTS_CORE, target=3, baseline=Decimal("2"), start=date(2026, 12, 1))
+
+    summary = goal_summaries(goals=[goal], on=date(2026, 12, 2))[0]
+
+    assert (summary["value"], summary["start"], summary["target"], summary["progress"], summary["pace"],
+            summary["measured_on"]) == (2.0, 2.0, 3.0, 0.0, "pending", None)
+
+
+def test_a_level_is_judged_against_the_path_at_its_last_complete_week(today_is):
+    """On 17 December the last complete week ended on Sunday 14 December: expected is the path at the 14th."""
+    today_is(date(2026, 12, 17))
+    merchants = [MerchantFactory() for _ in range(40)]
+    _core_week(merchants, date(2026, 12, 8), 26)
+    _core_week(merchants, date(2026, 12, 15), 40)  # in progress
+    goal = make_goal(metric=Metric.MERCHANTS_CORE, target=30, baseline=Decimal("20"), start=date(2026, 12, 1))
+
+    summary = goal_summaries(goals=[goal], on=date(2026, 12, 17))[0]
+
+    expected = 20 + (30 - 20) * 14 / 31  # brute force: the even path at the end of 14 December
+    assert summary["measured_on"] == date(2026, 12, 14)
+    assert summary["value"] == 26.0
+    assert summary["expected"] == pytest.approx(expected, abs=1e-4)
+    assert summary["pace"] == ("ahead" if (26 - 20) / (expected - 20) >= PACE_AHEAD else "on_track")
+
+
+def _rate_reference(rows: list[tuple[date, str, int, int]], *, through: date, channel: str | None) -> float | None:
+    num = sum(a for day, c, a, _ in rows if day <= through and (channel is None or c == channel))
+    den = sum(b for day, c, _, b in rows if day <= through and (channel is None or c == channel))
+    return 100.0 * num / den if den else None
+
+
+@pytest.mark.parametrize("channel", [None, "wechat"])
+def test_activation_rate_is_the_ratio_of_sums_over_complete_days_against_a_brute_force_reference(today_is, channel):
+    today_is(date(2026, 11, 12))
+    rows = [(date(2026, 10, 31), "wechat", 50, 60)]  # before the period: not counted
+    rows += [(date(2026, 11, d), c, (d * 7 + len(c)) % 9, (d * 5 + len(c)) % 13 + 1)
+             for d in range(1, 13) for c in ("wechat", "douyin")]
+    rows.append((date(2026, 11, 3), "baidu", 4, 0))  # sign-ups with no acquisition on the day
+    for day, c, signups, new in rows:
+        _aarrr(day, c, activation=signups, acquisition=new)
+    goal = make_goal(metric=Metric.ACTIVATION_RATE, target=60, baseline=Decimal("40"), channel=channel or "")
+
+    summary = goal_summaries(goals=[goal], on=date(2026, 11, 12))[0]
+    series = dict(goal_series(goals=[goal], date_to=date(2026, 11, 11))[goal.pk])
+
+    in_period = [row for row in rows if row[0] >= date(2026, 11, 1)]
+    assert summary["kind"] == "rate" and summary["unit"] == "percent"
+    assert summary["measured_on"] == date(2026, 11, 11)  # today (the 12th) is not complete
+    assert summary["value"] == pytest.approx(_rate_reference(in_period, through=date(2026, 11, 11),
+                                                             channel=channel), abs=1e-3)
+    for day, value in series.items():
+        assert value == pytest.approx(_rate_reference(in_period, through=day, channel=channel), abs=1e-3)
+    expected = 40 + 20 * 11 / 30
+    assert summary["expected"] == pytest.approx(expected, abs=1e-4)
+    ratio = (summary["value"] - 40) / (expected - 40)
+    assert summary["pace"] == ("ahead" if ratio >= PACE_AHEAD else "on_track" if ratio >= PACE_ON_TRACK
+                               else "behind")
+
+
+def test_a_rate_with_an_empty_denominator_is_not_judged(today_is):
+    today_is(date(2026, 11, 5))
+    _aarrr(date(2026, 11, 2), "wechat", retention=3, paying_customers=0)
+    goal = make_goal(metric=Metric.REPEAT_RATE, target=30, baseline=Decimal("20"))
+
+    summary = goal_summaries(goals=[goal], on=date(2026, 11, 5))[0]
+
+    assert (summary["value"], summary["pace"], summary["measured_on"]) == (20.0, "pending", None)
+
+
+def test_repeat_rate_falling_target_is_judged_in_its_direction(today_is):
+    today_is(date(2026, 11, 16))
+    for d in range(1, 16):
+        _aarrr(date(2026, 11, d), "wechat", retention=2, paying_customers=10)  # 20 %
+    goal = make_goal(metric=Metric.REPEAT_RATE, target=10, baseline=Decimal("30"))
+
+    summary = goal_summaries(goals=[goal], on=date(2026, 11, 16))[0]
+
+    assert summary["value"] == 20.0
+    assert summary["expected"] == pytest.approx(30 - 20 * 15 / 30)  # 20: exactly on the path
+    assert summary["pace"] == ON_TRACK
+
+
+def test_coupon_roi_is_a_rate_over_the_complete_days(monkeypatch, today_is):
+    from goals import metrics
+
+    today_is(date(2026, 11, 10))
+    calls = []
+    monkeypatch.setattr(metrics.user_selectors, "coupon_roi", lambda **kwargs: calls.append(kwargs) or 0.9)
+    goal = make_goal(metric=Metric.COUPON_ROI, target=1.5, baseline=Decimal("0.5"), title="ROI rate")
+
+    summary = goal_summaries(goals=[goal], on=date(2026, 11, 10))[0]
+
+    assert calls[0]["date_to"] == date(2026, 11, 9)
+    assert (summary["kind"], summary["measured_on"], summary["value"]) == ("rate", date(2026, 11, 9), 0.9)
+    assert summary["expected"] == pytest.approx(0.5 + 1.0 * 9 / 30, abs=1e-4)
+
+
+@pytest.mark.parametrize(("fields", "field"), [
+    ({"metric": Metric.ACTIVATION_RATE, "target": Decimal("120"), "baseline": Decimal("30")}, "target"),
+    ({"metric": Metric.REPEAT_RATE, "target": Decimal("40"), "baseline": Decimal("-1")}, "baseline"),
+    ({"metric": Metric.REPEAT_RATE, "target": Decimal("40"), "baseline": None}, "baseline"),
+    ({"metric": Metric.ACTIVATION_RATE, "target": Decimal("40"), "baseline": Decimal("40")}, "target"),
+])
+def test_rate_goals_validate_percentages_and_baselines(fields, field):
+    from django.core.exceptions import ValidationError
+
+    goal = Goal(title="Rate", level=Goal.Level.COMPANY, period_kind="month", period_start=date(2026, 11, 1),
+                period_end=date(2026, 11, 30), **fields)
+
+    with pytest.raises(ValidationError) as error:
+        goal.full_clean()
+    assert field in error.value.message_dict

@@ -238,3 +238,16 @@ def test_iterations_api(api, people):
     chain = api("analyst").get(f"{API}/tickets/{made.json()['id']}/iterations/").json()
     assert [row["key"] for row in chain] == [parent.key, made.json()["key"]]
     assert TrackingPlan.objects.count() == 0
+
+
+def test_impact_on_launch_day_is_a_400_saying_from_which_day(api, people):
+    day = timezone.localdate()
+    ticket = Ticket.objects.create(title="t", status="launched", target_metric="signup_rate",
+                                   launched_at=local_time(day, 10), requester=people["pm"])
+
+    response = api("analyst").post(f"{API}/tickets/{ticket.pk}/impact/", {"window_days": 7}, format="json")
+    bad = api("analyst").post(f"{API}/tickets/{ticket.pk}/impact/", {"window_days": "x"}, format="json")
+
+    assert response.status_code == 400
+    assert f"measured from {day + timedelta(days=1)}" in response.json()["errors"]["window_days"][0]
+    assert bad.status_code == 400 and "window_days" in bad.json()["errors"]

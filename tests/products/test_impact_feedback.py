@@ -106,7 +106,8 @@ def test_impact_refuses_windows_that_are_not_over_or_out_of_bounds(people):
 
     with pytest.raises(ApplicationError) as error:
         impact_analysis_create(ticket_id=ticket.pk, actor=people["analyst"], window_days=9)
-    assert error.value.errors == {"window_days": ["The after window must end before today: choose at most 5 days."]}
+    assert error.value.errors == {"window_days": [
+        "The after window must end before today: choose at most 5 days, or measure 9 days from 2026-11-29."]}
     with pytest.raises(ApplicationError) as error:
         impact_analysis_create(ticket_id=ticket.pk, actor=people["analyst"], window_days=0, metric="nps")
     assert set(error.value.errors) == {"metric", "window_days"}
@@ -162,3 +163,108 @@ def test_feedback_refuses_bad_input_and_roles(people, ticket):
     assert error.value.errors == {"feedback_ids": ["Unknown: 999999"]}
     item.refresh_from_db()
     assert item.ticket_id is None
+
+
+# Issue 14: one measure for the headline and the chart, equal windows, launch day
+
+
+def _brute_force_customer_days(rows, *, base, goal, first, last, value=None):
+    """Per local day: customers with ``base`` that day, and over them the goal events of the same day."""
+    tz = timezone.get_current_timezone()
+    days = {}
+    for row in rows:
+        day = row.timestamp.astimezone(tz).date()
+        if first <= day <= last:
+            days.setdefault(day, {}).setdefault(row.distinct_id, []).append(row)
+    result = {}
+    for day, people_rows in days.items():
+        units = [events for events in people_rows.values() if any(e.event == base for e in events)]
+        if not units:
+            continue
+        amounts = [sum(float(e.properties.get(value, 0)) if value else 1.0 for e in events if e.event == goal)
+                   for events in units]
+        result[day] = {"base": len(units), "amounts": amounts,
+                       "converted": sum(1 for events in units if any(e.event == goal for e in events))}
+    return result
+
+
+def test_revenue_per_customer_headline_is_the_weighted_chart_against_a_brute_force_reference(people):
+    """Customers visiting on several days, orders without a visit that day (left out), a day without visitors:
+    each chart point is the day's amount per visiting customer, the headline the same over the window's
+    customer-days, the test Welch's on those units."""
+    ticket, day = _launched(people, metric="revenue_per_customer", days_ago=6)
+    rows = []
+    for offset in range(-3, 3):
+        if offset == -2:
+            continue  # a day without visitors: no value on the chart, nothing in the headline
+        for n in range(4 + (offset + 3) % 3):
+            who = f"c{n}"
+            at = local_time(day + timedelta(days=offset), 9 + n)
+            rows.append(event_row("visit", who, at))
+            if (n + offset) % 2 == 0:
+                rows.append(event_row("order_paid", who, at + timedelta(minutes=30), order_id=f"o{offset}{n}",
+                                      amount=10 + 7 * n + offset, merchant_id="M1"))
+        rows.append(event_row("order_paid", "ghost", local_time(day + timedelta(days=offset), 20),
+                              order_id=f"g{offset}", amount=999, merchant_id="M1"))  # no visit: not a unit
+    events_load(rows)
+
+    analysis = impact_analysis_create(ticket_id=ticket.pk, actor=people["analyst"], window_days=3)
+
+    numbers = analysis.numbers
+    reference = _brute_force_customer_days(rows, base="visit", goal="order_paid", value="amount",
+                                           first=day - timedelta(days=3), last=day + timedelta(days=2))
+    before = [a for d, r in reference.items() if d < day for a in r["amounts"]]
+    after = [a for d, r in reference.items() if d >= day for a in r["amounts"]]
+    assert numbers["before"] == pytest.approx(sum(before) / len(before))
+    assert numbers["after"] == pytest.approx(sum(after) / len(after))
+    assert (numbers["samples"]["before"]["n"], numbers["samples"]["after"]["n"]) == (len(before), len(after))
+    welch = stats.ttest_ind(after, before, equal_var=False)
+    assert numbers["p_value"] == pytest.approx(float(welch.pvalue))
+    series = {point["date"]: point["value"] for point in numbers["series"]}
+    for d in (day + timedelta(days=k) for k in range(-3, 3)):
+        expected = (sum(reference[d]["amounts"]) / reference[d]["base"]) if d in reference else None
+        assert series[d.isoformat()] == (pytest.approx(expected) if expected is not None else None)
+    # the headline is the chart's days weighted by their customers: the same measure
+    weighted = sum(series[d.isoformat()] * reference[d]["base"] for d in reference if d < day)
+    assert numbers["before"] == pytest.approx(weighted / len(before))
+    # equal windows
+    assert (analysis.before_to - analysis.before_from) == (analysis.after_to - analysis.after_from)
+    assert numbers["window_days"] == 3
+    assert numbers["ci_low"] < numbers["difference"] < numbers["ci_high"]
+
+
+def test_signup_rate_counts_the_same_day_and_gives_an_interval(people):
+    ticket, day = _launched(people, metric="signup_rate")
+    rows = [event_row("visit", "x", local_time(day - timedelta(days=1), 9)),
+            event_row("signup", "x", local_time(day, 9)),  # the next day: not the same customer-day
+            event_row("visit", "y", local_time(day, 9)), event_row("signup", "y", local_time(day, 10)),
+            event_row("visit", "z", local_time(day, 9))]
+    events_load(rows)
+
+    numbers = impact_analysis_create(ticket_id=ticket.pk, actor=people["analyst"], window_days=1).numbers
+
+    assert numbers["samples"] == {"before": {"base": 1, "converted": 0}, "after": {"base": 2, "converted": 1}}
+    assert (numbers["before"], numbers["after"], numbers["verdict"]) == (0.0, 0.5, "too_small")
+    assert [point["value"] for point in numbers["series"]] == [0.0, 0.5]
+
+
+def test_on_launch_day_the_refusal_says_from_which_day_it_can_be_measured(people):
+    ticket, day = _launched(people, metric="signup_rate", days_ago=0)
+
+    with pytest.raises(ApplicationError) as error:
+        impact_analysis_create(ticket_id=ticket.pk, actor=people["analyst"], window_days=7)
+
+    assert error.value.errors == {"window_days": [
+        f"Launched {day}: no full day after the launch has ended yet. The impact can be measured from "
+        f"{day + timedelta(days=1)} (1-day windows), a 7-day window from {day + timedelta(days=7)}."]}
+    assert "at most 0" not in str(error.value.errors)
+    assert ImpactAnalysis.objects.count() == 0
+
+
+def test_the_day_after_launch_a_one_day_window_is_measured(people):
+    ticket, day = _launched(people, metric="signup_rate", days_ago=1)
+
+    analysis = impact_analysis_create(ticket_id=ticket.pk, actor=people["analyst"], window_days=1)
+
+    assert (analysis.before_from, analysis.before_to, analysis.after_from, analysis.after_to) == (
+        day - timedelta(days=1), day - timedelta(days=1), day, day)

@@ -182,3 +182,24 @@ def test_tracking_health_page(login, people, ticket):
 
     assert "Events no plan defines" in page
     assert "1 ticket(s)" in page
+
+
+def test_the_ticket_page_labels_the_measure_and_says_when_a_launch_can_be_measured(login, people, ticket):
+    Ticket.objects.filter(pk=ticket.pk).update(status="launched", launched_at=local_time(timezone.localdate(), 9))
+    client = login("analyst")
+
+    launch_day = client.get(f"/products/tickets/{ticket.pk}/").content.decode()
+
+    tomorrow = (timezone.localdate() + timedelta(days=1)).isoformat()
+    assert f"Launched today: the impact can be measured from {tomorrow}" in launch_day
+    response = client.post(f"/products/tickets/{ticket.pk}/impact/", {"window_days": 1}, follow=True)
+    assert f"measured from {tomorrow}" in response.content.decode()
+    assert "at most 0" not in response.content.decode()
+
+    Ticket.objects.filter(pk=ticket.pk).update(launched_at=local_time(timezone.localdate() - timedelta(days=4), 9))
+    impact_analysis_create(ticket_id=ticket.pk, actor=people["analyst"], window_days=3)
+    page = client.get(f"/products/tickets/{ticket.pk}/").content.decode()
+    assert 'data-testid="impact-measure"' in page and "signup / visit customer-days" in page
+    assert "The headline and the chart show the same measure" in page
+    assert "Windows of up to 4 days" in page
+    assert '"windows": [' in page and '"window_label": "window value (the headline)"' in page
