@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from array import array
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 
 import numpy as np
 from django.db import connection
@@ -20,6 +20,7 @@ from analytics.services import merchant_metrics as _merchant_metrics
 from analytics.services import retention as _retention
 from analytics.services import tracking_checks as _tracking_checks
 from analytics.services.keys import ingest_key_hash
+from ops_platform.core.periods import local_day_start
 from ops_platform.core.roles import Role, roles_of
 from ops_platform.core.secrets import secret_plausible
 
@@ -48,7 +49,7 @@ def event_daily_counts(*, days: int = 30) -> list[dict]:
     """Events stored per local day for the last ``days`` days (oldest first), zero-filled; from the hourly counts."""
     today = timezone.localdate()
     first_day = today - timedelta(days=days - 1)
-    start = timezone.make_aware(datetime.combine(first_day, time.min))
+    start = local_day_start(first_day)
     rows = (
         EventCountHourly.objects.filter(hour__gte=start)
         .annotate(day=TruncDate("hour", tzinfo=timezone.get_current_timezone()))
@@ -173,6 +174,7 @@ def aarrr_overview(*, date_from: date, date_to: date, channel: str | None = None
 # request. Domain apps and pages reach it through these names.
 funnel_compute = _funnel.funnel_compute
 retention_compute = _retention.retention_compute
+retention_average = _retention.retention_average
 golden_time_compute = _golden_time.golden_time_compute
 
 

@@ -16,9 +16,10 @@ from django.views.decorators.http import require_POST
 from analytics import forms, selectors
 from analytics.forms import AarrrFilterForm, BackfillForm, ExportStartForm, IngestKeyCreateForm
 from analytics.models import IngestKey
-from analytics.services.exports import export_job_create
+from analytics.services.exports import export_job_create, retention_report
 from analytics.services.keys import ingest_key_create, ingest_key_revoke
 from analytics.tasks import metrics_backfill_queue
+from ops_platform.core import exports as writer
 from ops_platform.core.chart_markers import chart_markers
 from ops_platform.core.db import ReportTimeout, statement_timeout
 from ops_platform.core.exceptions import ApplicationError
@@ -131,6 +132,26 @@ def funnel_page(request):
 def retention_page(request):
     return _report_page(request, form_class=forms.RetentionForm, defaults=forms.retention_defaults,
                         compute=selectors.retention_compute, template="analytics/retention.html")
+
+
+@role_required(Area.ANALYTICS)
+def retention_export(request):
+    """The retention table of the page's parameters as CSV (or XLSX with ``file_format=xlsx``), average row included."""
+    form = forms.page_form(forms.RetentionForm, request.GET,
+                           defaults=lambda: forms.retention_defaults(selectors.report_last_day()))
+    if not form.is_valid():
+        return render(request, "analytics/retention.html", {"form": form, "report": None,
+                                                              "event_names": selectors.event_names()}, status=400)
+    try:
+        with statement_timeout():
+            result = selectors.retention_compute(**form.report_arguments())
+    except ReportTimeout as timeout:
+        messages.error(request, timeout.message)
+        return render(request, "analytics/retention.html", {"form": form, "report": None,
+                                                              "event_names": selectors.event_names()}, status=503)
+    data = form.cleaned_data
+    report = retention_report(result, name=f"retention_{data['cohort_event']}_{data['date_from']}_{data['date_to']}")
+    return writer.file_response(report, "xlsx" if request.GET.get("file_format") == "xlsx" else "csv")
 
 
 @role_required(Area.ANALYTICS)
