@@ -20,7 +20,15 @@ from analytics.services import merchant_metrics as _merchant_metrics
 from analytics.services import retention as _retention
 from analytics.services import tracking_checks as _tracking_checks
 from analytics.services.keys import ingest_key_hash
-from ops_platform.core.periods import local_day_start
+from ops_platform.core.periods import (
+    DAY,
+    WEEK,
+    local_day_start,
+    local_today,
+    period_end,
+    period_is_complete,
+    period_start,
+)
 from ops_platform.core.roles import Role, roles_of
 from ops_platform.core.secrets import secret_plausible
 
@@ -123,6 +131,35 @@ def aarrr_daily_series(*, date_from: date, date_to: date, channel: str | None = 
         row = totals.get(day, {})
         series.append({"date": day, **{m: row.get(m) or 0 for m in AARRR_METRICS}})
     return series
+
+
+AARRR_CHART_WEEKLY_AFTER_DAYS = 92  # a longer range is charted per week (Monday first), a shorter one per day
+
+
+def aarrr_chart_series(*, date_from: date, date_to: date, channel: str | None = None,
+                       today: date | None = None) -> dict:
+    """The AARRR page's chart: per day, or per week when the range is longer than 92 days, the sums over the channels
+    (or one channel). Each point has a ``state``: ``complete``; ``so_far`` (the period holds today: its figures are
+    not final); ``cut`` (a week the range covers only in part); ``future`` (not started: its values are None, never a
+    0 that reads as a fall)."""
+    today = today or local_today()
+    interval = WEEK if (date_to - date_from).days + 1 > AARRR_CHART_WEEKLY_AFTER_DAYS else DAY
+    points: dict[date, dict] = {}
+    for row in aarrr_daily_series(date_from=date_from, date_to=date_to, channel=channel):
+        start = period_start(row["date"], interval)
+        point = points.setdefault(start, {"date": start, **dict.fromkeys(AARRR_METRICS, 0)})
+        for metric in AARRR_METRICS:
+            point[metric] += row[metric]
+    for start, point in points.items():
+        if start > today:
+            point.update(dict.fromkeys(AARRR_METRICS), state="future")
+        elif not period_is_complete(start, interval, today=today):
+            point["state"] = "so_far"
+        elif start < date_from or period_end(start, interval) > date_to:
+            point["state"] = "cut"
+        else:
+            point["state"] = "complete"
+    return {"interval": interval, "points": list(points.values())}
 
 
 def aarrr_channel_summary(*, date_from: date, date_to: date) -> list[dict]:

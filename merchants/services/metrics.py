@@ -7,7 +7,7 @@ recorded with their reason and the rules version, only when the week is the newe
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 
 import numpy as np
 import pandas as pd
@@ -20,6 +20,7 @@ from merchants.models import Merchant, MerchantMetrics, MerchantMetricsRun, Merc
 from merchants.selectors import tier_rules_current
 from merchants.services.pipeline import merchant_move_stage
 from ops_platform.core.exceptions import ApplicationError
+from ops_platform.core.periods import local_day_start
 from ops_platform.core.roles import Action, Area, can
 
 WEEK = timedelta(days=7)
@@ -30,7 +31,7 @@ def week_start(day: date) -> date:
 
 
 def _local(day: date) -> datetime:
-    return timezone.make_aware(datetime.combine(day, time.min), timezone.get_current_timezone())
+    return local_day_start(day)
 
 
 def week_frame(*, period_start: date, days: int = 7) -> pd.DataFrame:
