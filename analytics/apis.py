@@ -1,9 +1,7 @@
-from datetime import timedelta
 
 from django.http import FileResponse
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers, status
@@ -15,7 +13,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from analytics.api_auth import HasIngestKey, IngestKeyAuthentication, IngestKeyRateThrottle
-from analytics.forms import AARRR_MAX_RANGE_DAYS
+from analytics.forms import AARRR_RANGE, BACKFILL_RANGE
 from analytics.models import AarrrDaily, ExportJob, IngestKey, MetricsRun
 from analytics.selectors import aarrr_daily_list, aarrr_overview, export_job_get, ingest_key_list
 from analytics.services.exports import export_job_create, report_build, report_require
@@ -25,8 +23,6 @@ from analytics.tasks import metrics_backfill_queue
 from ops_platform.core import exports as writer
 from ops_platform.core.exceptions import ApplicationError
 from ops_platform.core.roles import Action, Area
-
-MAX_RANGE_DAYS = AARRR_MAX_RANGE_DAYS
 
 
 class MetricsRunOutputSerializer(serializers.ModelSerializer):
@@ -51,14 +47,7 @@ class DateRangeInputSerializer(serializers.Serializer):
     date_to = serializers.DateField(required=False)
 
     def validate(self, attrs):
-        date_to = attrs.get("date_to") or timezone.localdate() - timedelta(days=1)
-        date_from = attrs.get("date_from") or date_to - timedelta(days=29)
-        if date_from > date_to:
-            raise serializers.ValidationError({"date_from": ["date_from must be on or before date_to."]})
-        if (date_to - date_from).days > MAX_RANGE_DAYS:
-            raise serializers.ValidationError(
-                {"date_to": [f"The range may span at most {MAX_RANGE_DAYS} days; ask for a shorter one."]})
-        return {**attrs, "date_from": date_from, "date_to": date_to}
+        return AARRR_RANGE.validate_attrs(attrs)
 
 
 class AarrrInputSerializer(DateRangeInputSerializer):
@@ -128,14 +117,7 @@ class MetricsBackfillInputSerializer(serializers.Serializer):
     date_to = serializers.DateField()
 
     def validate(self, attrs):
-        if attrs["date_from"] > attrs["date_to"]:
-            raise serializers.ValidationError({"date_from": ["date_from must be on or before date_to."]})
-        if attrs["date_to"] > timezone.localdate():
-            raise serializers.ValidationError({"date_to": ["date_to cannot be in the future."]})
-        if (attrs["date_to"] - attrs["date_from"]).days > MAX_RANGE_DAYS:
-            raise serializers.ValidationError(
-                {"date_to": [f"A backfill may span at most {MAX_RANGE_DAYS} days; split it."]})
-        return attrs
+        return BACKFILL_RANGE.validate_attrs(attrs)
 
 
 class MetricsBackfillApi(APIView):

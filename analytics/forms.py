@@ -10,13 +10,21 @@ from datetime import date, timedelta
 
 from django import forms
 from django.core.validators import MaxValueValidator, MinValueValidator, ProhibitNullCharactersValidator
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from analytics.services.funnel import MAX_STEPS, MAX_WINDOW_DAYS, MIN_STEPS
 from analytics.services.retention import DEFAULT_PERIODS, MAX_PERIODS
+from ops_platform.core.periods import YESTERDAY, DateRange
 
 MAX_RANGE_DAYS = 400
+# Each range rule (ops_platform/core/periods.py), for the pages and the API alike: the reports need both ends, at most
+# 400 days; the AARRR overview defaults to the 30 days up to yesterday, at most ten years; a recompute stops at today.
+REPORT_RANGE = DateRange(max_days=MAX_RANGE_DAYS)
+AARRR_MAX_RANGE_DAYS = 3660
+_START_AFTER_END = ("date_from", _("Pick a start on or before the end date."))
+AARRR_RANGE = DateRange(default_end=YESTERDAY, default_days=30, max_days=AARRR_MAX_RANGE_DAYS,
+                        messages={"order": _START_AFTER_END})
+BACKFILL_RANGE = DateRange(max_days=AARRR_MAX_RANGE_DAYS, future=False, messages={"order": _START_AFTER_END})
 # Far enough for any event stream, near enough that a window or 60 months later is still a valid date.
 MIN_DATE, MAX_DATE = date(1970, 1, 1), date(2099, 12, 31)
 EVENT_NAME_MAX_LENGTH = 200
@@ -89,16 +97,7 @@ class DateRangeForm(forms.Form):
                               validators=DATE_VALIDATORS)
 
     def clean(self):
-        cleaned = super().clean()
-        date_from, date_to = cleaned.get("date_from"), cleaned.get("date_to")
-        if date_from and date_to:
-            if date_from > date_to:
-                self.add_error("date_to", _("Choose an end date on or after the start date, %(date_from)s.")
-                               % {"date_from": date_from.isoformat()})
-            elif (date_to - date_from).days + 1 > MAX_RANGE_DAYS:
-                self.add_error("date_to", _("Choose a range of at most 400 days (this one has %(days)s).")
-                               % {"days": (date_to - date_from).days + 1})
-        return cleaned
+        return REPORT_RANGE.clean_form(self, super().clean())
 
 
 def _event_field(label):
@@ -190,8 +189,6 @@ def golden_time_defaults(last_day) -> dict:
 
 # The AARRR overview, its recompute and export forms
 
-AARRR_MAX_RANGE_DAYS = 3660
-
 
 class OptionalDateRangeForm(forms.Form):
     """A date range both ends of which may be left out: by default the last 30 days up to yesterday."""
@@ -201,18 +198,8 @@ class OptionalDateRangeForm(forms.Form):
     date_to = forms.DateField(label=_("To"), required=False, input_formats=ISO_DATE, widget=DATE_WIDGET,
                               error_messages=DATE_ERRORS)
 
-    default_days = 30
-
     def clean(self):
-        cleaned = super().clean()
-        date_to = cleaned.get("date_to") or timezone.localdate() - timedelta(days=1)
-        date_from = cleaned.get("date_from") or date_to - timedelta(days=self.default_days - 1)
-        if date_from > date_to:
-            self.add_error("date_from", _("Pick a start on or before the end date."))
-        elif (date_to - date_from).days > AARRR_MAX_RANGE_DAYS:
-            self.add_error("date_to", _("Pick a range of at most ten years."))
-        cleaned["date_from"], cleaned["date_to"] = date_from, date_to
-        return cleaned
+        return AARRR_RANGE.clean_form(self, super().clean())
 
 
 class AarrrFilterForm(OptionalDateRangeForm):
@@ -228,14 +215,7 @@ class BackfillForm(forms.Form):
     date_to = forms.DateField(label=_("To"), input_formats=ISO_DATE, widget=DATE_WIDGET, error_messages=DATE_ERRORS)
 
     def clean(self):
-        cleaned = super().clean()
-        date_from, date_to = cleaned.get("date_from"), cleaned.get("date_to")
-        if date_from and date_to:
-            if date_from > date_to:
-                self.add_error("date_from", _("Pick a start on or before the end date."))
-            elif date_to > timezone.localdate():
-                self.add_error("date_to", _("The end date cannot be in the future."))
-        return cleaned
+        return BACKFILL_RANGE.clean_form(self, super().clean())
 
 
 class ExportStartForm(AarrrFilterForm):

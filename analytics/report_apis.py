@@ -85,7 +85,8 @@ class RetentionApi(APIView):
             "period": serializers.CharField(),
             "cohorts": inline_serializer("RetentionCohort", {
                 "cohort": serializers.DateField(), "size": serializers.IntegerField(),
-                "retained": serializers.ListField(child=serializers.IntegerField()),
+                "retained": serializers.ListField(child=serializers.IntegerField(allow_null=True)),
+                "complete": serializers.IntegerField(),
             }, many=True),
         }),
     )

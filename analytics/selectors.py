@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from array import array
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 
 import numpy as np
 from django.db import connection
@@ -20,6 +20,15 @@ from analytics.services import merchant_metrics as _merchant_metrics
 from analytics.services import retention as _retention
 from analytics.services import tracking_checks as _tracking_checks
 from analytics.services.keys import ingest_key_hash
+from ops_platform.core.periods import (
+    DAY,
+    WEEK,
+    local_day_start,
+    local_today,
+    period_end,
+    period_is_complete,
+    period_start,
+)
 from ops_platform.core.roles import Role, roles_of
 from ops_platform.core.secrets import secret_plausible
 
@@ -48,7 +57,7 @@ def event_daily_counts(*, days: int = 30) -> list[dict]:
     """Events stored per local day for the last ``days`` days (oldest first), zero-filled; from the hourly counts."""
     today = timezone.localdate()
     first_day = today - timedelta(days=days - 1)
-    start = timezone.make_aware(datetime.combine(first_day, time.min))
+    start = local_day_start(first_day)
     rows = (
         EventCountHourly.objects.filter(hour__gte=start)
         .annotate(day=TruncDate("hour", tzinfo=timezone.get_current_timezone()))
@@ -124,6 +133,35 @@ def aarrr_daily_series(*, date_from: date, date_to: date, channel: str | None = 
     return series
 
 
+AARRR_CHART_WEEKLY_AFTER_DAYS = 92  # a longer range is charted per week (Monday first), a shorter one per day
+
+
+def aarrr_chart_series(*, date_from: date, date_to: date, channel: str | None = None,
+                       today: date | None = None) -> dict:
+    """The AARRR page's chart: per day, or per week when the range is longer than 92 days, the sums over the channels
+    (or one channel). Each point has a ``state``: ``complete``; ``so_far`` (the period holds today: its figures are
+    not final); ``cut`` (a week the range covers only in part); ``future`` (not started: its values are None, never a
+    0 that reads as a fall)."""
+    today = today or local_today()
+    interval = WEEK if (date_to - date_from).days + 1 > AARRR_CHART_WEEKLY_AFTER_DAYS else DAY
+    points: dict[date, dict] = {}
+    for row in aarrr_daily_series(date_from=date_from, date_to=date_to, channel=channel):
+        start = period_start(row["date"], interval)
+        point = points.setdefault(start, {"date": start, **dict.fromkeys(AARRR_METRICS, 0)})
+        for metric in AARRR_METRICS:
+            point[metric] += row[metric]
+    for start, point in points.items():
+        if start > today:
+            point.update(dict.fromkeys(AARRR_METRICS), state="future")
+        elif not period_is_complete(start, interval, today=today):
+            point["state"] = "so_far"
+        elif start < date_from or period_end(start, interval) > date_to:
+            point["state"] = "cut"
+        else:
+            point["state"] = "complete"
+    return {"interval": interval, "points": list(points.values())}
+
+
 def aarrr_channel_summary(*, date_from: date, date_to: date) -> list[dict]:
     """Per first-touch channel over the range: the sums and the ratios that judge a channel's quality.
 
@@ -173,6 +211,7 @@ def aarrr_overview(*, date_from: date, date_to: date, channel: str | None = None
 # request. Domain apps and pages reach it through these names.
 funnel_compute = _funnel.funnel_compute
 retention_compute = _retention.retention_compute
+retention_average = _retention.retention_average
 golden_time_compute = _golden_time.golden_time_compute
 
 

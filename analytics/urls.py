@@ -10,6 +10,7 @@ urlpatterns = [
     path("exports/start/", views.export_start, name="export-start"),
     path("funnel/", views.funnel_page, name="funnel"),
     path("retention/", views.retention_page, name="retention"),
+    path("retention/export/", views.retention_export, name="retention-export"),
     path("golden-time/", views.golden_time_page, name="golden-time"),
     path("ingest-keys/", views.ingest_keys, name="ingest-keys"),
     path("ingest-keys/new/", views.ingest_key_create_page, name="ingest-key-create"),

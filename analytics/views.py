@@ -16,12 +16,14 @@ from django.views.decorators.http import require_POST
 from analytics import forms, selectors
 from analytics.forms import AarrrFilterForm, BackfillForm, ExportStartForm, IngestKeyCreateForm
 from analytics.models import IngestKey
-from analytics.services.exports import export_job_create
+from analytics.services.exports import export_job_create, retention_report
 from analytics.services.keys import ingest_key_create, ingest_key_revoke
 from analytics.tasks import metrics_backfill_queue
+from ops_platform.core import exports as writer
 from ops_platform.core.chart_markers import chart_markers
 from ops_platform.core.db import ReportTimeout, statement_timeout
 from ops_platform.core.exceptions import ApplicationError
+from ops_platform.core.periods import period_start
 from ops_platform.core.permissions import role_required
 from ops_platform.core.roles import Action, Area, can
 
@@ -29,6 +31,10 @@ STAGE_LABELS = {
     "acquisition": gettext_lazy("Acquisition"), "activation": gettext_lazy("Activation"),
     "retention": gettext_lazy("Retention"), "revenue": gettext_lazy("Revenue"), "referral": gettext_lazy("Referral"),
 }
+
+
+# What a chart's tooltip adds under a point whose period is not complete (ops_platform/core/periods.py).
+POINT_NOTES = {"so_far": gettext_lazy("so far"), "cut": gettext_lazy("only part of the week is in the range")}
 
 
 def _flash_errors(request, form) -> None:
@@ -51,19 +57,24 @@ def aarrr_overview(request):
     stages = selectors.aarrr_period_comparison(date_from=date_from, date_to=date_to, channel=channel)
     for stage in stages:
         stage["label"] = STAGE_LABELS[stage["key"]]
-    series = selectors.aarrr_daily_series(date_from=date_from, date_to=date_to, channel=channel)
+    series = selectors.aarrr_chart_series(date_from=date_from, date_to=date_to, channel=channel)
     markers = chart_markers(date_from=date_from, date_to=date_to)
-    chart = {"labels": [row["date"].isoformat() for row in series],
-             "stages": [{"key": key, "label": str(label), "values": [float(row[key]) for row in series]}
+    points, interval = series["points"], series["interval"]
+    chart = {"interval": interval, "labels": [point["date"].isoformat() for point in points],
+             "stages": [{"key": key, "label": str(label),
+                         "values": [None if point[key] is None else float(point[key]) for point in points]}
                         for key, label in STAGE_LABELS.items()],
-             "markers": [{"date": m["date"].isoformat(), "label": m["label"]} for m in markers]}
+             "partial": [str(POINT_NOTES[point["state"]]) if POINT_NOTES.get(point["state"]) else None
+                         for point in points],
+             "markers": [{"date": period_start(m["date"], interval).isoformat(), "label": m["label"]}
+                         for m in markers]}
     query = {"date_from": date_from.isoformat(), "date_to": date_to.isoformat()}
     if channel:
         query["channel"] = channel
     return render(request, "analytics/aarrr.html", {
         "form": form, "date_from": date_from, "date_to": date_to, "channel": channel, "stages": stages,
         "chart": chart, "channels": selectors.aarrr_channel_summary(date_from=date_from, date_to=date_to),
-        "export_query": urlencode(query),
+        "export_query": urlencode(query), "range_so_far": any(point["state"] == "so_far" for point in points),
         "can_recompute": can(request.user, Area.METRICS_RUNS, Action.CHANGE),
         "can_export_job": can(request.user, Area.ANALYTICS, Action.CHANGE),
         "backfill_form": BackfillForm(initial={"date_from": date_from, "date_to": date_to}),
@@ -131,6 +142,26 @@ def funnel_page(request):
 def retention_page(request):
     return _report_page(request, form_class=forms.RetentionForm, defaults=forms.retention_defaults,
                         compute=selectors.retention_compute, template="analytics/retention.html")
+
+
+@role_required(Area.ANALYTICS)
+def retention_export(request):
+    """The retention table of the page's parameters as CSV (or XLSX with ``file_format=xlsx``), average row included."""
+    form = forms.page_form(forms.RetentionForm, request.GET,
+                           defaults=lambda: forms.retention_defaults(selectors.report_last_day()))
+    if not form.is_valid():
+        return render(request, "analytics/retention.html", {"form": form, "report": None,
+                                                              "event_names": selectors.event_names()}, status=400)
+    try:
+        with statement_timeout():
+            result = selectors.retention_compute(**form.report_arguments())
+    except ReportTimeout as timeout:
+        messages.error(request, timeout.message)
+        return render(request, "analytics/retention.html", {"form": form, "report": None,
+                                                              "event_names": selectors.event_names()}, status=503)
+    data = form.cleaned_data
+    report = retention_report(result, name=f"retention_{data['cohort_event']}_{data['date_from']}_{data['date_to']}")
+    return writer.file_response(report, "xlsx" if request.GET.get("file_format") == "xlsx" else "csv")
 
 
 @role_required(Area.ANALYTICS)

@@ -305,7 +305,8 @@ def bench_size(n_events: int, runs: int, keep: bool = False) -> dict:
     from django.db import connections
 
     from analytics.selectors import funnel_compute, retention_compute
-    from analytics.services.periods import local_day_start, period_add, period_first_day
+    from analytics.services.periods import period_add, period_first_day
+    from ops_platform.core.periods import local_day_start
 
     n_customers = max(n_events // 10, 1000)
     print(f"[{n_events:,} events] generating", flush=True)

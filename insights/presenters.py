@@ -16,7 +16,7 @@ from django.utils.dates import WEEKDAYS_ABBR
 from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 
-from ops_platform.core.periods import period_add, period_is_complete
+from ops_platform.core.periods import DAY, period_add, period_is_complete
 
 STAGES = ("acquisition", "activation", "retention", "revenue", "referral")
 
@@ -137,11 +137,17 @@ def _golden_time(result: dict) -> dict:
 # AARRR
 
 
+def _day_notes(days: list) -> list[str | None]:
+    """"so far" under each day that is not complete (today; the chart hatches or dashes it), else None."""
+    return [None if period_is_complete(date.fromisoformat(str(day)), DAY) else _("so far") for day in days]
+
+
 def _aarrr(result: dict) -> dict:
     series = result.get("series", [])
     chart = {"type": "line", "dates": True, "labels": [row["date"] for row in series],
              "datasets": [{"label": _stage_label(key), "data": [row.get(key) for row in series],
-                           "axis": "y2" if key == "revenue" else "y"} for key in STAGES]}
+                           "axis": "y2" if key == "revenue" else "y"} for key in STAGES],
+             "partial": _day_notes([row["date"] for row in series])}
     items = [{"label": _stage_label(stage["key"]), "display": fmt(stage["value"], "money" if stage["key"] == "revenue"
                                                                   else "int"),
               "change": stage.get("change"), "change_display": fmt(stage.get("change"), "percent")}

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta
+from datetime import datetime, timedelta
 
 from django.utils import timezone
 
@@ -13,13 +13,14 @@ from merchants.services.diagnosis import complete_weeks, merchant_diagnose, week
 from merchants.services.pipeline import STAGE_MOVES, merchant_can_manage
 from merchants.services.playbooks import PLAYBOOKS, next_best_actions
 from merchants.services.training import growth_level, required_courses_missing
+from ops_platform.core.periods import local_day_start
 
 TREND_DAYS = 28
 FUNNEL_STEPS = ["view_merchant", "add_to_cart", "order_paid"]
 
 
 def _local(day) -> datetime:
-    return timezone.make_aware(datetime.combine(day, time.min), timezone.get_current_timezone())
+    return local_day_start(day)
 
 
 def merchant_timeline(*, merchant: Merchant, limit: int = 50) -> list[dict]:

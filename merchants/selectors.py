@@ -5,7 +5,7 @@ What a staff member may change is scoped here (``merchant_manageable``); every r
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+from datetime import date, timedelta
 
 from django.db.models import Case, Count, Exists, OuterRef, Q, QuerySet, Value, When
 from django.db.models.functions import TruncDate
@@ -28,6 +28,7 @@ from merchants.models import (
     TierRules,
     TrainingSession,
 )
+from ops_platform.core.periods import local_range
 from ops_platform.core.roles import Role, roles_of
 
 PIPELINE = [Merchant.Stage.LEAD, Merchant.Stage.CONTACTED, Merchant.Stage.NEGOTIATING, Merchant.Stage.SIGNED,
@@ -184,12 +185,9 @@ def recruitment_target_progress(*, today: date | None = None, target_ids: list[i
     targets = list(targets.filter(pk__in=target_ids) if target_ids is not None else targets[:100])
     if not targets:
         return []
-    tz = timezone.get_current_timezone()
     aggregates = {}
     for target in targets:
-        start = timezone.make_aware(timezone.datetime.combine(target.period_start, timezone.datetime.min.time()), tz)
-        end = timezone.make_aware(timezone.datetime.combine(target.period_end + timedelta(days=1),
-                                                            timezone.datetime.min.time()), tz)
+        start, end = local_range(target.period_start, target.period_end)
         condition = Q(signed_at__gte=start, signed_at__lt=end)
         if target.category:
             condition &= Q(category=target.category)
@@ -337,8 +335,7 @@ def merchants_reached_daily(*, milestone: str, date_from: date, date_to: date) -
     ``[{"date", "owner_id", "count"}]``. One grouped query."""
     field = MILESTONE_FIELDS[milestone]
     tz = timezone.get_current_timezone()
-    start = timezone.make_aware(datetime.combine(date_from, time.min), tz)
-    end = timezone.make_aware(datetime.combine(date_to + timedelta(days=1), time.min), tz)
+    start, end = local_range(date_from, date_to)
     return list(Merchant.objects.filter(**{f"{field}__gte": start, f"{field}__lt": end})
                 .annotate(day=TruncDate(field, tzinfo=tz)).values("day", "owner_id").order_by()
                 .annotate(count=Count("pk")).values("day", "owner_id", "count"))
@@ -348,9 +345,7 @@ def merchants_reached_list(*, milestone: str, date_from: date, date_to: date, ow
                            limit: int = 20) -> list[Merchant]:
     """The merchants that reached a milestone within the range (one owner's, or everyone's), latest first."""
     field = MILESTONE_FIELDS[milestone]
-    tz = timezone.get_current_timezone()
-    start = timezone.make_aware(datetime.combine(date_from, time.min), tz)
-    end = timezone.make_aware(datetime.combine(date_to + timedelta(days=1), time.min), tz)
+    start, end = local_range(date_from, date_to)
     merchants = Merchant.objects.select_related("owner").filter(**{f"{field}__gte": start, f"{field}__lt": end})
     if owner_id is not None:
         merchants = merchants.filter(owner_id=owner_id)

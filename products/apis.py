@@ -15,6 +15,7 @@ from rest_framework.views import APIView
 
 from ops_platform.core.db import statement_timeout
 from ops_platform.core.fields import IdField
+from ops_platform.core.periods import DateRange
 from ops_platform.core.roles import Area, ticket_moves_for
 from products import selectors
 from products.models import FeedbackItem, ImpactAnalysis, Notification, Ticket, TrackingCheck, TrackingPlan
@@ -547,16 +548,15 @@ class TicketImpactApi(APIView):
         return Response(ImpactSerializer(analysis).data, status=status.HTTP_201_CREATED)
 
 
+LAUNCH_RANGE = DateRange(max_days=3660)  # launch markers for a chart's range: both ends given, at most ten years
+
+
 class LaunchInputSerializer(serializers.Serializer):
     date_from = serializers.DateField()
     date_to = serializers.DateField()
 
     def validate(self, attrs):
-        if attrs["date_from"] > attrs["date_to"]:
-            raise serializers.ValidationError({"date_from": ["date_from must be on or before date_to."]})
-        if (attrs["date_to"] - attrs["date_from"]).days > 3660:
-            raise serializers.ValidationError({"date_to": ["The range may span at most 3660 days."]})
-        return attrs
+        return LAUNCH_RANGE.validate_attrs(attrs)
 
 
 class LaunchSerializer(serializers.Serializer):

@@ -17,6 +17,7 @@ import pandas as pd
 from django.utils import timezone
 
 from ops_platform.accounts.models import Staff
+from ops_platform.core.periods import local_day_start
 from products.models import FeedbackItem, Ticket, TicketComment, TicketTransition, TrackingPlan
 from products.services.impact import impact_analysis_create
 from products.services.plans import tracking_check_run
@@ -98,7 +99,7 @@ def _uuids(rng: np.random.Generator, count: int) -> list[uuid.UUID]:
 
 
 def _utc(day: date) -> np.datetime64:
-    start = timezone.make_aware(datetime.combine(day, time.min), timezone.get_current_timezone())
+    start = local_day_start(day)
     return np.datetime64(start.astimezone(UTC).replace(tzinfo=None), "s")
 
 

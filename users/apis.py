@@ -3,10 +3,7 @@ selector, serialize. Single customers need Area.CUSTOMER_RECORDS; summaries Area
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from django.db import transaction
-from django.utils import timezone
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.exceptions import NotFound
@@ -17,6 +14,7 @@ from rest_framework.views import APIView
 
 from ops_platform.core.roles import Action, Area
 from users import selectors
+from users.forms import CUSTOMER_RANGE
 from users.models import ChannelSpend, CouponCampaign, CouponRedemption, Customer, RfmSegment, Segment, Stage
 from users.services.channels import channel_spend_delete, channel_spend_import, channel_spend_save
 from users.services.coupons import (
@@ -42,11 +40,7 @@ class RangeSerializer(serializers.Serializer):
     date_to = serializers.DateField(required=False, validators=[_check_year])
 
     def validate(self, attrs):
-        attrs["date_to"] = attrs.get("date_to") or timezone.localdate()
-        attrs["date_from"] = attrs.get("date_from") or attrs["date_to"] - timedelta(days=29)
-        if attrs["date_from"] > attrs["date_to"]:
-            raise serializers.ValidationError({"date_to": ["Must not be before date_from."]})
-        return attrs
+        return CUSTOMER_RANGE.validate_attrs(attrs)
 
 
 def _range(request) -> dict:

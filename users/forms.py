@@ -1,15 +1,15 @@
 from __future__ import annotations
 
-from datetime import timedelta
 from decimal import Decimal
 
 from django import forms
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from ops_platform.core.periods import TODAY, DateRange
 from users.models import CouponCampaign, RfmSegment, Segment, Stage
 
 MIN_DATE_ERROR = _("Use a date between 1970 and 2099.")
+CUSTOMER_RANGE = DateRange(default_end=TODAY, default_days=30)  # the customers' reports, pages and API: to today
 
 
 def _bounded(value):
@@ -38,13 +38,7 @@ class RangeForm(forms.Form):
         return _bounded(self.cleaned_data["date_to"])
 
     def clean(self):
-        data = super().clean()
-        today = timezone.localdate()
-        data["date_to"] = data.get("date_to") or today
-        data["date_from"] = data.get("date_from") or data["date_to"] - timedelta(days=29)
-        if data["date_from"] > data["date_to"]:
-            self.add_error("date_to", _("Must not be before the start."))
-        return data
+        return CUSTOMER_RANGE.clean_form(self, super().clean())
 
 
 class ChannelSpendForm(forms.Form):

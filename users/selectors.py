@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import hashlib
 from collections import defaultdict
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from django.db.models import Count, F, Max, Min, OuterRef, Q, QuerySet, Subquery, Sum, Window
@@ -15,6 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from analytics.selectors import first_touch_revenue_by_day, person_timeline
+from ops_platform.core import periods
 from users.models import (
     ChannelSpend,
     Coupon,
@@ -39,9 +40,7 @@ REVENUE_DAYS = (30, 60, 90)
 
 def local_range(date_from: date, date_to: date) -> tuple[datetime, datetime]:
     """[date_from 00:00, date_to + 1 day 00:00) in TIME_ZONE."""
-    zone = timezone.get_current_timezone()
-    return (timezone.make_aware(datetime.combine(date_from, time()), zone),
-            timezone.make_aware(datetime.combine(date_to + timedelta(days=1), time()), zone))
+    return periods.local_range(date_from, date_to)
 
 
 # Customers

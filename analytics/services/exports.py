@@ -19,10 +19,11 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from analytics.models import AarrrDaily, Event, ExportJob
-from analytics.services.periods import local_range
+from analytics.services.retention import retention_average
 from ops_platform.core import exports as writer
 from ops_platform.core.exceptions import ApplicationError
 from ops_platform.core.exports import DATETIME, Column, ExportTable, Report
+from ops_platform.core.periods import local_range
 from ops_platform.core.roles import Action, Area, can
 
 logger = logging.getLogger(__name__)
@@ -116,6 +117,33 @@ def events_report(params: dict) -> Report:
     return Report(name=f"events_{date_from}_{date_to}",
                   tables=[ExportTable(title=str(_("Events")), columns=EVENT_COLUMNS,
                                       rows=values.iterator(chunk_size=ITERATOR_CHUNK), total=rows.count())])
+
+
+def retention_report(result: dict, *, name: str) -> Report:
+    """A retention result (``retention_compute``) as a table: a row per cohort, the share retained per period, then
+    the average row (``retention_average``). A period not started is blank; the period in progress is written as
+    text marked "so far" (never a 0 % that reads as a cliff, nor a final-looking share); ``complete`` says how many
+    of the cohort's periods have ended."""
+    width = max((len(cohort["retained"]) for cohort in result["cohorts"]), default=0)
+    word = {"day": _("Day"), "week": _("Week"), "month": _("Month")}.get(result["period"], result["period"])
+    columns = [Column("cohort", _("Cohort")), Column("size", _("Customers"), "int"),
+               Column("complete", _("Complete periods"), "int"),
+               *[Column(f"p{k}", f"{word} {k}", "percent") for k in range(width)]]
+    so_far = str(_("so far"))
+
+    def share(count, size, complete: bool):
+        if count is None:
+            return None
+        value = count / size if size else 0.0
+        return value if complete else f"{value * 100:.2f}% ({so_far})"
+
+    rows = [[cohort["cohort"], cohort["size"], cohort["complete"],
+             *[share(count, cohort["size"], k < cohort["complete"]) for k, count in enumerate(cohort["retained"])]]
+            for cohort in result["cohorts"]]
+    if rows:
+        rows.append([str(_("Average (complete periods)")), None, None,
+                     *[cell["share"] for cell in retention_average(result)]])
+    return Report(name=name, tables=[ExportTable(title=str(_("Retention")), columns=columns, rows=rows)])
 
 
 # Export jobs (large reports on the workers)

@@ -36,7 +36,8 @@ from django.db.models.functions import Cast
 
 from analytics.models import Event
 from analytics.services.columns import columns_coverage, columns_fit, columns_read, consistent_read, us_2000
-from analytics.services.periods import epoch_us, local_day_start, moment_us
+from analytics.services.periods import epoch_us, moment_us
+from ops_platform.core.periods import local_day_start
 
 NO_CHANNEL = "(none)"
 BREAKDOWNS = ("channel",)

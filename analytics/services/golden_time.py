@@ -15,7 +15,7 @@ from django.db import connection
 from django.utils import timezone
 
 from analytics.models import Event
-from analytics.services.periods import local_range
+from ops_platform.core.periods import local_range
 
 TOP_SLOTS = 5
 

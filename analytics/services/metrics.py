@@ -17,7 +17,7 @@ from django.db.models.fields.json import KeyTransform
 from django.utils import timezone
 
 from analytics.models import AarrrDaily, Event, MetricsRun, Person, PersonFacts
-from analytics.services.periods import local_range
+from ops_platform.core.periods import local_range
 
 logger = logging.getLogger(__name__)
 

@@ -6,7 +6,7 @@ periods have consecutive ordinals, so "period cohort+k" is ``ordinal == cohort +
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import numpy as np
 import pandas as pd
@@ -16,16 +16,6 @@ PERIODS = ("day", "week", "month")
 # 1970-01-01 was a Thursday: Monday-based week ordinals start from Monday 1969-12-29.
 _MONDAY_OFFSET = 3
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-
-
-def local_day_start(day: date) -> datetime:
-    """Local midnight at the start of ``day`` in the current time zone (TIME_ZONE)."""
-    return timezone.make_aware(datetime.combine(day, time.min), timezone.get_current_timezone())
-
-
-def local_range(date_from: date, date_to: date) -> tuple[datetime, datetime]:
-    """The aware ``[start, end)`` of the local days ``date_from`` … ``date_to`` (inclusive)."""
-    return local_day_start(date_from), local_day_start(date_to + timedelta(days=1))
 
 
 def period_first_day(day: date, period: str) -> date:

@@ -10,7 +10,11 @@ Semantics (DESIGN.md, "Metric semantics"), for ``cohort_event`` E1, ``return_eve
 - ``property_filter=(name, value)`` (optional): only E1 and E2 events whose property ``name`` is the text
   ``value`` count (e.g. one merchant's customers: order_paid with merchant_id = its code);
 - only cohorts with at least one customer are listed, oldest first, each named by the first day of its
-  period; periods still in the future count 0.
+  period;
+- ``retained[k]`` is ``None`` for a period that has not started by now (today, in TIME_ZONE: nobody can have come
+  back yet, and 0 would read as a cliff); the period in progress holds its count so far;
+- ``complete`` counts the cohort's periods k < N that have fully ended by now, so ``retained[k]`` is final exactly
+  when ``k < complete``. ``retention_average`` weighs each period k over the cohorts whose period k is complete.
 """
 
 from __future__ import annotations
@@ -38,13 +42,13 @@ from analytics.services.funnel import PERSON_RANGES, _person_ranges, _pipeline_s
 from analytics.services.periods import (
     PERIODS,
     epoch_us,
-    local_day_start,
     local_ordinals,
     moment_us,
     ordinal_first_day,
     period_add,
     period_first_day,
 )
+from ops_platform.core.periods import local_day_start, local_today, period_is_complete
 
 DEFAULT_PERIODS = 8
 MAX_PERIODS = 60
@@ -53,7 +57,8 @@ MAX_PERIODS = 60
 def retention_compute(*, cohort_event: str, return_event: str, period: str, date_from: date, date_to: date,
                       periods: int = DEFAULT_PERIODS, engine: str | None = None,
                       property_filter: tuple[str, str] | None = None) -> dict:
-    """``{"period", "cohorts": [{"cohort": "YYYY-MM-DD", "size", "retained": [N counts]}]}`` (DESIGN.md)."""
+    """``{"period", "cohorts": [{"cohort": "YYYY-MM-DD", "size", "retained": [N counts or None], "complete": m}]}``
+    (DESIGN.md): ``None`` for periods not started by now, ``m`` the periods fully ended by now."""
     if period not in PERIODS:
         raise ValueError(f"unknown period {period!r}")
     start = local_day_start(date_from)
@@ -67,15 +72,34 @@ def retention_compute(*, cohort_event: str, return_event: str, period: str, date
                               end=end, horizon=horizon, periods=periods,
                               property_filter=(str(property_filter[0]), str(property_filter[1])) if property_filter
                               else None)
+    today = local_today()
     cohorts = []
     for ordinal in sorted(sizes):
         row = retained.get(ordinal, {})
+        first = ordinal_first_day(ordinal, period)
+        starts = [period_add(first, period, k) for k in range(periods)]
         cohorts.append({
-            "cohort": ordinal_first_day(ordinal, period).isoformat(),
+            "cohort": first.isoformat(),
             "size": int(sizes[ordinal]),
-            "retained": [int(row.get(k, 0)) for k in range(periods)],
+            "retained": [int(row.get(k, 0)) if starts[k] <= today else None for k in range(periods)],
+            "complete": sum(period_is_complete(start, period, today=today) for start in starts),
         })
     return {"period": period, "cohorts": cohorts}
+
+
+def retention_average(result: dict) -> list[dict]:
+    """Per period k, the share retained over the cohorts whose period k is complete, weighted by their size:
+    ``[{"k", "share" (None when no cohort's period k is complete), "retained", "customers", "cohorts"}]``.
+    The cohorts in progress are left out of period k, so a young cohort never drags the average down."""
+    cohorts = result.get("cohorts", [])
+    width = max((len(cohort["retained"]) for cohort in cohorts), default=0)
+    average = []
+    for k in range(width):
+        counted = [cohort for cohort in cohorts if k < cohort.get("complete", 0) and k < len(cohort["retained"])]
+        kept, customers = sum(c["retained"][k] for c in counted), sum(c["size"] for c in counted)
+        average.append({"k": k, "share": kept / customers if customers else None, "retained": kept,
+                        "customers": customers, "cohorts": len(counted)})
+    return average
 
 
 def _default_engine(*, cohort_event, start, horizon, property_filter) -> str:

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from django import template
 from django.utils.dates import WEEKDAYS_ABBR
+from django.utils.translation import gettext as _
+
+from analytics.services.retention import retention_average
 
 register = template.Library()
 
@@ -34,16 +37,51 @@ def _heat(part, whole) -> str:
     return f"rgba({HEAT_RGB}, {0.06 + 0.84 * share:.2f})" if part else EMPTY_CELL
 
 
+def _retention_cell(count, size, *, complete: bool) -> dict:
+    """A cohort's period k: ``future`` (not started: blank), ``so_far`` (in progress: its share so far, marked) or
+    ``complete``."""
+    if count is None:
+        return {"state": "future", "count": None, "share": None, "shade": EMPTY_CELL}
+    return {"state": "complete" if complete else "so_far", "count": count, "share": count / size if size else 0.0,
+            "shade": _heat(count, size)}
+
+
 @register.simple_tag
 def retention_rows(report) -> list[dict]:
-    """Each cohort with, per period, its count, its share of the cohort and the cell's shade."""
+    """Each cohort with, per period, its count, its share of the cohort, the cell's shade and its state."""
     rows = []
     for cohort in report["cohorts"]:
-        size = cohort["size"]
-        rows.append({"cohort": cohort["cohort"], "size": size, "cells": [
-            {"count": count, "share": count / size if size else 0.0, "shade": _heat(count, size)}
-            for count in cohort["retained"]]})
+        size, complete = cohort["size"], cohort.get("complete", len(cohort["retained"]))
+        rows.append({"cohort": cohort["cohort"], "size": size, "complete": complete, "cells": [
+            _retention_cell(count, size, complete=k < complete) for k, count in enumerate(cohort["retained"])]})
     return rows
+
+
+@register.simple_tag
+def retention_average_row(report) -> list[dict]:
+    """Per period, the weighted average over the cohorts whose period is complete (blank when none is)."""
+    return [{**cell, "shade": _heat(cell["retained"], cell["customers"]) if cell["share"] is not None else EMPTY_CELL}
+            for cell in retention_average(report)]
+
+
+def period_word(period: str) -> str:
+    return {"day": _("Day"), "week": _("Week"), "month": _("Month")}.get(period, period)
+
+
+@register.simple_tag
+def retention_curve(report) -> dict:
+    """The retention curve's data (static/js/charts.js, "retention-curve"): the average share per period, in %,
+    over complete periods only (null where no cohort's period is complete yet)."""
+    word = period_word(report["period"])
+    average = retention_average(report)
+    return {"labels": [f"{word} {cell['k']}" for cell in average],
+            "values": [None if cell["share"] is None else round(cell["share"] * 100, 2) for cell in average],
+            "customers": [cell["customers"] for cell in average]}
+
+
+@register.simple_tag
+def retention_period_word(report) -> str:
+    return period_word(report["period"])
 
 
 @register.simple_tag

@@ -15,7 +15,7 @@ from insights.selectors import dashboard_can_change, dashboard_can_pin, dashboar
 from insights.services.insights import UNSET, _check_range
 from insights.services.results import Evaluated, insight_evaluate
 from ops_platform.core.exceptions import ApplicationError
-from ops_platform.core.periods import RELATIVE_RANGE_MAX_DAYS
+from ops_platform.core.periods import RELATIVE_RANGE_MAX_DAYS, DateRange
 from ops_platform.core.roles import Role, roles_of
 
 MAX_TILES = 24
@@ -36,6 +36,9 @@ def _team_for(*, user, team_id: int | None):
     return team
 
 
+DASHBOARD_RANGE = DateRange(max_days=RELATIVE_RANGE_MAX_DAYS)  # a dashboard's own dates: both or neither, ≤ 400 days
+
+
 def _filters(*, date_range: str, date_from: date | None, date_to: date | None) -> None:
     _check_range(date_range)
     if date_range and (date_from or date_to):
@@ -44,12 +47,7 @@ def _filters(*, date_range: str, date_from: date | None, date_to: date | None) -
     if bool(date_from) != bool(date_to):
         raise ApplicationError(_("Give both dates, or neither."), errors={"date_to": [_("Give both dates.")]})
     if date_from and date_to:
-        if date_from > date_to:
-            raise ApplicationError(_("The range ends before it starts."), errors={"date_to": [
-                _("Choose an end date on or after the start date.")]})
-        if (date_to - date_from).days + 1 > RELATIVE_RANGE_MAX_DAYS:
-            raise ApplicationError(_("The range is too long."), errors={"date_to": [
-                _("Choose a range of at most 400 days.")]})
+        DASHBOARD_RANGE.resolve_or_refuse(date_from, date_to)
 
 
 def dashboard_create(*, user, name: str, description: str = "", team_id: int | None = None) -> Dashboard:

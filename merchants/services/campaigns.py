@@ -3,7 +3,7 @@ measure participants during the campaign against the same length before it, from
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
@@ -15,6 +15,7 @@ from analytics import selectors as analytics
 from merchants.models import Campaign, CampaignInvite, Merchant, MerchantContact, Tier
 from merchants.selectors import merchant_manageable
 from ops_platform.core.exceptions import ApplicationError
+from ops_platform.core.periods import local_day_start
 from ops_platform.core.roles import Action, Area, Role, can, roles_of
 
 # invited → accepted / declined → took part (an accepted merchant that did take part)
@@ -141,7 +142,7 @@ def campaign_invite_respond(*, user, invite_id: int, status: str) -> CampaignInv
 
 
 def _local(day: date) -> datetime:
-    return timezone.make_aware(datetime.combine(day, time.min), timezone.get_current_timezone())
+    return local_day_start(day)
 
 
 def campaign_results(*, campaign: Campaign) -> dict:

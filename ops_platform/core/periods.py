@@ -8,11 +8,16 @@ app asks these questions here, so "this week" means the same on the desk, the ti
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
+from rest_framework import serializers
+
+from ops_platform.core.exceptions import ApplicationError
 
 DAY, WEEK, MONTH, QUARTER = "day", "week", "month", "quarter"
 PERIODS = (DAY, WEEK, MONTH, QUARTER)
@@ -148,3 +153,103 @@ def relative_range_label(spec: str) -> str:
     if match["unit"] == "weeks":
         return ngettext("Last %(count)s complete week", "Last %(count)s complete weeks", count) % {"count": count}
     return ngettext("Last %(count)s complete month", "Last %(count)s complete months", count) % {"count": count}
+
+
+# Date ranges a caller accepts ("date_from" / "date_to", inclusive local days): one rule per caller, stated in one line
+# (its default end, its default span, its longest span, whether the end may be in the future), checked here for the
+# pages' forms, the API's serializers and the services alike, so a page and its API refuse the same ranges with the same
+# field errors.
+
+TODAY, YESTERDAY = "today", "yesterday"
+_DEFAULT_ENDS = {TODAY: 0, YESTERDAY: 1}
+RANGE_MESSAGES = {
+    # what is wrong → (the field it is shown on, the message); %(date_from)s, %(days)s and %(max_days)s are filled in
+    "order": ("date_to", _("Choose an end date on or after the start date, %(date_from)s.")),
+    "span": ("date_to", _("Choose a range of at most %(max_days)s days (this one has %(days)s).")),
+    "future": ("date_to", _("The end date cannot be in the future.")),
+}
+
+RANGE_SUMMARIES = {"order": _("The range ends before it starts."), "span": _("The range is too long."),
+                   "future": _("The range reaches into the future.")}
+
+
+class DateRangeError(ValueError):
+    """A range a rule refuses: the field to show it on and the message (translated)."""
+
+    def __init__(self, field: str, message: str, code: str):
+        super().__init__(message)
+        self.field, self.message, self.code = field, message, code
+
+
+@dataclass(frozen=True)
+class DateRange:
+    """A caller's rule for a date range.
+
+    ``default_end``: TODAY or YESTERDAY, used when ``date_to`` is left out (None: the caller's fields are required);
+    ``default_days``: the span (in days, the end included) when ``date_from`` is left out; ``max_days``: the longest
+    span accepted (None: no cap); ``future``: whether ``date_to`` may be after today; ``messages``: the caller's own
+    wording for some of RANGE_MESSAGES (kept where people and scripts already read it)."""
+
+    default_end: str | None = None
+    default_days: int = 30
+    max_days: int | None = None
+    future: bool = True
+    messages: Mapping[str, tuple[str, str]] = field(default_factory=dict)
+
+    def resolve(self, date_from: date | None, date_to: date | None, *, today: date | None = None,
+                earliest: date | None = None) -> tuple[date, date]:
+        """The range with its defaults filled in (a defaulted start is not before ``earliest``); DateRangeError when
+        the rule refuses it."""
+        today = today or local_today()
+        if date_to is None:
+            if self.default_end is None:
+                raise ValueError("date_to is required by this rule")
+            date_to = today - timedelta(days=_DEFAULT_ENDS[self.default_end])
+        if date_from is None:
+            date_from = date_to - timedelta(days=self.default_days - 1)
+            if earliest is not None:
+                date_from = max(date_from, earliest)
+        days = (date_to - date_from).days + 1
+        if date_from > date_to:
+            self._refuse("order", date_from=date_from.isoformat(), days=days)
+        if self.max_days is not None and days > self.max_days:
+            self._refuse("span", days=days)
+        if not self.future and date_to > today:
+            self._refuse("future", days=days)
+        return date_from, date_to
+
+    def _refuse(self, code: str, **params) -> None:
+        field_name, message = self.messages.get(code) or RANGE_MESSAGES[code]
+        raise DateRangeError(field_name, str(message) % {"max_days": self.max_days, **params}, code)
+
+    def resolve_or_refuse(self, date_from: date | None, date_to: date | None, *, earliest: date | None = None
+                          ) -> tuple[date, date]:
+        """For a service: ``resolve``, or an ApplicationError (a 400 with the refusal under its field)."""
+        try:
+            return self.resolve(date_from, date_to, earliest=earliest)
+        except DateRangeError as error:
+            raise ApplicationError(str(RANGE_SUMMARIES[error.code]), errors={error.field: [error.message]},
+                                   code="invalid_range") from None
+
+    def clean_form(self, form, cleaned: dict) -> dict:
+        """For a Django form's ``clean()``: fills the defaults into ``cleaned`` and adds a refusal to its field. Left
+        alone when a date field already has its own error (it was not a date)."""
+        if form.has_error("date_from") or form.has_error("date_to"):
+            return cleaned
+        date_from, date_to = cleaned.get("date_from"), cleaned.get("date_to")
+        if date_to is None and self.default_end is None:
+            return cleaned  # a required field: its "required" error is already there
+        try:
+            cleaned["date_from"], cleaned["date_to"] = self.resolve(date_from, date_to)
+        except DateRangeError as error:
+            form.add_error(error.field, error.message)
+        return cleaned
+
+    def validate_attrs(self, attrs: dict) -> dict:
+        """For a DRF serializer's ``validate()``: the attributes with the defaults filled in, or a ValidationError
+        holding the refusal under its field (the API answers 400 with field errors)."""
+        try:
+            date_from, date_to = self.resolve(attrs.get("date_from"), attrs.get("date_to"))
+        except DateRangeError as error:
+            raise serializers.ValidationError({error.field: [error.message]}, code=error.code) from None
+        return {**attrs, "date_from": date_from, "date_to": date_to}

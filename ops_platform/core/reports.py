@@ -14,14 +14,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 
-from django.utils import timezone
 from django.utils.functional import Promise
 from django.utils.translation import gettext as _
 from rest_framework import serializers
 
 from ops_platform.core.exceptions import ApplicationError
+from ops_platform.core.periods import YESTERDAY, DateRange
 from ops_platform.core.roles import Area
 
 DATE_PARAMETERS = ("date_from", "date_to")
@@ -104,19 +104,21 @@ def serializer_parameters(serializer_class) -> tuple[str, ...]:
     return tuple(serializer_class().fields)
 
 
+def _within_years(value: date) -> date:
+    if not date(1970, 1, 1) <= value <= date(2099, 12, 31):
+        raise serializers.ValidationError(_("Enter a date between 1970-01-01 and 2099-12-31."))
+    return value
+
+
+SECTION_RANGE = DateRange(default_end=YESTERDAY, default_days=7, max_days=400)  # a digest's section: the last week
+
+
 class ReportRangeSerializer(serializers.Serializer):
     """``date_from`` / ``date_to`` of a report that has no page of its own (the digest's sections): by default the
     last 7 complete days; at most 400 days."""
 
-    date_from = serializers.DateField(required=False)
-    date_to = serializers.DateField(required=False)
+    date_from = serializers.DateField(required=False, validators=[_within_years])
+    date_to = serializers.DateField(required=False, validators=[_within_years])
 
     def validate(self, attrs):
-        date_to = attrs.get("date_to") or timezone.localdate() - timedelta(days=1)
-        date_from = attrs.get("date_from") or date_to - timedelta(days=6)
-        if not (date(1970, 1, 1) <= date_from <= date_to <= date(2099, 12, 31)):
-            raise serializers.ValidationError({"date_to": [_("Choose an end date on or after the start date, "
-                                                             "between 1970 and 2099.")]})
-        if (date_to - date_from).days + 1 > 400:
-            raise serializers.ValidationError({"date_to": [_("Choose a range of at most 400 days.")]})
-        return {**attrs, "date_from": date_from, "date_to": date_to}
+        return SECTION_RANGE.validate_attrs(attrs)

@@ -20,7 +20,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, timedelta
 
 import numpy as np
 import pandas as pd
@@ -38,6 +38,7 @@ from merchants.demo import merchants_demo_ensure
 from merchants.models import Merchant
 from ops_platform.accounts.models import Staff
 from ops_platform.accounts.services import staff_create
+from ops_platform.core.periods import local_day_start
 from ops_platform.core.roles import Role
 from products.demo import demo_product_events, demo_product_loop_ensure
 from users.demo import demo_user_ops_ensure
@@ -147,8 +148,7 @@ def _group_positions(counts: np.ndarray) -> np.ndarray:
 def demo_events_frame(rng: np.random.Generator, *, customers: int, days: int, end: date,
                       merchants: DemoMerchants) -> pd.DataFrame:
     """The event stream as a frame: uuid, event, distinct_id, ts (UTC ns), properties; sorted by time."""
-    tz = timezone.get_current_timezone()
-    first_day_start = timezone.make_aware(datetime.combine(end - timedelta(days=days - 1), time.min), tz)
+    first_day_start = local_day_start(end - timedelta(days=days - 1))
     period_end = first_day_start + timedelta(days=days)
     origin = np.datetime64(first_day_start.astimezone(UTC).replace(tzinfo=None), "s")
     first_weekday = (end - timedelta(days=days - 1)).weekday()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+from datetime import date
 
 from django.db import transaction
 from django.utils import timezone
@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 from analytics.selectors import TRACKING_CHECK_MAX_RANGE_DAYS as MAX_RANGE_DAYS
 from analytics.selectors import tracking_check
 from ops_platform.core.exceptions import ApplicationError
+from ops_platform.core.periods import TODAY, DateRange, local_range
 from ops_platform.core.roles import Action, Area, can
 from products.models import Ticket, TrackingCheck, TrackingPlan
 from products.services.notifications import notifications_send
@@ -111,21 +112,12 @@ def approved_events_union() -> tuple[list[dict], set[str]]:
     return list(merged.values()), set(merged)
 
 
-def local_range(date_from: date, date_to: date) -> tuple[datetime, datetime]:
-    tz = timezone.get_current_timezone()
-    return (timezone.make_aware(datetime.combine(date_from, time.min), tz),
-            timezone.make_aware(datetime.combine(date_to + timedelta(days=1), time.min), tz))
+# Checks run on the days since the launch, at most the last 30 up to today, and at most MAX_RANGE_DAYS asked for.
+CHECK_RANGE = DateRange(default_end=TODAY, default_days=30, max_days=MAX_RANGE_DAYS)
 
 
 def check_range_clean(date_from: date | None, date_to: date | None, *, since: date | None) -> tuple[date, date]:
-    date_to = date_to or timezone.localdate()
-    date_from = date_from or max(since or date_to, date_to - timedelta(days=29))
-    if date_from > date_to:
-        raise ApplicationError(_("The range is empty."), errors={"date_from": [_("Must be on or before date_to.")]})
-    if (date_to - date_from).days + 1 > MAX_RANGE_DAYS:
-        raise ApplicationError(_("The range is too long."), errors={"date_to": [
-            _("At most %(n)d days.") % {"n": MAX_RANGE_DAYS}]})
-    return date_from, date_to
+    return CHECK_RANGE.resolve_or_refuse(date_from, date_to, earliest=since)
 
 
 @transaction.atomic

@@ -143,6 +143,22 @@
         }}]};
     },
 
+    /* Retention: the weighted average share retained per period (%), complete periods only (null: a gap). */
+    "retention-curve": function (canvas, data) {
+      return {type: "line",
+        data: {labels: data.labels, datasets: [{label: canvas.dataset.label, data: data.values,
+                                                borderColor: PALETTE[0], backgroundColor: PALETTE[0], tension: 0.2,
+                                                pointRadius: 3, spanGaps: false}]},
+        options: Object.assign({}, BASE, {scales: {y: {beginAtZero: true, suggestedMax: 100,
+                                                       ticks: {callback: function (v) { return v + "%"; }}}},
+          plugins: {legend: {display: false}, tooltip: {callbacks: {
+            label: function (ctx) { return ctx.dataset.label + ": " + ctx.parsed.y.toFixed(1) + "%"; },
+            afterLabel: function (ctx) {
+              const n = data.customers && data.customers[ctx.dataIndex];
+              return n ? "n = " + n.toLocaleString() : "";
+            }}}}})};
+    },
+
     /* Goal page: the value against the even pace, launches marked. */
     "goal-history": function (canvas, data) {
       return withMarkers({type: "line", data: {labels: data.days, datasets: [

@@ -64,16 +64,23 @@
     const twoAxes = spec.datasets.some(function (d) { return d.axis === "y2"; });
     const scales = {y: {beginAtZero: true, ticks: spec.percent ? {callback: percent} : {}}};
     if (twoAxes) scales.y2 = {beginAtZero: true, position: "right", grid: {drawOnChartArea: false}};
+    /* spec.partial: a note per label ("so far") for the periods not complete, drawn as charts.js draws them */
+    const charts = window.OpsCharts;
+    const partial = charts && spec.partial && spec.partial.some(Boolean) ? spec.partial : null;
+    const tooltip = spec.percent ? {callbacks: {label: function (c) { return c.dataset.label + ": " + percent(c.parsed.y); }}} : {};
+    if (partial) tooltip.callbacks = charts.partialTooltip(partial, tooltip.callbacks);
     new Chart(canvas, {
       type: spec.type,
       data: {labels: spec.labels, datasets: spec.datasets.map(function (d, i) {
-        return {label: d.label, data: d.data, yAxisID: d.axis || "y", borderColor: COLORS[i % COLORS.length],
+        const dataset = {label: d.label, data: d.data, yAxisID: d.axis || "y", borderColor: COLORS[i % COLORS.length],
                 backgroundColor: spec.type === "bar" ? COLORS[i % COLORS.length] : COLORS[i % COLORS.length] + "22",
                 pointRadius: spec.labels.length > 40 ? 0 : 2, tension: 0.2, spanGaps: true};
+        if (!partial) return dataset;
+        return spec.type === "bar" ? charts.partialBars(dataset, partial) : charts.partialLine(dataset, partial);
       })},
       options: {maintainAspectRatio: false, animation: false, interaction: {mode: "index", intersect: false},
                 plugins: {legend: {display: spec.datasets.length > 1, labels: {boxWidth: 10}},
-                          tooltip: spec.percent ? {callbacks: {label: function (c) { return c.dataset.label + ": " + percent(c.parsed.y); }}} : {},
+                          tooltip: tooltip,
                           opsMarkers: {markers: spec.markers || []}},
                 scales: scales},
       plugins: window.OpsChartMarkers ? [window.OpsChartMarkers] : []

@@ -94,8 +94,11 @@ def _period_index(first: date, later: date, period: str) -> int:
 
 
 def retention(events: list[Ev], cohort_event: str, return_event: str, period: str, date_from: date, date_to: date,
-              tz: str, periods: int = 8) -> dict:
+              tz: str, periods: int = 8, today: date | None = None) -> dict:
+    """Cohorts with ``retained[k]`` (None once period cohort+k starts after ``today``) and ``complete`` (periods k < N
+    whose last day is before ``today``); ``today`` defaults to the (pinned) clock's local date in ``tz``."""
     zone = ZoneInfo(tz)
+    today = today or datetime.now(zone).date()
     start, end = _midnight(date_from, zone), _midnight(date_to + timedelta(days=1), zone)
     cohorts: dict[date, dict] = {}
     for person_events in _by_person(events).values():
@@ -113,10 +116,31 @@ def retention(events: list[Ev], cohort_event: str, return_event: str, period: st
                    and _period_index(cohort, _period_start(ev.ts.astimezone(zone).date(), period), period) == k
                    for ev in person_events):
                 row["retained"][k] += 1
-    return {"period": period, "cohorts": [
-        {"cohort": cohort.isoformat(), "size": row["size"], "retained": row["retained"]}
-        for cohort, row in sorted(cohorts.items())
-    ]}
+    out = []
+    for cohort, row in sorted(cohorts.items()):
+        # walk the calendar one day at a time: period k starts on the day whose index from the cohort becomes k
+        day, starts, ends = cohort, {}, {}
+        while len(ends) < periods:
+            k = _period_index(cohort, _period_start(day, period), period)
+            starts.setdefault(k, day)
+            if _period_index(cohort, _period_start(day + timedelta(days=1), period), period) != k:
+                ends[k] = day
+            day += timedelta(days=1)
+        out.append({"cohort": cohort.isoformat(), "size": row["size"],
+                    "retained": [row["retained"][k] if starts[k] <= today else None for k in range(periods)],
+                    "complete": sum(1 for k in range(periods) if ends[k] < today)})
+    return {"period": period, "cohorts": out}
+
+
+def retention_average(result: dict) -> list[float | None]:
+    """Per period k: retained over size, summed over the cohorts whose period k is complete (None: no such cohort)."""
+    width = max((len(c["retained"]) for c in result["cohorts"]), default=0)
+    shares = []
+    for k in range(width):
+        kept = sum(c["retained"][k] for c in result["cohorts"] if k < c["complete"])
+        size = sum(c["size"] for c in result["cohorts"] if k < c["complete"])
+        shares.append(kept / size if size else None)
+    return shares
 
 
 def golden_time(events: list[Ev], event: str, date_from: date, date_to: date, tz: str) -> list[list[int]]:

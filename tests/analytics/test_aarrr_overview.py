@@ -124,3 +124,64 @@ def test_export_start_creates_a_job_and_goes_to_the_exports_page(client_for, sto
     job = ExportJob.objects.get()
     assert (job.status, job.rows_done, job.params) == ("done", 3, {"date_from": "2026-03-01",
                                                                     "date_to": "2026-03-31"})
+
+
+# Partial periods on the chart: the clock is pinned at Wednesday 2026-11-25 10:00 (tests/conftest.py).
+
+def test_today_is_so_far_and_days_to_come_have_no_value(client_for, db):
+    AarrrDaily.objects.bulk_create([
+        AarrrDaily(date=date(2026, 11, 24), channel="wechat", acquisition=40),
+        AarrrDaily(date=date(2026, 11, 25), channel="wechat", acquisition=7),  # a recompute during the day
+    ])
+
+    response = client_for(Role.ANALYST).get("/analytics/aarrr/", {"date_from": "2026-11-23", "date_to": "2026-11-27"})
+
+    chart = response.context["chart"]
+    assert chart["interval"] == "day"
+    assert chart["labels"] == ["2026-11-23", "2026-11-24", "2026-11-25", "2026-11-26", "2026-11-27"]
+    acquisition = next(stage for stage in chart["stages"] if stage["key"] == "acquisition")
+    assert acquisition["values"] == [0.0, 40.0, 7.0, None, None]  # not a fall to 0 after today
+    assert chart["partial"] == [None, None, "so far", None, None]
+    assert 'data-testid="chart-partial-note"' in response.content.decode()
+
+
+def test_the_default_range_ends_yesterday_and_has_nothing_partial(client_for, db):
+    response = client_for(Role.ANALYST).get("/analytics/aarrr/")
+
+    chart = response.context["chart"]
+    assert chart["labels"][-1] == "2026-11-24" and not any(chart["partial"])
+    assert 'data-testid="chart-partial-note"' not in response.content.decode()
+
+
+def test_a_long_range_is_charted_per_week_with_this_week_so_far(client_for, db):
+    AarrrDaily.objects.bulk_create([
+        AarrrDaily(date=date(2026, 11, 16) + timedelta(days=i), channel="wechat", acquisition=1) for i in range(10)])
+
+    response = client_for(Role.ANALYST).get("/analytics/aarrr/", {"date_from": "2026-08-01", "date_to": "2026-11-25"})
+
+    chart = response.context["chart"]
+    assert chart["interval"] == "week"
+    assert chart["labels"][0] == "2026-07-27" and chart["labels"][-1] == "2026-11-23"  # Mondays
+    acquisition = next(stage for stage in chart["stages"] if stage["key"] == "acquisition")
+    assert acquisition["values"][-2:] == [7.0, 3.0]  # 16–22 Nov; 23–25 Nov so far
+    assert chart["partial"][-1] == "so far"
+    assert chart["partial"][0] == "only part of the week is in the range"  # 1–2 Aug of the week of 27 Jul
+    assert not any(chart["partial"][1:-1])
+    assert "This week is in progress" in response.content.decode()
+
+
+def test_the_home_chart_marks_today_so_far(client_for):
+    response = client_for(Role.ANALYST).get("/")
+
+    chart = response.context["chart"]
+    assert chart["labels"][-1] == "2026-11-25"
+    assert chart["partial"] == [None] * 29 + ["so far"]
+
+
+def test_a_dashboard_tile_of_the_aarrr_overview_marks_today_so_far():
+    from insights.presenters import present
+
+    shown = present(kind="aarrr", result={"stages": [], "series": [
+        {"date": "2026-11-24", "acquisition": 3}, {"date": "2026-11-25", "acquisition": 1}]})
+
+    assert shown["chart"]["partial"] == [None, "so far"]

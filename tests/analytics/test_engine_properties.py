@@ -10,7 +10,7 @@ can: pandas everywhere, SQL on PostgreSQL.
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -23,7 +23,7 @@ from analytics.services.columns import columns_build, columns_build_day
 from analytics.services.funnel import funnel_compute
 from analytics.services.golden_time import golden_time_compute
 from analytics.services.loading import EventRow, events_load
-from analytics.services.retention import retention_compute
+from analytics.services.retention import retention_average, retention_compute
 from tests.analytics import reference
 from tests.analytics.conftest import ENGINES, FUNNEL_ENGINES, POSTGRES
 
@@ -138,6 +138,41 @@ def test_retention_matches_the_reference(settings, engine, tz, rows, cohort_even
 
         assert result == reference.retention(plain, cohort_event, return_event, period, date_from, date_to, tz,
                                              periods=periods)
+
+    _in_rolled_back_transaction(check)
+
+
+@pytest.mark.now(datetime(2026, 3, 3, 15, tzinfo=UTC))  # inside the grid of events
+@pytest.mark.parametrize("tz", ZONES)
+@pytest.mark.parametrize("engine", ENGINES)
+@HYPOTHESIS
+@given(
+    rows=event_sets(),
+    cohort_event=st.sampled_from(ALPHABET),
+    return_event=st.sampled_from(ALPHABET),
+    period=st.sampled_from(["day", "week", "month"]),
+    first_day=st.integers(min_value=-2, max_value=6),
+    span=st.integers(min_value=0, max_value=6),
+    periods=st.integers(min_value=1, max_value=10),
+)
+def test_retention_with_young_cohorts_matches_the_reference(settings, engine, tz, rows, cohort_event, return_event,
+                                                             period, first_day, span, periods):
+    """Now is in the middle of the events: cohorts younger than their periods, the day, week and month in progress,
+    periods not started (None), and the average row over complete periods only."""
+    settings.TIME_ZONE = tz
+    date_from = BASE + timedelta(days=first_day)
+    date_to = date_from + timedelta(days=span)
+
+    def check():
+        plain = _load(rows, tz)
+
+        result = retention_compute(cohort_event=cohort_event, return_event=return_event, period=period,
+                                   date_from=date_from, date_to=date_to, periods=periods, engine=engine)
+
+        expected = reference.retention(plain, cohort_event, return_event, period, date_from, date_to, tz,
+                                       periods=periods)
+        assert result == expected
+        assert [cell["share"] for cell in retention_average(result)] == reference.retention_average(expected)
 
     _in_rolled_back_transaction(check)
 

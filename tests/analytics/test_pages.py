@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import csv
+import io
+import json
 from datetime import date, timedelta
 
 import pytest
@@ -87,7 +90,8 @@ def test_retention_page_shows_the_heatmap(client_for, stored):
         "date_from": "2026-03-02", "date_to": "2026-03-02"})
 
     assert response.status_code == 200
-    assert response.context["report"]["cohorts"] == [{"cohort": "2026-03-02", "size": 2, "retained": [0, 1, 0]}]
+    assert response.context["report"]["cohorts"] == [{"cohort": "2026-03-02", "size": 2, "retained": [0, 1, 0],
+                                                      "complete": 3}]
     html = response.content.decode()
     assert 'data-testid="cohort-2026-03-02"' in html
     assert "50.0%" in html
@@ -134,3 +138,79 @@ def load_customers(first: int, last: int) -> None:
 # session, user, groups, event names, the report (one or two reads on SQLite; on PostgreSQL a savepoint, JIT off and
 # temporary tables: create, ANALYZE and drop per step).
 PAGE_MAX_QUERIES = {"sqlite": 6, "postgresql": 25}
+
+
+# Retention with young cohorts: the clock is pinned at Wednesday 2026-11-25 10:00 (tests/conftest.py).
+
+NOV_9 = date(2026, 11, 9)
+
+
+@pytest.fixture
+def young():
+    events_load([
+        event_row("signup", "a", local_time(NOV_9, 10)),  # 9 Nov: weeks 0, 1 complete, week 2 so far
+        event_row("order_paid", "a", local_time(NOV_9 + timedelta(days=7), 10)),
+        event_row("order_paid", "a", local_time(NOV_9 + timedelta(days=15), 9)),
+        event_row("signup", "b", local_time(NOV_9 + timedelta(days=1), 10)),
+        event_row("signup", "c", local_time(NOV_9 + timedelta(days=7), 10)),  # 16 Nov: week 1 so far
+        event_row("order_paid", "c", local_time(NOV_9 + timedelta(days=8), 10)),
+        event_row("signup", "d", local_time(NOV_9 + timedelta(days=14), 10)),  # 23 Nov: week 0 so far
+    ])
+
+
+RETENTION_YOUNG = {"cohort_event": "signup", "return_event": "order_paid", "period": "week", "periods": "4",
+                   "date_from": "2026-11-09", "date_to": "2026-11-25"}
+
+
+def test_retention_page_leaves_periods_not_started_blank_and_marks_the_one_in_progress(client_for, young):
+    response = client_for(Role.USER_OPS).get("/analytics/retention/", RETENTION_YOUNG)
+
+    assert response.status_code == 200
+    html = response.content.decode()
+    row = html.split('data-testid="cohort-2026-11-23"')[1].split("</tr>")[0]
+    assert row.count('data-state="future"') == 3 and row.count('data-state="so_far"') == 1
+    assert row.count("0.0%") == 1 and '0.0%<span class="so-far-mark">so far</span>' in row  # never a bare 0 %
+    row = html.split('data-testid="cohort-2026-11-09"')[1].split("</tr>")[0]
+    assert row.count('data-state="complete"') == 2 and row.count('data-state="so_far"') == 1
+    # the average row: week 0 over 9 and 16 Nov (1 of 3 — c ordered in week 0), week 1 over 9 Nov (1 of 2)
+    average = html.split('data-testid="retention-average"')[1].split("</tr>")[0]
+    assert average.split('data-share="')[1].startswith("0.333")
+    assert "33.3%" in average and "50.0%" in average and average.count('data-state="future"') == 2
+    assert 'data-chart="retention-curve"' in html and 'id="retention-curve-data"' in html
+
+
+def test_retention_curve_data_is_the_average_in_percent(client_for, young):
+    response = client_for(Role.USER_OPS).get("/analytics/retention/", RETENTION_YOUNG)
+
+    html = response.content.decode()
+    data = html.split('id="retention-curve-data" type="application/json">')[1].split("</script>")[0]
+    assert json.loads(data) == {"labels": ["Week 0", "Week 1", "Week 2", "Week 3"],
+                                "values": [33.33, 50.0, None, None], "customers": [3, 2, 0, 0]}
+
+
+def test_retention_export_has_blank_future_cells_so_far_marks_and_the_average_row(client_for, young):
+    response = client_for(Role.USER_OPS).get("/analytics/retention/export/", RETENTION_YOUNG)
+
+    assert response.status_code == 200
+    assert response["Content-Type"] == "text/csv; charset=utf-8"
+    rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode("utf-8-sig"))))
+    assert rows == [
+        ["Cohort", "Customers", "Complete periods", "Week 0", "Week 1", "Week 2", "Week 3"],
+        ["2026-11-09", "2", "2", "0.00%", "50.00%", "50.00% (so far)", ""],
+        ["2026-11-16", "1", "1", "100.00%", "0.00% (so far)", "", ""],
+        ["2026-11-23", "1", "0", "0.00% (so far)", "", "", ""],
+        ["Average (complete periods)", "", "", "33.33%", "50.00%", "", ""],
+    ]
+
+
+def test_retention_export_refuses_bad_parameters_with_the_fields(client_for, young):
+    response = client_for(Role.USER_OPS).get("/analytics/retention/export/", {**RETENTION_YOUNG, "period": "year"})
+
+    assert response.status_code == 400
+    assert "Choose a period: day, week or month." in response.content.decode()
+
+
+def test_retention_export_needs_a_login(client, young):
+    response = client.get("/analytics/retention/export/", RETENTION_YOUNG)
+
+    assert response.status_code == 302 and "/login" in response["Location"]

@@ -59,9 +59,10 @@ def test_retention_of_one_merchants_customers():
         everyone = retention_compute(**kwargs)
         m1 = retention_compute(**kwargs, property_filter=("merchant_id", "M1"))
 
-        assert everyone["cohorts"] == [{"cohort": "2026-03-09", "size": 2, "retained": [2, 2, 1]}], engine
-        assert m1["cohorts"] == [{"cohort": "2026-03-09", "size": 1, "retained": [1, 1, 0]},
-                                 {"cohort": "2026-03-16", "size": 1, "retained": [1, 0, 0]}], engine
+        assert everyone["cohorts"] == [{"cohort": "2026-03-09", "size": 2, "retained": [2, 2, 1], "complete": 3}], \
+            engine
+        assert m1["cohorts"] == [{"cohort": "2026-03-09", "size": 1, "retained": [1, 1, 0], "complete": 3},
+                                 {"cohort": "2026-03-16", "size": 1, "retained": [1, 0, 0], "complete": 3}], engine
 
 
 def test_funnel_every_step_filtered_by_the_property():

@@ -75,7 +75,7 @@ def test_retention_api(api_client_for, stored):
 
     assert response.status_code == 200
     assert response.json() == {"period": "week", "cohorts": [{"cohort": "2026-03-02", "size": 1,
-                                                              "retained": [0, 1, 0]}]}
+                                                              "retained": [0, 1, 0], "complete": 3}]}
 
 
 def test_golden_time_api(api_client_for, stored):

@@ -90,8 +90,8 @@ def test_retention_cohorts_are_first_orders_at_this_merchant():
     retention = merchant_analytics(merchant=Merchant(code="M1"))["retention"]
 
     assert retention == [
-        {"cohort": "2026-03-09", "size": 1, "retained": [1, 1, 0, 0, 0, 0]},
-        {"cohort": "2026-03-16", "size": 1, "retained": [1, 0, 0, 0, 0, 0]},
+        {"cohort": "2026-03-09", "size": 1, "retained": [1, 1, 0, 0, 0, 0], "complete": 6},
+        {"cohort": "2026-03-16", "size": 1, "retained": [1, 0, 0, 0, 0, 0], "complete": 6},
     ]
 
 
@@ -109,4 +109,4 @@ def test_the_merchant_page_shows_its_analytics(client_for):
     assert response.context["chart"]["orders"][-1] == 1
     assert [s["count"] for s in response.context["analytics"]["funnel"]] == [1, 1, 1]
     assert response.context["analytics"]["retention"] == [{"cohort": "2026-03-23", "size": 1,
-                                                           "retained": [1, 0, 0, 0, 0, 0]}]
+                                                           "retained": [1, 0, 0, 0, 0, 0], "complete": 6}]

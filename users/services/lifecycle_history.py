@@ -16,14 +16,14 @@ happened earlier is folded into its first column (no rule looks further back tha
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 
 import numpy as np
 from django.db import transaction
 from django.db.models import Min
-from django.utils import timezone
 
 from analytics.selectors import person_activity_bounds, person_activity_totals, person_daily_activity
+from ops_platform.core.periods import local_day_start
 from users.models import LifecycleSettings, Stage, StageDaily, StageFlow
 from users.services.customers import customers_lock, lifecycle_settings_get
 
@@ -34,7 +34,7 @@ PAIRS = len(STAGES) + 1  # flow codes: (previous + 1) × PAIRS + current; previo
 
 
 def _local_midnight(day: date) -> datetime:
-    return timezone.make_aware(datetime.combine(day, time()), timezone.get_current_timezone())
+    return local_day_start(day)
 
 
 def _window(cumulative: np.ndarray, days: int) -> np.ndarray:
