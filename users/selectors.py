@@ -9,6 +9,7 @@ from collections import defaultdict
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
+import numpy as np
 from django.db.models import Count, F, Max, Min, OuterRef, Q, QuerySet, Subquery, Sum, Window
 from django.db.models.functions import RowNumber, TruncMonth
 from django.utils import timezone
@@ -35,6 +36,8 @@ from users.services.segments import CHOICE_FIELDS, COUNT_OPERATORS, DATE_FIELDS,
 
 NONE_CHANNEL = "(none)"
 REVENUE_DAYS = (30, 60, 90)
+# Channel quality ranks on the longest revenue window that at least this share of the range's sign-ups has reached.
+MATURE_SHARE = 0.5
 
 
 def local_range(date_from: date, date_to: date) -> tuple[datetime, datetime]:
@@ -166,58 +169,101 @@ def _ratio(numerator, denominator):
     return round(float(numerator) / float(denominator), 4) if denominator else None
 
 
-def channel_quality(*, date_from: date, date_to: date) -> dict:
+def channel_quality(*, date_from: date, date_to: date, now: datetime | None = None) -> dict:
     """Each first-touch channel judged by what its customers first seen in the range went on to do.
 
     Per channel: visitors, sign-ups (acquired customers), activation rate (sign-ups / visitors), buyers, repeat
-    rate (2+ orders / buyers), spend (prorated), CAC (spend / sign-ups), revenue per acquired customer within
-    30/60/90 days of the first visit, payback day (first day the cohort's revenue covers the spend), ROI
-    ((90-day revenue − spend) / spend). Ranked by ROI, then by 90-day revenue per customer. Also the cumulative
-    revenue-per-customer curve by days since the first visit (the cohort revenue chart). Three queries.
+    rate (2+ orders / buyers), spend (prorated), CAC (spend / sign-ups).
+
+    Revenue is judged on **mature** customers only: ``revenue_Nd_per_customer`` (N = 30, 60, 90) is the revenue
+    within N days of the first visit of the customers first seen at least N days before ``now``, per signed-up
+    customer among them; ``customers_Nd`` is how many signed-up customers that is (``None`` revenue when 0). A
+    cohort younger than N days has no N-day figure instead of a partial one.
+
+    ROI, payback and the ranking use ONE window for every channel, ``roi_window``: the longest N for which at least
+    ``MATURE_SHARE`` (half) of the range's signed-up customers are mature — a window only a sliver of the cohort has
+    reached ranks on a handful of customers. ``None`` when even 30 days is too young: then ROI and payback are
+    ``None`` and the channels are ranked by activation rate (``ranked_by`` says which).
+    ROI = (revenue_N per customer − CAC) / CAC; payback = the first day the mature customers' cumulative revenue
+    per customer covers the CAC. The curve (cumulative revenue per customer by day since the first visit) uses, at
+    day d, the customers mature for the window that contains d (so it ends where the cohort is too young), and
+    matches ``revenue_Nd_per_customer`` at days 30, 60, 90. Three queries.
     """
+    now = now or timezone.now()
     start, end = local_range(date_from, date_to)
+    cutoffs = {days: now - timedelta(days=days) for days in REVENUE_DAYS}
     cohorts = (Customer.objects.filter(first_seen_at__gte=start, first_seen_at__lt=end).values("first_channel")
                .order_by().annotate(visitors=Count("person_id"),
                                     signups=Count("person_id", filter=Q(signed_up_at__isnull=False)),
                                     buyers=Count("person_id", filter=Q(orders__gte=1)),
-                                    repeaters=Count("person_id", filter=Q(orders__gte=2))))
+                                    repeaters=Count("person_id", filter=Q(orders__gte=2)),
+                                    **{f"customers_{days}d": Count("person_id", filter=Q(
+                                        signed_up_at__isnull=False, first_seen_at__lte=cutoffs[days]))
+                                       for days in REVENUE_DAYS}))
     spend = channel_spend_in(date_from=date_from, date_to=date_to)
-    revenue_days = first_touch_revenue_by_day(start=start, end=end, max_days=max(REVENUE_DAYS))
-    daily: dict[str, list[float]] = defaultdict(lambda: [0.0] * max(REVENUE_DAYS))
+    horizon = max(REVENUE_DAYS)
+    revenue_days = first_touch_revenue_by_day(start=start, end=end, max_days=horizon, now=now, windows=REVENUE_DAYS)
+    # revenue[channel][w][d]: revenue on day d since the first visit of the customers mature for window w
+    revenue: dict[str, np.ndarray] = defaultdict(lambda: np.zeros((len(REVENUE_DAYS), horizon)))
     for row in revenue_days:
-        daily[row["channel"]][row["day"]] += row["revenue"]
+        for index, days in enumerate(REVENUE_DAYS):
+            if row["mature"] >= days:
+                revenue[row["channel"]][index, row["day"]] += row["revenue"]
+    cohorts = list(cohorts)
+    signed_up = sum(cohort["signups"] for cohort in cohorts)
+    window = next((days for days in sorted(REVENUE_DAYS, reverse=True)
+                   if signed_up and sum(cohort[f"customers_{days}d"] for cohort in cohorts)
+                   >= MATURE_SHARE * signed_up), None)
     rows = []
     for cohort in cohorts:
         channel = cohort["first_channel"] or NONE_CHANNEL
-        cumulative, total = [], 0.0
-        for value in daily[channel]:
-            total += value
-            cumulative.append(round(total, 2))
+        cumulative = np.cumsum(revenue[channel], axis=1)
+        mature = [cohort[f"customers_{days}d"] for days in REVENUE_DAYS]
+        curve, previous = [], 0
+        for index, days in enumerate(REVENUE_DAYS):
+            if not mature[index]:
+                break
+            curve.extend(round(float(value) / mature[index], 4) for value in cumulative[index, previous:days])
+            previous = days
+        per_customer = {days: _ratio(cumulative[index, days - 1], mature[index])
+                        for index, days in enumerate(REVENUE_DAYS)}
         cost = float(spend.get(channel, 0))
         signups = cohort["signups"]
-        payback = next((day for day, value in enumerate(cumulative) if value >= cost), None) if cost else None
-        row = {
+        cac = round(cost / signups, 2) if cost and signups else None
+        value = per_customer.get(window) if window else None
+        payback = None
+        if cac and window:
+            payback = next((day for day, amount in enumerate(curve[:window]) if amount >= cac), None)
+        rows.append({
             "channel": channel, "visitors": cohort["visitors"], "signups": signups, "buyers": cohort["buyers"],
             "activation_rate": _ratio(signups, cohort["visitors"]),
             "repeat_rate": _ratio(cohort["repeaters"], cohort["buyers"]),
-            "spend": round(cost, 2), "cac": round(cost / signups, 2) if cost and signups else None,
-            **{f"revenue_{days}d_per_customer": _ratio(cumulative[days - 1], signups) for days in REVENUE_DAYS},
-            "revenue_90d": cumulative[-1], "payback_days": payback,
-            "roi": round((cumulative[-1] - cost) / cost, 4) if cost else None,
-            "curve": [_ratio(value, signups) or 0.0 for value in cumulative],
-        }
-        rows.append(row)
-    rows.sort(key=lambda r: (r["roi"] is None, -(r["roi"] or 0), -(r["revenue_90d_per_customer"] or 0),
-                             r["channel"]))
+            "spend": round(cost, 2), "cac": cac,
+            **{key: item for days, n in zip(REVENUE_DAYS, mature, strict=True)
+               for key, item in ((f"revenue_{days}d_per_customer", per_customer[days]), (f"customers_{days}d", n))},
+            "payback_days": payback,
+            "roi": round((value - cac) / cac, 4) if cac and value is not None else None,
+            "curve": curve,
+        })
+    if window:
+        rows.sort(key=lambda r: (r["roi"] is None, -(r["roi"] or 0), -(r[f"revenue_{window}d_per_customer"] or 0),
+                                 r["channel"]))
+    else:  # no mature revenue to rank on: by activation rate, which a young cohort already has
+        rows.sort(key=lambda r: (-(r["activation_rate"] or 0), -r["signups"], r["channel"]))
     for rank, row in enumerate(rows, start=1):
         row["rank"] = rank
-    # spend on channels that brought nobody in the range is still shown (CAC undefined)
+    # spend on channels that brought nobody in the range is still shown (CAC undefined, all of it lost)
     for channel in sorted(set(spend) - {row["channel"] for row in rows}):
         rows.append({"channel": channel, "visitors": 0, "signups": 0, "buyers": 0, "activation_rate": None,
                      "repeat_rate": None, "spend": float(spend[channel]), "cac": None,
-                     **{f"revenue_{days}d_per_customer": None for days in REVENUE_DAYS}, "revenue_90d": 0.0,
+                     **{key: item for days in REVENUE_DAYS
+                        for key, item in ((f"revenue_{days}d_per_customer", None), (f"customers_{days}d", 0))},
                      "payback_days": None, "roi": -1.0, "curve": [], "rank": len(rows) + 1})
-    return {"date_from": date_from.isoformat(), "date_to": date_to.isoformat(), "channels": rows}
+    return {"date_from": date_from.isoformat(), "date_to": date_to.isoformat(), "roi_window": window,
+            "ranked_by": "roi" if window else "activation_rate",
+            "mature_before": {str(days): timezone.localtime(cutoffs[days]).date().isoformat()
+                              for days in REVENUE_DAYS},
+            "channels": rows}
 
 
 # Segments
