@@ -486,8 +486,10 @@ def customer_activity_sql(*, order_cutoffs=()) -> tuple[str, list]:
     return _customer_activity.customer_activity_sql(order_cutoffs=order_cutoffs)
 
 
-def first_touch_revenue_by_day(*, start: datetime, end: datetime, max_days: int = 90) -> list[dict]:
-    return _customer_activity.first_touch_revenue_by_day(start=start, end=end, max_days=max_days)
+def first_touch_revenue_by_day(*, start: datetime, end: datetime, max_days: int = 90, now: datetime | None = None,
+                               windows=()) -> list[dict]:
+    return _customer_activity.first_touch_revenue_by_day(start=start, end=end, max_days=max_days, now=now,
+                                                         windows=windows)
 
 
 def person_timeline(*, person_id: int, limit: int = 200) -> list[dict]:

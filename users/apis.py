@@ -507,6 +507,7 @@ class ReferralReferrersApi(APIView):
 
     @extend_schema(responses=inline_serializer("Referrers", {
         "top": serializers.ListField(child=serializers.DictField()),
-        "fraud_signals": serializers.ListField(child=serializers.DictField())}))
+        "fraud_signals": serializers.ListField(child=serializers.DictField()),
+        "unresolved": serializers.DictField()}))
     def get(self, request):
-        return Response({"top": selectors.referral_top(), "fraud_signals": selectors.referral_fraud_signals()})
+        return Response(selectors.referral_referrers())

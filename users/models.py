@@ -50,7 +50,10 @@ class Customer(models.Model):
     utm_medium = models.CharField(max_length=200, blank=True, default="")
     utm_campaign = models.CharField(max_length=200, blank=True, default="")
     signed_up_at = models.DateTimeField(_("signed up"), null=True, blank=True)
-    referrer = models.CharField(_("referrer"), max_length=200, blank=True, default="")
+    referrer = models.CharField(_("referrer"), max_length=200, blank=True, default="")  # as the signup event says
+    # The customer's own invite code (``invite_code_of``), set when the row is first written: a ``signup`` naming it
+    # as ``referrer`` resolves to this customer.
+    invite_code = models.CharField(_("invite code"), max_length=12, blank=True, default="")
     first_order_at = models.DateTimeField(_("first order"), null=True, blank=True)
     last_order_at = models.DateTimeField(_("last order"), null=True, blank=True)
     orders = models.PositiveIntegerField(_("orders"), default=0)
@@ -74,6 +77,7 @@ class Customer(models.Model):
             models.Index(fields=["first_seen_at"], name="customer_first_seen"),
             models.Index(fields=["first_channel", "first_seen_at"], name="customer_channel_seen"),
             models.Index(fields=["referrer"], name="customer_referrer"),
+            models.Index(fields=["invite_code"], name="customer_invite_code"),
         ]
 
     def __str__(self) -> str:

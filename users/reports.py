@@ -32,7 +32,7 @@ def _customer_summary() -> dict:
 
 
 def _referrers() -> dict:
-    return {"top": selectors.referral_top(), "fraud_signals": selectors.referral_fraud_signals()}
+    return selectors.referral_referrers()
 
 
 KINDS = [

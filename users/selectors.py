@@ -4,15 +4,17 @@ Events are read only through analytics (``analytics.services.customer_activity``
 
 from __future__ import annotations
 
-import hashlib
 from collections import defaultdict
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
+import numpy as np
+import pandas as pd
 from django.db.models import Count, F, Max, Min, OuterRef, Q, QuerySet, Subquery, Sum, Window
-from django.db.models.functions import RowNumber, TruncMonth
+from django.db.models.functions import Coalesce, RowNumber, TruncMonth
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 
 from analytics.selectors import first_touch_revenue_by_day, person_timeline
 from ops_platform.core import periods
@@ -31,11 +33,13 @@ from users.models import (
     StageFlow,
 )
 from users.services.coupons import coupon_campaign_results
-from users.services.customers import rfm_segment_of
+from users.services.customers import invite_code_of, rfm_segment_of
 from users.services.segments import CHOICE_FIELDS, COUNT_OPERATORS, DATE_FIELDS, NUMBER_FIELDS, TEXT_FIELDS
 
 NONE_CHANNEL = "(none)"
 REVENUE_DAYS = (30, 60, 90)
+# Channel quality ranks on the longest revenue window that at least this share of the range's sign-ups has reached.
+MATURE_SHARE = 0.5
 
 
 def local_range(date_from: date, date_to: date) -> tuple[datetime, datetime]:
@@ -52,7 +56,8 @@ def customer_list(*, q: str | None = None, stage: str | None = None, channel: st
     """Customers, newest first. One query; no joins."""
     customers = Customer.objects.all()
     if q:
-        customers = customers.filter(Q(distinct_id__icontains=q) | Q(referrer__iexact=q))
+        customers = customers.filter(Q(distinct_id__icontains=q) | Q(referrer__iexact=q)
+                                     | Q(referrer=invite_code_of(q)) | Q(invite_code__iexact=q))
     if stage:
         customers = customers.filter(stage=stage)
     if channel:
@@ -165,58 +170,101 @@ def _ratio(numerator, denominator):
     return round(float(numerator) / float(denominator), 4) if denominator else None
 
 
-def channel_quality(*, date_from: date, date_to: date) -> dict:
+def channel_quality(*, date_from: date, date_to: date, now: datetime | None = None) -> dict:
     """Each first-touch channel judged by what its customers first seen in the range went on to do.
 
     Per channel: visitors, sign-ups (acquired customers), activation rate (sign-ups / visitors), buyers, repeat
-    rate (2+ orders / buyers), spend (prorated), CAC (spend / sign-ups), revenue per acquired customer within
-    30/60/90 days of the first visit, payback day (first day the cohort's revenue covers the spend), ROI
-    ((90-day revenue − spend) / spend). Ranked by ROI, then by 90-day revenue per customer. Also the cumulative
-    revenue-per-customer curve by days since the first visit (the cohort revenue chart). Three queries.
+    rate (2+ orders / buyers), spend (prorated), CAC (spend / sign-ups).
+
+    Revenue is judged on **mature** customers only: ``revenue_Nd_per_customer`` (N = 30, 60, 90) is the revenue
+    within N days of the first visit of the customers first seen at least N days before ``now``, per signed-up
+    customer among them; ``customers_Nd`` is how many signed-up customers that is (``None`` revenue when 0). A
+    cohort younger than N days has no N-day figure instead of a partial one.
+
+    ROI, payback and the ranking use ONE window for every channel, ``roi_window``: the longest N for which at least
+    ``MATURE_SHARE`` (half) of the range's signed-up customers are mature — a window only a sliver of the cohort has
+    reached ranks on a handful of customers. ``None`` when even 30 days is too young: then ROI and payback are
+    ``None`` and the channels are ranked by activation rate (``ranked_by`` says which).
+    ROI = (revenue_N per customer − CAC) / CAC; payback = the first day the mature customers' cumulative revenue
+    per customer covers the CAC. The curve (cumulative revenue per customer by day since the first visit) uses, at
+    day d, the customers mature for the window that contains d (so it ends where the cohort is too young), and
+    matches ``revenue_Nd_per_customer`` at days 30, 60, 90. Three queries.
     """
+    now = now or timezone.now()
     start, end = local_range(date_from, date_to)
+    cutoffs = {days: now - timedelta(days=days) for days in REVENUE_DAYS}
     cohorts = (Customer.objects.filter(first_seen_at__gte=start, first_seen_at__lt=end).values("first_channel")
                .order_by().annotate(visitors=Count("person_id"),
                                     signups=Count("person_id", filter=Q(signed_up_at__isnull=False)),
                                     buyers=Count("person_id", filter=Q(orders__gte=1)),
-                                    repeaters=Count("person_id", filter=Q(orders__gte=2))))
+                                    repeaters=Count("person_id", filter=Q(orders__gte=2)),
+                                    **{f"customers_{days}d": Count("person_id", filter=Q(
+                                        signed_up_at__isnull=False, first_seen_at__lte=cutoffs[days]))
+                                       for days in REVENUE_DAYS}))
     spend = channel_spend_in(date_from=date_from, date_to=date_to)
-    revenue_days = first_touch_revenue_by_day(start=start, end=end, max_days=max(REVENUE_DAYS))
-    daily: dict[str, list[float]] = defaultdict(lambda: [0.0] * max(REVENUE_DAYS))
+    horizon = max(REVENUE_DAYS)
+    revenue_days = first_touch_revenue_by_day(start=start, end=end, max_days=horizon, now=now, windows=REVENUE_DAYS)
+    # revenue[channel][w][d]: revenue on day d since the first visit of the customers mature for window w
+    revenue: dict[str, np.ndarray] = defaultdict(lambda: np.zeros((len(REVENUE_DAYS), horizon)))
     for row in revenue_days:
-        daily[row["channel"]][row["day"]] += row["revenue"]
+        for index, days in enumerate(REVENUE_DAYS):
+            if row["mature"] >= days:
+                revenue[row["channel"]][index, row["day"]] += row["revenue"]
+    cohorts = list(cohorts)
+    signed_up = sum(cohort["signups"] for cohort in cohorts)
+    window = next((days for days in sorted(REVENUE_DAYS, reverse=True)
+                   if signed_up and sum(cohort[f"customers_{days}d"] for cohort in cohorts)
+                   >= MATURE_SHARE * signed_up), None)
     rows = []
     for cohort in cohorts:
         channel = cohort["first_channel"] or NONE_CHANNEL
-        cumulative, total = [], 0.0
-        for value in daily[channel]:
-            total += value
-            cumulative.append(round(total, 2))
+        cumulative = np.cumsum(revenue[channel], axis=1)
+        mature = [cohort[f"customers_{days}d"] for days in REVENUE_DAYS]
+        curve, previous = [], 0
+        for index, days in enumerate(REVENUE_DAYS):
+            if not mature[index]:
+                break
+            curve.extend(round(float(value) / mature[index], 4) for value in cumulative[index, previous:days])
+            previous = days
+        per_customer = {days: _ratio(cumulative[index, days - 1], mature[index])
+                        for index, days in enumerate(REVENUE_DAYS)}
         cost = float(spend.get(channel, 0))
         signups = cohort["signups"]
-        payback = next((day for day, value in enumerate(cumulative) if value >= cost), None) if cost else None
-        row = {
+        cac = round(cost / signups, 2) if cost and signups else None
+        value = per_customer.get(window) if window else None
+        payback = None
+        if cac and window:
+            payback = next((day for day, amount in enumerate(curve[:window]) if amount >= cac), None)
+        rows.append({
             "channel": channel, "visitors": cohort["visitors"], "signups": signups, "buyers": cohort["buyers"],
             "activation_rate": _ratio(signups, cohort["visitors"]),
             "repeat_rate": _ratio(cohort["repeaters"], cohort["buyers"]),
-            "spend": round(cost, 2), "cac": round(cost / signups, 2) if cost and signups else None,
-            **{f"revenue_{days}d_per_customer": _ratio(cumulative[days - 1], signups) for days in REVENUE_DAYS},
-            "revenue_90d": cumulative[-1], "payback_days": payback,
-            "roi": round((cumulative[-1] - cost) / cost, 4) if cost else None,
-            "curve": [_ratio(value, signups) or 0.0 for value in cumulative],
-        }
-        rows.append(row)
-    rows.sort(key=lambda r: (r["roi"] is None, -(r["roi"] or 0), -(r["revenue_90d_per_customer"] or 0),
-                             r["channel"]))
+            "spend": round(cost, 2), "cac": cac,
+            **{key: item for days, n in zip(REVENUE_DAYS, mature, strict=True)
+               for key, item in ((f"revenue_{days}d_per_customer", per_customer[days]), (f"customers_{days}d", n))},
+            "payback_days": payback,
+            "roi": round((value - cac) / cac, 4) if cac and value is not None else None,
+            "curve": curve,
+        })
+    if window:
+        rows.sort(key=lambda r: (r["roi"] is None, -(r["roi"] or 0), -(r[f"revenue_{window}d_per_customer"] or 0),
+                                 r["channel"]))
+    else:  # no mature revenue to rank on: by activation rate, which a young cohort already has
+        rows.sort(key=lambda r: (-(r["activation_rate"] or 0), -r["signups"], r["channel"]))
     for rank, row in enumerate(rows, start=1):
         row["rank"] = rank
-    # spend on channels that brought nobody in the range is still shown (CAC undefined)
+    # spend on channels that brought nobody in the range is still shown (CAC undefined, all of it lost)
     for channel in sorted(set(spend) - {row["channel"] for row in rows}):
         rows.append({"channel": channel, "visitors": 0, "signups": 0, "buyers": 0, "activation_rate": None,
                      "repeat_rate": None, "spend": float(spend[channel]), "cac": None,
-                     **{f"revenue_{days}d_per_customer": None for days in REVENUE_DAYS}, "revenue_90d": 0.0,
+                     **{key: item for days in REVENUE_DAYS
+                        for key, item in ((f"revenue_{days}d_per_customer", None), (f"customers_{days}d", 0))},
                      "payback_days": None, "roi": -1.0, "curve": [], "rank": len(rows) + 1})
-    return {"date_from": date_from.isoformat(), "date_to": date_to.isoformat(), "channels": rows}
+    return {"date_from": date_from.isoformat(), "date_to": date_to.isoformat(), "roi_window": window,
+            "ranked_by": "roi" if window else "activation_rate",
+            "mature_before": {str(days): timezone.localtime(cutoffs[days]).date().isoformat()
+                              for days in REVENUE_DAYS},
+            "channels": rows}
 
 
 # Segments
@@ -327,71 +375,148 @@ def segment_size_changes(*, created_by, threshold: float = 0.2) -> list[dict]:
 # Referral
 
 
-def invite_code_of(distinct_id: str) -> str:
-    """A customer's invite code: stable, short, derived from their id (``signup.referrer`` names the referrer)."""
-    return "INV-" + hashlib.sha1(distinct_id.encode()).hexdigest()[:8].upper()  # noqa: S324 - a label, not security
+UNRESOLVED = "(unresolved)"
+# Fraud signals: a burst is BURST_SIGNUPS referred sign-ups within BURST_WINDOW; "never order" looks only at
+# referred sign-ups at least NEVER_ORDER_AFTER old (younger ones have not had the time), at least MIN_REFERRED of
+# them, of whom fewer than NEVER_ORDER_SHARE ordered.
+BURST_SIGNUPS = 3
+BURST_WINDOW = timedelta(hours=1)
+NEVER_ORDER_AFTER = timedelta(days=14)
+NEVER_ORDER_SHARE = 0.2
+MIN_REFERRED = 3
+REFERRAL_REASONS = {
+    "self_referral": _lazy("refers themselves"),
+    "signup_burst": _lazy("many sign-ups in a short time"),
+    "referred_accounts_never_order": _lazy("referred sign-ups never order"),
+}
+
+
+def _resolved(field: str = "distinct_id"):
+    """The referring customer's ``field`` for a referred customer: ``referrer`` names their distinct_id or their
+    invite code (the earliest customer seen before the sign-up holding it, if two codes collide); None when it names
+    no customer (unresolved)."""
+    by_id = Customer.objects.filter(distinct_id=OuterRef("referrer")).values(field)[:1]
+    by_code = (Customer.objects.filter(invite_code=OuterRef("referrer"), first_seen_at__lte=OuterRef("signed_up_at"))
+               .order_by("first_seen_at", "person_id").values(field)[:1])
+    return Coalesce(Subquery(by_id), Subquery(by_code))
+
+
+def referred_customers() -> QuerySet[Customer]:
+    """Customers whose sign-up names a referrer, with ``referred_by`` = the referring customer's distinct_id (None
+    when the referrer is unresolved)."""
+    return Customer.objects.exclude(referrer="").annotate(referred_by=_resolved())
+
+
+def referral_resolve(*, referrer: str, signed_up_at: datetime | None = None) -> Customer | None:
+    """The customer a ``signup.referrer`` value names (a distinct_id or an invite code), or None."""
+    if not referrer:
+        return None
+    customer = Customer.objects.filter(distinct_id=referrer).first()
+    if customer is None:
+        codes = Customer.objects.filter(invite_code=referrer)
+        if signed_up_at is not None:
+            codes = codes.filter(first_seen_at__lte=signed_up_at)
+        customer = codes.order_by("first_seen_at", "person_id").first()
+    return customer
 
 
 def referral_tree(*, customer: Customer, depth: int = 3) -> list[dict]:
-    """Who the customer brought in, and whom they brought, down to ``depth`` levels (one query per level)."""
+    """Who the customer brought in (naming their distinct_id or their invite code), and whom they brought, down to
+    ``depth`` levels (one query per level)."""
     levels, frontier = [], [customer.distinct_id]
     for level in range(1, depth + 1):
         if not frontier:
             break
-        rows = list(Customer.objects.filter(referrer__in=frontier).order_by("signed_up_at", "person_id")
-                    .values("distinct_id", "referrer", "signed_up_at", "orders", "spend")[:500])
+        names = [*frontier, *(invite_code_of(distinct_id) for distinct_id in frontier)]
+        rows = list(referred_customers().filter(referrer__in=names, referred_by__in=frontier)
+                    .order_by("signed_up_at", "person_id")
+                    .values("distinct_id", "referrer", "referred_by", "signed_up_at", "orders", "spend")[:500])
         if not rows:
             break
         levels.append({"level": level, "customers": rows})
-        frontier = [row["distinct_id"] for row in rows]
+        frontier = [row["distinct_id"] for row in rows if row["distinct_id"] not in frontier]
     return levels
 
 
 def referral_top(*, limit: int = 20) -> list[dict]:
-    """Referrers by referred sign-ups, with how many of those ordered and what they spent. One grouped query."""
-    return list(Customer.objects.exclude(referrer="").values("referrer").order_by()
-                .annotate(referred=Count("person_id"), buyers=Count("person_id", filter=Q(orders__gt=0)),
-                          spend=Sum("spend"), first=Min("signed_up_at"), last=Max("signed_up_at"))
-                .order_by("-referred", "referrer")[:limit])
-
-
-def referral_fraud_signals(*, min_referred: int = 3) -> list[dict]:
-    """Referrers whose referred accounts look made up: self-referral, most never ordered, or signed up in a burst
-    (all within an hour). One grouped query; the rules are applied to its rows."""
-    rows = (Customer.objects.exclude(referrer="").values("referrer").order_by()
+    """Referrers (resolved to a customer) by referred sign-ups, with how many of those ordered and what they spent.
+    One grouped query; unresolved referrers are left out (``referral_unresolved`` counts them)."""
+    rows = (referred_customers().filter(referred_by__isnull=False).values("referred_by").order_by()
             .annotate(referred=Count("person_id"), buyers=Count("person_id", filter=Q(orders__gt=0)),
-                      own=Count("person_id", filter=Q(distinct_id=F("referrer"))),
-                      first=Min("signed_up_at"), last=Max("signed_up_at")))
+                      spend=Sum("spend"), first=Min("signed_up_at"), last=Max("signed_up_at"))
+            .order_by("-referred", "referred_by")[:limit])
+    return [{"referrer": row.pop("referred_by"), **row} for row in rows]
+
+
+def referral_unresolved(*, limit: int = 5) -> dict:
+    """Referred sign-ups whose referrer names no customer: how many, and the most frequent such values (shown as
+    text, never as a referrer). One grouped query."""
+    rows = list(referred_customers().filter(referred_by__isnull=True).values("referrer").order_by()
+                .annotate(signups=Count("person_id")).order_by("-signups", "referrer"))
+    return {"signups": sum(row["signups"] for row in rows),
+            "values": [{"value": row["referrer"], "signups": row["signups"]} for row in rows[:limit]]}
+
+
+def referral_fraud_signals(*, now: datetime | None = None) -> list[dict]:
+    """Referrers whose referred accounts look made up (rules and thresholds above): self-referral, a burst of
+    sign-ups in a short time, referred sign-ups old enough to have ordered that never did. One query of the
+    resolved referred customers; the rules run on them vectorised (pandas)."""
+    now = now or timezone.now()
+    frame = pd.DataFrame(list(referred_customers().filter(referred_by__isnull=False)
+                              .values_list("distinct_id", "referred_by", "signed_up_at", "orders")),
+                         columns=["customer", "referrer", "signed_up_at", "orders"])
+    if frame.empty:
+        return []
+    frame["signed_up_at"] = pd.to_datetime(frame["signed_up_at"], utc=True)
+    frame["bought"] = frame["orders"] > 0
+    frame["own"] = frame["customer"] == frame["referrer"]
+    frame["old"] = frame["signed_up_at"] <= pd.Timestamp(now - NEVER_ORDER_AFTER)
+    frame["old_bought"] = frame["old"] & frame["bought"]
+    groups = frame.groupby("referrer")
+    table = groups.agg(referred=("customer", "size"), buyers=("bought", "sum"), own=("own", "sum"),
+                       old=("old", "sum"), old_bought=("old_bought", "sum"))
+    timed = frame.dropna(subset=["signed_up_at"]).sort_values(["referrer", "signed_up_at"])
+    burst = (timed.set_index("signed_up_at").groupby("referrer")["customer"]
+             .rolling(BURST_WINDOW).count().groupby(level=0).max())
+    table["burst"] = burst.reindex(table.index).fillna(0).astype(int)
+    table["self_referral"] = table["own"] > 0
+    table["signup_burst"] = table["burst"] >= BURST_SIGNUPS
+    table["referred_accounts_never_order"] = (table["old"] >= MIN_REFERRED) & (
+        table["old_bought"] < NEVER_ORDER_SHARE * table["old"])
+    flagged = table[table[list(REFERRAL_REASONS)].any(axis=1)].reset_index()
+    flagged = flagged.sort_values(["referred", "referrer"], ascending=[False, True])
     signals = []
-    for row in rows:
-        reasons = []
-        if row["own"]:
-            reasons.append("self_referral")
-        if row["referred"] >= min_referred and row["buyers"] / row["referred"] < 0.2:
-            reasons.append("referred_accounts_never_order")
-        if row["referred"] >= min_referred and row["first"] and row["last"] and (
-                row["last"] - row["first"]) <= timedelta(hours=1):
-            reasons.append("signup_burst")
-        if reasons:
-            signals.append({"referrer": row["referrer"], "referred": row["referred"], "buyers": row["buyers"],
-                            "reasons": reasons})
-    return sorted(signals, key=lambda s: (-s["referred"], s["referrer"]))
+    for row in flagged.itertuples(index=False):  # the flagged referrers only: a handful
+        reasons = [reason for reason in REFERRAL_REASONS if getattr(row, reason)]
+        signals.append({"referrer": row.referrer, "referred": int(row.referred), "buyers": int(row.buyers),
+                        "largest_burst": int(row.burst), "reasons": reasons,
+                        "reason_labels": [str(REFERRAL_REASONS[reason]) for reason in reasons]})
+    return signals
+
+
+def referral_referrers() -> dict:
+    """The referral report: top (resolved) referrers, fraud signals and the unresolved referrers' count."""
+    return {"top": referral_top(), "fraud_signals": referral_fraud_signals(), "unresolved": referral_unresolved()}
 
 
 def referral_k_factor(*, date_from: date, date_to: date) -> list[dict]:
     """K-factor per month and per first-touch channel of the referrers: referred sign-ups in the month whose referrer
-    came from the channel ÷ sign-ups from that channel in the month. Two grouped queries."""
+    (resolved from a distinct_id or an invite code) came from the channel ÷ sign-ups from that channel in the month;
+    sign-ups whose referrer names no customer are counted under ``(unresolved)``. Two grouped queries."""
     start, end = local_range(date_from, date_to)
     zone = timezone.get_current_timezone()
     in_range = Customer.objects.filter(signed_up_at__gte=start, signed_up_at__lt=end)
     signups = (in_range.annotate(month=TruncMonth("signed_up_at", tzinfo=zone)).values("month", "first_channel")
                .order_by().annotate(n=Count("person_id")))
-    referrer_channel = Customer.objects.filter(distinct_id=OuterRef("referrer")).values("first_channel")[:1]
     referred = (in_range.exclude(referrer="").annotate(month=TruncMonth("signed_up_at", tzinfo=zone),
-                                                       channel=Subquery(referrer_channel))
-                .values("month", "channel").order_by().annotate(n=Count("person_id")))
+                                                       found=_resolved("person_id"),
+                                                       channel=_resolved("first_channel"))
+                .values("month", "found", "channel").order_by().annotate(n=Count("person_id")))
     base = {(_month(row["month"]), row["first_channel"] or NONE_CHANNEL): row["n"] for row in signups}
-    brought = {(_month(row["month"]), row["channel"] or NONE_CHANNEL): row["n"] for row in referred}
+    brought: dict[tuple[str, str], int] = defaultdict(int)
+    for row in referred:
+        channel = (row["channel"] or NONE_CHANNEL) if row["found"] is not None else UNRESOLVED
+        brought[(_month(row["month"]), channel)] += row["n"]
     result = []
     for key in sorted(set(base) | set(brought)):
         result.append({"month": key[0], "channel": key[1], "signups": base.get(key, 0),

@@ -95,7 +95,8 @@ def customer_detail(request, distinct_id: str):
         raise Http404(_("No such customer."))
     return render(request, "users/customer_detail.html", {
         "customer": customer, "timeline": selectors.customer_timeline(customer=customer),
-        "invite_code": selectors.invite_code_of(customer.distinct_id),
+        "invite_code": customer.invite_code or selectors.invite_code_of(customer.distinct_id),
+        "referred_by": selectors.referral_resolve(referrer=customer.referrer, signed_up_at=customer.signed_up_at),
         "referral_tree": selectors.referral_tree(customer=customer),
     })
 
@@ -372,5 +373,6 @@ def referral(request):
     if span:
         context["k_factor"] = selectors.referral_k_factor(date_from=span["date_from"], date_to=span["date_to"])
     if can_records:
-        context.update(top=selectors.referral_top(), fraud=selectors.referral_fraud_signals())
+        referrers = selectors.referral_referrers()
+        context.update(top=referrers["top"], fraud=referrers["fraud_signals"], unresolved=referrers["unresolved"])
     return render(request, "users/referral.html", context, status=200 if span else 400)

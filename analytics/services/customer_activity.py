@@ -10,7 +10,7 @@ analytics imports no domain app.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.core.exceptions import EmptyResultSet
 from django.db import connection
@@ -77,26 +77,39 @@ def customer_activity_sql(*, order_cutoffs: Sequence[datetime] = ()) -> tuple[st
     return sql, [_db_time(cutoff) for cutoff in order_cutoffs]
 
 
-def first_touch_revenue_by_day(*, start: datetime, end: datetime, max_days: int = 90) -> list[dict]:
+def first_touch_revenue_by_day(*, start: datetime, end: datetime, max_days: int = 90, now: datetime | None = None,
+                               windows: Sequence[int] = ()) -> list[dict]:
     """Order revenue of the customers first seen in [start, end), by first-touch channel and whole days since that
-    first visit (0 … max_days-1): ``[{"channel", "day", "revenue"}]``. One grouped query."""
+    first visit (0 … max_days-1): ``[{"channel", "day", "revenue"}]``. One grouped query.
+
+    With ``now`` and ``windows`` (days, e.g. 30, 60, 90) each row also says how mature its customers are:
+    ``"mature"`` = the longest window N whose customers' first visit is at least N days before ``now`` (0 when
+    none), so a caller can keep, for an N-day measure, only the customers who have had their N days."""
     event, facts = Event._meta.db_table, PersonFacts._meta.db_table
     if connection.vendor == "postgresql":
         day = "FLOOR(EXTRACT(EPOCH FROM (e.timestamp - f.first_visit_at)) / 86400)"
     else:
         day = "CAST(julianday(e.timestamp) - julianday(f.first_visit_at) AS INTEGER)"
+    windows = sorted({int(w) for w in windows}, reverse=True) if now is not None else []
+    mature = ("CASE " + " ".join(f"WHEN f.first_visit_at <= %s THEN {w}" for w in windows) + " ELSE 0 END"
+              if windows else "0")
+    mature_params = [_db_time(now - timedelta(days=w)) for w in windows]
     sql = f"""
     SELECT CASE WHEN f.first_channel = '' THEN '(none)' ELSE f.first_channel END AS channel, {day} AS day,
-           SUM({_number("e.properties", "amount")}) AS revenue
+           {mature} AS mature, SUM({_number("e.properties", "amount")}) AS revenue
     FROM {facts} f JOIN {event} e ON e.person_id = f.person_id AND e.event = 'order_paid'
     WHERE f.first_visit_at >= %s AND f.first_visit_at < %s AND e.timestamp >= f.first_visit_at
       AND {day} < %s
-    GROUP BY 1, 2 ORDER BY 1, 2
+    GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
     """  # noqa: S608
     with connection.cursor() as cursor:
-        cursor.execute(sql, [_db_time(start), _db_time(end), max_days])
+        cursor.execute(sql, [*mature_params, _db_time(start), _db_time(end), max_days])
+        rows = cursor.fetchall()
+    if not windows:
         return [{"channel": channel, "day": int(offset), "revenue": float(revenue or 0)}
-                for channel, offset, revenue in cursor.fetchall()]
+                for channel, offset, _mature, revenue in rows]
+    return [{"channel": channel, "day": int(offset), "mature": int(level), "revenue": float(revenue or 0)}
+            for channel, offset, level, revenue in rows]
 
 
 def person_timeline(*, person_id: int, limit: int = 200) -> list[dict]:

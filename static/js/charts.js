@@ -214,7 +214,8 @@
     "channel-cohorts": function (canvas, rows) {
       rows = rows.filter(function (r) { return r.curve && r.curve.length; });
       return {type: "line",
-        data: {labels: rows.length ? rows[0].curve.map(function (_, i) { return i; }) : [],
+        data: {labels: Array.from({length: Math.max.apply(null, [0].concat(rows.map(function (r) { return r.curve.length; })))},
+                                  function (_, i) { return i + 1; }),
                datasets: rows.map(function (r, i) {
                  return {label: r.channel, data: r.curve, borderColor: PALETTE[i % PALETTE.length], pointRadius: 0,
                          tension: 0.2, spanGaps: false};

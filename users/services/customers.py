@@ -4,8 +4,9 @@
 only what changed:
 
 1. every customer as the events say now — activity (analytics' grouped summary), life-cycle stage from the
-   thresholds, RFM scores 1–5 (``CUME_DIST`` quintiles among buyers, so equal values share a score) and the named
-   cell of the R×F grid — computed in ONE ``SELECT`` into a temporary table;
+   thresholds, RFM scores 1–5 (``CUME_DIST`` quintiles among buyers, so equal values share a score, walked up the
+   distinct values so that no score is skipped: see ``_score``) and the named cell of the R×F grid — computed in
+   ONE ``SELECT`` into a temporary table;
 2. today's flows: that table joined to the stored stages (customers whose stage changes; "" = first seen);
 3. one ``UPDATE … FROM`` of the customers with any value different (``IS DISTINCT FROM``; the stage they leave is
    kept as ``previous_stage``, and ``refreshed_at`` is when the row last changed) and one ``INSERT`` of the new
@@ -21,6 +22,7 @@ Running it twice leaves the same customers and counts (the second run writes not
 
 from __future__ import annotations
 
+import hashlib
 import time as _time
 from datetime import datetime, timedelta
 
@@ -51,6 +53,20 @@ def rfm_segment_of(*, recency: int, frequency: int) -> str:
     if not (1 <= recency <= 5 and 1 <= frequency <= 5):
         return ""
     return str(RFM_GRID[recency][frequency - 1])
+
+
+def invite_code_of(distinct_id: str) -> str:
+    """A customer's invite code: stable, short, derived from their id (``signup.referrer`` may name it instead of
+    the referrer's distinct_id). ``invite_code_sql`` is the same in SQL."""
+    return "INV-" + hashlib.sha1(distinct_id.encode()).hexdigest()[:8].upper()  # noqa: S324 - a label, not security
+
+
+def invite_code_sql(column: str) -> str:
+    """``invite_code_of`` of a text column, in SQL (PostgreSQL: pgcrypto's ``digest``, installed by migration 0008;
+    SQLite: the ``SHA1`` function Django registers)."""
+    if connection.vendor == "postgresql":
+        return f"'INV-' || UPPER(SUBSTR(ENCODE(DIGEST({column}, 'sha1'), 'hex'), 1, 8))"
+    return f"'INV-' || UPPER(SUBSTR(SHA1({column}), 1, 8))"
 
 
 def lifecycle_settings_get() -> LifecycleSettings:
@@ -107,26 +123,61 @@ def _grid_case() -> str:
     return f"CASE {' '.join(cells)} ELSE '' END"
 
 
-def _score(expression: str) -> str:
-    """The RFM quintile (1–5) of ``expression`` among the customers with orders (0 for the others); CUME_DIST, so
-    equal values share a score."""
-    over = f"CUME_DIST() OVER (PARTITION BY s.orders > 0 ORDER BY {expression})"
-    return (f"CASE WHEN s.orders = 0 THEN 0 WHEN {over} <= 0.2 THEN 1 WHEN {over} <= 0.4 THEN 2 "
-            f"WHEN {over} <= 0.6 THEN 3 WHEN {over} <= 0.8 THEN 4 ELSE 5 END")
+# RFM scores: the measures scored 1–5 among the customers with orders (0 for the others).
+RFM_MEASURES = {"recency": "s.last_order_at", "frequency": "s.orders", "monetary": "ROUND(s.spend, 2)"}
+
+
+def _score_inputs(name: str, expression: str) -> str:
+    """First pass (over the activity rows ``s``): the CUME_DIST quintile ``q`` of the measure among buyers (equal
+    values share it) and ``d``, the rank of the value among the buyers' DISTINCT values (1 = lowest)."""
+    over = f"OVER (PARTITION BY s.orders > 0 ORDER BY {expression})"
+    cume = f"CUME_DIST() {over}"
+    return (f"CASE WHEN s.orders = 0 THEN 0 WHEN {cume} <= 0.2 THEN 1 WHEN {cume} <= 0.4 THEN 2 "
+            f"WHEN {cume} <= 0.6 THEN 3 WHEN {cume} <= 0.8 THEN 4 ELSE 5 END AS {name}_q, "
+            f"DENSE_RANK() {over} AS {name}_d")
+
+
+def _score_steps(name: str) -> str:
+    """Second pass: ``u`` = the quintile walked up the distinct values, never more than one step above the previous
+    value's score and 1 at the lowest value (``d + running MIN(q − d)``, with q = 1 at d = 1); ``n`` = how many
+    distinct values there are."""
+    q = f"CASE WHEN a.{name}_d = 1 THEN 1 ELSE a.{name}_q END"
+    return (f"a.{name}_d + MIN({q} - a.{name}_d) OVER (PARTITION BY a.orders > 0 ORDER BY a.{name}_d "
+            f"ROWS UNBOUNDED PRECEDING) AS {name}_u, MAX(a.{name}_d) OVER (PARTITION BY a.orders > 0) AS {name}_n")
+
+
+def _score(name: str) -> str:
+    """The score. With five or more distinct values: ``u``, lifted so that the k-th highest value scores at least
+    6 − k (the highest 5); scores then rise by at most one per distinct value, so every score 1…5 is used however
+    many buyers share a value (most buyers have one order: a plain quintile never gives F=1). With fewer distinct
+    values the whole range cannot be used: the quintile, the lowest value scoring 1."""
+    lift = f"5 - (b.{name}_n - b.{name}_d)"
+    return (f"CASE WHEN b.orders = 0 THEN 0 WHEN b.{name}_n < 5 THEN "
+            f"(CASE WHEN b.{name}_d = 1 THEN 1 ELSE b.{name}_q END) "
+            f"WHEN {lift} > b.{name}_u THEN {lift} ELSE b.{name}_u END")
 
 
 def _new_rows_sql(now: datetime, thresholds: LifecycleSettings) -> tuple[str, list]:
-    """ONE SELECT of every customer as the events say now: activity, stage, RFM scores and grid name."""
+    """ONE SELECT of every customer as the events say now: activity, stage, RFM scores and grid name (three nested
+    passes: the window functions of a pass cannot read the one before)."""
     activity_sql, activity_params = customer_activity_sql(order_cutoffs=lifecycle_cutoffs(thresholds, now))
     stage_sql, stage_params = _stage_case(thresholds, now)
     spend = "CAST(ROUND(s.spend, 2) AS numeric(14, 2))" if connection.vendor == "postgresql" else "ROUND(s.spend, 2)"
     columns = [column for column in ACTIVITY_COLUMNS if column != "spend"]
+    out = [*columns, "spend", "stage"]
     sql = f"""
     SELECT r.*, {_grid_case()} AS rfm_segment FROM (
-        SELECT {", ".join(f"s.{column}" for column in columns)}, {spend} AS spend, {stage_sql} AS stage,
-               {_score("s.last_order_at")} AS recency_score, {_score("s.orders")} AS frequency_score,
-               {_score("ROUND(s.spend, 2)")} AS monetary_score
-        FROM ({activity_sql}) s
+        SELECT {", ".join(f"b.{column}" for column in out)},
+               {_score("recency")} AS recency_score, {_score("frequency")} AS frequency_score,
+               {_score("monetary")} AS monetary_score
+        FROM (
+            SELECT a.*, {", ".join(_score_steps(name) for name in RFM_MEASURES)}
+            FROM (
+                SELECT {", ".join(f"s.{column}" for column in columns)}, {spend} AS spend, {stage_sql} AS stage,
+                       {", ".join(_score_inputs(name, expression) for name, expression in RFM_MEASURES.items())}
+                FROM ({activity_sql}) s
+            ) a
+        ) b
     ) r
     """  # noqa: S608 - names only; values are parameters
     return sql, [*stage_params, *activity_params]
@@ -187,8 +238,9 @@ def _write(now: datetime) -> tuple[int, int]:
         updated = cursor.rowcount
         columns = ["person_id", *compared]
         cursor.execute(f"""
-            INSERT INTO {table} ({", ".join(columns)}, previous_stage, refreshed_at)
-            SELECT {", ".join(f"n.{column}" for column in columns)}, '', %s FROM {NEW_TABLE} n
+            INSERT INTO {table} ({", ".join(columns)}, invite_code, previous_stage, refreshed_at)
+            SELECT {", ".join(f"n.{column}" for column in columns)}, {invite_code_sql("n.distinct_id")}, '', %s
+            FROM {NEW_TABLE} n
             WHERE NOT EXISTS (SELECT 1 FROM {table} c WHERE c.person_id = n.person_id)""", [moment])  # noqa: S608
         inserted = cursor.rowcount
         cursor.execute(f"DROP TABLE {NEW_TABLE}")
