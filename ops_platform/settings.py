@@ -219,7 +219,8 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
-CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# django-celery-beat's database scheduler, plus a heartbeat file for beat's health check (ops_platform/beat.py).
+CELERY_BEAT_SCHEDULER = "ops_platform.beat:HeartbeatScheduler"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # No task holds a worker for ever: a soft limit raises in the task (which records why it stopped), the hard one ends
 # the worker process. Tasks may set tighter limits of their own.
