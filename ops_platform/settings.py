@@ -54,14 +54,23 @@ DEBUG = env_bool("DJANGO_DEBUG", True)
 # passwords when it is False.
 DEBUG_FROM_ENV = DEBUG
 
-SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "")
+DEVELOPMENT_SECRET_KEY = "dev-insecure-key-only-for-local-runs-do-not-use-in-production"
+# Keys everyone can read (.env.example's placeholder, the development key): production refuses to start with them.
+PLACEHOLDER_SECRET_KEYS = {"change-me-to-a-long-random-string", DEVELOPMENT_SECRET_KEY}
+SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "").strip()
 if not SECRET_KEY:
     if not DEBUG:
         raise ImproperlyConfigured(
             "DJANGO_SECRET_KEY is not set. In production (DJANGO_DEBUG=0) set it to a long random "
             "value, e.g. `python -c 'import secrets; print(secrets.token_urlsafe(50))'`."
         )
-    SECRET_KEY = "dev-insecure-key-only-for-local-runs-do-not-use-in-production"
+    SECRET_KEY = DEVELOPMENT_SECRET_KEY
+elif not DEBUG and (SECRET_KEY in PLACEHOLDER_SECRET_KEYS or SECRET_KEY.startswith("change-me")):
+    raise ImproperlyConfigured(
+        "DJANGO_SECRET_KEY is still the example value from .env.example (or the development key). In production "
+        "(DJANGO_DEBUG=0) set it to a long random value of your own, e.g. "
+        "`python -c 'import secrets; print(secrets.token_urlsafe(50))'`."
+    )
 
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"] if DEBUG else [])
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", [])
@@ -78,6 +87,7 @@ INSTALLED_APPS = [
     "axes",
     "django_filters",
     "drf_spectacular",
+    "drf_spectacular_sidecar",  # the Swagger UI's files, served from this site's static files (no CDN)
     "django_celery_beat",
     # site
     "ops_platform.accounts",
@@ -184,7 +194,7 @@ USE_TZ = True
 
 # Static files (whitenoise)
 STATIC_URL = "static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+STATIC_ROOT = Path(os.environ.get("STATIC_ROOT") or BASE_DIR / "staticfiles")
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
@@ -209,7 +219,8 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
-CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# django-celery-beat's database scheduler, plus a heartbeat file for beat's health check (ops_platform/beat.py).
+CELERY_BEAT_SCHEDULER = "ops_platform.beat:HeartbeatScheduler"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # No task holds a worker for ever: a soft limit raises in the task (which records why it stopped), the hard one ends
 # the worker process. Tasks may set tighter limits of their own.
@@ -277,6 +288,10 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
+    # /api/docs/ loads the Swagger UI from this site's static files (drf-spectacular-sidecar), never from a CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
     # Several apps have a "kind" or a "status": name the requirement tickets' enums explicitly.
     # ``<id:…>`` (ops_platform/core/fields.py): at most 18 digits.
     "PATH_CONVERTER_OVERRIDES": {"id": {"type": "integer", "minimum": 0, "maximum": 10**18 - 1},
@@ -298,7 +313,7 @@ SPECTACULAR_SETTINGS = {
 # Content-Security-Policy (django-csp), on every page: scripts only from this site's own static files (charts and
 # forms read their data from json_script blocks, never inline code), nothing framed, forms post only here. Styles
 # allow inline style attributes: bars and heat maps are drawn with them, and a style cannot run code. The API docs
-# add the Swagger UI's CDN on their own page (ops_platform/urls.py).
+# (Swagger UI) come from this site's static files too (drf-spectacular-sidecar): no page has an exception.
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": ["'self'"],

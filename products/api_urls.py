@@ -11,6 +11,8 @@ urlpatterns = [
     path(T + "comments/", apis.TicketCommentApi.as_view(), name="ticket-comments"),
     path(T + "watch/", apis.TicketWatchApi.as_view(), name="ticket-watch"),
     path(T + "attachments/", apis.TicketAttachmentApi.as_view(), name="ticket-attachments"),
+    path(T + "attachments/<id:attachment_id>/file/", apis.TicketAttachmentFileApi.as_view(),
+         name="ticket-attachment-file"),
     path(T + "iterations/", apis.TicketIterationApi.as_view(), name="ticket-iterations"),
     path(T + "plans/", apis.TicketPlanListApi.as_view(), name="ticket-plans"),
     path(T + "plans/diff/", apis.TicketPlanDiffApi.as_view(), name="ticket-plan-diff"),

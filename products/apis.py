@@ -4,16 +4,21 @@ service or selector, serialize. Finer workflow rules are enforced in the service
 from __future__ import annotations
 
 from django.contrib.auth import get_user_model
+from django.http import Http404
+from django.urls import reverse
 from django.utils import timezone
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.exceptions import NotFound
 from rest_framework.generics import ListAPIView
+from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from ops_platform.core.db import statement_timeout
+from ops_platform.core.downloads import stored_file_response
 from ops_platform.core.fields import IdField
 from ops_platform.core.periods import DateRange
 from ops_platform.core.roles import Area, ticket_moves_for
@@ -24,6 +29,7 @@ from products.services.impact import impact_analysis_create
 from products.services.notifications import notifications_mark_read
 from products.services.plans import tracking_check_run, tracking_plan_review, tracking_plan_save, tracking_plan_submit
 from products.services.tickets import (
+    ATTACHMENT_TYPES,
     ticket_attachment_add,
     ticket_comment_add,
     ticket_create,
@@ -286,7 +292,8 @@ class AttachmentSerializer(serializers.Serializer):
     created_at = serializers.DateTimeField()
 
     def get_url(self, attachment) -> str:
-        return attachment.file.url
+        """The file, for readers of the ticket (never a public media URL)."""
+        return reverse("ticket-attachment-file", args=[attachment.ticket_id, attachment.pk])
 
 
 class AttachmentInputSerializer(serializers.Serializer):
@@ -310,6 +317,36 @@ class TicketAttachmentApi(APIView):
         params.is_valid(raise_exception=True)
         attachment = ticket_attachment_add(ticket_id=ticket_id, user=request.user, upload=params.validated_data["file"])
         return Response(AttachmentSerializer(attachment).data, status=status.HTTP_201_CREATED)
+
+
+class ServeAnyType(BaseContentNegotiation):
+    """The file goes out in its own type whatever the client accepts (errors still answer in JSON)."""
+
+    def select_parser(self, request, parsers):
+        return parsers[0] if parsers else None
+
+    def select_renderer(self, request, renderers, format_suffix=None):
+        return renderers[0], renderers[0].media_type
+
+
+class TicketAttachmentFileApi(APIView):
+    """One attachment's file, for whoever may read its ticket: images and PDF inline, every other type as a
+    download (``Content-Disposition: attachment``), in the type recorded when it was uploaded."""
+
+    role_area = Area.TICKETS
+    content_negotiation_class = ServeAnyType
+
+    @extend_schema(responses={(200, media_type): OpenApiTypes.BINARY for media_type in sorted(
+        {"application/octet-stream", *(t + "; charset=utf-8" if t.startswith("text/") else t
+                                       for t in ATTACHMENT_TYPES.values())})})
+    def get(self, request, ticket_id: int, attachment_id: int):
+        attachment = selectors.ticket_attachment_get(ticket_id=ticket_id, attachment_id=attachment_id)
+        if attachment is None:
+            raise NotFound("No such attachment.")
+        try:
+            return stored_file_response(attachment.file, name=attachment.name, content_type=attachment.content_type)
+        except Http404 as exc:
+            raise NotFound(str(exc)) from exc
 
 
 class IterationInputSerializer(serializers.Serializer):

@@ -138,6 +138,12 @@ def ticket_attachment_list(*, ticket: Ticket) -> QuerySet[TicketAttachment]:
     return TicketAttachment.objects.filter(ticket=ticket).select_related("uploaded_by")
 
 
+def ticket_attachment_get(*, ticket_id: int, attachment_id: int) -> TicketAttachment | None:
+    """One attachment of one ticket (None when the attachment belongs to another ticket or does not exist). Who may
+    read it is the ticket's rule (Area.TICKETS), checked by the view before this lookup."""
+    return TicketAttachment.objects.filter(pk=attachment_id, ticket_id=ticket_id).first()
+
+
 def ticket_iteration_chain(*, ticket: Ticket, limit: int = 50) -> list[Ticket]:
     """The chain of iterations through this ticket: its ancestors (oldest first), itself, then its descendants.
 

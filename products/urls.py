@@ -16,6 +16,7 @@ urlpatterns = [
     path(T + "comment/", views.ticket_comment_view, name="ticket-comment"),
     path(T + "watch/", views.ticket_watch_view, name="ticket-watch"),
     path(T + "attach/", views.ticket_attach_view, name="ticket-attach"),
+    path(T + "attachments/<id:attachment_id>/", views.ticket_attachment_file, name="ticket-attachment"),
     path(T + "iterate/", views.ticket_iterate_view, name="ticket-iterate"),
     path(T + "plan/", views.plan_edit, name="plan-edit"),
     path(T + "plan/<id:version>/submit/", views.plan_submit, name="plan-submit"),

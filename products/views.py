@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from ops_platform.core.db import ReportTimeout, statement_timeout
+from ops_platform.core.downloads import stored_file_response
 from ops_platform.core.exceptions import ApplicationError
 from ops_platform.core.fields import id_from_text
 from ops_platform.core.permissions import role_required
@@ -255,6 +256,16 @@ def ticket_attach_view(request, ticket_id: int):
         return _back(ticket_id, "attachments")
     return _service_post(request, ticket_id, "attachments", lambda: ticket_attachment_add(
         ticket_id=ticket_id, user=request.user, upload=form.cleaned_data["file"]), _("File attached."))
+
+
+@role_required(Area.TICKETS)
+def ticket_attachment_file(request, ticket_id: int, attachment_id: int):
+    """An attachment, for whoever may read its ticket (never a public media URL): images and PDF in the browser,
+    everything else downloaded (ops_platform/core/downloads.py)."""
+    attachment = selectors.ticket_attachment_get(ticket_id=ticket_id, attachment_id=attachment_id)
+    if attachment is None:
+        raise Http404(_("No such attachment."))
+    return stored_file_response(attachment.file, name=attachment.name, content_type=attachment.content_type)
 
 
 @role_required(Area.ITERATIONS, Action.CHANGE)

@@ -189,6 +189,24 @@ def test_production_without_secret_key_stops_start_up_with_a_clear_message():
     assert "DJANGO_SECRET_KEY is not set" in result.stderr
 
 
+@pytest.mark.parametrize("key", ["change-me-to-a-long-random-string", " change-me-to-a-long-random-string ",
+                                 "change-me", "dev-insecure-key-only-for-local-runs-do-not-use-in-production"])
+def test_production_with_the_example_secret_key_stops_start_up_with_a_clear_message(key):
+    result = run_python(DUMP_SETTINGS, **production_env(DJANGO_SECRET_KEY=key))
+
+    assert result.returncode != 0
+    assert "ImproperlyConfigured" in result.stderr
+    assert "still the example value from .env.example" in result.stderr
+
+
+def test_the_env_example_placeholder_is_refused_in_production_but_fine_in_debug():
+    """The key .env.example ships is exactly one the settings refuse (so copying the file unchanged cannot start)."""
+    example = dict(line.split("=", 1) for line in (ROOT / ".env.example").read_text().splitlines()
+                   if line and not line.startswith("#"))
+    assert run_python(DUMP_SETTINGS, **production_env(DJANGO_SECRET_KEY=example["DJANGO_SECRET_KEY"])).returncode != 0
+    assert load_settings(DJANGO_DEBUG="1", DJANGO_SECRET_KEY=example["DJANGO_SECRET_KEY"])["DEBUG"] is True
+
+
 def test_production_settings_are_strict():
     loaded = load_settings(**production_env())
 

@@ -17,8 +17,7 @@ from tests.e2e.test_login_dashboard import log_in
 
 pytestmark = pytest.mark.browser
 
-# Links the crawl does not follow: downloads, logging out, the admin (its own sweep below), and the API docs (their
-# scripts come from a CDN this machine cannot reach; their policy is checked on the header).
+# Links the crawl does not follow: downloads, logging out, the admin and the API docs (their own tests below).
 SKIP = ("/logout/", "/admin/", "/static/", "/media/", "/api/", "/i18n/")
 DOWNLOAD_HINTS = (".csv", ".xlsx", "/export", "download", "/file/")
 MAX_PAGES = 150
@@ -118,5 +117,23 @@ def test_widgets_that_were_inline_scripts_still_work(page, live_server, demo):
     expect(page.get_by_test_id("token-secret")).to_contain_text("tok_")
     page.get_by_test_id("copy-token").click()
 
+    assert _violations(page) == []
+    assert [error for error in page.console_errors if "Content Security Policy" in error] == []
+
+
+def test_the_api_docs_render_from_this_site_alone_without_a_csp_violation(page, live_server, demo):
+    """Swagger UI from drf-spectacular-sidecar: it draws the operations, and no request leaves this site."""
+    page.context.add_init_script(WATCH)
+    elsewhere = []
+    page.on("request", lambda request: None if request.url.startswith(live_server.url)
+            else elsewhere.append(request.url))
+    log_in(page, live_server, "admin", DEMO_PASSWORD)
+    expect(page.get_by_test_id("whoami")).to_be_visible()
+
+    page.goto(live_server.url + "/api/docs/")
+    expect(page.locator(".swagger-ui .opblock").first).to_be_visible(timeout=30_000)
+    expect(page.locator(".swagger-ui")).to_contain_text("Ops Platform API")
+
+    assert elsewhere == []
     assert _violations(page) == []
     assert [error for error in page.console_errors if "Content Security Policy" in error] == []
