@@ -50,8 +50,10 @@ def api_exception_handler(exc, context):
         exc = exceptions.PermissionDenied()
 
     if isinstance(exc, ApplicationError):
+        retry_after = getattr(exc, "retry_after", None)
         return Response(
-            {"message": exc.message, "code": exc.code, "errors": exc.errors}, status=exc.status_code
+            {"message": exc.message, "code": exc.code, "errors": exc.errors}, status=exc.status_code,
+            headers={"Retry-After": str(retry_after)} if retry_after else None,
         )
 
     response = exception_handler(exc, context)
