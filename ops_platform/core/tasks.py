@@ -17,20 +17,11 @@ from kombu.exceptions import OperationalError as KombuOperationalError
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from ops_platform.core.exceptions import ApplicationError
+from ops_platform.core.exceptions import ServiceUnavailable
 
 logger = logging.getLogger(__name__)
 
 BROKER_DOWN_ERRORS = (KombuOperationalError, RedisConnectionError, RedisTimeoutError, ConnectionError, TimeoutError)
-RETRY_AFTER_SECONDS = 30
-
-
-class ServiceUnavailable(ApplicationError):
-    """A dependency is down for a while: 503 with Retry-After (the client should try the same request again)."""
-
-    def __init__(self, message: str, *, retry_after: int = RETRY_AFTER_SECONDS, code: str = "service_unavailable"):
-        super().__init__(message, status_code=503, code=code)
-        self.retry_after = retry_after
 
 
 def task_queue(send: Callable[[], object], *, on_failure: Callable[[], None] | None = None) -> None:
