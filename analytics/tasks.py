@@ -13,6 +13,7 @@ from analytics.services.columns import columns_build
 from analytics.services.exports import export_job_execute
 from analytics.services.facts import event_counts_compact
 from analytics.services.metrics import date_chunks, metrics_run_execute, metrics_runs_recover
+from ops_platform.core.tasks import task_queue
 
 TRANSIENT_ERRORS = (OperationalError, InterfaceError, ConnectionError)
 
@@ -47,7 +48,7 @@ def metrics_backfill_queue(*, date_from: date, date_to: date) -> int:
     """
     chunks = date_chunks(date_from=date_from, date_to=date_to)
     job = group(compute_metrics_range.s(f.isoformat(), t.isoformat(), MetricsRun.Trigger.BACKFILL) for f, t in chunks)
-    transaction.on_commit(job.apply_async)
+    task_queue(job.apply_async)
     return len(chunks)
 
 

@@ -89,7 +89,11 @@ def aarrr_recompute(request):
     if not form.is_valid():
         _flash_errors(request, form)
         return redirect("analytics:aarrr")
-    queued = metrics_backfill_queue(**form.cleaned_data)
+    try:
+        queued = metrics_backfill_queue(**form.cleaned_data)
+    except ApplicationError as error:  # the task queue is down
+        messages.error(request, error.message)
+        return redirect("analytics:aarrr")
     messages.success(request, _("Recomputing %(from)s – %(to)s in %(count)s task(s); the runs appear below.") % {
         "from": form.cleaned_data["date_from"], "to": form.cleaned_data["date_to"], "count": queued})
     return redirect(f"{reverse('analytics:aarrr')}?date_from={form.cleaned_data['date_from']}"
@@ -113,7 +117,12 @@ def export_start(request):
     params = {"date_from": data["date_from"].isoformat(), "date_to": data["date_to"].isoformat()}
     if data.get("channel"):
         params["channel"] = data["channel"]
-    export_job_create(kind=data["kind"], params=params, file_format=data["file_format"], created_by=request.user)
+    try:
+        export_job_create(kind=data["kind"], params=params, file_format=data["file_format"],
+                          created_by=request.user)
+    except ApplicationError as error:  # the task queue is down (503): the job is marked failed, retry it later
+        messages.error(request, error.message)
+        return redirect("analytics:exports")
     messages.success(request, _("The export has started; it is listed below with its progress."))
     return redirect("analytics:exports")
 

@@ -224,15 +224,37 @@ CELERY_BEAT_SCHEDULER = "ops_platform.beat:HeartbeatScheduler"
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # No task holds a worker for ever: a soft limit raises in the task (which records why it stopped), the hard one ends
 # the worker process. Tasks may set tighter limits of their own.
-CELERY_TASK_SOFT_TIME_LIMIT = env_int("CELERY_TASK_SOFT_TIME_LIMIT", 3600, minimum=60)
-CELERY_TASK_TIME_LIMIT = CELERY_TASK_SOFT_TIME_LIMIT + 120
+CELERY_TASK_SOFT_TIME_LIMIT = env_int("CELERY_TASK_SOFT_TIME_LIMIT", 900, minimum=60)
+CELERY_TASK_TIME_LIMIT = CELERY_TASK_SOFT_TIME_LIMIT + 60
+# The longest hard time limit a task sets for itself (products.tracking_checks_nightly: 960 s); tests hold every task
+# to it (tests/test_recovery.py).
+LONGEST_TASK_TIME_LIMIT = max(CELERY_TASK_TIME_LIMIT, 960)
+# With acks_late a task's message stays in Redis's "unacked" set until the task ends; if the worker dies (kill -9, an
+# OOM kill, a redeploy) Redis hands the message to another worker once it is this many seconds old. It must outlast the
+# longest task (else a running task is delivered twice) and no more: kombu's default is an hour. Long work is chunked
+# to fit (a backfill runs as week-long tasks).
+CELERY_VISIBILITY_TIMEOUT = env_int("CELERY_VISIBILITY_TIMEOUT", LONGEST_TASK_TIME_LIMIT + 240, minimum=1)
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": CELERY_VISIBILITY_TIMEOUT,
+    "socket_connect_timeout": 3,  # a broker that does not answer fails a request's queueing in seconds (a 503)
+}
+CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = {"socket_connect_timeout": 3}
+# Publishing a task while the broker is down: a few quick tries, then the request answers 503 (core/tasks.py).
+CELERY_TASK_PUBLISH_RETRY_POLICY = {"max_retries": 2, "interval_start": 0, "interval_step": 0.5, "interval_max": 1}
+# Runs and export jobs still "started" this long after they began belong to a dead worker (no task outlives its hard
+# time limit): the watchdog (desk.tasks.jobs_watchdog_task, every few minutes) marks them failed.
+JOB_STUCK_AFTER_SECONDS = LONGEST_TASK_TIME_LIMIT + 60
+# What /health/ needs up to answer 200 (core/health.py); the others are reported, and only degrade the service.
+HEALTH_REQUIRED = env_list("HEALTH_REQUIRED", ["database"])
 # Reports computed on request: PostgreSQL cancels a query still running after this many seconds (core/db.py).
 REPORT_TIMEOUT_SECONDS = env_int("REPORT_TIMEOUT_SECONDS", 30)  # 0: no limit
 if REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL
     CELERY_RESULT_BACKEND = REDIS_URL
     CELERY_TASK_ALWAYS_EAGER = False
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+    # Redis down does not take the web down: the cache falls back to one local to the process (core/cache.py).
+    CACHES = {"default": {"BACKEND": "ops_platform.core.cache.ResilientRedisCache", "LOCATION": REDIS_URL,
+                          "OPTIONS": {"socket_connect_timeout": 0.5, "socket_timeout": 2}}}
 else:
     CELERY_BROKER_URL = "memory://"
     CELERY_RESULT_BACKEND = "cache+memory://"

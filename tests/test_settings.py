@@ -22,6 +22,7 @@ SETTINGS_ENV = {
     "DJANGO_ALLOW_ASYNC_UNSAFE",  # set by the browser tests while Chromium runs; never in deployment
     "LOGIN_FAILURE_LIMIT", "LOGIN_LOCKOUT_MINUTES", "NUM_PROXIES", "API_TOKEN_TTL_DAYS", "API_TOKEN_MAX_ACTIVE",
     "API_THROTTLE_LOGIN", "CELERY_TASK_SOFT_TIME_LIMIT", "REPORT_TIMEOUT_SECONDS",
+    "CELERY_VISIBILITY_TIMEOUT", "HEALTH_REQUIRED",
 }
 DUMP_SETTINGS = """
 import json, django
@@ -153,7 +154,7 @@ def test_redis_url_turns_celery_real_and_uses_redis_for_broker_results_and_cache
     assert loaded["EAGER"] is False
     assert loaded["BROKER"] == "redis://cache.example.com:6379/3"
     assert loaded["RESULT_BACKEND"] == "redis://cache.example.com:6379/3"
-    assert loaded["CACHE"] == "django.core.cache.backends.redis.RedisCache"
+    assert loaded["CACHE"] == "ops_platform.core.cache.ResilientRedisCache"
 
 
 def test_allowed_hosts_are_parsed_as_a_list():

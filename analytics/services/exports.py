@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterator
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 
 from django.conf import settings
 from django.core.files import File
-from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -25,6 +24,7 @@ from ops_platform.core.exceptions import ApplicationError
 from ops_platform.core.exports import DATETIME, Column, ExportTable, Report
 from ops_platform.core.periods import local_range
 from ops_platform.core.roles import Action, Area, can
+from ops_platform.core.tasks import task_queue
 
 logger = logging.getLogger(__name__)
 
@@ -110,6 +110,8 @@ def events_report(params: dict) -> Report:
     date_from, date_to = date.fromisoformat(str(params["date_from"])), date.fromisoformat(str(params["date_to"]))
     start, end = local_range(date_from, date_to)
     rows = Event.objects.filter(timestamp__gte=start, timestamp__lt=end)
+    if params.get("as_of"):  # an export job: the events stored when it was requested, not those that came since
+        rows = rows.filter(received_at__lte=datetime.fromisoformat(str(params["as_of"])))
     if params.get("event"):
         rows = rows.filter(event=params["event"])
     values = rows.order_by("timestamp", "id").values_list("timestamp", "event", "distinct_id", "channel",
@@ -150,19 +152,32 @@ def retention_report(result: dict, *, name: str) -> Report:
 
 
 def export_job_create(*, kind: str, params: dict, file_format: str, created_by) -> ExportJob:
-    """Record the job and queue it once the transaction commits."""
-    from analytics.tasks import export_job_run  # tasks import this module: import here (HackSoft's pattern)
-
+    """Record the job and queue it once the transaction commits (``export_job_queue``)."""
     if kind not in REPORTS:
         raise ApplicationError(f"Unknown report {kind!r}.", errors={"kind": [f"Choose one of {sorted(REPORTS)}."]})
     if file_format not in ExportJob.Format.values:
         raise ApplicationError("Unknown file format.", errors={"file_format": ["Choose csv or xlsx."]})
     report_require(user=created_by, kind=kind)
-    job = ExportJob(kind=kind, params=params, file_format=file_format, created_by=created_by)
+    now = timezone.now()
+    # The data as of the request: a job run later (a queue, a retry after a crash) exports what was there then.
+    job = ExportJob(kind=kind, params={**params, "as_of": now.isoformat()}, file_format=file_format,
+                    created_by=created_by, created_at=now)
     job.full_clean()
     job.save()
-    transaction.on_commit(lambda: export_job_run.delay(str(job.id)))
+    export_job_queue(job=job)
     return job
+
+
+def export_job_queue(*, job: ExportJob) -> None:
+    """Queue the job's task after commit; with the broker down the job is marked failed (retryable), and 503."""
+    from analytics.tasks import export_job_run
+
+    def unqueued() -> None:
+        ExportJob.objects.filter(pk=job.pk, status=ExportJob.Status.QUEUED).update(
+            status=ExportJob.Status.FAILED, finished_at=timezone.now(),
+            error="Not started: the task queue was unavailable. Retry it.")
+
+    task_queue(lambda: export_job_run.delay(str(job.id)), on_failure=unqueued)
 
 
 def export_job_execute(*, job_id) -> ExportJob:

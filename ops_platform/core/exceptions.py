@@ -1,13 +1,21 @@
 """One error type and one error format for every 4xx answer of the API.
 
 Format: ``{"message": str, "code": str, "errors": {field: [messages]}}``.
+
+A dependency down for a moment (the database's connection lost, the task queue unavailable) is a 503 in the same
+format with ``Retry-After``: a client can tell it from a permanent failure and send the same request again (an
+ingestion batch is all-or-nothing, and its retry exact).
 """
 
 from __future__ import annotations
 
+import logging
+
 from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import InterfaceError, OperationalError
 from django.http import Http404
+from django.utils.translation import gettext_lazy as _
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
@@ -22,6 +30,20 @@ class ApplicationError(Exception):
         self.errors = errors or {}
         self.status_code = status_code
         self.code = code
+
+
+logger = logging.getLogger(__name__)
+
+RETRY_AFTER_SECONDS = 30  # the task queue
+DATABASE_RETRY_AFTER_SECONDS = 5  # a lost connection is replaced at the next request
+
+
+class ServiceUnavailable(ApplicationError):
+    """A dependency is down for a while: 503 with Retry-After (the client should try the same request again)."""
+
+    def __init__(self, message: str, *, retry_after: int = RETRY_AFTER_SECONDS, code: str = "service_unavailable"):
+        super().__init__(message, status_code=503, code=code)
+        self.retry_after = retry_after
 
 
 def _as_field_errors(detail) -> dict:
@@ -41,7 +63,14 @@ def _as_list(value):
 
 
 def api_exception_handler(exc, context):
-    if isinstance(exc, DjangoValidationError):
+    if isinstance(exc, (OperationalError, InterfaceError)):
+        # A lost or refused database connection (a failover, a restart, a terminated backend): transient. The request's
+        # transaction was rolled back; Django replaces the broken connection before the next request.
+        logger.warning("Database unavailable during %s: %s: %s", context.get("request") and context["request"].path,
+                       type(exc).__name__, exc)
+        exc = ServiceUnavailable(str(_("The database is unavailable for a moment. Send the same request again.")),
+                                 retry_after=DATABASE_RETRY_AFTER_SECONDS, code="database_unavailable")
+    elif isinstance(exc, DjangoValidationError):
         detail = exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
         exc = exceptions.ValidationError(detail)
     elif isinstance(exc, Http404):
@@ -50,8 +79,10 @@ def api_exception_handler(exc, context):
         exc = exceptions.PermissionDenied()
 
     if isinstance(exc, ApplicationError):
+        retry_after = getattr(exc, "retry_after", None)
         return Response(
-            {"message": exc.message, "code": exc.code, "errors": exc.errors}, status=exc.status_code
+            {"message": exc.message, "code": exc.code, "errors": exc.errors}, status=exc.status_code,
+            headers={"Retry-After": str(retry_after)} if retry_after else None,
         )
 
     response = exception_handler(exc, context)

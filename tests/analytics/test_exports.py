@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import io
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
+from django.utils import timezone
 from openpyxl import load_workbook
 from rest_framework.test import APIClient
 
@@ -115,7 +116,9 @@ def test_an_export_job_runs_and_its_file_downloads(api_client_for, stored, djang
     assert status["status"] == "done"
     assert status["percent"] == 100
     assert status["rows_total"] == status["rows_done"] == 3
+    as_of = status["params"].pop("as_of")  # the data as of the request (a late or retried run exports the same)
     assert status["params"] == {"date_from": "2026-03-01", "date_to": "2026-04-30"}
+    assert datetime.fromisoformat(as_of) == datetime.fromisoformat(status["created_at"])
     download = client.get(status["download_url"])
     assert download.status_code == 200
     assert 'filename="aarrr_2026-03-01_2026-04-30.xlsx"' in download["Content-Disposition"]
@@ -211,3 +214,22 @@ def test_raw_events_export_in_local_time(api_client_for, db):
         '2026-03-10T00:30:00+08:00,visit,ann,wechat,"{""channel"": ""wechat""}"',
         '2026-03-10T12:00:00+08:00,order_paid,ann,,"{""note"": ""中文""}"',
     ]
+
+
+def test_an_export_job_exports_the_events_stored_when_it_was_requested(db, make_staff, settings, tmp_path,
+                                                                       today_is):
+    from analytics.services.loading import events_load
+    from tests.factories import event_row, local_time
+
+    settings.MEDIA_ROOT = tmp_path
+    events_load([event_row("visit", "ann", local_time(DAY, 9), channel="wechat")])
+    job = exports.export_job_create(kind="events", params={"date_from": "2026-03-10", "date_to": "2026-03-10"},
+                                    file_format="csv", created_by=make_staff(Role.ANALYST))
+    today_is(timezone.now() + timedelta(minutes=5))  # a late event for the same day arrives before the job runs
+    events_load([event_row("visit", "late", local_time(DAY, 10), channel="wechat")])
+
+    done = exports.export_job_execute(job_id=job.id)
+
+    lines = done.file.open("rb").read().decode("utf-8-sig").splitlines()
+    assert [line.split(",")[2] for line in lines[1:]] == ["ann"]
+    assert done.rows_done == 1
