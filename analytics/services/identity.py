@@ -28,12 +28,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import date, timedelta
 
 from django.db import connection, transaction
-from django.db.models import Q
+from django.db.models import Max, Min, Q
 from django.utils import timezone
 
-from analytics.models import Event, Person, PersonFacts, PersonMerge
+from analytics.models import Event, Person, PersonFacts, PersonMerge, Tally
 from analytics.services.facts import (
     FACT_EVENTS_SQL,
     PERSONS,
@@ -41,6 +42,9 @@ from analytics.services.facts import (
     person_facts_merge,
     person_facts_rebuild,
 )
+
+MERGES_SEEN = "person_merges_seen"  # Tally key: the last merge whose days the nightly metrics have recomputed
+RECOMPUTE_MAX_DAYS = 90
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,3 +155,20 @@ def person_merges_since(*, after_id: int = 0) -> list[tuple[int, int, int]]:
     """(merge id, from person, into person) of the merges after ``after_id``, in the order applied."""
     return list(PersonMerge.objects.filter(id__gt=after_id).order_by("id")
                 .values_list("id", "from_person", "into_person"))
+
+
+@transaction.atomic
+def merged_days_take(*, today: date) -> date | None:
+    """The first local day whose stored AARRR rows merges since the last call may have changed (a merged person's
+    events move to another first-touch channel), at most ``RECOMPUTE_MAX_DAYS`` back; None when there were none.
+    Marks those merges as taken: the nightly task recomputes from that day to the day before yesterday."""
+    seen = Tally.objects.select_for_update().filter(key=MERGES_SEEN).values_list("value", flat=True).first() or 0
+    merges = PersonMerge.objects.filter(id__gt=seen)
+    last = merges.aggregate(last=Max("id"))["last"]
+    if last is None:
+        return None
+    first = Event.objects.filter(person_id__in=merges.values("into_person")).aggregate(first=Min("timestamp"))["first"]
+    Tally.objects.update_or_create(key=MERGES_SEEN, defaults={"value": last})
+    if first is None:
+        return None
+    return max(timezone.localtime(first).date(), today - timedelta(days=RECOMPUTE_MAX_DAYS))

@@ -17,7 +17,7 @@ from uuid import UUID
 
 import orjson
 from django.db import connection, transaction
-from django.db.models import Max
+from django.db.models import BigIntegerField, Max
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -171,7 +171,7 @@ def _load_postgresql(rows: list[EventRow]) -> int:
 
 
 # The person a distinct id's events belong to: itself, or the person it was merged into (services/identity.py).
-_PERSON_OF = Coalesce("merged_into", "id")
+_PERSON_OF = Coalesce("merged_into", "id", output_field=BigIntegerField())
 
 
 def persons_create(distinct_ids: list[str]) -> None:
