@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import include, path
 
 from analytics import apis, report_apis
 
@@ -15,6 +15,7 @@ urlpatterns = [
     path("analytics/retention/", report_apis.RetentionApi.as_view(), name="analytics-retention"),
     path("analytics/golden-time/", report_apis.GoldenTimeApi.as_view(), name="analytics-golden-time"),
     path("events/batch/", apis.EventBatchIngestApi.as_view(), name="event-batch-ingest"),
+    path("ingest/", include("analytics.sdk_urls")),  # the tracking SDKs' formats
     path("analytics/ingest-keys/", apis.IngestKeyListApi.as_view(), name="ingest-key-list"),
     path("analytics/ingest-keys/create/", apis.IngestKeyCreateApi.as_view(), name="ingest-key-create"),
     path("analytics/ingest-keys/<id:pk>/revoke/", apis.IngestKeyRevokeApi.as_view(), name="ingest-key-revoke"),

@@ -19,14 +19,42 @@ class Person(models.Model):
 
     distinct_id = models.CharField(max_length=200)
     created_at = models.DateTimeField(auto_now_add=True)
+    # Identity (analytics/services/identity.py): the person this distinct id's events belong to once it has been
+    # linked to another id (``identify``/``alias``); null while it is its own person. Always the final person, never
+    # a chain: a merge re-points every id that pointed at the person merged away.
+    merged_into = models.BigIntegerField(null=True, blank=True)
+    # A known customer (a user id named by identify/alias): another person is merged into it, never it into another.
+    identified = models.BooleanField(default=False, db_default=False)
 
     class Meta:
         # A constraint rather than ``unique=True``, which on PostgreSQL adds a second (LIKE pattern) index that no
         # query uses and every new person pays for.
         constraints = [models.UniqueConstraint(fields=["distinct_id"], name="person_distinct_id_unique")]
+        # Partial: only merged ids are indexed, so a new person costs nothing more.
+        indexes = [models.Index(fields=["merged_into"], condition=models.Q(merged_into__isnull=False),
+                                name="person_merged_into")]
 
     def __str__(self) -> str:
         return self.distinct_id
+
+
+class PersonMerge(models.Model):
+    """One merge of a person into another (identify/alias linked their distinct ids), in the order applied.
+
+    The domain apps read this log to move what they keep per person (customers, coupons) onto the person kept."""
+
+    from_person = models.BigIntegerField()
+    into_person = models.BigIntegerField()
+    anonymous_id = models.CharField(max_length=200)
+    known_id = models.CharField(max_length=200)
+    events = models.BigIntegerField(default=0)  # events re-pointed by the merge
+    merged_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        indexes = [models.Index(fields=["from_person"], name="person_merge_from")]
+
+    def __str__(self) -> str:
+        return f"{self.from_person} → {self.into_person}"
 
 
 class PersonFacts(models.Model):

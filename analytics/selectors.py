@@ -12,10 +12,20 @@ from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Cast, Coalesce, TruncDate
 from django.utils import timezone
 
-from analytics.models import AarrrDaily, Event, EventCountHourly, ExportJob, IngestKey, MetricsRun, Tally
+from analytics.models import (
+    AarrrDaily,
+    Event,
+    EventCountHourly,
+    ExportJob,
+    IngestKey,
+    MetricsRun,
+    PersonMerge,
+    Tally,
+)
 from analytics.services import customer_activity as _customer_activity
 from analytics.services import funnel as _funnel
 from analytics.services import golden_time as _golden_time
+from analytics.services import identity as _identity
 from analytics.services import merchant_metrics as _merchant_metrics
 from analytics.services import retention as _retention
 from analytics.services import tracking_checks as _tracking_checks
@@ -498,3 +508,17 @@ def person_timeline(*, person_id: int, limit: int = 200) -> list[dict]:
 
 def order_revenue_by_group(*, groups: dict[str, object], start: datetime, end: datetime) -> dict[str, float]:
     return _customer_activity.order_revenue_by_group(groups=groups, start=start, end=end)
+
+
+# Identity (analytics/services/identity.py): the domain apps follow merges through these.
+
+
+def person_id_of(*, distinct_id: str) -> int | None:
+    """The person a distinct id's events belong to now (after identify/alias merges), or None."""
+    return _identity.person_id_resolve(distinct_id)
+
+
+def person_merges_sql() -> str:
+    """SQL selecting ``(from_person, into_person)`` of every merge: a person's rows elsewhere move to ``into_person``
+    (always a person that is not itself merged)."""
+    return f"SELECT from_person, into_person FROM {PersonMerge._meta.db_table}"  # noqa: S608

@@ -12,6 +12,7 @@ from analytics.models import MetricsRun
 from analytics.services.columns import columns_build
 from analytics.services.exports import export_job_execute
 from analytics.services.facts import event_counts_compact
+from analytics.services.identity import merged_days_take, person_merges_reapply
 from analytics.services.metrics import date_chunks, metrics_run_execute, metrics_runs_recover
 from ops_platform.core.tasks import task_queue
 
@@ -30,6 +31,12 @@ def compute_metrics_nightly(self) -> int:
             f.isoformat(), t.isoformat(), MetricsRun.Trigger.BACKFILL))
     yesterday = timezone.localdate() - timedelta(days=1)
     run = metrics_run_execute(date_from=yesterday, date_to=yesterday, trigger=MetricsRun.Trigger.NIGHTLY)
+    # Identity: events a racing load left under a merged person, then the past days that merges since last night
+    # moved to another first-touch channel (late identify), recomputed in the background.
+    person_merges_reapply()
+    merged_from = merged_days_take(today=timezone.localdate())
+    if merged_from is not None and merged_from < yesterday:
+        metrics_backfill_queue(date_from=merged_from, date_to=yesterday - timedelta(days=1))
     return run.id
 
 

@@ -16,7 +16,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 
-from analytics.selectors import first_touch_revenue_by_day, person_timeline
+from analytics.selectors import first_touch_revenue_by_day, person_id_of, person_timeline
 from ops_platform.core import periods
 from users.models import (
     ChannelSpend,
@@ -73,7 +73,12 @@ def customer_list(*, q: str | None = None, stage: str | None = None, channel: st
 
 
 def customer_get(*, distinct_id: str) -> Customer | None:
-    return Customer.objects.filter(distinct_id=distinct_id).first()
+    """The customer of a distinct id — also of an anonymous id merged into a customer (identity)."""
+    customer = Customer.objects.filter(distinct_id=distinct_id).first()
+    if customer is None:
+        person_id = person_id_of(distinct_id=distinct_id)
+        customer = Customer.objects.filter(person_id=person_id).first() if person_id is not None else None
+    return customer
 
 
 def customer_timeline(*, customer: Customer, limit: int = 200) -> list[dict]:

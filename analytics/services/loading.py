@@ -17,7 +17,8 @@ from uuid import UUID
 
 import orjson
 from django.db import connection, transaction
-from django.db.models import Max
+from django.db.models import BigIntegerField, Max
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from analytics.models import Event, Person
@@ -136,7 +137,8 @@ stored AS (
     INSERT INTO {Event._meta.db_table} AS e
         (id, uuid, event, distinct_id, person_id, timestamp, channel, properties, received_at)
     SELECT b.id, b.uuid, b.event, b.distinct_id,
-           (SELECT p.id FROM {Person._meta.db_table} AS p WHERE p.distinct_id = b.distinct_id),
+           (SELECT COALESCE(p.merged_into, p.id) FROM {Person._meta.db_table} AS p
+            WHERE p.distinct_id = b.distinct_id),
            b.timestamp, b.channel, b.properties::jsonb, %s
     FROM batch AS b
     ORDER BY b.uuid
@@ -168,6 +170,21 @@ def _load_postgresql(rows: list[EventRow]) -> int:
             return cursor.fetchone()[0]
 
 
+# The person a distinct id's events belong to: itself, or the person it was merged into (services/identity.py).
+_PERSON_OF = Coalesce("merged_into", "id", output_field=BigIntegerField())
+
+
+def persons_create(distinct_ids: list[str]) -> None:
+    """Create the people missing among ``distinct_ids`` (the identity links' ids), keeping the people counter."""
+    if connection.vendor == "postgresql":
+        with connection.wrap_database_errors, transaction.atomic(), binary_cursor() as cursor:
+            cursor.execute(PERSONS_SQL, (timezone.now(), sorted(set(distinct_ids))))
+        return
+    _mapping, created = persons_ensure(distinct_ids)
+    if created:
+        event_counts_add(hourly=[], new_persons=created)
+
+
 def persons_ensure(distinct_ids: Iterable[str]) -> tuple[dict[str, int], int]:
     """Map distinct ids to person ids, creating the missing people (bulk, conflict-safe).
 
@@ -176,7 +193,7 @@ def persons_ensure(distinct_ids: Iterable[str]) -> tuple[dict[str, int], int]:
     wanted = sorted(set(distinct_ids))
     mapping: dict[str, int] = {}
     for chunk in _chunks(wanted, SQLITE_CHUNK):
-        mapping.update(Person.objects.filter(distinct_id__in=chunk).values_list("distinct_id", "id"))
+        mapping.update(Person.objects.filter(distinct_id__in=chunk).values_list("distinct_id", _PERSON_OF))
     missing = [distinct_id for distinct_id in wanted if distinct_id not in mapping]
     created = 0
     if missing:
@@ -184,7 +201,7 @@ def persons_ensure(distinct_ids: Iterable[str]) -> tuple[dict[str, int], int]:
         Person.objects.bulk_create([Person(distinct_id=d) for d in missing], batch_size=SQLITE_CHUNK,
                                    ignore_conflicts=True)
         for chunk in _chunks(missing, SQLITE_CHUNK):
-            mapping.update(Person.objects.filter(distinct_id__in=chunk).values_list("distinct_id", "id"))
+            mapping.update(Person.objects.filter(distinct_id__in=chunk).values_list("distinct_id", _PERSON_OF))
         created = Person.objects.count() - before  # another writer may have created some of them
     return mapping, created
 

@@ -13,7 +13,9 @@ from decimal import Decimal
 import pandas as pd
 from django.conf import settings
 from django.db import connection, transaction
+from django.db.models import BigIntegerField
 from django.db.models.fields.json import KeyTransform
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from analytics.models import AarrrDaily, Event, MetricsRun, Person, PersonFacts
@@ -47,8 +49,12 @@ def _referrer_channels(referrers: list[str]) -> dict[str, str]:
     unique = sorted(set(referrers))
     for offset in range(0, len(unique), REFERRER_CHUNK):
         chunk = unique[offset:offset + REFERRER_CHUNK]
-        channels.update(Person.objects.filter(distinct_id__in=chunk).values_list("distinct_id",
-                                                                                  "facts__first_channel"))
+        # A referrer named by an id merged into another person (identity) has the kept person's facts.
+        kept = dict(Person.objects.filter(distinct_id__in=chunk).values_list("distinct_id", Coalesce(
+            "merged_into", "id", output_field=BigIntegerField())))
+        facts = dict(PersonFacts.objects.filter(person_id__in=set(kept.values())).values_list("person_id",
+                                                                                             "first_channel"))
+        channels.update({name: facts.get(person) for name, person in kept.items()})
     return {key: value or NO_CHANNEL for key, value in channels.items()}
 
 

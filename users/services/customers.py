@@ -31,8 +31,20 @@ from django.db.models import Count
 from django.utils import timezone
 
 from analytics.selectors import CUSTOMER_ACTIVITY_COLUMNS as ACTIVITY_COLUMNS
-from analytics.selectors import customer_activity_sql
-from users.models import Customer, CustomerRefresh, LifecycleSettings, RfmSegment, Stage, StageDaily, StageFlow
+from analytics.selectors import customer_activity_sql, person_merges_sql
+from users.models import (
+    Coupon,
+    CouponHoldout,
+    CouponRedemption,
+    Customer,
+    CustomerRefresh,
+    LifecycleSettings,
+    RfmSegment,
+    SegmentMember,
+    Stage,
+    StageDaily,
+    StageFlow,
+)
 
 # The named RFM grid: recency score (rows, 5 = most recent) × frequency score (columns 1…5).
 RFM_GRID: dict[int, list[str]] = {
@@ -247,6 +259,28 @@ def _write(now: datetime) -> tuple[int, int]:
     return updated, inserted
 
 
+def _merges_apply() -> int:
+    """Customers whose person was merged into another (analytics identity: an anonymous visitor who identified):
+    their coupons, holdouts and redemptions move to the kept person's customer (written just before), their segment
+    memberships (rebuilt by the segments' refresh) and their rows go. A no-op once applied. Returns the rows gone."""
+    merges = person_merges_sql()
+    customer = Customer._meta.db_table
+    with connection.cursor() as cursor:
+        for model, unique in ((Coupon, ("campaign_id", "seq")), (CouponHoldout, ("campaign_id",)),
+                              (CouponRedemption, None)):
+            table = model._meta.db_table
+            clash = "" if unique is None else (
+                f"AND NOT EXISTS (SELECT 1 FROM {table} o WHERE o.customer_id = m.into_person AND "  # noqa: S608
+                + " AND ".join(f"o.{column} = {table}.{column}" for column in unique) + ")")
+            cursor.execute(f"""
+                UPDATE {table} SET customer_id = m.into_person FROM ({merges}) m
+                WHERE {table}.customer_id = m.from_person {clash}""")  # noqa: S608
+        cursor.execute(f"DELETE FROM {SegmentMember._meta.db_table} WHERE customer_id IN "  # noqa: S608
+                       f"(SELECT from_person FROM ({merges}) m)")
+        cursor.execute(f"DELETE FROM {customer} WHERE person_id IN (SELECT from_person FROM ({merges}) m)")  # noqa: S608
+        return cursor.rowcount
+
+
 def _stage_counts(day) -> None:
     StageDaily.objects.filter(date=day).delete()
     counts = Customer.objects.values("stage").order_by().annotate(n=Count("person_id"))
@@ -286,6 +320,7 @@ def customers_refresh(*, trigger: str = "manual", now: datetime | None = None) -
             customers = _new_rows(now, thresholds)
             _flows(timezone.localdate(now))
             _write(now)
+            _merges_apply()
             _stage_counts(timezone.localdate(now))
     except Exception as error:
         CustomerRefresh.objects.filter(pk=run.pk).update(status=CustomerRefresh.Status.FAILED, error=str(error)[:2000],
