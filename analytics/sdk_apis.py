@@ -14,6 +14,7 @@ import binascii
 from django.contrib.auth.models import AnonymousUser
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import exceptions, serializers
 from rest_framework.authentication import BaseAuthentication, SessionAuthentication
@@ -69,6 +70,27 @@ class BodyKeyAuthentication(BaseAuthentication):
 
     def authenticate_header(self, request) -> str:
         return 'Key realm="ingest key in the body or the URL"'
+
+
+class SegmentWriteKeyScheme(OpenApiAuthenticationExtension):
+    """The Segment write key in the OpenAPI schema: HTTP basic, the ingest key as the user."""
+
+    target_class = "analytics.sdk_apis.SegmentWriteKeyAuthentication"
+    name = "SegmentWriteKey"
+
+    def get_security_definition(self, auto_schema):
+        return {"type": "http", "scheme": "basic", "description": "The ingest key as the user, no password."}
+
+
+class BodyKeyScheme(OpenApiAuthenticationExtension):
+    """PostHog's and Sensors Data's key travels in the body or the URL: no header scheme to declare."""
+
+    target_class = "analytics.sdk_apis.BodyKeyAuthentication"
+    name = "IngestKeyInBody"
+
+    def get_security_definition(self, auto_schema):
+        return {"type": "apiKey", "in": "query", "name": "token",
+                "description": "The ingest key as `api_key`/`token` in the body, or `token` in the URL."}
 
 
 class NoStaffLogin(BasePermission):
