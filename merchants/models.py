@@ -239,7 +239,7 @@ class TierRules(models.Model):
     # Hysteresis: a merchant leaves its tier only when its health score passes a threshold by more than
     # ``buffer_points`` (and its weekly orders by more than ``buffer_orders`` percent), in each of ``confirm_weeks``
     # consecutive complete weeks. A merchant's first tier is given at once.
-    buffer_points = models.PositiveSmallIntegerField(_("buffer: health points around each threshold"), default=8,
+    buffer_points = models.PositiveSmallIntegerField(_("buffer: health points around each threshold"), default=10,
                                                      validators=[MaxValueValidator(50)])
     buffer_orders = models.PositiveSmallIntegerField(_("buffer: percent of weekly orders around each threshold"),
                                                      default=20, validators=[MaxValueValidator(100)])

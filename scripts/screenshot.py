@@ -32,9 +32,10 @@ def main() -> None:
         page.fill("#id_password", args.password)
         page.click("main form button[type=submit]")
         page.wait_for_load_state("networkidle")
-        if args.language != "en":
+        select = page.locator("[data-testid=language-select]")
+        if select.input_value() != args.language:  # the account may keep another language from an earlier run
             with page.expect_navigation():
-                page.select_option("[data-testid=language-select]", args.language)
+                select.select_option(args.language)
         page.goto(f"{args.url}{args.path}")
         page.wait_for_load_state("networkidle")
         page.screenshot(path=args.out, full_page=not args.viewport_only)

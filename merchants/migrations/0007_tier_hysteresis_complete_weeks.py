@@ -39,7 +39,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='tierrules',
             name='buffer_points',
-            field=models.PositiveSmallIntegerField(default=8, validators=[django.core.validators.MaxValueValidator(50)], verbose_name='buffer: health points around each threshold'),
+            field=models.PositiveSmallIntegerField(default=10, validators=[django.core.validators.MaxValueValidator(50)], verbose_name='buffer: health points around each threshold'),
         ),
         migrations.AddField(
             model_name='tierrules',

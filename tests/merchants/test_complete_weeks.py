@@ -195,7 +195,7 @@ def test_hysteresis_keeps_a_merchant_hovering_at_a_threshold_in_its_tier():
 
 
 def test_the_band_is_around_each_threshold_and_a_first_tier_has_none():
-    rules = TierRules(version=1)  # core 75 / 20 orders, potential 55 / 5, at risk below 35; band 8 points, 20 %
+    rules = TierRules(version=1, buffer_points=8)  # core 75 / 20 orders, potential 55 / 5, at risk < 35; band 8, 20 %
     frame = pd.DataFrame({"health_score": [80, 80, 68, 66, 60, 62, 30, 26, 42, 44],
                           "weekly_orders": [30, 30, 30, 30, 10, 10, 10, 10, 10, 10]})
     current = pd.Series(["", "potential", "core", "core", "ordinary", "potential", "ordinary", "ordinary",
@@ -213,7 +213,7 @@ def _fell_to_at_risk_setup(make_staff):
     """Merchants in tiers, two of them two complete weeks bad (they fall in the week of 11-23); every merchant has
     no order at all in the week so far, which a partial week would once have read as a collapse."""
     owner = make_staff(Role.MERCHANT_OPS)
-    rules = TierRules.objects.create(version=1, at_risk_max_score=40)
+    rules = TierRules.objects.create(version=1, at_risk_max_score=41)
     good = [MerchantFactory(code=f"OK{n}", owner=owner) for n in range(4)]
     bad = [MerchantFactory(code=f"BAD{n}", owner=owner) for n in range(2)]
     rows = []

@@ -96,7 +96,7 @@ def test_a_tier_change_is_recorded_with_the_reason_and_movers_are_listed():
     merchant_metrics_compute(period_start=WEEK + timedelta(days=7))  # no orders at all: one week is not enough
     assert Merchant.objects.get().tier == "core"
     # the second complete week in a row below: down, to the nearer of the two weeks' tiers (at risk, then ordinary:
-    # health 22 then 30 against the at-risk line 35 − 8)
+    # health 22 then 30 against the at-risk line 35 − 10)
     merchant_metrics_compute(period_start=WEEK + timedelta(days=14))
 
     assert list(MerchantTierChange.objects.order_by("id").values_list("from_tier", "to_tier")) == [
@@ -197,7 +197,7 @@ def test_tier_rules_saved_in_the_admin_make_a_new_version(make_staff, client):
     client.force_login(make_staff(Role.ADMIN))
     first = TierRules.objects.create(version=1)
     fields = {"core_min_score": 80, "core_min_orders": 20, "potential_min_score": 55, "potential_min_orders": 5,
-              "at_risk_max_score": 35, "upgrade_margin": 10, "rotate_out_periods": 3, "buffer_points": 8,
+              "at_risk_max_score": 35, "upgrade_margin": 10, "rotate_out_periods": 3, "buffer_points": 10,
               "buffer_orders": 20, "confirm_weeks": 2}
 
     response = client.post(f"/admin/merchants/tierrules/{first.pk}/change/", fields)
