@@ -510,6 +510,12 @@ def order_revenue_by_group(*, groups: dict[str, object], start: datetime, end: d
     return _customer_activity.order_revenue_by_group(groups=groups, start=start, end=end)
 
 
+def order_stats_by_group(*, groups: dict[str, object], start: datetime, end: datetime) -> dict[str, dict]:
+    """Buyers, revenue and the sum of squared revenue per buyer of each group of people in [start, end)
+    (analytics.services.customer_activity.order_stats_by_group)."""
+    return _customer_activity.order_stats_by_group(groups=groups, start=start, end=end)
+
+
 # Identity (analytics/services/identity.py): the domain apps follow merges through these.
 
 

@@ -15,7 +15,7 @@ from decimal import Decimal
 import numpy as np
 from django.utils import timezone
 
-from goals.metrics import LEVEL, goal_values, metric_spec
+from goals.metrics import BASELINE_KINDS, LEVEL, PERCENT, goal_values, metric_spec
 from goals.models import Goal, Metric, Team, TeamMembership
 from goals.periods import MONTH, QUARTER, elapsed_fraction, period_start_of
 from goals.services.goals import goal_create
@@ -51,6 +51,8 @@ GOALS = [
     ("q-tickets", "Requirements concluded with success", "team", QUARTER, Metric.TICKETS_SUCCESS, "q-revenue",
      "Product operations", None, {}, ON_TRACK),
     ("m-activation", "Sign-ups", "team", MONTH, Metric.ACTIVATION, "m-revenue", "Analysts", None, {}, ON_TRACK),
+    ("m-activation-rate", "Activation rate", "team", MONTH, Metric.ACTIVATION_RATE, "m-revenue", "User operations",
+     None, {}, AHEAD),
     ("p-signed", "Merchants I sign", "personal", MONTH, Metric.MERCHANTS_SIGNED, "m-live", "Merchant operations",
      "merchant_ops", {}, AHEAD),
     ("p-wechat", "New customers from WeChat", "personal", MONTH, Metric.ACQUISITION, "m-acquisition",
@@ -77,13 +79,15 @@ def demo_teams_ensure() -> dict[str, Team]:
 
 
 def _target(goal: Goal, value: float, share: float, factor: float) -> Decimal:
-    start = float(goal.baseline or 0) if metric_spec(goal.metric).kind == LEVEL else 0.0
+    start = float(goal.baseline or 0) if metric_spec(goal.metric).kind in BASELINE_KINDS else 0.0
     gained = value - start
     if gained <= 0:
         gained = max(abs(start) * 0.1, 1.0) * share  # nothing moved yet: a modest target
     full = start + gained / max(share, 0.05) * factor
     if goal.metric == Metric.REVENUE:
         return Decimal(max(round(full, -2), 100))
+    if metric_spec(goal.metric).unit == PERCENT:  # a rate: a point or more above the baseline, at most 100 %
+        return Decimal(str(min(max(round(full, 1), round(start, 1) + 1), 100.0)))
     return Decimal(max(round(full), round(start) + 1))
 
 
@@ -112,9 +116,10 @@ def demo_goals_ensure(*, end: date, seed: int = 42) -> int:
                 continue
         if owner and owner not in staff:
             continue
+        provisional = Decimal("100") if metric_spec(metric).unit == PERCENT else PROVISIONAL_TARGET
         goal = goal_create(user=admin, title=title, level=level, period_kind=period, period_start=start,
                            parent=goals.get(parent), team=teams.get(team), owner=staff.get(owner), metric=metric,
-                           target=PROVISIONAL_TARGET, **fields)
+                           target=provisional, **fields)
         goals[key] = goal
         created.append((goal, factor * float(rng.uniform(0.97, 1.03))))
     if created:

@@ -21,6 +21,7 @@ from users.services.coupons import (
     coupon_campaign_create,
     coupon_campaign_results,
     coupon_codes_generate,
+    coupon_issue_preview,
     coupon_issue_to_customer,
     coupon_issue_to_segment,
     coupon_redemptions_refresh,
@@ -420,18 +421,43 @@ class CouponCodesApi(APIView):
 class IssueInputSerializer(serializers.Serializer):
     customer = serializers.CharField(required=False, max_length=200,
                                      help_text="A customer's distinct_id; without it the whole target segment.")
+    allow_partial = serializers.BooleanField(
+        required=False, default=False,
+        help_text="Segment only: when the budget cannot cover the treatment group, issue to a random sample as "
+                  "large as the budget allows (the rest get no code and are in neither group). Without it such an "
+                  "issue is refused with 409 budget_short and nothing is written.")
+
+
+class IssuePreviewSerializer(serializers.Serializer):
+    members = serializers.IntegerField()
+    holdout = serializers.IntegerField()
+    treatment = serializers.IntegerField()
+    at_limit = serializers.IntegerField()
+    affordable = serializers.IntegerField(help_text="Codes the remaining budget pays for.")
+    covered = serializers.IntegerField()
+    not_covered = serializers.IntegerField()
+    code_value = serializers.FloatField()
+    budget_left = serializers.FloatField()
+    needs_confirmation = serializers.BooleanField(help_text="True: POST needs allow_partial=true.")
 
 
 class CouponIssueApi(APIView):
-    """Issue codes to the campaign's segment (with its holdout) or to one customer; refused at the limit or budget."""
+    """GET previews issuing to the segment (holdout, treatment group, codes the budget allows); POST issues codes to
+    the campaign's segment (with its holdout) or to one customer; refused at the limit, and for a segment the budget
+    cannot cover unless ``allow_partial``."""
 
     role_area = Area.CUSTOMERS
     role_action = Action.CHANGE
 
+    @extend_schema(responses=IssuePreviewSerializer)
+    def get(self, request, campaign_id: int):
+        campaign = _campaign_or_404(campaign_id)
+        return Response(IssuePreviewSerializer(coupon_issue_preview(campaign_id=campaign.pk)).data)
+
     @extend_schema(request=IssueInputSerializer, responses=inline_serializer("Issued", {
         "issued": serializers.IntegerField(), "holdout": serializers.IntegerField(),
         "skipped_at_limit": serializers.IntegerField(), "stopped_by_budget": serializers.BooleanField(),
-        "message": serializers.CharField()}))
+        "not_covered": serializers.IntegerField(), "message": serializers.CharField()}))
     def post(self, request, campaign_id: int):
         campaign = _campaign_or_404(campaign_id)
         params = IssueInputSerializer(data=request.data)
@@ -439,11 +465,12 @@ class CouponIssueApi(APIView):
         if params.validated_data.get("customer"):
             coupon = coupon_issue_to_customer(campaign_id=campaign.pk, distinct_id=params.validated_data["customer"])
             return Response({"issued": 1, "holdout": 0, "skipped_at_limit": 0, "stopped_by_budget": False,
-                             "message": coupon.code})
-        result = coupon_issue_to_segment(campaign_id=campaign.pk)
+                             "not_covered": 0, "message": coupon.code})
+        result = coupon_issue_to_segment(campaign_id=campaign.pk,
+                                         allow_partial=params.validated_data["allow_partial"])
         return Response({"issued": result.issued, "holdout": result.holdout,
                          "skipped_at_limit": result.skipped_at_limit, "stopped_by_budget": result.stopped_by_budget,
-                         "message": result.message})
+                         "not_covered": result.not_covered, "message": result.message})
 
 
 class CouponRedemptionSerializer(serializers.ModelSerializer):

@@ -18,6 +18,7 @@ from ops_platform.core import exports
 from ops_platform.core.exceptions import ApplicationError
 from ops_platform.core.permissions import role_required
 from ops_platform.core.roles import Action, Area, can
+from ops_platform.core.stats import MIN_SAMPLE
 from users import selectors
 from users.forms import (
     ChannelSpendForm,
@@ -33,6 +34,7 @@ from users.services.coupons import (
     coupon_campaign_create,
     coupon_campaign_results,
     coupon_codes_generate,
+    coupon_issue_preview,
     coupon_issue_to_segment,
     coupon_redemptions_refresh,
 )
@@ -308,7 +310,16 @@ def coupon_detail(request, campaign_id: int):
         "suspicious": list(selectors.coupon_redemption_list(campaign=campaign, suspicious=True)[:PAGE_SIZE])
         if can_records else [],
         "code_form": CodeCountForm(),
+        "preview": _issue_preview(campaign) if can(request.user, Area.CUSTOMERS, Action.CHANGE) else None,
+        "min_n": MIN_SAMPLE,
     })
+
+
+def _issue_preview(campaign) -> dict | None:
+    try:
+        return coupon_issue_preview(campaign_id=campaign.pk)
+    except ApplicationError:
+        return None  # no built segment: the issue button says why when pressed
 
 
 def _refused(request, error: ApplicationError) -> None:
@@ -338,7 +349,8 @@ def coupon_generate(request, campaign_id: int):
 def coupon_issue(request, campaign_id: int):
     campaign = _campaign_or_404(campaign_id)
     try:
-        result = coupon_issue_to_segment(campaign_id=campaign.pk)
+        result = coupon_issue_to_segment(campaign_id=campaign.pk,
+                                         allow_partial=request.POST.get("allow_partial") == "1")
     except ApplicationError as error:
         _refused(request, error)
     else:

@@ -136,3 +136,27 @@ def order_revenue_by_group(*, groups: dict[str, object], start: datetime, end: d
             cursor.execute(sql, [_db_time(start), _db_time(end), *people_params])
             totals[name] = float(cursor.fetchone()[0] or 0)
     return totals
+
+
+def order_stats_by_group(*, groups: dict[str, object], start: datetime, end: datetime) -> dict[str, dict]:
+    """Per group of people (a lazy queryset of person ids): how many of them paid an order in [start, end)
+    (``buyers``), their revenue (``revenue``) and the sum of squares of each buyer's revenue (``squares``; people
+    without an order add 0 to both sums). Enough for a two-proportion test on buying and a Welch test on spend per
+    person. One query per group, grouped per person in SQL."""
+    event = Event._meta.db_table
+    result = {}
+    for name, person_ids in groups.items():
+        try:
+            people_sql, people_params = person_ids.query.sql_with_params()
+        except EmptyResultSet:
+            result[name] = {"buyers": 0, "revenue": 0.0, "squares": 0.0}
+            continue
+        sql = (f"SELECT COUNT(*), SUM(t), SUM(t * t) FROM (SELECT e.person_id, "  # noqa: S608
+               f"SUM({_number('e.properties', 'amount')}) AS t FROM {event} e "
+               f"WHERE e.event = 'order_paid' AND e.timestamp >= %s AND e.timestamp < %s "
+               f"AND e.person_id IN ({people_sql}) GROUP BY e.person_id) AS per_person")
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [_db_time(start), _db_time(end), *people_params])
+            buyers, revenue, squares = cursor.fetchone()
+        result[name] = {"buyers": int(buyers or 0), "revenue": float(revenue or 0), "squares": float(squares or 0)}
+    return result

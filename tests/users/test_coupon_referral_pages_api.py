@@ -28,15 +28,53 @@ def test_api_campaign_lifecycle(api_client_for, customers):
     created = client.post("/api/v1/users/coupons/", campaign_body(segment.pk), format="json")
     campaign_id = created.json()["id"]
     generated = client.post(f"/api/v1/users/coupons/{campaign_id}/codes/", {"count": 5}, format="json")
-    issued = client.post(f"/api/v1/users/coupons/{campaign_id}/issue/", {}, format="json")
+    preview = client.get(f"/api/v1/users/coupons/{campaign_id}/issue/")
+    refused = client.post(f"/api/v1/users/coupons/{campaign_id}/issue/", {}, format="json")
+    nothing_yet = client.get(f"/api/v1/users/coupons/{campaign_id}/").json()["results"]["issued"]
+    issued = client.post(f"/api/v1/users/coupons/{campaign_id}/issue/", {"allow_partial": True}, format="json")
     detail = client.get(f"/api/v1/users/coupons/{campaign_id}/")
 
     assert created.status_code == 201
     assert generated.json() == {"generated": 5}
+    assert preview.json() == {"members": 3, "holdout": 0, "treatment": 3, "at_limit": 0, "affordable": 2,
+                              "covered": 2, "not_covered": 1, "code_value": 10.0, "budget_left": 25.0,
+                              "needs_confirmation": True}
+    assert (refused.status_code, refused.json()["code"], list(refused.json()["errors"])) == (
+        409, "budget_short", ["allow_partial"])
+    assert nothing_yet == 0
     assert issued.json()["issued"] == 2
     assert issued.json()["stopped_by_budget"] is True
-    assert issued.json()["message"] == "Budget reached: issuing stopped after 2 codes."
+    assert issued.json()["not_covered"] == 1
+    assert issued.json()["message"] == ("Budget reached: 2 codes issued to a random sample of the treatment group; "
+                                        "1 customers got no code and are in neither group.")
     assert detail.json()["results"]["issued"] == 2
+    lift = detail.json()["results"]["lift"]
+    assert lift["conversion"]["verdict"] == "too_small" and lift["spend"]["verdict"] == "too_small"
+
+
+@pytest.mark.parametrize("role", [Role.MERCHANT_OPS, Role.PM, Role.ANALYST])
+def test_api_issue_preview_and_issue_are_for_user_ops(api_client_for, customers, role):
+    segment = segment_save(name="All", rules={"op": "and", "conditions": []})
+    campaign_id = api_client_for(Role.USER_OPS).post("/api/v1/users/coupons/", campaign_body(segment.pk),
+                                                     format="json").json()["id"]
+    client = api_client_for(role)
+
+    assert client.get(f"/api/v1/users/coupons/{campaign_id}/issue/").status_code == 403
+    assert client.post(f"/api/v1/users/coupons/{campaign_id}/issue/", {"allow_partial": True},
+                       format="json").status_code == 403
+    assert Coupon.objects.filter(customer__isnull=False).count() == 0
+
+
+def test_api_issue_bad_flag_is_a_400_with_a_field_error(api_client_for, customers):
+    segment = segment_save(name="All", rules={"op": "and", "conditions": []})
+    client = api_client_for(Role.USER_OPS)
+    campaign_id = client.post("/api/v1/users/coupons/", campaign_body(segment.pk), format="json").json()["id"]
+
+    response = client.post(f"/api/v1/users/coupons/{campaign_id}/issue/", {"allow_partial": "perhaps"},
+                           format="json")
+
+    assert response.status_code == 400 and "allow_partial" in response.json()["errors"]
+    assert client.get("/api/v1/users/coupons/999999/issue/").status_code == 404
 
 
 def test_api_campaign_bad_fields_are_field_errors(api_client_for, db):
@@ -115,7 +153,27 @@ def test_coupon_pages(client_for, customers):
     assert created.status_code == 302
     assert issued.status_code == 302
     assert page.context["results"]["issued"] == 3
+    html = page.content.decode()
+    assert 'data-testid="holdout-lift"' in html and "not significant yet — n too small" in html
 
+
+def test_coupon_page_previews_the_budget_and_asks_before_a_partial_issue(client_for, customers):
+    segment = segment_save(name="All", rules={"op": "and", "conditions": []})
+    client = client_for(Role.USER_OPS)
+    campaign = CouponCampaign.objects.create(**{
+        **{key: value for key, value in campaign_body(segment.pk).items() if key not in {"segment"}},
+        "segment": segment, "budget": "20"})
+
+    page = client.get(f"/users/coupons/{campaign.pk}/").content.decode()
+    refused = client.post(f"/users/coupons/{campaign.pk}/issue/", follow=True).content.decode()
+    assert Coupon.objects.filter(customer__isnull=False).count() == 0
+    confirmed = client.post(f"/users/coupons/{campaign.pk}/issue/", {"allow_partial": "1"}, follow=True)
+
+    assert "treatment group 3 still to receive a code; the budget left pays for 2 codes." in page
+    assert 'data-testid="issue-shortfall"' in page and 'data-testid="allow-partial"' in page
+    assert "The budget pays for 2 codes but the treatment group has 3 customers" in refused
+    assert confirmed.status_code == 200
+    assert Coupon.objects.filter(customer__isnull=False).count() == 2
 
 def test_coupon_page_form_errors_are_shown(client_for, db):
     response = client_for(Role.USER_OPS).post("/users/coupons/", {"name": "", "budget": "-1"})

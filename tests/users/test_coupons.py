@@ -20,6 +20,8 @@ from users.services.coupons import (
     coupon_campaign_create,
     coupon_campaign_results,
     coupon_codes_generate,
+    coupon_holdout_lift,
+    coupon_issue_preview,
     coupon_issue_to_customer,
     coupon_issue_to_segment,
     coupon_redemptions_refresh,
@@ -73,15 +75,51 @@ def test_issue_to_segment_keeps_a_holdout_and_is_repeatable(crowd):
     assert (again.issued, again.holdout, again.skipped_at_limit) == (0, 0, first.issued)
 
 
-def test_budget_stops_issuing_with_a_message(crowd):
-    campaign = campaign_for(crowd, budget=Decimal("75"))
+def test_a_budget_short_of_the_treatment_group_asks_first_and_writes_nothing(crowd):
+    campaign = campaign_for(crowd, budget=Decimal("75"), holdout_share=Decimal("0.2"))
 
-    result = coupon_issue_to_segment(campaign_id=campaign.pk)
+    preview = coupon_issue_preview(campaign_id=campaign.pk)
+    with pytest.raises(ApplicationError) as refused:
+        coupon_issue_to_segment(campaign_id=campaign.pk)
+
+    holdout = preview["holdout"]
+    assert preview == {"members": 20, "holdout": holdout, "treatment": 20 - holdout, "at_limit": 0,
+                       "affordable": 7, "covered": 7, "not_covered": 13 - holdout, "code_value": 10.0,
+                       "budget_left": 75.0, "needs_confirmation": True}
+    assert (refused.value.status_code, refused.value.code) == (409, "budget_short")
+    assert set(refused.value.errors) == {"allow_partial"}
+    campaign.refresh_from_db()
+    assert (campaign.committed, Coupon.objects.filter(customer__isnull=False).count(),
+            CouponHoldout.objects.count()) == (Decimal("0"), 0, 0)
+
+
+def test_confirmed_partial_issue_gives_codes_to_a_random_sample_and_keeps_the_planned_holdout(crowd):
+    campaign = campaign_for(crowd, budget=Decimal("75"), holdout_share=Decimal("0.2"))
+    preview = coupon_issue_preview(campaign_id=campaign.pk)
+
+    result = coupon_issue_to_segment(campaign_id=campaign.pk, allow_partial=True)
 
     campaign.refresh_from_db()
-    assert (result.issued, result.stopped_by_budget) == (7, True)
-    assert result.message == "Budget reached: issuing stopped after 7 codes."
+    issued = set(Coupon.objects.filter(customer__isnull=False).values_list("customer__distinct_id", flat=True))
+    assert (result.issued, result.stopped_by_budget, result.not_covered) == (7, True, preview["not_covered"])
+    assert result.holdout == preview["holdout"] == CouponHoldout.objects.count()
+    assert result.message == (f"Budget reached: 7 codes issued to a random sample of the treatment group; "
+                              f"{preview['not_covered']} customers got no code and are in neither group.")
     assert campaign.committed == Decimal("70")
+    held_out = set(CouponHoldout.objects.values_list("customer__distinct_id", flat=True))
+    assert not issued & held_out
+    first_by_id = sorted(Customer.objects.exclude(distinct_id__in=held_out).values_list("person_id", flat=True))[:7]
+    assert set(Coupon.objects.filter(customer__isnull=False).values_list("customer_id", flat=True)) != set(
+        first_by_id)  # a random sample, not the lowest ids
+
+
+def test_a_budget_that_covers_the_treatment_group_issues_without_asking(crowd):
+    campaign = campaign_for(crowd, budget=Decimal("200"), holdout_share=Decimal("0"))
+
+    assert coupon_issue_preview(campaign_id=campaign.pk)["needs_confirmation"] is False
+    result = coupon_issue_to_segment(campaign_id=campaign.pk)
+
+    assert (result.issued, result.stopped_by_budget, result.not_covered) == (20, False, 0)
 
 
 def test_per_customer_limit_is_by_customer(crowd):
@@ -194,10 +232,80 @@ def test_campaign_results(redeemed):
         "redemption_rate": 0.5, "cost": 10.0, "platform_cost": 10.0, "committed": 20.0, "budget": 1000.0,
         "revenue_of_redeemers": 100.0, "revenue_per_issued_customer": 75.0, "revenue_per_holdout_customer": 20.0,
         "incremental_revenue": 110.0, "roi": 10.0, "redemptions_by_days_since_issue": [{"days": 2, "redeemed": 1}],
+        "lift": results["lift"],
     }
+    conversion, spend = results["lift"]["conversion"], results["lift"]["spend"]
+    assert (conversion["holdout_buyers"], conversion["holdout_customers"], conversion["treatment_buyers"],
+            conversion["treatment_customers"]) == (1, 1, 2, 2)
+    assert (conversion["before"], conversion["after"], conversion["verdict"]) == (1.0, 1.0, "too_small")
+    assert (spend["before"], spend["after"], spend["p_value"], spend["verdict"]) == (20.0, 75.0, None, "too_small")
 
 
 def test_refreshing_redemptions_twice_keeps_one_row_per_code(redeemed):
     coupon_redemptions_refresh(campaign_id=redeemed.pk)
 
     assert CouponRedemption.objects.count() == 2
+
+
+# Holdout lift: tests and intervals against a brute-force reference
+
+
+def _reference_lift(treatment: list[float], holdout: list[float]) -> dict:
+    """Brute force from per-customer spend lists (0 = did not buy): scipy's Welch test, a hand-written pooled
+    z-test and Wald interval."""
+    import math
+
+    from scipy import stats
+
+    n1, n2 = len(holdout), len(treatment)
+    x1, x2 = sum(1 for v in holdout if v > 0), sum(1 for v in treatment if v > 0)
+    p1, p2 = x1 / n1, x2 / n2
+    pooled = (x1 + x2) / (n1 + n2)
+    z = (p2 - p1) / math.sqrt(pooled * (1 - pooled) * (1 / n1 + 1 / n2))
+    half = 1.959963984540054 * math.sqrt(p1 * (1 - p1) / n1 + p2 * (1 - p2) / n2)
+    welch = stats.ttest_ind(treatment, holdout, equal_var=False)
+    ci = welch.confidence_interval(0.95)
+    return {"z": z, "p": 2 * stats.norm.sf(abs(z)), "ci": (p2 - p1 - half, p2 - p1 + half),
+            "t": float(welch.statistic), "t_p": float(welch.pvalue), "t_ci": (float(ci.low), float(ci.high))}
+
+
+def _stats_of(values: list[float]) -> dict:
+    return {"buyers": sum(1 for v in values if v > 0), "revenue": sum(values), "squares": sum(v * v for v in values)}
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_holdout_lift_matches_a_brute_force_reference(seed):
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    treatment = [float(v) if rng.random() < 0.35 else 0.0 for v in rng.integers(20, 200, 400)]
+    holdout = [float(v) if rng.random() < 0.25 else 0.0 for v in rng.integers(20, 200, 120)]
+
+    lift = coupon_holdout_lift(treatment=_stats_of(treatment), treatment_n=len(treatment),
+                               holdout=_stats_of(holdout), holdout_n=len(holdout))
+
+    reference = _reference_lift(treatment, holdout)
+    conversion, spend = lift["conversion"], lift["spend"]
+    assert conversion["statistic"] == pytest.approx(reference["z"])
+    assert conversion["p_value"] == pytest.approx(reference["p"])
+    assert (conversion["ci_low"], conversion["ci_high"]) == pytest.approx(reference["ci"])
+    assert spend["statistic"] == pytest.approx(reference["t"])
+    assert spend["p_value"] == pytest.approx(reference["t_p"])
+    assert (spend["ci_low"], spend["ci_high"]) == pytest.approx(reference["t_ci"])
+    for test in (conversion, spend):
+        significant = test["p_value"] < 0.05
+        assert test["verdict"] == (("significant_up" if test["difference"] > 0 else "significant_down")
+                                   if significant else "not_significant")
+
+
+@pytest.mark.parametrize(("treatment", "holdout"), [
+    ([], []),  # nobody issued, no holdout
+    ([0.0] * 50, [0.0] * 40),  # zero conversions on both sides
+    ([30.0] * 50, []),  # an empty holdout
+    ([50.0, 0.0] * 10, [0.0, 20.0] * 5),  # fewer than 30 on a side
+])
+def test_holdout_lift_edges_are_not_significant_yet_and_never_fail(treatment, holdout):
+    lift = coupon_holdout_lift(treatment=_stats_of(treatment), treatment_n=len(treatment),
+                               holdout=_stats_of(holdout), holdout_n=len(holdout))
+
+    assert lift["conversion"]["verdict"] == lift["spend"]["verdict"] == "too_small"
