@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 
 from analytics.selectors import first_touch_revenue_by_day, person_timeline
+from ops_platform.core.invites import invite_code_of
 from users.models import (
     ChannelSpend,
     Coupon,
@@ -32,7 +33,7 @@ from users.models import (
     StageFlow,
 )
 from users.services.coupons import coupon_campaign_results
-from users.services.customers import invite_code_of, rfm_segment_of
+from users.services.customers import rfm_segment_of
 from users.services.segments import CHOICE_FIELDS, COUNT_OPERATORS, DATE_FIELDS, NUMBER_FIELDS, TEXT_FIELDS
 
 NONE_CHANNEL = "(none)"

@@ -13,11 +13,14 @@ from decimal import Decimal
 import pandas as pd
 from django.conf import settings
 from django.db import connection, transaction
+from django.db.models.expressions import RawSQL
 from django.db.models.fields.json import KeyTransform
 from django.utils import timezone
 
 from analytics.models import AarrrDaily, Event, MetricsRun, Person, PersonFacts
 from analytics.services.periods import local_range
+from ops_platform.core.invites import PREFIX as INVITE_PREFIX
+from ops_platform.core.invites import invite_code_sql
 
 logger = logging.getLogger(__name__)
 
@@ -42,13 +45,23 @@ def _channel(series: pd.Series) -> pd.Series:
 
 
 def _referrer_channels(referrers: list[str]) -> dict[str, str]:
-    """distinct_id → first-touch channel, for the referrers named in the range (chunked, set-based)."""
+    """referrer → the referring person's first-touch channel, for the referrers named in the range (chunked,
+    set-based). A referrer is a distinct_id or an invite code (``ops_platform.core.invites``); codes are matched by
+    computing every person's code in SQL, only when the range names any (the lowest person id wins a collision)."""
     channels: dict[str, str] = {}
     unique = sorted(set(referrers))
     for offset in range(0, len(unique), REFERRER_CHUNK):
         chunk = unique[offset:offset + REFERRER_CHUNK]
         channels.update(Person.objects.filter(distinct_id__in=chunk).values_list("distinct_id",
                                                                                   "facts__first_channel"))
+    codes = [name for name in unique if name.startswith(INVITE_PREFIX) and name not in channels]
+    if codes:
+        person = Person._meta.db_table
+        coded = Person.objects.annotate(code=RawSQL(invite_code_sql(f'"{person}"."distinct_id"'), []))  # noqa: S611
+        for offset in range(0, len(codes), REFERRER_CHUNK):
+            for code, channel in (coded.filter(code__in=codes[offset:offset + REFERRER_CHUNK]).order_by("-id")
+                                  .values_list("code", "facts__first_channel")):
+                channels[code] = channel
     return {key: value or NO_CHANNEL for key, value in channels.items()}
 
 
