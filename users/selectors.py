@@ -14,7 +14,7 @@ from django.db.models import Count, F, Max, Min, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce, RowNumber, TruncMonth
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import gettext_lazy
 
 from analytics.selectors import first_touch_revenue_by_day, person_timeline
 from ops_platform.core.invites import invite_code_of
@@ -387,9 +387,9 @@ NEVER_ORDER_AFTER = timedelta(days=14)
 NEVER_ORDER_SHARE = 0.2
 MIN_REFERRED = 3
 REFERRAL_REASONS = {
-    "self_referral": _lazy("refers themselves"),
-    "signup_burst": _lazy("many sign-ups in a short time"),
-    "referred_accounts_never_order": _lazy("referred sign-ups never order"),
+    "self_referral": gettext_lazy("refers themselves"),
+    "signup_burst": gettext_lazy("many sign-ups in a short time"),
+    "referred_accounts_never_order": gettext_lazy("referred sign-ups never order"),
 }
 
 
