@@ -6,7 +6,7 @@ synthetic database for the run and removed again afterwards (``migrate users zer
 as it was found. Person facts (first-touch channel) are read as they are: a set loaded with COPY has them only
 after ``person_facts_rebuild``.
 
-    .venv/bin/python bench/segments.py [--runs 3] [--customers 1000000]
+    .venv/bin/python bench/segments.py [--runs 3] [--customers 1000000] [--refresh-only]
 """
 
 from __future__ import annotations
@@ -61,6 +61,7 @@ def main() -> list[str]:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--customers", type=int, default=1_000_000)
+    parser.add_argument("--refresh-only", action="store_true", help="the customer refresh only, no segments")
     args = parser.parse_args()
     customers = args.customers
     url = synthetic_database(customers=customers, events=customers * 10, days=90, log=lambda m: print(m, flush=True))
@@ -136,6 +137,8 @@ def main() -> list[str]:
             "| live preview count (s) |",
             "|---|---|---|---|---|---|",
         ]
+        if args.refresh_only:
+            return lines[:-3]
         Segment.objects.filter(name__startswith="bench:").delete()
         rows = []
         for name, rules in SEGMENTS:

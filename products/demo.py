@@ -17,6 +17,7 @@ import pandas as pd
 from django.utils import timezone
 
 from ops_platform.accounts.models import Staff
+from ops_platform.core.invites import invite_code_of
 from ops_platform.core.periods import local_day_start
 from products.models import FeedbackItem, Ticket, TicketComment, TicketTransition, TrackingPlan
 from products.services.impact import impact_analysis_create
@@ -103,6 +104,19 @@ def _utc(day: date) -> np.datetime64:
     return np.datetime64(start.astimezone(UTC).replace(tzinfo=None), "s")
 
 
+def _inviters(frame: pd.DataFrame, chosen: pd.DataFrame, after: np.ndarray) -> list[str]:
+    """The ``referrer`` of each invited sign-up: the invite code of a customer who signed up before the launch
+    (drawn from a generator of its own, so the rest of the stream is unchanged); one in 25 comes from an old app
+    version that sends the placeholder "invite", which names no one (the referral page counts it as unresolved)."""
+    inviters = frame.loc[~after & (frame["event"] == "signup").to_numpy(), "distinct_id"].unique()
+    if not len(chosen) or not len(inviters):
+        return ["invite"] * len(chosen)
+    own = np.random.default_rng(len(inviters) * 7919 + len(chosen))
+    picked = inviters[own.integers(0, len(inviters), len(chosen))]
+    placeholder = own.random(len(chosen)) < 0.04
+    return ["invite" if broken else invite_code_of(str(who)) for who, broken in zip(picked, placeholder, strict=True)]
+
+
 def demo_product_events(rng: np.random.Generator, frame: pd.DataFrame, *, end: date) -> pd.DataFrame:
     """The stream with the launches' effects and some badly tracked events added (no row is changed or dropped)."""
     if frame.empty:
@@ -118,7 +132,7 @@ def demo_product_events(rng: np.random.Generator, frame: pd.DataFrame, *, end: d
     chosen = candidates[rng.random(len(candidates)) < 0.12]
     extra.append(pd.DataFrame({"event": "signup", "distinct_id": chosen["distinct_id"].to_numpy(),
                                "ts": chosen["ts"].to_numpy() + np.timedelta64(240, "s"),
-                               "properties": [{"referrer": "invite"} for _ in range(len(chosen))]}))
+                               "properties": [{"referrer": r} for r in _inviters(frame, chosen, after)]}))
 
     # Reorder button (analysing): 18% of paid orders after the launch are followed by a reorder a day later,
     # tracked with the new properties; a few are tracked badly.

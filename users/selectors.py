@@ -14,10 +14,11 @@ from django.db.models import Count, F, Max, Min, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce, RowNumber, TruncMonth
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import gettext_lazy
 
 from analytics.selectors import first_touch_revenue_by_day, person_id_of, person_timeline
 from ops_platform.core import periods
+from ops_platform.core.invites import invite_code_of
 from users.models import (
     ChannelSpend,
     Coupon,
@@ -33,7 +34,7 @@ from users.models import (
     StageFlow,
 )
 from users.services.coupons import coupon_campaign_results
-from users.services.customers import invite_code_of, rfm_segment_of
+from users.services.customers import rfm_segment_of
 from users.services.segments import CHOICE_FIELDS, COUNT_OPERATORS, DATE_FIELDS, NUMBER_FIELDS, TEXT_FIELDS
 
 NONE_CHANNEL = "(none)"
@@ -390,9 +391,9 @@ NEVER_ORDER_AFTER = timedelta(days=14)
 NEVER_ORDER_SHARE = 0.2
 MIN_REFERRED = 3
 REFERRAL_REASONS = {
-    "self_referral": _lazy("refers themselves"),
-    "signup_burst": _lazy("many sign-ups in a short time"),
-    "referred_accounts_never_order": _lazy("referred sign-ups never order"),
+    "self_referral": gettext_lazy("refers themselves"),
+    "signup_burst": gettext_lazy("many sign-ups in a short time"),
+    "referred_accounts_never_order": gettext_lazy("referred sign-ups never order"),
 }
 
 

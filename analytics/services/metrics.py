@@ -14,11 +14,14 @@ import pandas as pd
 from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import BigIntegerField
+from django.db.models.expressions import RawSQL
 from django.db.models.fields.json import KeyTransform
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from analytics.models import AarrrDaily, Event, MetricsRun, Person, PersonFacts
+from ops_platform.core.invites import PREFIX as INVITE_PREFIX
+from ops_platform.core.invites import invite_code_sql
 from ops_platform.core.periods import local_range
 
 logger = logging.getLogger(__name__)
@@ -43,18 +46,35 @@ def _channel(series: pd.Series) -> pd.Series:
     return series.fillna(NO_CHANNEL).replace("", NO_CHANNEL)
 
 
+# The person whose facts stand for a person row: itself, or the person it was merged into (identity).
+KEPT_PERSON = Coalesce("merged_into", "id", output_field=BigIntegerField())
+
+
 def _referrer_channels(referrers: list[str]) -> dict[str, str]:
-    """distinct_id → first-touch channel, for the referrers named in the range (chunked, set-based)."""
+    """referrer → the referring person's first-touch channel, for the referrers named in the range (chunked,
+    set-based). A referrer is a distinct_id or an invite code (``ops_platform.core.invites``); codes are matched by
+    computing every person's code in SQL, only when the range names any (the lowest person id wins a collision)."""
     channels: dict[str, str] = {}
+    kept: dict[str, int] = {}
     unique = sorted(set(referrers))
     for offset in range(0, len(unique), REFERRER_CHUNK):
         chunk = unique[offset:offset + REFERRER_CHUNK]
         # A referrer named by an id merged into another person (identity) has the kept person's facts.
-        kept = dict(Person.objects.filter(distinct_id__in=chunk).values_list("distinct_id", Coalesce(
-            "merged_into", "id", output_field=BigIntegerField())))
-        facts = dict(PersonFacts.objects.filter(person_id__in=set(kept.values())).values_list("person_id",
-                                                                                             "first_channel"))
-        channels.update({name: facts.get(person) for name, person in kept.items()})
+        kept.update(Person.objects.filter(distinct_id__in=chunk).values_list("distinct_id", KEPT_PERSON))
+    codes = [name for name in unique if name.startswith(INVITE_PREFIX) and name not in kept]
+    if codes:
+        person = Person._meta.db_table
+        coded = Person.objects.annotate(code=RawSQL(invite_code_sql(f'"{person}"."distinct_id"'), []))  # noqa: S611
+        for offset in range(0, len(codes), REFERRER_CHUNK):
+            for code, kept_person in (coded.filter(code__in=codes[offset:offset + REFERRER_CHUNK]).order_by("id")
+                                      .values_list("code", KEPT_PERSON)):
+                kept.setdefault(code, kept_person)
+    facts: dict[int, str] = {}
+    people = sorted(set(kept.values()))
+    for offset in range(0, len(people), REFERRER_CHUNK):
+        facts.update(PersonFacts.objects.filter(person_id__in=people[offset:offset + REFERRER_CHUNK])
+                     .values_list("person_id", "first_channel"))
+    channels.update({name: facts.get(person) for name, person in kept.items()})
     return {key: value or NO_CHANNEL for key, value in channels.items()}
 
 

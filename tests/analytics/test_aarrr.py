@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from analytics.models import AarrrDaily, Event, Person, PersonFacts
 from analytics.services.loading import EventRow, events_load
 from analytics.services.metrics import aarrr_compute, metrics_run_execute
+from ops_platform.core.invites import invite_code_of
 from tests.analytics.aarrr_reference import aarrr_reference
 from tests.factories import event_row, local_time
 
@@ -47,6 +48,21 @@ def test_first_touch_channel_attributes_every_stage(db):
         (DAY, "(none)"): {"acquisition": 0, "activation": 1, "retention": 0, "revenue": 0.0,
                           "paying_customers": 0, "referral": 0},
     }
+
+
+def test_a_referral_by_invite_code_counts_for_the_referrers_channel(db):
+    events_load([
+        event_row("visit", "ann", local_time(DAY - timedelta(days=3), 9), channel="wechat"),
+        event_row("visit", "cal", local_time(DAY, 9), channel="douyin"),
+        event_row("signup", "cal", local_time(DAY, 9, 5), referrer=invite_code_of("ann")),
+        event_row("visit", "dee", local_time(DAY, 10), channel="douyin"),
+        event_row("signup", "dee", local_time(DAY, 10, 5), referrer="INV-00000000"),  # names no one
+    ])
+
+    rows = engine_rows(DAY, DAY)
+
+    assert rows[(DAY, "wechat")]["referral"] == 1
+    assert rows[(DAY, "(none)")]["referral"] == 1
 
 
 def test_retention_needs_an_order_before_the_local_day(db):

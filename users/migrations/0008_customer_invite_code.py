@@ -3,12 +3,17 @@
 PostgreSQL computes the code with pgcrypto's ``digest`` (a trusted extension since PostgreSQL 13); SQLite with the
 ``SHA1`` function Django registers. Existing customers are filled in one UPDATE."""
 
-from django.contrib.postgres.operations import CryptoExtension
 from django.db import migrations, models
 
 
+def pgcrypto(apps, schema_editor):
+    """pgcrypto's ``digest`` (PostgreSQL); kept when migrating back: analytics matches codes with it too."""
+    if schema_editor.connection.vendor == "postgresql":
+        schema_editor.execute("CREATE EXTENSION IF NOT EXISTS pgcrypto")
+
+
 def fill_codes(apps, schema_editor):
-    from users.services.customers import invite_code_sql
+    from ops_platform.core.invites import invite_code_sql
 
     table = apps.get_model("users", "Customer")._meta.db_table
     with schema_editor.connection.cursor() as cursor:
@@ -22,7 +27,7 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        CryptoExtension(),
+        migrations.RunPython(pgcrypto, migrations.RunPython.noop, elidable=True),
         migrations.AddField(
             model_name="customer",
             name="invite_code",

@@ -22,7 +22,6 @@ Running it twice leaves the same customers and counts (the second run writes not
 
 from __future__ import annotations
 
-import hashlib
 import time as _time
 from datetime import datetime, timedelta
 
@@ -32,6 +31,7 @@ from django.utils import timezone
 
 from analytics.selectors import CUSTOMER_ACTIVITY_COLUMNS as ACTIVITY_COLUMNS
 from analytics.selectors import customer_activity_sql, person_merges_sql
+from ops_platform.core.invites import invite_code_sql
 from users.models import (
     Coupon,
     CouponHoldout,
@@ -65,20 +65,6 @@ def rfm_segment_of(*, recency: int, frequency: int) -> str:
     if not (1 <= recency <= 5 and 1 <= frequency <= 5):
         return ""
     return str(RFM_GRID[recency][frequency - 1])
-
-
-def invite_code_of(distinct_id: str) -> str:
-    """A customer's invite code: stable, short, derived from their id (``signup.referrer`` may name it instead of
-    the referrer's distinct_id). ``invite_code_sql`` is the same in SQL."""
-    return "INV-" + hashlib.sha1(distinct_id.encode()).hexdigest()[:8].upper()  # noqa: S324 - a label, not security
-
-
-def invite_code_sql(column: str) -> str:
-    """``invite_code_of`` of a text column, in SQL (PostgreSQL: pgcrypto's ``digest``, installed by migration 0008;
-    SQLite: the ``SHA1`` function Django registers)."""
-    if connection.vendor == "postgresql":
-        return f"'INV-' || UPPER(SUBSTR(ENCODE(DIGEST({column}, 'sha1'), 'hex'), 1, 8))"
-    return f"'INV-' || UPPER(SUBSTR(SHA1({column}), 1, 8))"
 
 
 def lifecycle_settings_get() -> LifecycleSettings:
