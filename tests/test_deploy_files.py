@@ -28,6 +28,11 @@ def readme_env(**overrides: str) -> str:
     return "\n".join(lines + [f"{name}={value}" for name, value in values.items()]) + "\n"
 
 
+def dotenv_values(text: str) -> dict[str, str]:
+    """NAME=value lines of a .env text (comments and blank lines left out), as Compose reads them."""
+    return dict(line.split("=", 1) for line in text.splitlines() if "=" in line and not line.startswith("#"))
+
+
 def compose(tmp_path, env_text: str, *args: str) -> subprocess.CompletedProcess:
     executable = shutil.which("docker-compose")
     if executable is None:

@@ -14,7 +14,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import secrets
 import shlex
 import socket
 import subprocess
@@ -41,6 +40,7 @@ from products.services.tickets import ticket_attachment_add
 from tests.conftest import missing_service
 from tests.e2e.conftest import DEFAULT_TIMEOUT_MS
 from tests.integration.test_celery_worker import test_database_url
+from tests.test_deploy_files import dotenv_values, readme_env
 
 pytestmark = pytest.mark.browser
 
@@ -59,17 +59,6 @@ def dockerfile_instructions(keyword: str) -> list[str]:
     """The Dockerfile's instructions of one kind (continuation lines joined), without the keyword."""
     text = (ROOT / "Dockerfile").read_text().replace("\\\n", " ")
     return [line.split(None, 1)[1] for line in text.splitlines() if line.startswith(keyword + " ")]
-
-
-def readme_dotenv(**values: str) -> dict[str, str]:
-    """``cp .env.example .env`` and set what the README's deployment section says to set."""
-    env = {}
-    for line in (ROOT / ".env.example").read_text().splitlines():
-        if line and not line.startswith("#") and "=" in line:
-            name, value = line.split("=", 1)
-            env[name] = value
-    env.update(values)
-    return env
 
 
 def free_port() -> int:
@@ -131,12 +120,10 @@ def production_server(production_static, demo_site, redis_url, tmp_path):
     port = free_port()
     base = f"http://localhost:{port}"
     env = {key: value for key, value in os.environ.items() if not key.startswith(("DJANGO_", "PYTEST_"))}
-    env.update(readme_dotenv(
-        DJANGO_SECRET_KEY=secrets.token_urlsafe(50), DJANGO_ALLOWED_HOSTS="ops.example.com,localhost",
-        POSTGRES_PASSWORD=secrets.token_urlsafe(16),
+    env.update(dotenv_values(readme_env(
         # The browser reaches gunicorn directly over http, as the TLS proxy would: its origin is trusted for CSRF.
         DJANGO_CSRF_TRUSTED_ORIGINS=f"https://ops.example.com,{base}",
-    ))
+    )))
     env.update(DATABASE_URL=test_database_url(), REDIS_URL=redis_url, STATIC_ROOT=str(production_static),
                MEDIA_ROOT=str(demo_site["media"]), GUNICORN_BIND=f"127.0.0.1:{port}", WEB_CONCURRENCY="2",
                DJANGO_SETTINGS_MODULE="ops_platform.settings")
