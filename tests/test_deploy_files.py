@@ -128,3 +128,17 @@ def test_project_files_exist(name):
 def test_ci_runs_the_readme_test_command():
     assert "make test" in (ROOT / ".ci/run").read_text()
     assert "make test" in (ROOT / "README.md").read_text()
+
+
+def test_ci_builds_and_checks_production_before_the_tests():
+    """.ci/run: `make prod-check` (collectstatic and check --deploy with DJANGO_DEBUG=0), then `make test`, which holds
+    the production smoke (gunicorn with DJANGO_DEBUG=0, then Chromium)."""
+    ci = (ROOT / ".ci/run").read_text()
+    makefile = (ROOT / "Makefile").read_text()
+    recipe = makefile.split("\nprod-check:", 1)[1].split("\n\n", 1)[0]
+
+    assert ci.index("make prod-check") < ci.index("make test")
+    assert "DJANGO_DEBUG=0" in makefile.split("PROD_ENV =", 1)[1].split("\n", 1)[0]
+    assert "$(PROD_ENV) $(BIN)/python manage.py collectstatic --no-input" in recipe
+    assert "$(PROD_ENV) $(BIN)/python manage.py check --deploy --fail-level WARNING" in recipe
+    assert (ROOT / "tests/e2e/test_production_smoke.py").is_file()
