@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-stamp
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: install run test worker beat bench lint migrate messages clean
+.PHONY: install run test prod-check prod-smoke worker beat bench lint migrate messages clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -27,6 +27,19 @@ run: migrate
 
 test: install
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# Production build checks (CI runs them before `make test`): the static build and Django's deployment checks with
+# DJANGO_DEBUG=0, a throwaway random secret key and the production hosts. PROD_STATIC_ROOT: where collectstatic writes.
+PROD_STATIC_ROOT ?= $(CURDIR)/staticfiles
+PROD_ENV = DJANGO_DEBUG=0 DJANGO_SECRET_KEY="$$($(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(50))')" \
+	DJANGO_ALLOWED_HOSTS="$${DJANGO_ALLOWED_HOSTS:-ops.example.com}" STATIC_ROOT="$(PROD_STATIC_ROOT)"
+prod-check: install
+	$(PROD_ENV) $(BIN)/python manage.py collectstatic --no-input --clear --verbosity 1
+	$(PROD_ENV) $(BIN)/python manage.py check --deploy --fail-level WARNING
+
+# The production smoke alone (it is part of `make test` too): gunicorn with DJANGO_DEBUG=0 and headless Chromium.
+prod-smoke: install
+	$(BIN)/python -m pytest tests/e2e/test_production_smoke.py tests/test_static_build.py tests/test_deploy_files.py
 
 worker: install
 	$(BIN)/celery -A ops_platform worker --loglevel=INFO --concurrency=2

@@ -28,6 +28,11 @@ def readme_env(**overrides: str) -> str:
     return "\n".join(lines + [f"{name}={value}" for name, value in values.items()]) + "\n"
 
 
+def dotenv_values(text: str) -> dict[str, str]:
+    """NAME=value lines of a .env text (comments and blank lines left out), as Compose reads them."""
+    return dict(line.split("=", 1) for line in text.splitlines() if "=" in line and not line.startswith("#"))
+
+
 def compose(tmp_path, env_text: str, *args: str) -> subprocess.CompletedProcess:
     executable = shutil.which("docker-compose")
     if executable is None:
@@ -123,3 +128,17 @@ def test_project_files_exist(name):
 def test_ci_runs_the_readme_test_command():
     assert "make test" in (ROOT / ".ci/run").read_text()
     assert "make test" in (ROOT / "README.md").read_text()
+
+
+def test_ci_builds_and_checks_production_before_the_tests():
+    """.ci/run: `make prod-check` (collectstatic and check --deploy with DJANGO_DEBUG=0), then `make test`, which holds
+    the production smoke (gunicorn with DJANGO_DEBUG=0, then Chromium)."""
+    ci = (ROOT / ".ci/run").read_text()
+    makefile = (ROOT / "Makefile").read_text()
+    recipe = makefile.split("\nprod-check:", 1)[1].split("\n\n", 1)[0]
+
+    assert ci.index("make prod-check") < ci.index("make test")
+    assert "DJANGO_DEBUG=0" in makefile.split("PROD_ENV =", 1)[1].split("\n", 1)[0]
+    assert "$(PROD_ENV) $(BIN)/python manage.py collectstatic --no-input" in recipe
+    assert "$(PROD_ENV) $(BIN)/python manage.py check --deploy --fail-level WARNING" in recipe
+    assert (ROOT / "tests/e2e/test_production_smoke.py").is_file()

@@ -18,6 +18,7 @@ import pytest
 from django.contrib import admin
 from django.contrib.auth.models import AnonymousUser, Group
 from django.core.files.base import ContentFile
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django.http import Http404, HttpResponse
 from django.test.utils import CaptureQueriesContext
@@ -670,7 +671,12 @@ def downloads(db, make_staff, settings, tmp_path):
                                        status=ExportJob.Status.DONE, created_by=admin_user)
         job.file.save(f"{kind}.csv", ContentFile(b"\xef\xbb\xbfa\r\n"))
         jobs[kind] = job
-    return {"segment": segment, "campaign": campaign, "digest": digest, "jobs": jobs}
+    from products.services.tickets import ticket_attachment_add
+
+    ticket = TicketFactory(requester=admin_user)
+    attachment = ticket_attachment_add(ticket_id=ticket.pk, user=admin_user,
+                                       upload=SimpleUploadedFile("notes.txt", b"hello"))
+    return {"segment": segment, "campaign": campaign, "digest": digest, "jobs": jobs, "attachment": attachment}
 
 
 def _download_cases(objects) -> list[tuple[str, str, dict | None, frozenset[Role]]]:
@@ -698,6 +704,11 @@ def _download_cases(objects) -> list[tuple[str, str, dict | None, frozenset[Role
         ("GET", "/merchants/export/?format=xlsx", None, EVERYONE_ROLES),
         ("GET", "/api/v1/merchants/export/", None, EVERYONE_ROLES),
         ("GET", f"/desk/digests/{objects['digest'].pk}/digest.xlsx", None, frozenset({Role.ADMIN})),  # no members
+        # Ticket attachments: whoever reads tickets (every role), never a public media URL.
+        ("GET", f"/products/tickets/{objects['attachment'].ticket_id}/attachments/{objects['attachment'].pk}/", None,
+         PERMISSIONS[Area.TICKETS][Action.VIEW]),
+        ("GET", f"/api/v1/products/tickets/{objects['attachment'].ticket_id}/attachments/{objects['attachment'].pk}"
+                "/file/", None, PERMISSIONS[Area.TICKETS][Action.VIEW]),
     ]
 
 

@@ -202,8 +202,9 @@ def test_production_with_the_example_secret_key_stops_start_up_with_a_clear_mess
 
 def test_the_env_example_placeholder_is_refused_in_production_but_fine_in_debug():
     """The key .env.example ships is exactly one the settings refuse (so copying the file unchanged cannot start)."""
-    example = dict(line.split("=", 1) for line in (ROOT / ".env.example").read_text().splitlines()
-                   if line and not line.startswith("#"))
+    from tests.test_deploy_files import dotenv_values
+
+    example = dotenv_values((ROOT / ".env.example").read_text())
     assert run_python(DUMP_SETTINGS, **production_env(DJANGO_SECRET_KEY=example["DJANGO_SECRET_KEY"])).returncode != 0
     assert load_settings(DJANGO_DEBUG="1", DJANGO_SECRET_KEY=example["DJANGO_SECRET_KEY"])["DEBUG"] is True
 
