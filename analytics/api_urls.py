@@ -7,6 +7,7 @@ urlpatterns = [
     path("analytics/exports/download/", apis.ExportDownloadApi.as_view(), name="export-download"),
     path("analytics/exports/<uuid:job_id>/", apis.ExportJobDetailApi.as_view(), name="export-detail"),
     path("analytics/exports/<uuid:job_id>/file/", apis.ExportJobFileApi.as_view(), name="export-file"),
+    path("analytics/exports/<uuid:job_id>/retry/", apis.ExportJobRetryApi.as_view(), name="export-retry"),
     path("analytics/aarrr/", apis.AarrrDailyListApi.as_view(), name="aarrr-list"),
     path("analytics/aarrr/overview/", apis.AarrrOverviewApi.as_view(), name="aarrr-overview"),
     path("analytics/metrics-runs/", apis.MetricsRunListApi.as_view(), name="metrics-run-list"),

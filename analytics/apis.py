@@ -16,7 +16,7 @@ from analytics.api_auth import HasIngestKey, IngestKeyAuthentication, IngestKeyR
 from analytics.forms import AARRR_RANGE, BACKFILL_RANGE
 from analytics.models import AarrrDaily, ExportJob, IngestKey, MetricsRun
 from analytics.selectors import aarrr_daily_list, aarrr_overview, export_job_get, ingest_key_list
-from analytics.services.exports import export_job_create, report_build, report_require
+from analytics.services.exports import export_job_create, export_job_retry, report_build, report_require
 from analytics.services.ingest import MAX_BATCH_BYTES, batch_too_large_error, events_batch_ingest
 from analytics.services.keys import ingest_key_create, ingest_key_revoke
 from analytics.tasks import metrics_backfill_queue
@@ -229,6 +229,17 @@ class ExportJobDetailApi(APIView):
         if job is None:
             raise NotFound("No such export, or it is not yours.")
         return Response(ExportJobOutputSerializer(job).data)
+
+
+class ExportJobRetryApi(APIView):
+    """Run a failed export job again (its creator only): same parameters, same data (as of its first request)."""
+
+    role_area = Area.ANALYTICS
+
+    @extend_schema(request=None, responses={202: ExportJobOutputSerializer})
+    def post(self, request, job_id):
+        job = export_job_retry(user=request.user, job_id=job_id)
+        return Response(ExportJobOutputSerializer(job).data, status=status.HTTP_202_ACCEPTED)
 
 
 class ExportJobFileApi(APIView):

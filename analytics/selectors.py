@@ -29,6 +29,7 @@ from analytics.services import identity as _identity
 from analytics.services import merchant_metrics as _merchant_metrics
 from analytics.services import retention as _retention
 from analytics.services import tracking_checks as _tracking_checks
+from analytics.services.exports import ABANDONED_EXPORT_ERROR, STUCK_IN_QUEUE_ERROR
 from analytics.services.keys import ingest_key_hash
 from ops_platform.core.periods import (
     DAY,
@@ -105,6 +106,19 @@ def aarrr_daily_list(*, date_from: date, date_to: date, channel: str | None = No
     if channel:
         rows = rows.filter(channel=channel)
     return rows.order_by("date", "channel")
+
+
+def metrics_runs_failed_since(*, since: datetime) -> list[MetricsRun]:
+    """Runs that failed (or were found abandoned) since ``since``, oldest first (the desk's prompt alerts)."""
+    return list(MetricsRun.objects.filter(status=MetricsRun.Status.FAILED, finished_at__gte=since)
+                .order_by("finished_at", "id"))
+
+
+def export_jobs_abandoned_since(*, since: datetime) -> list[ExportJob]:
+    """Export jobs the watchdog found with a dead worker (or lost in the queue) since ``since``."""
+    return list(ExportJob.objects.filter(status=ExportJob.Status.FAILED, finished_at__gte=since,
+                                         error__in=[ABANDONED_EXPORT_ERROR, STUCK_IN_QUEUE_ERROR])
+                .order_by("finished_at"))
 
 
 def export_job_list(*, user, limit: int = 50):

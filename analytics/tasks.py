@@ -5,15 +5,16 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 from celery import group, shared_task
+from django.conf import settings
 from django.db import InterfaceError, OperationalError, transaction
 from django.utils import timezone
 
 from analytics.models import MetricsRun
 from analytics.services.columns import columns_build
-from analytics.services.exports import export_job_execute
+from analytics.services.exports import export_job_execute, export_jobs_abandon
 from analytics.services.facts import event_counts_compact
 from analytics.services.identity import merged_days_take, person_merges_reapply
-from analytics.services.metrics import date_chunks, metrics_run_execute, metrics_runs_recover
+from analytics.services.metrics import date_chunks, metrics_run_execute, metrics_runs_abandon, metrics_runs_recover
 from ops_platform.core.tasks import task_queue
 
 TRANSIENT_ERRORS = (OperationalError, InterfaceError, ConnectionError)
@@ -77,3 +78,24 @@ def build_event_columns_nightly(self) -> int:
     built = columns_build().days
     event_counts_compact(before=timezone.now() - timedelta(days=1))
     return built
+
+
+@shared_task(bind=True, acks_late=True, autoretry_for=TRANSIENT_ERRORS, retry_backoff=10, retry_backoff_max=60,
+             max_retries=2, soft_time_limit=60, time_limit=90)
+def jobs_watchdog_task(self) -> dict:
+    """What beat runs every 3 minutes: runs and export jobs a dead worker left "started" are marked failed.
+
+    A run still started ``JOB_STUCK_AFTER_SECONDS`` after it began cannot be running (no task outlives its hard time
+    limit): it is marked failed and its days are queued again (the broker also redelivers the dead worker's task
+    once ``CELERY_VISIBILITY_TIMEOUT`` has passed; a second run of the same days is harmless). An export job is marked
+    failed, its partial file removed, and its owner may retry it. The desk raises the alerts
+    (desk.tasks.failed_job_alerts_task).
+    """
+    stuck_after = timedelta(seconds=settings.JOB_STUCK_AFTER_SECONDS)
+    runs = metrics_runs_abandon(older_than=stuck_after)
+    for date_from, date_to in sorted({(run.date_from, run.date_to) for run in runs}):
+        task_queue(lambda f=date_from, t=date_to: compute_metrics_range.delay(
+            f.isoformat(), t.isoformat(), MetricsRun.Trigger.BACKFILL))
+    jobs = export_jobs_abandon(older_than=stuck_after,
+                               queued_longer_than=stuck_after + timedelta(seconds=settings.CELERY_VISIBILITY_TIMEOUT))
+    return {"runs": len(runs), "exports": len(jobs)}

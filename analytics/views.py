@@ -16,7 +16,7 @@ from django.views.decorators.http import require_POST
 from analytics import forms, selectors
 from analytics.forms import AarrrFilterForm, BackfillForm, ExportStartForm, IngestKeyCreateForm
 from analytics.models import IngestKey
-from analytics.services.exports import export_job_create, retention_report
+from analytics.services.exports import export_job_create, export_job_retry, retention_report
 from analytics.services.keys import ingest_key_create, ingest_key_revoke
 from analytics.tasks import metrics_backfill_queue
 from ops_platform.core import exports as writer
@@ -124,6 +124,18 @@ def export_start(request):
         messages.error(request, error.message)
         return redirect("analytics:exports")
     messages.success(request, _("The export has started; it is listed below with its progress."))
+    return redirect("analytics:exports")
+
+
+@role_required(Area.ANALYTICS, Action.CHANGE)
+@require_POST
+def export_retry(request, job_id):
+    try:
+        export_job_retry(user=request.user, job_id=job_id)
+    except ApplicationError as error:  # not yours, not failed, or the task queue is down
+        messages.error(request, error.message)
+    else:
+        messages.success(request, _("The export has started again; it is listed below with its progress."))
     return redirect("analytics:exports")
 
 

@@ -64,6 +64,8 @@ def alert_title(kind: str, params: dict) -> str:
     if kind == "tracking_violations":
         return _("%(key)s %(title)s: tracking-plan violations") % {"key": p.get("key", ""),
                                                                    "title": p.get("title", "")}
+    if kind == "run_failed" and p.get("run") == "export":
+        return _("Your export (%(report)s) stopped") % {"report": p.get("report", "")}
     if kind == "run_failed":
         label = RUN_LABELS.get(p.get("run", ""), lambda: p.get("run", ""))()
         return _("The nightly %(run)s failed") % {"run": label}

@@ -3,12 +3,13 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 from celery import shared_task
 from django.db import InterfaceError, OperationalError, transaction
+from django.utils import timezone
 
-from desk.services.alerts import alerts_compute
+from desk.services.alerts import alerts_compute, failed_job_alerts_store
 from desk.services.digests import digests_send
 from desk.services.rules import notification_email_send
 
@@ -43,3 +44,14 @@ def digests_send_task(self, week: str | None = None) -> int:
     """Every team's digest of the week holding ``week`` (ISO; the last complete week by default), e-mailed once;
     returns how many e-mails went out."""
     return digests_send(week=date.fromisoformat(week) if week else None).messages
+
+
+FAILED_JOB_LOOKBACK = timedelta(hours=1)
+
+
+@shared_task(bind=True, acks_late=True, autoretry_for=TRANSIENT_ERRORS, retry_backoff=10, retry_backoff_max=60,
+             max_retries=2, soft_time_limit=60, time_limit=90)
+def failed_job_alerts_task(self) -> int:
+    """What beat runs every 3 minutes, beside analytics' watchdog: the alerts of runs and export jobs that failed in
+    the last hour (idempotent: each is raised once); returns how many are new."""
+    return failed_job_alerts_store(since=timezone.now() - FAILED_JOB_LOOKBACK)

@@ -8,18 +8,21 @@ XLSX, times in TIME_ZONE). Large reports run as an ``ExportJob`` on the workers,
 from __future__ import annotations
 
 import logging
+import uuid
 from collections.abc import Callable, Iterator
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 from django.conf import settings
 from django.core.files import File
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from analytics.models import AarrrDaily, Event, ExportJob
 from analytics.services.retention import retention_average
 from ops_platform.core import exports as writer
+from ops_platform.core.db import on_working_connection
 from ops_platform.core.exceptions import ApplicationError
 from ops_platform.core.exports import DATETIME, Column, ExportTable, Report
 from ops_platform.core.periods import local_range
@@ -187,9 +190,9 @@ def export_job_execute(*, job_id) -> ExportJob:
         return job  # a redelivered task: the file is there
     ExportJob.objects.filter(pk=job.pk).update(status=ExportJob.Status.RUNNING, started_at=timezone.now(),
                                                rows_done=0, error="")
-    directory = Path(settings.MEDIA_ROOT) / "exports" / "tmp"
-    directory.mkdir(parents=True, exist_ok=True)
-    scratch = directory / f"{job.id}.{job.file_format}"
+    # One scratch file per attempt: a retry and a redelivered task may write the same job at once.
+    scratch = _scratch_dir() / f"{job.id}.{uuid.uuid4().hex[:12]}.{job.file_format}"
+    scratch.parent.mkdir(parents=True, exist_ok=True)
     try:
         report = report_build(kind=job.kind, params=job.params)
         ExportJob.objects.filter(pk=job.pk).update(rows_total=report.total)
@@ -205,10 +208,68 @@ def export_job_execute(*, job_id) -> ExportJob:
                                                    finished_at=timezone.now())
     except Exception as exc:
         logger.exception("Export job %s failed", job.id)
-        ExportJob.objects.filter(pk=job.pk).update(status=ExportJob.Status.FAILED, finished_at=timezone.now(),
-                                                   error=f"{type(exc).__name__}: {exc}"[:2000])
+        error = f"{type(exc).__name__}: {exc}"[:2000]
+        on_working_connection(lambda: ExportJob.objects.filter(pk=job.pk).update(
+            status=ExportJob.Status.FAILED, finished_at=timezone.now(), error=error))
         raise
     finally:
         scratch.unlink(missing_ok=True)
     job.refresh_from_db()
+    return job
+
+
+def _scratch_dir() -> Path:
+    """Where jobs' files are written before they are stored (a dead worker leaves its file behind)."""
+    return Path(settings.MEDIA_ROOT) / "exports" / "tmp"
+
+
+def _scratch_remove(job: ExportJob) -> None:
+    for path in _scratch_dir().glob(f"{job.id}.*"):
+        path.unlink(missing_ok=True)
+
+
+ABANDONED_EXPORT_ERROR = "Stopped: the worker died before the file was finished. Retry it."
+STUCK_IN_QUEUE_ERROR = "Never started: it waited in the queue too long. Retry it."
+
+
+def export_jobs_abandon(*, older_than: timedelta, queued_longer_than: timedelta) -> list[ExportJob]:
+    """Mark jobs whose worker died as failed and remove their partial files; return them.
+
+    Running ``older_than`` after they started (no task outlives its hard time limit), or still queued
+    ``queued_longer_than`` after they were requested (their message was lost). A job marked so whose task does run
+    later still finishes (``export_job_execute`` runs any job not done).
+    """
+    now = timezone.now()
+    stale = ExportJob.objects.filter(
+        Q(status=ExportJob.Status.RUNNING, started_at__lt=now - older_than)
+        | Q(status=ExportJob.Status.QUEUED, created_at__lt=now - queued_longer_than))
+    abandoned = []
+    for job in stale:  # a few at most
+        error = ABANDONED_EXPORT_ERROR if job.status == ExportJob.Status.RUNNING else STUCK_IN_QUEUE_ERROR
+        if ExportJob.objects.filter(pk=job.pk, status=job.status).update(
+                status=ExportJob.Status.FAILED, finished_at=now, error=error):
+            _scratch_remove(job)
+            job.status, job.error, job.finished_at = ExportJob.Status.FAILED, error, now
+            abandoned.append(job)
+    return abandoned
+
+
+RETRYABLE = (ExportJob.Status.FAILED,)
+
+
+def export_job_retry(*, user, job_id) -> ExportJob:
+    """Run a failed export job again, by the person who asked for it: same report, same parameters, and the same
+    data (``as_of`` was pinned when it was requested). Its partial file is removed first. 409 unless it failed (a
+    job stuck running is marked failed by the watchdog within minutes)."""
+    job = ExportJob.objects.filter(pk=job_id, created_by=user).first() if user.is_authenticated else None
+    if job is None:
+        raise ApplicationError(_("No such export, or it is not yours."), status_code=404, code="not_found")
+    report_require(user=user, kind=job.kind)
+    if not ExportJob.objects.filter(pk=job.pk, status__in=RETRYABLE).update(
+            status=ExportJob.Status.QUEUED, rows_done=0, rows_total=None, error="", started_at=None,
+            finished_at=None, file=""):
+        raise ApplicationError(_("Only a failed export can be retried."), status_code=409, code="not_retryable")
+    _scratch_remove(job)
+    job.refresh_from_db()
+    export_job_queue(job=job)
     return job

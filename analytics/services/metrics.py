@@ -20,6 +20,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from analytics.models import AarrrDaily, Event, MetricsRun, Person, PersonFacts
+from ops_platform.core.db import on_working_connection
 from ops_platform.core.invites import PREFIX as INVITE_PREFIX
 from ops_platform.core.invites import invite_code_sql
 from ops_platform.core.periods import local_range
@@ -31,6 +32,7 @@ REFERRER_CHUNK = 2000
 AARRR_STORE_LOCK = int.from_bytes(b"AARRR", "big")  # the advisory lock every writer of AarrrDaily takes
 BACKFILL_CHUNK_DAYS = 7
 ABANDONED_AFTER = timedelta(hours=3)
+ABANDONED_ERROR = "Abandoned: the worker stopped before the run finished; its days are computed again."
 METRIC_COLUMNS = ["acquisition", "activation", "retention", "revenue", "paying_customers", "referral"]
 
 
@@ -187,9 +189,10 @@ def metrics_run_execute(*, date_from: date, date_to: date, trigger: str = Metric
         rows = aarrr_store(date_from=date_from, date_to=date_to, table=table)
     except Exception as exc:
         logger.exception("Metrics run %s failed", run.id)
-        MetricsRun.objects.filter(pk=run.pk).update(
-            status=MetricsRun.Status.FAILED, finished_at=timezone.now(), error=f"{type(exc).__name__}: {exc}"[:5000]
-        )
+        error = f"{type(exc).__name__}: {exc}"[:5000]
+        on_working_connection(lambda: MetricsRun.objects.filter(pk=run.pk).update(
+            status=MetricsRun.Status.FAILED, finished_at=timezone.now(), error=error
+        ))
         raise
     MetricsRun.objects.filter(pk=run.pk).update(status=MetricsRun.Status.DONE, finished_at=timezone.now(), rows=rows)
     run.refresh_from_db()
@@ -207,11 +210,20 @@ def date_chunks(*, date_from: date, date_to: date, days: int = BACKFILL_CHUNK_DA
     return chunks
 
 
+def metrics_runs_abandon(*, older_than: timedelta) -> list[MetricsRun]:
+    """Mark runs still ``started`` ``older_than`` after they began as failed (their worker died: no task outlives its
+    hard time limit) and return them. Each is one row, so a run that finishes meanwhile is left alone."""
+    cutoff = timezone.now() - older_than
+    stale = list(MetricsRun.objects.filter(status=MetricsRun.Status.STARTED, started_at__lt=cutoff))
+    abandoned = []
+    for run in stale:  # at most a few: one per task a dead worker held
+        if MetricsRun.objects.filter(pk=run.pk, status=MetricsRun.Status.STARTED).update(
+                status=MetricsRun.Status.FAILED, finished_at=timezone.now(), error=ABANDONED_ERROR):
+            run.status, run.error = MetricsRun.Status.FAILED, ABANDONED_ERROR
+            abandoned.append(run)
+    return abandoned
+
+
 def metrics_runs_recover(*, older_than: timedelta = ABANDONED_AFTER) -> list[tuple[date, date]]:
     """Mark runs left ``started`` by a worker that died as failed, and return their ranges to recompute."""
-    cutoff = timezone.now() - older_than
-    stale = MetricsRun.objects.filter(status=MetricsRun.Status.STARTED, started_at__lt=cutoff)
-    ranges = sorted(set(stale.values_list("date_from", "date_to")))
-    stale.update(status=MetricsRun.Status.FAILED, finished_at=timezone.now(),
-                 error="Abandoned: the worker stopped before the run finished; its days are computed again.")
-    return ranges
+    return sorted({(run.date_from, run.date_to) for run in metrics_runs_abandon(older_than=older_than)})

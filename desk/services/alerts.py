@@ -157,6 +157,32 @@ def _run_alerts(day: date, rule: AlertRule) -> list[Alert]:
     return alerts
 
 
+def failed_job_alerts_store(*, since) -> int:
+    """The alerts of runs that failed and export jobs a dead worker stopped since ``since``, raised within minutes of
+    the watchdog finding them (not the next night). Idempotent (one per run or job); returns how many are new.
+
+    A failed AARRR run alerts the analysts, as the nightly rule does (the same alert: it is not raised twice); an
+    export job alerts the person who asked for it, with a link to retry it."""
+    rule = builtin_rule(AlertRule.Kind.RUN_FAILED)
+    if not rule.enabled:
+        return 0
+    found = [_failed_run_alert("metrics", str(run.pk), run.started_at, run.error)
+             for run in analytics_selectors.metrics_runs_failed_since(since=since)]
+    for job in analytics_selectors.export_jobs_abandoned_since(since=since):
+        local = timezone.localtime(job.created_at)
+        found.append(Alert(kind=Alert.Kind.RUN_FAILED, severity=Alert.Severity.WARNING, subject=f"export:{job.pk}",
+                           day=local.date(), params={"run": "export", "report": job.kind,
+                                                     "started": local.strftime("%Y-%m-%d %H:%M"),
+                                                     "error": job.error[:300]},
+                           link=reverse("analytics:exports"), audience_user_id=job.created_by_id))
+    if not found:
+        return 0
+    with transaction.atomic():
+        before = Alert.objects.count()
+        Alert.objects.bulk_create(found, ignore_conflicts=True, unique_fields=["kind", "subject", "day"])
+        return Alert.objects.count() - before
+
+
 BUILTIN = {AlertRule.Kind.CHANNEL_QUALITY: _channel_alerts, AlertRule.Kind.MERCHANT_AT_RISK: _at_risk_alerts,
            AlertRule.Kind.TRACKING_VIOLATIONS: _tracking_alerts, AlertRule.Kind.RUN_FAILED: _run_alerts}
 

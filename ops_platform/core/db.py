@@ -14,16 +14,19 @@ steps, events read) bound it there. This module imports no app.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import TypeVar
 
 from django.conf import settings
-from django.db import OperationalError, connection
+from django.db import InterfaceError, OperationalError, connection
 from django.utils.translation import gettext as _
 
 from ops_platform.core.exceptions import ApplicationError
 
 logger = logging.getLogger(__name__)
+T = TypeVar("T")
+DATABASE_GONE = (OperationalError, InterfaceError)
 QUERY_CANCELED = "57014"  # PostgreSQL's SQLSTATE for a statement cancelled by statement_timeout
 
 
@@ -65,3 +68,22 @@ def statement_timeout(seconds: float | None = None) -> Iterator[None]:
         except Exception:  # the connection is unusable (a failed transaction still open): drop it rather than reuse
             logger.warning("Could not reset statement_timeout; closing the connection", exc_info=True)
             connection.close()
+
+
+def on_working_connection(write: Callable[[], T]) -> T | None:
+    """Run ``write`` (recording a failure) on a connection that works, even when the failure was the connection.
+
+    A run that failed because its connection was lost must not record that over the same dead connection (its
+    record stayed "started" with no error): outside a transaction the broken connection is closed and ``write``
+    runs on a fresh one. Inside the caller's transaction nothing can be recorded apart from it: logged, not raised.
+    """
+    if not connection.in_atomic_block:
+        connection.close_if_unusable_or_obsolete()
+    try:
+        return write()
+    except DATABASE_GONE as exc:
+        if connection.in_atomic_block:
+            logger.warning("Could not record a failure inside the caller's transaction: %s", exc)
+            return None
+        connection.close()
+        return write()

@@ -1,6 +1,7 @@
 from datetime import date, timedelta
 
 from django.core.management.base import BaseCommand, CommandError
+from django.db import InterfaceError, OperationalError, connection
 from django.utils import timezone
 from tqdm import tqdm
 
@@ -64,12 +65,35 @@ class Command(BaseCommand):
 
         chunks = date_chunks(date_from=date_from, date_to=date_to)
         total_rows = 0
+        failed: list[tuple[date, date, str]] = []
         with tqdm(total=(date_to - date_from).days + 1, unit="day", desc="compute_metrics",
                   disable=options["verbosity"] == 0, file=self.stderr) as bar:
             for chunk_from, chunk_to in chunks:
-                run = metrics_run_execute(date_from=chunk_from, date_to=chunk_to, trigger=MetricsRun.Trigger.COMMAND)
-                total_rows += run.rows
+                # A week that fails does not stop the range: the others are computed, the failed ones listed at the
+                # end (each is a MetricsRun marked failed with its error). A lost connection is tried once more.
+                for attempt in (1, 2):
+                    try:
+                        run = metrics_run_execute(date_from=chunk_from, date_to=chunk_to,
+                                                  trigger=MetricsRun.Trigger.COMMAND)
+                    except (OperationalError, InterfaceError) as exc:
+                        if attempt == 1:
+                            connection.close()
+                            continue
+                        failed.append((chunk_from, chunk_to, f"{type(exc).__name__}: {exc}"))
+                    except Exception as exc:
+                        failed.append((chunk_from, chunk_to, f"{type(exc).__name__}: {exc}"))
+                    else:
+                        total_rows += run.rows
+                    break
                 bar.update((chunk_to - chunk_from).days + 1)
-        self.stdout.write(self.style.SUCCESS(
-            f"AARRR metrics stored for {date_from} … {date_to}: {total_rows} rows in {len(chunks)} run(s)."
-        ))
+        done = len(chunks) - len(failed)
+        summary = f"AARRR metrics stored for {date_from} … {date_to}: {total_rows} rows in {done} run(s)."
+        if not failed:
+            self.stdout.write(self.style.SUCCESS(summary))
+            return
+        self.stdout.write(summary)
+        for chunk_from, chunk_to, error in failed:
+            self.stderr.write(f"FAILED {chunk_from} … {chunk_to}: {error.splitlines()[0][:300]}")
+        raise CommandError(f"{len(failed)} of {len(chunks)} run(s) failed: "
+                           + ", ".join(f"{f} … {t}" for f, t, _ in failed)
+                           + ". Run the command again for those dates.")
