@@ -108,11 +108,22 @@ def _answer(result: sdk.SdkResult, *, single: bool, extra: dict) -> Response:
     return Response({**extra, **result.as_dict()})
 
 
+class WriteKeyOrBody(BasePermission):
+    """A write key in the header, or none at all (analytics.js puts ``writeKey`` in the body, checked by the view); a
+    staff login is not a key (403)."""
+
+    message = HasIngestKey.message
+
+    def has_permission(self, request, view) -> bool:
+        return isinstance(request.auth, IngestKey) or not (request.user and request.user.is_authenticated)
+
+
 class SegmentIngestApi(APIView):
-    """Segment's HTTP tracking API (``/v1/batch``, ``/v1/track``, …) as Segment's and RudderStack's SDKs send it."""
+    """Segment's HTTP tracking API (``/v1/batch``, ``/v1/track``, …) as Segment's and RudderStack's SDKs send it:
+    the write key as the basic-auth user, or ``writeKey`` in the body (analytics.js)."""
 
     authentication_classes = [SegmentWriteKeyAuthentication, SessionAuthentication]
-    permission_classes = [HasIngestKey]
+    permission_classes = [WriteKeyOrBody]
     throttle_classes = [IngestKeyRateThrottle]
     renderer_classes = [JSONRenderer]
     message_type: str | None = None  # None: /v1/batch
@@ -124,6 +135,8 @@ class SegmentIngestApi(APIView):
         if request.META.get("HTTP_CONTENT_ENCODING", "").lower() == "gzip":
             body = sdk.gunzip_capped(body)
         data = sdk.json_load(body)
+        key = request.auth if isinstance(request.auth, IngestKey) else \
+            _key_or_401(data.get("writeKey") if type(data) is dict else None)
         if type(data) is not dict:
             raise ApplicationError(_("The body must be a JSON object."), errors={"body": [_("Must be a JSON object.")]})
         if self.message_type is None:
@@ -139,8 +152,15 @@ class SegmentIngestApi(APIView):
         else:
             messages = [data]
         translated = sdk.segment_translate(messages, default_type=self.message_type, now=timezone.now())
-        result = sdk.sdk_ingest(key=request.auth, translated=translated, messages=len(messages))
+        result = sdk.sdk_ingest(key=key, translated=translated, messages=len(messages))
         return _answer(result, single=self.message_type is not None, extra={"success": True})
+
+
+def _key_or_401(raw_key) -> IngestKey:
+    try:
+        return sdk.ingest_key_from_secret(raw_key)
+    except ApplicationError as exc:
+        raise exceptions.AuthenticationFailed(exc.message) from None
 
 
 class _BodyKeyApi(APIView):
@@ -149,10 +169,7 @@ class _BodyKeyApi(APIView):
     renderer_classes = [JSONRenderer]
 
     def key_of(self, raw_key) -> IngestKey:
-        try:
-            return sdk.ingest_key_from_secret(raw_key)
-        except ApplicationError as exc:
-            raise exceptions.AuthenticationFailed(exc.message) from None
+        return _key_or_401(raw_key)
 
 
 class PostHogIngestApi(_BodyKeyApi):

@@ -12,6 +12,10 @@ urlpatterns = [
     path("segment/v1/batch", SegmentIngestApi.as_view(), name="ingest-segment-batch"),
     *[path(f"segment/v1/{kind}", SegmentIngestApi.as_view(message_type=kind), name=f"ingest-segment-{kind}")
       for kind in SEGMENT_TYPES],
+    # analytics.js (analytics-next) posts to one-letter paths under its apiHost, with ``writeKey`` in the body.
+    path("segment/v1/b", SegmentIngestApi.as_view(), name="ingest-segment-b"),
+    *[path(f"segment/v1/{kind[0]}", SegmentIngestApi.as_view(message_type=kind), name=f"ingest-segment-{kind[0]}")
+      for kind in SEGMENT_TYPES if kind != "screen"],
     path("posthog/batch/", PostHogIngestApi.as_view(), name="ingest-posthog-batch"),
     path("posthog/capture/", PostHogIngestApi.as_view(), name="ingest-posthog-capture"),
     path("posthog/e/", PostHogIngestApi.as_view(), name="ingest-posthog-e"),

@@ -63,7 +63,7 @@ OPEN_API_ROUTES = {
     "api/v1/events/batch/": 401,  # ingestion: no X-Ingest-Key
     # The tracking SDKs' formats: no key (basic-auth user, api_key in the body, token in the URL)
     **{f"api/v1/ingest/segment/v1/{kind}": 401
-       for kind in ("batch", "track", "identify", "page", "screen", "alias", "group")},
+       for kind in ("batch", "track", "identify", "page", "screen", "alias", "group", "b", "t", "i", "p", "a", "g")},
     **{f"api/v1/ingest/posthog/{path}": 401 for path in ("batch/", "capture/", "e/", "i/v0/e/")},
     "api/v1/ingest/sensors/sa": 401,
     "api/v1/ingest/sensors/sa.gif": 401,

@@ -46,6 +46,16 @@ def _earlier(column: str) -> str:
 
 _EARLIER_VISIT = _earlier_visit("excluded", "f")
 
+# How an upsert into the facts (aliased ``f``) keeps the earlier of the stored and the new facts (also the identity
+# merge's, which folds a merged person's facts into the kept person's).
+FACTS_KEEP_EARLIER = f"""ON CONFLICT (person_id) DO UPDATE SET
+    first_channel = CASE WHEN {_EARLIER_VISIT} THEN excluded.first_channel ELSE f.first_channel END,
+    first_visit_id = CASE WHEN {_EARLIER_VISIT} THEN excluded.first_visit_id ELSE f.first_visit_id END,
+    first_visit_at = CASE WHEN {_EARLIER_VISIT} THEN excluded.first_visit_at ELSE f.first_visit_at END,
+    first_signup_at = {_earlier("first_signup_at")},
+    first_order_at = {_earlier("first_order_at")}
+WHERE {_makes_earlier("excluded", "f")}"""
+
 # {source} selects (id, person_id, event, timestamp, channel) of stored events; both SQLite and PostgreSQL
 # read this (window functions, upsert with ``excluded``, a WHERE before ON CONFLICT as SQLite asks). People whose
 # facts the batch does not make earlier are left alone, and first by a plain read (the join with the stored facts):
@@ -76,13 +86,7 @@ FROM batch AS b
 LEFT JOIN {PersonFacts._meta.db_table} AS stored ON stored.person_id = b.person_id
 WHERE stored.person_id IS NULL OR {_makes_earlier("b", "stored")}
 ORDER BY b.person_id
-ON CONFLICT (person_id) DO UPDATE SET
-    first_channel = CASE WHEN {_EARLIER_VISIT} THEN excluded.first_channel ELSE f.first_channel END,
-    first_visit_id = CASE WHEN {_EARLIER_VISIT} THEN excluded.first_visit_id ELSE f.first_visit_id END,
-    first_visit_at = CASE WHEN {_EARLIER_VISIT} THEN excluded.first_visit_at ELSE f.first_visit_at END,
-    first_signup_at = {_earlier("first_signup_at")},
-    first_order_at = {_earlier("first_order_at")}
-WHERE {_makes_earlier("excluded", "f")}
+{FACTS_KEEP_EARLIER}
 """  # noqa: S608 - only table and column names are formatted in; values travel as parameters
 
 

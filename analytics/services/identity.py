@@ -20,8 +20,9 @@ The rule that keeps two customers apart (PostHog's): a person that is already id
 link, or another id was merged into it — is never merged into another. An anonymous id that touches two customers
 joins the first that names it; the second link is refused (reported, not applied). Links are applied in order.
 
-Cost: a merge rewrites the merged person's events (anonymous browsing: a handful) and reads the kept person's fact
-events; ingestion pays one more column in the look-up it already made (bench/RESULTS.md, "Identity").
+Cost: a merge locks the rows (one statement) and is one statement on PostgreSQL — it rewrites the merged person's
+events (anonymous browsing: a handful) and folds its facts row into the kept person's. Ingestion pays one more column
+in the person look-up it already made; reports pay nothing (bench/RESULTS.md, "Tracking SDK endpoints").
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from django.utils import timezone
 from analytics.models import Event, Person, PersonFacts, PersonMerge, Tally
 from analytics.services.facts import (
     FACT_EVENTS_SQL,
+    FACTS_KEEP_EARLIER,
     PERSONS,
     TALLY_UPSERT_SQL,
     person_facts_merge,
@@ -88,7 +90,42 @@ def identities_link(links: Iterable[Link]) -> LinkResult:
             result.already += 1
         else:
             result.refused.append(link)
+    if result.merged:  # one write of the shared counter per request, not one per merge
+        with connection.cursor() as cursor:
+            cursor.execute(TALLY_UPSERT_SQL, [PERSONS, -result.merged])
     return result
+
+
+# PostgreSQL: a merge is one statement once the rows are locked. The merged person's facts are folded into the kept
+# person's by the same keep-the-earlier upsert the loads use, from its facts row (no read of either person's events).
+_EVENT, _PERSON, _FACTS = Event._meta.db_table, Person._meta.db_table, PersonFacts._meta.db_table
+MERGE_ONE_SQL = f"""
+WITH ids AS (
+    UPDATE {_PERSON} SET merged_into = %(target)s WHERE id = %(source)s OR merged_into = %(source)s RETURNING 1
+),
+kept AS (UPDATE {_PERSON} SET identified = true, merged_into = NULL WHERE id = %(target)s RETURNING 1),
+moved AS (UPDATE {_EVENT} SET person_id = %(target)s WHERE person_id = %(source)s RETURNING 1),
+gone AS (DELETE FROM {_FACTS} WHERE person_id = %(source)s RETURNING *),
+folded AS (
+    INSERT INTO {_FACTS} AS f (person_id, first_visit_at, first_visit_id, first_channel, first_signup_at,
+                               first_order_at)
+    SELECT %(target)s, first_visit_at, first_visit_id, first_channel, first_signup_at, first_order_at FROM gone
+    {FACTS_KEEP_EARLIER}
+    RETURNING 1
+),
+logged AS (
+    INSERT INTO {PersonMerge._meta.db_table} (from_person, into_person, anonymous_id, known_id, events, merged_at)
+    SELECT %(source)s, %(target)s, %(anonymous)s, %(known)s, (SELECT count(*) FROM moved), %(now)s
+    RETURNING 1
+)
+SELECT (SELECT count(*) FROM ids), (SELECT count(*) FROM kept), (SELECT count(*) FROM folded),
+       (SELECT count(*) FROM logged)
+"""  # noqa: S608 - only table and column names are formatted in; values travel as parameters
+# The two ids' rows and the persons they resolve to, locked in one statement (persons in id order).
+LOCK_SQL = f"""
+SELECT p.distinct_id, h.id, h.identified FROM {_PERSON} p JOIN {_PERSON} h ON h.id = COALESCE(p.merged_into, p.id)
+WHERE p.distinct_id IN (%s, %s) ORDER BY h.id, p.id FOR UPDATE
+"""  # noqa: S608
 
 
 def _canonical(person: Person) -> int:
@@ -97,31 +134,40 @@ def _canonical(person: Person) -> int:
 
 @transaction.atomic
 def _link_one(link: Link) -> str:
-    # Lock the two ids' rows, then the two persons they resolve to, each time in id order (no deadlock between links).
-    rows = {p.distinct_id: p for p in Person.objects.select_for_update().filter(
-        distinct_id__in=[link.anonymous_id, link.known_id]).order_by("id")}
-    anonymous, known = rows[link.anonymous_id], rows[link.known_id]
-    source, target = _canonical(anonymous), _canonical(known)
-    heads = {p.id: p for p in Person.objects.select_for_update().filter(id__in=[source, target]).order_by("id")}
+    postgresql = connection.vendor == "postgresql"
+    if postgresql:
+        with connection.cursor() as cursor:
+            cursor.execute(LOCK_SQL, [link.anonymous_id, link.known_id])
+            rows = {name: (head, identified) for name, head, identified in cursor.fetchall()}
+        (source, source_known), (target, target_known) = rows[link.anonymous_id], rows[link.known_id]
+    else:
+        found = {p.distinct_id: p for p in Person.objects.select_for_update().filter(
+            distinct_id__in=[link.anonymous_id, link.known_id]).order_by("id")}
+        source, target = _canonical(found[link.anonymous_id]), _canonical(found[link.known_id])
+        heads = dict(Person.objects.filter(id__in=[source, target]).values_list("id", "identified"))
+        source_known, target_known = heads[source], heads[target]
     if source == target:
-        if not heads[target].identified:
+        if not target_known:
             Person.objects.filter(id=target).update(identified=True)
         return "already"
-    if heads[source].identified:
-        if link.kind != "alias" or heads[target].identified:
+    if source_known:
+        if link.kind != "alias" or target_known:
             return "refused"
         source, target = target, source
+    if postgresql:
+        with connection.cursor() as cursor:
+            cursor.execute(MERGE_ONE_SQL, {"source": source, "target": target, "anonymous": link.anonymous_id,
+                                           "known": link.known_id, "now": timezone.now()})
+        return "merged"
     Person.objects.filter(Q(id=source) | Q(merged_into=source)).update(merged_into=target)
     Person.objects.filter(id=target).update(identified=True, merged_into=None)
     moved = Event.objects.filter(person_id=source).update(person_id=target)
     PersonFacts.objects.filter(person_id=source).delete()
     person_facts_merge(
-        source_sql=(f"SELECT id, person_id, event, timestamp, channel FROM {Event._meta.db_table} "  # noqa: S608
+        source_sql=(f"SELECT id, person_id, event, timestamp, channel FROM {_EVENT} "  # noqa: S608
                     f"WHERE person_id = %s AND event IN ({FACT_EVENTS_SQL})"),
         params=[target],
     )
-    with connection.cursor() as cursor:
-        cursor.execute(TALLY_UPSERT_SQL, [PERSONS, -1])
     PersonMerge.objects.create(from_person=source, into_person=target, anonymous_id=link.anonymous_id,
                                known_id=link.known_id, events=moved, merged_at=timezone.now())
     return "merged"

@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import logging
 import uuid
 import zlib
 from dataclasses import dataclass, field
@@ -52,6 +53,7 @@ from analytics.services.keys import ingest_key_touch
 from analytics.services.loading import events_load
 from ops_platform.core.exceptions import ApplicationError
 
+logger = logging.getLogger("analytics.ingest")
 SDK_NAMESPACE = uuid.UUID("6d1c3f7e-2b1a-5c4e-9a0f-3e8b7d6c5a41")
 VISIT = "visit"
 UTM_FIELDS = ("source", "medium", "campaign", "term", "content")
@@ -493,6 +495,10 @@ def sdk_ingest(*, key: IngestKey, translated: Translated, messages: int, now: da
         else:
             rejected.append((index, errors))
     loaded = events_load(rows) if rows else None
+    if rejected:
+        # SDKs send batches in the background and read only the status: the report is also logged, per key.
+        logger.warning("ingest key %s: %d of %d messages rejected, first at index %d: %s", key.prefix, len(rejected),
+                       messages, min(index for index, _errors in rejected), min(rejected, key=lambda r: r[0])[1])
     # A link whose own message was refused is not applied: it is reported with the message.
     links = [link for link in translated.links if link.index in valid_positions]
     linked = identities_link(links) if links else None

@@ -396,3 +396,12 @@ def test_sensors_bad_records_are_reported(ingest_key):
 
     assert [(r["index"], sorted(r["errors"])) for r in response.json()["rejected"]] == [
         (1, ["type"]), (2, ["timestamp"]), (3, ["distinct_id"])]
+
+
+def test_analytics_js_sends_the_write_key_in_the_body_to_one_letter_paths(segment, ingest_key):
+    response = segment("p", {**segment_page(), "writeKey": ingest_key[1]}, key=None)
+    batch = segment("b", {"batch": [segment_page(messageId="m-2")], "writeKey": ingest_key[1]}, key=None)
+
+    assert (response.status_code, batch.status_code) == (200, 200)
+    assert Event.objects.count() == 2
+    assert segment("t", {"userId": "u", "event": "x", "writeKey": "ik_wrong"}, key=None).status_code == 401
