@@ -15,7 +15,10 @@ from rest_framework.views import APIView
 
 from analytics import selectors
 from analytics.forms import FunnelForm, GoldenTimeForm, RetentionForm
+from analytics.report_forms import TrendsForm
+from ops_platform.core.cohorts import segment_filter_allowed
 from ops_platform.core.db import statement_timeout
+from ops_platform.core.exceptions import ApplicationError
 from ops_platform.core.roles import Area
 
 
@@ -25,8 +28,17 @@ def _valid(form):
     return form.report_arguments()
 
 
-def _compute(compute, form):
+def segment_permission_check(user, form) -> None:
+    """A 403 when the query restricts to (or leaves out) a segment and ``user`` may not read customer records."""
+    if getattr(form, "uses_segment", False) and not segment_filter_allowed(user):
+        raise ApplicationError("Your role does not allow restricting a report to a segment: it can single out "
+                               "customers. Ask an administrator for access to customer records.", status_code=403,
+                               code="permission_denied")
+
+
+def _compute(compute, form, user=None):
     """The report, its queries under the report time limit (a 503 that says so when it is hit)."""
+    segment_permission_check(user, form)
     arguments = _valid(form)
     with statement_timeout():
         return Response(compute(**arguments))
@@ -111,3 +123,47 @@ class GoldenTimeApi(APIView):
     )
     def get(self, request):
         return _compute(selectors.golden_time_compute, GoldenTimeForm(request.query_params))
+
+
+WHERE_PARAMETER = OpenApiParameter(
+    "where", str, many=True, description=(
+        "Repeatable; all must hold. properties.<key>:<op>:<value> with op one of eq, neq, in, not_in, contains, gt, "
+        "gte, lt, lte, is_set, is_not_set (in/not_in values separated by |; gt…lte compare numbers; is_set and "
+        "is_not_set take no value). Example: properties.merchant_id:eq:m12"))
+SEGMENT_PARAMETERS = [
+    OpenApiParameter("segment", int, description="Only the members of this segment (needs customer records)."),
+    OpenApiParameter("exclude_segment", int, description="Leave out the members of this segment."),
+]
+_POINT = inline_serializer("TrendPoint", {
+    "period": serializers.DateField(), "value": serializers.FloatField(allow_null=True),
+    "complete": serializers.BooleanField(), "cut": serializers.BooleanField()}, many=True)
+
+
+class TrendsApi(APIView):
+    """An event's measure per day, week or month; a series per breakdown value (top N, the rest as "(other)")."""
+
+    role_area = Area.ANALYTICS
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("event", str, required=True),
+            OpenApiParameter("measure", str, enum=["total", "unique", "sum", "avg", "median"],
+                             description="total (events, default), unique (customers), or sum/avg/median of property."),
+            OpenApiParameter("property", str, description="The numeric property of sum, avg and median (amount)."),
+            OpenApiParameter("interval", str, enum=["day", "week", "month"], description="Default day."),
+            *DATE_PARAMETERS,
+            OpenApiParameter("breakdown", str, description="properties.<key> (channel: properties.channel)."),
+            OpenApiParameter("breakdown_limit", int, description="Values with a series of their own, 1–25 (10)."),
+            OpenApiParameter("compare", bool, description="Add the previous range of the same length."),
+            WHERE_PARAMETER, *SEGMENT_PARAMETERS,
+        ],
+        responses=inline_serializer("Trends", {
+            "interval": serializers.CharField(), "event": serializers.CharField(),
+            "measure": serializers.CharField(), "series": inline_serializer("TrendSeries", {
+                "label": serializers.CharField(), "event": serializers.CharField(),
+                "measure": serializers.CharField(), "breakdown_value": serializers.CharField(required=False),
+                "compare": serializers.BooleanField(required=False), "points": _POINT}, many=True),
+        }),
+    )
+    def get(self, request):
+        return _compute(selectors.trends_compute, TrendsForm(request.query_params), request.user)

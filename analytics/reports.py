@@ -8,6 +8,7 @@ from django.utils.translation import gettext_lazy as _
 from analytics import selectors
 from analytics.apis import AarrrInputSerializer
 from analytics.forms import FunnelForm, GoldenTimeForm, RetentionForm
+from analytics.report_forms import TrendsForm
 from ops_platform.core.reports import (
     ReportKind,
     form_parameters,
@@ -31,6 +32,11 @@ KINDS = [
                compute=selectors.golden_time_compute, parameters=form_parameters(GoldenTimeForm),
                page_url_name="analytics:golden-time", api_url_name="analytics-golden-time",
                description=_("When in the week an event happens, hour by hour.")),
+    ReportKind(key="trends", label=_("Trends"), area=Area.ANALYTICS, parse=form_parser(TrendsForm),
+               compute=selectors.trends_compute, parameters=form_parameters(TrendsForm),
+               page_url_name="analytics:trends", api_url_name="analytics-trends", time_series=True,
+               description=_("An event's count, customers or a property's sum per day, week or month, by any "
+                             "property.")),
     ReportKind(key="aarrr", label=_("AARRR overview"), area=Area.ANALYTICS,
                parse=serializer_parser(AarrrInputSerializer), compute=selectors.aarrr_overview,
                parameters=serializer_parameters(AarrrInputSerializer), page_url_name="analytics:aarrr",

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from analytics import views
+from analytics import report_views, views
 
 app_name = "analytics"
 urlpatterns = [
@@ -11,6 +11,7 @@ urlpatterns = [
     path("funnel/", views.funnel_page, name="funnel"),
     path("retention/", views.retention_page, name="retention"),
     path("golden-time/", views.golden_time_page, name="golden-time"),
+    path("trends/", report_views.trends_page, name="trends"),
     path("ingest-keys/", views.ingest_keys, name="ingest-keys"),
     path("ingest-keys/new/", views.ingest_key_create_page, name="ingest-key-create"),
     path("ingest-keys/<id:pk>/revoke/", views.ingest_key_revoke_page, name="ingest-key-revoke"),

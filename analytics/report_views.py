@@ -1,0 +1,75 @@
+"""Pages of the trends and stickiness reports. Thin: the report's form (the API's rules), one selector, render."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.shortcuts import render
+from django.utils.translation import gettext as _
+
+from analytics import forms, report_forms, selectors
+from analytics.services.filters import property_keys
+from ops_platform.core.cohorts import segment_choices, segment_filter_allowed
+from ops_platform.core.db import ReportTimeout, statement_timeout
+from ops_platform.core.permissions import role_required
+from ops_platform.core.roles import Area
+
+
+def _point_note(point: dict) -> str | None:
+    if not point["complete"]:
+        return _("so far")
+    if point["cut"]:
+        return _("part of the period")
+    return None
+
+
+def trends_chart(report: dict, chart: str) -> dict:
+    """What the trends chart draws: the periods, a dataset per series (previous-range ones dashed), partial notes."""
+    current = [s for s in report["series"] if not s.get("compare")]
+    labels = [point["period"] for point in current[0]["points"]] if current else []
+    datasets = []
+    for series in report["series"]:
+        label = series["label"]
+        if series.get("compare"):
+            label = _("%(series)s (previous period)") % {"series": label}
+        datasets.append({"label": label, "values": [point["value"] for point in series["points"]],
+                         "compare": bool(series.get("compare")),
+                         "partial": [_point_note(point) for point in series["points"]]})
+    return {"type": "bar" if chart == "bar" else "line", "labels": labels, "datasets": datasets}
+
+
+def _report_page(request, *, form_class, defaults, compute, template, context=None):
+    form = forms.page_form(form_class, request.GET, defaults=lambda: defaults(selectors.report_last_day()))
+    report, status = None, 200
+    if form.uses_segment and not segment_filter_allowed(request.user):
+        messages.error(request, _("Your role does not allow restricting a report to a segment: it can single out "
+                                  "customers."))
+        status = 403
+    elif form.is_valid():
+        try:
+            with statement_timeout():
+                report = compute(**form.report_arguments())
+        except ReportTimeout as timeout:
+            messages.error(request, timeout.message)
+            status = 503
+    elif form.is_bound:
+        status = 400 if request.GET else 200
+    event_names = selectors.event_names()
+    data = form.data
+    events = [data.get("event")] if data.get("event") in event_names else []
+    return render(request, template, {
+        "form": form, "report": report, "event_names": event_names,
+        "property_names": property_keys(events=events) if events else [],
+        "segments": segment_choices() if segment_filter_allowed(request.user) else [],
+        **(context(form, report) if context and report else {}),
+    }, status=status)
+
+
+@role_required(Area.ANALYTICS)
+def trends_page(request):
+    def context(form, report):
+        chart = form.cleaned_data.get("chart") or "line"
+        return {"chart": trends_chart(report, chart), "where_values": [item.as_param() for item in
+                                                                         form.cleaned_data.get("where") or []]}
+
+    return _report_page(request, form_class=report_forms.TrendsForm, defaults=report_forms.trends_defaults,
+                        compute=selectors.trends_compute, template="analytics/trends.html", context=context)
