@@ -15,6 +15,7 @@ urlpatterns = [
     path("analytics/retention/", report_apis.RetentionApi.as_view(), name="analytics-retention"),
     path("analytics/golden-time/", report_apis.GoldenTimeApi.as_view(), name="analytics-golden-time"),
     path("analytics/trends/", report_apis.TrendsApi.as_view(), name="analytics-trends"),
+    path("analytics/stickiness/", report_apis.StickinessApi.as_view(), name="analytics-stickiness"),
     path("events/batch/", apis.EventBatchIngestApi.as_view(), name="event-batch-ingest"),
     path("analytics/ingest-keys/", apis.IngestKeyListApi.as_view(), name="ingest-key-list"),
     path("analytics/ingest-keys/create/", apis.IngestKeyCreateApi.as_view(), name="ingest-key-create"),

@@ -15,7 +15,7 @@ from rest_framework.views import APIView
 
 from analytics import selectors
 from analytics.forms import FunnelForm, GoldenTimeForm, RetentionForm
-from analytics.report_forms import TrendsForm
+from analytics.report_forms import StickinessForm, TrendsForm
 from ops_platform.core.cohorts import segment_filter_allowed
 from ops_platform.core.db import statement_timeout
 from ops_platform.core.exceptions import ApplicationError
@@ -167,3 +167,28 @@ class TrendsApi(APIView):
     )
     def get(self, request):
         return _compute(selectors.trends_compute, TrendsForm(request.query_params), request.user)
+
+
+_ACTIVE_DAYS = inline_serializer("StickinessActiveDays", {"days": serializers.IntegerField(),
+                                                          "customers": serializers.IntegerField()}, many=True)
+
+
+class StickinessApi(APIView):
+    """粘性: daily, weekly and monthly active customers of an event per day, DAU/MAU, and how many customers were
+    active on k of the last 7 and 30 days of the range."""
+
+    role_area = Area.ANALYTICS
+
+    @extend_schema(
+        parameters=[OpenApiParameter("event", str, required=True), *DATE_PARAMETERS, WHERE_PARAMETER,
+                    *SEGMENT_PARAMETERS],
+        responses=inline_serializer("Stickiness", {
+            "event": serializers.CharField(), "days": inline_serializer("StickinessDay", {
+                "date": serializers.DateField(), "dau": serializers.IntegerField(), "wau": serializers.IntegerField(),
+                "mau": serializers.IntegerField(), "dau_mau": serializers.FloatField(allow_null=True),
+                "complete": serializers.BooleanField()}, many=True),
+            "active_days_7": _ACTIVE_DAYS, "active_days_30": _ACTIVE_DAYS,
+        }),
+    )
+    def get(self, request):
+        return _compute(selectors.stickiness_compute, StickinessForm(request.query_params), request.user)

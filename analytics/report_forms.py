@@ -161,3 +161,21 @@ def trends_defaults(last_day) -> dict:
 
 assert set(MEASURES) == {choice for choice, _label in TrendsForm.MEASURE_CHOICES}
 assert set(INTERVALS) == {choice for choice, _label in TrendsForm.INTERVAL_CHOICES}
+
+
+class StickinessForm(ReportFiltersMixin, DateRangeForm):
+    field_order = ["event", "date_from", "date_to", "where", "segment", "exclude_segment"]
+
+    event = _event_field(_("Event"))
+
+    def report_events(self):
+        return [("event", self.cleaned_data["event"])] if self.cleaned_data.get("event") else []
+
+    def report_arguments(self) -> dict:
+        data = self.cleaned_data
+        return {"event": data["event"], "date_from": data["date_from"], "date_to": data["date_to"],
+                **self.filter_arguments()}
+
+
+def stickiness_defaults(last_day) -> dict:
+    return {"event": "order_paid", **default_range(last_day)}

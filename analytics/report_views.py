@@ -73,3 +73,28 @@ def trends_page(request):
 
     return _report_page(request, form_class=report_forms.TrendsForm, defaults=report_forms.trends_defaults,
                         compute=selectors.trends_compute, template="analytics/trends.html", context=context)
+
+
+def stickiness_chart(report: dict) -> dict:
+    notes = [None if day["complete"] else _("so far") for day in report["days"]]
+    return {"type": "line", "labels": [day["date"] for day in report["days"]], "datasets": [
+        {"label": _("Daily active"), "values": [day["dau"] for day in report["days"]], "partial": notes},
+        {"label": _("Weekly active (7 days)"), "values": [day["wau"] for day in report["days"]], "partial": notes},
+        {"label": _("Monthly active (30 days)"), "values": [day["mau"] for day in report["days"]], "partial": notes},
+    ]}
+
+
+def active_days_chart(rows: list[dict]) -> dict:
+    return {"type": "bar", "labels": [str(row["days"]) for row in rows],
+            "datasets": [{"label": _("Customers"), "values": [row["customers"] for row in rows], "partial": None}]}
+
+
+@role_required(Area.ANALYTICS)
+def stickiness_page(request):
+    def context(form, report):
+        return {"chart": stickiness_chart(report), "chart_7": active_days_chart(report["active_days_7"]),
+                "chart_30": active_days_chart(report["active_days_30"]),
+                "where_values": [item.as_param() for item in form.cleaned_data.get("where") or []]}
+
+    return _report_page(request, form_class=report_forms.StickinessForm, defaults=report_forms.stickiness_defaults,
+                        compute=selectors.stickiness_compute, template="analytics/stickiness.html", context=context)

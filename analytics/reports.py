@@ -8,7 +8,7 @@ from django.utils.translation import gettext_lazy as _
 from analytics import selectors
 from analytics.apis import AarrrInputSerializer
 from analytics.forms import FunnelForm, GoldenTimeForm, RetentionForm
-from analytics.report_forms import TrendsForm
+from analytics.report_forms import StickinessForm, TrendsForm
 from ops_platform.core.reports import (
     ReportKind,
     form_parameters,
@@ -37,6 +37,11 @@ KINDS = [
                page_url_name="analytics:trends", api_url_name="analytics-trends", time_series=True,
                description=_("An event's count, customers or a property's sum per day, week or month, by any "
                              "property.")),
+    ReportKind(key="stickiness", label=_("Stickiness"), area=Area.ANALYTICS, parse=form_parser(StickinessForm),
+               compute=selectors.stickiness_compute, parameters=form_parameters(StickinessForm),
+               page_url_name="analytics:stickiness", api_url_name="analytics-stickiness", time_series=True,
+               description=_("Daily, weekly and monthly active customers of an event, DAU/MAU, and how many days "
+                             "of the last 7 and 30 customers came.")),
     ReportKind(key="aarrr", label=_("AARRR overview"), area=Area.ANALYTICS,
                parse=serializer_parser(AarrrInputSerializer), compute=selectors.aarrr_overview,
                parameters=serializer_parameters(AarrrInputSerializer), page_url_name="analytics:aarrr",

@@ -18,6 +18,7 @@ from analytics.services import funnel as _funnel
 from analytics.services import golden_time as _golden_time
 from analytics.services import merchant_metrics as _merchant_metrics
 from analytics.services import retention as _retention
+from analytics.services import stickiness as _stickiness
 from analytics.services import tracking_checks as _tracking_checks
 from analytics.services import trends as _trends
 from analytics.services.keys import ingest_key_hash
@@ -176,6 +177,7 @@ funnel_compute = _funnel.funnel_compute
 retention_compute = _retention.retention_compute
 golden_time_compute = _golden_time.golden_time_compute
 trends_compute = _trends.trends_compute
+stickiness_compute = _stickiness.stickiness_compute
 
 
 def event_names(*, limit: int = 200) -> list[str]:

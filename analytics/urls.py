@@ -12,6 +12,7 @@ urlpatterns = [
     path("retention/", views.retention_page, name="retention"),
     path("golden-time/", views.golden_time_page, name="golden-time"),
     path("trends/", report_views.trends_page, name="trends"),
+    path("stickiness/", report_views.stickiness_page, name="stickiness"),
     path("ingest-keys/", views.ingest_keys, name="ingest-keys"),
     path("ingest-keys/new/", views.ingest_key_create_page, name="ingest-key-create"),
     path("ingest-keys/<id:pk>/revoke/", views.ingest_key_revoke_page, name="ingest-key-revoke"),

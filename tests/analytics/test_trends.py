@@ -21,6 +21,7 @@ from hypothesis import strategies as st
 from analytics.models import Person
 from analytics.services.filters import where_parse
 from analytics.services.loading import EventRow, events_load
+from analytics.services.stickiness import stickiness_compute
 from analytics.services.trends import trends_compute
 from tests.analytics import reports_reference as ref
 from tests.analytics.conftest import ENGINES
@@ -185,3 +186,40 @@ def test_every_filter_measure_and_interval_on_a_fixed_random_set(settings, tz):
                                           date_from=date_from, date_to=date_to, tz=tz, breakdown=breakdown,
                                           limit=limit, where=where, compare=interval == "week")
                     assert _same(_shape(result), expected), (engine, where, measure, interval)
+
+
+@pytest.mark.parametrize("tz", ZONES)
+@HYPOTHESIS
+@given(rows=event_sets(), first_day=st.integers(-8, 6), span=st.integers(0, 12), where=FILTERS,
+       segment=st.booleans())
+def test_stickiness_matches_the_reference(settings, tz, rows, first_day, span, where, segment):
+    settings.TIME_ZONE = tz
+    date_from = BASE + timedelta(days=first_day)
+    date_to = date_from + timedelta(days=span)
+
+    def check():
+        plain = _load(rows, tz)
+        members = {"p0", "p2"} if segment else None
+        people = Person.objects.filter(distinct_id__in=sorted(members)).values("id") if segment else None
+
+        result = stickiness_compute(event="a", date_from=date_from, date_to=date_to, people=people,
+                                    where=where_parse([ref.where_param(item) for item in where]))
+
+        expected = ref.stickiness(plain, event="a", date_from=date_from, date_to=date_to, tz=tz, where=where,
+                                  people=members)
+        assert _same({key: result[key] for key in expected}, expected)
+
+    _rolled_back(check)
+
+
+@pytest.mark.parametrize("tz", ZONES)
+def test_stickiness_on_a_fixed_random_set(settings, tz):
+    settings.TIME_ZONE = tz
+    chance = random.Random(7)
+    rows = [(chance.randrange(30), chance.choice(["a", "a", "b"]), chance.randrange(-40, 15),
+             chance.choice([0, 12, 23]), chance.choice([0, 59]), "x", 1) for _ in range(600)]
+    plain = _load(rows, tz)
+    for date_from, date_to in ((BASE - timedelta(days=20), BASE + timedelta(days=10)), (BASE, BASE)):
+        result = stickiness_compute(event="a", date_from=date_from, date_to=date_to)
+        expected = ref.stickiness(plain, event="a", date_from=date_from, date_to=date_to, tz=tz)
+        assert _same({key: result[key] for key in expected}, expected)

@@ -100,3 +100,27 @@ def test_trends_page_with_a_breakdown(client_for):
     html = response.content.decode()
     assert 'data-testid="trends-result"' in html and "m1" in html and 'id="trends-data"' in html
     assert client.get("/analytics/trends/").status_code == 200  # defaults
+
+
+@pytest.mark.parametrize("role", list(Role))
+def test_every_role_reads_stickiness(api_client_for, role):
+    _orders()
+    response = api_client_for(role).get("/api/v1/analytics/stickiness/", {
+        "event": "order_paid", "date_from": "2026-11-20", "date_to": "2026-11-21"})
+    body = response.json()
+    assert response.status_code == 200, body
+    assert body["days"] == [
+        {"date": "2026-11-20", "dau": 2, "wau": 2, "mau": 2, "dau_mau": 1.0, "complete": True},
+        {"date": "2026-11-21", "dau": 0, "wau": 2, "mau": 2, "dau_mau": 0.0, "complete": True}]
+    assert body["active_days_7"][0] == {"days": 1, "customers": 2}
+
+
+def test_stickiness_page(client_for):
+    _orders()
+    response = client_for(Role.ANALYST).get("/analytics/stickiness/", {
+        "event": "order_paid", "date_from": "2026-11-20", "date_to": "2026-11-25",
+        "where": "properties.merchant_id:eq:m1"})
+    assert response.status_code == 200
+    assert 'data-testid="stickiness-result"' in response.content.decode()
+    assert client_for(Role.ANALYST).get("/analytics/stickiness/", {"event": "ordr_paid", "date_from": "2026-11-20",
+                                                                   "date_to": "2026-11-25"}).status_code == 400
