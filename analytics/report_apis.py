@@ -14,8 +14,13 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from analytics import selectors
-from analytics.forms import FunnelForm, GoldenTimeForm, RetentionForm
-from analytics.report_forms import StickinessForm, TrendsForm
+from analytics.report_forms import (
+    FilteredFunnelForm,
+    FilteredGoldenTimeForm,
+    FilteredRetentionForm,
+    StickinessForm,
+    TrendsForm,
+)
 from ops_platform.core.cohorts import segment_filter_allowed
 from ops_platform.core.db import statement_timeout
 from ops_platform.core.exceptions import ApplicationError
@@ -49,6 +54,15 @@ DATE_PARAMETERS = [
     OpenApiParameter("date_to", OpenApiTypes.DATE, required=True,
                      description="Last local day, included; at most 400 days after date_from."),
 ]
+WHERE_PARAMETER = OpenApiParameter(
+    "where", str, many=True, description=(
+        "Repeatable; all must hold. properties.<key>:<op>:<value> with op one of eq, neq, in, not_in, contains, gt, "
+        "gte, lt, lte, is_set, is_not_set (in/not_in values separated by |; gt…lte compare numbers; is_set and "
+        "is_not_set take no value). Example: properties.merchant_id:eq:m12"))
+SEGMENT_PARAMETERS = [
+    OpenApiParameter("segment", int, description="Only the members of this segment (needs customer records)."),
+    OpenApiParameter("exclude_segment", int, description="Leave out the members of this segment."),
+]
 _STEP = inline_serializer("FunnelStep", {
     "event": serializers.CharField(), "count": serializers.IntegerField(),
     "conversion_from_previous": serializers.FloatField(), "conversion_from_first": serializers.FloatField(),
@@ -69,6 +83,7 @@ class FunnelApi(APIView):
             OpenApiParameter("window_days", int, required=True, description="Conversion window, 1–365 days."),
             *DATE_PARAMETERS,
             OpenApiParameter("breakdown", str, enum=["channel"], description="Split by the entry event's channel."),
+            WHERE_PARAMETER, *SEGMENT_PARAMETERS,
         ],
         responses=inline_serializer("Funnel", {
             "steps": _STEP,
@@ -77,7 +92,7 @@ class FunnelApi(APIView):
         }),
     )
     def get(self, request):
-        return _compute(selectors.funnel_compute, FunnelForm(request.query_params))
+        return _compute(selectors.funnel_compute, FilteredFunnelForm(request.query_params), request.user)
 
 
 class RetentionApi(APIView):
@@ -92,6 +107,7 @@ class RetentionApi(APIView):
             OpenApiParameter("period", str, required=True, enum=["day", "week", "month"]),
             *DATE_PARAMETERS,
             OpenApiParameter("periods", int, description="Periods per cohort, 1–60 (default 8)."),
+            WHERE_PARAMETER, *SEGMENT_PARAMETERS,
         ],
         responses=inline_serializer("Retention", {
             "period": serializers.CharField(),
@@ -102,7 +118,7 @@ class RetentionApi(APIView):
         }),
     )
     def get(self, request):
-        return _compute(selectors.retention_compute, RetentionForm(request.query_params))
+        return _compute(selectors.retention_compute, FilteredRetentionForm(request.query_params), request.user)
 
 
 class GoldenTimeApi(APIView):
@@ -111,7 +127,8 @@ class GoldenTimeApi(APIView):
     role_area = Area.ANALYTICS
 
     @extend_schema(
-        parameters=[OpenApiParameter("event", str, required=True), *DATE_PARAMETERS],
+        parameters=[OpenApiParameter("event", str, required=True), *DATE_PARAMETERS, WHERE_PARAMETER,
+                    *SEGMENT_PARAMETERS],
         responses=inline_serializer("GoldenTime", {
             "event": serializers.CharField(), "total": serializers.IntegerField(),
             "matrix": serializers.ListField(child=serializers.ListField(child=serializers.IntegerField())),
@@ -122,18 +139,9 @@ class GoldenTimeApi(APIView):
         }),
     )
     def get(self, request):
-        return _compute(selectors.golden_time_compute, GoldenTimeForm(request.query_params))
+        return _compute(selectors.golden_time_compute, FilteredGoldenTimeForm(request.query_params), request.user)
 
 
-WHERE_PARAMETER = OpenApiParameter(
-    "where", str, many=True, description=(
-        "Repeatable; all must hold. properties.<key>:<op>:<value> with op one of eq, neq, in, not_in, contains, gt, "
-        "gte, lt, lte, is_set, is_not_set (in/not_in values separated by |; gt…lte compare numbers; is_set and "
-        "is_not_set take no value). Example: properties.merchant_id:eq:m12"))
-SEGMENT_PARAMETERS = [
-    OpenApiParameter("segment", int, description="Only the members of this segment (needs customer records)."),
-    OpenApiParameter("exclude_segment", int, description="Leave out the members of this segment."),
-]
 _POINT = inline_serializer("TrendPoint", {
     "period": serializers.DateField(), "value": serializers.FloatField(allow_null=True),
     "complete": serializers.BooleanField(), "cut": serializers.BooleanField()}, many=True)

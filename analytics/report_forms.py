@@ -12,7 +12,15 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from analytics import selectors
-from analytics.forms import DateRangeForm, ListWidget, _event_field, default_range
+from analytics.forms import (
+    DateRangeForm,
+    FunnelForm,
+    GoldenTimeForm,
+    ListWidget,
+    RetentionForm,
+    _event_field,
+    default_range,
+)
 from analytics.services.filters import FilterError, property_key, unknown_names, where_parse
 from analytics.services.trends import DEFAULT_BREAKDOWN_LIMIT, INTERVALS, MAX_BREAKDOWN_LIMIT, MEASURES, VALUE_MEASURES
 from ops_platform.core.cohorts import segment_people
@@ -84,8 +92,10 @@ class ReportFiltersMixin(forms.Form):
                 cleaned[f"{field}_people"] = people
         if not self.errors:
             properties = self.report_properties() + [("where", item.key) for item in cleaned.get("where") or []]
-            errors = unknown_names(events=self.report_events(), properties=properties,
-                                   known_events=selectors.event_names(limit=10_000))
+            known = selectors.event_names(limit=10_000)
+            # With no event stored at all (a fresh install) there is nothing to suggest: the report reads zeros.
+            events = self.report_events() if known else []
+            errors = unknown_names(events=events, properties=properties, known_events=known)
             for field, messages in errors.items():
                 for message in messages:
                     self.add_error(field, message)
@@ -179,3 +189,37 @@ class StickinessForm(ReportFiltersMixin, DateRangeForm):
 
 def stickiness_defaults(last_day) -> dict:
     return {"event": "order_paid", **default_range(last_day)}
+
+
+# The funnel, retention and golden-time forms with the shared filters (the API, the pages and saved insights use these)
+
+
+class FilteredFunnelForm(ReportFiltersMixin, FunnelForm):
+    field_order = [*FunnelForm.field_order, "where", "segment", "exclude_segment"]
+
+    def report_events(self):
+        return [("steps", name) for name in self.cleaned_data.get("steps") or []]
+
+    def report_arguments(self) -> dict:
+        return {**super().report_arguments(), **self.filter_arguments()}
+
+
+class FilteredRetentionForm(ReportFiltersMixin, RetentionForm):
+    field_order = [*RetentionForm.field_order, "where", "segment", "exclude_segment"]
+
+    def report_events(self):
+        data = self.cleaned_data
+        return [(field, data[field]) for field in ("cohort_event", "return_event") if data.get(field)]
+
+    def report_arguments(self) -> dict:
+        return {**super().report_arguments(), **self.filter_arguments()}
+
+
+class FilteredGoldenTimeForm(ReportFiltersMixin, GoldenTimeForm):
+    field_order = [*GoldenTimeForm.field_order, "where", "segment", "exclude_segment"]
+
+    def report_events(self):
+        return [("event", self.cleaned_data["event"])] if self.cleaned_data.get("event") else []
+
+    def report_arguments(self) -> dict:
+        return {**super().report_arguments(), **self.filter_arguments()}

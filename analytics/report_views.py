@@ -37,7 +37,7 @@ def trends_chart(report: dict, chart: str) -> dict:
     return {"type": "bar" if chart == "bar" else "line", "labels": labels, "datasets": datasets}
 
 
-def _report_page(request, *, form_class, defaults, compute, template, context=None):
+def report_page(request, *, form_class, defaults, compute, template, context=None):
     form = forms.page_form(form_class, request.GET, defaults=lambda: defaults(selectors.report_last_day()))
     report, status = None, 200
     if form.uses_segment and not segment_filter_allowed(request.user):
@@ -51,15 +51,17 @@ def _report_page(request, *, form_class, defaults, compute, template, context=No
         except ReportTimeout as timeout:
             messages.error(request, timeout.message)
             status = 503
-    elif form.is_bound:
-        status = 400 if request.GET else 200
     event_names = selectors.event_names()
     data = form.data
-    events = [data.get("event")] if data.get("event") in event_names else []
+    named = [data.get("event"), data.get("cohort_event"), data.get("return_event"),
+             *(data.getlist("steps") if hasattr(data, "getlist") else data.get("steps") or [])]
+    events = [name for name in dict.fromkeys(named) if name in event_names]
     return render(request, template, {
         "form": form, "report": report, "event_names": event_names,
         "property_names": property_keys(events=events) if events else [],
         "segments": segment_choices() if segment_filter_allowed(request.user) else [],
+        "where_values": [item.as_param() for item in (form.cleaned_data.get("where") or [])]
+        if hasattr(form, "cleaned_data") else [],
         **(context(form, report) if context and report else {}),
     }, status=status)
 
@@ -68,10 +70,9 @@ def _report_page(request, *, form_class, defaults, compute, template, context=No
 def trends_page(request):
     def context(form, report):
         chart = form.cleaned_data.get("chart") or "line"
-        return {"chart": trends_chart(report, chart), "where_values": [item.as_param() for item in
-                                                                         form.cleaned_data.get("where") or []]}
+        return {"chart": trends_chart(report, chart)}
 
-    return _report_page(request, form_class=report_forms.TrendsForm, defaults=report_forms.trends_defaults,
+    return report_page(request, form_class=report_forms.TrendsForm, defaults=report_forms.trends_defaults,
                         compute=selectors.trends_compute, template="analytics/trends.html", context=context)
 
 
@@ -93,8 +94,7 @@ def active_days_chart(rows: list[dict]) -> dict:
 def stickiness_page(request):
     def context(form, report):
         return {"chart": stickiness_chart(report), "chart_7": active_days_chart(report["active_days_7"]),
-                "chart_30": active_days_chart(report["active_days_30"]),
-                "where_values": [item.as_param() for item in form.cleaned_data.get("where") or []]}
+                "chart_30": active_days_chart(report["active_days_30"])}
 
-    return _report_page(request, form_class=report_forms.StickinessForm, defaults=report_forms.stickiness_defaults,
+    return report_page(request, form_class=report_forms.StickinessForm, defaults=report_forms.stickiness_defaults,
                         compute=selectors.stickiness_compute, template="analytics/stickiness.html", context=context)

@@ -7,8 +7,13 @@ from django.utils.translation import gettext_lazy as _
 
 from analytics import selectors
 from analytics.apis import AarrrInputSerializer
-from analytics.forms import FunnelForm, GoldenTimeForm, RetentionForm
-from analytics.report_forms import StickinessForm, TrendsForm
+from analytics.report_forms import (
+    FilteredFunnelForm,
+    FilteredGoldenTimeForm,
+    FilteredRetentionForm,
+    StickinessForm,
+    TrendsForm,
+)
 from ops_platform.core.reports import (
     ReportKind,
     form_parameters,
@@ -20,16 +25,17 @@ from ops_platform.core.reports import (
 from ops_platform.core.roles import Area
 
 KINDS = [
-    ReportKind(key="funnel", label=_("Funnel"), area=Area.ANALYTICS, parse=form_parser(FunnelForm),
-               compute=selectors.funnel_compute, parameters=form_parameters(FunnelForm),
+    ReportKind(key="funnel", label=_("Funnel"), area=Area.ANALYTICS, parse=form_parser(FilteredFunnelForm),
+               compute=selectors.funnel_compute, parameters=form_parameters(FilteredFunnelForm),
                page_url_name="analytics:funnel", api_url_name="analytics-funnel",
                description=_("Ordered steps, the share of customers who reach each one.")),
-    ReportKind(key="retention", label=_("Retention"), area=Area.ANALYTICS, parse=form_parser(RetentionForm),
-               compute=selectors.retention_compute, parameters=form_parameters(RetentionForm),
+    ReportKind(key="retention", label=_("Retention"), area=Area.ANALYTICS, parse=form_parser(FilteredRetentionForm),
+               compute=selectors.retention_compute, parameters=form_parameters(FilteredRetentionForm),
                page_url_name="analytics:retention", api_url_name="analytics-retention",
                description=_("Cohorts by their first event, and how many come back period after period.")),
-    ReportKind(key="golden_time", label=_("Golden time"), area=Area.ANALYTICS, parse=form_parser(GoldenTimeForm),
-               compute=selectors.golden_time_compute, parameters=form_parameters(GoldenTimeForm),
+    ReportKind(key="golden_time", label=_("Golden time"), area=Area.ANALYTICS,
+               parse=form_parser(FilteredGoldenTimeForm),
+               compute=selectors.golden_time_compute, parameters=form_parameters(FilteredGoldenTimeForm),
                page_url_name="analytics:golden-time", api_url_name="analytics-golden-time",
                description=_("When in the week an event happens, hour by hour.")),
     ReportKind(key="trends", label=_("Trends"), area=Area.ANALYTICS, parse=form_parser(TrendsForm),

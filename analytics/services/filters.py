@@ -219,12 +219,28 @@ def events_where(events, filters: Sequence[PropertyFilter]):
     return events
 
 
-def where_sql(filters: Sequence[PropertyFilter]) -> tuple[str, list]:
-    """The filters as one SQL condition on the unaliased ``analytics_event`` table (``"TRUE"`` when there are none),
-    with its parameters, for the engines' hand-written statements: compiled by the ORM from ``events_where``."""
-    if not filters:
+def events_restricted(events, *, where: Sequence[PropertyFilter] = (), people=None, exclude_people=None):
+    """``events`` with the filters, and kept to ``people`` / away from ``exclude_people`` (lazy subqueries of person
+    ids, e.g. a segment's members): what every report applies to every event it reads."""
+    events = events_where(events, where)
+    if people is not None:
+        events = events.filter(person_id__in=people)
+    if exclude_people is not None:
+        events = events.exclude(person_id__in=exclude_people)
+    return events
+
+
+def restricted(*, where=(), people=None, exclude_people=None) -> bool:
+    return bool(where) or people is not None or exclude_people is not None
+
+
+def where_sql(where: Sequence[PropertyFilter] = (), *, people=None, exclude_people=None) -> tuple[str, list]:
+    """The filters (and the people restriction) as one SQL condition on the unaliased ``analytics_event`` table
+    (``TRUE`` when there is none), with its parameters, for the engines' hand-written statements: compiled by the
+    ORM from ``events_restricted``, so it says exactly what the ORM paths say."""
+    if not restricted(where=where, people=people, exclude_people=exclude_people):
         return "TRUE" if connection.vendor == "postgresql" else "1", []
-    query = events_where(Event.objects.all(), filters).query
+    query = events_restricted(Event.objects.all(), where=where, people=people, exclude_people=exclude_people).query
     compiler = query.get_compiler(connection=connection)
     sql, params = compiler.compile(query.where)
     return f"({sql})", list(params)
