@@ -6,10 +6,13 @@ from django.contrib import messages
 from django.shortcuts import render
 from django.utils.translation import gettext as _
 
-from analytics import forms, report_forms, selectors
+from analytics import forms, report_exports, report_forms, selectors
+from analytics.services.exports import report_build
 from analytics.services.filters import property_keys
+from ops_platform.core import exports as writer
 from ops_platform.core.cohorts import segment_choices, segment_filter_allowed
 from ops_platform.core.db import ReportTimeout, statement_timeout
+from ops_platform.core.exceptions import ApplicationError
 from ops_platform.core.permissions import role_required
 from ops_platform.core.roles import Area
 
@@ -98,3 +101,47 @@ def stickiness_page(request):
 
     return report_page(request, form_class=report_forms.StickinessForm, defaults=report_forms.stickiness_defaults,
                         compute=selectors.stickiness_compute, template="analytics/stickiness.html", context=context)
+
+
+def _download(request, kind: str):
+    """The report of the page's query string as a file: ``file_format=xlsx`` or CSV (the default)."""
+    file_format = "xlsx" if request.GET.get("file_format") == "xlsx" else "csv"
+    try:
+        params = report_exports.report_params(kind, request.GET, user=request.user)
+        with statement_timeout():  # the builders compute the whole report here; the writer only lays it out
+            report = report_build(kind=kind, params=params)
+        return writer.file_response(report, file_format)
+    except ApplicationError as error:
+        messages.error(request, error.message)
+        for errors in (error.errors or {}).values():
+            for message in errors:
+                messages.error(request, message)
+        return render(request, "analytics/export_refused.html", status=error.status_code)
+    except ReportTimeout as timeout:
+        messages.error(request, timeout.message)
+        return render(request, "analytics/export_refused.html", status=503)
+
+
+@role_required(Area.ANALYTICS)
+def funnel_export(request):
+    return _download(request, "funnel")
+
+
+@role_required(Area.ANALYTICS)
+def retention_export(request):
+    return _download(request, "retention")
+
+
+@role_required(Area.ANALYTICS)
+def golden_time_export(request):
+    return _download(request, "golden_time")
+
+
+@role_required(Area.ANALYTICS)
+def trends_export(request):
+    return _download(request, "trends")
+
+
+@role_required(Area.ANALYTICS)
+def stickiness_export(request):
+    return _download(request, "stickiness")

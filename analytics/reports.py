@@ -57,5 +57,7 @@ KINDS = [
 
 
 def reports_register() -> None:
+    from analytics import report_exports  # noqa: F401 - registers the reports' file builders
+
     for kind in KINDS:
         report_kind_register(kind)
