@@ -15,6 +15,8 @@ urlpatterns = [
     path("analytics/funnel/", report_apis.FunnelApi.as_view(), name="analytics-funnel"),
     path("analytics/retention/", report_apis.RetentionApi.as_view(), name="analytics-retention"),
     path("analytics/golden-time/", report_apis.GoldenTimeApi.as_view(), name="analytics-golden-time"),
+    path("analytics/trends/", report_apis.TrendsApi.as_view(), name="analytics-trends"),
+    path("analytics/stickiness/", report_apis.StickinessApi.as_view(), name="analytics-stickiness"),
     path("events/batch/", apis.EventBatchIngestApi.as_view(), name="event-batch-ingest"),
     path("ingest/", include("analytics.sdk_urls")),  # the tracking SDKs' formats
     path("analytics/ingest-keys/", apis.IngestKeyListApi.as_view(), name="ingest-key-list"),

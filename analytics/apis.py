@@ -12,6 +12,7 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from analytics import report_exports
 from analytics.api_auth import HasIngestKey, IngestKeyAuthentication, IngestKeyRateThrottle
 from analytics.forms import AARRR_RANGE, BACKFILL_RANGE
 from analytics.models import AarrrDaily, ExportJob, IngestKey, MetricsRun
@@ -144,15 +145,18 @@ class EventsExportInputSerializer(DateRangeInputSerializer):
 
 
 EXPORT_PARAMS = {"aarrr": AarrrInputSerializer, "events": EventsExportInputSerializer}  # report → its parameters
+EXPORT_KINDS = sorted([*EXPORT_PARAMS, *report_exports.FORMS])  # the reports read by their page's form too
 
 
 class ExportInputSerializer(serializers.Serializer):
-    kind = serializers.ChoiceField(choices=sorted(EXPORT_PARAMS))
+    kind = serializers.ChoiceField(choices=EXPORT_KINDS)
     file_format = serializers.ChoiceField(choices=ExportJob.Format.choices, default=ExportJob.Format.CSV)
 
 
-def export_params(kind: str, data) -> dict:
+def export_params(kind: str, data, *, user=None) -> dict:
     """The report's own parameters, validated; dates as ISO strings so they can be stored on a job."""
+    if kind in report_exports.FORMS:
+        return report_exports.report_params(kind, data, user=user)
     params = EXPORT_PARAMS[kind](data=data)
     params.is_valid(raise_exception=True)
     return {key: value.isoformat() if hasattr(value, "isoformat") else value
@@ -170,7 +174,7 @@ class ExportDownloadApi(APIView):
         choice.is_valid(raise_exception=True)
         kind, file_format = choice.validated_data["kind"], choice.validated_data["file_format"]
         report_require(user=request.user, kind=kind)
-        report = report_build(kind=kind, params=export_params(kind, request.query_params))
+        report = report_build(kind=kind, params=export_params(kind, request.query_params, user=request.user))
         if file_format == ExportJob.Format.XLSX and (report.total or 0) > XLSX_DIRECT_LIMIT:
             raise ApplicationError(
                 f"This report has {report.total:,} rows, too many for a direct XLSX download. Start an export "
@@ -203,7 +207,7 @@ class ExportJobCreateApi(APIView):
     role_area = Area.ANALYTICS
 
     @extend_schema(request=inline_serializer("ExportJobCreate", {
-        "kind": serializers.ChoiceField(choices=sorted(EXPORT_PARAMS)),
+        "kind": serializers.ChoiceField(choices=EXPORT_KINDS),
         "file_format": serializers.ChoiceField(choices=ExportJob.Format.choices),
         "params": serializers.DictField()}), responses={202: ExportJobOutputSerializer})
     def post(self, request):
@@ -213,7 +217,7 @@ class ExportJobCreateApi(APIView):
         if not isinstance(raw, dict):
             raise serializers.ValidationError({"params": ["params must be an object, e.g. {\"date_from\": …}."]})
         kind = choice.validated_data["kind"]
-        job = export_job_create(kind=kind, params=export_params(kind, raw),
+        job = export_job_create(kind=kind, params=export_params(kind, raw, user=request.user),
                                 file_format=choice.validated_data["file_format"], created_by=request.user)
         return Response(ExportJobOutputSerializer(job).data, status=status.HTTP_202_ACCEPTED)
 

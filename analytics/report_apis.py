@@ -14,8 +14,16 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from analytics import selectors
-from analytics.forms import FunnelForm, GoldenTimeForm, RetentionForm
+from analytics.report_forms import (
+    FilteredFunnelForm,
+    FilteredGoldenTimeForm,
+    FilteredRetentionForm,
+    StickinessForm,
+    TrendsForm,
+)
+from ops_platform.core.cohorts import segment_filter_allowed
 from ops_platform.core.db import statement_timeout
+from ops_platform.core.exceptions import ApplicationError
 from ops_platform.core.roles import Area
 
 
@@ -25,8 +33,17 @@ def _valid(form):
     return form.report_arguments()
 
 
-def _compute(compute, form):
+def segment_permission_check(user, form) -> None:
+    """A 403 when the query restricts to (or leaves out) a segment and ``user`` may not read customer records."""
+    if getattr(form, "uses_segment", False) and not segment_filter_allowed(user):
+        raise ApplicationError("Your role does not allow restricting a report to a segment: it can single out "
+                               "customers. Ask an administrator for access to customer records.", status_code=403,
+                               code="permission_denied")
+
+
+def _compute(compute, form, user=None):
     """The report, its queries under the report time limit (a 503 that says so when it is hit)."""
+    segment_permission_check(user, form)
     arguments = _valid(form)
     with statement_timeout():
         return Response(compute(**arguments))
@@ -36,6 +53,15 @@ DATE_PARAMETERS = [
     OpenApiParameter("date_from", OpenApiTypes.DATE, required=True, description="First local day (TIME_ZONE)."),
     OpenApiParameter("date_to", OpenApiTypes.DATE, required=True,
                      description="Last local day, included; at most 400 days after date_from."),
+]
+WHERE_PARAMETER = OpenApiParameter(
+    "where", str, many=True, description=(
+        "Repeatable; all must hold. properties.<key>:<op>:<value> with op one of eq, neq, in, not_in, contains, gt, "
+        "gte, lt, lte, is_set, is_not_set (in/not_in values separated by |; gt…lte compare numbers; is_set and "
+        "is_not_set take no value). Example: properties.merchant_id:eq:m12"))
+SEGMENT_PARAMETERS = [
+    OpenApiParameter("segment", int, description="Only the members of this segment (needs customer records)."),
+    OpenApiParameter("exclude_segment", int, description="Leave out the members of this segment."),
 ]
 _STEP = inline_serializer("FunnelStep", {
     "event": serializers.CharField(), "count": serializers.IntegerField(),
@@ -57,6 +83,7 @@ class FunnelApi(APIView):
             OpenApiParameter("window_days", int, required=True, description="Conversion window, 1–365 days."),
             *DATE_PARAMETERS,
             OpenApiParameter("breakdown", str, enum=["channel"], description="Split by the entry event's channel."),
+            WHERE_PARAMETER, *SEGMENT_PARAMETERS,
         ],
         responses=inline_serializer("Funnel", {
             "steps": _STEP,
@@ -65,7 +92,7 @@ class FunnelApi(APIView):
         }),
     )
     def get(self, request):
-        return _compute(selectors.funnel_compute, FunnelForm(request.query_params))
+        return _compute(selectors.funnel_compute, FilteredFunnelForm(request.query_params), request.user)
 
 
 class RetentionApi(APIView):
@@ -80,6 +107,7 @@ class RetentionApi(APIView):
             OpenApiParameter("period", str, required=True, enum=["day", "week", "month"]),
             *DATE_PARAMETERS,
             OpenApiParameter("periods", int, description="Periods per cohort, 1–60 (default 8)."),
+            WHERE_PARAMETER, *SEGMENT_PARAMETERS,
         ],
         responses=inline_serializer("Retention", {
             "period": serializers.CharField(),
@@ -91,7 +119,7 @@ class RetentionApi(APIView):
         }),
     )
     def get(self, request):
-        return _compute(selectors.retention_compute, RetentionForm(request.query_params))
+        return _compute(selectors.retention_compute, FilteredRetentionForm(request.query_params), request.user)
 
 
 class GoldenTimeApi(APIView):
@@ -100,7 +128,8 @@ class GoldenTimeApi(APIView):
     role_area = Area.ANALYTICS
 
     @extend_schema(
-        parameters=[OpenApiParameter("event", str, required=True), *DATE_PARAMETERS],
+        parameters=[OpenApiParameter("event", str, required=True), *DATE_PARAMETERS, WHERE_PARAMETER,
+                    *SEGMENT_PARAMETERS],
         responses=inline_serializer("GoldenTime", {
             "event": serializers.CharField(), "total": serializers.IntegerField(),
             "matrix": serializers.ListField(child=serializers.ListField(child=serializers.IntegerField())),
@@ -111,4 +140,64 @@ class GoldenTimeApi(APIView):
         }),
     )
     def get(self, request):
-        return _compute(selectors.golden_time_compute, GoldenTimeForm(request.query_params))
+        return _compute(selectors.golden_time_compute, FilteredGoldenTimeForm(request.query_params), request.user)
+
+
+_POINT = inline_serializer("TrendPoint", {
+    "period": serializers.DateField(), "value": serializers.FloatField(allow_null=True),
+    "complete": serializers.BooleanField(), "cut": serializers.BooleanField()}, many=True)
+
+
+class TrendsApi(APIView):
+    """An event's measure per day, week or month; a series per breakdown value (top N, the rest as "(other)")."""
+
+    role_area = Area.ANALYTICS
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("event", str, required=True),
+            OpenApiParameter("measure", str, enum=["total", "unique", "sum", "avg", "median"],
+                             description="total (events, default), unique (customers), or sum/avg/median of property."),
+            OpenApiParameter("property", str, description="The numeric property of sum, avg and median (amount)."),
+            OpenApiParameter("interval", str, enum=["day", "week", "month"], description="Default day."),
+            *DATE_PARAMETERS,
+            OpenApiParameter("breakdown", str, description="properties.<key> (channel: properties.channel)."),
+            OpenApiParameter("breakdown_limit", int, description="Values with a series of their own, 1–25 (10)."),
+            OpenApiParameter("compare", bool, description="Add the previous range of the same length."),
+            WHERE_PARAMETER, *SEGMENT_PARAMETERS,
+        ],
+        responses=inline_serializer("Trends", {
+            "interval": serializers.CharField(), "event": serializers.CharField(),
+            "measure": serializers.CharField(), "series": inline_serializer("TrendSeries", {
+                "label": serializers.CharField(), "event": serializers.CharField(),
+                "measure": serializers.CharField(), "breakdown_value": serializers.CharField(required=False),
+                "compare": serializers.BooleanField(required=False), "points": _POINT}, many=True),
+        }),
+    )
+    def get(self, request):
+        return _compute(selectors.trends_compute, TrendsForm(request.query_params), request.user)
+
+
+_ACTIVE_DAYS = inline_serializer("StickinessActiveDays", {"days": serializers.IntegerField(),
+                                                          "customers": serializers.IntegerField()}, many=True)
+
+
+class StickinessApi(APIView):
+    """粘性: daily, weekly and monthly active customers of an event per day, DAU/MAU, and how many customers were
+    active on k of the last 7 and 30 days of the range."""
+
+    role_area = Area.ANALYTICS
+
+    @extend_schema(
+        parameters=[OpenApiParameter("event", str, required=True), *DATE_PARAMETERS, WHERE_PARAMETER,
+                    *SEGMENT_PARAMETERS],
+        responses=inline_serializer("Stickiness", {
+            "event": serializers.CharField(), "days": inline_serializer("StickinessDay", {
+                "date": serializers.DateField(), "dau": serializers.IntegerField(), "wau": serializers.IntegerField(),
+                "mau": serializers.IntegerField(), "dau_mau": serializers.FloatField(allow_null=True),
+                "complete": serializers.BooleanField()}, many=True),
+            "active_days_7": _ACTIVE_DAYS, "active_days_30": _ACTIVE_DAYS,
+        }),
+    )
+    def get(self, request):
+        return _compute(selectors.stickiness_compute, StickinessForm(request.query_params), request.user)

@@ -28,7 +28,9 @@ from analytics.services import golden_time as _golden_time
 from analytics.services import identity as _identity
 from analytics.services import merchant_metrics as _merchant_metrics
 from analytics.services import retention as _retention
+from analytics.services import stickiness as _stickiness
 from analytics.services import tracking_checks as _tracking_checks
+from analytics.services import trends as _trends
 from analytics.services.exports import ABANDONED_EXPORT_ERROR, STUCK_IN_QUEUE_ERROR
 from analytics.services.keys import ingest_key_hash
 from ops_platform.core.periods import (
@@ -237,6 +239,8 @@ funnel_compute = _funnel.funnel_compute
 retention_compute = _retention.retention_compute
 retention_average = _retention.retention_average
 golden_time_compute = _golden_time.golden_time_compute
+trends_compute = _trends.trends_compute
+stickiness_compute = _stickiness.stickiness_compute
 
 
 def event_names(*, limit: int = 200) -> list[str]:

@@ -13,15 +13,13 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
-from analytics import forms, selectors
+from analytics import forms, report_forms, report_views, selectors
 from analytics.forms import AarrrFilterForm, BackfillForm, ExportStartForm, IngestKeyCreateForm
 from analytics.models import IngestKey
-from analytics.services.exports import export_job_create, export_job_retry, retention_report
+from analytics.services.exports import export_job_create, export_job_retry
 from analytics.services.keys import ingest_key_create, ingest_key_revoke
 from analytics.tasks import metrics_backfill_queue
-from ops_platform.core import exports as writer
 from ops_platform.core.chart_markers import chart_markers
-from ops_platform.core.db import ReportTimeout, statement_timeout
 from ops_platform.core.exceptions import ApplicationError
 from ops_platform.core.periods import period_start
 from ops_platform.core.permissions import role_required
@@ -140,54 +138,25 @@ def export_retry(request, job_id):
 
 
 def _report_page(request, *, form_class, defaults, compute, template):
-    form = forms.page_form(form_class, request.GET, defaults=lambda: defaults(selectors.report_last_day()))
-    report, status = None, 200
-    if form.is_valid():
-        try:
-            with statement_timeout():
-                report = compute(**form.report_arguments())
-        except ReportTimeout as timeout:
-            messages.error(request, timeout.message)
-            status = 503
-    return render(request, template, {"form": form, "report": report, "event_names": selectors.event_names()},
-                  status=status)
+    return report_views.report_page(request, form_class=form_class, defaults=defaults, compute=compute,
+                                    template=template)
 
 
 @role_required(Area.ANALYTICS)
 def funnel_page(request):
-    return _report_page(request, form_class=forms.FunnelForm, defaults=forms.funnel_defaults,
+    return _report_page(request, form_class=report_forms.FilteredFunnelForm, defaults=forms.funnel_defaults,
                         compute=selectors.funnel_compute, template="analytics/funnel.html")
 
 
 @role_required(Area.ANALYTICS)
 def retention_page(request):
-    return _report_page(request, form_class=forms.RetentionForm, defaults=forms.retention_defaults,
+    return _report_page(request, form_class=report_forms.FilteredRetentionForm, defaults=forms.retention_defaults,
                         compute=selectors.retention_compute, template="analytics/retention.html")
 
 
 @role_required(Area.ANALYTICS)
-def retention_export(request):
-    """The retention table of the page's parameters as CSV (or XLSX with ``file_format=xlsx``), average row included."""
-    form = forms.page_form(forms.RetentionForm, request.GET,
-                           defaults=lambda: forms.retention_defaults(selectors.report_last_day()))
-    if not form.is_valid():
-        return render(request, "analytics/retention.html", {"form": form, "report": None,
-                                                              "event_names": selectors.event_names()}, status=400)
-    try:
-        with statement_timeout():
-            result = selectors.retention_compute(**form.report_arguments())
-    except ReportTimeout as timeout:
-        messages.error(request, timeout.message)
-        return render(request, "analytics/retention.html", {"form": form, "report": None,
-                                                              "event_names": selectors.event_names()}, status=503)
-    data = form.cleaned_data
-    report = retention_report(result, name=f"retention_{data['cohort_event']}_{data['date_from']}_{data['date_to']}")
-    return writer.file_response(report, "xlsx" if request.GET.get("file_format") == "xlsx" else "csv")
-
-
-@role_required(Area.ANALYTICS)
 def golden_time_page(request):
-    return _report_page(request, form_class=forms.GoldenTimeForm, defaults=forms.golden_time_defaults,
+    return _report_page(request, form_class=report_forms.FilteredGoldenTimeForm, defaults=forms.golden_time_defaults,
                         compute=selectors.golden_time_compute, template="analytics/golden_time.html")
 
 

@@ -301,6 +301,36 @@ def _team_alerts(result: dict) -> dict:
     return {"chart": None, "number": number, "table": table}
 
 
+# Trends and stickiness
+
+
+def _trends(result: dict) -> dict:
+    series = [s for s in result.get("series", []) if not s.get("compare")]
+    labels = [point["period"] for point in series[0]["points"]] if series else []
+    chart = {"type": "line", "dates": True, "labels": labels,
+             "datasets": [{"label": s["label"], "data": [point["value"] for point in s["points"]]} for s in series]}
+    kind = "int" if result.get("measure") in ("total", "unique") else "float"
+    complete = [point["value"] for s in series[:1] for point in s["points"] if point["complete"]]
+    number = _number(complete[-1] if complete else None, kind, _("Last complete period"))
+    table = {"columns": [_column("series", _("Series")), *[_column(label, label, kind) for label in labels]],
+             "rows": [[s["label"], *[point["value"] for point in s["points"]]] for s in series]}
+    return {"chart": chart, "number": number, "table": table}
+
+
+def _stickiness(result: dict) -> dict:
+    days = result.get("days", [])
+    chart = {"type": "line", "dates": True, "labels": [day["date"] for day in days], "datasets": [
+        {"label": "DAU", "data": [day["dau"] for day in days]}, {"label": "WAU", "data": [day["wau"] for day in days]},
+        {"label": "MAU", "data": [day["mau"] for day in days]}]}
+    complete = [day for day in days if day["complete"]]
+    number = _number(complete[-1]["dau_mau"] if complete else None, "percent", "DAU/MAU")
+    table = {"columns": [_column("date", _("Date"), "date"), _column("dau", "DAU", "int"),
+                         _column("wau", "WAU", "int"), _column("mau", "MAU", "int"),
+                         _column("dau_mau", "DAU/MAU", "percent")],
+             "rows": [[day["date"], day["dau"], day["wau"], day["mau"], day["dau_mau"]] for day in days]}
+    return {"chart": chart, "number": number, "table": table}
+
+
 def _generic(result: dict) -> dict:
     rows = [[key, value] for key, value in result.items() if isinstance(value, (int, float, str)) or value is None]
     return {"chart": None, "number": _number(None, "int", ""),
@@ -311,7 +341,7 @@ PRESENTERS: dict[str, Callable[[dict], dict]] = {
     "funnel": _funnel, "retention": _retention, "golden_time": _golden_time, "aarrr": _aarrr,
     "channel_quality": _channel_quality, "lifecycle": _lifecycle, "customers": _customers,
     "segment_size": _segment_size, "referrers": _referrers, "team_goals": _team_goals, "tier_moves": _tier_moves,
-    "launches": _launches, "team_alerts": _team_alerts,
+    "launches": _launches, "team_alerts": _team_alerts, "trends": _trends, "stickiness": _stickiness,
 }
 
 

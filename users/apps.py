@@ -7,6 +7,8 @@ class UsersConfig(AppConfig):
     verbose_name = _("User operations")
 
     def ready(self):
+        from users.cohorts import cohorts_register
         from users.reports import reports_register
 
         reports_register()
+        cohorts_register()

@@ -36,6 +36,7 @@ from django.db.models.functions import Cast
 
 from analytics.models import Event
 from analytics.services.columns import columns_coverage, columns_fit, columns_read, consistent_read, us_2000
+from analytics.services.filters import events_restricted, restricted, where_sql
 from analytics.services.periods import epoch_us, moment_us
 from ops_platform.core.periods import local_day_start
 
@@ -58,6 +59,17 @@ class FunnelQuery:
     breakdown: str | None = None
     property_filter: tuple[str, str] | None = None
     filter_every_step: bool = False
+    # ``where`` filters and a people restriction (analytics/services/filters.py): on every step's events
+    where: tuple = ()
+    people: object = None
+    exclude_people: object = None
+
+    @property
+    def restricted(self) -> bool:
+        return restricted(where=self.where, people=self.people, exclude_people=self.exclude_people)
+
+    def restriction_sql(self) -> tuple[str, list]:
+        return where_sql(self.where, people=self.people, exclude_people=self.exclude_people)
 
     @property
     def step_filter(self) -> tuple[str, str] | None:
@@ -86,7 +98,8 @@ class FunnelQuery:
 
 def funnel_compute(*, steps: list[str] | tuple[str, ...], window_days: int, date_from: date, date_to: date,
                    breakdown: str | None = None, engine: str | None = None,
-                   property_filter: tuple[str, str] | None = None, filter_every_step: bool = False) -> dict:
+                   property_filter: tuple[str, str] | None = None, filter_every_step: bool = False,
+                   where=(), people=None, exclude_people=None) -> dict:
     """The funnel of ``steps`` (contract in DESIGN.md): ``{"steps": [...]}`` plus ``"breakdown"`` when asked.
 
     ``engine`` is ``"columns"`` or ``"sql"`` (PostgreSQL only), or ``"pandas"``; by default ``_default_engine``.
@@ -96,7 +109,8 @@ def funnel_compute(*, steps: list[str] | tuple[str, ...], window_days: int, date
     query = FunnelQuery(steps=tuple(steps), window_days=window_days, date_from=date_from, date_to=date_to,
                         breakdown=breakdown,
                         property_filter=(str(property_filter[0]), str(property_filter[1])) if property_filter else None,
-                        filter_every_step=filter_every_step)
+                        filter_every_step=filter_every_step, where=tuple(where), people=people,
+                        exclude_people=exclude_people)
     engine = engine or _default_engine(query)
     if engine == "columns":
         groups = _groups_pandas(_paths_columns(query), query)
@@ -156,6 +170,7 @@ def _paths_pandas(query: FunnelQuery) -> pd.DataFrame:
     if query.step_filter:  # every step filtered: read only the events with the property value
         rows = rows.alias(p=Cast(KeyTextTransform(query.step_filter[0], "properties"), TextField())).filter(
             p=query.step_filter[1])
+    rows = events_restricted(rows, where=query.where, people=query.people, exclude_people=query.exclude_people)
     rows = rows.order_by().values_list("id", "person_id", "event", "timestamp", "channel")
     events = pd.DataFrame.from_records(list(rows), columns=["id", "person_id", "event", "timestamp", "channel"])
     columns = _columns(query)
@@ -205,14 +220,14 @@ def _default_engine(query: FunnelQuery) -> str:
     events it needs) or the range does not fit them (``columns_fit``)."""
     if connection.vendor != "postgresql":
         return "pandas"
-    if query.property_filter:
+    if query.property_filter or query.restricted:
         return "sql"
     lo, hi = _columns_range(query)
     return "columns" if columns_fit(lo=lo, hi=hi) else "sql"
 
 
 def _paths_columns(query: FunnelQuery) -> pd.DataFrame:
-    if query.property_filter:
+    if query.property_filter or query.restricted:
         raise ValueError("the columns engine has no event properties: use the sql engine for a property filter")
     lo, hi = _columns_range(query)
     with consistent_read():
@@ -314,12 +329,15 @@ def _person_ranges(cursor, parts: int) -> list[tuple[int, int]]:
 def _paths_sql(query: FunnelQuery, low: int, high: int) -> tuple[str, list]:
     """One row per entrant with a person id in [low, high): person_id, value (entry channel), t0 … tn (NULL from the
     first step not matched)."""
-    params: list = [NO_CHANNEL, query.steps[0], query.start, query.end, low, high, *(query.property_filter or ())]
+    condition, condition_params = query.restriction_sql() if query.restricted else ("TRUE", [])
+    params: list = [NO_CHANNEL, query.steps[0], query.start, query.end, low, high, *(query.property_filter or ()),
+                    *condition_params]
     sql = ("SELECT DISTINCT ON (person_id) person_id, timestamp AS t0, "
            'coalesce(nullif(channel, \'\'), %s) COLLATE "C" AS value '
            "FROM analytics_event WHERE event = %s AND timestamp >= %s AND timestamp < %s "
            "AND person_id >= %s AND person_id < %s "
            + ("AND properties ->> %s = %s " if query.property_filter else "")
+           + f"AND {condition} "
            + "ORDER BY person_id, timestamp, id")
     carried = ["t0"]
     for k in range(1, len(query.steps)):
@@ -329,11 +347,12 @@ def _paths_sql(query: FunnelQuery, low: int, high: int) -> tuple[str, list]:
                "LEFT JOIN (SELECT person_id, timestamp AS ts FROM analytics_event "
                "WHERE event = %s AND timestamp > %s AND timestamp <= %s AND person_id >= %s AND person_id < %s "
                + ("AND properties ->> %s = %s " if query.step_filter else "")
+               + f"AND {condition} "
                + "ORDER BY person_id, timestamp) AS e "
                f"ON e.person_id = f.person_id AND e.ts > f.t{k - 1} AND e.ts <= f.t0 + %s "
                "GROUP BY f.person_id")
         params += [query.steps[k], query.start, query.last_deadline, low, high, *(query.step_filter or ()),
-                   query.window]
+                   *condition_params, query.window]
         carried.append(f"t{k}")
     return sql, params
 

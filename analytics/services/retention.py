@@ -38,6 +38,7 @@ from analytics.services.columns import (
     consistent_read,
     us_2000,
 )
+from analytics.services.filters import events_restricted, restricted, where_sql
 from analytics.services.funnel import PERSON_RANGES, _person_ranges, _pipeline_settings
 from analytics.services.periods import (
     PERIODS,
@@ -56,7 +57,8 @@ MAX_PERIODS = 60
 
 def retention_compute(*, cohort_event: str, return_event: str, period: str, date_from: date, date_to: date,
                       periods: int = DEFAULT_PERIODS, engine: str | None = None,
-                      property_filter: tuple[str, str] | None = None) -> dict:
+                      property_filter: tuple[str, str] | None = None, where=(), people=None,
+                      exclude_people=None) -> dict:
     """``{"period", "cohorts": [{"cohort": "YYYY-MM-DD", "size", "retained": [N counts or None], "complete": m}]}``
     (DESIGN.md): ``None`` for periods not started by now, ``m`` the periods fully ended by now."""
     if period not in PERIODS:
@@ -65,13 +67,15 @@ def retention_compute(*, cohort_event: str, return_event: str, period: str, date
     end = local_day_start(date_to + timedelta(days=1))
     # No return event after the start of period N of the last possible cohort can count.
     horizon = local_day_start(period_add(period_first_day(date_to, period), period, periods))
+    restriction = {"where": tuple(where), "people": people, "exclude_people": exclude_people}
     engine = engine or _default_engine(cohort_event=cohort_event, start=start, horizon=horizon,
-                                       property_filter=property_filter)
+                                       property_filter=property_filter or restricted(**restriction))
     compute = {"sql": _retention_sql, "columns": _retention_columns}.get(engine, _retention_pandas)
+    extra = {"restriction": restriction} if restricted(**restriction) else {}
     sizes, retained = compute(cohort_event=cohort_event, return_event=return_event, period=period, start=start,
                               end=end, horizon=horizon, periods=periods,
                               property_filter=(str(property_filter[0]), str(property_filter[1])) if property_filter
-                              else None)
+                              else None, **extra)
     today = local_today()
     cohorts = []
     for ordinal in sorted(sizes):
@@ -112,16 +116,20 @@ def _default_engine(*, cohort_event, start, horizon, property_filter) -> str:
     return "columns"
 
 
-def _filtered(events, property_filter):
+def _filtered(events, property_filter, restriction=None):
+    if restriction:
+        events = events_restricted(events, **restriction)
     if not property_filter:
         return events
     return events.alias(p=Cast(KeyTextTransform(property_filter[0], "properties"), TextField())).filter(
         p=property_filter[1])
 
 
-def _retention_pandas(*, cohort_event, return_event, period, start, end, horizon, periods, property_filter=None):
+def _retention_pandas(*, cohort_event, return_event, period, start, end, horizon, periods, property_filter=None,
+                      restriction=None):
+    cohort_events = _filtered(Event.objects.filter(event=cohort_event), property_filter, restriction)
     firsts = pd.DataFrame.from_records(
-        list(_filtered(Event.objects.filter(event=cohort_event), property_filter).order_by().values("person_id")
+        list(cohort_events.order_by().values("person_id")
              .annotate(first=Min("timestamp")).values_list("person_id", "first")),
         columns=["person_id", "first"],
     )
@@ -136,7 +144,7 @@ def _retention_pandas(*, cohort_event, return_event, period, start, end, horizon
 
     returns = pd.DataFrame.from_records(
         list(_filtered(Event.objects.filter(event=return_event, timestamp__gte=start, timestamp__lt=horizon),
-                       property_filter).order_by().values_list("person_id", "timestamp")),
+                       property_filter, restriction).order_by().values_list("person_id", "timestamp")),
         columns=["person_id", "timestamp"],
     )
     if returns.empty:
@@ -175,7 +183,8 @@ _FIRSTS_SQL = ("SELECT person_id, min(timestamp) AS first_at FROM analytics_even
                "WHERE event = %s AND person_id >= %s AND person_id < %s{where} GROUP BY person_id")
 
 
-def _retention_sql(*, cohort_event, return_event, period, start, end, horizon, periods, property_filter=None):
+def _retention_sql(*, cohort_event, return_event, period, start, end, horizon, periods, property_filter=None,
+                   restriction=None):
     """One statement, the funnel's plan (analytics/services/funnel.py, ``PERSON_RANGES``): per range of person ids,
     each person's first-ever cohort event from the covering index in person order (GroupAggregate), a merge left join
     with the return events' slice in the same order, and per person a bit mask of the periods k they came back in;
@@ -183,7 +192,9 @@ def _retention_sql(*, cohort_event, return_event, period, start, end, horizon, p
     numbered by ``width_bucket`` over the local period starts (``_period_starts``)."""
     starts, first_ordinal = _period_starts(start, horizon, period)
     where = " AND properties ->> %s = %s" if property_filter else ""
-    fact = None if property_filter else _FIRST_FACT.get(cohort_event)
+    condition, condition_params = where_sql(**restriction) if restriction else ("", [])
+    where = where + (f" AND {condition}" if restriction else "")
+    fact = None if (property_filter or restriction) else _FIRST_FACT.get(cohort_event)
     firsts = _FACTS_SQL.format(column=fact) if fact else _FIRSTS_SQL.format(where=where)
     branches, params = [], []
     with transaction.atomic(), connection.cursor() as cursor:
@@ -202,8 +213,8 @@ def _retention_sql(*, cohort_event, return_event, period, start, end, horizon, p
                 "GROUP BY c.person_id)"
             )
             params += [starts, starts, *(() if fact else (cohort_event,)), low, high,
-                       *(() if fact else property_filter or ()), start, end,
-                       return_event, start, horizon, low, high, *(property_filter or ())]
+                       *(() if fact else (*(property_filter or ()), *condition_params)), start, end,
+                       return_event, start, horizon, low, high, *(property_filter or ()), *condition_params]
         if not branches:
             return {}, {}
         cursor.execute(
@@ -224,10 +235,11 @@ def _retention_sql(*, cohort_event, return_event, period, start, end, horizon, p
     return sizes, retained
 
 
-def _retention_columns(*, cohort_event, return_event, period, start, end, horizon, periods, property_filter=None):
+def _retention_columns(*, cohort_event, return_event, period, start, end, horizon, periods, property_filter=None,
+                       restriction=None):
     """The cohorts from the first-touch facts, the return events from the event columns (analytics/services/columns.py)
     and, per person, a bit mask of the periods k they came back in (a scatter-or), then counts per cohort and k."""
-    if property_filter or cohort_event not in _FIRST_FACT:
+    if property_filter or restriction or cohort_event not in _FIRST_FACT:
         raise ValueError("the columns engine reads cohorts of visit, signup or order_paid without a property filter")
     column = _FIRST_FACT[cohort_event]
     with consistent_read():

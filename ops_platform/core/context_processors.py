@@ -9,6 +9,8 @@ from ops_platform.core.topbar import topbar_counters
 NAV_ITEMS = [
     ("dashboard:home", _("Dashboard"), Area.DASHBOARD),
     ("analytics:aarrr", _("AARRR"), Area.ANALYTICS),
+    ("analytics:trends", _("Trends"), Area.ANALYTICS),
+    ("analytics:stickiness", _("Stickiness"), Area.ANALYTICS),
     ("analytics:funnel", _("Funnels"), Area.ANALYTICS),
     ("analytics:retention", _("Retention"), Area.ANALYTICS),
     ("analytics:golden-time", _("Golden time"), Area.ANALYTICS),

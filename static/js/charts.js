@@ -279,6 +279,22 @@
         options: Object.assign({}, BASE, {scales: {y: {beginAtZero: true, max: 100}},
                                           plugins: {tooltip: {callbacks: partialTooltip(data.partial_weeks)}}})};
     },
+    /* Trends: a line or bars per series (previous-range series dashed and lighter), partial periods marked. */
+    "trends": function (canvas, data) {
+      const bars = data.type === "bar";
+      const datasets = data.datasets.map(function (d, i) {
+        const colour = d.compare ? "#a0aec0" : PALETTE[i % PALETTE.length];
+        const dataset = {label: d.label, data: d.values, borderColor: colour, backgroundColor: colour,
+                         pointRadius: 2, tension: 0.2, spanGaps: false};
+        if (d.compare) dataset.borderDash = [2, 3];
+        return bars ? partialBars(dataset, d.partial) : partialLine(dataset, d.partial);
+      });
+      const first = data.datasets.length ? data.datasets[0].partial : null;
+      return {type: bars ? "bar" : "line", data: {labels: data.labels, datasets: datasets},
+              options: Object.assign({}, BASE, {scales: {y: {beginAtZero: true}, x: {ticks: {maxTicksLimit: 12}}},
+                                                plugins: {legend: {display: datasets.length > 1},
+                                                          tooltip: {callbacks: partialTooltip(first)}}})};
+    },
   };
 
   function draw(canvas) {

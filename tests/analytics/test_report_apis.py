@@ -186,7 +186,8 @@ def test_the_schema_documents_the_report_endpoints(api_client_for):
     assert {"/api/v1/analytics/funnel/", "/api/v1/analytics/retention/", "/api/v1/analytics/golden-time/"} <= set(
         paths)
     funnel_parameters = {p["name"] for p in paths["/api/v1/analytics/funnel/"]["get"]["parameters"]}
-    assert funnel_parameters == {"steps", "window_days", "date_from", "date_to", "breakdown"}
+    assert funnel_parameters == {"steps", "window_days", "date_from", "date_to", "breakdown", "where", "segment",
+                                 "exclude_segment"}
 
 
 PARAMETER_VALUES = st.one_of(

@@ -62,6 +62,8 @@ FUNNEL = {"steps": ["visit", "signup", "order_paid"], "window_days": ["7"], "bre
     ("golden_time", {"event": ["visit"]}, "/api/v1/analytics/golden-time/"),
     ("aarrr", {"channel": ["wechat"]}, "/api/v1/analytics/aarrr/overview/"),
     ("channel_quality", {}, "/api/v1/users/channels/quality/"),
+    ("trends", {"event": ["visit"], "breakdown": ["channel"], "interval": ["week"]}, "/api/v1/analytics/trends/"),
+    ("stickiness", {"event": ["visit"]}, "/api/v1/analytics/stickiness/"),
 ])
 def test_an_insight_answers_exactly_what_the_report_api_answers_for_its_resolved_query(
         make_staff, funnel_events, kind, params, api):

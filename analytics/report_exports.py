@@ -1,0 +1,139 @@
+"""The funnel, retention, golden-time, trends and stickiness reports as files (CSV or XLSX), through the one export
+writer (ops_platform/core/exports.py): the page's exact parameters, read by the page's own form, computed by the
+selector the page and the API call, so a file holds the figures the page shows.
+
+Each builder takes the query parameters as stored on an export job (``{name: [values]}``, JSON) and registers with
+``report_register`` (analytics/services/exports.py), so the download API, export jobs and the pages' links all reach
+it by kind.
+"""
+
+from __future__ import annotations
+
+from django.http import QueryDict
+from django.utils.dates import WEEKDAYS
+from django.utils.translation import gettext_lazy as _
+
+from analytics import report_forms, selectors
+from analytics.services.exports import report_register
+from analytics.services.exports import retention_report as retention_table
+from ops_platform.core.cohorts import segment_filter_allowed
+from ops_platform.core.exceptions import ApplicationError
+from ops_platform.core.exports import DATE, INT, NUMBER, PERCENT, TEXT, Column, ExportTable, Report
+
+FORMS = {
+    "funnel": (report_forms.FilteredFunnelForm, selectors.funnel_compute),
+    "retention": (report_forms.FilteredRetentionForm, selectors.retention_compute),
+    "golden_time": (report_forms.FilteredGoldenTimeForm, selectors.golden_time_compute),
+    "trends": (report_forms.TrendsForm, selectors.trends_compute),
+    "stickiness": (report_forms.StickinessForm, selectors.stickiness_compute),
+}
+
+
+def _query(params) -> QueryDict:
+    query = QueryDict(mutable=True)
+    for key, value in (params.lists() if hasattr(params, "lists") else params.items()):
+        for item in value if isinstance(value, (list, tuple)) else [value]:
+            query.appendlist(key, str(item))
+    return query
+
+
+def report_params(kind: str, data, *, user=None) -> dict:
+    """The report's parameters from a query string or a job's ``params``, checked by the report's form (a 400 with
+    its field errors), as ``{name: [values]}`` for the job to store. A segment needs customer records (403)."""
+    form_class, _compute = FORMS[kind]
+    query = _query(data)
+    form = form_class(query)
+    if user is not None and form.uses_segment and not segment_filter_allowed(user):
+        raise ApplicationError(_("Your role does not allow restricting a report to a segment: it can single out "
+                                 "customers."), status_code=403, code="permission_denied")
+    if not form.is_valid():
+        raise ApplicationError(_("The report's parameters are not valid; see the fields."),
+                               errors={field: list(errors) for field, errors in form.errors.items()})
+    return {key: query.getlist(key) for key in form_class.base_fields if key in query}
+
+
+def _compute(kind: str, params: dict) -> dict:
+    form_class, compute = FORMS[kind]
+    form = form_class(_query(params))
+    if not form.is_valid():
+        raise ApplicationError(_("The report's parameters are not valid; see the fields."),
+                               errors={field: list(errors) for field, errors in form.errors.items()})
+    return compute(**form.report_arguments())
+
+
+def _name(kind: str, params: dict) -> str:
+    first, last = (params.get("date_from") or [""])[0], (params.get("date_to") or [""])[0]
+    return f"{kind}_{first}_{last}".strip("_")
+
+
+STEP_COLUMNS = [
+    Column("step", _("Step"), INT), Column("event", _("Event")), Column("count", _("Customers"), INT),
+    Column("conversion_from_previous", _("From previous step"), PERCENT),
+    Column("conversion_from_first", _("From first step"), PERCENT),
+    Column("median_seconds_to_convert", _("Median seconds to convert"), NUMBER),
+    Column("avg_seconds_to_convert", _("Average seconds to convert"), NUMBER),
+]
+
+
+def _steps(steps: list[dict], value: str | None = None) -> list[dict]:
+    return [{**step, "step": index + 1, "value": value} for index, step in enumerate(steps)]
+
+
+@report_register("funnel")
+def funnel_report(params: dict) -> Report:
+    result = _compute("funnel", params)
+    tables = [ExportTable(title=str(_("Funnel")), columns=STEP_COLUMNS, rows=_steps(result["steps"]),
+                          total=len(result["steps"]))]
+    if result.get("breakdown") is not None:
+        rows = [row for group in result["breakdown"] for row in _steps(group["steps"], group["value"])]
+        tables.append(ExportTable(title=str(_("Funnel by channel")),
+                                  columns=[Column("value", _("Channel")), *STEP_COLUMNS], rows=rows, total=len(rows)))
+    return Report(name=_name("funnel", params), tables=tables)
+
+
+@report_register("retention")
+def retention_report(params: dict) -> Report:
+    """Blank cells for periods not started, "so far" on the period in progress, the average row (one layout for the
+    page's download and the export jobs: ``analytics.services.exports.retention_table``)."""
+    return retention_table(_compute("retention", params), name=_name("retention", params))
+
+
+@report_register("golden_time")
+def golden_time_report(params: dict) -> Report:
+    result = _compute("golden_time", params)
+    columns = [Column("weekday", _("Weekday"), TEXT), *[Column(f"h{hour:02d}", f"{hour:02d}", INT)
+                                                       for hour in range(24)]]
+    rows = [{"weekday": str(WEEKDAYS[day]), **{f"h{hour:02d}": count for hour, count in enumerate(counts)}}
+            for day, counts in enumerate(result["matrix"])]
+    return Report(name=_name("golden_time", params), tables=[
+        ExportTable(title=str(_("Golden time")), columns=columns, rows=rows, total=len(rows))])
+
+
+TREND_COLUMNS = [
+    Column("label", _("Series")), Column("breakdown_value", _("Breakdown value")),
+    Column("compare", _("Previous period")), Column("period", _("Period"), DATE),
+    Column("value", _("Value"), NUMBER), Column("complete", _("Complete")), Column("cut", _("Cut by the range")),
+]
+
+
+@report_register("trends")
+def trends_report(params: dict) -> Report:
+    result = _compute("trends", params)
+    rows = [{"label": s["label"], "breakdown_value": s.get("breakdown_value"), "compare": bool(s.get("compare")),
+             **point} for s in result["series"] for point in s["points"]]
+    return Report(name=_name("trends", params), tables=[
+        ExportTable(title=str(_("Trends")), columns=TREND_COLUMNS, rows=rows, total=len(rows))])
+
+
+@report_register("stickiness")
+def stickiness_report(params: dict) -> Report:
+    result = _compute("stickiness", params)
+    days = [Column("date", _("Day"), DATE), Column("dau", "DAU", INT), Column("wau", "WAU", INT),
+            Column("mau", "MAU", INT), Column("dau_mau", "DAU/MAU", PERCENT), Column("complete", _("Complete"))]
+    active = [Column("days", _("Days active"), INT), Column("customers", _("Customers"), INT)]
+    return Report(name=_name("stickiness", params), tables=[
+        ExportTable(title=str(_("Stickiness")), columns=days, rows=result["days"], total=len(result["days"])),
+        ExportTable(title=str(_("Days active of the last 7")), columns=active, rows=result["active_days_7"], total=7),
+        ExportTable(title=str(_("Days active of the last 30")), columns=active, rows=result["active_days_30"],
+                    total=30),
+    ])

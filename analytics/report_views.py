@@ -1,0 +1,147 @@
+"""Pages of the trends and stickiness reports. Thin: the report's form (the API's rules), one selector, render."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.shortcuts import render
+from django.utils.translation import gettext as _
+
+from analytics import forms, report_exports, report_forms, selectors
+from analytics.services.exports import report_build
+from analytics.services.filters import property_keys
+from ops_platform.core import exports as writer
+from ops_platform.core.cohorts import segment_choices, segment_filter_allowed
+from ops_platform.core.db import ReportTimeout, statement_timeout
+from ops_platform.core.exceptions import ApplicationError
+from ops_platform.core.permissions import role_required
+from ops_platform.core.roles import Area
+
+
+def _point_note(point: dict) -> str | None:
+    if not point["complete"]:
+        return _("so far")
+    if point["cut"]:
+        return _("part of the period")
+    return None
+
+
+def trends_chart(report: dict, chart: str) -> dict:
+    """What the trends chart draws: the periods, a dataset per series (previous-range ones dashed), partial notes."""
+    current = [s for s in report["series"] if not s.get("compare")]
+    labels = [point["period"] for point in current[0]["points"]] if current else []
+    datasets = []
+    for series in report["series"]:
+        label = series["label"]
+        if series.get("compare"):
+            label = _("%(series)s (previous period)") % {"series": label}
+        datasets.append({"label": label, "values": [point["value"] for point in series["points"]],
+                         "compare": bool(series.get("compare")),
+                         "partial": [_point_note(point) for point in series["points"]]})
+    return {"type": "bar" if chart == "bar" else "line", "labels": labels, "datasets": datasets}
+
+
+def report_page(request, *, form_class, defaults, compute, template, context=None):
+    form = forms.page_form(form_class, request.GET, defaults=lambda: defaults(selectors.report_last_day()))
+    report, status = None, 200
+    if form.uses_segment and not segment_filter_allowed(request.user):
+        messages.error(request, _("Your role does not allow restricting a report to a segment: it can single out "
+                                  "customers."))
+        status = 403
+    elif form.is_valid():
+        try:
+            with statement_timeout():
+                report = compute(**form.report_arguments())
+        except ReportTimeout as timeout:
+            messages.error(request, timeout.message)
+            status = 503
+    event_names = selectors.event_names()
+    data = form.data
+    named = [data.get("event"), data.get("cohort_event"), data.get("return_event"),
+             *(data.getlist("steps") if hasattr(data, "getlist") else data.get("steps") or [])]
+    events = [name for name in dict.fromkeys(named) if name in event_names]
+    return render(request, template, {
+        "form": form, "report": report, "event_names": event_names,
+        "property_names": property_keys(events=events) if events else [],
+        "segments": segment_choices() if segment_filter_allowed(request.user) else [],
+        "where_values": [item.as_param() for item in (form.cleaned_data.get("where") or [])]
+        if hasattr(form, "cleaned_data") else [],
+        **(context(form, report) if context and report else {}),
+    }, status=status)
+
+
+@role_required(Area.ANALYTICS)
+def trends_page(request):
+    def context(form, report):
+        chart = form.cleaned_data.get("chart") or "line"
+        return {"chart": trends_chart(report, chart)}
+
+    return report_page(request, form_class=report_forms.TrendsForm, defaults=report_forms.trends_defaults,
+                        compute=selectors.trends_compute, template="analytics/trends.html", context=context)
+
+
+def stickiness_chart(report: dict) -> dict:
+    notes = [None if day["complete"] else _("so far") for day in report["days"]]
+    return {"type": "line", "labels": [day["date"] for day in report["days"]], "datasets": [
+        {"label": _("Daily active"), "values": [day["dau"] for day in report["days"]], "partial": notes},
+        {"label": _("Weekly active (7 days)"), "values": [day["wau"] for day in report["days"]], "partial": notes},
+        {"label": _("Monthly active (30 days)"), "values": [day["mau"] for day in report["days"]], "partial": notes},
+    ]}
+
+
+def active_days_chart(rows: list[dict]) -> dict:
+    return {"type": "bar", "labels": [str(row["days"]) for row in rows],
+            "datasets": [{"label": _("Customers"), "values": [row["customers"] for row in rows], "partial": None}]}
+
+
+@role_required(Area.ANALYTICS)
+def stickiness_page(request):
+    def context(form, report):
+        return {"chart": stickiness_chart(report), "chart_7": active_days_chart(report["active_days_7"]),
+                "chart_30": active_days_chart(report["active_days_30"])}
+
+    return report_page(request, form_class=report_forms.StickinessForm, defaults=report_forms.stickiness_defaults,
+                        compute=selectors.stickiness_compute, template="analytics/stickiness.html", context=context)
+
+
+def _download(request, kind: str):
+    """The report of the page's query string as a file: ``file_format=xlsx`` or CSV (the default)."""
+    file_format = "xlsx" if request.GET.get("file_format") == "xlsx" else "csv"
+    try:
+        params = report_exports.report_params(kind, request.GET, user=request.user)
+        with statement_timeout():  # the builders compute the whole report here; the writer only lays it out
+            report = report_build(kind=kind, params=params)
+        return writer.file_response(report, file_format)
+    except ApplicationError as error:
+        messages.error(request, error.message)
+        for errors in (error.errors or {}).values():
+            for message in errors:
+                messages.error(request, message)
+        return render(request, "analytics/export_refused.html", status=error.status_code)
+    except ReportTimeout as timeout:
+        messages.error(request, timeout.message)
+        return render(request, "analytics/export_refused.html", status=503)
+
+
+@role_required(Area.ANALYTICS)
+def funnel_export(request):
+    return _download(request, "funnel")
+
+
+@role_required(Area.ANALYTICS)
+def retention_export(request):
+    return _download(request, "retention")
+
+
+@role_required(Area.ANALYTICS)
+def golden_time_export(request):
+    return _download(request, "golden_time")
+
+
+@role_required(Area.ANALYTICS)
+def trends_export(request):
+    return _download(request, "trends")
+
+
+@role_required(Area.ANALYTICS)
+def stickiness_export(request):
+    return _download(request, "stickiness")

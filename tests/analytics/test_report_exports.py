@@ -1,0 +1,103 @@
+"""Funnel, retention, golden time, trends and stickiness download as CSV and XLSX from their pages and the API, with
+the page's parameters and the figures the page shows."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import date
+
+import openpyxl
+import pytest
+
+from analytics.services.loading import events_load
+from ops_platform.core.roles import Role
+from tests.factories import event_row, local_time
+
+pytestmark = pytest.mark.django_db
+DAY = date(2026, 11, 20)
+RANGE = {"date_from": "2026-11-20", "date_to": "2026-11-22"}
+REPORTS = {
+    "funnel": ("/analytics/funnel/export/", {"steps": ["visit", "order_paid"], "window_days": "3",
+                                             "breakdown": "channel", **RANGE}),
+    "retention": ("/analytics/retention/export/", {"cohort_event": "visit", "return_event": "order_paid",
+                                                   "period": "day", "periods": "3", **RANGE}),
+    "golden_time": ("/analytics/golden-time/export/", {"event": "visit", **RANGE}),
+    "trends": ("/analytics/trends/export/", {"event": "order_paid", "measure": "sum", "property": "amount",
+                                             "breakdown": "properties.merchant_id", **RANGE}),
+    "stickiness": ("/analytics/stickiness/export/", {"event": "visit", **RANGE}),
+}
+
+
+def _events():
+    events_load([
+        event_row("visit", "a", local_time(DAY, 9), channel="=cmd|x"),
+        event_row("visit", "b", local_time(DAY, 9), channel="wechat"),
+        event_row("order_paid", "a", local_time(DAY, 10), amount=12.5, merchant_id="m1"),
+        event_row("order_paid", "b", local_time(DAY, 11), amount=7, merchant_id="商家"),
+    ])
+
+
+def _csv(response) -> list[list[str]]:
+    text = b"".join(response.streaming_content).decode("utf-8")
+    assert text.startswith("\ufeff")
+    return list(csv.reader(io.StringIO(text.lstrip("\ufeff"))))
+
+
+@pytest.mark.parametrize("kind", list(REPORTS))
+def test_each_report_downloads_from_its_page_as_csv_and_xlsx(client_for, kind):
+    _events()
+    url, params = REPORTS[kind]
+    client = client_for(Role.MERCHANT_OPS)
+
+    as_csv = client.get(url, params)
+    as_xlsx = client.get(url, {**params, "file_format": "xlsx"})
+
+    assert as_csv.status_code == 200 and as_xlsx.status_code == 200
+    rows = _csv(as_csv)
+    assert len(rows) > 1
+    workbook = openpyxl.load_workbook(io.BytesIO(as_xlsx.content))
+    assert workbook.worksheets[0].max_row > 1
+
+
+def test_the_files_hold_the_figures_the_api_gives(api_client_for, client_for):
+    _events()
+    url, params = REPORTS["trends"]
+    api = api_client_for(Role.ANALYST).get("/api/v1/analytics/trends/", params).json()
+    rows = _csv(client_for(Role.ANALYST).get(url, params))
+    values = {(row[1], row[3]): row[4] for row in rows[1:]}
+    for series in api["series"]:
+        for point in series["points"]:
+            expected = "" if point["value"] is None else str(point["value"])
+            assert values[(series["breakdown_value"], point["period"])] == expected
+    funnel_rows = _csv(client_for(Role.ANALYST).get(*REPORTS["funnel"]))
+    assert ["Funnel by channel", "'=cmd|x"] in [row[:2] for row in funnel_rows]  # a formula neutralised
+
+
+def test_the_api_download_and_a_job_take_the_same_parameters(api_client_for):
+    _events()
+    client = api_client_for(Role.ANALYST)
+    response = client.get("/api/v1/analytics/exports/download/", {"kind": "trends", "file_format": "csv",
+                                                                  **REPORTS["trends"][1]})
+    assert response.status_code == 200
+    bad = client.get("/api/v1/analytics/exports/download/", {"kind": "funnel", "steps": "visit", **RANGE})
+    assert bad.status_code == 400 and "steps" in str(bad.json())
+    job = client.post("/api/v1/analytics/exports/", {"kind": "golden_time", "file_format": "xlsx",
+                                                     "params": {"event": "visit", **RANGE}}, format="json")
+    assert job.status_code == 202, job.json()
+    assert job.json()["params"]["event"] == ["visit"]
+
+
+def test_a_segment_export_needs_customer_records(client_for, api_client_for):
+    _events()
+    url, params = REPORTS["trends"]
+    assert client_for(Role.PM).get(url, {**params, "segment": "1"}).status_code == 403
+    refused = api_client_for(Role.PM).get("/api/v1/analytics/exports/download/", {
+        "kind": "trends", **params, "segment": "1"})
+    assert refused.status_code == 403
+
+
+def test_the_pages_link_both_files(client_for):
+    _events()
+    html = client_for(Role.ANALYST).get("/analytics/trends/", REPORTS["trends"][1]).content.decode()
+    assert "/analytics/trends/export/?" in html and "file_format=xlsx" in html
