@@ -22,5 +22,5 @@ def remove_schedule(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("analytics", "0011_event_count_slots"), ("django_celery_beat", "0018_improve_crontab_helptext")]
+    dependencies = [("analytics", "0012_person_identity"), ("django_celery_beat", "0018_improve_crontab_helptext")]
     operations = [migrations.RunPython(create_schedule, remove_schedule)]
