@@ -89,13 +89,13 @@ def test_a_tier_change_shows_on_the_merchant_page_and_the_overview(page, live_se
     expect(page.get_by_test_id("tier")).to_have_text("ordinary")
     expect(page.get_by_test_id("timeline")).to_contain_text("tier core → ordinary")
     expect(page.get_by_test_id("diagnosis")).to_contain_text("No orders in the last complete week")
-    expect(page.get_by_test_id("week-so-far")).to_contain_text("so far: 1 of 7 days")
+    expect(page.get_by_test_id("week-so-far")).to_contain_text("so far: 2 of 7 days")
     screenshot(page, "merchants-4-tier-change")
 
     page.goto(live_server.url + "/merchants/tiers/")
     expect(page.get_by_test_id("movers-down")).to_contain_text("E0002 core → ordinary")
     expect(page.get_by_test_id("distribution")).to_contain_text("ordinary: 1")
     expect(page.get_by_test_id("hysteresis")).to_contain_text("2 complete weeks in a row")
-    expect(page.get_by_test_id("week-so-far")).to_contain_text("1 of 7 days counted")
+    expect(page.get_by_test_id("week-so-far")).to_contain_text("2 of 7 days counted")
     screenshot(page, "merchants-5-tier-overview")
     assert page.console_errors == []

@@ -242,3 +242,28 @@ def test_the_at_risk_alert_names_the_same_merchants_on_every_day_of_the_week(mak
     assert named[date(2026, 11, 30)] == [(date(2026, 11, 23), "BAD0"), (date(2026, 11, 23), "BAD1")]
     assert not MerchantTierChange.objects.filter(period_start=date(2026, 11, 30)).exists()
     assert MerchantMetrics.objects.filter(period_start=date(2026, 11, 30), days=6).count() == 6
+
+
+@pytest.mark.now(date(2026, 11, 25))  # Wednesday: the week of 11-23 has two days so far
+def test_the_health_api_marks_the_week_so_far_and_tier_reasons_read_in_the_readers_language(api_client_for):
+    merchant = MerchantFactory(code="API1")
+    events_load([*_week_of_orders("API1", date(2026, 11, 16), 24, customers=8),
+                 *_week_of_orders("API1", date(2026, 11, 23), 2)])
+    merchant_metrics_compute(period_start=date(2026, 11, 16))
+    merchant_metrics_nightly_run()
+    client = api_client_for(Role.ANALYST)
+
+    body = client.get(f"/api/v1/merchants/{merchant.pk}/health/").json()
+
+    assert [(m["period_start"], m["days"], m["complete"], m["tier"], m["indicated_tier"]) for m in body["metrics"]] == [
+        ("2026-11-16", 7, True, "core", "core"), ("2026-11-23", 2, False, "core", "")]
+    # the week before had 8 orders on its Monday and Tuesday: the same days, not the whole week's 24
+    assert body["week_so_far"] == {"week": "2026-11-23", "days": 2, "orders": 2, "pace": 7, "same_days_before": 8,
+                                   "orders_wow": -0.75, "health_score": 33}
+    assert [p["code"] for p in body["problems"]].count("orders_down") == 0  # two days are not a week
+    english = client.get("/api/v1/merchants/tiers/changes/").json()
+    chinese = client.get("/api/v1/merchants/tiers/changes/", HTTP_ACCEPT_LANGUAGE="zh-hans").json()
+    rows = english["results"] if isinstance(english, dict) else english
+    rows_zh = chinese["results"] if isinstance(chinese, dict) else chinese
+    assert rows[0]["reason_code"] == "first" and rows[0]["reason"].startswith("first tier: health 80")
+    assert rows_zh[0]["reason"].startswith("首次定级")
