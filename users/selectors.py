@@ -245,6 +245,7 @@ def channel_quality(*, date_from: date, date_to: date, now: datetime | None = No
             "spend": round(cost, 2), "cac": cac,
             **{key: item for days, n in zip(REVENUE_DAYS, mature, strict=True)
                for key, item in ((f"revenue_{days}d_per_customer", per_customer[days]), (f"customers_{days}d", n))},
+            "revenue_90d": round(float(cumulative[-1, -1]), 2) if mature[-1] else None,  # of customers_90d
             "payback_days": payback,
             "roi": round((value - cac) / cac, 4) if cac and value is not None else None,
             "curve": curve,
@@ -262,7 +263,7 @@ def channel_quality(*, date_from: date, date_to: date, now: datetime | None = No
                      "repeat_rate": None, "spend": float(spend[channel]), "cac": None,
                      **{key: item for days in REVENUE_DAYS
                         for key, item in ((f"revenue_{days}d_per_customer", None), (f"customers_{days}d", 0))},
-                     "payback_days": None, "roi": -1.0, "curve": [], "rank": len(rows) + 1})
+                     "revenue_90d": None, "payback_days": None, "roi": -1.0, "curve": [], "rank": len(rows) + 1})
     return {"date_from": date_from.isoformat(), "date_to": date_to.isoformat(), "roi_window": window,
             "ranked_by": "roi" if window else "activation_rate",
             "mature_before": {str(days): timezone.localtime(cutoffs[days]).date().isoformat()
