@@ -107,14 +107,35 @@ def _utc(day: date) -> np.datetime64:
 def _inviters(frame: pd.DataFrame, chosen: pd.DataFrame, after: np.ndarray) -> list[str]:
     """The ``referrer`` of each invited sign-up: the invite code of a customer who signed up before the launch
     (drawn from a generator of its own, so the rest of the stream is unchanged); one in 25 comes from an old app
-    version that sends the placeholder "invite", which names no one (the referral page counts it as unresolved)."""
+    version that sends the placeholder "invite", which names no one (the referral page counts it as unresolved), and
+    the first invited customer enters their own code (a self-referral)."""
     inviters = frame.loc[~after & (frame["event"] == "signup").to_numpy(), "distinct_id"].unique()
     if not len(chosen) or not len(inviters):
         return ["invite"] * len(chosen)
     own = np.random.default_rng(len(inviters) * 7919 + len(chosen))
     picked = inviters[own.integers(0, len(inviters), len(chosen))]
     placeholder = own.random(len(chosen)) < 0.04
-    return ["invite" if broken else invite_code_of(str(who)) for who, broken in zip(picked, placeholder, strict=True)]
+    referrers = ["invite" if broken else invite_code_of(str(who))
+                 for who, broken in zip(picked, placeholder, strict=True)]
+    referrers[0] = invite_code_of(str(chosen["distinct_id"].iloc[0]))  # one enters their own code
+    return referrers
+
+
+def _invite_abuse(frame: pd.DataFrame, after: np.ndarray) -> pd.DataFrame:
+    """What the referral fraud signals should catch: the day after the launch one early customer's code brings six
+    made-up accounts within half an hour (none ever orders)."""
+    inviters = frame.loc[~after & (frame["event"] == "signup").to_numpy(), "distinct_id"].unique()
+    if not len(inviters) or not after.any():
+        return pd.DataFrame(columns=["event", "distinct_id", "ts", "properties"])
+    farmer = str(inviters[0])
+    start = frame["ts"].to_numpy()[after].min() + np.timedelta64(86400, "s")
+    fakes = [f"{farmer}-x{k}" for k in range(6)]
+    moments = [start + np.timedelta64(300 * k, "s") for k in range(6)]
+    visit = {"channel": "referral", "utm_source": "invite", "utm_medium": "referral", "utm_campaign": ""}
+    rows = [("visit", fake, at, dict(visit)) for fake, at in zip(fakes, moments, strict=True)]
+    rows += [("signup", fake, at + np.timedelta64(60, "s"), {"referrer": invite_code_of(farmer)})
+             for fake, at in zip(fakes, moments, strict=True)]
+    return pd.DataFrame(rows, columns=["event", "distinct_id", "ts", "properties"])
 
 
 def demo_product_events(rng: np.random.Generator, frame: pd.DataFrame, *, end: date) -> pd.DataFrame:
@@ -133,6 +154,7 @@ def demo_product_events(rng: np.random.Generator, frame: pd.DataFrame, *, end: d
     extra.append(pd.DataFrame({"event": "signup", "distinct_id": chosen["distinct_id"].to_numpy(),
                                "ts": chosen["ts"].to_numpy() + np.timedelta64(240, "s"),
                                "properties": [{"referrer": r} for r in _inviters(frame, chosen, after)]}))
+    extra.append(_invite_abuse(frame, after))
 
     # Reorder button (analysing): 18% of paid orders after the launch are followed by a reorder a day later,
     # tracked with the new properties; a few are tracked badly.

@@ -192,9 +192,10 @@ def channel_quality(*, date_from: date, date_to: date, now: datetime | None = No
     reached ranks on a handful of customers. ``None`` when even 30 days is too young: then ROI and payback are
     ``None`` and the channels are ranked by activation rate (``ranked_by`` says which).
     ROI = (revenue_N per customer − CAC) / CAC; payback = the first day the mature customers' cumulative revenue
-    per customer covers the CAC. The curve (cumulative revenue per customer by day since the first visit) uses, at
-    day d, the customers mature for the window that contains d (so it ends where the cohort is too young), and
-    matches ``revenue_Nd_per_customer`` at days 30, 60, 90. Three queries.
+    per customer covers the CAC. The curve (cumulative revenue per customer by day since the first visit) follows one
+    population, the channel's customers who have had its longest window (so it never jumps where the population
+    would change, and ends where the cohort is too young); it ends on that window's ``revenue_Nd_per_customer``.
+    Three queries.
     """
     now = now or timezone.now()
     start, end = local_range(date_from, date_to)
@@ -226,12 +227,10 @@ def channel_quality(*, date_from: date, date_to: date, now: datetime | None = No
         channel = cohort["first_channel"] or NONE_CHANNEL
         cumulative = np.cumsum(revenue[channel], axis=1)
         mature = [cohort[f"customers_{days}d"] for days in REVENUE_DAYS]
-        curve, previous = [], 0
-        for index, days in enumerate(REVENUE_DAYS):
-            if not mature[index]:
-                break
-            curve.extend(round(float(value) / mature[index], 4) for value in cumulative[index, previous:days])
-            previous = days
+        # the curve follows ONE population: the customers who have had the channel's longest window
+        longest = max((index for index, n in enumerate(mature) if n), default=None)
+        curve = ([] if longest is None else
+                 [round(float(value) / mature[longest], 4) for value in cumulative[longest, :REVENUE_DAYS[longest]]])
         per_customer = {days: _ratio(cumulative[index, days - 1], mature[index])
                         for index, days in enumerate(REVENUE_DAYS)}
         cost = float(spend.get(channel, 0))
@@ -239,8 +238,10 @@ def channel_quality(*, date_from: date, date_to: date, now: datetime | None = No
         cac = round(cost / signups, 2) if cost and signups else None
         value = per_customer.get(window) if window else None
         payback = None
-        if cac and window:
-            payback = next((day for day, amount in enumerate(curve[:window]) if amount >= cac), None)
+        if cac and value is not None:
+            index = REVENUE_DAYS.index(window)
+            payback = next((day for day, amount in enumerate(cumulative[index, :window] / mature[index])
+                            if amount >= cac), None)
         rows.append({
             "channel": channel, "visitors": cohort["visitors"], "signups": signups, "buyers": cohort["buyers"],
             "activation_rate": _ratio(signups, cohort["visitors"]),
@@ -248,6 +249,7 @@ def channel_quality(*, date_from: date, date_to: date, now: datetime | None = No
             "spend": round(cost, 2), "cac": cac,
             **{key: item for days, n in zip(REVENUE_DAYS, mature, strict=True)
                for key, item in ((f"revenue_{days}d_per_customer", per_customer[days]), (f"customers_{days}d", n))},
+            "revenue_90d": round(float(cumulative[-1, -1]), 2) if mature[-1] else None,  # of customers_90d
             "payback_days": payback,
             "roi": round((value - cac) / cac, 4) if cac and value is not None else None,
             "curve": curve,
@@ -265,7 +267,7 @@ def channel_quality(*, date_from: date, date_to: date, now: datetime | None = No
                      "repeat_rate": None, "spend": float(spend[channel]), "cac": None,
                      **{key: item for days in REVENUE_DAYS
                         for key, item in ((f"revenue_{days}d_per_customer", None), (f"customers_{days}d", 0))},
-                     "payback_days": None, "roi": -1.0, "curve": [], "rank": len(rows) + 1})
+                     "revenue_90d": None, "payback_days": None, "roi": -1.0, "curve": [], "rank": len(rows) + 1})
     return {"date_from": date_from.isoformat(), "date_to": date_to.isoformat(), "roi_window": window,
             "ranked_by": "roi" if window else "activation_rate",
             "mature_before": {str(days): timezone.localtime(cutoffs[days]).date().isoformat()

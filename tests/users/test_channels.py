@@ -57,14 +57,16 @@ def test_channel_quality_metrics_and_ranking(cohort):
     assert {key: wechat[key] for key in wechat if key != "curve"} == {
         "channel": "wechat", "rank": 1, "visitors": 2, "signups": 2, "buyers": 1, "activation_rate": 1.0,
         "repeat_rate": 1.0, "spend": 100.0, "cac": 50.0, "revenue_30d_per_customer": 25.0,
-        "revenue_60d_per_customer": 25.0, "revenue_90d_per_customer": 50.0, "customers_30d": 2, "customers_60d": 2,
+        "revenue_60d_per_customer": 25.0, "revenue_90d_per_customer": 50.0, "revenue_90d": 100.0,
+        "customers_30d": 2, "customers_60d": 2,
         "customers_90d": 2,
         "payback_days": 75, "roi": 0.0,
     }
     assert {key: douyin[key] for key in douyin if key != "curve"} == {
         "channel": "douyin", "rank": 2, "visitors": 2, "signups": 1, "buyers": 1, "activation_rate": 0.5,
         "repeat_rate": 0.0, "spend": 50.0, "cac": 50.0, "revenue_30d_per_customer": 10.0,
-        "revenue_60d_per_customer": 10.0, "revenue_90d_per_customer": 10.0, "customers_30d": 1, "customers_60d": 1,
+        "revenue_60d_per_customer": 10.0, "revenue_90d_per_customer": 10.0, "revenue_90d": 10.0,
+        "customers_30d": 1, "customers_60d": 1,
         "customers_90d": 1,
         "payback_days": None, "roi": -0.8,
     }

@@ -121,27 +121,28 @@ def _grid_case() -> str:
     return f"CASE {' '.join(cells)} ELSE '' END"
 
 
-# RFM scores: the measures scored 1–5 among the customers with orders (0 for the others).
-RFM_MEASURES = {"recency": "s.last_order_at", "frequency": "s.orders", "monetary": "ROUND(s.spend, 2)"}
+# RFM scores: the measures scored 1–5 among the customers with orders (0 for the others), as columns of the activity.
+RFM_MEASURES = {"recency": "last_order_at", "frequency": "orders", "monetary": "monetary_value"}
 
 
-def _score_inputs(name: str, expression: str) -> str:
-    """First pass (over the activity rows ``s``): the CUME_DIST quintile ``q`` of the measure among buyers (equal
-    values share it) and ``d``, the rank of the value among the buyers' DISTINCT values (1 = lowest)."""
-    over = f"OVER (PARTITION BY s.orders > 0 ORDER BY {expression})"
+def _score_inputs(name: str, column: str, inner: str) -> str:
+    """First pass of a measure: the CUME_DIST quintile ``q`` among buyers (equal values share it) and ``d``, the rank
+    of the value among the buyers' DISTINCT values (1 = lowest)."""
+    over = f"OVER (PARTITION BY t.orders > 0 ORDER BY t.{column})"
     cume = f"CUME_DIST() {over}"
-    return (f"CASE WHEN s.orders = 0 THEN 0 WHEN {cume} <= 0.2 THEN 1 WHEN {cume} <= 0.4 THEN 2 "
-            f"WHEN {cume} <= 0.6 THEN 3 WHEN {cume} <= 0.8 THEN 4 ELSE 5 END AS {name}_q, "
-            f"DENSE_RANK() {over} AS {name}_d")
+    return f"""SELECT t.*, CASE WHEN t.orders = 0 THEN 0 WHEN {cume} <= 0.2 THEN 1 WHEN {cume} <= 0.4 THEN 2
+        WHEN {cume} <= 0.6 THEN 3 WHEN {cume} <= 0.8 THEN 4 ELSE 5 END AS {name}_q,
+        DENSE_RANK() {over} AS {name}_d FROM ({inner}) t"""  # noqa: S608 - names only
 
 
-def _score_steps(name: str) -> str:
+def _score_steps(name: str, column: str, inner: str) -> str:
     """Second pass: ``u`` = the quintile walked up the distinct values, never more than one step above the previous
     value's score and 1 at the lowest value (``d + running MIN(q − d)``, with q = 1 at d = 1); ``n`` = how many
-    distinct values there are."""
-    q = f"CASE WHEN a.{name}_d = 1 THEN 1 ELSE a.{name}_q END"
-    return (f"a.{name}_d + MIN({q} - a.{name}_d) OVER (PARTITION BY a.orders > 0 ORDER BY a.{name}_d "
-            f"ROWS UNBOUNDED PRECEDING) AS {name}_u, MAX(a.{name}_d) OVER (PARTITION BY a.orders > 0) AS {name}_n")
+    distinct values there are. Ordered by the value itself, as the first pass was, so the rows need no new sort."""
+    q = f"CASE WHEN t.{name}_d = 1 THEN 1 ELSE t.{name}_q END"
+    return f"""SELECT t.*, t.{name}_d + MIN({q} - t.{name}_d) OVER (PARTITION BY t.orders > 0 ORDER BY t.{column}
+        ROWS UNBOUNDED PRECEDING) AS {name}_u, MAX(t.{name}_d) OVER (PARTITION BY t.orders > 0) AS {name}_n
+        FROM ({inner}) t"""  # noqa: S608 - names only
 
 
 def _score(name: str) -> str:
@@ -156,26 +157,24 @@ def _score(name: str) -> str:
 
 
 def _new_rows_sql(now: datetime, thresholds: LifecycleSettings) -> tuple[str, list]:
-    """ONE SELECT of every customer as the events say now: activity, stage, RFM scores and grid name (three nested
-    passes: the window functions of a pass cannot read the one before)."""
+    """ONE SELECT of every customer as the events say now: activity, stage, RFM scores and grid name. Each measure
+    takes two nested passes (the window functions of a pass cannot read the one before), both ordered by the
+    measure: one sort per measure."""
     activity_sql, activity_params = customer_activity_sql(order_cutoffs=lifecycle_cutoffs(thresholds, now))
     stage_sql, stage_params = _stage_case(thresholds, now)
     spend = "CAST(ROUND(s.spend, 2) AS numeric(14, 2))" if connection.vendor == "postgresql" else "ROUND(s.spend, 2)"
     columns = [column for column in ACTIVITY_COLUMNS if column != "spend"]
     out = [*columns, "spend", "stage"]
+    inner = f"""SELECT {", ".join(f"s.{column}" for column in columns)}, {spend} AS spend, {stage_sql} AS stage,
+        ROUND(s.spend, 2) AS monetary_value FROM ({activity_sql}) s"""  # noqa: S608 - names only
+    for name, column in RFM_MEASURES.items():
+        inner = _score_steps(name, column, _score_inputs(name, column, inner))
     sql = f"""
     SELECT r.*, {_grid_case()} AS rfm_segment FROM (
         SELECT {", ".join(f"b.{column}" for column in out)},
                {_score("recency")} AS recency_score, {_score("frequency")} AS frequency_score,
                {_score("monetary")} AS monetary_score
-        FROM (
-            SELECT a.*, {", ".join(_score_steps(name) for name in RFM_MEASURES)}
-            FROM (
-                SELECT {", ".join(f"s.{column}" for column in columns)}, {spend} AS spend, {stage_sql} AS stage,
-                       {", ".join(_score_inputs(name, expression) for name, expression in RFM_MEASURES.items())}
-                FROM ({activity_sql}) s
-            ) a
-        ) b
+        FROM ({inner}) b
     ) r
     """  # noqa: S608 - names only; values are parameters
     return sql, [*stage_params, *activity_params]
