@@ -105,3 +105,11 @@ def test_the_schema_declares_nullable_fields_and_the_error_format_on_every_opera
                 assert status in operation["responses"], f"{method.upper()} {path} does not declare {status}"
     assert document["paths"]["/api/v1/alerts/"]["get"]["responses"]["404"]["content"]["application/json"][
         "schema"] == {"$ref": "#/components/schemas/Error"}
+
+
+def test_an_api_url_no_route_matches_is_a_404_in_the_error_format(client):
+    response = client.get("/api/v1/no-such-thing/")
+
+    assert response.status_code == 404
+    assert response.json() == {"message": "Not found.", "code": "not_found", "errors": {}}
+    assert client.get("/no-such-page/")["Content-Type"].startswith("text/html")
