@@ -171,6 +171,8 @@ class MerchantDetailApi(APIView):
 
 
 class StageMoveSerializer(serializers.ModelSerializer):
+    # "" for the merchant's first stage (created, moved from nowhere)
+    from_stage = serializers.ChoiceField(choices=Merchant.Stage.choices, allow_blank=True, read_only=True)
     moved_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
     reason = serializers.StringRelatedField(read_only=True)
 

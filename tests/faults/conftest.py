@@ -75,8 +75,8 @@ def app_on_private_redis(private_redis, settings):
     saved = {key: app.conf[key] for key in ("broker_url", "task_always_eager")}
 
     def reset_pools():
-        if app._pool is not None:
-            app._pool.force_close_all()
+        # Drop the app's references only: the pools live in kombu's registry by URL, and the real broker's is used
+        # again afterwards (closing it would leave the registry holding a closed pool).
         app._pool = None
         app.amqp._producer_pool = None
 
