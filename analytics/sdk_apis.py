@@ -136,7 +136,7 @@ class SegmentIngestApi(APIView):
             body = sdk.gunzip_capped(body)
         data = sdk.json_load(body)
         key = request.auth if isinstance(request.auth, IngestKey) else \
-            _key_or_401(data.get("writeKey") if type(data) is dict else None)
+            _body_key(self, request, data.get("writeKey") if type(data) is dict else None)
         if type(data) is not dict:
             raise ApplicationError(_("The body must be a JSON object."), errors={"body": [_("Must be a JSON object.")]})
         if self.message_type is None:
@@ -163,13 +163,20 @@ def _key_or_401(raw_key) -> IngestKey:
         raise exceptions.AuthenticationFailed(exc.message) from None
 
 
+def _body_key(view: APIView, request, raw_key) -> IngestKey:
+    """The key found in the body or the URL becomes the request's, then its throttle applies (``API_THROTTLE_INGEST``
+    per key, as for a key in a header: DRF checked throttles before the body was read, when there was no key)."""
+    key = _key_or_401(raw_key)
+    request.auth = key
+    view.check_throttles(request)
+    return key
+
+
 class _BodyKeyApi(APIView):
     authentication_classes = [BodyKeyAuthentication, SessionAuthentication]
     permission_classes = [NoStaffLogin]
+    throttle_classes = [IngestKeyRateThrottle]  # per key, once the key is read (``_body_key``)
     renderer_classes = [JSONRenderer]
-
-    def key_of(self, raw_key) -> IngestKey:
-        return _key_or_401(raw_key)
 
 
 class PostHogIngestApi(_BodyKeyApi):
@@ -186,7 +193,7 @@ class PostHogIngestApi(_BodyKeyApi):
             body, content_encoding=request.META.get("HTTP_CONTENT_ENCODING", ""),
             compression=request.query_params.get("compression", ""),
             content_type=request.META.get("CONTENT_TYPE", ""))
-        key = self.key_of(sdk.posthog_key_of(data))
+        key = _body_key(self, request, sdk.posthog_key_of(data))
         events = sdk.posthog_events_of(data)
         translated = sdk.posthog_translate(events, now=timezone.now())
         result = sdk.sdk_ingest(key=key, translated=translated, messages=len(events))
@@ -209,7 +216,7 @@ class SensorsIngestApi(_BodyKeyApi):
         return self._ingest(request, b"")
 
     def _ingest(self, request, body: bytes) -> Response:
-        key = self.key_of(request.query_params.get("token"))
+        key = _body_key(self, request, request.query_params.get("token"))
         query = {name: request.query_params.get(name) for name in ("data", "data_list", "gzip")
                  if request.query_params.get(name) is not None}
         records = sdk.sensors_body_decode(body, query=query,

@@ -12,7 +12,9 @@ The stream is generated column-wise (vectorised over customers and sessions, no 
 - each customer has sessions (``visit``; returning visits are ``direct``), which may go on to
   ``view_merchant`` → ``add_to_cart`` → ``order_paid`` → ``order_received`` → ``review``;
 - sessions happen when people order food: peaks at lunch and in the evening;
-- part of the traffic comes from referrals: their ``signup`` names an earlier customer as ``referrer``.
+- part of the traffic comes from referrals: their ``signup`` names an earlier customer as ``referrer``;
+- a third of the customers who sign up browse under a cookie id first, linked to them by an identify at sign-up
+  (``demo_anonymous_browsing``): every page shows them as one customer with the anonymous visit's channel.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from django.utils import timezone
 
 from analytics.models import MetricsRun
 from analytics.selectors import aarrr_daily_list
+from analytics.services.identity import Link, identities_link
 from analytics.services.loading import EventRow, events_load
 from analytics.services.metrics import metrics_run_execute
 from desk.demo import demo_desk_ensure
@@ -254,6 +257,26 @@ def demo_events_frame(rng: np.random.Generator, *, customers: int, days: int, en
     return events
 
 
+ANONYMOUS_SHARE = 0.35  # of the customers who sign up: browsed under a cookie id before (identity, README)
+
+
+def demo_anonymous_browsing(rng: np.random.Generator, frame: pd.DataFrame) -> tuple[pd.DataFrame, list[Link]]:
+    """A share of the customers who sign up browse anonymously first: their events before their first sign-up carry
+    a cookie id, and the sign-up comes with an identify linking it to the customer (applied after the load, as a late
+    identify). Once linked, every report counts them as before, with the anonymous visit's channel."""
+    signups = frame[frame["event"] == "signup"].groupby("distinct_id")["ts"].min()
+    chosen = signups[rng.random(len(signups)) < ANONYMOUS_SHARE]
+    if chosen.empty:
+        return frame, []
+    cookie = pd.Series(["ck-" + uuid.UUID(bytes=rng.bytes(16), version=4).hex[:16] for _ in range(len(chosen))],
+                       index=chosen.index)
+    signup_at = frame["distinct_id"].map(chosen)
+    before = signup_at.notna() & (frame["ts"] < signup_at)
+    frame = frame.copy()
+    frame.loc[before, "distinct_id"] = frame.loc[before, "distinct_id"].map(cookie)
+    return frame, [Link(anonymous_id=cookie[who], known_id=who) for who in chosen.index]
+
+
 def _uuids(rng: np.random.Generator, count: int) -> list[uuid.UUID]:
     raw = rng.bytes(16 * count)
     return [uuid.UUID(bytes=raw[i:i + 16], version=4) for i in range(0, 16 * count, 16)]
@@ -302,6 +325,7 @@ def demo_seed(*, customers: int = 20_000, days: int = 90, seed: int = 42, end: d
         demo_merchant_set, merchants_created = demo_merchants_ensure(rng, count=merchants)
     frame = demo_events_frame(rng, customers=customers, days=days, end=end, merchants=demo_merchant_set)
     frame = demo_product_events(rng, frame, end=end)  # launches' real effects, some badly tracked events
+    frame, links = demo_anonymous_browsing(np.random.default_rng(seed + 7), frame)
     total, stored = len(frame), 0
     if progress:
         progress(0, total)
@@ -310,6 +334,7 @@ def demo_seed(*, customers: int = 20_000, days: int = 90, seed: int = 42, end: d
         stored += events_load(_rows(chunk)).inserted
         if progress:
             progress(min(chunk_start + LOAD_CHUNK, total), total)
+    identities_link(links)  # late identify: the anonymous visits were stored under their own ids first
     with transaction.atomic():
         tickets_created = demo_product_loop_ensure(end=end)  # after the events: checks and impact read them
     coupon_orders = demo_user_ops_ensure(end=end, seed=seed, merchants=[str(c) for c in demo_merchant_set.codes[:20]])
@@ -320,6 +345,6 @@ def demo_seed(*, customers: int = 20_000, days: int = 90, seed: int = 42, end: d
     return DemoResult(
         staff_created=staff_created, merchants_created=merchants_created, tickets_created=tickets_created,
         events_generated=total + coupon_orders[0], events_stored=stored + coupon_orders[1],
-        customers=int(frame["distinct_id"].nunique()),
+        customers=int(frame["distinct_id"].nunique()) - len(links),
         date_from=end - timedelta(days=days - 1), date_to=end,
     )

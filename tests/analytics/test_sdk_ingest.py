@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 import pytest
 from rest_framework.test import APIClient
 
+from analytics.api_auth import IngestKeyRateThrottle
 from analytics.models import Event, Person
 from analytics.services.ingest import MAX_BATCH_BYTES
 from analytics.services.keys import ingest_key_revoke
@@ -405,3 +406,12 @@ def test_analytics_js_sends_the_write_key_in_the_body_to_one_letter_paths(segmen
     assert (response.status_code, batch.status_code) == (200, 200)
     assert Event.objects.count() == 2
     assert segment("t", {"userId": "u", "event": "x", "writeKey": "ik_wrong"}, key=None).status_code == 401
+
+
+def test_body_key_endpoints_are_throttled_per_key_not_as_anonymous(posthog, ingest_key, monkeypatch):
+    monkeypatch.setitem(IngestKeyRateThrottle.THROTTLE_RATES, "ingest", "3/min")
+    monkeypatch.setitem(IngestKeyRateThrottle.THROTTLE_RATES, "anon", "1/min")
+
+    statuses = [posthog("capture/", ph_event(properties={"token": ingest_key[1]})).status_code for _ in range(4)]
+
+    assert statuses == [200, 200, 200, 429]
