@@ -19,6 +19,7 @@ from analytics.services import metrics as metrics_service
 from analytics.services.loading import events_load
 from analytics.tasks import jobs_watchdog_task
 from desk.models import Alert
+from desk.rendering import alert_title
 from desk.services.alerts import failed_job_alerts_store
 from ops_platform.celery import app
 from ops_platform.core.roles import Role
@@ -98,6 +99,7 @@ def test_a_dead_workers_export_is_failed_its_partial_file_removed_and_its_owner_
     assert failed_job_alerts_store(since=timezone.now() - timedelta(hours=1)) == 1
     alert = Alert.objects.get(subject=f"export:{job.pk}")
     assert alert.audience_user_id == owner.pk
+    assert alert_title(alert.kind, alert.params) == "Your export (aarrr) stopped"
 
     client = APIClient()
     other = api_client_for(Role.ANALYST)
