@@ -147,7 +147,9 @@ def retention_page(request):
 @role_required(Area.ANALYTICS)
 def retention_export(request):
     """The retention table of the page's parameters as CSV (or XLSX with ``file_format=xlsx``), average row included."""
-    form = forms.page_form(forms.RetentionForm, request.GET,
+    query = request.GET.copy()
+    file_format = "xlsx" if query.pop("file_format", ["csv"])[-1] == "xlsx" else "csv"
+    form = forms.page_form(forms.RetentionForm, query,
                            defaults=lambda: forms.retention_defaults(selectors.report_last_day()))
     if not form.is_valid():
         return render(request, "analytics/retention.html", {"form": form, "report": None,
@@ -161,7 +163,7 @@ def retention_export(request):
                                                               "event_names": selectors.event_names()}, status=503)
     data = form.cleaned_data
     report = retention_report(result, name=f"retention_{data['cohort_event']}_{data['date_from']}_{data['date_to']}")
-    return writer.file_response(report, "xlsx" if request.GET.get("file_format") == "xlsx" else "csv")
+    return writer.file_response(report, file_format)
 
 
 @role_required(Area.ANALYTICS)
