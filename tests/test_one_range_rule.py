@@ -147,3 +147,17 @@ def test_a_service_gets_an_application_error_with_the_field():
 
     assert refused.value.message == "The range ends before it starts."
     assert refused.value.errors == {"date_to": ["Choose an end date on or after the start date, 2026-03-02."]}
+
+
+def test_a_rule_without_a_default_end_asks_for_the_end_in_a_serializer():
+    class Serializer(serializers.Serializer):
+        date_from = serializers.DateField(required=False)
+        date_to = serializers.DateField(required=False)
+
+        def validate(self, attrs):
+            return DateRange(max_days=10).validate_attrs(attrs)
+
+    serializer = Serializer(data={"date_from": "2026-11-01"})
+
+    assert not serializer.is_valid()
+    assert serializer.errors == {"date_to": ["Enter a date as YYYY-MM-DD, for example 2026-03-01."]}

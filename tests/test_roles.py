@@ -695,6 +695,8 @@ def _download_cases(objects) -> list[tuple[str, str, dict | None, frozenset[Role
          PERMISSIONS[Area.ANALYTICS][Action.CHANGE]),
         ("GET", f"/api/v1/analytics/exports/{objects['jobs']['events'].id}/file/", None, frozenset({Role.ADMIN})),
         ("GET", f"/api/v1/analytics/exports/{objects['jobs']['aarrr'].id}/file/", None, frozenset({Role.ADMIN})),
+        ("GET", "/analytics/retention/export/", None, EVERYONE_ROLES),  # cohort counts, no single customer
+        ("GET", "/analytics/retention/export/?file_format=xlsx", None, EVERYONE_ROLES),
         ("GET", "/users/customers/export.csv", None, RECORDS),
         ("GET", f"/users/segments/{objects['segment'].pk}/export.csv", None, RECORDS),
         ("GET", f"/users/coupons/{objects['campaign'].pk}/codes.csv", None, RECORDS),

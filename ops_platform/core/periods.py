@@ -248,6 +248,9 @@ class DateRange:
     def validate_attrs(self, attrs: dict) -> dict:
         """For a DRF serializer's ``validate()``: the attributes with the defaults filled in, or a ValidationError
         holding the refusal under its field (the API answers 400 with field errors)."""
+        if attrs.get("date_to") is None and self.default_end is None:
+            raise serializers.ValidationError({"date_to": [_("Enter a date as YYYY-MM-DD, for example 2026-03-01.")]},
+                                              code="required")
         try:
             date_from, date_to = self.resolve(attrs.get("date_from"), attrs.get("date_to"))
         except DateRangeError as error:
