@@ -61,7 +61,9 @@ class PropertyField(forms.CharField):
         return key
 
 
-SEGMENT_ERRORS = {"invalid": _("Choose a segment by its id.")}
+SEGMENT_ERRORS = {"invalid": _("Choose a segment by its id."), "min_value": _("Choose a segment by its id."),
+                  "max_value": _("Choose a segment by its id.")}
+MAX_ID = 2**31 - 1
 
 
 class ReportFiltersMixin(forms.Form):
@@ -70,9 +72,9 @@ class ReportFiltersMixin(forms.Form):
     where = WhereField(label=_("Filters"), required=False,
                        help_text=_("properties.<key>:<op>:<value>, e.g. properties.merchant_id:eq:m12"))
     segment = forms.IntegerField(label=_("Only customers in segment"), required=False, min_value=1,
-                                 error_messages=SEGMENT_ERRORS)
+                                 max_value=MAX_ID, error_messages=SEGMENT_ERRORS)
     exclude_segment = forms.IntegerField(label=_("Leave out customers in segment"), required=False, min_value=1,
-                                         error_messages=SEGMENT_ERRORS)
+                                         max_value=MAX_ID, error_messages=SEGMENT_ERRORS)
 
     def report_events(self) -> list[tuple[str, str]]:
         """(field, event name) pairs the report reads; each form says."""

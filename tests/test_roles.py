@@ -711,6 +711,15 @@ def _download_cases(objects) -> list[tuple[str, str, dict | None, frozenset[Role
          PERMISSIONS[Area.TICKETS][Action.VIEW]),
         ("GET", f"/api/v1/products/tickets/{objects['attachment'].ticket_id}/attachments/{objects['attachment'].pk}"
                 "/file/", None, PERMISSIONS[Area.TICKETS][Action.VIEW]),
+        # the report pages' downloads: everyone who reads analytics; restricted to a segment, customer records
+        ("GET", f"/analytics/funnel/export/?steps=visit&steps=order_paid&window_days=3&{dates}", None, EVERYONE_ROLES),
+        ("GET", f"/analytics/retention/export/?cohort_event=visit&return_event=order_paid&period=day&{dates}"
+                "&file_format=xlsx", None, EVERYONE_ROLES),
+        ("GET", f"/analytics/golden-time/export/?event=visit&{dates}", None, EVERYONE_ROLES),
+        ("GET", f"/analytics/trends/export/?event=visit&{dates}", None, EVERYONE_ROLES),
+        ("GET", f"/analytics/stickiness/export/?event=visit&{dates}&segment={objects['segment'].pk}", None, RECORDS),
+        ("GET", f"/api/v1/analytics/exports/download/?kind=trends&event=visit&{dates}"
+                f"&exclude_segment={objects['segment'].pk}", None, RECORDS),
     ]
 
 

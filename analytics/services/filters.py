@@ -252,7 +252,8 @@ PROPERTY_SAMPLE = 5000  # events per name whose keys are read to list the known 
 
 
 def property_keys(*, events: Sequence[str], sample: int = PROPERTY_SAMPLE) -> list[str]:
-    """The property keys seen on the latest stored ``sample`` events of each name (suggestions and the 400's list)."""
+    """The property keys seen on ``sample`` stored events of each name (any ``sample``, the first the index gives: the
+    suggestions and the 400's list; a key missing from them is looked up exactly before it is refused)."""
     if not events:
         return []
     keys: set[str] = set()
