@@ -12,7 +12,7 @@ from django.utils.translation import gettext as _
 from goals import selectors as goal_selectors
 from insights.models import Dashboard, DashboardTile, Insight, Visibility
 from insights.selectors import dashboard_can_change, dashboard_can_pin, dashboard_tiles, insight_visible_to
-from insights.services.insights import UNSET, _check_range
+from insights.services.insights import UNSET, _check_range, segment_refused
 from insights.services.results import Evaluated, insight_evaluate
 from ops_platform.core.exceptions import ApplicationError
 from ops_platform.core.periods import RELATIVE_RANGE_MAX_DAYS, DateRange
@@ -75,6 +75,8 @@ def dashboard_update(*, user, dashboard: Dashboard, name=UNSET, description=UNSE
             dashboard.date_from = dashboard.date_to = None
         _filters(date_range=dashboard.date_range, date_from=dashboard.date_from, date_to=dashboard.date_to)
     if segment_id is not UNSET:
+        if segment_id and segment_id != dashboard.segment_id:
+            segment_refused(user=user, names=["segment"])
         dashboard.segment_id = segment_id or None
     dashboard.full_clean()
     dashboard.save()

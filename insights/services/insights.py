@@ -9,6 +9,7 @@ from django.utils.translation import gettext as _
 from goals import selectors as goal_selectors
 from insights.models import Insight, Visibility
 from insights.selectors import insight_can_change, kind_readable, query_dict, resolved_query
+from ops_platform.core.cohorts import segment_filter_allowed
 from ops_platform.core.exceptions import ApplicationError
 from ops_platform.core.periods import RELATIVE_RANGE, RELATIVE_RANGE_MAX_DAYS, relative_range_days
 from ops_platform.core.reports import DATE_PARAMETERS, ReportKind, report_kind
@@ -49,17 +50,30 @@ def _check_range(date_range: str) -> None:
             _("Choose a range of at most 400 days.")]})
 
 
-def insight_parameters_check(*, kind: ReportKind, params, date_range: str = "") -> dict[str, list[str]]:
+SEGMENT_PARAMETERS = ("segment", "exclude_segment")
+
+
+def insight_parameters_check(*, user, kind: ReportKind, params, date_range: str = "") -> dict[str, list[str]]:
     """The parameters to store: the report's own (others dropped), dates left out when the range is relative;
-    refused with the report's field errors when the report would refuse them today."""
+    refused with the report's field errors when the report would refuse them today, and with a 403 when ``user``
+    may not restrict a report to a segment (it can single out customers: ``ops_platform.core.cohorts``)."""
     _check_range(date_range)
     lists = {name: values for name, values in _as_lists(params).items() if name in kind.parameters}
+    segment_refused(user=user, names=[name for name in SEGMENT_PARAMETERS if any(lists.get(name) or ())])
     if date_range or not kind.dated:
         for name in DATE_PARAMETERS:
             lists.pop(name, None)
         date_range = date_range if kind.dated else ""
     kind.parse(query_dict(resolved_query(kind=kind, params=lists, date_range=date_range)))
     return lists
+
+
+def segment_refused(*, user, names) -> None:
+    """Refuse (403, on the named fields) a segment restriction by someone who may not read customer records."""
+    if names and not segment_filter_allowed(user):
+        message = _("Your role does not allow restricting a report to a segment: it can single out customers.")
+        raise ApplicationError(message, status_code=403, code="permission_denied",
+                               errors={name: [message] for name in names})
 
 
 def _kind_for(*, user, kind: str) -> ReportKind:
@@ -95,7 +109,7 @@ def _sharing(*, user, visibility: str, team_id: int | None):
 def insight_create(*, user, kind: str, params, name: str, description: str = "", date_range: str = "",
                    visibility: str = Visibility.PRIVATE, team_id: int | None = None) -> Insight:
     found = _kind_for(user=user, kind=kind)
-    stored = insight_parameters_check(kind=found, params=params, date_range=date_range)
+    stored = insight_parameters_check(user=user, kind=found, params=params, date_range=date_range)
     insight = Insight(name=name.strip(), description=description.strip(), kind=kind, params=stored,
                       date_range=date_range if found.dated else "", owner=user, visibility=visibility,
                       team=_sharing(user=user, visibility=visibility, team_id=team_id))
@@ -124,7 +138,7 @@ def insight_update(*, user, insight: Insight, name=UNSET, description=UNSET, par
     if params is not UNSET or date_range is not UNSET:
         new_range = insight.date_range if date_range is UNSET else (date_range or "")
         new_params = insight.params if params is UNSET else params
-        insight.params = insight_parameters_check(kind=kind, params=new_params, date_range=new_range)
+        insight.params = insight_parameters_check(user=user, kind=kind, params=new_params, date_range=new_range)
         insight.date_range = new_range if kind.dated else ""
     if visibility is not UNSET or team_id is not UNSET:
         insight.visibility = insight.visibility if visibility is UNSET else visibility

@@ -330,3 +330,21 @@ def test_every_team_gets_its_digest_dashboard_and_monday_subscription_once(crew,
     assert sheets == ["Goals", "AARRR stages", "Channels", "Customers by stage", "Merchants that moved a tier",
                       "Launches and conclusions", "Alerts"]
     assert "2026-11-23 – 2026-11-29" in chinese.body  # the last complete week, resolved on the run's day
+
+
+@pytest.mark.parametrize(("role", "allowed"), [(Role.PM, False), (Role.USER_OPS, True)])
+def test_only_customer_record_readers_set_a_dashboards_segment(make_staff, role, allowed):
+    from users.models import Segment
+
+    segment = Segment.objects.create(name="One customer", rules={})
+    person = make_staff(role)
+    dashboard = dashboard_create(user=person, name="Mine")
+
+    response = _client(person).patch(f"/api/v1/dashboards/{dashboard.pk}/", {"segment": segment.pk}, format="json")
+
+    dashboard.refresh_from_db()
+    if allowed:
+        assert response.status_code == 200 and dashboard.segment_id == segment.pk
+    else:
+        assert response.status_code == 403 and "segment" in response.json()["errors"]
+        assert dashboard.segment_id is None

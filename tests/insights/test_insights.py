@@ -226,3 +226,43 @@ def test_the_insight_list_has_a_fixed_number_of_queries(people, django_assert_nu
 
     with django_assert_num_queries(3):  # the user's roles; the count and the page (teams and kinds inlined)
         client.get("/api/v1/insights/")
+
+
+# Restricting a saved report to a segment can single out customers: only roles that read customer records may.
+
+
+@pytest.mark.parametrize("name", ["segment", "exclude_segment"])
+@pytest.mark.parametrize(("role", "allowed"), [(Role.PM, False), (Role.MERCHANT_OPS, False), (Role.PRODUCT_OPS, False),
+                                               (Role.USER_OPS, True), (Role.ANALYST, True), (Role.ADMIN, True)])
+def test_only_customer_record_readers_save_an_insight_restricted_to_a_segment(make_staff, role, allowed, name):
+    from users.models import Segment
+
+    segment = Segment.objects.create(name="One customer", rules={"field": "distinct_id", "op": "eq", "value": "u1"})
+    body = {"kind": "trends", "name": "by segment", "date_range": "last_7_days",
+            "params": {"event": ["order_paid"], "measure": ["total"], "interval": ["day"], name: [str(segment.pk)]}}
+
+    response = _client(make_staff(role)).post("/api/v1/insights/", body, format="json")
+
+    if allowed:
+        assert response.status_code == 201, response.json()
+        assert Insight.objects.get().params[name] == [str(segment.pk)]
+    else:
+        assert response.status_code == 403
+        assert name in response.json()["errors"]
+        assert not Insight.objects.exists()
+
+
+def test_an_insight_cannot_be_edited_into_a_segment_restriction_by_a_role_without_records(make_staff):
+    from users.models import Segment
+
+    segment = Segment.objects.create(name="Big spenders", rules={})
+    pm = make_staff(Role.PM)
+    insight = insight_create(user=pm, kind="trends", params={"event": ["order_paid"]}, name="orders",
+                             date_range="last_7_days")
+
+    response = _client(pm).patch(f"/api/v1/insights/{insight.pk}/",
+                                 {"params": {"event": ["order_paid"], "segment": [str(segment.pk)]}}, format="json")
+
+    assert response.status_code == 403
+    insight.refresh_from_db()
+    assert "segment" not in insight.params
