@@ -36,7 +36,8 @@ class MoveForm(forms.Form):
 
 
 class ContactForm(forms.Form):
-    kind = forms.ChoiceField(label=_("Kind"), choices=MerchantContact.Kind.choices)
+    kind = forms.ChoiceField(label=_("Kind"), choices=MerchantContact.Kind.choices, error_messages={
+        "required": _("Choose how you followed up: a visit, a call, a message…")})
     notes = forms.CharField(label=_("Notes"), required=False, max_length=10_000,
                             widget=forms.Textarea(attrs={"rows": 3}))
     outcome = forms.CharField(label=_("Outcome"), required=False, max_length=300)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from django.db.models import Case, Count, Exists, OuterRef, Q, QuerySet, Value, When
+from django.db.models import Case, Count, Exists, OuterRef, Q, QuerySet, Subquery, Value, When
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
@@ -302,11 +302,15 @@ def training_session_enrolments(*, session_id: int) -> QuerySet[Enrolment]:
 
 
 def merchant_enrollable(*, user, session_id: int, tier: str | None = None) -> QuerySet[Merchant]:
-    """The merchants ``user`` may enrol in a session: theirs, not terminated, not enrolled in it yet (of ``tier``)."""
+    """The merchants ``user`` may enrol in a session: theirs, not terminated, not enrolled in it yet nor in another
+    session of its course they have not missed (of ``tier``)."""
     merchants = merchant_manageable(user=user).exclude(stage=Merchant.Stage.TERMINATED)
     if tier:
         merchants = merchants.filter(tier=tier)
-    return merchants.exclude(enrolments__session_id=session_id).order_by("code")
+    course = TrainingSession.objects.filter(pk=session_id).values("course_id")
+    enrolled = Enrolment.objects.filter(merchant_id=OuterRef("pk"), session__course_id=Subquery(course)).filter(
+        Q(session_id=session_id) | Q(status__in=[Enrolment.Status.ENROLLED, Enrolment.Status.ATTENDED]))
+    return merchants.exclude(Exists(enrolled)).order_by("code")
 
 
 def campaign_list() -> QuerySet[Campaign]:

@@ -48,3 +48,8 @@ handler404 = "ops_platform.core.apis.not_found"  # under /api/: JSON in the API'
 
 admin.site.site_header = "Ops Platform"
 admin.site.site_title = "Ops Platform"
+
+# The site's error pages, in its layout and the reader's language (JSON under /api/): ops_platform/core/errors.py.
+handler403 = "ops_platform.core.errors.permission_denied"
+handler404 = "ops_platform.core.errors.page_not_found"
+handler500 = "ops_platform.core.errors.server_error"

@@ -411,7 +411,8 @@ def feedback_triage_view(request):
     except ApplicationError as error:
         _refused(request, error)
         return redirect("products:feedback")
-    messages.success(request, _("%(n)d item(s) attached to %(key)s.") % {"n": len(ids), "key": ticket.key})
+    messages.success(request, _("%(n)d item(s) attached to %(key)s.") % {
+        "n": len(set(form.cleaned_data["feedback_ids"])), "key": ticket.key})
     return redirect("products:feedback")
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
@@ -95,7 +96,8 @@ def training_session_update(*, user, session_id: int, course: Course, starts_at,
 
 @transaction.atomic
 def training_enrol(*, user, session_id: int, merchant_ids: list[int]) -> int:
-    """Enrol merchants the user manages; already enrolled ones are left as they are. Returns how many were added."""
+    """Enrol merchants the user manages in a session. A merchant already enrolled in the session's course (this
+    session or another one it has not missed) is refused with a message. Returns how many were added."""
     _require_change(user)
     session = TrainingSession.objects.select_for_update().filter(pk=session_id).first()
     if session is None:
@@ -106,8 +108,20 @@ def training_enrol(*, user, session_id: int, merchant_ids: list[int]) -> int:
                                errors={"merchants": [_("Not yours: %(ids)s.") % {
                                    "ids": ", ".join(str(i) for i in sorted(set(merchant_ids) - allowed))}]},
                                status_code=403, code="permission_denied")
+    # One place per merchant and course: a merchant enrolled in (or having attended) any session of this course is
+    # refused, this session included; one absent from an earlier session may take a later one. The course row is
+    # locked so two sessions of one course cannot enrol the same merchant at once.
+    Course.objects.select_for_update().filter(pk=session.course_id).first()
+    already = (Enrolment.objects.filter(session__course_id=session.course_id, merchant_id__in=merchant_ids)
+               .filter(Q(session=session) | Q(status__in=[Enrolment.Status.ENROLLED, Enrolment.Status.ATTENDED]))
+               .select_related("merchant", "session").order_by("merchant__code", "session__starts_at"))
+    if already:
+        listed = ", ".join(f"{e.merchant.code} ({timezone.localtime(e.session.starts_at):%Y-%m-%d})" for e in already)
+        raise ApplicationError(_("Some merchants are already enrolled in this course."),
+                               errors={"merchants": [_("Already enrolled: %(list)s.") % {"list": listed}]},
+                               code="already_enrolled")
     taken = set(session.enrolments.values_list("merchant_id", flat=True))
-    new = [merchant_id for merchant_id in merchant_ids if merchant_id not in taken]
+    new = list(dict.fromkeys(merchant_ids))
     if len(taken) + len(new) > session.capacity:
         raise ApplicationError(_("The session is full."), errors={"merchants": [
             _("%(free)d places left.") % {"free": max(session.capacity - len(taken), 0)}]})

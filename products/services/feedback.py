@@ -29,7 +29,8 @@ def feedback_create(*, created_by, source: str, who: str, text: str, category: s
 
 @transaction.atomic
 def feedback_triage(*, actor, feedback_ids: list[int], ticket_id: int) -> Ticket:
-    """Attach feedback items to a ticket; every ticket involved recounts how many asked for it."""
+    """Attach feedback items to a ticket; every ticket involved recounts how many asked for it. An item already
+    attached to this ticket is refused with a message (an item on another ticket moves)."""
     if not can(actor, Area.FEEDBACK_TRIAGE, Action.CHANGE):
         raise ApplicationError(_("Your role does not allow this action."), status_code=403, code="permission_denied")
     ids = sorted({int(i) for i in feedback_ids})
@@ -44,6 +45,13 @@ def feedback_triage(*, actor, feedback_ids: list[int], ticket_id: int) -> Ticket
     if missing:
         raise ApplicationError(_("Some feedback items do not exist."), errors={"feedback_ids": [
             _("Unknown: %(ids)s") % {"ids": ", ".join(map(str, missing))}]})
+    attached = sorted(item.pk for item in items if item.ticket_id == ticket.pk)
+    if attached:
+        # Attaching again would notify (and, counted by the request, report) the same asks twice.
+        raise ApplicationError(
+            _("Some feedback is already attached to %(key)s.") % {"key": ticket.key},
+            errors={"feedback_ids": [_("Already attached: #%(ids)s.") % {"ids": ", #".join(map(str, attached))}]},
+            code="already_attached")
     previous = {item.ticket_id for item in items if item.ticket_id and item.ticket_id != ticket.pk}
     FeedbackItem.objects.filter(pk__in=ids).update(ticket=ticket, triaged_at=timezone.now())
     for affected in Ticket.objects.select_for_update().filter(pk__in=previous | {ticket.pk}):
