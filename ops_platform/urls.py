@@ -44,8 +44,6 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="swagger-ui"),
 ]
 
-handler404 = "ops_platform.core.apis.not_found"  # under /api/: JSON in the API's error format
-
 admin.site.site_header = "Ops Platform"
 admin.site.site_title = "Ops Platform"
 

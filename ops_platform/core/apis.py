@@ -1,7 +1,5 @@
 from django.http import JsonResponse
 from django.views.decorators.cache import never_cache
-from django.views.defaults import page_not_found
-from rest_framework.exceptions import NotFound
 
 from ops_platform.core.health import health_report
 
@@ -15,10 +13,3 @@ def health(request):
     """
     healthy, report = health_report()
     return JsonResponse(report, status=200 if healthy else 503)
-
-
-def not_found(request, exception):
-    """handler404: under /api/ a 404 in the API's error format (a URL no route matches), elsewhere Django's page."""
-    if request.path.startswith("/api/"):
-        return JsonResponse({"message": str(NotFound.default_detail), "code": "not_found", "errors": {}}, status=404)
-    return page_not_found(request, exception)
