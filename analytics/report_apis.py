@@ -15,12 +15,14 @@ from rest_framework.views import APIView
 
 from analytics import selectors
 from analytics.report_forms import (
+    MAX_ID,
     FilteredFunnelForm,
     FilteredGoldenTimeForm,
     FilteredRetentionForm,
     StickinessForm,
     TrendsForm,
 )
+from analytics.services.trends import MAX_BREAKDOWN_LIMIT
 from ops_platform.core.cohorts import segment_filter_allowed
 from ops_platform.core.db import statement_timeout
 from ops_platform.core.exceptions import ApplicationError
@@ -60,8 +62,10 @@ WHERE_PARAMETER = OpenApiParameter(
         "gte, lt, lte, is_set, is_not_set (in/not_in values separated by |; gt…lte compare numbers; is_set and "
         "is_not_set take no value). Example: properties.merchant_id:eq:m12"))
 SEGMENT_PARAMETERS = [
-    OpenApiParameter("segment", int, description="Only the members of this segment (needs customer records)."),
-    OpenApiParameter("exclude_segment", int, description="Leave out the members of this segment."),
+    OpenApiParameter("segment", {"type": "integer", "minimum": 1, "maximum": MAX_ID},
+                     description="Only the members of this segment (needs customer records)."),
+    OpenApiParameter("exclude_segment", {"type": "integer", "minimum": 1, "maximum": MAX_ID},
+                     description="Leave out the members of this segment (needs customer records)."),
 ]
 _STEP = inline_serializer("FunnelStep", {
     "event": serializers.CharField(), "count": serializers.IntegerField(),
@@ -162,7 +166,8 @@ class TrendsApi(APIView):
             OpenApiParameter("interval", str, enum=["day", "week", "month"], description="Default day."),
             *DATE_PARAMETERS,
             OpenApiParameter("breakdown", str, description="properties.<key> (channel: properties.channel)."),
-            OpenApiParameter("breakdown_limit", int, description="Values with a series of their own, 1–25 (10)."),
+            OpenApiParameter("breakdown_limit", {"type": "integer", "minimum": 1, "maximum": MAX_BREAKDOWN_LIMIT},
+                             description="Values with a series of their own, 1–25 (10)."),
             OpenApiParameter("compare", bool, description="Add the previous range of the same length."),
             WHERE_PARAMETER, *SEGMENT_PARAMETERS,
         ],

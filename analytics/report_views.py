@@ -103,11 +103,22 @@ def stickiness_page(request):
                         compute=selectors.stickiness_compute, template="analytics/stickiness.html", context=context)
 
 
+# What each report page shows on a first visit (``forms.page_form``); its download without parameters is the same.
+PAGE_DEFAULTS = {
+    "funnel": forms.funnel_defaults, "retention": forms.retention_defaults, "golden_time": forms.golden_time_defaults,
+    "trends": report_forms.trends_defaults, "stickiness": report_forms.stickiness_defaults,
+}
+
+
 def _download(request, kind: str):
     """The report of the page's query string as a file: ``file_format=xlsx`` or CSV (the default)."""
     file_format = "xlsx" if request.GET.get("file_format") == "xlsx" else "csv"
     try:
-        params = report_exports.report_params(kind, request.GET, user=request.user)
+        query = request.GET.copy()
+        query.pop("file_format", None)
+        # A first visit's page shows its defaults (no query string): its download holds the same report.
+        params = report_exports.report_params(kind, query or PAGE_DEFAULTS[kind](selectors.report_last_day()),
+                                              user=request.user)
         with statement_timeout():  # the builders compute the whole report here; the writer only lays it out
             report = report_build(kind=kind, params=params)
         return writer.file_response(report, file_format)

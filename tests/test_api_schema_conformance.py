@@ -16,7 +16,7 @@ import schemathesis
 from django.core import signals
 from django.core.handlers.wsgi import WSGIHandler
 from django.core.management import call_command
-from django.db import close_old_connections
+from django.db import close_old_connections, connection
 from drf_spectacular.generators import SchemaGenerator
 from drf_spectacular.renderers import OpenApiJsonRenderer
 from hypothesis import HealthCheck, Phase, given
@@ -39,6 +39,9 @@ def seeded(django_db_setup, django_db_blocker):
     from analytics.services.keys import ingest_key_create
 
     with django_db_blocker.unblock():
+        # What the migrations wrote (role groups, beat schedules, tier rules…), put back after the flush below, so
+        # that tests after this module still find it.
+        before = connection.creation.serialize_db_to_string()
         call_command("seed_demo", "--customers", "40", "--days", "7", "--end", "2026-11-24", "--merchants", "12",
                      verbosity=0)
         call_command("compute_alerts", "--date", "2026-11-24", verbosity=0)
@@ -46,7 +49,8 @@ def seeded(django_db_setup, django_db_blocker):
         _token, raw_token = api_token_create(user=admin, name="schemathesis")
         _key, raw_key = ingest_key_create(name="schemathesis")
         yield {"Authorization": f"Token {raw_token}", "X-Ingest-Key": raw_key}
-        call_command("flush", interactive=False, verbosity=0)
+        call_command("flush", interactive=False, verbosity=0, inhibit_post_migrate=True)
+        connection.creation.deserialize_db_from_string(before)
 
 
 def _schema():

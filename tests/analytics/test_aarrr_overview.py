@@ -122,8 +122,10 @@ def test_export_start_creates_a_job_and_goes_to_the_exports_page(client_for, sto
     assert response.status_code == 302
     assert response["Location"] == "/analytics/exports/"
     job = ExportJob.objects.get()
+    as_of = job.params.pop("as_of")  # the data as of the request (a retry exports the same)
     assert (job.status, job.rows_done, job.params) == ("done", 3, {"date_from": "2026-03-01",
                                                                     "date_to": "2026-03-31"})
+    assert as_of.startswith("2026-11-25T")
 
 
 # Partial periods on the chart: the clock is pinned at Wednesday 2026-11-25 10:00 (tests/conftest.py).
