@@ -134,25 +134,6 @@ def _download(request, kind: str):
 
 
 @role_required(Area.ANALYTICS)
-def funnel_export(request):
-    return _download(request, "funnel")
-
-
-@role_required(Area.ANALYTICS)
-def retention_export(request):
-    return _download(request, "retention")
-
-
-@role_required(Area.ANALYTICS)
-def golden_time_export(request):
-    return _download(request, "golden_time")
-
-
-@role_required(Area.ANALYTICS)
-def trends_export(request):
-    return _download(request, "trends")
-
-
-@role_required(Area.ANALYTICS)
-def stickiness_export(request):
-    return _download(request, "stickiness")
+def report_export(request, kind: str):
+    """``/analytics/<report>/export/``: the URLconf names the report (``kind``), one view serves the five."""
+    return _download(request, kind)
