@@ -199,6 +199,41 @@ def test_golden_time_matches_the_reference(settings, engine, tz, rows, event, fi
     _in_rolled_back_transaction(check)
 
 
+GOLDEN_ZONES = [*ZONES, "Asia/Kathmandu"]  # +05:45: quarter hours, not whole hours
+
+
+@pytest.mark.skipif(not POSTGRES, reason="event columns are kept on PostgreSQL only")
+@pytest.mark.parametrize("tz", GOLDEN_ZONES)
+@settings(max_examples=40, deadline=None, derandomize=True,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(rows=event_sets(), later=event_sets(),
+       built=st.one_of(st.just("every day"), st.sets(st.integers(min_value=-4, max_value=14))),
+       event=st.sampled_from(ALPHABET), first_day=st.integers(-2, 6), span=st.integers(0, 8))
+def test_golden_time_by_quarter_hours_matches_the_reference(settings, tz, rows, later, built, event, first_day, span):
+    """Counted per UTC quarter hour — from the event columns (some days built, more events written afterwards, on
+    built days too) and in the database — then placed in local time: the same grid as the reference, which converts
+    every event, across New York's change to daylight saving time and in a zone five hours 45 minutes ahead."""
+    settings.TIME_ZONE = tz
+    date_from = BASE + timedelta(days=first_day)
+    date_to = date_from + timedelta(days=span)
+
+    def check():
+        plain = _load(rows, tz)
+        if built == "every day":
+            columns_build(through=BASE + timedelta(days=30))
+        else:
+            for offset in sorted(built):
+                columns_build_day(BASE + timedelta(days=offset))
+        plain += _load(later, tz)
+
+        expected = reference.golden_time(plain, event, date_from, date_to, tz)
+        for engine in ("columns", "sql", "sql (every event)"):
+            result = golden_time_compute(event=event, date_from=date_from, date_to=date_to, engine=engine)
+            assert (engine, result["matrix"]) == (engine, expected)
+
+    _in_rolled_back_transaction(check)
+
+
 FACT_ALPHABET = ["visit", "signup", "order_paid"]  # first-touch facts are kept for these (analytics/services/facts.py)
 
 
