@@ -11,6 +11,7 @@ urlpatterns = [
     path("import/", views.merchant_import, name="import"),
     path("export/", views.merchant_export, name="export"),
     path("board/", views.board, name="board"),
+    path("board/column/", views.board_column, name="board-column"),
     path("todo/", views.todo, name="todo"),
     path("tiers/", views.tiers, name="tiers"),
     path("tiers/bulk/", views.tiers_bulk, name="tiers-bulk"),

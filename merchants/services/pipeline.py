@@ -42,6 +42,11 @@ def merchant_can_manage(*, user, merchant: Merchant) -> bool:
     return Role.MERCHANT_OPS in roles and merchant.owner_id == user.pk
 
 
+def merchant_moves_for(*, user, merchant: Merchant) -> tuple[str, ...]:
+    """The stages ``user`` may move ``merchant`` to (what ``merchant_move_stage`` accepts, reasons aside)."""
+    return STAGE_MOVES.get(merchant.stage, ()) if merchant_can_manage(user=user, merchant=merchant) else ()
+
+
 def _require_manage(user, merchant: Merchant) -> None:
     if not merchant_can_manage(user=user, merchant=merchant):
         raise ApplicationError(_("Only the merchant's owner or an administrator may change it."),
