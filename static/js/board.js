@@ -208,6 +208,10 @@
       else refused(state.card, state.restore, refusal(result.body));
     });
   });
+  dialog.addEventListener("input", function (event) {
+    const box = dialog.querySelector('[data-field-error="' + event.target.name + '"]');
+    if (box && event.target.value.trim()) { box.textContent = ""; event.target.removeAttribute("aria-invalid"); }
+  });
   dialog.querySelector("[data-dialog-cancel]").addEventListener("click", function () { closeDialog(true); });
   dialog.addEventListener("cancel", function (event) { event.preventDefault(); closeDialog(true); });
 
