@@ -31,6 +31,12 @@ class MerchantForm(forms.Form):
                                               max_digits=14, decimal_places=2)
 
 
+class MerchantEditForm(MerchantForm):
+    """The merchant form on an existing merchant: its code stays."""
+
+    code = None
+
+
 class MoveForm(forms.Form):
     to_stage = forms.ChoiceField(label=_("Move to"), choices=Merchant.Stage.choices)
     reason = forms.ModelChoiceField(label=_("Reason"), required=False, queryset=LossReason.objects.filter(active=True))

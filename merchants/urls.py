@@ -34,6 +34,7 @@ urlpatterns = [
     path("targets/<id:target_id>/edit/", programmes.target_edit, name="target-edit"),
     path("follow-ups/<id:contact_id>/done/", views.follow_up_done, name="follow-up-done"),
     path(M, views.merchant_detail, name="detail"),
+    path(M + "edit/", views.merchant_edit, name="edit"),
     path(M + "move/", views.merchant_move, name="move"),
     path(M + "contact/", views.merchant_contact, name="contact"),
     path(M + "reassign/", views.merchant_reassign_view, name="reassign"),

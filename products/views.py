@@ -127,7 +127,8 @@ def _board_column(request, column: dict, *, offset: int) -> BoardColumn:
                          moves=[(state, Ticket.Status(state).label)
                                 for state in ticket_moves_for(request.user, ticket.status)],
                          overdue=bool(ticket.due_date and ticket.due_date < today
-                                      and ticket.status not in Ticket.CLOSED_STATUSES))
+                                      and ticket.status not in Ticket.CLOSED_STATUSES),
+                         classes=f"prio-{ticket.priority}")
                for ticket in column["tickets"]],
         more_url=next_page_url(reverse("products:board-column"), column_field="status", key=column["status"],
                                offset=shown, count=column["count"]))

@@ -7,6 +7,7 @@ Every page needs a login (middleware) and a role (``role_required``, checked bef
 from __future__ import annotations
 
 from django.contrib import messages
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
@@ -19,6 +20,7 @@ from merchants import selectors
 from merchants.forms import (
     ContactForm,
     ImportForm,
+    MerchantEditForm,
     MerchantFilterForm,
     MerchantForm,
     MoveForm,
@@ -35,6 +37,7 @@ from merchants.services.pipeline import (
     merchant_move_stage,
     merchant_moves_for,
     merchant_reassign,
+    merchant_update,
 )
 from merchants.services.relationship import contact_log, follow_up_complete
 from ops_platform.core import exports
@@ -147,6 +150,7 @@ def _board_card(user, merchant: Merchant, today) -> BoardCard:
     return BoardCard(obj=merchant, id=merchant.pk, testid=f"card-{merchant.code}",
                      label=f"{merchant.code} {merchant.name}",
                      moves=[(stage, Merchant.Stage(stage).label) for stage in moves],
+                     classes="stale" if merchant.is_stale else "",
                      overdue=bool(merchant.next_follow_up and merchant.next_follow_up < today))
 
 
@@ -217,6 +221,31 @@ def merchant_detail(request, merchant_id: int):
                     "can_reassign": can(request.user, Area.MERCHANT_ASSIGN, Action.CHANGE), "chart": chart,
                     "has_reasons": LossReason.objects.filter(active=True).exists()})
     return render(request, "merchants/detail.html", context)
+
+
+@role_required(Area.MERCHANTS, Action.CHANGE)
+def merchant_edit(request, merchant_id: int):
+    """The merchant form on an existing merchant (its owner or an administrator): profile and expected GMV."""
+    merchant = selectors.merchant_get(merchant_id=merchant_id)
+    if merchant is None:
+        raise Http404(_("No such merchant."))
+    form = MerchantEditForm(request.POST or None, initial={
+        name: getattr(merchant, name) for name in MerchantEditForm.base_fields})
+    if request.method == "POST" and form.is_valid():
+        try:
+            merchant_update(user=request.user, merchant_id=merchant_id, **form.cleaned_data)
+        except ApplicationError as error:
+            if error.status_code == 403:
+                raise PermissionDenied(error.message) from error
+            for field, errors in error.errors.items():
+                form.add_error(field if field in form.fields else None, errors)
+        else:
+            messages.success(request, _("Merchant saved."))
+            return _back(merchant_id)
+    return render(request, "merchants/form_page.html", {
+        "title": _("Edit %(merchant)s") % {"merchant": f"{merchant.code} {merchant.name}"}, "form": form,
+        "back_url": reverse("merchants:detail", args=[merchant_id]), "testid": "merchant-edit"},
+        status=400 if form.errors else 200)
 
 
 def _back(merchant_id: int, anchor: str = ""):

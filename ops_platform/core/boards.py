@@ -31,6 +31,7 @@ class BoardCard:
     label: str  # how the card is named in announcements ("M001 Noodle House")
     moves: list[tuple[str, str]] = field(default_factory=list)  # (column key, label) the viewer may move it to
     overdue: bool = False  # its date (next follow-up, due date) is before the local today
+    classes: str = ""  # the app's CSS classes for the card (stale, priority)
 
 
 @dataclass

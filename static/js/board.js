@@ -86,6 +86,7 @@
       changeCount(target, 1);
       card.dataset.column = toKey;
       card.querySelectorAll("[data-stale]").forEach(function (flag) { flag.remove(); });
+      card.classList.remove("stale");  // a move starts the time in the stage again
       rebuildMenu(card, toKey);
       showCardError(card, "");
     } else {

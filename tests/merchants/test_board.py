@@ -284,3 +284,37 @@ def test_expected_gmv_in_the_api_and_its_bounds(api_client_for):
     assert (created.status_code, created.json()["expected_monthly_gmv"]) == (201, "1200.00")
     assert (negative.status_code, set(negative.json()["errors"])) == (400, {"expected_monthly_gmv"})
     assert (cleared.status_code, cleared.json()["expected_monthly_gmv"]) == (200, None)
+
+
+def test_the_owner_edits_the_expected_gmv_on_the_merchant_form(make_staff):
+    ops = make_staff(Role.MERCHANT_OPS)
+    merchant = merchant_create(user=ops, code="G1", name="Grill", category="food", city="Shanghai")
+    client = Client()
+    client.force_login(ops)
+    fields = {"name": "Grill & Bar", "category": "food", "city": "Shanghai", "expected_monthly_gmv": "45000"}
+
+    form = client.get(f"/merchants/{merchant.pk}/edit/")
+    bad = client.post(f"/merchants/{merchant.pk}/edit/", {**fields, "expected_monthly_gmv": "-1"})
+    saved = client.post(f"/merchants/{merchant.pk}/edit/", fields)
+
+    assert form.status_code == 200 and 'name="code"' not in form.content.decode()
+    assert bad.status_code == 400 and 'data-testid="error-expected_monthly_gmv"' in bad.content.decode()
+    assert saved.status_code == 302
+    merchant.refresh_from_db()
+    assert (merchant.name, merchant.expected_monthly_gmv) == ("Grill & Bar", Decimal("45000.00"))
+    assert 'data-testid="edit-merchant"' in client.get(f"/merchants/{merchant.pk}/").content.decode()
+
+
+@pytest.mark.parametrize("role", [Role.ANALYST, Role.MERCHANT_OPS])
+def test_someone_elses_merchant_cannot_be_edited(make_staff, role):
+    merchant = merchant_create(user=make_staff(Role.MERCHANT_OPS), code="G1", name="Grill", category="food",
+                               city="Shanghai")
+    client = Client()
+    client.force_login(make_staff(role))
+
+    response = client.post(f"/merchants/{merchant.pk}/edit/", {"name": "Taken", "category": "food",
+                                                               "city": "Shanghai", "expected_monthly_gmv": "1"})
+
+    assert response.status_code == 403
+    merchant.refresh_from_db()
+    assert (merchant.name, merchant.expected_monthly_gmv) == ("Grill", None)
