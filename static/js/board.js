@@ -84,7 +84,7 @@
       const cards = target.querySelector("[data-cards]");
       if (card.parentNode !== cards) cards.insertBefore(card, cards.firstChild);
       changeCount(target, 1);
-      card.dataset.column = toKey;
+      card.dataset.inColumn = toKey;
       card.querySelectorAll("[data-stale]").forEach(function (flag) { flag.remove(); });
       card.classList.remove("stale");  // a move starts the time in the stage again
       rebuildMenu(card, toKey);
@@ -107,7 +107,7 @@
   }
 
   function attempt(card, toKey, restore) {
-    const fromColumn = columnByKey(card.dataset.column);
+    const fromColumn = columnByKey(card.dataset.inColumn);
     const needs = config.needs[toKey] || [];
     if (needs.length) { openDialog(card, fromColumn, toKey, needs, restore); return; }
     card.setAttribute("aria-busy", "true");
@@ -216,14 +216,14 @@
   dialog.querySelector("[data-dialog-cancel]").addEventListener("click", function () { closeDialog(true); });
   dialog.addEventListener("cancel", function (event) { event.preventDefault(); closeDialog(true); });
 
-  // Cards: remember where each one is, and make them movable.
-  function adopt(card, column, loaded) {
-    card.dataset.column = column.dataset.column;
-    if (loaded) card.dataset.loaded = "1";
-  }
+  // Cards: remember the column the server last put each one in (a dragged card is in its new column before the server
+  // answers), and make them movable.
   root.querySelectorAll("[data-column]").forEach(function (column) {
     const cards = column.querySelector("[data-cards]");
-    cards.querySelectorAll("[data-id]").forEach(function (card) { adopt(card, column, true); });
+    cards.querySelectorAll("[data-id]").forEach(function (card) {
+      card.dataset.inColumn = column.dataset.column;
+      card.dataset.loaded = "1";
+    });
     column.dataset.loadedCards = String(cards.querySelectorAll("[data-id]").length);
     if (window.Sortable) {
       window.Sortable.create(cards, {
@@ -251,18 +251,6 @@
     card.dataset.focusAfter = "1";
     attempt(card, toKey, function () {});
   });
-  // The card's column is where the server last put it.
-  const observer = new MutationObserver(function (records) {
-    records.forEach(function (record) {
-      record.addedNodes.forEach(function (node) {
-        if (node.nodeType === 1 && node.dataset.id && !node.dataset.column) {
-          adopt(node, columnOf(node), false);
-        }
-      });
-    });
-  });
-  root.querySelectorAll("[data-cards]").forEach(function (cards) { observer.observe(cards, {childList: true}); });
-
   // Columns: 30 cards at a time, on "Load more" or when it scrolls into view.
   function loadMore(button) {
     if (button.dataset.busy === "1" || !button.dataset.more) return;
@@ -281,7 +269,7 @@
         template.content.querySelectorAll("[data-id]").forEach(function (card) {
           column.dataset.loadedCards = String(Number(column.dataset.loadedCards) + 1);
           if (cards.querySelector('[data-id="' + card.dataset.id + '"]')) return;  // moved here earlier
-          card.dataset.column = column.dataset.column;
+          card.dataset.inColumn = column.dataset.column;
           card.dataset.loaded = "1";
           cards.append(card);
         });
