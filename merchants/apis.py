@@ -84,7 +84,7 @@ class MerchantOutputSerializer(serializers.ModelSerializer):
         fields = ["id", "code", "name", "category", "city", "district", "address", "contact_person", "contact_phone",
                   "source", "tags", "stage", "owner", "is_stale", "stage_changed_at", "contacted_at", "negotiating_at",
                   "signed_at", "live_at", "paused_at", "terminated_at", "loss_reason", "loss_note", "tier",
-                  "tier_since", "health_score", "created_at"]
+                  "tier_since", "health_score", "expected_monthly_gmv", "created_at"]
 
 
 class MerchantInputSerializer(serializers.Serializer):
@@ -98,6 +98,8 @@ class MerchantInputSerializer(serializers.Serializer):
     contact_phone = serializers.CharField(max_length=40, required=False, allow_blank=True)
     source = serializers.CharField(max_length=100, required=False, allow_blank=True)
     tags = serializers.ListField(child=serializers.CharField(max_length=40), required=False, max_length=20)
+    expected_monthly_gmv = serializers.DecimalField(max_digits=14, decimal_places=2, min_value=0, required=False,
+                                                    allow_null=True)
     owner = _staff_field(required=False, allow_null=True)
 
 

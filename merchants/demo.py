@@ -10,6 +10,7 @@ idempotent: a second run finds the history in place and only recomputes the week
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
+from decimal import Decimal
 
 import numpy as np
 from django.db import transaction
@@ -131,6 +132,10 @@ def _history(rng, *, end: date, days: int, owner, reasons) -> tuple[int, int]:
             if reason:
                 merchant.loss_reason, merchant.loss_note = reason, "Signed elsewhere after two calls"
             previous = stage
+        # the operator's estimate of what a merchant in the pipeline will sell a month (no random draw: the rest of the
+        # demo's sequence stays as it was)
+        if merchant.stage not in (S.LIVE, S.PAUSED, S.TERMINATED) and index % 3 != 2:
+            merchant.expected_monthly_gmv = Decimal(20_000 + (index * 7_919) % 180_000 // 1_000 * 1_000)
         # the relationship log: a few contacts over the period, the newest with a follow-up
         for k in range(int(rng.integers(0, 4))):
             kind = ["visit", "call", "message", "training", "meetup"][int(rng.integers(0, 5))]
@@ -147,7 +152,7 @@ def _history(rng, *, end: date, days: int, owner, reasons) -> tuple[int, int]:
         contact.follow_up_on = today
     Merchant.objects.bulk_update(merchants, ["stage", "stage_changed_at", "contacted_at", "negotiating_at",
                                              "signed_at", "live_at", "paused_at", "terminated_at", "loss_reason",
-                                             "loss_note"], batch_size=500)
+                                             "loss_note", "expected_monthly_gmv"], batch_size=500)
     MerchantStageMove.objects.bulk_create(moves, batch_size=1000)
     MerchantContact.objects.bulk_create(contacts, batch_size=1000)
     return len(moves), len(contacts)

@@ -27,6 +27,14 @@ class MerchantForm(forms.Form):
     contact_person = forms.CharField(label=_("Contact person"), max_length=100, required=False)
     contact_phone = forms.CharField(label=_("Contact phone"), max_length=40, required=False)
     source = forms.CharField(label=_("Source"), max_length=100, required=False)
+    expected_monthly_gmv = forms.DecimalField(label=_("Expected monthly GMV"), required=False, min_value=0,
+                                              max_digits=14, decimal_places=2)
+
+
+class MerchantEditForm(MerchantForm):
+    """The merchant form on an existing merchant: its code stays."""
+
+    code = None
 
 
 class MoveForm(forms.Form):

@@ -71,6 +71,9 @@ class Merchant(models.Model):
     tier = models.CharField(_("tier"), max_length=20, choices=Tier.choices, blank=True)
     tier_since = models.DateField(_("tier since"), null=True, blank=True)
     health_score = models.PositiveSmallIntegerField(_("health score"), null=True, blank=True)
+    # What the operator expects the merchant to sell a month once live (their estimate, not a measurement).
+    expected_monthly_gmv = models.DecimalField(_("expected monthly GMV"), max_digits=14, decimal_places=2, null=True,
+                                               blank=True, validators=[MinValueValidator(0)])
 
     class Meta:
         ordering = ["code"]

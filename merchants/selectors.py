@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from django.db.models import Case, Count, Exists, OuterRef, Q, QuerySet, Subquery, Value, When
-from django.db.models.functions import TruncDate
+from django.db.models import Case, Count, Exists, F, OuterRef, Q, QuerySet, Subquery, Value, When, Window
+from django.db.models.functions import RowNumber, TruncDate
 from django.utils import timezone
 
 from merchants.models import (
@@ -115,16 +115,39 @@ def merchant_filter_choices() -> dict[str, list[str]]:
     }
 
 
-def merchant_board(*, mine=None) -> list[dict]:
-    """The pipeline board: one column per stage with its merchants, stale ones flagged (2 queries)."""
-    merchants = merchant_queryset()
-    if mine is not None:
-        merchants = merchants.filter(owner=mine)
+def _board_queryset(*, mine=None) -> QuerySet[Merchant]:
+    """Merchants for the board: owner, stale flag and the next open follow-up date (a subquery, no query per card)."""
+    next_follow_up = (MerchantContact.objects.filter(merchant=OuterRef("pk"), follow_up_done_at__isnull=True,
+                                                     follow_up_on__isnull=False)
+                      .order_by("follow_up_on").values("follow_up_on")[:1])
+    merchants = merchant_queryset().annotate(next_follow_up=Subquery(next_follow_up))
+    return merchants.filter(owner=mine) if mine is not None else merchants
+
+
+BOARD_ORDER = (F("stage_changed_at").asc(nulls_first=True), F("code").asc())  # longest in the stage first
+
+
+def merchant_board(*, mine=None, per_column: int = 30) -> list[dict]:
+    """The pipeline board: one column per stage with its first ``per_column`` merchants (longest in the stage first)
+    and how many it holds. One windowed query (+1 for the stage settings), however many merchants there are."""
+    rows = list(_board_queryset(mine=mine).annotate(
+        position=Window(RowNumber(), partition_by=[F("stage")], order_by=list(BOARD_ORDER)),
+        in_column=Window(Count("pk"), partition_by=[F("stage")]),
+    ).filter(position__lte=per_column).order_by("stage", "position"))
     by_stage: dict[str, list[Merchant]] = {stage: [] for stage in PIPELINE}
-    for merchant in merchants.exclude(stage=Merchant.Stage.TERMINATED).order_by("stage_changed_at", "code")[:2000]:
+    counts = dict.fromkeys(PIPELINE, 0)
+    for merchant in rows:
         by_stage[merchant.stage].append(merchant)
-    return [{"stage": stage, "label": Merchant.Stage(stage).label, "merchants": by_stage[stage]}
-            for stage in PIPELINE if stage != Merchant.Stage.TERMINATED]
+        counts[merchant.stage] = merchant.in_column
+    return [{"stage": stage, "label": Merchant.Stage(stage).label, "merchants": by_stage[stage],
+             "count": counts[stage]} for stage in PIPELINE]
+
+
+def merchant_board_column(*, stage: str, offset: int = 0, limit: int = 30, mine=None) -> dict:
+    """One column's page of the board: ``limit`` merchants from ``offset`` and the column's count (2 queries + 1)."""
+    merchants = _board_queryset(mine=mine).filter(stage=stage)
+    return {"stage": stage, "label": Merchant.Stage(stage).label, "count": merchants.count(),
+            "merchants": list(merchants.order_by(*BOARD_ORDER)[offset:offset + limit])}
 
 
 def merchant_stage_moves(*, merchant_id: int) -> QuerySet[MerchantStageMove]:

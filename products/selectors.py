@@ -6,8 +6,8 @@ from collections import defaultdict
 from datetime import date, timedelta
 
 from django.contrib.auth import get_user_model
-from django.db.models import Count, Max, Prefetch, Q, QuerySet
-from django.db.models.functions import TruncDate
+from django.db.models import Count, F, Max, Prefetch, Q, QuerySet, Window
+from django.db.models.functions import RowNumber, TruncDate
 from django.urls import reverse
 from django.utils import timezone
 
@@ -86,14 +86,30 @@ def ticket_get(*, ticket_id: int) -> Ticket | None:
     return ticket_queryset().prefetch_related("watchers").filter(pk=ticket_id).first()
 
 
-def ticket_board() -> list[dict]:
-    """Columns of the board, one per workflow state (rejected and cancelled left out). Two queries."""
-    tickets = list(ticket_queryset().exclude(status__in=[Ticket.Status.REJECTED, Ticket.Status.CANCELLED])
-                   .order_by("-priority", "-id"))
-    by_status = defaultdict(list)
-    for ticket in tickets:
+BOARD_ORDER = (F("priority").desc(), F("id").desc())
+
+
+def ticket_board(*, per_column: int = 30) -> list[dict]:
+    """Columns of the board, one per workflow state (rejected and cancelled left out), each with its first
+    ``per_column`` tickets (highest priority, then newest) and its count: one windowed query."""
+    rows = list(Ticket.objects.select_related("owner_pm").filter(status__in=BOARD_STATES).annotate(
+        position=Window(RowNumber(), partition_by=[F("status")], order_by=list(BOARD_ORDER)),
+        in_column=Window(Count("pk"), partition_by=[F("status")]),
+    ).filter(position__lte=per_column).order_by("status", "position"))
+    by_status: dict[str, list[Ticket]] = defaultdict(list)
+    counts: dict[str, int] = defaultdict(int)
+    for ticket in rows:
         by_status[ticket.status].append(ticket)
-    return [{"status": state.value, "label": state.label, "tickets": by_status[state.value]} for state in BOARD_STATES]
+        counts[ticket.status] = ticket.in_column
+    return [{"status": state.value, "label": state.label, "tickets": by_status[state.value],
+             "count": counts[state.value]} for state in BOARD_STATES]
+
+
+def ticket_board_column(*, status: str, offset: int = 0, limit: int = 30) -> dict:
+    """One column's page of the board: ``limit`` tickets from ``offset`` and the column's count (2 queries)."""
+    tickets = Ticket.objects.select_related("owner_pm").filter(status=status)
+    return {"status": status, "label": Ticket.Status(status).label, "count": tickets.count(),
+            "tickets": list(tickets.order_by(*BOARD_ORDER)[offset:offset + limit])}
 
 
 def _quarter(day: date) -> str:

@@ -9,6 +9,7 @@ urlpatterns = [
     path("tickets/mine/", views.my_tickets, name="my-tickets"),
     path("tickets/new/", views.ticket_new, name="ticket-new"),
     path("board/", views.board, name="board"),
+    path("board/column/", views.board_column, name="board-column"),
     path("roadmap/", views.roadmap, name="roadmap"),
     path(T, views.ticket_detail, name="ticket"),
     path(T + "edit/", views.ticket_edit, name="ticket-edit"),

@@ -13,9 +13,21 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from ops_platform.core.boards import (
+    BOARD_PAGE,
+    BoardCard,
+    BoardColumn,
+    BoardColumnForm,
+    MoveField,
+    board_bad_input,
+    board_column_response,
+    board_config,
+    next_page_url,
+)
 from ops_platform.core.db import ReportTimeout, statement_timeout
 from ops_platform.core.downloads import stored_file_response
 from ops_platform.core.exceptions import ApplicationError
@@ -106,9 +118,49 @@ def my_tickets(request):
     return ticket_list(request, mine=True)
 
 
+def _board_column(request, column: dict, *, offset: int) -> BoardColumn:
+    today = timezone.localdate()
+    shown = offset + len(column["tickets"])
+    return BoardColumn(
+        key=column["status"], label=column["label"], count=column["count"],
+        cards=[BoardCard(obj=ticket, id=ticket.pk, testid=f"card-{ticket.key}", label=f"{ticket.key} {ticket.title}",
+                         moves=[(state, Ticket.Status(state).label)
+                                for state in ticket_moves_for(request.user, ticket.status)],
+                         overdue=bool(ticket.due_date and ticket.due_date < today
+                                      and ticket.status not in Ticket.CLOSED_STATUSES),
+                         classes=f"prio-{ticket.priority}")
+               for ticket in column["tickets"]],
+        more_url=next_page_url(reverse("products:board-column"), column_field="status", key=column["status"],
+                               offset=shown, count=column["count"]))
+
+
 @role_required(Area.TICKETS)
 def board(request):
-    return render(request, "products/board.html", {"columns": selectors.ticket_board()})
+    """The workflow as a Kanban board: a move goes through the ticket move API, which calls ``ticket_move`` (its role
+    rules and gates) as the ticket page's move buttons do; a refused move snaps back with the server's reason."""
+    moves = {state.value: [(to, Ticket.Status(to).label) for to in ticket_moves_for(request.user, state.value)]
+             for state in selectors.BOARD_STATES}
+    config = board_config(move_url=reverse("ticket-move", args=[0]), move_field="to_status", moves=moves, needs={
+        Ticket.Status.REJECTED: [MoveField("reason", _("Why is it rejected?"), "textarea")],
+        Ticket.Status.CONCLUDED: [MoveField("outcome", _("Outcome"), "select", Ticket.Outcome.choices),
+                                  MoveField("analysis_summary", _("Analysis summary"), "textarea")]})
+    return render(request, "products/board.html", {
+        "columns": [_board_column(request, column, offset=0) for column in selectors.ticket_board(
+            per_column=BOARD_PAGE)],
+        "board": config, "card_template": "products/_board_card.html"})
+
+
+@role_required(Area.TICKETS)
+def board_column(request):
+    """A board column's next cards (JSON, the cards rendered): ``?status=&offset=``."""
+    form = BoardColumnForm(request.GET, columns=[(state.value, state.label) for state in selectors.BOARD_STATES],
+                           column_field="status")
+    if not form.is_valid():
+        return board_bad_input(form)
+    offset = form.cleaned_data["offset"] or 0
+    column = selectors.ticket_board_column(status=form.cleaned_data["column"], offset=offset, limit=BOARD_PAGE)
+    return board_column_response(request, column=_board_column(request, column, offset=offset),
+                                 card_template="products/_board_card.html")
 
 
 @role_required(Area.TICKETS)

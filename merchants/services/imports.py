@@ -14,11 +14,11 @@ from django.utils.translation import gettext_lazy
 from merchants.models import Merchant, MerchantStageMove
 from merchants.services.pipeline import merchant_build
 from ops_platform.core.exceptions import ApplicationError
-from ops_platform.core.exports import DATETIME, HEADER_BOTH, INT, Column, ExportTable, Report, header_code
+from ops_platform.core.exports import DATETIME, HEADER_BOTH, INT, MONEY, Column, ExportTable, Report, header_code
 from ops_platform.core.roles import Action, Area, Role, can, roles_of
 
 COLUMNS = ("code", "name", "category", "city", "district", "address", "contact_person", "contact_phone", "source",
-           "tags", "owner")
+           "tags", "owner", "expected_monthly_gmv")
 REQUIRED = ("code", "name", "category", "city")
 MAX_ROWS = 5000
 MAX_BYTES = 5 * 1024 * 1024
@@ -30,6 +30,7 @@ EXPORT_COLUMNS = [
     Column("owner", gettext_lazy("Owner")), Column("contact_person", gettext_lazy("Contact person")),
     Column("contact_phone", gettext_lazy("Contact phone")), Column("source", gettext_lazy("Source")),
     Column("tags", gettext_lazy("Tags")), Column("created_at", gettext_lazy("Created"), DATETIME),
+    Column("expected_monthly_gmv", gettext_lazy("Expected monthly GMV"), MONEY),
 ]
 
 
@@ -60,7 +61,8 @@ def merchants_import(*, user, filename: str, data: bytes) -> int:
     """Create every merchant of the file, or none: any bad row refuses the whole file with row-level errors.
 
     The first row names the columns (``code, name, category, city`` required; also district, address,
-    contact_person, contact_phone, source, tags (comma-separated), owner (username; admins only)).
+    contact_person, contact_phone, source, tags (comma-separated), owner (username; admins only),
+    expected_monthly_gmv (a number, may be empty)).
     """
     if not can(user, Area.MERCHANTS, Action.CHANGE):
         raise ApplicationError(_("Your role does not allow this action."), status_code=403, code="permission_denied")
@@ -145,7 +147,7 @@ def _export_values(merchant: Merchant) -> list:
     return [merchant.code, merchant.name, merchant.category, merchant.city, merchant.district,
             merchant.stage, merchant.tier, merchant.health_score,
             merchant.owner.username if merchant.owner else "", merchant.contact_person, merchant.contact_phone,
-            merchant.source, ",".join(merchant.tags or []), merchant.created_at]
+            merchant.source, ",".join(merchant.tags or []), merchant.created_at, merchant.expected_monthly_gmv]
 
 
 def merchants_report(*, merchants) -> Report:

@@ -29,7 +29,8 @@ STAGE_MOVES: dict[str, tuple[str, ...]] = {
     S.TERMINATED: (S.LEAD,),
 }
 EDITABLE_FIELDS = ("name", "category", "city", "district", "address", "contact_person", "contact_phone", "source",
-                   "tags")
+                   "tags", "expected_monthly_gmv")
+NUMBER_FIELDS = ("expected_monthly_gmv",)  # empty means unknown (None); full_clean parses and bounds the rest
 MAX_TAGS = 20
 
 
@@ -39,6 +40,11 @@ def merchant_can_manage(*, user, merchant: Merchant) -> bool:
     if Role.ADMIN in roles:
         return True
     return Role.MERCHANT_OPS in roles and merchant.owner_id == user.pk
+
+
+def merchant_moves_for(*, user, merchant: Merchant) -> tuple[str, ...]:
+    """The stages ``user`` may move ``merchant`` to (what ``merchant_move_stage`` accepts, reasons aside)."""
+    return STAGE_MOVES.get(merchant.stage, ()) if merchant_can_manage(user=user, merchant=merchant) else ()
 
 
 def _require_manage(user, merchant: Merchant) -> None:
@@ -60,6 +66,16 @@ def _clean_tags(tags) -> list[str]:
     return cleaned
 
 
+def _field_value(field: str, value):
+    """An editable field's value as the model takes it: tags cleaned, numbers as given ("" → None), text stripped."""
+    if field == "tags":
+        return _clean_tags(value)
+    if field in NUMBER_FIELDS:
+        return None if value is None or str(value).strip() == "" else (value.strip() if isinstance(value, str)
+                                                                       else value)
+    return (value or "").strip()
+
+
 def _full_clean(merchant: Merchant) -> None:
     try:
         merchant.full_clean(exclude=["owner", "loss_reason"], validate_unique=False)
@@ -76,7 +92,7 @@ def merchant_build(*, code: str, name: str, category: str, city: str, owner=None
     for field, value in fields.items():
         if field not in EDITABLE_FIELDS:
             raise ApplicationError(_("Unknown field."), errors={field: [_("Not a merchant field.")]})
-        setattr(merchant, field, _clean_tags(value) if field == "tags" else (value or "").strip())
+        setattr(merchant, field, _field_value(field, value))
     if stage not in S.values:
         raise ApplicationError(_("Unknown stage."), errors={"stage": [_("Not a pipeline stage.")]})
     if stage in STAGE_DATE_FIELDS:
@@ -124,7 +140,7 @@ def merchant_update(*, user, merchant_id: int, **fields) -> Merchant:
     for field, value in fields.items():
         if field not in EDITABLE_FIELDS:
             raise ApplicationError(_("Unknown field."), errors={field: [_("Not a merchant field.")]})
-        setattr(merchant, field, _clean_tags(value) if field == "tags" else (value or "").strip())
+        setattr(merchant, field, _field_value(field, value))
     _full_clean(merchant)
     merchant.save()
     return merchant

@@ -7,10 +7,12 @@ Every page needs a login (middleware) and a role (``role_required``, checked bef
 from __future__ import annotations
 
 from django.contrib import messages
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -18,6 +20,7 @@ from merchants import selectors
 from merchants.forms import (
     ContactForm,
     ImportForm,
+    MerchantEditForm,
     MerchantFilterForm,
     MerchantForm,
     MoveForm,
@@ -28,9 +31,27 @@ from merchants.models import LossReason, Merchant, Tier
 from merchants.overview import merchant_overview
 from merchants.services.imports import merchants_import, merchants_report
 from merchants.services.metrics import merchant_rotate_out, merchant_tier_set
-from merchants.services.pipeline import merchant_create, merchant_move_stage, merchant_reassign
+from merchants.services.pipeline import (
+    STAGE_MOVES,
+    merchant_create,
+    merchant_move_stage,
+    merchant_moves_for,
+    merchant_reassign,
+    merchant_update,
+)
 from merchants.services.relationship import contact_log, follow_up_complete
 from ops_platform.core import exports
+from ops_platform.core.boards import (
+    BOARD_PAGE,
+    BoardCard,
+    BoardColumn,
+    BoardColumnForm,
+    MoveField,
+    board_bad_input,
+    board_column_response,
+    board_config,
+    next_page_url,
+)
 from ops_platform.core.exceptions import ApplicationError
 from ops_platform.core.permissions import role_required
 from ops_platform.core.roles import Action, Area, can
@@ -124,11 +145,53 @@ def merchant_import(request):
     return redirect("merchants:list")
 
 
+def _board_card(user, merchant: Merchant, today) -> BoardCard:
+    moves = merchant_moves_for(user=user, merchant=merchant)
+    return BoardCard(obj=merchant, id=merchant.pk, testid=f"card-{merchant.code}",
+                     label=f"{merchant.code} {merchant.name}",
+                     moves=[(stage, Merchant.Stage(stage).label) for stage in moves],
+                     classes="stale" if merchant.is_stale else "",
+                     overdue=bool(merchant.next_follow_up and merchant.next_follow_up < today))
+
+
+def _board_column(request, column: dict, *, offset: int, mine: bool) -> BoardColumn:
+    today = timezone.localdate()
+    shown = offset + len(column["merchants"])
+    return BoardColumn(
+        key=column["stage"], label=column["label"], count=column["count"],
+        cards=[_board_card(request.user, merchant, today) for merchant in column["merchants"]],
+        more_url=next_page_url(reverse("merchants:board-column"), column_field="stage", key=column["stage"],
+                               offset=shown, count=column["count"], extra="&mine=1" if mine else ""))
+
+
 @role_required(Area.MERCHANTS)
 def board(request):
+    """The pipeline as a Kanban board: a card dragged (or moved from its menu) to another stage goes through the
+    merchant move API, which calls ``merchant_move_stage`` as the move form does."""
     mine = request.GET.get("mine") == "1"
+    columns = selectors.merchant_board(mine=request.user if mine else None, per_column=BOARD_PAGE)
+    reasons = [(reason.pk, reason.name) for reason in selectors.loss_reasons()]
+    moves = {stage: [(to, Merchant.Stage(to).label) for to in targets] for stage, targets in STAGE_MOVES.items()}
+    config = board_config(move_url=reverse("merchant-moves", args=[0]), move_field="to_stage", moves=moves, needs={
+        Merchant.Stage.TERMINATED: [MoveField("reason", _("Loss reason"), "select", reasons),
+                                    MoveField("note", _("What happened"), "textarea")]})
     return render(request, "merchants/board.html", {
-        "columns": selectors.merchant_board(mine=request.user if mine else None), "mine": mine})
+        "columns": [_board_column(request, column, offset=0, mine=mine) for column in columns], "mine": mine,
+        "board": config, "card_template": "merchants/_board_card.html"})
+
+
+@role_required(Area.MERCHANTS)
+def board_column(request):
+    """A board column's next cards (JSON, the cards rendered): ``?stage=&offset=[&mine=1]``."""
+    form = BoardColumnForm(request.GET, columns=Merchant.Stage.choices, column_field="stage")
+    if not form.is_valid():
+        return board_bad_input(form)
+    data = form.cleaned_data
+    offset, mine = data["offset"] or 0, data["mine"]
+    column = selectors.merchant_board_column(stage=data["column"], offset=offset, limit=BOARD_PAGE,
+                                             mine=request.user if mine else None)
+    return board_column_response(request, column=_board_column(request, column, offset=offset, mine=mine),
+                                 card_template="merchants/_board_card.html")
 
 
 @role_required(Area.MERCHANTS)
@@ -158,6 +221,31 @@ def merchant_detail(request, merchant_id: int):
                     "can_reassign": can(request.user, Area.MERCHANT_ASSIGN, Action.CHANGE), "chart": chart,
                     "has_reasons": LossReason.objects.filter(active=True).exists()})
     return render(request, "merchants/detail.html", context)
+
+
+@role_required(Area.MERCHANTS, Action.CHANGE)
+def merchant_edit(request, merchant_id: int):
+    """The merchant form on an existing merchant (its owner or an administrator): profile and expected GMV."""
+    merchant = selectors.merchant_get(merchant_id=merchant_id)
+    if merchant is None:
+        raise Http404(_("No such merchant."))
+    form = MerchantEditForm(request.POST or None, initial={
+        name: getattr(merchant, name) for name in MerchantEditForm.base_fields})
+    if request.method == "POST" and form.is_valid():
+        try:
+            merchant_update(user=request.user, merchant_id=merchant_id, **form.cleaned_data)
+        except ApplicationError as error:
+            if error.status_code == 403:
+                raise PermissionDenied(error.message) from error
+            for field, errors in error.errors.items():
+                form.add_error(field if field in form.fields else None, errors)
+        else:
+            messages.success(request, _("Merchant saved."))
+            return _back(merchant_id)
+    return render(request, "merchants/form_page.html", {
+        "title": _("Edit %(merchant)s") % {"merchant": f"{merchant.code} {merchant.name}"}, "form": form,
+        "back_url": reverse("merchants:detail", args=[merchant_id]), "testid": "merchant-edit"},
+        status=400 if form.errors else 200)
 
 
 def _back(merchant_id: int, anchor: str = ""):
