@@ -21,7 +21,7 @@ from ops_platform.core.downloads import stored_file_response
 from ops_platform.core.exceptions import ApplicationError
 from ops_platform.core.fields import id_from_text
 from ops_platform.core.permissions import role_required
-from ops_platform.core.roles import Action, Area, can, can_edit_ticket, ticket_moves_for
+from ops_platform.core.roles import Action, Area, can, can_edit_ticket
 from products import selectors
 from products.forms import (
     AttachmentForm,
@@ -39,6 +39,7 @@ from products.forms import (
 )
 from products.models import Ticket, TrackingPlan
 from products.services.feedback import feedback_create, feedback_triage
+from products.services.gates import ticket_gates
 from products.services.impact import impact_analysis_create, impact_availability, impact_chart
 from products.services.notifications import notifications_mark_read
 from products.services.plans import tracking_check_run, tracking_plan_review, tracking_plan_save, tracking_plan_submit
@@ -54,8 +55,6 @@ from products.services.tickets import (
 from products.tracking import plan_diff
 
 PAGE_SIZE = 50
-# Moves that need more than a click: the form asks for these fields.
-MOVE_NEEDS = {"rejected": "reason", "concluded": "analysis"}
 
 
 def _ticket_or_404(ticket_id: int) -> Ticket:
@@ -146,15 +145,15 @@ def ticket_detail(request, ticket_id: int):
     latest_plan = plans[0] if plans else None
     check = selectors.tracking_check_latest(ticket=ticket)
     impact = selectors.impact_latest(ticket=ticket)
-    moves = [{"to": state, "label": Ticket.Status(state).label, "needs": MOVE_NEEDS.get(state, "")}
-             for state in ticket_moves_for(user, ticket.status)]
+    gates = ticket_gates(ticket=ticket, user=user)
     diff = None
     if len(plans) > 1:
         diff = plan_diff(plans[1].events, plans[0].events)
     chart = impact_chart(impact) if impact else None
     impact_window = impact_availability(launched_at=ticket.launched_at) if ticket.launched_at else None
     return render(request, "products/ticket_detail.html", {
-        "ticket": ticket, "moves": moves, "watching": any(w.pk == user.pk for w in ticket.watchers.all()),
+        "ticket": ticket, "gates": gates, "moves": gates.allowed,
+        "watching": any(w.pk == user.pk for w in ticket.watchers.all()),
         "plans": plans, "plan": latest_plan, "diff": diff, "check": check, "impact": impact, "chart": chart,
         "impact_window": impact_window,
         "history": selectors.ticket_history(ticket=ticket), "attachments": selectors.ticket_attachment_list(
