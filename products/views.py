@@ -310,7 +310,7 @@ def _plan_editor_labels() -> dict:
         "not_a_list": _("The JSON is not a list of events; fix it in the JSON view."),
         "bad_json": _("Not valid JSON"), "line": _("line"), "column": _("column"),
         "show_json": _("Edit as JSON (advanced)"), "hide_json": _("Hide the JSON"),
-        "types": {"string": _("text"), "number": _("number"), "integer": _("whole number"),
+        "types": {"string": _("text value"), "number": _("number"), "integer": _("whole number"),
                   "boolean": _("yes/no")},
     }
 

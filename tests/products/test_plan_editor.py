@@ -29,7 +29,8 @@ def login(client, people):
 
 def _script(response, element_id: str):
     html = response.content.decode()
-    start = html.index(f'id="{element_id}" type="application/json">') + len(f'id="{element_id}" type="application/json">')
+    opening = f'id="{element_id}" type="application/json">'
+    start = html.index(opening) + len(opening)
     return json.loads(html[start:html.index("</script>", start)])
 
 
