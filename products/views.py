@@ -58,7 +58,7 @@ from products.services.tickets import (
     ticket_update,
     ticket_watch,
 )
-from products.tracking import plan_diff, plan_diff_describe
+from products.tracking import plan_diff_describe
 
 PAGE_SIZE = 50
 
@@ -152,9 +152,7 @@ def ticket_detail(request, ticket_id: int):
     check = selectors.tracking_check_latest(ticket=ticket)
     impact = selectors.impact_latest(ticket=ticket)
     gates = ticket_gates(ticket=ticket, user=user)
-    diff = None
-    if len(plans) > 1:
-        diff = plan_diff(plans[1].events, plans[0].events)
+    diff = plan_diff_describe(plans[1].events, plans[0].events) if len(plans) > 1 else None
     chart = impact_chart(impact) if impact else None
     impact_window = impact_availability(launched_at=ticket.launched_at) if ticket.launched_at else None
     return render(request, "products/ticket_detail.html", {
