@@ -177,3 +177,12 @@ def test_who_acts_next_names_the_role_when_nobody_owns_it(people):
     step = ticket_gates(ticket=ticket, user=people["user_ops"]).next
 
     assert (step.roles, step.people, step.text) == (("pm",), (), "Waiting for a PM to move it to “triaged”.")
+
+
+@pytest.mark.parametrize("status", OPEN_STATES)
+def test_gates_cost_a_few_queries_whatever_the_moves(people, ticket, status, django_assert_max_num_queries):
+    _plan(ticket, people, "in_review")
+    ticket = _at(ticket, status)  # owner PM loaded with it, as the ticket page's selector does
+
+    with django_assert_max_num_queries(4):  # roles, plans, impact analyses, analysts' names
+        ticket_gates(ticket=ticket, user=people["pm"])

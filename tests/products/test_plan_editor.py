@@ -220,3 +220,15 @@ def test_the_reviewer_sees_it_on_the_notifications_page_with_the_link(login, peo
     page = login("analyst").get("/products/notifications/").content.decode()
 
     assert f'<a href="/products/tickets/{ticket.pk}/">Tracking plan v1 of {ticket.key} awaits your review' in page
+
+
+def test_the_editor_shows_what_the_reviewer_asked_for(login, people, ticket):
+    plan = tracking_plan_save(ticket_id=ticket.pk, actor=people["pm"], events=PLAN_EVENTS)
+    tracking_plan_submit(ticket_id=ticket.pk, version=plan.version, actor=people["pm"])
+    tracking_plan_review(ticket_id=ticket.pk, version=1, actor=people["analyst"], approve=False,
+                         comment="amount must be an integer")
+
+    page = login("pm").get(f"/products/tickets/{ticket.pk}/plan/").content.decode()
+
+    assert "Changes requested by analyst: “amount must be an integer”" in page
+    assert 'data-testid="submit-plan"' in page  # it can be sent again from here
