@@ -101,15 +101,43 @@ class AttachmentForm(forms.Form):
     file = forms.FileField(label=_("File"))
 
 
+# What Python's JSON parser says, in words a PM reads (and translated).
+JSON_PROBLEMS = {
+    "Expecting value": _("a value is missing here"),
+    "Expecting property name enclosed in double quotes": _("a property name in double quotes is expected here"),
+    "Expecting ',' delimiter": _("a comma is missing before this"),
+    "Expecting ':' delimiter": _("a colon is missing after the name"),
+    "Extra data": _("there is more text after the end of the JSON"),
+    "Unterminated string starting at": _("a text in quotes is not closed"),
+    "Invalid control character at": _("a line break or tab inside quotes (write \\n or \\t)"),
+}
+
+
+def json_error_message(text: str, error: json.JSONDecodeError) -> str:
+    """"Not valid JSON at line L, column C: what is wrong", naming a trailing comma for what it is."""
+    before = text[:error.pos].rstrip()
+    if error.msg in ("Expecting value", "Expecting property name enclosed in double quotes") and \
+            before.endswith(",") and text[error.pos:error.pos + 1] in ("]", "}"):
+        comma = len(before) - 1
+        line, column = text.count("\n", 0, comma) + 1, comma - (text.rfind("\n", 0, comma) + 1) + 1
+        problem = _("a comma before the closing bracket (a trailing comma): remove it")
+    else:
+        line, column = error.lineno, error.colno
+        problem = JSON_PROBLEMS.get(error.msg, error.msg)
+    return _("Not valid JSON at line %(line)d, column %(column)d: %(problem)s.") % {
+        "line": line, "column": column, "problem": problem}
+
+
 class PlanForm(forms.Form):
     events = forms.CharField(label=_("Events (JSON)"), widget=forms.Textarea(attrs={"rows": 18, "class": "mono"}),
                              max_length=200_000)
 
     def clean_events(self):
+        text = self.cleaned_data["events"]
         try:
-            return json.loads(self.cleaned_data["events"])
+            return json.loads(text)
         except json.JSONDecodeError as exc:
-            raise forms.ValidationError(_("Not valid JSON: %(error)s") % {"error": exc.msg}) from exc
+            raise forms.ValidationError(json_error_message(text, exc), code="json") from exc
 
 
 class PlanReviewForm(forms.Form):

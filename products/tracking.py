@@ -134,3 +134,66 @@ def plan_json_schema(*, title: str, events: list[dict]) -> dict:
             "required": ["event", "properties"],
         })
     return {"$schema": "https://json-schema.org/draft/2020-12/schema", "title": title, "oneOf": variants}
+
+
+def _yes_no(value) -> str:
+    return _("required") if value else _("optional")
+
+
+def _values(values) -> str:
+    return ", ".join(str(value) for value in values or []) or "—"
+
+
+def _property_summary(prop: dict) -> str:
+    parts = [prop.get("type", "string"), _yes_no(prop.get("required"))]
+    if prop.get("allowed"):
+        parts.append(_("one of %(values)s") % {"values": _values(prop["allowed"])})
+    if prop.get("pattern"):
+        parts.append(_("pattern /%(p)s/") % {"p": prop["pattern"]})
+    return ", ".join(parts)
+
+
+def _property_changes(before: dict, after: dict) -> list[str]:
+    changes = []
+    if before.get("type") != after.get("type"):
+        changes.append(_("type %(a)s → %(b)s") % {"a": before.get("type"), "b": after.get("type")})
+    if bool(before.get("required")) != bool(after.get("required")):
+        changes.append(f"{_yes_no(before.get('required'))} → {_yes_no(after.get('required'))}")
+    if (before.get("allowed") or []) != (after.get("allowed") or []):
+        changes.append(_("allowed values %(a)s → %(b)s") % {"a": _values(before.get("allowed")),
+                                                            "b": _values(after.get("allowed"))})
+    if (before.get("pattern") or "") != (after.get("pattern") or ""):
+        changes.append(_("pattern %(a)s → %(b)s") % {"a": before.get("pattern") or "—",
+                                                     "b": after.get("pattern") or "—"})
+    if (before.get("description") or "") != (after.get("description") or ""):
+        changes.append(_("description changed"))
+    return changes
+
+
+def plan_diff_describe(old: list[dict], new: list[dict]) -> list[dict]:
+    """``plan_diff`` in sentences a reviewer reads (translated): ``[{"kind": added|removed|changed, "text"}]``,
+    events added, removed, then changed with each property added, removed or changed (what changed in it)."""
+    diff = plan_diff(old, new)
+    new_by = {event["name"]: event for event in new}
+    lines = []
+    for name in diff["added_events"]:
+        props = new_by[name].get("properties", [])
+        lines.append({"kind": "added", "text": _("New event %(event)s with %(n)d properties: %(names)s") % {
+            "event": name, "n": len(props), "names": ", ".join(p["name"] for p in props) or "—"}})
+    for name in diff["removed_events"]:
+        lines.append({"kind": "removed", "text": _("Event %(event)s removed") % {"event": name}})
+    for change in diff["changed_events"]:
+        event, after_props = change["event"], {p["name"]: p for p in new_by[change["event"]].get("properties", [])}
+        if "description" in change:
+            lines.append({"kind": "changed", "text": _("Event %(event)s: description changed") % {"event": event}})
+        for prop in change["added_properties"]:
+            lines.append({"kind": "added", "text": _("Event %(event)s: new property %(prop)s (%(summary)s)") % {
+                "event": event, "prop": prop, "summary": _property_summary(after_props[prop])}})
+        for prop in change["removed_properties"]:
+            lines.append({"kind": "removed", "text": _("Event %(event)s: property %(prop)s removed") % {
+                "event": event, "prop": prop}})
+        for prop in change["changed_properties"]:
+            lines.append({"kind": "changed", "text": _("Event %(event)s: property %(prop)s changed: %(what)s") % {
+                "event": event, "prop": prop["name"],
+                "what": "; ".join(_property_changes(prop["before"], prop["after"]))}})
+    return lines

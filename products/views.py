@@ -33,7 +33,7 @@ from ops_platform.core.downloads import stored_file_response
 from ops_platform.core.exceptions import ApplicationError
 from ops_platform.core.fields import id_from_text
 from ops_platform.core.permissions import role_required
-from ops_platform.core.roles import Action, Area, can, can_edit_ticket, ticket_moves_for
+from ops_platform.core.roles import Action, Area, can, can_edit_ticket
 from products import selectors
 from products.forms import (
     AttachmentForm,
@@ -51,9 +51,16 @@ from products.forms import (
 )
 from products.models import Ticket, TrackingPlan
 from products.services.feedback import feedback_create, feedback_triage
+from products.services.gates import ticket_gates
 from products.services.impact import impact_analysis_create, impact_availability, impact_chart
 from products.services.notifications import notifications_mark_read
-from products.services.plans import tracking_check_run, tracking_plan_review, tracking_plan_save, tracking_plan_submit
+from products.services.plans import EDITABLE as EDITABLE_PLAN_STATES
+from products.services.plans import (
+    tracking_check_run,
+    tracking_plan_review,
+    tracking_plan_save,
+    tracking_plan_submit,
+)
 from products.services.tickets import (
     ticket_attachment_add,
     ticket_comment_add,
@@ -63,11 +70,9 @@ from products.services.tickets import (
     ticket_update,
     ticket_watch,
 )
-from products.tracking import plan_diff
+from products.tracking import plan_diff_describe
 
 PAGE_SIZE = 50
-# Moves that need more than a click: the form asks for these fields.
-MOVE_NEEDS = {"rejected": "reason", "concluded": "analysis"}
 
 
 def _ticket_or_404(ticket_id: int) -> Ticket:
@@ -198,15 +203,13 @@ def ticket_detail(request, ticket_id: int):
     latest_plan = plans[0] if plans else None
     check = selectors.tracking_check_latest(ticket=ticket)
     impact = selectors.impact_latest(ticket=ticket)
-    moves = [{"to": state, "label": Ticket.Status(state).label, "needs": MOVE_NEEDS.get(state, "")}
-             for state in ticket_moves_for(user, ticket.status)]
-    diff = None
-    if len(plans) > 1:
-        diff = plan_diff(plans[1].events, plans[0].events)
+    gates = ticket_gates(ticket=ticket, user=user)
+    diff = plan_diff_describe(plans[1].events, plans[0].events) if len(plans) > 1 else None
     chart = impact_chart(impact) if impact else None
     impact_window = impact_availability(launched_at=ticket.launched_at) if ticket.launched_at else None
     return render(request, "products/ticket_detail.html", {
-        "ticket": ticket, "moves": moves, "watching": any(w.pk == user.pk for w in ticket.watchers.all()),
+        "ticket": ticket, "gates": gates, "moves": gates.allowed,
+        "watching": any(w.pk == user.pk for w in ticket.watchers.all()),
         "plans": plans, "plan": latest_plan, "diff": diff, "check": check, "impact": impact, "chart": chart,
         "impact_window": impact_window,
         "history": selectors.ticket_history(ticket=ticket), "attachments": selectors.ticket_attachment_list(
@@ -341,28 +344,64 @@ def ticket_iterate_view(request, ticket_id: int):
 # Tracking plan
 
 
+def _plan_editor_labels() -> dict:
+    """The editor's words (static/js/plan-editor.js), translated here and passed with json_script (CSP)."""
+    return {
+        "event": _("Event"), "event_name": _("Event name"), "description": _("Description"),
+        "properties": _("Properties"), "property": _("Property"), "name": _("Name"), "type": _("Type"),
+        "required": _("Required"), "allowed": _("Allowed values"), "allowed_hint": _("comma-separated; empty: any"),
+        "pattern": _("Pattern (RE2)"), "add_event": _("event"), "add_property": _("property"),
+        "remove_event": _("Remove this event"), "remove_property": _("Remove this property"),
+        "no_properties": _("No properties yet."), "no_events": _("No events yet: add one."),
+        "name_rule": _("Use lower-case letters, digits and underscores, starting with a letter."),
+        "duplicate_event": _("This event is already in the plan."),
+        "duplicate_property": _("This property is already on the event."),
+        "pattern_string_only": _("A pattern applies to string properties only."),
+        "not_a_list": _("The JSON is not a list of events; fix it in the JSON view."),
+        "bad_json": _("Not valid JSON"), "line": _("line"), "column": _("column"),
+        "show_json": _("Edit as JSON (advanced)"), "hide_json": _("Hide the JSON"),
+        "types": {"string": _("text value"), "number": _("number"), "integer": _("whole number"),
+                  "boolean": _("yes/no")},
+    }
+
+
 @role_required(Area.TRACKING_PLANS, Action.CHANGE)
 def plan_edit(request, ticket_id: int):
+    """The tracking-plan editor: events and properties as a form (the JSON behind a toggle), the server's messages
+    beside the field they name, and the saved draft's changes against the approved version before it is sent."""
     ticket = _ticket_or_404(ticket_id)
-    latest = selectors.plan_list(ticket=ticket).first()
+    plans = list(selectors.plan_list(ticket=ticket))
+    latest = plans[0] if plans else None
+    approved = next((plan for plan in plans if plan.status == TrackingPlan.Status.APPROVED), None)
+    errors: list[str] = []
+    status = 200
     if request.method == "POST":
         form = PlanForm(request.POST)
         if form.is_valid():
             try:
-                tracking_plan_save(ticket_id=ticket.pk, actor=request.user, events=form.cleaned_data["events"])
+                plan = tracking_plan_save(ticket_id=ticket.pk, actor=request.user, events=form.cleaned_data["events"])
             except ApplicationError as error:
-                for field, errors in error.errors.items():
-                    form.add_error(None, [f"{field}: {e}" for e in errors] if field != "events" else errors)
-                if error.status_code == 403:
-                    form.add_error(None, error.message)
+                if error.status_code == 404:
+                    raise Http404(error.message) from error
+                form.add_error(None, error.message)
+                errors = [f"{field}: {message}" for field, messages_ in error.errors.items()
+                          for message in (messages_ if isinstance(messages_, list) else [messages_])]
             else:
-                messages.success(request, _("Tracking plan saved as a draft."))
-                return _back(ticket.pk, "plan")
-        return render(request, "products/plan_form.html", {"form": form, "ticket": ticket}, status=400)
-    events = latest.events if latest else [{"name": "", "description": "", "properties": [
-        {"name": "", "type": "string", "required": True}]}]
-    form = PlanForm(initial={"events": json.dumps(events, ensure_ascii=False, indent=2)})
-    return render(request, "products/plan_form.html", {"form": form, "ticket": ticket, "plan": latest})
+                messages.success(request, _("Saved as draft v%(v)s. Check the changes below, then send it for "
+                                            "review.") % {"v": plan.version})
+                return redirect(reverse("products:plan-edit", args=[ticket.pk]) + "#changes")
+        status = 400
+    else:
+        events = latest.events if latest else [{"name": "", "description": "", "properties": [
+            {"name": "", "type": "string", "required": True}]}]
+        form = PlanForm(initial={"events": json.dumps(events, ensure_ascii=False, indent=2)})
+    draft = latest if latest is not None and latest.status in EDITABLE_PLAN_STATES else None
+    changes = plan_diff_describe(approved.events if approved else [], draft.events) if draft else None
+    return render(request, "products/plan_form.html", {
+        "form": form, "ticket": ticket, "plan": latest, "approved": approved, "draft": draft, "changes": changes,
+        "plan_errors": errors, "editor_labels": _plan_editor_labels(),
+        "json_invalid": "events" in form.errors,
+    }, status=status)
 
 
 @role_required(Area.TRACKING_PLANS, Action.CHANGE)

@@ -13,7 +13,8 @@ from analytics.selectors import tracking_check
 from ops_platform.core.exceptions import ApplicationError
 from ops_platform.core.periods import TODAY, DateRange, local_range
 from ops_platform.core.roles import Action, Area, can
-from products.models import Ticket, TrackingCheck, TrackingPlan
+from products.models import Notification, Ticket, TrackingCheck, TrackingPlan
+from products.services.gates import plan_reviewers
 from products.services.notifications import notifications_send
 from products.services.tickets import ticket_check_open
 from products.tracking import plan_events_clean
@@ -68,10 +69,31 @@ def tracking_plan_submit(*, ticket_id: int, version: int, actor) -> TrackingPlan
                                errors={"status": [plan.get_status_display()]}, code="invalid_move")
     plan.status = TrackingPlan.Status.IN_REVIEW
     plan.save(update_fields=["status"])
-    notifications_send(ticket=plan.ticket, recipients=plan.ticket.watchers.all(), exclude=actor,
-                       message=_("Tracking plan v%(v)s of %(key)s is ready for review") % {
-                           "v": plan.version, "key": plan.ticket.key})
+    _notify_reviewers(plan, actor)
     return plan
+
+
+def _notify_reviewers(plan: TrackingPlan, actor) -> None:
+    """Whoever reviews plans (analysts, administrators: ``gates.plan_reviewers``) is told, with the ticket's link on
+    the notifications page; the desk lists the plan too (desk.selectors.todo_plan_reviews). The ticket's other
+    watchers get the plain "ready for review" notice.
+
+    Once per review request: every submit is a new request (after "changes requested" the reviewer must look
+    again, even when the PM resubmits unchanged events), but a reviewer who has not yet read the same notice for
+    this ticket gets no second copy.
+    """
+    ticket = plan.ticket
+    message = _("Tracking plan v%(v)s of %(key)s awaits your review: %(title)s") % {
+        "v": plan.version, "key": ticket.key, "title": ticket.title}
+    reviewers = plan_reviewers()
+    unread = set(Notification.objects.filter(ticket=ticket, message=message[:300], read_at__isnull=True)
+                 .values_list("recipient_id", flat=True))
+    notifications_send(ticket=ticket, recipients=[person for person in reviewers if person.pk not in unread],
+                       exclude=actor, message=message)
+    reviewer_ids = {person.pk for person in reviewers}
+    notifications_send(ticket=ticket, recipients=ticket.watchers.exclude(pk__in=reviewer_ids), exclude=actor,
+                       message=_("Tracking plan v%(v)s of %(key)s is ready for review") % {
+                           "v": plan.version, "key": ticket.key})
 
 
 @transaction.atomic

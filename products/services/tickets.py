@@ -15,16 +15,13 @@ from django.utils.translation import gettext as _
 from ops_platform.core.exceptions import ApplicationError
 from ops_platform.core.roles import (
     CLOSED_TICKET_STATES,
-    TICKET_MOVES,
     Action,
     Area,
     can,
     can_edit_ticket,
-    can_move_ticket,
     can_own_tickets,
 )
 from products.models import (
-    ImpactAnalysis,
     Ticket,
     TicketAttachment,
     TicketChange,
@@ -32,6 +29,7 @@ from products.models import (
     TicketTransition,
     TrackingPlan,
 )
+from products.services.gates import move_refusal
 from products.services.notifications import notifications_send
 
 EDITABLE_FIELDS = ("title", "description", "kind", "priority", "owner_pm", "aarrr_stage", "target_metric",
@@ -216,21 +214,19 @@ def ticket_move(*, ticket_id: int, actor, to_status: str, comment: str = "", ver
     ticket = _locked(ticket_id)
     _check_version(ticket, version)
     from_status = ticket.status
-    if (from_status, to_status) not in TICKET_MOVES:
-        raise ApplicationError(
-            _("A ticket cannot move from “%(from)s” to “%(to)s”.") % {
-                "from": Ticket.Status(from_status).label, "to": dict(Ticket.Status.choices).get(to_status, to_status)},
-            errors={"to_status": [_("Not a next state of this ticket.")]}, code="invalid_move")
-    if not can_move_ticket(actor, from_status, to_status):
-        raise ApplicationError(_("Your role does not allow this move."), status_code=403, code="permission_denied")
+    # The same rule the ticket page shows (products/services/gates.py): one truth for display and enforcement.
+    refusal = move_refusal(ticket=ticket, user=actor, to_status=to_status)
+    if refusal is not None and refusal.kind == "invalid":
+        raise ApplicationError(refusal.message, errors={"to_status": [_("Not a next state of this ticket.")]},
+                               code="invalid_move")
+    if refusal is not None and refusal.kind == "role":
+        raise ApplicationError(refusal.message, status_code=403, code="permission_denied")
     errors: dict[str, list[str]] = {}
+    if refusal is not None:
+        errors["to_status"] = [refusal.message]
     if to_status == Ticket.Status.REJECTED and not reason.strip():
         errors["reason"] = [_("Say why the requirement is rejected.")]
-    if to_status == Ticket.Status.READY_TO_LAUNCH and approved_plan(ticket) is None:
-        errors["to_status"] = [_("Ready to launch needs an approved tracking plan (打點) first.")]
     if to_status == Ticket.Status.CONCLUDED:
-        if not ImpactAnalysis.objects.filter(ticket=ticket).exists():
-            errors["to_status"] = [_("Concluding needs an impact analysis first.")]
         if outcome not in Ticket.Outcome.values:
             errors["outcome"] = [_("Choose success, neutral or failure.")]
         if not analysis_summary.strip():

@@ -67,18 +67,21 @@ def test_file_move_to_launch_and_conclude(page, live_server, make_staff, screens
     move(page, "triaged")
     move(page, "designing")
     page.get_by_test_id("edit-plan").click()
+    page.get_by_test_id("pe-json-toggle").click()  # the power user's way: the JSON behind the toggle
     page.locator("#id_events").fill(json.dumps(PLAN))
     with page.expect_navigation():
         page.get_by_test_id("save-plan").click()
-    expect(page.get_by_test_id("plan-status")).to_have_text("draft")
+    expect(page.get_by_test_id("plan-diff")).to_contain_text("New event signup with 1 properties: referrer")
     with page.expect_navigation():
         page.get_by_test_id("submit-plan").click()
     expect(page.get_by_test_id("plan-status")).to_have_text("in review")
     move(page, "in_development")
     move(page, "testing")
-    with page.expect_navigation():
-        page.get_by_test_id("move-ready_to_launch").click()
-    expect(page.locator(".messages")).to_contain_text("Ready to launch needs an approved tracking plan")
+    # The gate shows before it bites: the move is greyed out with its reason, nothing to click.
+    expect(page.get_by_test_id("blocked-move-ready_to_launch")).to_be_disabled()
+    expect(page.get_by_test_id("gated-ready_to_launch")).to_contain_text(
+        "Ready to launch needs an approved tracking plan")
+    expect(page.get_by_test_id("next-step")).to_have_text("Waiting for Fang to review tracking plan v1.")
     expect(page.get_by_test_id("ticket-status")).to_have_text("testing")
     log_out(page)
 
