@@ -1,5 +1,5 @@
-"""Every page at phone width (390 × 844): no sideways page scroll, in English and Chinese, for an administrator and for a
-merchant operator (the role that works in the field).
+"""Every page at phone width (390 × 844): no sideways page scroll, in English and Chinese, for an administrator and
+for a merchant operator (the role that works in the field).
 
 The pages come from the URLconf, not from a crawl or a hand-kept list: every pattern outside /api/ and /admin/ is
 asked for with GET once, with placeholder ids. An answer of 405 is an action (a form posts there), not a page. The
@@ -14,16 +14,21 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import time, timedelta
 
 import pytest
 from django.urls import URLPattern, URLResolver, get_resolver
 from django.utils import timezone
 from playwright.sync_api import expect
 
+from analytics.models import IngestKey
+from analytics.services.keys import ingest_key_create
 from desk.models import AlertRule, Digest
 from goals.models import Goal, Team, TeamMembership
-from insights.models import Dashboard, Insight, Subscription
+from insights.models import Dashboard, DashboardTile, Insight, Subscription, Visibility
+from insights.services.dashboards import dashboard_create, tile_add
+from insights.services.insights import insight_create
+from insights.services.subscriptions import subscription_create
 from merchants.models import Campaign, CampaignInvite, Course, Merchant, RecruitmentTarget, TrainingSession
 from ops_platform.accounts.models import Staff
 from ops_platform.dashboard.demo import DEMO_PASSWORD, demo_seed
@@ -64,6 +69,7 @@ def _first(queryset, field: str = "pk") -> Callable[[], object]:
 
 # The id each page parameter takes, from the demo data: (route prefix, parameter) → the first such row.
 PARAMETERS: dict[tuple[str, str], Callable[[], object]] = {
+    ("analytics/ingest-keys/", "pk"): _first(IngestKey.objects),
     ("products/", "ticket_id"): _first(Ticket.objects),
     ("merchants/campaigns/", "campaign_id"): _first(Campaign.objects),
     ("merchants/invites/", "invite_id"): _first(CampaignInvite.objects),
@@ -104,7 +110,8 @@ OVERFLOW = """() => {
   };
   const name = (el) => el.tagName.toLowerCase() + (el.id ? "#" + el.id : "")
     + (el.dataset.testid ? "[data-testid=" + el.dataset.testid + "]" : "")
-    + (typeof el.className === "string" && el.className.trim() ? "." + el.className.trim().split(/\\s+/).join(".") : "");
+    + (typeof el.className === "string" && el.className.trim()
+       ? "." + el.className.trim().split(/\\s+/).join(".") : "");
   let worst = null;
   for (const el of document.body.querySelectorAll("*")) {
     const box = el.getBoundingClientRect();
@@ -197,6 +204,20 @@ def overflow_at(page, base: str, path: str, allowed=(200,)) -> str | None:
 @pytest.fixture
 def demo(db):
     demo_seed(customers=300, days=35, seed=11, end=timezone.localdate() - timedelta(days=1), merchants=12)
+    demo_extras()
+
+
+def demo_extras() -> None:
+    """What the demo does not make and some pages need: an insight shared with everyone, a merchant operator's
+    dashboard holding it (a chart and a number) with a subscription, an ingestion key."""
+    admin, operator = Staff.objects.get(username="admin"), Staff.objects.get(username="merchant_ops")
+    insight = insight_create(user=admin, kind="aarrr", params={}, name="AARRR of the month",
+                             date_range="last_30_days", visibility=Visibility.EVERYONE)
+    dashboard = dashboard_create(user=operator, name="My merchants this month")
+    tile_add(user=operator, dashboard=dashboard, insight_id=insight.pk, wide=True)
+    tile_add(user=operator, dashboard=dashboard, insight_id=insight.pk, display=DashboardTile.Display.NUMBER)
+    subscription_create(user=operator, frequency="weekly", at=time(8), dashboard_id=dashboard.pk)
+    ingest_key_create(name="marketplace-prod", created_by=admin)
 
 
 @pytest.fixture
