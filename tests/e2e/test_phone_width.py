@@ -216,7 +216,8 @@ def demo_extras() -> None:
     dashboard = dashboard_create(user=operator, name="My merchants this month")
     tile_add(user=operator, dashboard=dashboard, insight_id=insight.pk, wide=True)
     tile_add(user=operator, dashboard=dashboard, insight_id=insight.pk, display=DashboardTile.Display.NUMBER)
-    subscription_create(user=operator, frequency="weekly", at=time(8), dashboard_id=dashboard.pk)
+    subscription_create(user=operator, frequency="weekly", at=time(8), dashboard_id=dashboard.pk,
+                        recipient_ids=[operator.pk])
     ingest_key_create(name="marketplace-prod", created_by=admin)
 
 
