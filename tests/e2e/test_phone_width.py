@@ -112,20 +112,23 @@ OVERFLOW = """() => {
     + (el.dataset.testid ? "[data-testid=" + el.dataset.testid + "]" : "")
     + (typeof el.className === "string" && el.className.trim()
        ? "." + el.className.trim().split(/\\s+/).join(".") : "");
-  let worst = null;
+  const describe = (el, box) => {
+    let path = [], up = el;
+    for (let i = 0; i < 3 && up && up !== document.body; i++, up = up.parentElement) { path.unshift(name(up)); }
+    return {right: Math.round(box.right), width: Math.round(box.width), path: path.join(" > ")};
+  };
+  let worst = null, furthest = null;
   for (const el of document.body.querySelectorAll("*")) {
     const box = el.getBoundingClientRect();
-    if (box.width === 0 || box.right <= limit + 0.5) { continue; }
+    if (box.right <= limit + 0.5) { continue; }
+    if (!furthest || box.right > furthest.right) { furthest = describe(el, box); }  // when no culprit is found
+    if (box.width === 0) { continue; }
     const parent = el.parentElement.getBoundingClientRect();
     if (parent.right > limit + 0.5 && el.parentElement !== document.body) { continue; }
     if (clipped(el)) { continue; }
-    if (!worst || box.right > worst.right) {
-      let path = [], up = el;
-      for (let i = 0; i < 3 && up && up !== document.body; i++, up = up.parentElement) { path.unshift(name(up)); }
-      worst = {right: Math.round(box.right), width: Math.round(box.width), path: path.join(" > ")};
-    }
+    if (!worst || box.right > worst.right) { worst = describe(el, box); }
   }
-  return {scrollWidth: doc.scrollWidth, worst: worst};
+  return {scrollWidth: doc.scrollWidth, worst: worst || furthest};
 }"""
 
 
