@@ -31,8 +31,10 @@ from insights.services.insights import insight_create
 from insights.services.subscriptions import subscription_create
 from merchants.models import Campaign, CampaignInvite, Course, Merchant, RecruitmentTarget, TrainingSession
 from ops_platform.accounts.models import Staff
+from ops_platform.core.roles import Role
 from ops_platform.dashboard.demo import DEMO_PASSWORD, demo_seed
 from products.models import Ticket
+from tests.conftest import PASSWORD
 from tests.e2e.conftest import DEFAULT_TIMEOUT_MS
 from tests.e2e.test_login_dashboard import log_in, switch_language
 from users.models import CouponCampaign, Customer, Segment
@@ -42,6 +44,7 @@ pytestmark = pytest.mark.browser
 PHONE = {"width": 390, "height": 844}
 WIDE = {"width": 1280, "height": 900}
 LANGUAGES = ("en", "zh-hans")
+ROLES = ("admin", "merchant_ops")  # every page, and the role that works in the field (403 pages included)
 
 # Patterns that answer GET but are not pages to look at, with the reason.
 SKIPS = {
@@ -191,8 +194,7 @@ def pages_to_visit(context, base: str) -> tuple[list[str], list[str], list[str]]
 
 def overflow_at(page, base: str, path: str, allowed=(200,)) -> str | None:
     """None when the page fits; otherwise what sticks out (or the unexpected status), in a sentence."""
-    answer = page.goto(base + path)
-    page.wait_for_load_state("load")
+    answer = page.goto(base + path)  # waits for "load": the charts have been drawn
     status = answer.status if answer is not None else "?"
     if status not in allowed:
         return f"{path}: answered {status}"
@@ -255,25 +257,63 @@ def test_the_login_page_fits_a_phone(phone_context, live_server, db):
     assert problems == [None]
 
 
-@pytest.mark.parametrize("username", ["admin", "merchant_ops"])
-def test_every_page_fits_a_phone_without_sideways_scroll(phone_context, live_server, demo, username):
-    page = phone_context().new_page()
-    log_in(page, live_server, username, DEMO_PASSWORD)
-    expect(page.get_by_test_id("whoami")).to_be_visible()
-    admin_page = page if username == "admin" else phone_context().new_page()
-    if admin_page is not page:
-        log_in(admin_page, live_server, "admin", DEMO_PASSWORD)
-        expect(admin_page.get_by_test_id("whoami")).to_be_visible()
-    paths, actions, problems = pages_to_visit(admin_page.context, live_server.url)
-    assert Staff.objects.filter(username=username).exists()
+def test_every_page_fits_a_phone_without_sideways_scroll(phone_context, live_server, demo):
+    """Admin and merchant operator, English and Chinese, every page: one seeded data set, one context per role."""
+    pages, problems = {}, []
+    for username in ROLES:
+        page = phone_context().new_page()
+        log_in(page, live_server, username, DEMO_PASSWORD)
+        expect(page.get_by_test_id("whoami")).to_be_visible()
+        pages[username] = page
+    paths, actions, found = pages_to_visit(pages["admin"].context, live_server.url)
+    problems += found
 
-    for language in LANGUAGES:
-        switch_language(page, language)
-        for path in paths:
-            problem = overflow_at(page, live_server.url, path, allowed=(200,) if username == "admin" else (200, 403))
-            if problem:
-                problems.append(f"{language}: {problem}")
+    for username, page in pages.items():
+        allowed = (200,) if username == "admin" else (200, 403)  # a page the role may not read answers 403
+        for language in LANGUAGES:
+            switch_language(page, language)
+            for path in paths:
+                problem = overflow_at(page, live_server.url, path, allowed=allowed)
+                if problem:
+                    problems.append(f"{username}, {language}: {problem}")
 
-    assert len(paths) >= 50, paths
-    assert len(actions) >= 40, actions  # the POST-only actions were recognised, not taken for pages
+    assert len(paths) >= 60, paths
+    assert len(actions) >= 50, actions  # the POST-only actions were recognised, not taken for pages
     assert problems == [], "\n" + "\n".join(problems)
+
+
+def test_the_menu_button_opens_and_closes_the_navigation(phone_context, live_server, make_staff, screenshot):
+    """At 390 px the navigation is behind the menu button: aria-expanded follows it, the keyboard opens it, Escape
+    closes it and gives the focus back. At 1280 px there is no button and the navigation shows, as before."""
+    staff = make_staff(Role.MERCHANT_OPS, username="field_op")
+    page = phone_context().new_page()
+    log_in(page, live_server, staff.username, PASSWORD)
+    button, nav = page.get_by_test_id("nav-toggle"), page.locator("nav.mainnav")
+    expect(button).to_be_visible()
+    expect(button).to_have_attribute("aria-expanded", "false")
+    expect(button).to_have_attribute("aria-controls", "mainnav")
+    expect(nav).to_be_hidden()
+    expect(page.get_by_role("button", name="Log out")).to_be_in_viewport()
+
+    button.focus()
+    page.keyboard.press("Enter")
+    expect(button).to_have_attribute("aria-expanded", "true")
+    expect(nav).to_be_visible()
+    page.keyboard.press("Tab")
+    expect(nav.locator("a").first).to_be_focused()
+    screenshot(page, "phone-menu-open")
+    page.keyboard.press("Escape")
+    expect(button).to_have_attribute("aria-expanded", "false")
+    expect(nav).to_be_hidden()
+    expect(button).to_be_focused()
+    button.click()
+    nav.get_by_role("link", name="Merchants").click()
+    expect(page).to_have_url(live_server.url + "/merchants/")
+    expect(page.get_by_test_id("nav-toggle")).to_have_attribute("aria-expanded", "false")
+
+    page.set_viewport_size(WIDE)
+    expect(button).to_be_hidden()
+    expect(nav).to_be_visible()
+    expect(nav.get_by_role("link", name="Merchants")).to_have_attribute("aria-current", "page")
+    assert page.evaluate(OVERFLOW) is None
+    screenshot(page, "wide-merchants")
