@@ -62,6 +62,8 @@ SKIPS = {
     **{f"analytics/{report}/export/": "a download"
        for report in ("funnel", "retention", "golden-time", "trends", "stickiness")},
 }
+# Pages no pattern names: the site's error page (its own layout, its search box).
+ERROR_PAGES = {"/merchants/999999/": 404}
 OUTSIDE = ("api/", "admin/", "static/", "media/", "__debug__/")
 ROUTE_PARAM = re.compile(r"<(?:(?P<converter>[^>:]+):)?(?P<name>\w+)>")
 
@@ -272,8 +274,9 @@ def test_every_page_fits_a_phone_without_sideways_scroll(phone_context, live_ser
         allowed = (200,) if username == "admin" else (200, 403)  # a page the role may not read answers 403
         for language in LANGUAGES:
             switch_language(page, language)
-            for path in paths:
-                problem = overflow_at(page, live_server.url, path, allowed=allowed)
+            visits = [(path, allowed) for path in paths] + [(path, (status,)) for path, status in ERROR_PAGES.items()]
+            for path, statuses in visits:
+                problem = overflow_at(page, live_server.url, path, allowed=statuses)
                 if problem:
                     problems.append(f"{username}, {language}: {problem}")
 
