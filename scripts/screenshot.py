@@ -2,6 +2,7 @@
 
     make run   # in another terminal
     .venv/bin/python scripts/screenshot.py --url http://127.0.0.1:8000 --out docs/screenshot-dashboard.png
+    .venv/bin/python scripts/screenshot.py --width 390 --height 844 --viewport-only --out docs/screenshot-phone.png
 """
 
 from __future__ import annotations
@@ -20,12 +21,13 @@ def main() -> None:
     parser.add_argument("--language", default="en", help="en, zh-hans or zh-hant")
     parser.add_argument("--out", default="docs/screenshot-dashboard.png")
     parser.add_argument("--chromium", default="/usr/bin/chromium")
+    parser.add_argument("--width", type=int, default=1280, help="Viewport width in pixels (390: a phone).")
     parser.add_argument("--height", type=int, default=900, help="Viewport height in pixels.")
     parser.add_argument("--viewport-only", action="store_true", help="Capture the viewport, not the whole page.")
     args = parser.parse_args()
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=args.chromium, headless=True, args=["--no-sandbox"])
-        page = browser.new_page(viewport={"width": 1280, "height": args.height}, locale=args.language,
+        page = browser.new_page(viewport={"width": args.width, "height": args.height}, locale=args.language,
                                 extra_http_headers={"Accept-Language": args.language})
         page.goto(f"{args.url}/login/")
         page.fill("#id_username", args.username)
