@@ -14,6 +14,7 @@ from django.utils.translation import gettext_lazy as _
 
 from analytics.services.funnel import MAX_STEPS, MAX_WINDOW_DAYS, MIN_STEPS
 from analytics.services.retention import DEFAULT_PERIODS, MAX_PERIODS
+from ops_platform.core.labels import code_label
 from ops_platform.core.periods import YESTERDAY, DateRange
 
 MAX_RANGE_DAYS = 400
@@ -207,7 +208,7 @@ class AarrrFilterForm(OptionalDateRangeForm):
 
     def __init__(self, *args, channels: list[str], **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["channel"].choices = [("", _("All channels"))] + [(c, c) for c in channels]
+        self.fields["channel"].choices = [("", _("All channels"))] + [(c, code_label("channel", c)) for c in channels]
 
 
 class BackfillForm(forms.Form):
