@@ -118,7 +118,7 @@ def evaluated_view(evaluated: Evaluated, *, markers_cache: dict | None = None) -
             if span not in cache:
                 cache[span] = chart_markers(date_from=evaluated.date_from, date_to=evaluated.date_to)
             markers = cache[span]
-        shown = present(kind=evaluated.kind, result=evaluated.result, markers=markers)
+        shown = present(kind=evaluated.kind, result=evaluated.result, markers=markers, query=evaluated.query)
     return {"kind": evaluated.kind, "query": evaluated.query, "shown": shown, "error": evaluated.error,
             "date_from": evaluated.date_from, "date_to": evaluated.date_to,
             "computed_at": evaluated.computed_at, "cached": evaluated.cached, "stale": evaluated.stale}

@@ -215,7 +215,8 @@ def _shown(sections: list[Section], reader) -> list[dict]:
             continue
         evaluated = section.evaluated
         kind = report_kind(section.insight.kind)
-        view = present(kind=evaluated.kind, result=evaluated.result) if evaluated.result is not None else None
+        view = (present(kind=evaluated.kind, result=evaluated.result, query=evaluated.query)
+                if evaluated.result is not None else None)
         shown.append({"insight": section.insight, "kind_label": str(kind.label) if kind else section.insight.kind,
                       "date_from": evaluated.date_from, "date_to": evaluated.date_to, "error": evaluated.error,
                       "number": view["number"] if view else None, "table": view["table"] if view else None,

@@ -47,3 +47,39 @@ vocabulary_register("channel", {
     "(none)": _("(none)"),
     "(other)": _("(other)"),
 })
+
+# What the engines put for a missing or a folded-away breakdown value (DESIGN.md: "(none)", "(other)").
+BREAKDOWN_PLACEHOLDERS = {"(none)": _("(none)"), "(other)": _("(other)")}
+
+
+def breakdown_value_label(value, breakdown: str = "") -> str:
+    """A breakdown value as shown: "(none)"/"(other)" in words, a value of a property that has a vocabulary (the
+    ``channel`` of ``properties.channel`` or ``channel``) by its label, any other value as it is (data)."""
+    if value is None:
+        return str(BREAKDOWN_PLACEHOLDERS["(none)"])
+    if str(value) in BREAKDOWN_PLACEHOLDERS:
+        return str(BREAKDOWN_PLACEHOLDERS[str(value)])
+    kind = (breakdown or "").removeprefix("properties.")
+    return code_label(kind, value) if kind in VOCABULARIES else str(value)
+
+
+def trend_measure_label(*, event: str, measure: str, property: str = "") -> str:
+    """A trend series without a breakdown, in words: the event (a name, kept) and what is measured."""
+    if measure == "unique":
+        return _("%(event)s · customers") % {"event": event}
+    if measure == "sum":
+        return _("%(event)s · sum of %(property)s") % {"event": event, "property": property}
+    if measure == "avg":
+        return _("%(event)s · average %(property)s") % {"event": event, "property": property}
+    if measure == "median":
+        return _("%(event)s · median %(property)s") % {"event": event, "property": property}
+    return event  # total: the number of events
+
+
+def trend_series_label(series: dict, *, breakdown: str = "") -> str:
+    """The legend of one series of the trends contract (``{"label", "event", "measure", "property"?,
+    "breakdown_value"?}``), built at render time in the reader's language; the API keeps its ``label`` as it is."""
+    if "breakdown_value" in series:
+        return breakdown_value_label(series["breakdown_value"], breakdown)
+    return trend_measure_label(event=series.get("event", ""), measure=series.get("measure", ""),
+                               property=series.get("property", ""))

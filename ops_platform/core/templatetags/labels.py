@@ -10,3 +10,9 @@ register = template.Library()
 @register.filter
 def code_label(code, kind: str) -> str:
     return _code_label(kind, code)
+
+
+@register.filter
+def code_labels(codes, kind: str) -> list[str]:
+    """``{{ campaign.target_tiers|code_labels:"tier"|join:", " }}``: each code of a list by its label."""
+    return [_code_label(kind, code) for code in codes or []]
