@@ -3,8 +3,8 @@ from django.contrib.auth import get_user_model
 from django.utils.translation import gettext_lazy as _
 
 from merchants.models import Campaign, CampaignInvite, Course, Enrolment, LossReason, Merchant, MerchantContact, Tier
-from ops_platform.core.roles import Role
 from ops_platform.core.labels import code_label
+from ops_platform.core.roles import Role
 from ops_platform.core.widgets import DateWidget
 
 

@@ -242,6 +242,7 @@ def _extra_objects() -> None:
     """Objects the demo data set does not make, so that their pages have something to show: each team's digest
     dashboard (its tiles: goals, AARRR, channels, life cycle, tier moves, launches, alerts) and subscription, saved
     reports of each analytics kind, an annotation."""
+    from analytics.services.keys import ingest_key_create
     from insights.services.annotations import annotation_create
     from insights.services.digests import team_digests_ensure
     from insights.services.insights import insight_create
@@ -264,6 +265,7 @@ def _extra_objects() -> None:
         except ApplicationError as refused:
             raise AssertionError(f"{kind}: {refused.errors}") from refused
     annotation_create(user=admin, day=END, text="launch-day")
+    ingest_key_create(name="marketplace-prod")
 
 
 def _first(model_label: str, **filters) -> str | None:
@@ -313,6 +315,8 @@ QUERY = {
 NAMESPACE_IDS = {
     "merchants": lambda: {"campaign_id": _first("merchants.Campaign")},
     "users": lambda: {"campaign_id": _first("users.CouponCampaign")},
+    "analytics": lambda: {"pk": _first("analytics.IngestKey"), "job_id": _first("analytics.ExportJob")},
+    "account": lambda: {"token_id": _first("accounts.ApiToken")},
 }
 
 
@@ -342,6 +346,7 @@ def _path_for(route: str, ids: dict[str, str | None], namespace_ids: dict[str, d
 
 
 PAGE_ROUTES = _page_routes()
+PLACEHOLDER_PATHS = {endpoint.route: endpoint.path for endpoint in ENDPOINTS}  # ids that do not exist
 
 
 @pytest.fixture
@@ -358,7 +363,7 @@ def test_every_page_in_chinese_shows_no_english(route, seeded, admin_in_chinese)
         pytest.skip(SKIP[route])
     path = _path_for(route, seeded["ids"], seeded["namespace_ids"])
     if path is None:  # a POST-only action on an object the demo lacks refuses a GET before it looks for the object
-        response = admin_in_chinese.get("/" + ROUTE_PARAM.sub("999999", route))
+        response = admin_in_chinese.get(PLACEHOLDER_PATHS[route])
         assert response.status_code == 405, f"no id in the seeded data for {route}: add it to _ids()"
         pytest.skip("answers only POST: no page to read")
 
@@ -396,3 +401,60 @@ def test_the_extractor_reads_what_a_reader_sees():
 
     assert english_words(text, set()) == ["Orders", "Search", "Visits"]
     assert english_words("渠道 wechat_pay v1 AARRR a@b.cn 面馆", set()) == []
+
+
+# Generated text outside the pages: e-mails, desk alerts, ticket notifications, in a Chinese reader's language.
+
+
+def _english_in(text: str, allowed: set[str]) -> dict[str, list[str]]:
+    return {line: words for line in text.splitlines() if (words := english_words(line, allowed))}
+
+
+def test_the_weekly_digest_e_mail_reads_in_chinese(seeded, make_staff):
+    from desk.models import Digest
+    from desk.services.digests import digest_email
+    from ops_platform.core.roles import Role
+
+    reader = make_staff(Role.MERCHANT_OPS, email="li@example.com", language="zh-hans")
+    digests = list(Digest.objects.select_related("team"))
+    assert digests, "the demo data set makes last week's digests"
+    for digest in digests:
+        message = digest_email(digest=digest, member=reader)
+
+        html = message.alternatives[0][0]
+        assert not english_words(message.subject, seeded["words"])
+        assert not _english_in(message.body, seeded["words"]), digest.team.name
+        assert not _english_in(visible_text(html), seeded["words"]), digest.team.name
+
+
+def test_a_subscription_e_mail_reads_in_chinese(seeded, make_staff, mailoutbox):
+    from insights.models import Subscription
+    from insights.services.subscriptions import subscription_run_send, subscription_send_now
+    from ops_platform.accounts.models import Staff
+
+    Staff.objects.update(language="zh-hans")
+    Staff.objects.filter(email="").update(email="reader@example.com")
+    subscription = Subscription.objects.filter(dashboard__team_digest=True).select_related("dashboard").first()
+    admin = Staff.objects.get(username="admin")
+
+    run = subscription_send_now(user=admin, subscription=subscription)
+    assert subscription_run_send(run_id=run.pk) >= 1
+
+    for message in mailoutbox:
+        assert not english_words(message.subject, seeded["words"]), message.subject
+        assert not _english_in(message.body, seeded["words"])
+        assert not _english_in(visible_text(message.alternatives[0][0]), seeded["words"])
+
+
+def test_desk_alerts_read_in_chinese(seeded):
+    from django.utils import translation
+
+    from desk.models import Alert
+
+    alerts = list(Alert.objects.all())
+    assert alerts, "the demo data set makes the night's alerts"
+    with translation.override("zh-hans"):
+        english = {f"{alert.kind}: {alert.title} {alert.message}": english_words(f"{alert.title} {alert.message}",
+                                                                                  seeded["words"])
+                   for alert in alerts}
+    assert not {text: words for text, words in english.items() if words}

@@ -13,6 +13,7 @@ from analytics.selectors import tracking_check
 from ops_platform.core.exceptions import ApplicationError
 from ops_platform.core.periods import TODAY, DateRange, local_range
 from ops_platform.core.roles import Action, Area, can
+from products import notification_texts as texts
 from products.models import Ticket, TrackingCheck, TrackingPlan
 from products.services.notifications import notifications_send
 from products.services.tickets import ticket_check_open
@@ -69,8 +70,7 @@ def tracking_plan_submit(*, ticket_id: int, version: int, actor) -> TrackingPlan
     plan.status = TrackingPlan.Status.IN_REVIEW
     plan.save(update_fields=["status"])
     notifications_send(ticket=plan.ticket, recipients=plan.ticket.watchers.all(), exclude=actor,
-                       message=_("Tracking plan v%(v)s of %(key)s is ready for review") % {
-                           "v": plan.version, "key": plan.ticket.key})
+                       code=texts.PLAN_READY, params={"v": plan.version, "key": plan.ticket.key})
     return plan
 
 
@@ -89,8 +89,8 @@ def tracking_plan_review(*, ticket_id: int, version: int, actor, approve: bool, 
     plan.reviewer, plan.review_comment, plan.reviewed_at = actor, comment.strip(), timezone.now()
     plan.save(update_fields=["status", "reviewer", "review_comment", "reviewed_at"])
     notifications_send(ticket=plan.ticket, recipients=[plan.author, *plan.ticket.watchers.all()], exclude=actor,
-                       message=_("Tracking plan v%(v)s of %(key)s: %(status)s") % {
-                           "v": plan.version, "key": plan.ticket.key, "status": plan.get_status_display()})
+                       code=texts.PLAN_REVIEWED,
+                       params={"v": plan.version, "key": plan.ticket.key, "status": plan.status})
     return plan
 
 
