@@ -72,8 +72,8 @@ DATA_FIELDS = {
     "accounts.ApiToken": ["name", "prefix"],
     "goals.Team": ["name", "description"],
     "goals.Goal": ["title"],
-    "insights.Insight": ["name", "description"],
-    "insights.Dashboard": ["name", "description"],
+    "insights.Insight": (["name", "description"], {"owner__isnull": False}),  # not the digest's tiles: ours
+    "insights.Dashboard": (["name", "description"], {"team_digest": False}),  # not the digests: named by us
     "insights.Annotation": ["text"],
     "desk.AlertRule": ["name"],
     "merchants.Merchant": ["code", "name", "city", "district", "address", "contact_person", "loss_note", "source",
@@ -210,8 +210,9 @@ def data_words() -> set[str]:
     """Every word a person typed or the events brought in: values of the data fields of every model, event names
     and property keys."""
     words: set[str] = set()
-    for label, fields in DATA_FIELDS.items():
-        for row in apps.get_model(label).objects.values_list(*fields).distinct()[:5000]:
+    for label, spec in DATA_FIELDS.items():
+        fields, only = spec if isinstance(spec, tuple) else (spec, {})
+        for row in apps.get_model(label).objects.filter(**only).values_list(*fields).distinct()[:5000]:
             for value in row:
                 if value:
                     words.add(str(value))

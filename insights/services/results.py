@@ -154,8 +154,9 @@ def dashboard_tile_states(*, user, dashboard: Dashboard) -> list[dict]:
     stored = cached_results(keys=list(keys.values()))
     states = []
     for tile in tiles:
-        state = {"id": tile.pk, "insight_id": tile.insight_id, "name": tile.insight.name, "kind": tile.insight.kind,
-                 "display": tile.display, "wide": tile.wide, "readable": tile.insight_id in readable, "result": None}
+        state = {"id": tile.pk, "insight_id": tile.insight_id, "name": tile.insight.display_name,
+                 "kind": tile.insight.kind, "display": tile.display, "wide": tile.wide,
+                 "readable": tile.insight_id in readable, "result": None}
         if tile.pk in keys and keys[tile.pk] in stored:
             state["result"] = result_payload(stored[keys[tile.pk]], shown=True, markers_cache=markers_cache)
         elif tile.pk in queries and queries[tile.pk] is None:
