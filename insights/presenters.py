@@ -186,8 +186,16 @@ def _channel_quality(result: dict) -> dict:
     return {"chart": chart, "number": number, "table": table}
 
 
+def _in_words(kind: str, code: str, stored: dict) -> str:
+    """A code by its label in the reader's language; the label the answer stored (its computing language) only for a
+    code no vocabulary names. Stored answers are shared by readers of every language."""
+    label = code_label(kind, code)
+    return stored.get(code, code) if label == code else label
+
+
 def _lifecycle(result: dict) -> dict:
-    dates, stages, labels = result.get("dates", []), result.get("stages", {}), result.get("labels", {})
+    dates, stages, stored = result.get("dates", []), result.get("stages", {}), result.get("labels", {})
+    labels = {stage: _in_words("lifecycle_stage", stage, stored) for stage in stages}
     chart = {"type": "line", "dates": True, "labels": dates,
              "datasets": [{"label": labels.get(stage, stage), "data": values} for stage, values in stages.items()]}
     items = [{"label": labels.get(stage, stage), "display": fmt(values[-1] if values else None), "change": None,
@@ -203,14 +211,15 @@ def _lifecycle(result: dict) -> dict:
 
 def _customers(result: dict) -> dict:
     stages = result.get("stages", [])
-    chart = {"type": "bar", "labels": [row["label"] for row in stages],
+    names = [_in_words("lifecycle_stage", row.get("stage", ""), {row.get("stage", ""): row["label"]}) for row in stages]
+    chart = {"type": "bar", "labels": names,
              "datasets": [{"label": _("Customers"), "data": [row["customers"] for row in stages]}]}
     number = _number(result.get("customers"), "int", _("Customers"),
                      _("%(buyers)s buyers, %(spend)s spent") % {"buyers": fmt(result.get("buyers")),
                                                                  "spend": fmt(result.get("spend"), "money")})
     segments = result.get("rfm_segments", {})
     table = {"columns": [_column("segment", _("RFM segment")), _column("customers", _("Customers"), "int")],
-             "rows": [[name, count] for name, count in segments.items()]}
+             "rows": [[code_label("rfm_segment", name), count] for name, count in segments.items()]}
     return {"chart": chart, "number": number, "table": table}
 
 

@@ -200,7 +200,7 @@ def english_words(text: str, allowed: set[str]) -> list[str]:
                 or HTTP_HEADER.match(token) or len(token) == 1):  # one letter: a symbol (p < 0.05, n)
             continue
         for word in WORD.findall(token):
-            if word in allowed or word.lower() in allowed or ABBREVIATION.match(word):
+            if word in allowed or word.lower() in allowed or word in PRODUCT_NAMES or ABBREVIATION.match(word):
                 continue
             found.append(word)
     return found
@@ -214,10 +214,11 @@ def data_words() -> set[str]:
         fields, only = spec if isinstance(spec, tuple) else (spec, {})
         for row in apps.get_model(label).objects.filter(**only).values_list(*fields).distinct()[:5000]:
             for value in row:
-                if value:
-                    words.add(str(value))
-                    words.update(str(value).split())
-                    words.update(word.lower() for word in WORD.findall(str(value)))
+                for text in value if isinstance(value, list) else [value]:  # tags, labels: JSON lists of names
+                    if text:
+                        words.add(str(text))
+                        words.update(str(text).split())
+                        words.update(word.lower() for word in WORD.findall(str(text)))
     from analytics.models import Event
 
     for event, properties in Event.objects.values_list("event", "properties").distinct()[:20000]:
