@@ -75,7 +75,9 @@ def report_page(request, *, form_class, defaults, compute, template, context=Non
 def trends_page(request):
     def context(form, report):
         chart = form.cleaned_data.get("chart") or "line"
-        return {"chart": trends_chart(report, chart, breakdown=form.cleaned_data.get("breakdown") or "")}
+        shown = trends_chart(report, chart, breakdown=form.cleaned_data.get("breakdown") or "")
+        # each series beside its legend (worded in the reader's language) for the table under the chart
+        return {"chart": shown, "rows": list(zip(report["series"], shown["datasets"], strict=True))}
 
     return report_page(request, form_class=report_forms.TrendsForm, defaults=report_forms.trends_defaults,
                         compute=selectors.trends_compute, template="analytics/trends.html", context=context)

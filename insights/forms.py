@@ -58,7 +58,7 @@ class TileAddForm(forms.Form):
 
     def __init__(self, *args, insights=(), **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["insight"].choices = [(insight.pk, insight.name) for insight in insights]
+        self.fields["insight"].choices = [(insight.pk, insight.display_name) for insight in insights]
 
 
 class AnnotationForm(forms.Form):
