@@ -14,7 +14,9 @@ from django.utils.translation import gettext_lazy as _
 
 from analytics.services.funnel import MAX_STEPS, MAX_WINDOW_DAYS, MIN_STEPS
 from analytics.services.retention import DEFAULT_PERIODS, MAX_PERIODS
+from ops_platform.core.labels import code_label
 from ops_platform.core.periods import YESTERDAY, DateRange
+from ops_platform.core.widgets import DateWidget
 
 MAX_RANGE_DAYS = 400
 # Each range rule (ops_platform/core/periods.py), for the pages and the API alike: the reports need both ends, at most
@@ -29,7 +31,7 @@ BACKFILL_RANGE = DateRange(max_days=AARRR_MAX_RANGE_DAYS, future=False, messages
 MIN_DATE, MAX_DATE = date(1970, 1, 1), date(2099, 12, 31)
 EVENT_NAME_MAX_LENGTH = 200
 ISO_DATE = ["%Y-%m-%d"]
-DATE_WIDGET = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+DATE_WIDGET = DateWidget()
 DATE_BOUNDS_MESSAGE = _("Enter a date between 1970-01-01 and 2099-12-31.")
 DATE_VALIDATORS = [MinValueValidator(MIN_DATE, message=DATE_BOUNDS_MESSAGE),
                    MaxValueValidator(MAX_DATE, message=DATE_BOUNDS_MESSAGE)]
@@ -207,7 +209,7 @@ class AarrrFilterForm(OptionalDateRangeForm):
 
     def __init__(self, *args, channels: list[str], **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["channel"].choices = [("", _("All channels"))] + [(c, c) for c in channels]
+        self.fields["channel"].choices = [("", _("All channels"))] + [(c, code_label("channel", c)) for c in channels]
 
 
 class BackfillForm(forms.Form):

@@ -13,6 +13,7 @@ from ops_platform.core import exports as writer
 from ops_platform.core.cohorts import segment_choices, segment_filter_allowed
 from ops_platform.core.db import ReportTimeout, statement_timeout
 from ops_platform.core.exceptions import ApplicationError
+from ops_platform.core.labels import trend_series_label
 from ops_platform.core.permissions import role_required
 from ops_platform.core.roles import Area
 
@@ -25,13 +26,14 @@ def _point_note(point: dict) -> str | None:
     return None
 
 
-def trends_chart(report: dict, chart: str) -> dict:
-    """What the trends chart draws: the periods, a dataset per series (previous-range ones dashed), partial notes."""
+def trends_chart(report: dict, chart: str, *, breakdown: str = "") -> dict:
+    """What the trends chart draws: the periods, a dataset per series (previous-range ones dashed), partial notes.
+    Legends are built here, in the reader's language (the report's ``label`` stays the API's)."""
     current = [s for s in report["series"] if not s.get("compare")]
     labels = [point["period"] for point in current[0]["points"]] if current else []
     datasets = []
     for series in report["series"]:
-        label = series["label"]
+        label = trend_series_label(series, breakdown=breakdown)
         if series.get("compare"):
             label = _("%(series)s (previous period)") % {"series": label}
         datasets.append({"label": label, "values": [point["value"] for point in series["points"]],
@@ -73,7 +75,9 @@ def report_page(request, *, form_class, defaults, compute, template, context=Non
 def trends_page(request):
     def context(form, report):
         chart = form.cleaned_data.get("chart") or "line"
-        return {"chart": trends_chart(report, chart)}
+        shown = trends_chart(report, chart, breakdown=form.cleaned_data.get("breakdown") or "")
+        # each series beside its legend (worded in the reader's language) for the table under the chart
+        return {"chart": shown, "rows": list(zip(report["series"], shown["datasets"], strict=True))}
 
     return report_page(request, form_class=report_forms.TrendsForm, defaults=report_forms.trends_defaults,
                         compute=selectors.trends_compute, template="analytics/trends.html", context=context)

@@ -8,6 +8,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from merchants.models import Tier
+from ops_platform.core.labels import code_label
 
 RUN_LABELS = {
     "metrics": lambda: _("AARRR metrics run"),
@@ -55,7 +56,8 @@ def _tier(code: str) -> str:
 def alert_title(kind: str, params: dict) -> str:
     p = params or {}
     if kind == "channel_quality":
-        return _("Channel %(channel)s: customer quality dropped") % {"channel": p.get("channel", "")}
+        return _("Channel %(channel)s: customer quality dropped") % {
+            "channel": code_label("channel", p.get("channel", ""))}
     if kind == "merchant_at_risk" and p.get("count", 1) > 1:
         return ngettext("%(count)s merchant fell to at-risk", "%(count)s merchants fell to at-risk",
                         p["count"]) % {"count": p["count"]}

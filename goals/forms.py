@@ -3,6 +3,7 @@ from django.contrib.auth import get_user_model
 from django.utils.translation import gettext_lazy as _
 
 from goals.models import Goal, Metric, Team
+from ops_platform.core.widgets import DateWidget
 from users.models import CouponCampaign, Segment
 
 
@@ -17,7 +18,7 @@ class GoalForm(forms.Form):
     level = forms.ChoiceField(label=_("Level"), choices=Goal.Level.choices)
     period_kind = forms.ChoiceField(label=_("Period"), choices=Goal.PeriodKind.choices)
     period_start = forms.DateField(label=_("Period start"),
-                                   widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+                                   widget=DateWidget(),
                                    help_text=_("The first day of the month or quarter."))
     parent = forms.ModelChoiceField(label=_("Parent goal"), required=False, queryset=Goal.objects.exclude(
         level=Goal.Level.PERSONAL).order_by("-period_start", "level", "title"))

@@ -7,8 +7,9 @@ from django.utils.translation import gettext_lazy as _
 
 from insights.models import DashboardTile, Subscription, Visibility
 from ops_platform.core.periods import RELATIVE_RANGE_PRESETS
+from ops_platform.core.widgets import DateWidget
 
-DATE_WIDGET = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+DATE_WIDGET = DateWidget()
 FIXED = ""
 RANGE_CHOICES = [(FIXED, _("The dates chosen in the report")), *RELATIVE_RANGE_PRESETS]
 
@@ -57,7 +58,7 @@ class TileAddForm(forms.Form):
 
     def __init__(self, *args, insights=(), **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["insight"].choices = [(insight.pk, insight.name) for insight in insights]
+        self.fields["insight"].choices = [(insight.pk, insight.display_name) for insight in insights]
 
 
 class AnnotationForm(forms.Form):

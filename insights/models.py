@@ -49,6 +49,13 @@ class Insight(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    @property
+    def display_name(self) -> str:
+        """The name in the reader's language when the platform made it (insights.labels), else as typed."""
+        from insights.labels import insight_display_name
+
+        return insight_display_name(self)
+
 
 class InsightResult(models.Model):
     """A report's answer for one exact query (kind and parameters, dates resolved), with when it was computed.
@@ -101,6 +108,19 @@ class Dashboard(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def display_name(self) -> str:
+        """The name in the reader's language while it is the one the platform gave (insights.labels)."""
+        from insights.labels import dashboard_display_name
+
+        return dashboard_display_name(self)
+
+    @property
+    def display_description(self) -> str:
+        from insights.labels import dashboard_display_description
+
+        return dashboard_display_description(self)
 
 
 class DashboardTile(models.Model):

@@ -16,6 +16,7 @@ from django.utils.dates import WEEKDAYS_ABBR
 from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 
+from ops_platform.core.labels import code_label, trend_series_label
 from ops_platform.core.periods import DAY, period_add, period_is_complete
 
 STAGES = ("acquisition", "activation", "retention", "revenue", "referral")
@@ -167,25 +168,34 @@ def _aarrr(result: dict) -> dict:
 
 def _channel_quality(result: dict) -> dict:
     channels = [row for row in result.get("channels", []) if row.get("visitors")]
-    chart = {"type": "bar", "labels": [row["channel"] for row in channels], "percent": True,
+    chart = {"type": "bar", "labels": [code_label("channel", row["channel"]) for row in channels], "percent": True,
              "datasets": [{"label": _("Activation rate"), "data": [row.get("activation_rate") for row in channels]},
                           {"label": _("Repeat rate"), "data": [row.get("repeat_rate") for row in channels]}]}
     best = channels[0] if channels else {}
-    number = _number(best.get("roi"), "percent", _("Best channel: %(channel)s") % {"channel": best.get("channel", "—")},
+    best_channel = code_label("channel", best.get("channel", "—"))
+    number = _number(best.get("roi"), "percent", _("Best channel: %(channel)s") % {"channel": best_channel},
                      _("ROI; %(visitors)s new customers") % {"visitors": fmt(best.get("visitors"))})
     table = {"columns": [_column("rank", _("Rank"), "int"), _column("channel", _("Channel")),
                          _column("visitors", _("New customers"), "int"), _column("signups", _("Sign-ups"), "int"),
                          _column("activation_rate", _("Activation rate"), "percent"),
                          _column("repeat_rate", _("Repeat rate"), "percent"), _column("spend", _("Spend"), "money"),
                          _column("roi", _("ROI"), "percent")],
-             "rows": [[row.get("rank"), row["channel"], row.get("visitors"), row.get("signups"),
+             "rows": [[row.get("rank"), code_label("channel", row["channel"]), row.get("visitors"), row.get("signups"),
                        row.get("activation_rate"), row.get("repeat_rate"), row.get("spend"), row.get("roi")]
                       for row in result.get("channels", [])]}
     return {"chart": chart, "number": number, "table": table}
 
 
+def _in_words(kind: str, code: str, stored: dict) -> str:
+    """A code by its label in the reader's language; the label the answer stored (its computing language) only for a
+    code no vocabulary names. Stored answers are shared by readers of every language."""
+    label = code_label(kind, code)
+    return stored.get(code, code) if label == code else label
+
+
 def _lifecycle(result: dict) -> dict:
-    dates, stages, labels = result.get("dates", []), result.get("stages", {}), result.get("labels", {})
+    dates, stages, stored = result.get("dates", []), result.get("stages", {}), result.get("labels", {})
+    labels = {stage: _in_words("lifecycle_stage", stage, stored) for stage in stages}
     chart = {"type": "line", "dates": True, "labels": dates,
              "datasets": [{"label": labels.get(stage, stage), "data": values} for stage, values in stages.items()]}
     items = [{"label": labels.get(stage, stage), "display": fmt(values[-1] if values else None), "change": None,
@@ -201,14 +211,15 @@ def _lifecycle(result: dict) -> dict:
 
 def _customers(result: dict) -> dict:
     stages = result.get("stages", [])
-    chart = {"type": "bar", "labels": [row["label"] for row in stages],
+    names = [_in_words("lifecycle_stage", row.get("stage", ""), {row.get("stage", ""): row["label"]}) for row in stages]
+    chart = {"type": "bar", "labels": names,
              "datasets": [{"label": _("Customers"), "data": [row["customers"] for row in stages]}]}
     number = _number(result.get("customers"), "int", _("Customers"),
                      _("%(buyers)s buyers, %(spend)s spent") % {"buyers": fmt(result.get("buyers")),
                                                                  "spend": fmt(result.get("spend"), "money")})
     segments = result.get("rfm_segments", {})
     table = {"columns": [_column("segment", _("RFM segment")), _column("customers", _("Customers"), "int")],
-             "rows": [[name, count] for name, count in segments.items()]}
+             "rows": [[code_label("rfm_segment", name), count] for name, count in segments.items()]}
     return {"chart": chart, "number": number, "table": table}
 
 
@@ -304,17 +315,27 @@ def _team_alerts(result: dict) -> dict:
 # Trends and stickiness
 
 
-def _trends(result: dict) -> dict:
+def _trends(result: dict, query: dict | None = None) -> dict:
     series = [s for s in result.get("series", []) if not s.get("compare")]
     labels = [point["period"] for point in series[0]["points"]] if series else []
+    breakdown = _first_value((query or {}).get("breakdown"))
+    named = [trend_series_label(s, breakdown=breakdown) for s in series]  # in the reader's language, not the API's
     chart = {"type": "line", "dates": True, "labels": labels,
-             "datasets": [{"label": s["label"], "data": [point["value"] for point in s["points"]]} for s in series]}
+             "datasets": [{"label": name, "data": [point["value"] for point in s["points"]]}
+                          for name, s in zip(named, series, strict=True)]}
     kind = "int" if result.get("measure") in ("total", "unique") else "float"
     complete = [point["value"] for s in series[:1] for point in s["points"] if point["complete"]]
     number = _number(complete[-1] if complete else None, kind, _("Last complete period"))
     table = {"columns": [_column("series", _("Series")), *[_column(label, label, kind) for label in labels]],
-             "rows": [[s["label"], *[point["value"] for point in s["points"]]] for s in series]}
+             "rows": [[name, *[point["value"] for point in s["points"]]]
+                      for name, s in zip(named, series, strict=True)]}
     return {"chart": chart, "number": number, "table": table}
+
+
+def _first_value(value) -> str:
+    if isinstance(value, (list, tuple)):
+        return str(value[0]) if value else ""
+    return str(value or "")
 
 
 def _stickiness(result: dict) -> dict:
@@ -345,9 +366,14 @@ PRESENTERS: dict[str, Callable[[dict], dict]] = {
 }
 
 
-def present(*, kind: str, result: dict, markers: list[dict] | None = None) -> dict:
+# Presenters that name things after the query (a breakdown's values) get it too.
+WITH_QUERY = {"trends"}
+
+
+def present(*, kind: str, result: dict, markers: list[dict] | None = None, query: dict | None = None) -> dict:
     """``{"chart", "number", "table"}`` for ``result``, in the active language; time charts get ``markers``."""
-    shown = PRESENTERS.get(kind, _generic)(result)
+    presenter = PRESENTERS.get(kind, _generic)
+    shown = presenter(result, query) if kind in WITH_QUERY else presenter(result)
     if shown["chart"] is not None and shown["chart"].get("dates"):
         shown["chart"]["markers"] = [{"date": str(m["date"]), "label": m["label"], "kind": m.get("kind", "")}
                                      for m in markers or []]

@@ -7,6 +7,8 @@ class MerchantsConfig(AppConfig):
     verbose_name = _("Merchant operations")
 
     def ready(self):
+        from merchants.labels import labels_register
         from merchants.reports import reports_register
 
         reports_register()
+        labels_register()

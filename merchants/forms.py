@@ -3,7 +3,9 @@ from django.contrib.auth import get_user_model
 from django.utils.translation import gettext_lazy as _
 
 from merchants.models import Campaign, CampaignInvite, Course, Enrolment, LossReason, Merchant, MerchantContact, Tier
+from ops_platform.core.labels import code_label
 from ops_platform.core.roles import Role
+from ops_platform.core.widgets import DateWidget
 
 
 class MerchantFilterForm(forms.Form):
@@ -50,7 +52,7 @@ class ContactForm(forms.Form):
                             widget=forms.Textarea(attrs={"rows": 3}))
     outcome = forms.CharField(label=_("Outcome"), required=False, max_length=300)
     follow_up_on = forms.DateField(label=_("Next follow-up"), required=False,
-                                   widget=forms.DateInput(attrs={"type": "date"}))
+                                   widget=DateWidget())
 
 
 class ImportForm(forms.Form):
@@ -75,8 +77,8 @@ class TierBulkForm(forms.Form):
 class CampaignForm(forms.Form):
     name = forms.CharField(label=_("Name"), max_length=200)
     kind = forms.ChoiceField(label=_("Type"), choices=Campaign.Kind.choices)
-    starts_on = forms.DateField(label=_("Starts on"), widget=forms.DateInput(attrs={"type": "date"}))
-    ends_on = forms.DateField(label=_("Ends on"), widget=forms.DateInput(attrs={"type": "date"}))
+    starts_on = forms.DateField(label=_("Starts on"), widget=DateWidget())
+    ends_on = forms.DateField(label=_("Ends on"), widget=DateWidget())
     budget = forms.DecimalField(label=_("Budget"), min_value=0, max_digits=12, decimal_places=2, initial=0)
     target_tiers = forms.MultipleChoiceField(label=_("Target tiers"), choices=Tier.choices, required=False,
                                              widget=forms.CheckboxSelectMultiple)
@@ -103,7 +105,7 @@ class CampaignInviteForm(forms.Form):
 
     def __init__(self, *args, categories: list[str] = (), **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["categories"].choices = [(c, c) for c in categories]
+        self.fields["categories"].choices = [(c, code_label("merchant_category", c)) for c in categories]
 
 
 class InviteRespondForm(forms.Form):
@@ -164,8 +166,8 @@ class AttendanceForm(forms.Form):
 
 
 class TargetForm(forms.Form):
-    period_start = forms.DateField(label=_("Period start"), widget=forms.DateInput(attrs={"type": "date"}))
-    period_end = forms.DateField(label=_("Period end"), widget=forms.DateInput(attrs={"type": "date"}))
+    period_start = forms.DateField(label=_("Period start"), widget=DateWidget())
+    period_end = forms.DateField(label=_("Period end"), widget=DateWidget())
     category = forms.CharField(label=_("Category"), required=False, max_length=100,
                                help_text=_("Empty for every category."))
     city = forms.CharField(label=_("City"), required=False, max_length=100, help_text=_("Empty for every city."))

@@ -26,7 +26,10 @@ class LossReason(models.Model):
         verbose_name_plural = _("loss reasons")
 
     def __str__(self) -> str:
-        return self.name
+        """In the reader's language when it is one of the starting reasons (merchants.labels), else as typed."""
+        from ops_platform.core.labels import code_label
+
+        return code_label("loss_reason", self.name)
 
 
 class Merchant(models.Model):

@@ -686,10 +686,12 @@ class FeedbackTriageApi(APIView):
 
 class NotificationSerializer(serializers.ModelSerializer):
     ticket_key = serializers.CharField(source="ticket.key")
+    text = serializers.CharField(read_only=True, help_text="The notification in the caller's language (from code and "
+                                                           "params); message keeps the site's language.")
 
     class Meta:
         model = Notification
-        fields = ["id", "ticket", "ticket_key", "message", "created_at", "read_at"]
+        fields = ["id", "ticket", "ticket_key", "message", "code", "params", "text", "created_at", "read_at"]
 
 
 class NotificationListApi(ListAPIView):

@@ -7,6 +7,7 @@ from django.contrib.auth import get_user_model
 from django.utils.translation import gettext_lazy as _
 
 from ops_platform.core.fields import id_from_text
+from ops_platform.core.widgets import DateWidget
 from products.models import FeedbackItem, Ticket
 from products.selectors import ticket_owner_candidates
 
@@ -38,7 +39,7 @@ class TicketForm(forms.Form):
     target_metric = forms.ChoiceField(label=_("Target metric"), choices=[("", "—"), *Ticket.Metric.choices],
                                       required=False)
     expected_change = forms.CharField(label=_("Expected change (hypothesis)"), max_length=200, required=False)
-    due_date = forms.DateField(label=_("Due date"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    due_date = forms.DateField(label=_("Due date"), required=False, widget=DateWidget())
     labels = forms.CharField(label=_("Labels (comma separated)"), required=False, max_length=800)
     links = forms.CharField(label=_("Links (merchant:M00012, segment:lapsed, campaign:spring)"), required=False,
                             max_length=2000)

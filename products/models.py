@@ -189,6 +189,10 @@ class Notification(models.Model):
 
     recipient = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications")
     ticket = models.ForeignKey(Ticket, on_delete=models.CASCADE, related_name="+")
+    # What happened, as a code and its figures (products.notification_texts), worded when read; ``message`` keeps the
+    # sentence in the site's language (scripts, and rows made before the code).
+    code = models.CharField(max_length=30, blank=True, default="")
+    params = models.JSONField(default=dict, blank=True)
     message = models.CharField(max_length=300)
     created_at = models.DateTimeField(auto_now_add=True)
     read_at = models.DateTimeField(null=True, blank=True)
@@ -198,7 +202,14 @@ class Notification(models.Model):
         indexes = [models.Index(fields=["recipient", "read_at"], name="notification_unread")]
 
     def __str__(self) -> str:
-        return self.message
+        return self.text
+
+    @property
+    def text(self) -> str:
+        """In the active language (the reader's); the stored sentence for a row without a code."""
+        from products.notification_texts import notification_text
+
+        return (notification_text(self.code, self.params) if self.code else "") or self.message
 
 
 class TrackingPlan(models.Model):

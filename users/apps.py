@@ -7,8 +7,13 @@ class UsersConfig(AppConfig):
     verbose_name = _("User operations")
 
     def ready(self):
+        from ops_platform.core.labels import vocabulary_register
         from users.cohorts import cohorts_register
+        from users.models import RfmSegment, Stage
         from users.reports import reports_register
 
         reports_register()
         cohorts_register()
+        # Life-cycle stages and RFM groups by their labels wherever they are shown as codes (ops_platform/core/labels)
+        vocabulary_register("lifecycle_stage", dict(Stage.choices))
+        vocabulary_register("rfm_segment", dict(RfmSegment.choices))

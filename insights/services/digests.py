@@ -18,6 +18,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from goals import selectors as goal_selectors
+from insights.labels import DIGEST_DESCRIPTION, DIGEST_NAME, DIGEST_SECTION_NAMES
 from insights.models import Dashboard, DashboardTile, Insight, Subscription, Visibility
 from insights.services.subscriptions import next_run_after
 
@@ -29,14 +30,15 @@ MONDAY = 0
 def _sections(team) -> list[tuple[str, dict, str, str]]:
     """(kind, params, display, name) of the digest's tiles, named in the site's language."""
     team_id = [str(team.pk)]
+    names = DIGEST_SECTION_NAMES
     return [
-        ("team_goals", {"team": team_id}, DashboardTile.Display.CHART, _("Goals")),
-        ("aarrr", {}, DashboardTile.Display.NUMBER, _("AARRR stages")),
-        ("channel_quality", {}, DashboardTile.Display.CHART, _("Channels")),
-        ("lifecycle", {}, DashboardTile.Display.NUMBER, _("Customers by stage")),
-        ("tier_moves", {}, DashboardTile.Display.NUMBER, _("Merchants that moved a tier")),
-        ("launches", {}, DashboardTile.Display.NUMBER, _("Launches and conclusions")),
-        ("team_alerts", {"team": team_id}, DashboardTile.Display.NUMBER, _("Alerts")),
+        ("team_goals", {"team": team_id}, DashboardTile.Display.CHART, names["Goals"]),
+        ("aarrr", {}, DashboardTile.Display.NUMBER, names["AARRR stages"]),
+        ("channel_quality", {}, DashboardTile.Display.CHART, names["Channels"]),
+        ("lifecycle", {}, DashboardTile.Display.NUMBER, names["Customers by stage"]),
+        ("tier_moves", {}, DashboardTile.Display.NUMBER, names["Merchants that moved a tier"]),
+        ("launches", {}, DashboardTile.Display.NUMBER, names["Launches and conclusions"]),
+        ("team_alerts", {"team": team_id}, DashboardTile.Display.NUMBER, names["Alerts"]),
     ]
 
 
@@ -48,9 +50,10 @@ def team_digest_ensure(*, team) -> tuple[Dashboard, bool]:
         if existing is not None:
             return existing, False
         with translation.override(settings.LANGUAGE_CODE):
-            dashboard = Dashboard.objects.create(name=_("%(team)s: the week") % {"team": team.name}, team=team,
+            # named in the site's language; shown in the reader's while unchanged (insights.labels)
+            dashboard = Dashboard.objects.create(name=_(DIGEST_NAME) % {"team": team.name}, team=team,
                                                  team_digest=True, date_range=DIGEST_RANGE,
-                                                 description=_("The team's weekly digest, e-mailed every Monday."))
+                                                 description=_(DIGEST_DESCRIPTION))
             for position, (kind, params, display, name) in enumerate(_sections(team)):
                 insight = Insight.objects.create(name=name, kind=kind, params=params, date_range=DIGEST_RANGE,
                                                  visibility=Visibility.TEAM, team=team)

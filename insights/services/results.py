@@ -118,7 +118,7 @@ def evaluated_view(evaluated: Evaluated, *, markers_cache: dict | None = None) -
             if span not in cache:
                 cache[span] = chart_markers(date_from=evaluated.date_from, date_to=evaluated.date_to)
             markers = cache[span]
-        shown = present(kind=evaluated.kind, result=evaluated.result, markers=markers)
+        shown = present(kind=evaluated.kind, result=evaluated.result, markers=markers, query=evaluated.query)
     return {"kind": evaluated.kind, "query": evaluated.query, "shown": shown, "error": evaluated.error,
             "date_from": evaluated.date_from, "date_to": evaluated.date_to,
             "computed_at": evaluated.computed_at, "cached": evaluated.cached, "stale": evaluated.stale}
@@ -154,8 +154,9 @@ def dashboard_tile_states(*, user, dashboard: Dashboard) -> list[dict]:
     stored = cached_results(keys=list(keys.values()))
     states = []
     for tile in tiles:
-        state = {"id": tile.pk, "insight_id": tile.insight_id, "name": tile.insight.name, "kind": tile.insight.kind,
-                 "display": tile.display, "wide": tile.wide, "readable": tile.insight_id in readable, "result": None}
+        state = {"id": tile.pk, "insight_id": tile.insight_id, "name": tile.insight.display_name,
+                 "kind": tile.insight.kind, "display": tile.display, "wide": tile.wide,
+                 "readable": tile.insight_id in readable, "result": None}
         if tile.pk in keys and keys[tile.pk] in stored:
             state["result"] = result_payload(stored[keys[tile.pk]], shown=True, markers_cache=markers_cache)
         elif tile.pk in queries and queries[tile.pk] is None:

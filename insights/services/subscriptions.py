@@ -215,7 +215,8 @@ def _shown(sections: list[Section], reader) -> list[dict]:
             continue
         evaluated = section.evaluated
         kind = report_kind(section.insight.kind)
-        view = present(kind=evaluated.kind, result=evaluated.result) if evaluated.result is not None else None
+        view = (present(kind=evaluated.kind, result=evaluated.result, query=evaluated.query)
+                if evaluated.result is not None else None)
         shown.append({"insight": section.insight, "kind_label": str(kind.label) if kind else section.insight.kind,
                       "date_from": evaluated.date_from, "date_to": evaluated.date_to, "error": evaluated.error,
                       "number": view["number"] if view else None, "table": view["table"] if view else None,
@@ -228,7 +229,7 @@ def subscription_xlsx(*, shown: list[dict]) -> bytes:
     workbook = Workbook(write_only=True)
     used: set[str] = set()
     for index, section in enumerate(shown, start=1):
-        title = "".join(ch for ch in section["insight"].name if ch not in "[]:*?/\\")[:28] or str(index)
+        title = "".join(ch for ch in section["insight"].display_name if ch not in "[]:*?/\\")[:28] or str(index)
         while title in used:
             title = f"{title[:25]}_{index}"
         used.add(title)
@@ -262,7 +263,7 @@ def subscription_xlsx(*, shown: list[dict]) -> bytes:
 
 
 def _title(subscription: Subscription) -> str:
-    return subscription.dashboard.name if subscription.dashboard_id else subscription.insight.name
+    return subscription.dashboard.display_name if subscription.dashboard_id else subscription.insight.display_name
 
 
 def subscription_email(*, subscription: Subscription, run: SubscriptionRun, sections: list[Section], reader

@@ -7,7 +7,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import gettext_lazy
 
 from merchants.models import Certification, Course, Enrolment, Merchant, Tier, TrainingSession
 from merchants.selectors import merchant_manageable
@@ -141,8 +141,8 @@ def required_courses_missing(*, merchant: Merchant) -> list[Course]:
             and course.pk not in attended]
 
 
-GROWTH_LEVELS = (("new", _lazy("new")), ("learning", _lazy("learning")), ("certified", _lazy("certified")),
-                 ("mentor", _lazy("mentor")))
+GROWTH_LEVELS = (("new", gettext_lazy("no course yet")), ("learning", gettext_lazy("learning")),
+                 ("certified", gettext_lazy("certified")), ("mentor", gettext_lazy("mentor")))
 
 
 def growth_level(*, attended_courses: int, total_courses: int, certified: bool) -> str:

@@ -9,6 +9,7 @@ from django.utils.translation import gettext as _
 
 from ops_platform.core.exceptions import ApplicationError
 from ops_platform.core.roles import Action, Area, can
+from products import notification_texts as texts
 from products.models import FeedbackItem, Ticket
 from products.services.notifications import notifications_send
 
@@ -60,6 +61,6 @@ def feedback_triage(*, actor, feedback_ids: list[int], ticket_id: int) -> Ticket
         if affected.pk == ticket.pk:
             ticket = affected
     notifications_send(ticket=ticket, recipients=ticket.watchers.all(), exclude=actor,
-                       message=_("%(n)d more asked for %(key)s (%(total)d in all)") % {
-                           "n": len(ids), "key": ticket.key, "total": ticket.feedback_count})
+                       code=texts.FEEDBACK_MORE,
+                       params={"n": len(ids), "key": ticket.key, "total": ticket.feedback_count})
     return ticket

@@ -13,6 +13,7 @@ from analytics.selectors import tracking_check
 from ops_platform.core.exceptions import ApplicationError
 from ops_platform.core.periods import TODAY, DateRange, local_range
 from ops_platform.core.roles import Action, Area, can
+from products import notification_texts as texts
 from products.models import Notification, Ticket, TrackingCheck, TrackingPlan
 from products.services.gates import plan_reviewers
 from products.services.notifications import notifications_send
@@ -83,17 +84,15 @@ def _notify_reviewers(plan: TrackingPlan, actor) -> None:
     this ticket gets no second copy.
     """
     ticket = plan.ticket
-    message = _("Tracking plan v%(v)s of %(key)s awaits your review: %(title)s") % {
-        "v": plan.version, "key": ticket.key, "title": ticket.title}
+    params = {"v": plan.version, "key": ticket.key, "title": ticket.title}
     reviewers = plan_reviewers()
-    unread = set(Notification.objects.filter(ticket=ticket, message=message[:300], read_at__isnull=True)
-                 .values_list("recipient_id", flat=True))
+    unread = set(Notification.objects.filter(ticket=ticket, code=texts.PLAN_REVIEW, params__v=plan.version,
+                                             read_at__isnull=True).values_list("recipient_id", flat=True))
     notifications_send(ticket=ticket, recipients=[person for person in reviewers if person.pk not in unread],
-                       exclude=actor, message=message)
+                       exclude=actor, code=texts.PLAN_REVIEW, params=params)
     reviewer_ids = {person.pk for person in reviewers}
     notifications_send(ticket=ticket, recipients=ticket.watchers.exclude(pk__in=reviewer_ids), exclude=actor,
-                       message=_("Tracking plan v%(v)s of %(key)s is ready for review") % {
-                           "v": plan.version, "key": ticket.key})
+                       code=texts.PLAN_READY, params={"v": plan.version, "key": ticket.key})
 
 
 @transaction.atomic
@@ -111,8 +110,8 @@ def tracking_plan_review(*, ticket_id: int, version: int, actor, approve: bool, 
     plan.reviewer, plan.review_comment, plan.reviewed_at = actor, comment.strip(), timezone.now()
     plan.save(update_fields=["status", "reviewer", "review_comment", "reviewed_at"])
     notifications_send(ticket=plan.ticket, recipients=[plan.author, *plan.ticket.watchers.all()], exclude=actor,
-                       message=_("Tracking plan v%(v)s of %(key)s: %(status)s") % {
-                           "v": plan.version, "key": plan.ticket.key, "status": plan.get_status_display()})
+                       code=texts.PLAN_REVIEWED,
+                       params={"v": plan.version, "key": plan.ticket.key, "status": plan.status})
     return plan
 
 

@@ -21,6 +21,7 @@ from ops_platform.core.roles import (
     can_edit_ticket,
     can_own_tickets,
 )
+from products import notification_texts as texts
 from products.models import (
     Ticket,
     TicketAttachment,
@@ -151,8 +152,7 @@ def ticket_create(*, requester, title: str, description: str = "", kind: str = T
     TicketTransition.objects.create(ticket=ticket, actor=requester, from_status="", to_status=ticket.status)
     if owner_pm is not None:
         notifications_send(ticket=ticket, recipients=[owner_pm], exclude=requester,
-                           message=_("%(key)s was filed for you: %(title)s") % {
-                               "key": ticket.key, "title": ticket.title})
+                           code=texts.FILED, params={"key": ticket.key, "title": ticket.title})
     return ticket
 
 
@@ -196,10 +196,9 @@ def ticket_update(*, ticket_id: int, actor, version: int, assignees=None, **fiel
         ticket.assignees.set(assignees)
         ticket.watchers.add(*assignees)
     TicketChange.objects.bulk_create(changes)
-    names = ", ".join(change.field for change in changes)
+    names = [change.field for change in changes]
     notifications_send(ticket=ticket, recipients=ticket.watchers.all(), exclude=actor,
-                       message=_("%(who)s changed %(fields)s on %(key)s") % {
-                           "who": actor.get_username(), "fields": names, "key": ticket.key})
+                       code=texts.CHANGED, params={"who": actor.get_username(), "fields": names, "key": ticket.key})
     return ticket
 
 
@@ -246,9 +245,8 @@ def ticket_move(*, ticket_id: int, actor, to_status: str, comment: str = "", ver
     TicketTransition.objects.create(ticket=ticket, actor=actor, from_status=from_status, to_status=to_status,
                                     comment=(comment or reason or analysis_summary).strip())
     notifications_send(ticket=ticket, recipients=ticket.watchers.all(), exclude=actor,
-                       message=_("%(who)s moved %(key)s from %(from)s to %(to)s") % {
-                           "who": actor.get_username(), "key": ticket.key, "from": Ticket.Status(from_status).label,
-                           "to": Ticket.Status(to_status).label})
+                       code=texts.MOVED, params={"who": actor.get_username(), "key": ticket.key, "from": from_status,
+                                                 "to": to_status})
     return ticket
 
 
@@ -268,11 +266,10 @@ def ticket_comment_add(*, ticket_id: int, author, body: str) -> TicketComment:
     ticket.watchers.add(author, *mentioned)
     if mentioned:
         notifications_send(ticket=ticket, recipients=mentioned, exclude=author,
-                           message=_("%(who)s mentioned you on %(key)s") % {"who": author.get_username(),
-                                                                             "key": ticket.key})
+                           code=texts.MENTIONED, params={"who": author.get_username(), "key": ticket.key})
     mentioned_ids = {person.pk for person in mentioned}
     notifications_send(ticket=ticket, recipients=ticket.watchers.exclude(pk__in=mentioned_ids), exclude=author,
-                       message=_("%(who)s commented on %(key)s") % {"who": author.get_username(), "key": ticket.key})
+                       code=texts.COMMENTED, params={"who": author.get_username(), "key": ticket.key})
     return comment
 
 
@@ -329,6 +326,5 @@ def ticket_iterate(*, ticket_id: int, actor, title: str, description: str = "") 
                           and can_own_tickets(parent.owner_pm) else None,
                           target_metric=parent.target_metric, labels=parent.labels, links=parent.links, parent=parent)
     notifications_send(ticket=parent, recipients=parent.watchers.all(), exclude=actor,
-                       message=_("%(who)s started %(child)s as the next iteration of %(key)s") % {
-                           "who": actor.get_username(), "child": child.key, "key": parent.key})
+                       code=texts.ITERATED, params={"who": actor.get_username(), "child": child.key, "key": parent.key})
     return child

@@ -327,8 +327,8 @@ def test_every_team_gets_its_digest_dashboard_and_monday_subscription_once(crew,
     assert subscription_run_send(run_id=run_id) == 2  # the lead and the member (the outsider is not in the team)
     chinese = next(m for m in mail.outbox if m.to == ["member@example.com"])
     sheets = load_workbook(io.BytesIO(chinese.attachments[0][1])).sheetnames
-    assert sheets == ["Goals", "AARRR stages", "Channels", "Customers by stage", "Merchants that moved a tier",
-                      "Launches and conclusions", "Alerts"]
+    # the tiles the platform named are named in the reader's language (insights.labels)
+    assert sheets == ["目标", "AARRR 阶段", "渠道", "各生命周期阶段的用户", "层级变动的商家", "上线与结论", "提醒"]
     assert "2026-11-23 – 2026-11-29" in chinese.body  # the last complete week, resolved on the run's day
 
 
