@@ -79,15 +79,25 @@ def _steps(steps: list[dict], value: str | None = None) -> list[dict]:
     return [{**step, "step": index + 1, "value": value} for index, step in enumerate(steps)]
 
 
+VALUE_COLUMNS = [Column("value_sum", _("Value sum"), NUMBER), Column("value_avg", _("Value average"), NUMBER)]
+
+
 @report_register("funnel")
 def funnel_report(params: dict) -> Report:
     result = _compute("funnel", params)
-    tables = [ExportTable(title=str(_("Funnel")), columns=STEP_COLUMNS, rows=_steps(result["steps"]),
+    columns = STEP_COLUMNS + (VALUE_COLUMNS if result["steps"] and "value_sum" in result["steps"][0] else [])
+    tables = [ExportTable(title=str(_("Funnel")), columns=columns, rows=_steps(result["steps"]),
                           total=len(result["steps"]))]
     if result.get("breakdown") is not None:
+        breakdown = (_query(params).get("breakdown") or "channel").strip()
         rows = [row for group in result["breakdown"] for row in _steps(group["steps"], group["value"])]
-        tables.append(ExportTable(title=str(_("Funnel by channel")),
-                                  columns=[Column("value", _("Channel")), *STEP_COLUMNS], rows=rows, total=len(rows)))
+        if breakdown == "channel":
+            title, label = str(_("Funnel by channel")), _("Channel")
+        else:
+            title = str(_("Funnel by %(property)s") % {"property": breakdown})
+            label = breakdown
+        tables.append(ExportTable(title=title, columns=[Column("value", label), *columns], rows=rows,
+                                  total=len(rows)))
     return Report(name=_name("funnel", params), tables=tables)
 
 

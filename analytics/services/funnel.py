@@ -614,15 +614,20 @@ def _groups_pandas(paths: pd.DataFrame, query: FunnelQuery) -> dict[str | None, 
         channel = paths["channel"]
         if not isinstance(channel.dtype, pd.CategoricalDtype):
             channel = channel.astype(object).where(channel.notna(), "").astype(str).astype("category")
-        labels = np.array([value or NONE_VALUE for value in channel.cat.categories], dtype=object)
-        label_of = labels[channel.cat.codes.to_numpy()]  # a channel seen only on events nobody entered by: no group
-        entrants = pd.Series(label_of).value_counts()
-        keep, other = top_values(entrants.to_dict(), query.breakdown_limit)
+        # Integer group codes (categories "" and "(none)" are one group); a value seen only on events that were
+        # nobody's entry has no entrant and no group.
+        labels, of_category = np.unique(np.array([value or NONE_VALUE for value in channel.cat.categories],
+                                                 dtype=object), return_inverse=True)
+        group = of_category[channel.cat.codes.to_numpy()]
+        entrants = np.bincount(group, minlength=len(labels))
+        keep, other = top_values({labels[i]: int(entrants[i]) for i in np.flatnonzero(entrants)},
+                                 query.breakdown_limit)
+        index = {label: i for i, label in enumerate(labels)}
         for label in keep:
-            rows = label_of == label
+            rows = group == index[label]
             groups[label] = _stats(times[rows], None if values is None else values[rows])
         if other:
-            rows = ~np.isin(label_of, keep)
+            rows = ~np.isin(group, [index[label] for label in keep])
             groups[OTHER_VALUE] = _stats(times[rows], None if values is None else values[rows])
     return groups
 
