@@ -107,7 +107,24 @@ GOOD_FUNNEL = {"steps": "visit,signup", "window_days": "7", "date_from": "2026-0
     ({"date_to": "2026-02-30"}, "date_to", "Enter a date as YYYY-MM-DD, for example 2026-03-01."),
     ({"date_to": "2026-02-28"}, "date_to", "Choose an end date on or after the start date, 2026-03-01."),
     ({"date_to": "2027-04-05"}, "date_to", "Choose a range of at most 400 days (this one has 401)."),
-    ({"breakdown": "city"}, "breakdown", "Breakdown can only be “channel”, or left out for none."),
+    ({"breakdown": "city"}, "breakdown",
+     "Name an event property as properties.<key>, for example properties.merchant_id."),
+    ({"breakdown": "properties.city", "breakdown_limit": "26"}, "breakdown_limit", "Show from 1 to 25 values."),
+    ({"step_windows": "1x"}, "step_windows",
+     "Write each step's window as a number and a unit — s, m, h or d (30m, 2h, 7d) — from 1 second to 365 days, "
+     "separated by commas; leave an entry empty for none."),
+    ({"step_windows": "366d"}, "step_windows",
+     "Write each step's window as a number and a unit — s, m, h or d (30m, 2h, 7d) — from 1 second to 365 days, "
+     "separated by commas; leave an entry empty for none."),
+    ({"step_windows": "1d,2h"}, "step_windows", "Give at most one window per step after the first (1)."),
+    ({"exclude": "order_paid"}, "exclude",
+     "“order_paid” is not an exclusion: write <event>:<from step>:<to step>, for example ticket_opened:2:3."),
+    ({"exclude": "order_paid:2:1"}, "exclude",
+     "“order_paid:2:1”: the steps go from 1 to 2, the first before the second."),
+    ({"exclude": "order_paid:1:3"}, "exclude",
+     "“order_paid:1:3”: the steps go from 1 to 2, the first before the second."),
+    ({"exclude": ["order_paid:1:2"] * 6}, "exclude", "At most 5 exclusions at a time."),
+    ({"value_property": "a:b"}, "value_property", "A property key has at most 200 characters and no “:”."),
 ])
 def test_funnel_rejects_bad_parameters_field_by_field(api_client_for, change, field, message):
     response = api_client_for(Role.PM).get(FUNNEL, {**GOOD_FUNNEL, **change})
@@ -213,3 +230,46 @@ def test_any_query_string_gets_an_answer_never_a_500(api_client_for, url, names,
     assert response.status_code in (200, 400)
     if response.status_code == 400:
         assert set(response.json()["errors"]) <= set(names)
+
+
+def test_funnel_options_on_the_api(api_client_for):
+    """A property breakdown with a limit, a step window, an exclusion and a value property, read through the API."""
+    events_load([
+        event_row("visit", "a", local_time(D1, 9), utm_source="baidu"),
+        event_row("signup", "a", local_time(D1, 9, 30)),
+        event_row("order_paid", "a", local_time(D1, 10), amount=30),
+        event_row("visit", "b", local_time(D1, 9), utm_source="baidu"),
+        event_row("signup", "b", local_time(D1, 12)),  # 3 h after the visit: outside the 2 h step window
+        event_row("visit", "c", local_time(D1, 9), utm_source="douyin"),
+        event_row("signup", "c", local_time(D1, 9, 10)),
+        event_row("ticket_opened", "c", local_time(D1, 9, 20)),  # between signup and order_paid: stops at signup
+        event_row("order_paid", "c", local_time(D1, 9, 40), amount=12.5),
+        event_row("visit", "d", local_time(D1, 9), utm_source="wechat"),
+        event_row("signup", "d", local_time(D1, 9, 5)),
+        event_row("order_paid", "d", local_time(D1, 9, 50), amount="7"),  # a string: no value
+    ])
+    response = api_client_for(Role.ANALYST).get(FUNNEL, {
+        "steps": "visit,signup,order_paid", "window_days": "1", "date_from": "2026-03-02", "date_to": "2026-03-02",
+        "breakdown": "properties.utm_source", "breakdown_limit": "1", "step_windows": "2h",
+        "exclude": "ticket_opened:2:3", "value_property": "amount"})
+
+    assert response.status_code == 200, response.json()
+    body = response.json()
+    assert [(s["count"], s["value_sum"], s["value_avg"]) for s in body["steps"]] == [
+        (4, 0, None), (3, 0, None), (2, 30, 30)]
+    assert [(row["value"], [s["count"] for s in row["steps"]]) for row in body["breakdown"]] == [
+        ("baidu", [2, 1, 1]), ("(other)", [2, 2, 1])]
+
+
+def test_funnel_unknown_breakdown_and_value_property_list_the_nearest(api_client_for):
+    events_load([event_row("visit", "a", local_time(D1, 9), utm_source="baidu"),
+                 event_row("order_paid", "a", local_time(D1, 10), amount=3)])
+    response = api_client_for(Role.ANALYST).get(FUNNEL, {
+        "steps": "visit,order_paid", "window_days": "1", "date_from": "2026-03-02", "date_to": "2026-03-02",
+        "breakdown": "properties.utm_sorce", "value_property": "amout", "exclude": "ticket_opend:1:2"})
+
+    assert response.status_code == 400
+    errors = response.json()["errors"]
+    assert "properties.utm_source" in errors["breakdown"][0]
+    assert "properties.amount" in errors["value_property"][0]
+    assert "No event named “ticket_opend”" in errors["exclude"][0]
