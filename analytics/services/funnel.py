@@ -559,7 +559,7 @@ def _groups_sql_run(query: FunnelQuery, *, keep: list[str] | None) -> dict[str |
         paths = " UNION ALL ".join(branches)
         if query.exclusions:
             paths, cut_params = _cut_sql(query, paths)
-            params += cut_params
+            params = [*cut_params, *params]  # the probes come first in the statement's text
         carried = ", ".join([f"t{k}" for k in range(n)] + (_values(query)))
         if keep is not None:  # the kept values; every other entrant in one "(other)" group
             params = [keep, OTHER_VALUE, *params]

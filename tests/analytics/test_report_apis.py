@@ -203,18 +203,22 @@ def test_the_schema_documents_the_report_endpoints(api_client_for):
     assert {"/api/v1/analytics/funnel/", "/api/v1/analytics/retention/", "/api/v1/analytics/golden-time/"} <= set(
         paths)
     funnel_parameters = {p["name"] for p in paths["/api/v1/analytics/funnel/"]["get"]["parameters"]}
-    assert funnel_parameters == {"steps", "window_days", "date_from", "date_to", "breakdown", "where", "segment",
-                                 "exclude_segment"}
+    assert funnel_parameters == {"steps", "window_days", "date_from", "date_to", "breakdown", "breakdown_limit",
+                                 "step_windows", "exclude", "value_property", "where", "segment", "exclude_segment"}
+    step = response.json()["components"]["schemas"]["FunnelStep"]["properties"]
+    assert {"value_sum", "value_avg"} <= set(step)
 
 
 PARAMETER_VALUES = st.one_of(
     st.text(max_size=30), st.sampled_from(["", "0", "1", "60", "366", "-1", "2026-03-01", "1969-12-31",
-                                           "2099-12-31", "day", "week", "month", "channel", "a,b", "a,,b", "a\x00b"]),
+                                           "2099-12-31", "day", "week", "month", "channel", "a,b", "a,,b", "a\x00b",
+                                           "properties.amount", "1d,2h", "30m", "visit:1:2", "a:b:c"]),
 )
 
 
 @pytest.mark.parametrize(("url", "names"), [
-    (FUNNEL, ["steps", "window_days", "date_from", "date_to", "breakdown"]),
+    (FUNNEL, ["steps", "window_days", "date_from", "date_to", "breakdown", "breakdown_limit", "step_windows",
+              "exclude", "value_property"]),
     (RETENTION, ["cohort_event", "return_event", "period", "periods", "date_from", "date_to"]),
     (GOLDEN, ["event", "date_from", "date_to"]),
 ])
