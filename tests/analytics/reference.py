@@ -148,28 +148,54 @@ def _period_index(first: date, later: date, period: str) -> int:
 
 
 def retention(events: list[Ev], cohort_event: str, return_event: str, period: str, date_from: date, date_to: date,
-              tz: str, periods: int = 8, today: date | None = None) -> dict:
+              tz: str, periods: int = 8, today: date | None = None, *, breakdown: str | None = None,
+              limit: int = 10) -> dict:
     """Cohorts with ``retained[k]`` (None once period cohort+k starts after ``today``) and ``complete`` (periods k < N
-    whose last day is before ``today``); ``today`` defaults to the (pinned) clock's local date in ``tz``."""
+    whose last day is before ``today``); ``today`` defaults to the (pinned) clock's local date in ``tz``.
+    ``breakdown``: ``"channel"`` or a property key of each customer's first cohort event (the first stored on a tie)."""
     zone = ZoneInfo(tz)
     today = today or datetime.now(zone).date()
     start, end = _midnight(date_from, zone), _midnight(date_to + timedelta(days=1), zone)
-    cohorts: dict[date, dict] = {}
+    people = []  # (value, cohort, [came back in period k])
     for person_events in _by_person(events).values():
-        firsts = [ev.ts for ev in person_events if ev.event == cohort_event]
+        firsts = [ev for ev in person_events if ev.event == cohort_event]
         if not firsts:
             continue
-        first = min(firsts)
+        first_event = min(firsts, key=lambda ev: (ev.ts, ev.id))
+        first = first_event.ts
         if not (start <= first < end):
             continue
         cohort = _period_start(first.astimezone(zone).date(), period)
+        back = [any(ev.event == return_event and ev.ts >= first
+                    and _period_index(cohort, _period_start(ev.ts.astimezone(zone).date(), period), period) == k
+                    for ev in person_events) for k in range(periods)]
+        if breakdown == "channel":
+            value = first_event.channel or "(none)"
+        else:
+            value = (_text(first_event.props, breakdown) if breakdown else None) or "(none)"
+        people.append((value, cohort, back))
+    result = {"period": period, "cohorts": _cohorts(people, period, periods, today)}
+    if breakdown:
+        customers = defaultdict(int)
+        for value, _cohort, _back in people:
+            customers[value] += 1
+        ranked = sorted(customers, key=lambda value: (-customers[value], value))
+        keep = ranked[:limit]
+        groups = [(value, [p for p in people if p[0] == value]) for value in keep]
+        if len(ranked) > limit:
+            groups.append(("(other)", [p for p in people if p[0] not in keep]))
+        result["breakdown"] = [{"value": value, "cohorts": _cohorts(group, period, periods, today)}
+                               for value, group in groups]
+    return result
+
+
+def _cohorts(people, period: str, periods: int, today: date) -> list[dict]:
+    cohorts: dict[date, dict] = {}
+    for _value, cohort, back in people:
         row = cohorts.setdefault(cohort, {"size": 0, "retained": [0] * periods})
         row["size"] += 1
         for k in range(periods):
-            if any(ev.event == return_event and ev.ts >= first
-                   and _period_index(cohort, _period_start(ev.ts.astimezone(zone).date(), period), period) == k
-                   for ev in person_events):
-                row["retained"][k] += 1
+            row["retained"][k] += back[k]
     out = []
     for cohort, row in sorted(cohorts.items()):
         # walk the calendar one day at a time: period k starts on the day whose index from the cohort becomes k
@@ -183,7 +209,7 @@ def retention(events: list[Ev], cohort_event: str, return_event: str, period: st
         out.append({"cohort": cohort.isoformat(), "size": row["size"],
                     "retained": [row["retained"][k] if starts[k] <= today else None for k in range(periods)],
                     "complete": sum(1 for k in range(periods) if ends[k] < today)})
-    return {"period": period, "cohorts": out}
+    return out
 
 
 def retention_average(result: dict) -> list[float | None]:

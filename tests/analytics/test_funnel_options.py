@@ -1,5 +1,6 @@
 """The funnel's options — breakdown by any entry-event property with top N, step windows, exclusion steps, value per
-step — on every engine against the brute-force reference (tests/analytics/reference.py, README's exact rules).
+step; and retention by any property of the cohort event — on every engine against the brute-force reference
+(tests/analytics/reference.py, README's exact rules).
 
 Random customers on the coarse time grid of test_engine_properties.py (ties, local midnights, a window's edge, the
 start of daylight saving in New York), with properties that are strings, numbers, numeric strings, booleans, null or
@@ -21,6 +22,7 @@ from analytics.models import Event
 from analytics.services.columns import columns_build_day
 from analytics.services.funnel import funnel_compute
 from analytics.services.loading import EventRow, events_load
+from analytics.services.retention import retention_compute
 from tests.analytics import reference
 from tests.analytics.conftest import ENGINES, POSTGRES
 from tests.analytics.test_engine_properties import (
@@ -170,3 +172,36 @@ def test_the_default_engine_routes_properties_to_sql_and_options_to_the_columns(
 def test_bad_options_are_refused_by_the_service(bad):
     with pytest.raises(ValueError):
         funnel_compute(steps=["a", "b"], window_days=1, date_from=BASE, date_to=BASE, **bad)
+
+
+@pytest.mark.parametrize("tz", ZONES)
+@pytest.mark.parametrize("engine", ENGINES)
+@HYPOTHESIS
+@given(
+    rows=option_rows(),
+    cohort_event=st.sampled_from(ALPHABET[:3]),
+    return_event=st.sampled_from(ALPHABET[:3]),
+    period=st.sampled_from(["day", "week", "month"]),
+    first_day=st.integers(min_value=-2, max_value=6),
+    span=st.integers(min_value=0, max_value=6),
+    periods=st.integers(min_value=1, max_value=6),
+    breakdown=st.sampled_from(["channel", "utm"]),
+    limit=st.integers(min_value=1, max_value=4),
+)
+def test_retention_breakdown_matches_the_reference(settings, engine, tz, rows, cohort_event, return_event, period,
+                                                   first_day, span, periods, breakdown, limit):
+    settings.TIME_ZONE = tz
+    date_from = BASE + timedelta(days=first_day)
+    date_to = date_from + timedelta(days=span)
+
+    def check():
+        plain = _load(rows, tz)
+
+        result = retention_compute(cohort_event=cohort_event, return_event=return_event, period=period,
+                                   date_from=date_from, date_to=date_to, periods=periods, engine=engine,
+                                   breakdown=breakdown, breakdown_limit=limit)
+
+        assert result == reference.retention(plain, cohort_event, return_event, period, date_from, date_to, tz,
+                                             periods=periods, breakdown=breakdown, limit=limit)
+
+    _in_rolled_back_transaction(check)
