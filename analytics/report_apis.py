@@ -120,6 +120,13 @@ class FunnelApi(APIView):
         return _compute(selectors.funnel_compute, FilteredFunnelForm(request.query_params), request.user)
 
 
+_COHORTS = inline_serializer("RetentionCohort", {
+    "cohort": serializers.DateField(), "size": serializers.IntegerField(),
+    "retained": serializers.ListField(child=serializers.IntegerField(allow_null=True)),
+    "complete": serializers.IntegerField(),
+}, many=True)
+
+
 class RetentionApi(APIView):
     """Cohorts by the period of each customer's first-ever ``cohort_event``, retained by ``return_event``."""
 
@@ -132,15 +139,19 @@ class RetentionApi(APIView):
             OpenApiParameter("period", str, required=True, enum=["day", "week", "month"]),
             *DATE_PARAMETERS,
             OpenApiParameter("periods", int, description="Periods per cohort, 1–60 (default 8)."),
+            OpenApiParameter("breakdown", {"type": "string", "pattern": r"^(channel|properties\.[^:]{1,200})$"},
+                             description="Split by the channel or a property (properties.utm_source) of each "
+                                         "customer's first cohort event; missing or empty reads (none)."),
+            OpenApiParameter("breakdown_limit", {"type": "integer", "minimum": 1, "maximum": MAX_BREAKDOWN_LIMIT},
+                             description="Values with cohorts of their own, by customers, 1–25 (10); the other "
+                                         "customers in one (other) group, last."),
             WHERE_PARAMETER, *SEGMENT_PARAMETERS,
         ],
         responses=inline_serializer("Retention", {
             "period": serializers.CharField(),
-            "cohorts": inline_serializer("RetentionCohort", {
-                "cohort": serializers.DateField(), "size": serializers.IntegerField(),
-                "retained": serializers.ListField(child=serializers.IntegerField(allow_null=True)),
-                "complete": serializers.IntegerField(),
-            }, many=True),
+            "cohorts": _COHORTS,
+            "breakdown": inline_serializer("RetentionBreakdown", {"value": serializers.CharField(),
+                                                                  "cohorts": _COHORTS}, many=True, required=False),
         }),
     )
     def get(self, request):

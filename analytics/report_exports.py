@@ -105,7 +105,20 @@ def funnel_report(params: dict) -> Report:
 def retention_report(params: dict) -> Report:
     """Blank cells for periods not started, "so far" on the period in progress, the average row (one layout for the
     page's download and the export jobs: ``analytics.services.exports.retention_table``)."""
-    return retention_table(_compute("retention", params), name=_name("retention", params))
+    result = _compute("retention", params)
+    report = retention_table(result, name=_name("retention", params))
+    if result.get("breakdown") is not None:
+        breakdown = (_query(params).get("breakdown") or "channel").strip()
+        label = _("Channel") if breakdown == "channel" else breakdown
+        rows, columns = [], None
+        for group in result["breakdown"]:
+            table = retention_table({"period": result["period"], "cohorts": group["cohorts"]}, name="").tables[0]
+            columns = columns or [Column("value", label), *table.columns]
+            rows += [[group["value"], *row] for row in table.rows]
+        if columns:
+            report.tables.append(ExportTable(title=str(_("Retention by %(property)s") % {"property": breakdown}),
+                                             columns=columns, rows=rows))
+    return report
 
 
 @report_register("golden_time")

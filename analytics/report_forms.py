@@ -321,14 +321,27 @@ class FilteredFunnelForm(ReportFiltersMixin, FunnelForm):
 
 
 class FilteredRetentionForm(ReportFiltersMixin, RetentionForm):
-    field_order = [*RetentionForm.field_order, "where", "segment", "exclude_segment"]
+    field_order = [*RetentionForm.field_order, "breakdown", "breakdown_limit", "where", "segment", "exclude_segment"]
+
+    breakdown = PropertyField(label=_("Breakdown"), widget=forms.TextInput(
+        attrs={"list": "breakdown-names", "autocomplete": "off", "placeholder": "channel"}),
+        help_text=_("channel, or a property of the cohort event: properties.utm_source"))
+    breakdown_limit = breakdown_limit_field()
 
     def report_events(self):
         data = self.cleaned_data
         return [(field, data[field]) for field in ("cohort_event", "return_event") if data.get(field)]
 
+    def report_properties(self):
+        breakdown = self.cleaned_data.get("breakdown")
+        return [("breakdown", breakdown)] if breakdown and breakdown != "channel" else []
+
     def report_arguments(self) -> dict:
-        return {**super().report_arguments(), **self.filter_arguments()}
+        data = self.cleaned_data
+        options = {"breakdown": data["breakdown"],
+                   "breakdown_limit": data.get("breakdown_limit") or DEFAULT_BREAKDOWN_LIMIT} \
+            if data.get("breakdown") else {}
+        return {**super().report_arguments(), **options, **self.filter_arguments()}
 
 
 class FilteredGoldenTimeForm(ReportFiltersMixin, GoldenTimeForm):

@@ -277,3 +277,45 @@ def test_funnel_unknown_breakdown_and_value_property_list_the_nearest(api_client
     assert "properties.utm_source" in errors["breakdown"][0]
     assert "properties.amount" in errors["value_property"][0]
     assert "No event named “ticket_opend”" in errors["exclude"][0]
+
+
+def test_retention_breakdown_on_the_api_and_its_errors(api_client_for):
+    events_load([
+        event_row("signup", "a", local_time(D1, 9), utm_source="baidu"),
+        event_row("signup", "a", local_time(D1 + timedelta(days=1), 9), utm_source="wechat"),  # not the first
+        event_row("order_paid", "a", local_time(D1 + timedelta(days=8), 9)),
+        event_row("signup", "b", local_time(D1, 10), utm_source="baidu"),
+        event_row("signup", "c", local_time(D1, 11)),
+    ])
+    params = {"cohort_event": "signup", "return_event": "order_paid", "period": "week", "date_from": "2026-03-01",
+              "date_to": "2026-03-31", "periods": "2", "breakdown": "properties.utm_source", "breakdown_limit": "1"}
+    response = api_client_for(Role.ANALYST).get(RETENTION, params)
+
+    assert response.status_code == 200, response.json()
+    body = response.json()
+    assert body["cohorts"] == [{"cohort": "2026-03-02", "size": 3, "retained": [0, 1], "complete": 2}]
+    assert body["breakdown"] == [
+        {"value": "baidu", "cohorts": [{"cohort": "2026-03-02", "size": 2, "retained": [0, 1], "complete": 2}]},
+        {"value": "(other)", "cohorts": [{"cohort": "2026-03-02", "size": 1, "retained": [0, 0], "complete": 2}]},
+    ]
+    mistyped = api_client_for(Role.ANALYST).get(RETENTION, {**params, "breakdown": "properties.utm_sorce"})
+    assert mistyped.status_code == 400
+    assert "properties.utm_source" in mistyped.json()["errors"]["breakdown"][0]
+    too_many = api_client_for(Role.ANALYST).get(RETENTION, {**params, "breakdown_limit": "30"})
+    assert too_many.json()["errors"] == {"breakdown_limit": ["Show from 1 to 25 values."]}
+
+
+def test_funnel_and_retention_exports_carry_the_breakdown_and_values(client_for):
+    events_load([
+        event_row("visit", "a", local_time(D1, 9), utm_source="baidu"),
+        event_row("order_paid", "a", local_time(D1, 10), amount=30),
+        event_row("visit", "b", local_time(D1, 9)),
+    ])
+    response = client_for(Role.ANALYST).get("/analytics/funnel/export/", {
+        "steps": "visit,order_paid", "window_days": "1", "date_from": "2026-03-02", "date_to": "2026-03-02",
+        "breakdown": "properties.utm_source", "value_property": "amount", "file_format": "csv"})
+    assert response.status_code == 200
+    text = b"".join(response.streaming_content).decode("utf-8-sig") if response.streaming else \
+        response.content.decode("utf-8-sig")
+    assert "properties.utm_source" in text and "baidu" in text and "(none)" in text
+    assert "Value sum" in text and any("order_paid" in line and "30" in line for line in text.splitlines())
