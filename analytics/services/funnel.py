@@ -310,7 +310,7 @@ def _cut(paths: pd.DataFrame, query: FunnelQuery, excluded: dict[str, pd.DataFra
     if not len(paths):
         return
     columns = _columns(query)
-    times = paths[columns].to_numpy(dtype="float64")
+    times = paths[columns].to_numpy(dtype="float64", copy=True)  # written below: never a view of the frame
     reached = np.logical_and.accumulate(~np.isnan(times), axis=1)
     cut = np.full(len(paths), len(columns))  # the first step a customer is no longer counted at
     end = times[:, 0] + query.window_days * 86_400_000_000
