@@ -72,6 +72,11 @@ _STEP = inline_serializer("FunnelStep", {
     "conversion_from_previous": serializers.FloatField(), "conversion_from_first": serializers.FloatField(),
     "median_seconds_to_convert": serializers.FloatField(allow_null=True),
     "avg_seconds_to_convert": serializers.FloatField(allow_null=True),
+    "value_sum": serializers.FloatField(required=False, help_text=(
+        "With value_property: the sum of the property (JSON numbers) on the event matched at this step, over the "
+        "customers counted here (0 when none has one).")),
+    "value_avg": serializers.FloatField(required=False, allow_null=True, help_text=(
+        "With value_property: the mean over the customers counted here whose matched event has a number.")),
 }, many=True)
 
 
@@ -86,7 +91,23 @@ class FunnelApi(APIView):
             OpenApiParameter("steps", str, required=True, description="2–10 event names, comma-separated, in order."),
             OpenApiParameter("window_days", int, required=True, description="Conversion window, 1–365 days."),
             *DATE_PARAMETERS,
-            OpenApiParameter("breakdown", str, enum=["channel"], description="Split by the entry event's channel."),
+            OpenApiParameter("breakdown", {"type": "string", "pattern": r"^(channel|properties\.[^:]{1,200})$"},
+                             description="Split by the entry event's channel, or by the text of one of its "
+                                         "properties (properties.utm_source); missing or empty reads (none)."),
+            OpenApiParameter("breakdown_limit", {"type": "integer", "minimum": 1, "maximum": MAX_BREAKDOWN_LIMIT},
+                             description="Breakdown values with a row of their own, by entrants, 1–25 (10); the "
+                                         "other entrants in one (other) row, last."),
+            OpenApiParameter("step_windows", str, description=(
+                "Per step after the first, its own window from the previous step's match: a number and a unit "
+                "s, m, h or d (1 s–365 d), comma-separated, an empty entry for none; the overall window still "
+                "applies. Example: 1d,2h")),
+            OpenApiParameter("exclude", str, many=True, description=(
+                "Repeatable, at most 5: <event>:<a>:<b> (steps from 1, a < b). A customer with that event strictly "
+                "between their step-a and step-b matches (step b not matched: up to entry + window) counts at "
+                "steps 1…a only. Example: ticket_opened:2:3")),
+            OpenApiParameter("value_property", str, description=(
+                "A numeric property (amount or properties.amount): each step gets value_sum and value_avg of it "
+                "on the event matched at that step.")),
             WHERE_PARAMETER, *SEGMENT_PARAMETERS,
         ],
         responses=inline_serializer("Funnel", {
@@ -97,6 +118,13 @@ class FunnelApi(APIView):
     )
     def get(self, request):
         return _compute(selectors.funnel_compute, FilteredFunnelForm(request.query_params), request.user)
+
+
+_COHORTS = inline_serializer("RetentionCohort", {
+    "cohort": serializers.DateField(), "size": serializers.IntegerField(),
+    "retained": serializers.ListField(child=serializers.IntegerField(allow_null=True)),
+    "complete": serializers.IntegerField(),
+}, many=True)
 
 
 class RetentionApi(APIView):
@@ -111,15 +139,19 @@ class RetentionApi(APIView):
             OpenApiParameter("period", str, required=True, enum=["day", "week", "month"]),
             *DATE_PARAMETERS,
             OpenApiParameter("periods", int, description="Periods per cohort, 1–60 (default 8)."),
+            OpenApiParameter("breakdown", {"type": "string", "pattern": r"^(channel|properties\.[^:]{1,200})$"},
+                             description="Split by the channel or a property (properties.utm_source) of each "
+                                         "customer's first cohort event; missing or empty reads (none)."),
+            OpenApiParameter("breakdown_limit", {"type": "integer", "minimum": 1, "maximum": MAX_BREAKDOWN_LIMIT},
+                             description="Values with cohorts of their own, by customers, 1–25 (10); the other "
+                                         "customers in one (other) group, last."),
             WHERE_PARAMETER, *SEGMENT_PARAMETERS,
         ],
         responses=inline_serializer("Retention", {
             "period": serializers.CharField(),
-            "cohorts": inline_serializer("RetentionCohort", {
-                "cohort": serializers.DateField(), "size": serializers.IntegerField(),
-                "retained": serializers.ListField(child=serializers.IntegerField(allow_null=True)),
-                "complete": serializers.IntegerField(),
-            }, many=True),
+            "cohorts": _COHORTS,
+            "breakdown": inline_serializer("RetentionBreakdown", {"value": serializers.CharField(),
+                                                                  "cohorts": _COHORTS}, many=True, required=False),
         }),
     )
     def get(self, request):

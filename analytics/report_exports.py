@@ -79,15 +79,25 @@ def _steps(steps: list[dict], value: str | None = None) -> list[dict]:
     return [{**step, "step": index + 1, "value": value} for index, step in enumerate(steps)]
 
 
+VALUE_COLUMNS = [Column("value_sum", _("Value sum"), NUMBER), Column("value_avg", _("Value average"), NUMBER)]
+
+
 @report_register("funnel")
 def funnel_report(params: dict) -> Report:
     result = _compute("funnel", params)
-    tables = [ExportTable(title=str(_("Funnel")), columns=STEP_COLUMNS, rows=_steps(result["steps"]),
+    columns = STEP_COLUMNS + (VALUE_COLUMNS if result["steps"] and "value_sum" in result["steps"][0] else [])
+    tables = [ExportTable(title=str(_("Funnel")), columns=columns, rows=_steps(result["steps"]),
                           total=len(result["steps"]))]
     if result.get("breakdown") is not None:
+        breakdown = (_query(params).get("breakdown") or "channel").strip()
         rows = [row for group in result["breakdown"] for row in _steps(group["steps"], group["value"])]
-        tables.append(ExportTable(title=str(_("Funnel by channel")),
-                                  columns=[Column("value", _("Channel")), *STEP_COLUMNS], rows=rows, total=len(rows)))
+        if breakdown == "channel":
+            title, label = str(_("Funnel by channel")), _("Channel")
+        else:
+            title = str(_("Funnel by %(property)s") % {"property": breakdown})
+            label = breakdown
+        tables.append(ExportTable(title=title, columns=[Column("value", label), *columns], rows=rows,
+                                  total=len(rows)))
     return Report(name=_name("funnel", params), tables=tables)
 
 
@@ -95,7 +105,20 @@ def funnel_report(params: dict) -> Report:
 def retention_report(params: dict) -> Report:
     """Blank cells for periods not started, "so far" on the period in progress, the average row (one layout for the
     page's download and the export jobs: ``analytics.services.exports.retention_table``)."""
-    return retention_table(_compute("retention", params), name=_name("retention", params))
+    result = _compute("retention", params)
+    report = retention_table(result, name=_name("retention", params))
+    if result.get("breakdown") is not None:
+        breakdown = (_query(params).get("breakdown") or "channel").strip()
+        label = _("Channel") if breakdown == "channel" else breakdown
+        rows, columns = [], None
+        for group in result["breakdown"]:
+            table = retention_table({"period": result["period"], "cohorts": group["cohorts"]}, name="").tables[0]
+            columns = columns or [Column("value", label), *table.columns]
+            rows += [[group["value"], *row] for row in table.rows]
+        if columns:
+            report.tables.append(ExportTable(title=str(_("Retention by %(property)s") % {"property": breakdown}),
+                                             columns=columns, rows=rows))
+    return report
 
 
 @report_register("golden_time")

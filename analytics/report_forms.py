@@ -8,6 +8,8 @@ nearest known names.
 
 from __future__ import annotations
 
+import re
+
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
@@ -22,6 +24,7 @@ from analytics.forms import (
     default_range,
 )
 from analytics.services.filters import FilterError, property_key, unknown_names, where_parse
+from analytics.services.funnel import MAX_EXCLUSIONS, MAX_WINDOW_DAYS
 from analytics.services.trends import DEFAULT_BREAKDOWN_LIMIT, INTERVALS, MAX_BREAKDOWN_LIMIT, MEASURES, VALUE_MEASURES
 from ops_platform.core.cohorts import segment_people
 
@@ -114,6 +117,13 @@ class ReportFiltersMixin(forms.Form):
         return bool(data.get("segment") or data.get("exclude_segment"))
 
 
+def breakdown_limit_field() -> forms.IntegerField:
+    """``breakdown_limit``: how many breakdown values a report keeps (the rest are "(other)"), 1…25."""
+    message = _("Show from 1 to 25 values.")
+    return forms.IntegerField(label=_("Values shown"), required=False, min_value=1, max_value=MAX_BREAKDOWN_LIMIT,
+                              error_messages={"invalid": message, "min_value": message, "max_value": message})
+
+
 class TrendsForm(ReportFiltersMixin, DateRangeForm):
     field_order = ["event", "measure", "property", "interval", "date_from", "date_to", "breakdown", "breakdown_limit",
                    "where", "segment", "exclude_segment", "compare", "chart"]
@@ -132,11 +142,7 @@ class TrendsForm(ReportFiltersMixin, DateRangeForm):
         "invalid_choice": _("Choose an interval: day, week or month.")})
     breakdown = PropertyField(label=_("Breakdown"), widget=forms.TextInput(
         attrs={"list": "breakdown-names", "autocomplete": "off", "placeholder": "properties.utm_source"}))
-    breakdown_limit = forms.IntegerField(label=_("Values shown"), required=False, min_value=1,
-                                         max_value=MAX_BREAKDOWN_LIMIT, error_messages={
-                                             "invalid": _("Show from 1 to 25 values."),
-                                             "min_value": _("Show from 1 to 25 values."),
-                                             "max_value": _("Show from 1 to 25 values.")})
+    breakdown_limit = breakdown_limit_field()
     compare = forms.BooleanField(label=_("Compare with the previous period"), required=False)
     chart = forms.ChoiceField(label=_("Chart"), choices=CHART_CHOICES, required=False)
 
@@ -196,25 +202,146 @@ def stickiness_defaults(last_day) -> dict:
 # The funnel, retention and golden-time forms with the shared filters (the API, the pages and saved insights use these)
 
 
+_DURATION = re.compile(r"^\s*(\d{1,9})\s*([smhd])\s*$")
+_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+STEP_WINDOW_ERROR = _("Write each step's window as a number and a unit — s, m, h or d (30m, 2h, 7d) — from 1 second "
+                      "to 365 days, separated by commas; leave an entry empty for none.")
+
+
+class StepWindowsField(forms.CharField):
+    """``step_windows=1d,,2h``: per step after the first, its window in seconds, or None (an empty entry)."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("required", False)
+        kwargs.setdefault("max_length", 200)
+        super().__init__(**kwargs)
+
+    def clean(self, value):
+        text = super().clean(value)
+        if not text or not text.replace(",", "").strip():
+            return []
+        windows = []
+        for entry in text.split(","):
+            if not entry.strip():
+                windows.append(None)
+                continue
+            match = _DURATION.match(entry)
+            seconds = int(match[1]) * _UNIT_SECONDS[match[2]] if match else 0
+            if not 1 <= seconds <= MAX_WINDOW_DAYS * 86400:
+                raise forms.ValidationError(STEP_WINDOW_ERROR, code="invalid")
+            windows.append(seconds)
+        while windows and windows[-1] is None:
+            windows.pop()
+        return windows
+
+
+class ExclusionsField(forms.Field):
+    """``exclude=<event>:<a>:<b>``, repeatable: (event, a, b) with steps numbered from 1."""
+
+    widget = ListWidget
+
+    def to_python(self, value):
+        exclusions = []
+        for raw in value or []:
+            item = str(raw).strip()
+            if not item:
+                continue
+            name, _colon, tail = item.rpartition(":")
+            name, _colon, head = name.rpartition(":")
+            if not (name.strip() and head.strip().isdigit() and tail.strip().isdigit()) or "\x00" in name \
+                    or len(name) > 200:
+                raise forms.ValidationError(
+                    _("“%(item)s” is not an exclusion: write <event>:<from step>:<to step>, for example "
+                      "ticket_opened:2:3.") % {"item": item[:80]}, code="invalid")
+            exclusions.append((name.strip(), int(head), int(tail)))
+        if len(exclusions) > MAX_EXCLUSIONS:
+            raise forms.ValidationError(_("At most 5 exclusions at a time."), code="count")
+        return exclusions
+
+
 class FilteredFunnelForm(ReportFiltersMixin, FunnelForm):
-    field_order = [*FunnelForm.field_order, "where", "segment", "exclude_segment"]
+    field_order = ["steps", "window_days", "date_from", "date_to", "breakdown", "breakdown_limit", "step_windows",
+                   "exclude", "value_property", "where", "segment", "exclude_segment"]
+
+    breakdown = PropertyField(label=_("Breakdown"), widget=forms.TextInput(
+        attrs={"list": "breakdown-names", "autocomplete": "off", "placeholder": "channel"}),
+        help_text=_("channel, or a property of the entry event: properties.utm_source"))
+    breakdown_limit = breakdown_limit_field()
+    step_windows = StepWindowsField(label=_("Window per step"), widget=forms.TextInput(
+        attrs={"placeholder": "1d, 2h", "autocomplete": "off"}),
+        help_text=_("From each step to the next, e.g. 1d, 2h (s, m, h, d); empty for none. The overall window "
+                    "still applies."))
+    exclude = ExclusionsField(label=_("Exclusion steps"), required=False,
+                              help_text=_("<event>:<from step>:<to step>, e.g. ticket_opened:2:3 — a customer who "
+                                          "does it between those steps stops at the first."))
+    value_property = PropertyField(label=_("Value property"), aliases=(), bare=True, widget=forms.TextInput(
+        attrs={"list": "property-names", "autocomplete": "off", "placeholder": "amount"}),
+        help_text=_("Sum and average of a numeric property of each step's event, e.g. amount."))
+
+    def clean(self):
+        data = self.cleaned_data
+        steps = data.get("steps") or []
+        if steps and "steps" not in self.errors:
+            if len(data.get("step_windows") or []) > len(steps) - 1:
+                self.add_error("step_windows", _("Give at most one window per step after the first (%(count)s).")
+                               % {"count": len(steps) - 1})
+            for name, first, last in data.get("exclude") or []:
+                if not 1 <= first < last <= len(steps):
+                    self.add_error("exclude", _(
+                        "“%(name)s:%(first)s:%(last)s”: the steps go from 1 to %(count)s, the first before the "
+                        "second.") % {"name": name, "first": first, "last": last, "count": len(steps)})
+        return super().clean()
 
     def report_events(self):
-        return [("steps", name) for name in self.cleaned_data.get("steps") or []]
+        data = self.cleaned_data
+        return [("steps", name) for name in data.get("steps") or []] + [
+            ("exclude", name) for name, _first, _last in data.get("exclude") or []]
+
+    def report_properties(self):
+        data = self.cleaned_data
+        pairs = []
+        if data.get("breakdown") and data["breakdown"] != "channel":
+            pairs.append(("breakdown", data["breakdown"]))
+        if data.get("value_property"):
+            pairs.append(("value_property", data["value_property"]))
+        return pairs
 
     def report_arguments(self) -> dict:
-        return {**super().report_arguments(), **self.filter_arguments()}
+        data = self.cleaned_data
+        options = {}
+        if data.get("breakdown"):
+            options["breakdown_limit"] = data.get("breakdown_limit") or DEFAULT_BREAKDOWN_LIMIT
+        if data.get("step_windows"):
+            options["step_windows"] = list(data["step_windows"])
+        if data.get("exclude"):
+            options["exclusions"] = [(name, first - 1, last - 1) for name, first, last in data["exclude"]]
+        if data.get("value_property"):
+            options["value_property"] = data["value_property"]
+        return {**super().report_arguments(), **options, **self.filter_arguments()}
 
 
 class FilteredRetentionForm(ReportFiltersMixin, RetentionForm):
-    field_order = [*RetentionForm.field_order, "where", "segment", "exclude_segment"]
+    field_order = [*RetentionForm.field_order, "breakdown", "breakdown_limit", "where", "segment", "exclude_segment"]
+
+    breakdown = PropertyField(label=_("Breakdown"), widget=forms.TextInput(
+        attrs={"list": "breakdown-names", "autocomplete": "off", "placeholder": "channel"}),
+        help_text=_("channel, or a property of the cohort event: properties.utm_source"))
+    breakdown_limit = breakdown_limit_field()
 
     def report_events(self):
         data = self.cleaned_data
         return [(field, data[field]) for field in ("cohort_event", "return_event") if data.get(field)]
 
+    def report_properties(self):
+        breakdown = self.cleaned_data.get("breakdown")
+        return [("breakdown", breakdown)] if breakdown and breakdown != "channel" else []
+
     def report_arguments(self) -> dict:
-        return {**super().report_arguments(), **self.filter_arguments()}
+        data = self.cleaned_data
+        options = {"breakdown": data["breakdown"],
+                   "breakdown_limit": data.get("breakdown_limit") or DEFAULT_BREAKDOWN_LIMIT} \
+            if data.get("breakdown") else {}
+        return {**super().report_arguments(), **options, **self.filter_arguments()}
 
 
 class FilteredGoldenTimeForm(ReportFiltersMixin, GoldenTimeForm):

@@ -67,6 +67,8 @@ def report_page(request, *, form_class, defaults, compute, template, context=Non
         "segments": segment_choices() if segment_filter_allowed(request.user) else [],
         "where_values": [item.as_param() for item in (form.cleaned_data.get("where") or [])]
         if hasattr(form, "cleaned_data") else [],
+        "exclude_values": [value for value in (data.getlist("exclude") if hasattr(data, "getlist")
+                                               else data.get("exclude") or []) if str(value).strip()],
         **(context(form, report) if context and report else {}),
     }, status=status)
 

@@ -44,6 +44,19 @@ NONE_VALUE = "(none)"  # a breakdown value for a missing, null or empty property
 OTHER_VALUE = "(other)"  # the values beyond a breakdown's top N
 
 
+def top_values(measures: dict, limit: int) -> tuple[list[str], bool]:
+    """A breakdown's kept values — the ``limit`` with the largest measure (missing or NaN last; ties: the smaller
+    value by code point first), in that order — and whether any value is left for ``"(other)"``. The one ranking of
+    every report's breakdown (trends, the funnel)."""
+    def order(item):
+        measure = item[1]
+        missing = measure is None or measure != measure  # NaN
+        return missing, -(0 if missing else measure), item[0]
+
+    ranked = [value for value, _measure in sorted(measures.items(), key=order)]
+    return ranked[:limit], len(ranked) > limit
+
+
 class FilterError(ValueError):
     """A ``where`` (or breakdown, or property) the reports cannot read; the message says why, for the user."""
 

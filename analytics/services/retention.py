@@ -14,7 +14,12 @@ Semantics (DESIGN.md, "Metric semantics"), for ``cohort_event`` E1, ``return_eve
 - ``retained[k]`` is ``None`` for a period that has not started by now (today, in TIME_ZONE: nobody can have come
   back yet, and 0 would read as a cliff); the period in progress holds its count so far;
 - ``complete`` counts the cohort's periods k < N that have fully ended by now, so ``retained[k]`` is final exactly
-  when ``k < complete``. ``retention_average`` weighs each period k over the cohorts whose period k is complete.
+  when ``k < complete``. ``retention_average`` weighs each period k over the cohorts whose period k is complete;
+- ``breakdown="channel"`` or a property key K: each customer's value is the ``channel`` / the text of property K of
+  their first-ever E1 event (that counts; ties on time: the first stored), ``"(none)"`` when missing, null or empty;
+  the ``breakdown_limit`` values with the most customers (ties: the smaller value by code point) get their own
+  cohorts, every other customer is in ``"(other)"``, last. The counts add up: the totals are the groups' sums.
+  A breakdown runs in SQL on PostgreSQL (the first-touch facts and the columns carry no properties).
 """
 
 from __future__ import annotations
@@ -38,7 +43,15 @@ from analytics.services.columns import (
     consistent_read,
     us_2000,
 )
-from analytics.services.filters import events_restricted, restricted, where_sql
+from analytics.services.filters import (
+    NONE_VALUE,
+    OTHER_VALUE,
+    JsonText,
+    events_restricted,
+    restricted,
+    top_values,
+    where_sql,
+)
 from analytics.services.funnel import PERSON_RANGES, _person_ranges, _pipeline_settings
 from analytics.services.periods import (
     PERIODS,
@@ -58,7 +71,7 @@ MAX_PERIODS = 60
 def retention_compute(*, cohort_event: str, return_event: str, period: str, date_from: date, date_to: date,
                       periods: int = DEFAULT_PERIODS, engine: str | None = None,
                       property_filter: tuple[str, str] | None = None, where=(), people=None,
-                      exclude_people=None) -> dict:
+                      exclude_people=None, breakdown: str | None = None, breakdown_limit: int = 10) -> dict:
     """``{"period", "cohorts": [{"cohort": "YYYY-MM-DD", "size", "retained": [N counts or None], "complete": m}]}``
     (DESIGN.md): ``None`` for periods not started by now, ``m`` the periods fully ended by now."""
     if period not in PERIODS:
@@ -68,14 +81,45 @@ def retention_compute(*, cohort_event: str, return_event: str, period: str, date
     # No return event after the start of period N of the last possible cohort can count.
     horizon = local_day_start(period_add(period_first_day(date_to, period), period, periods))
     restriction = {"where": tuple(where), "people": people, "exclude_people": exclude_people}
+    if not 1 <= breakdown_limit <= 25:
+        raise ValueError("breakdown_limit is 1…25")
     engine = engine or _default_engine(cohort_event=cohort_event, start=start, horizon=horizon,
-                                       property_filter=property_filter or restricted(**restriction))
+                                       property_filter=property_filter or restricted(**restriction) or breakdown)
+    if breakdown and engine == "columns":
+        raise ValueError("the columns engine has no breakdown: use the sql engine")
     compute = {"sql": _retention_sql, "columns": _retention_columns}.get(engine, _retention_pandas)
     extra = {"restriction": restriction} if restricted(**restriction) else {}
+    if breakdown:
+        extra["breakdown"] = breakdown
     sizes, retained = compute(cohort_event=cohort_event, return_event=return_event, period=period, start=start,
                               end=end, horizon=horizon, periods=periods,
                               property_filter=(str(property_filter[0]), str(property_filter[1])) if property_filter
                               else None, **extra)
+    if not breakdown:
+        return {"period": period, "cohorts": _cohort_rows(sizes, retained, period, periods)}
+    # By value: sizes[value][ordinal], retained[value][ordinal][k]; counts add up, so "(other)" and the totals are sums.
+    keep, other = top_values({value: sum(cohorts.values()) for value, cohorts in sizes.items()}, breakdown_limit)
+    groups = [(value, [value]) for value in keep]
+    if other:
+        groups.append((OTHER_VALUE, [value for value in sizes if value not in keep]))
+    groups.insert(0, (None, list(sizes)))
+    rows = {}
+    for key, values in groups:
+        group_sizes: dict[int, int] = {}
+        group_retained: dict[int, dict[int, int]] = {}
+        for value in values:
+            for ordinal, count in sizes[value].items():
+                group_sizes[ordinal] = group_sizes.get(ordinal, 0) + count
+            for ordinal, by_k in retained.get(value, {}).items():
+                row = group_retained.setdefault(ordinal, {})
+                for k, count in by_k.items():
+                    row[k] = row.get(k, 0) + count
+        rows[key] = _cohort_rows(group_sizes, group_retained, period, periods)
+    return {"period": period, "cohorts": rows.pop(None),
+            "breakdown": [{"value": value, "cohorts": cohorts} for value, cohorts in rows.items()]}
+
+
+def _cohort_rows(sizes: dict, retained: dict, period: str, periods: int) -> list[dict]:
     today = local_today()
     cohorts = []
     for ordinal in sorted(sizes):
@@ -88,7 +132,7 @@ def retention_compute(*, cohort_event: str, return_event: str, period: str, date
             "retained": [int(row.get(k, 0)) if starts[k] <= today else None for k in range(periods)],
             "complete": sum(period_is_complete(start, period, today=today) for start in starts),
         })
-    return {"period": period, "cohorts": cohorts}
+    return cohorts
 
 
 def retention_average(result: dict) -> list[dict]:
@@ -126,13 +170,21 @@ def _filtered(events, property_filter, restriction=None):
 
 
 def _retention_pandas(*, cohort_event, return_event, period, start, end, horizon, periods, property_filter=None,
-                      restriction=None):
+                      restriction=None, breakdown=None):
     cohort_events = _filtered(Event.objects.filter(event=cohort_event), property_filter, restriction)
-    firsts = pd.DataFrame.from_records(
-        list(cohort_events.order_by().values("person_id")
-             .annotate(first=Min("timestamp")).values_list("person_id", "first")),
-        columns=["person_id", "first"],
-    )
+    if breakdown:  # each person's first cohort event (the first stored on a tie) and its value
+        value = "channel" if breakdown == "channel" else "_v"
+        rows = (cohort_events.annotate(_v=JsonText(breakdown)) if value == "_v" else cohort_events).order_by()
+        firsts = pd.DataFrame.from_records(list(rows.values_list("person_id", "timestamp", "id", value)),
+                                           columns=["person_id", "first", "id", "value"])
+        firsts = firsts.sort_values(["person_id", "first", "id"]).drop_duplicates("person_id", keep="first")
+        firsts["value"] = [NONE_VALUE if v is None or v == "" else str(v) for v in firsts["value"]]
+    else:
+        firsts = pd.DataFrame.from_records(
+            list(cohort_events.order_by().values("person_id")
+                 .annotate(first=Min("timestamp")).values_list("person_id", "first")),
+            columns=["person_id", "first"],
+        )
     if firsts.empty:
         return {}, {}
     firsts["first_us"] = epoch_us(firsts["first"])
@@ -140,25 +192,31 @@ def _retention_pandas(*, cohort_event, return_event, period, start, end, horizon
     if cohort.empty:
         return {}, {}
     cohort["cohort"] = local_ordinals(cohort["first_us"], period)
-    sizes = cohort.groupby("cohort").size().to_dict()
-
+    if not breakdown:
+        cohort["value"] = None
+    # Per (value, cohort) without a breakdown the value is None: one group.
+    sizes: dict = {}
+    for (value, ordinal), count in cohort.groupby(["value", "cohort"], dropna=False).size().items():
+        sizes.setdefault(None if pd.isna(value) else value, {})[int(ordinal)] = int(count)
+    retained: dict = {}
     returns = pd.DataFrame.from_records(
         list(_filtered(Event.objects.filter(event=return_event, timestamp__gte=start, timestamp__lt=horizon),
                        property_filter, restriction).order_by().values_list("person_id", "timestamp")),
         columns=["person_id", "timestamp"],
     )
-    if returns.empty:
-        return sizes, {}
-    returns["ts"] = epoch_us(returns["timestamp"])
-    joined = returns[["person_id", "ts"]].merge(cohort[["person_id", "first_us", "cohort"]], on="person_id")
-    joined = joined[joined["ts"] >= joined["first_us"]]
-    joined = joined.assign(k=local_ordinals(joined["ts"].to_numpy(), period) - joined["cohort"].to_numpy())
-    joined = joined[(joined["k"] >= 0) & (joined["k"] < periods)]
-    counts = joined.drop_duplicates(["person_id", "k"]).groupby(["cohort", "k"]).size()
-    retained: dict[int, dict[int, int]] = {}
-    for (ordinal, k), count in counts.items():
-        retained.setdefault(int(ordinal), {})[int(k)] = int(count)
-    return sizes, retained
+    if not returns.empty:
+        returns["ts"] = epoch_us(returns["timestamp"])
+        joined = returns[["person_id", "ts"]].merge(cohort[["person_id", "first_us", "cohort", "value"]],
+                                                    on="person_id")
+        joined = joined[joined["ts"] >= joined["first_us"]]
+        joined = joined.assign(k=local_ordinals(joined["ts"].to_numpy(), period) - joined["cohort"].to_numpy())
+        joined = joined[(joined["k"] >= 0) & (joined["k"] < periods)]
+        counts = joined.drop_duplicates(["person_id", "k"]).groupby(["value", "cohort", "k"], dropna=False).size()
+        for (value, ordinal, k), count in counts.items():
+            retained.setdefault(None if pd.isna(value) else value, {}).setdefault(int(ordinal), {})[int(k)] = int(count)
+    if breakdown:
+        return sizes, retained
+    return sizes.get(None, {}), retained.get(None, {})
 
 
 def _period_starts(start, horizon, period: str) -> tuple[list, int]:
@@ -181,10 +239,14 @@ _FACTS_SQL = ("SELECT person_id, {column} AS first_at FROM analytics_personfacts
               "WHERE person_id >= %s AND person_id < %s AND {column} IS NOT NULL ORDER BY person_id")
 _FIRSTS_SQL = ("SELECT person_id, min(timestamp) AS first_at FROM analytics_event "
                "WHERE event = %s AND person_id >= %s AND person_id < %s{where} GROUP BY person_id")
+# With a breakdown: each person's first cohort event itself (the first stored on a tie), for its value.
+_FIRST_EVENTS_SQL = ("SELECT DISTINCT ON (person_id) person_id, timestamp AS first_at, {value} AS value "
+                     "FROM analytics_event WHERE event = %s AND person_id >= %s AND person_id < %s{where} "
+                     "ORDER BY person_id, timestamp, id")
 
 
 def _retention_sql(*, cohort_event, return_event, period, start, end, horizon, periods, property_filter=None,
-                   restriction=None):
+                   restriction=None, breakdown=None):
     """One statement, the funnel's plan (analytics/services/funnel.py, ``PERSON_RANGES``): per range of person ids,
     each person's first-ever cohort event from the covering index in person order (GroupAggregate), a merge left join
     with the return events' slice in the same order, and per person a bit mask of the periods k they came back in;
@@ -194,8 +256,14 @@ def _retention_sql(*, cohort_event, return_event, period, start, end, horizon, p
     where = " AND properties ->> %s = %s" if property_filter else ""
     condition, condition_params = where_sql(**restriction) if restriction else ("", [])
     where = where + (f" AND {condition}" if restriction else "")
-    fact = None if (property_filter or restriction) else _FIRST_FACT.get(cohort_event)
+    fact = None if (property_filter or restriction or breakdown) else _FIRST_FACT.get(cohort_event)
     firsts = _FACTS_SQL.format(column=fact) if fact else _FIRSTS_SQL.format(where=where)
+    value_params = []
+    if breakdown:
+        value = "coalesce(nullif(channel, ''), %s)" if breakdown == "channel" else \
+            "coalesce(nullif(properties ->> %s, ''), %s)"
+        value_params = [NONE_VALUE] if breakdown == "channel" else [breakdown, NONE_VALUE]
+        firsts = _FIRST_EVENTS_SQL.format(value=value, where=where)
     branches, params = [], []
     with transaction.atomic(), connection.cursor() as cursor:
         _pipeline_settings(cursor)
@@ -204,35 +272,41 @@ def _retention_sql(*, cohort_event, return_event, period, start, end, horizon, p
                 # k ≥ 0 always (a return at or after the first cohort event); periods at or past ``periods`` are set
                 # as bit 63 at most and never read. Every instant here is in [starts[0], horizon): buckets 1…len.
                 "(SELECT c.person_id, min(c.cohort) AS cohort, "  # noqa: S608
-                "bit_or(1::bigint << least(width_bucket(e.ts, %s::timestamptz[]) - c.cohort, 63)) AS mask FROM ("
-                "  SELECT f.person_id, f.first_at, width_bucket(f.first_at, %s::timestamptz[]) AS cohort FROM ("
+                + ("min(c.value) AS value, " if breakdown else "NULL::text AS value, ")
+                + "bit_or(1::bigint << least(width_bucket(e.ts, %s::timestamptz[]) - c.cohort, 63)) AS mask FROM ("
+                "  SELECT f.person_id, f.first_at, "
+                + ("f.value, " if breakdown else "")
+                + "width_bucket(f.first_at, %s::timestamptz[]) AS cohort FROM ("  # noqa: S608
                 f"{firsts}) AS f WHERE f.first_at >= %s AND f.first_at < %s) AS c "
                 "LEFT JOIN (SELECT person_id, timestamp AS ts FROM analytics_event WHERE event = %s "
                 f"  AND timestamp >= %s AND timestamp < %s AND person_id >= %s AND person_id < %s{where} "
                 "  ORDER BY person_id, timestamp) AS e ON e.person_id = c.person_id AND e.ts >= c.first_at "
                 "GROUP BY c.person_id)"
             )
-            params += [starts, starts, *(() if fact else (cohort_event,)), low, high,
+            params += [starts, starts, *value_params, *(() if fact else (cohort_event,)), low, high,
                        *(() if fact else (*(property_filter or ()), *condition_params)), start, end,
                        return_event, start, horizon, low, high, *(property_filter or ()), *condition_params]
         if not branches:
             return {}, {}
         cursor.execute(
-            f"SELECT cohort, coalesce(mask, 0), count(*) FROM ({' UNION ALL '.join(branches)}) AS people "  # noqa: S608
-            "GROUP BY cohort, mask",
+            f"SELECT value, cohort, coalesce(mask, 0), count(*) FROM ({' UNION ALL '.join(branches)}) AS people "  # noqa: S608
+            "GROUP BY value, cohort, mask",
             params,
         )
         rows = cursor.fetchall()
-    sizes: dict[int, int] = {}
-    retained: dict[int, dict[int, int]] = {}
-    for bucket, mask, count in rows:
+    by_value: dict = {}
+    for value, bucket, mask, count in rows:
+        sizes, retained = by_value.setdefault(value, ({}, {}))
         ordinal = first_ordinal + bucket - 1
         sizes[int(ordinal)] = sizes.get(int(ordinal), 0) + int(count)
         row = retained.setdefault(int(ordinal), {})
         for k in range(periods):
             if mask >> k & 1:
                 row[k] = row.get(k, 0) + int(count)
-    return sizes, retained
+    if breakdown:
+        return ({value: sizes for value, (sizes, _retained) in by_value.items()},
+                {value: retained for value, (_sizes, retained) in by_value.items()})
+    return by_value.get(None, ({}, {}))
 
 
 def _retention_columns(*, cohort_event, return_event, period, start, end, horizon, periods, property_filter=None,

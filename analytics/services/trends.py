@@ -33,7 +33,15 @@ import pandas as pd
 from django.db import connection, transaction
 
 from analytics.models import Event
-from analytics.services.filters import NONE_VALUE, OTHER_VALUE, JsonNumber, JsonText, PropertyFilter, events_where
+from analytics.services.filters import (
+    NONE_VALUE,
+    OTHER_VALUE,
+    JsonNumber,
+    JsonText,
+    PropertyFilter,
+    events_where,
+    top_values,
+)
 from analytics.services.funnel import WORK_MEM
 from analytics.services.periods import epoch_us, moment_us
 from ops_platform.core.periods import local_day_start, period_end, period_is_complete, period_starts
@@ -235,14 +243,7 @@ def _run_pandas(spec: _Spec, date_from: date, date_to: date, limit: int, *, keep
                                 else str(value)).astype(object)
     other = None
     if keep is None:
-        if len(frame):
-            totals = _aggregate(frame, ["v"], spec.measure)
-            ranked = sorted(totals.items(), key=lambda item: (pd.isna(item[1]), -(0 if pd.isna(item[1]) else item[1]),
-                                                              item[0]))
-        else:
-            ranked = []
-        keep = [value for value, _measure in ranked[:limit]]
-        other = len(ranked) > limit
+        keep, other = top_values(_aggregate(frame, ["v"], spec.measure).to_dict() if len(frame) else {}, limit)
     frame["g"] = frame["v"].where(frame["v"].isin(keep), OTHER_VALUE)
     groups: dict = {}
     if len(frame):

@@ -64,6 +64,12 @@ def retention_average_row(report) -> list[dict]:
             for cell in retention_average(report)]
 
 
+@register.simple_tag
+def retention_customers(group) -> int:
+    """The customers in a breakdown group's cohorts."""
+    return sum(cohort["size"] for cohort in group["cohorts"])
+
+
 def period_word(period: str) -> str:
     return {"day": _("Day"), "week": _("Week"), "month": _("Month")}.get(period, period)
 

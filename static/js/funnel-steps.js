@@ -1,5 +1,6 @@
 /* The funnel form's step editor: add and remove steps (2 to 10), numbered in order. The editor's data-step-label is
-   the translated "Step" of each input's accessible name. */
+   the translated "Step" of each input's accessible name. The exclusion steps list grows an empty input once the last
+   one is filled (at most 5). */
 (function () {
   "use strict";
   const editor = document.getElementById("steps-editor");
@@ -27,4 +28,18 @@
     if (event.target.classList.contains("remove-step")) { event.target.closest(".step-item").remove(); renumber(); }
   });
   renumber();
+
+  const exclusions = document.getElementById("exclude-list");
+  if (exclusions) {
+    exclusions.addEventListener("input", function () {
+      const inputs = exclusions.querySelectorAll("input");
+      const last = inputs[inputs.length - 1];
+      if (last.value.trim() && inputs.length < 5) {
+        const next = last.cloneNode(false);
+        next.value = "";
+        next.removeAttribute("id");
+        exclusions.appendChild(next);
+      }
+    });
+  }
 })();

@@ -6,9 +6,10 @@ held against these on random event sets (test_engine_properties.py).
 
 from __future__ import annotations
 
+import json
 import statistics
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -20,6 +21,19 @@ class Ev:
     event: str
     ts: datetime  # aware
     channel: str = ""
+    props: dict = field(default_factory=dict, compare=False)
+
+
+def _text(props: dict, key: str) -> str | None:
+    value = props.get(key)
+    if value is None:
+        return None
+    return value if isinstance(value, str) else json.dumps(value)
+
+
+def _number(props: dict, key: str) -> float | None:
+    value = props.get(key)
+    return None if isinstance(value, bool) or not isinstance(value, (int, float)) else float(value)
 
 
 def _midnight(day: date, tz: ZoneInfo) -> datetime:
@@ -34,45 +48,85 @@ def _by_person(events: list[Ev]) -> dict[str, list[Ev]]:
 
 
 def funnel(events: list[Ev], steps: list[str], window_days: int, date_from: date, date_to: date, tz: str,
-           breakdown: bool = False) -> dict:
+           breakdown: bool = False, *, breakdown_key: str | None = None, limit: int = 10,
+           step_windows: tuple = (), exclusions: tuple = (), value_property: str | None = None) -> dict:
+    """README's funnel rules, one customer at a time. ``breakdown``: by channel; ``breakdown_key``: by that property
+    of the entry event. ``step_windows``: seconds or None per step after the first; ``exclusions``: (event, a, b),
+    0-based steps."""
     zone = ZoneInfo(tz)
     start, end = _midnight(date_from, zone), _midnight(date_to + timedelta(days=1), zone)
-    paths = []  # (channel, [matched datetimes])
+    paths = []  # (breakdown value, [matched events])
     for person_events in _by_person(events).values():
         entries = [ev for ev in person_events if ev.event == steps[0] and start <= ev.ts < end]
         if not entries:
             continue
         entry = min(entries, key=lambda ev: (ev.ts, ev.id))
         deadline = entry.ts.astimezone(UTC) + timedelta(days=window_days)  # W×24 h, also across a DST change
-        matched = [entry.ts]
-        for step in steps[1:]:
-            later = [ev.ts for ev in person_events if ev.event == step and matched[-1] < ev.ts <= deadline]
+        matched = [entry]
+        for k, step in enumerate(steps[1:], start=1):
+            limit_k = deadline
+            seconds = step_windows[k - 1] if k - 1 < len(step_windows) else None
+            if seconds is not None:
+                limit_k = min(deadline, matched[-1].ts.astimezone(UTC) + timedelta(seconds=seconds))
+            later = [ev for ev in person_events if ev.event == step and matched[-1].ts < ev.ts <= limit_k]
             if not later:
                 break
-            matched.append(min(later))
-        paths.append((entry.channel or "(none)", matched))
-    result = {"steps": _steps(paths, steps)}
-    if breakdown:
-        values = sorted({channel for channel, _ in paths})
-        groups = [(value, [p for p in paths if p[0] == value]) for value in values]
-        groups.sort(key=lambda group: -len(group[1]))
-        result["breakdown"] = [{"value": value, "steps": _steps(group, steps)} for value, group in groups]
+            matched.append(min(later, key=lambda ev: (ev.ts, ev.id)))
+        cut = len(steps)
+        for name, a, b in exclusions:
+            if len(matched) <= a:
+                continue
+            low = matched[a].ts
+            if len(matched) > b:
+                hit = any(ev.event == name and low < ev.ts < matched[b].ts for ev in person_events)
+            else:
+                hit = any(ev.event == name and low < ev.ts <= deadline for ev in person_events)
+            if hit:
+                cut = min(cut, a + 1)
+        matched = matched[:cut]
+        value = (_text(entry.props, breakdown_key) if breakdown_key else entry.channel) or "(none)"
+        paths.append((value, matched))
+    result = {"steps": _steps(paths, steps, value_property)}
+    if breakdown or breakdown_key:
+        entrants = defaultdict(int)
+        for value, _matched in paths:
+            entrants[value] += 1
+        ranked = sorted(entrants, key=lambda value: (-entrants[value], value))
+        keep = ranked[:limit]
+        groups = [(value, [p for p in paths if p[0] == value]) for value in keep]
+        if len(ranked) > limit:
+            groups.append(("(other)", [p for p in paths if p[0] not in keep]))
+        result["breakdown"] = [{"value": value, "steps": _steps(group, steps, value_property)}
+                               for value, group in groups]
     return result
 
 
-def _steps(paths, steps) -> list[dict]:
+def _rounded(value: float | None):
+    if value is None:
+        return None
+    value = round(value, 6)
+    return int(value) if value.is_integer() else value
+
+
+def _steps(paths, steps, value_property=None) -> list[dict]:
     counts = [sum(1 for _, matched in paths if len(matched) > k) for k in range(len(steps))]
     out = []
     for k, name in enumerate(steps):
-        deltas = [(m[k] - m[k - 1]).total_seconds() for _, m in paths if k and len(m) > k]
-        out.append({
+        deltas = [(m[k].ts - m[k - 1].ts).total_seconds() for _, m in paths if k and len(m) > k]
+        row = {
             "event": name,
             "count": counts[k],
             "conversion_from_previous": (counts[k] / counts[k - 1] if k else 1.0) if counts[max(k - 1, 0)] else 0.0,
             "conversion_from_first": counts[k] / counts[0] if counts[0] else 0.0,
             "median_seconds_to_convert": round(statistics.median(deltas), 3) if deltas else None,
             "avg_seconds_to_convert": round(statistics.fmean(deltas), 3) if deltas else None,
-        })
+        }
+        if value_property:
+            values = [_number(m[k].props, value_property) for _, m in paths if len(m) > k]
+            values = [value for value in values if value is not None]
+            row["value_sum"] = _rounded(sum(values)) if values else 0
+            row["value_avg"] = _rounded(sum(values) / len(values)) if values else None
+        out.append(row)
     return out
 
 
@@ -94,28 +148,54 @@ def _period_index(first: date, later: date, period: str) -> int:
 
 
 def retention(events: list[Ev], cohort_event: str, return_event: str, period: str, date_from: date, date_to: date,
-              tz: str, periods: int = 8, today: date | None = None) -> dict:
+              tz: str, periods: int = 8, today: date | None = None, *, breakdown: str | None = None,
+              limit: int = 10) -> dict:
     """Cohorts with ``retained[k]`` (None once period cohort+k starts after ``today``) and ``complete`` (periods k < N
-    whose last day is before ``today``); ``today`` defaults to the (pinned) clock's local date in ``tz``."""
+    whose last day is before ``today``); ``today`` defaults to the (pinned) clock's local date in ``tz``.
+    ``breakdown``: ``"channel"`` or a property key of each customer's first cohort event (the first stored on a tie)."""
     zone = ZoneInfo(tz)
     today = today or datetime.now(zone).date()
     start, end = _midnight(date_from, zone), _midnight(date_to + timedelta(days=1), zone)
-    cohorts: dict[date, dict] = {}
+    people = []  # (value, cohort, [came back in period k])
     for person_events in _by_person(events).values():
-        firsts = [ev.ts for ev in person_events if ev.event == cohort_event]
+        firsts = [ev for ev in person_events if ev.event == cohort_event]
         if not firsts:
             continue
-        first = min(firsts)
+        first_event = min(firsts, key=lambda ev: (ev.ts, ev.id))
+        first = first_event.ts
         if not (start <= first < end):
             continue
         cohort = _period_start(first.astimezone(zone).date(), period)
+        back = [any(ev.event == return_event and ev.ts >= first
+                    and _period_index(cohort, _period_start(ev.ts.astimezone(zone).date(), period), period) == k
+                    for ev in person_events) for k in range(periods)]
+        if breakdown == "channel":
+            value = first_event.channel or "(none)"
+        else:
+            value = (_text(first_event.props, breakdown) if breakdown else None) or "(none)"
+        people.append((value, cohort, back))
+    result = {"period": period, "cohorts": _cohorts(people, period, periods, today)}
+    if breakdown:
+        customers = defaultdict(int)
+        for value, _cohort, _back in people:
+            customers[value] += 1
+        ranked = sorted(customers, key=lambda value: (-customers[value], value))
+        keep = ranked[:limit]
+        groups = [(value, [p for p in people if p[0] == value]) for value in keep]
+        if len(ranked) > limit:
+            groups.append(("(other)", [p for p in people if p[0] not in keep]))
+        result["breakdown"] = [{"value": value, "cohorts": _cohorts(group, period, periods, today)}
+                               for value, group in groups]
+    return result
+
+
+def _cohorts(people, period: str, periods: int, today: date) -> list[dict]:
+    cohorts: dict[date, dict] = {}
+    for _value, cohort, back in people:
         row = cohorts.setdefault(cohort, {"size": 0, "retained": [0] * periods})
         row["size"] += 1
         for k in range(periods):
-            if any(ev.event == return_event and ev.ts >= first
-                   and _period_index(cohort, _period_start(ev.ts.astimezone(zone).date(), period), period) == k
-                   for ev in person_events):
-                row["retained"][k] += 1
+            row["retained"][k] += back[k]
     out = []
     for cohort, row in sorted(cohorts.items()):
         # walk the calendar one day at a time: period k starts on the day whose index from the cohort becomes k
@@ -129,7 +209,7 @@ def retention(events: list[Ev], cohort_event: str, return_event: str, period: st
         out.append({"cohort": cohort.isoformat(), "size": row["size"],
                     "retained": [row["retained"][k] if starts[k] <= today else None for k in range(periods)],
                     "complete": sum(1 for k in range(periods) if ends[k] < today)})
-    return {"period": period, "cohorts": out}
+    return out
 
 
 def retention_average(result: dict) -> list[float | None]:

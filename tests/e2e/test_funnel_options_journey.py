@@ -1,0 +1,111 @@
+"""An analyst filters a funnel by a property and a segment, breaks it down by a property, sets a step window, an
+exclusion step and a value property, and reads the same numbers as the API; then the page in Chinese and on a phone.
+Screenshots go to test-artifacts/."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+
+import pytest
+from playwright.sync_api import expect
+
+from analytics.models import Person
+from analytics.services.loading import events_load
+from ops_platform.core.roles import Role
+from tests.conftest import PASSWORD
+from tests.e2e.test_login_dashboard import log_in, switch_language
+from tests.factories import event_row, local_time
+from users.models import Segment, SegmentMember
+
+pytestmark = pytest.mark.browser
+
+DAY = date(2026, 3, 3)
+
+
+@pytest.fixture
+def shop(make_staff):
+    """20 customers: c00–c14 shop at merchant m12, the rest at m7; the segment holds c00–c11. All visit (UTM baidu
+    for even numbers, wechat for odd), three in four sign up, half pay (100 + n); c00 and c05 open a ticket between
+    signing up and paying.
+
+    Filtered to m12 and the segment: 12 visit → 9 sign up → 4 pay (c01, c04, c08, c09: 422 in all) once c00 and c05
+    are left at "signup" by the exclusion; baidu 6 → 6 → 2, wechat 6 → 3 → 2.
+    """
+    rows = []
+    for i in range(20):
+        person, merchant = f"c{i:02d}", "m12" if i < 15 else "m7"
+        utm = "baidu" if i % 2 == 0 else "wechat"
+        rows.append(event_row("visit", person, local_time(DAY, 10), merchant_id=merchant, utm_source=utm))
+        if i % 4 != 3:
+            rows.append(event_row("signup", person, local_time(DAY, 10, 30), merchant_id=merchant))
+        if i % 4 in (0, 1):
+            rows.append(event_row("order_paid", person, local_time(DAY, 11), merchant_id=merchant, amount=100 + i))
+        if i in (0, 5):
+            rows.append(event_row("ticket_opened", person, local_time(DAY, 10, 45)))
+    events_load(rows)
+    segment = Segment.objects.create(name="Early shoppers", rules={})
+    people = Person.objects.filter(distinct_id__in=[f"c{i:02d}" for i in range(12)]).values_list("id", flat=True)
+    SegmentMember.objects.bulk_create([SegmentMember(segment=segment, customer_id=pid) for pid in people])
+    make_staff(Role.ANALYST, username="e2e_funnel_analyst", first_name="Lin", last_name="Analyst")
+    return segment
+
+
+def test_analyst_filters_breaks_down_and_excludes_in_a_funnel(page, live_server, shop, screenshot):
+    log_in(page, live_server, "e2e_funnel_analyst", PASSWORD)
+    page.goto(live_server.url + "/analytics/funnel/")
+    steps = page.locator("#steps-editor input[name=steps]")
+    expect(steps).to_have_count(3)  # visit, signup, order_paid
+    page.locator("#id_window_days").fill("7")
+    page.locator("#id_date_from").fill("2026-03-01")
+    page.locator("#id_date_to").fill("2026-03-07")
+    page.locator("#id_breakdown").fill("properties.utm_source")
+    page.locator("#id_breakdown_limit").fill("5")
+    page.locator("#id_step_windows").fill("1h, 1h")
+    page.locator("#id_exclude").fill("ticket_opened:2:3")
+    expect(page.locator("#exclude-list input")).to_have_count(2)  # a second, empty one to add another
+    page.locator("#id_value_property").fill("amount")
+    page.locator("#id_where").fill("properties.merchant_id:eq:m12")
+    page.locator("#id_segment").select_option(str(shop.pk))
+    page.get_by_test_id("run-report").click()
+
+    expect(page).to_have_url(re.compile(r"exclude=ticket_opened%3A2%3A3"))
+    table = page.get_by_test_id("funnel-table")
+    expect(table.locator("tbody tr .step-count")).to_have_text(["12", "9", "4"])
+    expect(page.get_by_test_id("funnel-step-2").locator(".step-value-sum")).to_have_text("422")
+    expect(page.get_by_test_id("funnel-step-2").locator(".step-value-avg")).to_have_text("105.50")
+    breakdown = page.get_by_test_id("funnel-breakdown")
+    expect(breakdown.locator("h2")).to_have_text("By utm_source of the entry event")
+    expect(page.get_by_test_id("breakdown-baidu").locator("td").nth(3)).to_contain_text("2")
+    expect(page.get_by_test_id("breakdown-wechat").locator("td").nth(2)).to_contain_text("3")
+    expect(page.get_by_test_id("funnel-result")).to_contain_text("Customers who did ticket_opened between steps 2 "
+                                                                 "and 3 stop at step 2.")
+    expect(page.locator("#id_exclude")).to_have_value("")  # the typed exclusion is kept in its own input
+    expect(page.locator("#exclude-list input").first).to_have_value("ticket_opened:2:3")
+    assert page.console_errors == []
+    screenshot(page, "funnel-options-en")
+
+    # The same query through the API answers the numbers the page shows.
+    query = page.url.split("?", 1)[1]
+    api = page.request.get(live_server.url + "/api/v1/analytics/funnel/?" + query)
+    assert api.status == 200
+    assert [step["count"] for step in api.json()["steps"]] == [12, 9, 4]
+    assert [(row["value"], [s["count"] for s in row["steps"]]) for row in api.json()["breakdown"]] == [
+        ("baidu", [6, 6, 2]), ("wechat", [6, 3, 2])]
+
+    # A bad exclusion is a field error on the page, not a 500.
+    page.locator("#exclude-list input").first.fill("ticket_opened:3:2")
+    page.get_by_test_id("run-report").click()
+    expect(page.get_by_test_id("field-exclude").get_by_role("alert")).to_have_text(
+        "“ticket_opened:3:2”: the steps go from 1 to 3, the first before the second.")
+    screenshot(page, "funnel-options-error")
+    page.go_back()
+
+    switch_language(page, "zh-hans")
+    expect(page.get_by_test_id("funnel-options").locator("legend")).to_have_text("漏斗选项")
+    expect(table.locator("tbody tr .step-count")).to_have_text(["12", "9", "4"])
+    screenshot(page, "funnel-options-zh")
+    page.set_viewport_size({"width": 390, "height": 844})
+    screenshot(page, "funnel-options-zh-narrow")
+    switch_language(page, "en")
+    screenshot(page, "funnel-options-en-narrow")
