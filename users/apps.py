@@ -7,6 +7,7 @@ class UsersConfig(AppConfig):
     verbose_name = _("User operations")
 
     def ready(self):
+        from users import report_files  # noqa: F401 - registers the reports' files
         from users.cohorts import cohorts_register
         from users.reports import reports_register
 

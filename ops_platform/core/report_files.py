@@ -107,8 +107,9 @@ def report_file_params(kind: str, data, *, user=None) -> dict:
     entry = _FILES.get(kind)
     if entry is None:
         raise _unknown(kind)
-    if entry.params is None:
-        raise ValueError(f"Report {kind!r} has no parameter check of its own; its API checks them.")
+    if entry.params is None:  # aarrr, events: their API's serializer checks them (or the AARRR page's export form)
+        raise ApplicationError(_("Start this export from its page or its API."), errors={
+            "kind": [_("This report takes its parameters from the export API.")]})
     return entry.params(data, user=user)
 
 
@@ -126,14 +127,24 @@ def query_dict(params) -> QueryDict:
 
 def parsed_params(parse: Callable[[Mapping], dict], parameters: tuple[str, ...]) -> ParamsCheck:
     """``ReportFile.params`` for a report read by a ``core.reports`` parser (``form_parser``/``serializer_parser``):
-    the parser's field errors are the 400's; only the report's own parameters are kept."""
+    the parser's field errors are the 400's; only the report's own parameters are kept, and a date the parser
+    filled in (a range's default) is kept as it was resolved, so a job run later covers the days the page showed."""
 
     def check(data, *, user=None) -> dict:
         query = query_dict(data)
-        parse(query)
-        return {key: query.getlist(key) for key in parameters if key in query}
+        arguments = parse(query)
+        kept = {key: query.getlist(key) for key in parameters if key in query}
+        for key in parameters:
+            if hasattr(arguments.get(key), "isoformat"):
+                kept[key] = [arguments[key].isoformat()]
+        return kept
 
     return check
+
+
+def no_parameters(data, *, user=None) -> dict:
+    """``ReportFile.params`` of a report that takes none (it describes things as they are now)."""
+    return {}
 
 
 def parsed_arguments(parse: Callable[[Mapping], dict], params: dict) -> dict:
@@ -150,10 +161,10 @@ def report_name(kind: str, params: dict) -> str:
 # The pages' downloads
 
 
-def report_download(request, kind: str):
+def report_download(request, kind: str, *, extra: Mapping | None = None):
     """A report page's download: ``/<app>/<report>/export/`` with the page's query string (``file_format=xlsx`` or
-    CSV). Refusals (bad parameters, a role that may not, a query that ran too long) are a page saying why, with the
-    same status the API answers."""
+    CSV); ``extra``: parameters the page's URL implies ("my tickets": ``mine``). Refusals (bad parameters, a role
+    that may not, a query that ran too long) are a page saying why, with the status the API answers."""
     file_format = "xlsx" if request.GET.get("file_format") == "xlsx" else "csv"
     entry = _FILES[kind]
     try:
@@ -162,6 +173,8 @@ def report_download(request, kind: str):
         query.pop("file_format", None)
         if not query and entry.page_defaults is not None:  # a first visit's download: the page's default report
             query = entry.page_defaults()
+        if extra:
+            query = query_dict({**dict(query_dict(query).lists()), **extra})
         params = report_file_params(kind, query, user=request.user)
         with statement_timeout():  # the builders compute the whole report here; the writer only lays it out
             report = entry.build(params)
