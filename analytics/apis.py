@@ -180,7 +180,10 @@ class ExportDownloadApi(APIView):
         choice.is_valid(raise_exception=True)
         kind, file_format = choice.validated_data["kind"], choice.validated_data["file_format"]
         report_require(user=request.user, kind=kind)
-        report = report_build(kind=kind, params=export_params(kind, request.query_params, user=request.user))
+        report_query = request.query_params.copy()  # the report's parameters: all but this API's own two
+        for name in ("kind", "file_format"):
+            report_query.pop(name, None)
+        report = report_build(kind=kind, params=export_params(kind, report_query, user=request.user))
         if file_format == ExportJob.Format.XLSX and (report.total or 0) > XLSX_DIRECT_LIMIT:
             raise ApplicationError(
                 f"This report has {report.total:,} rows, too many for a direct XLSX download. Start an export "

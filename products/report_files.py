@@ -36,8 +36,12 @@ TICKET_COLUMNS = [
 
 def ticket_params(data, *, user=None) -> dict:
     """The list's filters checked by its form (a 400 with the fields' errors); ``mine`` ("my tickets") becomes the
-    reader's own id, never one a caller names."""
+    reader's own id, never one a caller names. Through the download API, whose ``kind`` names the report, the list's
+    ``kind`` filter is ``ticket_kind``."""
     query = query_dict(data)
+    if "ticket_kind" in query:  # the download API's name for the list's ``kind`` (its own ``kind`` names the report)
+        query.setlist("kind", query.getlist("ticket_kind"))
+        del query["ticket_kind"]
     parse_filters(query)
     params = {key: query.getlist(key) for key in FILTERS if key in query}
     if (query.get("mine") or "").lower() in TRUE and user is not None:

@@ -5,6 +5,8 @@ figures. Headers read ``Label (code)``: people read the label in their language,
 
 from __future__ import annotations
 
+from datetime import date
+
 from django.utils.translation import gettext_lazy as _
 
 from ops_platform.core.exports import (
@@ -68,7 +70,7 @@ def lifecycle_report(params: dict) -> Report:
     stages = list(result["stages"])
     day_columns = [Column("date", _("Day"), DATE),
                    *[Column(stage, result["labels"].get(stage, stage), INT) for stage in stages]]
-    days = [{"date": day, **{stage: result["stages"][stage][index] for stage in stages}}
+    days = [{"date": date.fromisoformat(day), **{stage: result["stages"][stage][index] for stage in stages}}
             for index, day in enumerate(result["dates"])]
     first_seen = str(_("(first seen)"))
     flows = [{**flow, "from_label": flow["from_label"] or first_seen} for flow in result["flows"]]
