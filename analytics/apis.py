@@ -23,6 +23,7 @@ from analytics.services.keys import ingest_key_create, ingest_key_revoke
 from analytics.tasks import metrics_backfill_queue
 from ops_platform.core import exports as writer
 from ops_platform.core.exceptions import ApplicationError
+from ops_platform.core.report_files import XLSX_DIRECT_LIMIT, report_file_kinds, report_file_params
 from ops_platform.core.roles import Action, Area
 
 
@@ -139,7 +140,6 @@ class MetricsBackfillApi(APIView):
 
 # Exports
 
-XLSX_DIRECT_LIMIT = 100_000  # rows; larger workbooks are built by an export job
 class EventsExportInputSerializer(DateRangeInputSerializer):
     event = serializers.CharField(required=False, max_length=200)
 
@@ -152,11 +152,17 @@ class ExportInputSerializer(serializers.Serializer):
     kind = serializers.ChoiceField(choices=EXPORT_KINDS)
     file_format = serializers.ChoiceField(choices=ExportJob.Format.choices, default=ExportJob.Format.CSV)
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # every registered report (the domain apps register theirs when Django starts, after this module loads)
+        self.fields["kind"].choices = report_file_kinds()
+
 
 def export_params(kind: str, data, *, user=None) -> dict:
-    """The report's own parameters, validated; dates as ISO strings so they can be stored on a job."""
-    if kind in report_exports.FORMS:
-        return report_exports.report_params(kind, data, user=user)
+    """The report's own parameters, validated: by the report's registered check (its page's form or its API's
+    serializer, as ``{name: [values]}``), else this API's serializer; dates as ISO strings to store on a job."""
+    if kind not in EXPORT_PARAMS:
+        return report_file_params(kind, data, user=user)
     params = EXPORT_PARAMS[kind](data=data)
     params.is_valid(raise_exception=True)
     return {key: value.isoformat() if hasattr(value, "isoformat") else value
@@ -174,7 +180,10 @@ class ExportDownloadApi(APIView):
         choice.is_valid(raise_exception=True)
         kind, file_format = choice.validated_data["kind"], choice.validated_data["file_format"]
         report_require(user=request.user, kind=kind)
-        report = report_build(kind=kind, params=export_params(kind, request.query_params, user=request.user))
+        report_query = request.query_params.copy()  # the report's parameters: all but this API's own two
+        for name in ("kind", "file_format"):
+            report_query.pop(name, None)
+        report = report_build(kind=kind, params=export_params(kind, report_query, user=request.user))
         if file_format == ExportJob.Format.XLSX and (report.total or 0) > XLSX_DIRECT_LIMIT:
             raise ApplicationError(
                 f"This report has {report.total:,} rows, too many for a direct XLSX download. Start an export "

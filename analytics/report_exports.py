@@ -9,16 +9,18 @@ it by kind.
 
 from __future__ import annotations
 
-from django.http import QueryDict
+from functools import partial
+
 from django.utils.dates import WEEKDAYS
 from django.utils.translation import gettext_lazy as _
 
-from analytics import report_forms, selectors
+from analytics import forms, report_forms, selectors
 from analytics.services.exports import report_register
 from analytics.services.exports import retention_report as retention_table
 from ops_platform.core.cohorts import segment_filter_allowed
 from ops_platform.core.exceptions import ApplicationError
 from ops_platform.core.exports import DATE, INT, NUMBER, PERCENT, TEXT, Column, ExportTable, Report
+from ops_platform.core.report_files import query_dict
 
 FORMS = {
     "funnel": (report_forms.FilteredFunnelForm, selectors.funnel_compute),
@@ -29,19 +31,24 @@ FORMS = {
 }
 
 
-def _query(params) -> QueryDict:
-    query = QueryDict(mutable=True)
-    for key, value in (params.lists() if hasattr(params, "lists") else params.items()):
-        for item in value if isinstance(value, (list, tuple)) else [value]:
-            query.appendlist(key, str(item))
-    return query
+# What each report page shows on a first visit (``forms.page_form``); its download without parameters is the same.
+PAGE_DEFAULTS = {
+    "funnel": forms.funnel_defaults, "retention": forms.retention_defaults, "golden_time": forms.golden_time_defaults,
+    "trends": report_forms.trends_defaults, "stickiness": report_forms.stickiness_defaults,
+}
+
+
+def _register(kind: str):
+    """Register a builder with its page's form as the parameter check and the page's first-visit report."""
+    return report_register(kind, params=partial(report_params, kind),
+                           page_defaults=lambda: PAGE_DEFAULTS[kind](selectors.report_last_day()))
 
 
 def report_params(kind: str, data, *, user=None) -> dict:
     """The report's parameters from a query string or a job's ``params``, checked by the report's form (a 400 with
     its field errors), as ``{name: [values]}`` for the job to store. A segment needs customer records (403)."""
     form_class, _compute = FORMS[kind]
-    query = _query(data)
+    query = query_dict(data)
     form = form_class(query)
     if user is not None and form.uses_segment and not segment_filter_allowed(user):
         raise ApplicationError(_("Your role does not allow restricting a report to a segment: it can single out "
@@ -54,7 +61,7 @@ def report_params(kind: str, data, *, user=None) -> dict:
 
 def _compute(kind: str, params: dict) -> dict:
     form_class, compute = FORMS[kind]
-    form = form_class(_query(params))
+    form = form_class(query_dict(params))
     if not form.is_valid():
         raise ApplicationError(_("The report's parameters are not valid; see the fields."),
                                errors={field: list(errors) for field, errors in form.errors.items()})
@@ -82,14 +89,14 @@ def _steps(steps: list[dict], value: str | None = None) -> list[dict]:
 VALUE_COLUMNS = [Column("value_sum", _("Value sum"), NUMBER), Column("value_avg", _("Value average"), NUMBER)]
 
 
-@report_register("funnel")
+@_register("funnel")
 def funnel_report(params: dict) -> Report:
     result = _compute("funnel", params)
     columns = STEP_COLUMNS + (VALUE_COLUMNS if result["steps"] and "value_sum" in result["steps"][0] else [])
     tables = [ExportTable(title=str(_("Funnel")), columns=columns, rows=_steps(result["steps"]),
                           total=len(result["steps"]))]
     if result.get("breakdown") is not None:
-        breakdown = (_query(params).get("breakdown") or "channel").strip()
+        breakdown = (query_dict(params).get("breakdown") or "channel").strip()
         rows = [row for group in result["breakdown"] for row in _steps(group["steps"], group["value"])]
         if breakdown == "channel":
             title, label = str(_("Funnel by channel")), _("Channel")
@@ -101,14 +108,14 @@ def funnel_report(params: dict) -> Report:
     return Report(name=_name("funnel", params), tables=tables)
 
 
-@report_register("retention")
+@_register("retention")
 def retention_report(params: dict) -> Report:
     """Blank cells for periods not started, "so far" on the period in progress, the average row (one layout for the
     page's download and the export jobs: ``analytics.services.exports.retention_table``)."""
     result = _compute("retention", params)
     report = retention_table(result, name=_name("retention", params))
     if result.get("breakdown") is not None:
-        breakdown = (_query(params).get("breakdown") or "channel").strip()
+        breakdown = (query_dict(params).get("breakdown") or "channel").strip()
         label = _("Channel") if breakdown == "channel" else breakdown
         rows, columns = [], None
         for group in result["breakdown"]:
@@ -121,7 +128,7 @@ def retention_report(params: dict) -> Report:
     return report
 
 
-@report_register("golden_time")
+@_register("golden_time")
 def golden_time_report(params: dict) -> Report:
     result = _compute("golden_time", params)
     columns = [Column("weekday", _("Weekday"), TEXT), *[Column(f"h{hour:02d}", f"{hour:02d}", INT)
@@ -139,7 +146,7 @@ TREND_COLUMNS = [
 ]
 
 
-@report_register("trends")
+@_register("trends")
 def trends_report(params: dict) -> Report:
     result = _compute("trends", params)
     rows = [{"label": s["label"], "breakdown_value": s.get("breakdown_value"), "compare": bool(s.get("compare")),
@@ -148,7 +155,7 @@ def trends_report(params: dict) -> Report:
         ExportTable(title=str(_("Trends")), columns=TREND_COLUMNS, rows=rows, total=len(rows))])
 
 
-@report_register("stickiness")
+@_register("stickiness")
 def stickiness_report(params: dict) -> Report:
     result = _compute("stickiness", params)
     days = [Column("date", _("Day"), DATE), Column("dau", "DAU", INT), Column("wau", "WAU", INT),

@@ -6,15 +6,13 @@ from django.contrib import messages
 from django.shortcuts import render
 from django.utils.translation import gettext as _
 
-from analytics import forms, report_exports, report_forms, selectors
-from analytics.services.exports import report_build
+from analytics import forms, report_forms, selectors
 from analytics.services.filters import property_keys
-from ops_platform.core import exports as writer
 from ops_platform.core.cohorts import segment_choices, segment_filter_allowed
 from ops_platform.core.db import ReportTimeout, statement_timeout
-from ops_platform.core.exceptions import ApplicationError
 from ops_platform.core.labels import trend_series_label
 from ops_platform.core.permissions import role_required
+from ops_platform.core.report_files import report_download
 from ops_platform.core.roles import Area
 
 
@@ -109,37 +107,7 @@ def stickiness_page(request):
                         compute=selectors.stickiness_compute, template="analytics/stickiness.html", context=context)
 
 
-# What each report page shows on a first visit (``forms.page_form``); its download without parameters is the same.
-PAGE_DEFAULTS = {
-    "funnel": forms.funnel_defaults, "retention": forms.retention_defaults, "golden_time": forms.golden_time_defaults,
-    "trends": report_forms.trends_defaults, "stickiness": report_forms.stickiness_defaults,
-}
-
-
-def _download(request, kind: str):
-    """The report of the page's query string as a file: ``file_format=xlsx`` or CSV (the default)."""
-    file_format = "xlsx" if request.GET.get("file_format") == "xlsx" else "csv"
-    try:
-        query = request.GET.copy()
-        query.pop("file_format", None)
-        # A first visit's page shows its defaults (no query string): its download holds the same report.
-        params = report_exports.report_params(kind, query or PAGE_DEFAULTS[kind](selectors.report_last_day()),
-                                              user=request.user)
-        with statement_timeout():  # the builders compute the whole report here; the writer only lays it out
-            report = report_build(kind=kind, params=params)
-        return writer.file_response(report, file_format)
-    except ApplicationError as error:
-        messages.error(request, error.message)
-        for errors in (error.errors or {}).values():
-            for message in errors:
-                messages.error(request, message)
-        return render(request, "analytics/export_refused.html", status=error.status_code)
-    except ReportTimeout as timeout:
-        messages.error(request, timeout.message)
-        return render(request, "analytics/export_refused.html", status=503)
-
-
 @role_required(Area.ANALYTICS)
 def report_export(request, kind: str):
     """``/analytics/<report>/export/``: the URLconf names the report (``kind``), one view serves the five."""
-    return _download(request, kind)
+    return report_download(request, kind)

@@ -8,6 +8,7 @@ urlpatterns = [
     path("aarrr/recompute/", views.aarrr_recompute, name="aarrr-recompute"),
     path("exports/", views.export_list, name="exports"),
     path("exports/start/", views.export_start, name="export-start"),
+    path("exports/report/", views.export_report_start, name="export-report-start"),
     path("exports/<uuid:job_id>/retry/", views.export_retry, name="export-retry"),
     path("funnel/", views.funnel_page, name="funnel"),
     path("retention/", views.retention_page, name="retention"),

@@ -7,6 +7,7 @@ from __future__ import annotations
 from urllib.parse import urlencode
 
 from django.contrib import messages
+from django.http import QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -23,6 +24,7 @@ from ops_platform.core.chart_markers import chart_markers
 from ops_platform.core.exceptions import ApplicationError
 from ops_platform.core.periods import period_start
 from ops_platform.core.permissions import role_required
+from ops_platform.core.report_files import report_file_params
 from ops_platform.core.roles import Action, Area, can
 
 STAGE_LABELS = {
@@ -120,6 +122,25 @@ def export_start(request):
                           created_by=request.user)
     except ApplicationError as error:  # the task queue is down (503): the job is marked failed, retry it later
         messages.error(request, error.message)
+        return redirect("analytics:exports")
+    messages.success(request, _("The export has started; it is listed below with its progress."))
+    return redirect("analytics:exports")
+
+
+@role_required(Area.ANALYTICS, Action.CHANGE)
+@require_POST
+def export_report_start(request):
+    """A report page's "export in the background": ``kind``, ``file_format`` and the page's query string (``query``)
+    become an export job (the same parameters the page's download takes); the exports page shows its progress."""
+    kind, file_format = request.POST.get("kind", ""), request.POST.get("file_format", "csv")
+    try:
+        params = report_file_params(kind, QueryDict(request.POST.get("query", "")), user=request.user)
+        export_job_create(kind=kind, params=params, file_format=file_format, created_by=request.user)
+    except ApplicationError as error:  # bad parameters (400), a role that may not read it (403), no queue (503)
+        messages.error(request, error.message)
+        for errors in (error.errors or {}).values():
+            for message in errors:
+                messages.error(request, message)
         return redirect("analytics:exports")
     messages.success(request, _("The export has started; it is listed below with its progress."))
     return redirect("analytics:exports")

@@ -7,6 +7,7 @@ class MerchantsConfig(AppConfig):
     verbose_name = _("Merchant operations")
 
     def ready(self):
+        from merchants import report_files  # noqa: F401 - registers the tiers' file
         from merchants.labels import labels_register
         from merchants.reports import reports_register
 

@@ -309,6 +309,22 @@ def rotate_out_list(*, rules: TierRules | None = None) -> QuerySet[Merchant]:
 
 
 
+def tier_report(*, limit: int | None = None) -> dict:
+    """What the tiers page shows and its file holds: the rules in force, merchants per tier, the movers of the week
+    judged last (a week so far moves nobody), the upgrade candidates and the merchants to rotate out. ``limit``: the
+    page's cut of each list (the file has them all)."""
+    rules = tier_rules_current()
+    week = metrics_latest_complete_period()
+
+    def cut(rows):
+        return list(rows if limit is None else rows[:limit])
+
+    movers = {direction: cut(tier_changes(direction=direction).filter(period_start=week)) if week else []
+              for direction in ("up", "down")}
+    return {"rules": rules, "distribution": tier_distribution(), "latest_week": week,
+            "ups": movers["up"], "downs": movers["down"], "candidates": cut(upgrade_candidates(rules=rules)),
+            "rotate": cut(rotate_out_list(rules=rules))}
+
 
 # Training and campaigns
 

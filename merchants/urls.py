@@ -15,6 +15,7 @@ urlpatterns = [
     path("todo/", views.todo, name="todo"),
     path("tiers/", views.tiers, name="tiers"),
     path("tiers/bulk/", views.tiers_bulk, name="tiers-bulk"),
+    path("tiers/export/", views.tiers_export, name="tiers-export"),
     path("campaigns/", programmes.campaigns, name="campaigns"),
     path("campaigns/<id:campaign_id>/", programmes.campaign_detail, name="campaign"),
     path("campaigns/<id:campaign_id>/edit/", programmes.campaign_edit, name="campaign-edit"),

@@ -7,6 +7,7 @@ class ProductsConfig(AppConfig):
     verbose_name = _("Product operations")
 
     def ready(self):
+        from products import report_files  # noqa: F401 - registers the ticket lists' file
         from products.reports import reports_register
 
         reports_register()

@@ -84,6 +84,13 @@ class TicketFilterForm(forms.Form):
     label = forms.CharField(label=_("Label"), required=False, max_length=40)
     open = forms.BooleanField(label=_("Open only"), required=False)
 
+    def selector_filters(self) -> dict:
+        """``selectors.ticket_list``'s keyword arguments (the list page, its download and the export job)."""
+        data = self.cleaned_data
+        return {"q": data["q"] or None, "status": data["status"] or None, "kind": data["kind"] or None,
+                "priority": data["priority"], "stage": data["stage"] or None, "label": data["label"] or None,
+                "open_only": data["open"]}
+
 
 class MoveForm(forms.Form):
     to_status = forms.ChoiceField(choices=Ticket.Status.choices)

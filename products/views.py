@@ -33,7 +33,8 @@ from ops_platform.core.downloads import stored_file_response
 from ops_platform.core.exceptions import ApplicationError
 from ops_platform.core.fields import id_from_text
 from ops_platform.core.permissions import role_required
-from ops_platform.core.roles import Action, Area, can, can_edit_ticket
+from ops_platform.core.report_files import report_download
+from ops_platform.core.roles import Action, Area, can, can_edit_ticket, ticket_moves_for
 from products import selectors
 from products.forms import (
     AttachmentForm,
@@ -103,18 +104,14 @@ def _form_errors(request, form) -> None:
 @role_required(Area.TICKETS)
 def ticket_list(request, mine: bool = False):
     form = TicketFilterForm(request.GET or None)
-    filters = {}
-    if form.is_bound and form.is_valid():
-        data = form.cleaned_data
-        filters = {"q": data["q"] or None, "status": data["status"] or None, "kind": data["kind"] or None,
-                   "priority": data["priority"], "stage": data["stage"] or None, "label": data["label"] or None,
-                   "open_only": data["open"]}
+    filters = form.selector_filters() if form.is_bound and form.is_valid() else {}
     status = 400 if form.is_bound and not form.is_valid() else 200
     tickets = selectors.ticket_list(**filters, mine=request.user if mine else None)[:PAGE_SIZE + 1]
     tickets = list(tickets)
     return render(request, "products/ticket_list.html", {
         "form": form, "tickets": tickets[:PAGE_SIZE], "more": len(tickets) > PAGE_SIZE, "mine": mine,
         "unread": selectors.notification_unread_count(user=request.user),
+        "can_export_job": can(request.user, Area.ANALYTICS, Action.CHANGE),
     }, status=status)
 
 
@@ -137,6 +134,17 @@ def _board_column(request, column: dict, *, offset: int) -> BoardColumn:
                for ticket in column["tickets"]],
         more_url=next_page_url(reverse("products:board-column"), column_field="status", key=column["status"],
                                offset=shown, count=column["count"]))
+
+
+@role_required(Area.TICKETS)
+def tickets_export(request, mine: bool = False):
+    """The ticket list with the page's filters as a file (``products/report_files.py``); "my tickets" too."""
+    return report_download(request, "tickets", extra={"mine": "1"} if mine else None)
+
+
+@role_required(Area.TICKETS)
+def my_tickets_export(request):
+    return tickets_export(request, mine=True)
 
 
 @role_required(Area.TICKETS)

@@ -720,6 +720,28 @@ def _download_cases(objects) -> list[tuple[str, str, dict | None, frozenset[Role
         ("GET", f"/analytics/stickiness/export/?event=visit&{dates}&segment={objects['segment'].pk}", None, RECORDS),
         ("GET", f"/api/v1/analytics/exports/download/?kind=trends&event=visit&{dates}"
                 f"&exclude_segment={objects['segment'].pk}", None, RECORDS),
+        # the other reports' pages and API (ops_platform/core/report_files.py): the page's own area
+        ("GET", f"/users/channels/export/?{dates}", None, PERMISSIONS[Area.CUSTOMERS][Action.VIEW]),
+        ("GET", f"/users/channels/export/?{dates}&file_format=xlsx", None, PERMISSIONS[Area.CUSTOMERS][Action.VIEW]),
+        ("GET", f"/users/lifecycle/export/?{dates}", None, PERMISSIONS[Area.CUSTOMERS][Action.VIEW]),
+        ("GET", "/users/rfm/export/?file_format=xlsx", None, PERMISSIONS[Area.CUSTOMERS][Action.VIEW]),
+        ("GET", "/users/customers/export/?file_format=xlsx", None, RECORDS),  # single customers' RFM scores
+        ("GET", "/merchants/tiers/export/", None, PERMISSIONS[Area.MERCHANTS][Action.VIEW]),
+        ("GET", "/products/tickets/export/?file_format=xlsx", None, PERMISSIONS[Area.TICKETS][Action.VIEW]),
+        ("GET", "/products/tickets/mine/export/", None, PERMISSIONS[Area.TICKETS][Action.VIEW]),
+        ("GET", f"/api/v1/analytics/exports/download/?kind=channel_quality&{dates}", None,
+         PERMISSIONS[Area.CUSTOMERS][Action.VIEW]),
+        ("GET", f"/api/v1/analytics/exports/download/?kind=lifecycle&{dates}", None,
+         PERMISSIONS[Area.CUSTOMERS][Action.VIEW]),
+        ("GET", "/api/v1/analytics/exports/download/?kind=rfm", None, PERMISSIONS[Area.CUSTOMERS][Action.VIEW]),
+        ("GET", "/api/v1/analytics/exports/download/?kind=customers&file_format=xlsx", None, RECORDS),
+        ("GET", "/api/v1/analytics/exports/download/?kind=tiers", None, PERMISSIONS[Area.MERCHANTS][Action.VIEW]),
+        ("GET", "/api/v1/analytics/exports/download/?kind=tickets&mine=1", None,
+         PERMISSIONS[Area.TICKETS][Action.VIEW]),
+        ("POST", "/api/v1/analytics/exports/", {"kind": "customers", "params": {"min_orders": 1}},
+         RECORDS & PERMISSIONS[Area.ANALYTICS][Action.CHANGE]),
+        ("POST", "/api/v1/analytics/exports/", {"kind": "tickets", "params": {"status": ["proposed"]}},
+         PERMISSIONS[Area.TICKETS][Action.VIEW] & PERMISSIONS[Area.ANALYTICS][Action.CHANGE]),
     ]
 
 
@@ -727,6 +749,7 @@ def test_every_download_route_is_in_the_download_matrix(downloads):
     covered = {resolve(url.split("?")[0]).route for _method, url, _body, _roles in _download_cases(downloads)}
     download_routes = {endpoint.route for endpoint in ENDPOINTS if DOWNLOAD_ROUTE.search(endpoint.route)
                        and endpoint.route not in ("analytics/exports/", "analytics/exports/start/",
+                                                  "analytics/exports/report/",  # starts a job: see below
                                                   "api/v1/analytics/exports/<uuid:job_id>/",
                                                   "analytics/exports/<uuid:job_id>/retry/",
                                                   "api/v1/analytics/exports/<uuid:job_id>/retry/")}
@@ -748,6 +771,22 @@ def test_every_download_by_role(make_staff, client, downloads, role):
         else:
             assert response.status_code in (403, 404), where
             assert not (response.get("Content-Disposition") or "").startswith("attachment"), where
+
+
+@pytest.mark.usefixtures("celery_eager")
+@pytest.mark.parametrize("role", list(Role), ids=str)
+def test_a_background_export_from_a_report_page_needs_the_reports_area_and_export_jobs(make_staff, client, db,
+                                                                                      role):
+    """``/analytics/exports/report/`` (a page's "export in the background"): starting a job needs the analytics
+    change permission (as every export job), and the report's own area (customers' RFM scores: customer records)."""
+    from analytics.models import ExportJob
+
+    client.force_login(make_staff(role))
+    response = client.post("/analytics/exports/report/", {"kind": "customers", "file_format": "csv", "query": ""})
+
+    allowed = RECORDS & PERMISSIONS[Area.ANALYTICS][Action.CHANGE]
+    assert response.status_code in ((302,) if role in allowed else (302, 403)), role
+    assert ExportJob.objects.filter(kind="customers").exists() == (role in allowed), role
 
 
 def test_an_export_job_of_raw_events_is_refused_before_it_is_recorded(api_client_for, db):

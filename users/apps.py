@@ -8,6 +8,7 @@ class UsersConfig(AppConfig):
 
     def ready(self):
         from ops_platform.core.labels import vocabulary_register
+        from users import report_files  # noqa: F401 - registers the reports' files
         from users.cohorts import cohorts_register
         from users.models import RfmSegment, Stage
         from users.reports import reports_register

@@ -26,6 +26,12 @@ class CustomerFilterForm(forms.Form):
     channel = forms.CharField(label=_("Channel"), required=False, max_length=100)
     min_orders = forms.IntegerField(label=_("Orders at least"), required=False, min_value=0, max_value=1_000_000)
 
+    def selector_filters(self) -> dict:
+        """``selectors.customer_list``'s keyword arguments (the list page, its download and the export job)."""
+        data = self.cleaned_data
+        return {"q": data["q"] or None, "stage": data["stage"] or None, "rfm_segment": data["rfm_segment"] or None,
+                "channel": data["channel"] or None, "min_orders": data["min_orders"]}
+
 
 class RangeForm(forms.Form):
     date_from = forms.DateField(label=_("From"), required=False)

@@ -17,6 +17,7 @@ from django.views.decorators.http import require_POST
 from ops_platform.core import exports
 from ops_platform.core.exceptions import ApplicationError
 from ops_platform.core.permissions import role_required
+from ops_platform.core.report_files import report_download
 from ops_platform.core.roles import Action, Area, can
 from ops_platform.core.stats import MIN_SAMPLE
 from users import selectors
@@ -48,9 +49,7 @@ PAGE_SIZE = 50
 def _filters(form: CustomerFilterForm) -> dict:
     if not (form.is_bound and form.is_valid()):
         return {}
-    data = form.cleaned_data
-    return {"q": data["q"] or None, "stage": data["stage"] or None, "rfm_segment": data["rfm_segment"] or None,
-            "channel": data["channel"] or None, "min_orders": data["min_orders"]}
+    return form.selector_filters()
 
 
 @role_required(Area.CUSTOMERS)
@@ -59,6 +58,7 @@ def overview(request):
         "summary": selectors.customer_summary(), "refresh": selectors.customer_refresh_latest(),
         "can_refresh": can(request.user, Area.CUSTOMERS, Action.CHANGE),
         "can_records": can(request.user, Area.CUSTOMER_RECORDS),
+        "can_export_job": can(request.user, Area.ANALYTICS, Action.CHANGE),
     })
 
 
@@ -77,17 +77,30 @@ def customer_list(request):
     status = 400 if form.is_bound and not form.is_valid() else 200
     return render(request, "users/customer_list.html", {
         "form": form, "customers": customers[:PAGE_SIZE], "more": len(customers) > PAGE_SIZE,
-        "query": request.GET.urlencode(),
+        "query": request.GET.urlencode(), "can_export_job": can(request.user, Area.ANALYTICS, Action.CHANGE),
     }, status=status)
 
 
 @role_required(Area.CUSTOMER_RECORDS)
 def customer_export(request):
-    form = CustomerFilterForm(request.GET or None)
-    if form.is_bound and not form.is_valid():
-        return render(request, "users/customer_list.html", {"form": form, "customers": []}, status=400)
-    return exports.csv_response(customers_report(customers=selectors.customer_list(**_filters(form)),
-                                                 name="customers"))
+    """The customer list with its filters, each customer's R, F and M scores beside (``users/report_files.py``)."""
+    return report_download(request, "customers")
+
+
+@role_required(Area.CUSTOMERS)
+def rfm_export(request):
+    """The customers page's RFM grid, segments and stages (counts only)."""
+    return report_download(request, "rfm")
+
+
+@role_required(Area.CUSTOMERS)
+def lifecycle_export(request):
+    return report_download(request, "lifecycle")
+
+
+@role_required(Area.CUSTOMERS)
+def channels_export(request):
+    return report_download(request, "channel_quality")
 
 
 @role_required(Area.CUSTOMER_RECORDS)

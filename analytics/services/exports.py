@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
@@ -26,7 +26,8 @@ from ops_platform.core.db import on_working_connection
 from ops_platform.core.exceptions import ApplicationError
 from ops_platform.core.exports import DATETIME, Column, ExportTable, Report
 from ops_platform.core.periods import local_range
-from ops_platform.core.roles import Action, Area, can
+from ops_platform.core.report_files import report_build, report_file_kinds, report_file_register, report_require
+from ops_platform.core.roles import Area
 from ops_platform.core.tasks import task_queue
 
 logger = logging.getLogger(__name__)
@@ -34,41 +35,12 @@ logger = logging.getLogger(__name__)
 ITERATOR_CHUNK = 5000
 
 
-# Report builders: kind → function(params) → Report. Other modules register theirs with ``report_register``, and
-# say which area a reader needs (``Area.ANALYTICS`` by default; single customers' rows need CUSTOMER_RECORDS).
+# Report builders: kind → function(params) → Report, in the one registry of downloadable reports
+# (``ops_platform.core.report_files``: the domain apps register theirs there too). ``report_register`` is its
+# decorator; a reader needs the area it names (``Area.ANALYTICS`` by default; single customers' rows need
+# CUSTOMER_RECORDS).
 
-ReportBuilder = Callable[[dict], Report]
-REPORTS: dict[str, ReportBuilder] = {}
-REPORT_AREAS: dict[str, Area] = {}
-
-
-def report_register(kind: str, *, area: Area = Area.ANALYTICS) -> Callable[[ReportBuilder], ReportBuilder]:
-    def decorator(builder: ReportBuilder) -> ReportBuilder:
-        REPORTS[kind] = builder
-        REPORT_AREAS[kind] = area
-        return builder
-
-    return decorator
-
-
-def report_permitted(*, user, kind: str) -> bool:
-    """May ``user`` read report ``kind``? (Its area's view permission; unknown kinds: nobody.)"""
-    return kind in REPORT_AREAS and can(user, REPORT_AREAS[kind], Action.VIEW)
-
-
-def report_require(*, user, kind: str) -> None:
-    """A 403 ApplicationError unless ``user`` may read report ``kind`` (downloads, jobs and their files ask)."""
-    if kind in REPORTS and not report_permitted(user=user, kind=kind):
-        raise ApplicationError(_("Your role does not allow this report: it lists single customers. Ask an "
-                                 "administrator for access to customer records."), status_code=403,
-                               code="permission_denied")
-
-
-def report_build(*, kind: str, params: dict) -> Report:
-    builder = REPORTS.get(kind)
-    if builder is None:
-        raise ApplicationError(f"Unknown report {kind!r}.", errors={"kind": [f"Choose one of {sorted(REPORTS)}."]})
-    return builder(params)
+report_register = report_file_register
 
 
 AARRR_COLUMNS = [
@@ -156,8 +128,8 @@ def retention_report(result: dict, *, name: str) -> Report:
 
 def export_job_create(*, kind: str, params: dict, file_format: str, created_by) -> ExportJob:
     """Record the job and queue it once the transaction commits (``export_job_queue``)."""
-    if kind not in REPORTS:
-        raise ApplicationError(f"Unknown report {kind!r}.", errors={"kind": [f"Choose one of {sorted(REPORTS)}."]})
+    if kind not in report_file_kinds():
+        raise ApplicationError(f"Unknown report {kind!r}.", errors={"kind": [f"Choose one of {report_file_kinds()}."]})
     if file_format not in ExportJob.Format.values:
         raise ApplicationError("Unknown file format.", errors={"file_format": ["Choose csv or xlsx."]})
     report_require(user=created_by, kind=kind)

@@ -54,9 +54,11 @@ from ops_platform.core.boards import (
 )
 from ops_platform.core.exceptions import ApplicationError
 from ops_platform.core.permissions import role_required
+from ops_platform.core.report_files import report_download
 from ops_platform.core.roles import Action, Area, can
 
 PAGE_SIZE = 50
+TIERS_PAGE_LIMIT = 100  # merchants per list on the tiers page (its download has them all)
 MOVE_NEEDS_REASON = (Merchant.Stage.TERMINATED,)
 
 
@@ -337,22 +339,22 @@ def merchant_reassign_view(request, merchant_id: int):
 
 @role_required(Area.MERCHANTS)
 def tiers(request):
-    rules = selectors.tier_rules_current()
-    distribution = selectors.tier_distribution()
-    candidates = list(selectors.upgrade_candidates(rules=rules)[:100])
-    rotate = list(selectors.rotate_out_list(rules=rules)[:100])
-    week = selectors.metrics_latest_complete_period()  # movers of the week judged last; a week so far moves nobody
-    movers = {direction: list(selectors.tier_changes(direction=direction).filter(period_start=week)[:30])
-              if week else [] for direction in ("up", "down")}
+    report = selectors.tier_report(limit=TIERS_PAGE_LIMIT)
+    distribution = report["distribution"]
     return render(request, "merchants/tiers.html", {
-        "rules": rules, "distribution": distribution,
+        **report,
         "chart": {"labels": [str(row["label"]) for row in distribution],
                   "counts": [row["count"] for row in distribution], "label": _("Merchants")},
-        "ups": movers["up"], "downs": movers["down"], "week_so_far": selectors.metrics_week_so_far(),
-        "candidates": candidates, "rotate": rotate, "latest_week": week,
+        "week_so_far": selectors.metrics_week_so_far(),
         "can_bulk": can(request.user, Area.MERCHANT_ASSIGN, Action.CHANGE),
         "reasons": LossReason.objects.filter(active=True),
     })
+
+
+@role_required(Area.MERCHANTS)
+def tiers_export(request):
+    """The tiers page as a file: every tier's merchants count, the week's movers, candidates, rotate-out (all)."""
+    return report_download(request, "tiers")
 
 
 @role_required(Area.MERCHANT_ASSIGN, Action.CHANGE)

@@ -1,0 +1,191 @@
+"""Every report that downloads as a file, by kind: who may read it, how its parameters are checked, how its file is
+built — registered by the app that owns the report, read by the download API, the export jobs and the pages' links.
+
+Why here (``ops_platform/core``) and not in analytics, where the export jobs live: the domain apps reach analytics
+only through its selectors (DESIGN.md's layers), yet channel quality, RFM, life cycle, merchant tiers and ticket
+lists are theirs. So each app registers its files here when Django starts (``AppConfig.ready``, as it registers its
+saved-insight kinds in ``core/reports.py``), and analytics' download API and job runner look kinds up here.
+
+One pattern for every report (the five analytics reports set it):
+
+- the page ``/<app>/<report>/export/`` takes the page's own query string, plus ``file_format=xlsx`` (CSV is the
+  default); a first visit's download (no query string) is the page's default report (``page_defaults``);
+- the API ``GET /api/v1/analytics/exports/download/?kind=<kind>&file_format=csv|xlsx&<the page's parameters>``, and
+  ``POST /api/v1/analytics/exports/`` ``{"kind", "file_format", "params"}`` for a background job with progress;
+- ``params(data, user=)`` checks the parameters with the parser the page and the API use (a 400 with field errors)
+  and returns them as ``{name: [values]}``, JSON a job can store; ``build(params)`` parses them again and calls the
+  selector the page calls, so the file holds the page's figures.
+
+This module imports no app.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+from django.contrib import messages
+from django.http import QueryDict
+from django.shortcuts import render
+from django.utils.translation import gettext_lazy as _
+
+from ops_platform.core import exports as writer
+from ops_platform.core.db import statement_timeout
+from ops_platform.core.exceptions import ApplicationError
+from ops_platform.core.exports import Report
+from ops_platform.core.roles import Action, Area, can
+
+XLSX_DIRECT_LIMIT = 100_000  # rows a workbook is built with in a request; larger ones are built by an export job
+
+ReportBuilder = Callable[[dict], Report]
+ParamsCheck = Callable[..., dict]  # (data, *, user) -> {name: [values]}
+
+
+@dataclass(frozen=True)
+class ReportFile:
+    kind: str
+    build: ReportBuilder
+    area: Area = Area.ANALYTICS  # a reader needs to view it (single customers' rows: CUSTOMER_RECORDS)
+    params: ParamsCheck | None = None  # None: the API's own serializer checks them (analytics' aarrr, events)
+    page_defaults: Callable[[], Mapping] | None = None  # what the page shows on a first visit
+    large: bool = False  # may hold hundreds of thousands of rows: its page offers a background export
+
+
+_FILES: dict[str, ReportFile] = {}
+
+
+def report_file_register(kind: str, *, area: Area = Area.ANALYTICS, params: ParamsCheck | None = None,
+                         page_defaults: Callable[[], Mapping] | None = None,
+                         large: bool = False) -> Callable[[ReportBuilder], ReportBuilder]:
+    """Register ``build`` (the decorated function) as the file of report ``kind``."""
+
+    def decorator(build: ReportBuilder) -> ReportBuilder:
+        _FILES[kind] = ReportFile(kind=kind, build=build, area=area, params=params, page_defaults=page_defaults,
+                                  large=large)
+        return build
+
+    return decorator
+
+
+def report_file(kind: str) -> ReportFile | None:
+    return _FILES.get(kind)
+
+
+def report_file_kinds() -> list[str]:
+    return sorted(_FILES)
+
+
+def report_permitted(*, user, kind: str) -> bool:
+    """May ``user`` read report ``kind``? (Its area's view permission; unknown kinds: nobody.)"""
+    entry = _FILES.get(kind)
+    return entry is not None and can(user, entry.area, Action.VIEW)
+
+
+def report_require(*, user, kind: str) -> None:
+    """A 403 ApplicationError unless ``user`` may read report ``kind`` (downloads, jobs and their files ask)."""
+    entry = _FILES.get(kind)
+    if entry is not None and not report_permitted(user=user, kind=kind):
+        message = (_("Your role does not allow this report: it lists single customers. Ask an administrator for "
+                     "access to customer records.") if entry.area == Area.CUSTOMER_RECORDS
+                   else _("Your role does not allow this report."))
+        raise ApplicationError(message, status_code=403, code="permission_denied")
+
+
+def _unknown(kind: str) -> ApplicationError:
+    return ApplicationError(f"Unknown report {kind!r}.", errors={"kind": [f"Choose one of {report_file_kinds()}."]})
+
+
+def report_build(*, kind: str, params: dict) -> Report:
+    entry = _FILES.get(kind)
+    if entry is None:
+        raise _unknown(kind)
+    return entry.build(params)
+
+
+def report_file_params(kind: str, data, *, user=None) -> dict:
+    """The report's parameters checked by its own parser, ready to store on a job (``ReportFile.params``)."""
+    entry = _FILES.get(kind)
+    if entry is None:
+        raise _unknown(kind)
+    if entry.params is None:  # aarrr, events: their API's serializer checks them (or the AARRR page's export form)
+        raise ApplicationError(_("Start this export from its page or its API."), errors={
+            "kind": [_("This report takes its parameters from the export API.")]})
+    return entry.params(data, user=user)
+
+
+# Parameters: the query string a page or an API takes, kept as {name: [values]} (JSON a job can store)
+
+
+def query_dict(params) -> QueryDict:
+    """A ``QueryDict`` of a query string's or a stored job's parameters (``{name: value or [values]}``)."""
+    query = QueryDict(mutable=True)
+    for key, value in (params.lists() if hasattr(params, "lists") else params.items()):
+        for item in value if isinstance(value, (list, tuple)) else [value]:
+            query.appendlist(key, str(item))
+    return query
+
+
+def parsed_params(parse: Callable[[Mapping], dict], parameters: tuple[str, ...]) -> ParamsCheck:
+    """``ReportFile.params`` for a report read by a ``core.reports`` parser (``form_parser``/``serializer_parser``):
+    the parser's field errors are the 400's; only the report's own parameters are kept, and a date the parser
+    filled in (a range's default) is kept as it was resolved, so a job run later covers the days the page showed."""
+
+    def check(data, *, user=None) -> dict:
+        query = query_dict(data)
+        arguments = parse(query)
+        kept = {key: query.getlist(key) for key in parameters if key in query}
+        for key in parameters:
+            if hasattr(arguments.get(key), "isoformat"):
+                kept[key] = [arguments[key].isoformat()]
+        return kept
+
+    return check
+
+
+def no_parameters(data, *, user=None) -> dict:
+    """``ReportFile.params`` of a report that takes none (it describes things as they are now)."""
+    return {}
+
+
+def parsed_arguments(parse: Callable[[Mapping], dict], params: dict) -> dict:
+    """The selector's keyword arguments of stored parameters (a builder's first line)."""
+    return parse(query_dict(params))
+
+
+def report_name(kind: str, params: dict) -> str:
+    """A file's stem: the report and its range, ``channel_quality_2026-11-01_2026-11-30``."""
+    first, last = (params.get("date_from") or [""])[0], (params.get("date_to") or [""])[0]
+    return f"{kind}_{first}_{last}".strip("_")
+
+
+# The pages' downloads
+
+
+def report_download(request, kind: str, *, extra: Mapping | None = None):
+    """A report page's download: ``/<app>/<report>/export/`` with the page's query string (``file_format=xlsx`` or
+    CSV); ``extra``: parameters the page's URL implies ("my tickets": ``mine``). Refusals (bad parameters, a role
+    that may not, a query that ran too long) are a page saying why, with the status the API answers."""
+    file_format = "xlsx" if request.GET.get("file_format") == "xlsx" else "csv"
+    entry = _FILES[kind]
+    try:
+        report_require(user=request.user, kind=kind)
+        query = request.GET.copy()
+        query.pop("file_format", None)
+        if not query and entry.page_defaults is not None:  # a first visit's download: the page's default report
+            query = entry.page_defaults()
+        if extra:
+            query = query_dict({**dict(query_dict(query).lists()), **extra})
+        params = report_file_params(kind, query, user=request.user)
+        with statement_timeout():  # the builders compute the whole report here; the writer only lays it out
+            report = entry.build(params)
+            if file_format == "xlsx" and (report.total or 0) > XLSX_DIRECT_LIMIT:
+                raise ApplicationError(_("This report has %(rows)s rows, too many for a workbook built at once: "
+                                         "download the CSV, or start an export in the background.")
+                                       % {"rows": f"{report.total:,}"}, status_code=413, code="too_large")
+        return writer.file_response(report, file_format)
+    except ApplicationError as error:  # ReportTimeout (503) is one too
+        messages.error(request, error.message)
+        for errors in (error.errors or {}).values():
+            for message in errors:
+                messages.error(request, message)
+        return render(request, "analytics/export_refused.html", status=error.status_code)
