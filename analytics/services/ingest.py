@@ -30,7 +30,8 @@ from django.utils.translation import gettext as _
 
 from analytics.models import IngestKey
 from analytics.services.keys import ingest_key_touch
-from analytics.services.loading import EventRow, events_load
+from analytics.services.loading import EventRow, LoadResult, events_load
+from analytics.services.naming import naming_current
 from ops_platform.core.exceptions import ApplicationError
 
 MAX_BATCH_EVENTS = 5_000
@@ -245,13 +246,21 @@ def events_batch_parse(body: bytes) -> list:
     return batch
 
 
+def events_ingest_load(rows: list[EventRow]) -> LoadResult:
+    """Store ingested rows: the canonical-name mappings applied (analytics/services/naming.py), then ``events_load``.
+
+    The one place every ingestion path (the batch API, the tracking SDKs' endpoints, ``import_events``) loads through.
+    """
+    return events_load(naming_current().apply(rows))
+
+
 def events_batch_ingest(*, key: IngestKey, body: bytes) -> BatchResult:
     """Validate a batch body and store its valid events (set-based, through ``events_load``)."""
     now = timezone.now()
     ingest_key_touch(key=key, now=now)
     batch = events_batch_parse(body)
     validated = EventValidator(now=now).validate_many(batch)
-    loaded = events_load(validated.rows) if validated.rows else None
+    loaded = events_ingest_load(validated.rows) if validated.rows else None
     return BatchResult(
         accepted=loaded.inserted if loaded else 0,
         duplicates=loaded.duplicates if loaded else 0,

@@ -48,9 +48,14 @@ from django.utils.translation import gettext as _
 from analytics.models import IngestKey
 from analytics.selectors import ingest_key_get_by_secret
 from analytics.services.identity import Link, identities_link
-from analytics.services.ingest import MAX_BATCH_BYTES, MAX_BATCH_EVENTS, EventValidator, batch_too_large_error
+from analytics.services.ingest import (
+    MAX_BATCH_BYTES,
+    MAX_BATCH_EVENTS,
+    EventValidator,
+    batch_too_large_error,
+    events_ingest_load,
+)
 from analytics.services.keys import ingest_key_touch
-from analytics.services.loading import events_load
 from ops_platform.core.exceptions import ApplicationError
 
 logger = logging.getLogger("analytics.ingest")
@@ -494,7 +499,7 @@ def sdk_ingest(*, key: IngestKey, translated: Translated, messages: int, now: da
             valid_positions.add(index)
         else:
             rejected.append((index, errors))
-    loaded = events_load(rows) if rows else None
+    loaded = events_ingest_load(rows) if rows else None
     if rejected:
         # SDKs send batches in the background and read only the status: the report is also logged, per key.
         logger.warning("ingest key %s: %d of %d messages rejected, first at index %d: %s", key.prefix, len(rejected),
