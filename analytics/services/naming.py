@@ -30,7 +30,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
 from django.db import IntegrityError, transaction
-from django.db.models import Count, Q, Value
+from django.db.models import Count, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -296,12 +296,11 @@ def name_mapping_preview(*, draft: Draft, days: int = PREVIEW_DEFAULT_DAYS, now:
                                                  scope=draft.scope)])
     window = Event.objects.filter(timestamp__gte=since)
     changed = _changed_filter(draft, naming)
-    figures = window.aggregate(
-        events=Count("id"), changed=Count("id", filter=changed),
-        people=Count("person_id", filter=changed, distinct=True),
-        # Events that carry both keys keep their own target value (the source key stays as sent).
-        kept=Count("id", filter=_scope_filter(draft, naming) & Q(properties__has_key=draft.target))
-        if draft.kind == Kind.PROPERTY else Value(0))
+    aggregates = {"events": Count("id"), "changed": Count("id", filter=changed),
+                  "people": Count("person_id", filter=changed, distinct=True)}
+    if draft.kind == Kind.PROPERTY:  # events that carry both keys keep their own target value (and the source key)
+        aggregates["kept"] = Count("id", filter=_scope_filter(draft, naming) & Q(properties__has_key=draft.target))
+    figures = {"kept": 0, **window.aggregate(**aggregates)}
     examples = []
     for event in window.filter(changed).order_by("-timestamp", "-id")[:PREVIEW_EXAMPLES]:
         row = EventRow(uuid=event.uuid, event=event.event, distinct_id=event.distinct_id, timestamp=event.timestamp,
