@@ -89,22 +89,27 @@ class EventValidator:
         m = self.m
         if type(raw) is not dict:
             return None, {"non_field_errors": [m["event_object"]]}
+        return self.row(raw.get("event"), raw.get("distinct_id"), raw.get("timestamp"), raw.get("uuid"),
+                        raw.get("properties"))
+
+    def row(self, event, distinct_id, timestamp, event_uuid, properties) -> tuple[EventRow | None, Errors | None]:
+        """One event's fields into a row, or field errors. ``event_uuid`` may be a ``UUID`` already (the SDK paths
+        derive it from the message id): then it is taken as is, not parsed again."""
         errors: Errors = {}
-        event = raw.get("event")
         problem = self._name(event)
         if problem:
             errors["event"] = [problem]
-        distinct_id = raw.get("distinct_id")
         problem = self._name(distinct_id)
         if problem:
             errors["distinct_id"] = [problem]
-        timestamp, problem = self._timestamp(raw.get("timestamp"))
+        timestamp, problem = self._timestamp(timestamp)
         if problem:
             errors["timestamp"] = [problem]
-        event_uuid, problem = self._uuid(raw.get("uuid"))
-        if problem:
-            errors["uuid"] = [problem]
-        properties, problem = self._properties(raw.get("properties"))
+        if type(event_uuid) is not uuid.UUID:
+            event_uuid, problem = self._uuid(event_uuid)
+            if problem:
+                errors["uuid"] = [problem]
+        properties, problem = self._properties(properties)
         if problem:
             errors["properties"] = [problem]
         if errors:
