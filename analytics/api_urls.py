@@ -1,6 +1,6 @@
 from django.urls import include, path
 
-from analytics import apis, report_apis
+from analytics import apis, naming_apis, report_apis
 
 urlpatterns = [
     path("analytics/exports/", apis.ExportJobCreateApi.as_view(), name="export-create"),
@@ -20,6 +20,9 @@ urlpatterns = [
     path("events/batch/", apis.EventBatchIngestApi.as_view(), name="event-batch-ingest"),
     path("ingest/", include("analytics.sdk_urls")),  # the tracking SDKs' formats
     path("analytics/ingest-keys/", apis.IngestKeyListApi.as_view(), name="ingest-key-list"),
+    path("analytics/name-mappings/", naming_apis.NameMappingListApi.as_view(), name="name-mapping-list"),
+    path("analytics/name-mappings/preview/", naming_apis.NameMappingPreviewApi.as_view(), name="name-mapping-preview"),
+    path("analytics/name-mappings/<id:pk>/", naming_apis.NameMappingDetailApi.as_view(), name="name-mapping-detail"),
     path("analytics/ingest-keys/create/", apis.IngestKeyCreateApi.as_view(), name="ingest-key-create"),
     path("analytics/ingest-keys/<id:pk>/revoke/", apis.IngestKeyRevokeApi.as_view(), name="ingest-key-revoke"),
 ]

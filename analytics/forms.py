@@ -228,3 +228,19 @@ class ExportStartForm(AarrrFilterForm):
 class IngestKeyCreateForm(forms.Form):
     name = forms.CharField(label=_("Name"), max_length=100,
                            help_text=_("Who sends events with this key, e.g. “marketplace backend (production)”."))
+
+
+class NameMappingForm(forms.Form):
+    """A draft canonical-name mapping on the "Event names" page (analytics/services/naming.py checks the rules)."""
+
+    kind = forms.ChoiceField(label=_("Kind"), choices=[("event", _("Event name")), ("property", _("Property"))])
+    source = forms.CharField(label=_("Name sent by the SDK"), max_length=EVENT_NAME_MAX_LENGTH,
+                             validators=[ProhibitNullCharactersValidator()],
+                             widget=forms.TextInput(attrs={"placeholder": "Order Completed"}))
+    target = forms.CharField(label=_("Canonical name"), max_length=EVENT_NAME_MAX_LENGTH,
+                             validators=[ProhibitNullCharactersValidator()],
+                             widget=forms.TextInput(attrs={"placeholder": "order_paid"}))
+    scope = forms.CharField(label=_("On event (properties; empty: every event)"), max_length=EVENT_NAME_MAX_LENGTH,
+                            required=False, validators=[ProhibitNullCharactersValidator()])
+    days = forms.IntegerField(label=_("Preview over the last days"), min_value=1, max_value=90, initial=7,
+                              required=False)

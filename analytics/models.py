@@ -309,3 +309,31 @@ class ColumnChange(models.Model):
 
     def __str__(self) -> str:
         return f"{self.day}"
+
+
+class NameMapping(models.Model):
+    """An SDK's name mapped onto a canonical one at ingestion (analytics/services/naming.py).
+
+    ``event``: an event name (``Order Completed`` → ``order_paid``). ``property``: a property key (``revenue`` →
+    ``amount``) on the events named ``scope`` once renamed (a canonical name), or on every event when ``scope`` is
+    blank. Applied to events as they arrive, never to stored ones.
+    """
+
+    class Kind(models.TextChoices):
+        EVENT = "event", _("Event name")
+        PROPERTY = "property", _("Property")
+
+    kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices)
+    source = models.CharField(_("name sent"), max_length=200)
+    target = models.CharField(_("canonical name"), max_length=200)
+    scope = models.CharField(_("on event"), max_length=200, blank=True, default="")
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+
+    class Meta:
+        verbose_name = _("name mapping")
+        verbose_name_plural = _("name mappings")
+        constraints = [models.UniqueConstraint(fields=["kind", "scope", "source"], name="name_mapping_unique_source")]
+
+    def __str__(self) -> str:
+        return f"{self.source} → {self.target}"

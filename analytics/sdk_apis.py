@@ -221,6 +221,6 @@ class SensorsIngestApi(_BodyKeyApi):
                  if request.query_params.get(name) is not None}
         records = sdk.sensors_body_decode(body, query=query,
                                           content_encoding=request.META.get("HTTP_CONTENT_ENCODING", ""))
-        translated = sdk.sensors_translate(records)
+        translated = sdk.sensors_translate(records, now=timezone.now())
         result = sdk.sdk_ingest(key=key, translated=translated, messages=len(records))
         return _answer(result, single=False, extra={})

@@ -23,4 +23,6 @@ urlpatterns = [
     path("ingest-keys/", views.ingest_keys, name="ingest-keys"),
     path("ingest-keys/new/", views.ingest_key_create_page, name="ingest-key-create"),
     path("ingest-keys/<id:pk>/revoke/", views.ingest_key_revoke_page, name="ingest-key-revoke"),
+    path("event-names/", views.name_mappings, name="name-mappings"),
+    path("event-names/<id:pk>/delete/", views.name_mapping_delete_page, name="name-mapping-delete"),
 ]

@@ -15,8 +15,9 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from analytics import forms, report_forms, report_views, selectors
-from analytics.forms import AarrrFilterForm, BackfillForm, ExportStartForm, IngestKeyCreateForm
-from analytics.models import IngestKey
+from analytics.forms import AarrrFilterForm, BackfillForm, ExportStartForm, IngestKeyCreateForm, NameMappingForm
+from analytics.models import IngestKey, NameMapping
+from analytics.services import naming
 from analytics.services.exports import export_job_create, export_job_retry
 from analytics.services.keys import ingest_key_create, ingest_key_revoke
 from analytics.tasks import metrics_backfill_queue
@@ -214,3 +215,47 @@ def ingest_key_revoke_page(request, pk: int):
                              % {"name": key.name})
         return redirect("analytics:ingest-keys")
     return render(request, "analytics/ingest_key_revoke.html", {"key": key})
+
+
+@role_required(Area.EVENT_NAMES)
+def name_mappings(request):
+    """The canonical-name mappings: the list (with what each changed on the last days' events), a draft's preview,
+    saving it. Administrators only."""
+    form = NameMappingForm(request.POST or None, initial={"kind": "event", "days": naming.PREVIEW_DEFAULT_DAYS})
+    preview, status = None, 200
+    if request.method == "POST":
+        if form.is_valid():
+            data = form.cleaned_data
+            draft = naming.Draft.of(kind=data["kind"], source=data["source"], target=data["target"],
+                                    scope=data["scope"])
+            try:
+                if request.POST.get("action") == "save":
+                    naming.name_mapping_create(draft=draft, created_by=request.user)
+                    messages.success(request, _("Mapping saved: events received from now on are renamed."))
+                    return redirect("analytics:name-mappings")
+                preview = naming.name_mapping_preview(draft=draft, days=data["days"] or naming.PREVIEW_DEFAULT_DAYS)
+            except ApplicationError as error:
+                for name, errors in error.errors.items():
+                    for message in errors:
+                        form.add_error(name if name in form.fields else None, message)
+        if form.errors:
+            status = 400
+    days = naming.PREVIEW_DEFAULT_DAYS
+    mappings = list(NameMapping.objects.select_related("created_by").order_by("kind", "scope", "source"))
+    counts = naming.name_mappings_counts(mappings, days=days)
+    for mapping in mappings:
+        mapping.changed = counts[mapping.pk]
+    return render(request, "analytics/name_mappings.html", {
+        "form": form, "preview": preview, "mappings": mappings, "days": days,
+        "canonical_events": naming.CANONICAL_EVENTS,
+    }, status=status)
+
+
+@role_required(Area.EVENT_NAMES, Action.CHANGE)
+def name_mapping_delete_page(request, pk: int):
+    mapping = get_object_or_404(NameMapping, pk=pk)
+    if request.method == "POST":
+        naming.name_mapping_delete(mapping=mapping)
+        messages.success(request, _("Mapping “%(mapping)s” deleted.") % {"mapping": str(mapping)})
+        return redirect("analytics:name-mappings")
+    return render(request, "analytics/name_mapping_delete.html", {"mapping": mapping})

@@ -11,12 +11,9 @@ loops. Writes its section of bench/RESULTS.md (``## Ingestion through HTTP``) un
 from __future__ import annotations
 
 import argparse
-import http.client
-import multiprocessing as mp
 import os
 import random
 import runpy
-import secrets
 import signal
 import subprocess
 import sys
@@ -26,11 +23,22 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import orjson
-from _common import PYTHON, ROOT, machine, manage, median, postgres_available, scratch_postgres
+from _common import (
+    PYTHON,
+    ROOT,
+    ingest_server_env,
+    machine,
+    manage,
+    median,
+    postgres_available,
+    scratch_postgres,
+    send_bodies,
+    start_gunicorn,
+    write_results_section,
+)
 
 TARGET_EVENTS_PER_SECOND = 25_000
 SECTION = "## Ingestion through HTTP"
-RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
 CHANNELS = ["wechat", "douyin", "xiaohongshu", "baidu", "meituan", "referral", "organic", "offline"]
 END = datetime(2026, 11, 24, 16, 0, tzinfo=UTC)
 
@@ -59,52 +67,6 @@ def synthetic_events(count: int, *, customers: int, seed: int) -> list[dict]:
         events.append({"uuid": str(uuid.UUID(int=rng.getrandbits(128), version=4)), "event": name,
                        "distinct_id": customer, "timestamp": at, "properties": props})
     return events
-
-
-def _client(port: int, raw_key: str, bodies: list[bytes], start, results) -> None:
-    """Send the bodies one after another (gunicorn's sync workers close each connection)."""
-    start.wait()
-    cpu_started = time.process_time()
-    accepted = failures = 0
-    for body in bodies:
-        for attempt in range(3):  # bounded retry on a refused or reset connection
-            try:
-                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-                conn.request("POST", "/api/v1/events/batch/", body=body, headers={
-                    "Content-Type": "application/json", "X-Ingest-Key": raw_key, "Host": "127.0.0.1"})
-                response = conn.getresponse()
-                payload = response.read()
-                conn.close()
-            except OSError:
-                if attempt == 2:
-                    raise
-                time.sleep(0.05)
-                continue
-            if response.status == 200:
-                accepted += orjson.loads(payload)["accepted"]
-            else:
-                failures += 1
-                print(f"HTTP {response.status}: {payload[:200]!r}", file=sys.stderr)
-            break
-    results.put((accepted, failures, time.perf_counter(), time.process_time() - cpu_started))
-
-
-def send_all(port: int, raw_key: str, bodies: list[bytes], clients: int) -> tuple[float, int, int, float]:
-    ctx = mp.get_context("fork")
-    start, results = ctx.Event(), ctx.Queue()
-    processes = [ctx.Process(target=_client, args=(port, raw_key, bodies[i::clients], start, results))
-                 for i in range(clients)]
-    for process in processes:
-        process.start()
-    time.sleep(0.5)
-    began = time.perf_counter()
-    start.set()
-    outcomes = [results.get(timeout=900) for _ in processes]
-    for process in processes:
-        process.join(timeout=30)
-    elapsed = max(outcome[2] for outcome in outcomes) - began
-    return (elapsed, sum(outcome[0] for outcome in outcomes), sum(outcome[1] for outcome in outcomes),
-            sum(outcome[3] for outcome in outcomes))
 
 
 # CPU accounting: on a shared machine wall-clock rates move with other people's work, CPU seconds spent per
@@ -208,35 +170,6 @@ def count_events(database_url: str) -> int:
         return conn.execute("SELECT count(*) FROM analytics_event").fetchone()[0]
 
 
-def start_gunicorn(env: dict[str, str], port: int, workers: int) -> subprocess.Popen:
-    server = subprocess.Popen(
-        [PYTHON, "-m", "gunicorn", "ops_platform.wsgi:application", "--bind", f"127.0.0.1:{port}",
-         "--workers", str(workers), "--log-level", "warning", "--timeout", "120"],
-        cwd=ROOT, env=env)
-    for _ in range(100):
-        try:
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-            conn.request("GET", "/health/", headers={"Host": "127.0.0.1"})
-            if conn.getresponse().status == 200:
-                return server
-        except OSError:
-            pass
-        time.sleep(0.2)
-    server.terminate()
-    raise RuntimeError("gunicorn did not answer /health/")
-
-
-def write_section(lines: list[str]) -> None:
-    text = RESULTS.read_text(encoding="utf-8") if RESULTS.exists() else "# Benchmark results\n"
-    before, _, after = text.partition(SECTION)
-    rest = ""
-    if after:
-        following = after.find("\n## ")
-        rest = after[following + 1:] if following != -1 else ""
-    section = "\n".join(lines) + "\n"
-    RESULTS.write_text(before.rstrip("\n") + "\n\n" + section + ("\n" + rest if rest else ""), encoding="utf-8")
-
-
 def main() -> list[str]:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=3)
@@ -261,12 +194,7 @@ def main() -> list[str]:
     env = {"DATABASE_URL": database_url}
     manage("migrate", "--no-input", env=env)
     raw_key = manage("create_ingest_key", "bench", env=env).stdout.rstrip("\n").splitlines()[-1]
-    server_env = {key: value for key, value in os.environ.items() if key not in {"SQLITE_PATH"}}
-    server_env.update(env, DJANGO_SETTINGS_MODULE="ops_platform.settings", DJANGO_DEBUG="0",
-                      DJANGO_SECRET_KEY=secrets.token_urlsafe(50), DJANGO_ALLOWED_HOSTS="127.0.0.1",
-                      DJANGO_SECURE_SSL_REDIRECT="0", DJANGO_LOG_LEVEL="WARNING",
-                      PYTHONWARNINGS="ignore:No directory at")
-    server_env.setdefault("REDIS_URL", os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/1"))
+    server_env = ingest_server_env(env)
     print(f"generating {args.events:,} events …", flush=True)
     events = synthetic_events(args.events, customers=args.customers, seed=42)
     bodies = [orjson.dumps({"batch": events[i:i + args.batch]}) for i in range(0, len(events), args.batch)]
@@ -279,7 +207,9 @@ def main() -> list[str]:
         for run in range(args.runs):
             reset(database_url)
             before = cpu_snapshot(server.pid, database_url)
-            elapsed, accepted, failures, client_cpu = send_all(args.port, raw_key, bodies, args.clients)
+            elapsed, accepted, failures, client_cpu = send_bodies(
+                args.port, "/api/v1/events/batch/", {"Content-Type": "application/json", "X-Ingest-Key": raw_key,
+                                                     "Host": "127.0.0.1"}, bodies, args.clients)
             spent = cpu_spent(before, cpu_snapshot(server.pid, database_url))
             stored = count_events(database_url)
             if failures or accepted != args.events or stored != args.events:
@@ -352,7 +282,7 @@ def main() -> list[str]:
         "parsing (orjson) and the hand-written validator cost a few ms.",
     ]
     if not args.no_write:
-        write_section(lines)
+        write_results_section(SECTION, lines)
     return lines
 
 

@@ -19,30 +19,28 @@ from __future__ import annotations
 import argparse
 import base64
 import gzip
-import http.client
-import multiprocessing as mp
 import os
 import runpy
-import secrets
 import signal
 import sys
-import time
 
 import orjson
 import psycopg
-from _common import ROOT, machine, manage, median, postgres_available, scratch_postgres
-from ingest_http import RESULTS, count_events, reset, start_gunicorn, synthetic_events
+from _common import (
+    ROOT,
+    ingest_server_env,
+    machine,
+    manage,
+    median,
+    postgres_available,
+    scratch_postgres,
+    send_bodies,
+    start_gunicorn,
+    write_results_section,
+)
+from ingest_http import count_events, reset, synthetic_events
 
 SECTION = "## Tracking SDK endpoints"
-
-
-def write_section(lines: list[str]) -> None:
-    text = RESULTS.read_text(encoding="utf-8")
-    before, _, after = text.partition(SECTION)
-    following = after.find("\n## ") if after else -1
-    rest = after[following + 1:] if following != -1 else ""
-    RESULTS.write_text(before.rstrip("\n") + "\n\n" + "\n".join(lines) + "\n" + ("\n" + rest if rest else ""),
-                       encoding="utf-8")
 
 
 def segment_message(event: dict, *, anonymous: bool) -> dict:
@@ -99,47 +97,6 @@ def posthog_bodies(events: list[dict], batch: int, raw_key: str, *, compress: bo
     return bodies
 
 
-def _client(port: int, path: str, headers: dict, bodies: list[bytes], start, results) -> None:
-    start.wait()
-    accepted = failures = 0
-    for body in bodies:
-        for attempt in range(3):
-            try:
-                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
-                conn.request("POST", path, body=body, headers=headers)
-                response = conn.getresponse()
-                payload = response.read()
-                conn.close()
-            except OSError:
-                if attempt == 2:
-                    raise
-                time.sleep(0.05)
-                continue
-            if response.status == 200:
-                accepted += orjson.loads(payload)["accepted"]
-            else:
-                failures += 1
-                print(f"HTTP {response.status}: {payload[:200]!r}", file=sys.stderr)
-            break
-    results.put((accepted, failures, time.perf_counter()))
-
-
-def send(port: int, path: str, headers: dict, bodies: list[bytes], clients: int) -> tuple[float, int, int]:
-    ctx = mp.get_context("fork")
-    start, results = ctx.Event(), ctx.Queue()
-    processes = [ctx.Process(target=_client, args=(port, path, headers, bodies[i::clients], start, results))
-                 for i in range(clients)]
-    for process in processes:
-        process.start()
-    time.sleep(0.5)
-    began = time.perf_counter()
-    start.set()
-    outcomes = [results.get(timeout=900) for _ in processes]
-    for process in processes:
-        process.join(timeout=30)
-    return (max(o[2] for o in outcomes) - began, sum(o[0] for o in outcomes), sum(o[1] for o in outcomes))
-
-
 def merged(database_url: str) -> tuple[int, int]:
     import psycopg
 
@@ -168,12 +125,7 @@ def main() -> list[str]:
     env = {"DATABASE_URL": database_url}
     manage("migrate", "--no-input", env=env)
     raw_key = manage("create_ingest_key", "bench", env=env).stdout.rstrip("\n").splitlines()[-1]
-    server_env = {key: value for key, value in os.environ.items() if key not in {"SQLITE_PATH"}}
-    server_env.update(env, DJANGO_SETTINGS_MODULE="ops_platform.settings", DJANGO_DEBUG="0",
-                      DJANGO_SECRET_KEY=secrets.token_urlsafe(50), DJANGO_ALLOWED_HOSTS="127.0.0.1",
-                      DJANGO_SECURE_SSL_REDIRECT="0", DJANGO_LOG_LEVEL="WARNING", API_THROTTLE_INGEST="1000000/min",
-                      PYTHONWARNINGS="ignore:No directory at")
-    server_env.setdefault("REDIS_URL", os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/1"))
+    server_env = ingest_server_env(env, API_THROTTLE_INGEST="1000000/min")
     events = synthetic_events(args.events, customers=args.customers, seed=42)
     basic = "Basic " + base64.b64encode(f"{raw_key}:".encode()).decode()
     json_headers = {"Content-Type": "application/json", "Host": "127.0.0.1"}
@@ -201,7 +153,7 @@ def main() -> list[str]:
                 reset(database_url)
                 with psycopg.connect(database_url, autocommit=True) as conn:
                     conn.execute("TRUNCATE analytics_personmerge, analytics_personfacts")
-                elapsed, accepted, failures = send(args.port, path, headers, bodies, args.clients)
+                elapsed, accepted, failures, _cpu = send_bodies(args.port, path, headers, bodies, args.clients)
                 stored = count_events(database_url)
                 expected = args.events + (links if "identity" in name else 0)
                 if failures or stored != expected:
@@ -230,7 +182,7 @@ def main() -> list[str]:
                       f"({links:,} identify messages, one per anonymous customer's first sign-up)."]
     lines += ["", f"Command: `.venv/bin/python bench/ingest_sdk.py --runs {args.runs} --events {args.events}`."]
     if not args.no_write:
-        write_section(lines)
+        write_results_section(SECTION, lines)
     print("\n".join(lines))
     return lines
 

@@ -15,8 +15,7 @@ from typing import IO
 
 import orjson
 
-from analytics.services.ingest import Errors, EventValidator
-from analytics.services.loading import events_load
+from analytics.services.ingest import Errors, EventValidator, events_ingest_load
 
 CHUNK_LINES = 5_000
 SAMPLE_REJECTS = 10
@@ -108,7 +107,7 @@ def events_import(*, records: Iterable[Record], chunk_lines: int = CHUNK_LINES,
             if on_reject is not None:
                 on_reject(record, errors)
         if rows:
-            loaded = events_load(rows)
+            loaded = events_ingest_load(rows)
             summary.accepted += loaded.inserted
             summary.duplicates += loaded.duplicates
         summary.lines += len(chunk)

@@ -30,7 +30,8 @@ from django.utils.translation import gettext as _
 
 from analytics.models import IngestKey
 from analytics.services.keys import ingest_key_touch
-from analytics.services.loading import EventRow, events_load
+from analytics.services.loading import EventRow, LoadResult, events_load
+from analytics.services.naming import naming_current
 from ops_platform.core.exceptions import ApplicationError
 
 MAX_BATCH_EVENTS = 5_000
@@ -88,22 +89,27 @@ class EventValidator:
         m = self.m
         if type(raw) is not dict:
             return None, {"non_field_errors": [m["event_object"]]}
+        return self.row(raw.get("event"), raw.get("distinct_id"), raw.get("timestamp"), raw.get("uuid"),
+                        raw.get("properties"))
+
+    def row(self, event, distinct_id, timestamp, event_uuid, properties) -> tuple[EventRow | None, Errors | None]:
+        """One event's fields into a row, or field errors. ``event_uuid`` may be a ``UUID`` already (the SDK paths
+        derive it from the message id): then it is taken as is, not parsed again."""
         errors: Errors = {}
-        event = raw.get("event")
         problem = self._name(event)
         if problem:
             errors["event"] = [problem]
-        distinct_id = raw.get("distinct_id")
         problem = self._name(distinct_id)
         if problem:
             errors["distinct_id"] = [problem]
-        timestamp, problem = self._timestamp(raw.get("timestamp"))
+        timestamp, problem = self._timestamp(timestamp)
         if problem:
             errors["timestamp"] = [problem]
-        event_uuid, problem = self._uuid(raw.get("uuid"))
-        if problem:
-            errors["uuid"] = [problem]
-        properties, problem = self._properties(raw.get("properties"))
+        if type(event_uuid) is not uuid.UUID:
+            event_uuid, problem = self._uuid(event_uuid)
+            if problem:
+                errors["uuid"] = [problem]
+        properties, problem = self._properties(properties)
         if problem:
             errors["properties"] = [problem]
         if errors:
@@ -245,13 +251,21 @@ def events_batch_parse(body: bytes) -> list:
     return batch
 
 
+def events_ingest_load(rows: list[EventRow]) -> LoadResult:
+    """Store ingested rows: the canonical-name mappings applied (analytics/services/naming.py), then ``events_load``.
+
+    The one place every ingestion path (the batch API, the tracking SDKs' endpoints, ``import_events``) loads through.
+    """
+    return events_load(naming_current().apply(rows))
+
+
 def events_batch_ingest(*, key: IngestKey, body: bytes) -> BatchResult:
     """Validate a batch body and store its valid events (set-based, through ``events_load``)."""
     now = timezone.now()
     ingest_key_touch(key=key, now=now)
     batch = events_batch_parse(body)
     validated = EventValidator(now=now).validate_many(batch)
-    loaded = events_load(validated.rows) if validated.rows else None
+    loaded = events_ingest_load(validated.rows) if validated.rows else None
     return BatchResult(
         accepted=loaded.inserted if loaded else 0,
         duplicates=loaded.duplicates if loaded else 0,

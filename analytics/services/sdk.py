@@ -1,9 +1,10 @@
 """Ingestion in the formats tracking SDKs already speak: Segment (and RudderStack), PostHog and Sensors Data.
 
-Each format is translated, message by message, into the batch API's event (``event``, ``distinct_id``,
-``timestamp``, ``uuid``, ``properties``) plus the identity links it carries, then goes down the batch API's path:
-the same ``EventValidator``, the same ``events_load`` (dedupe on ``uuid``), the same per-event report (``rejected``
-holds the message's position in what the SDK sent). Links are applied after the events are stored
+Each format is translated, message by message, straight into the batch API's rows: a message's fields (``event``,
+``distinct_id``, ``timestamp``, ``uuid``, ``properties``) go to the same ``EventValidator`` (``row``: no intermediate
+event dict, the message id's UUID parsed once), plus the identity links it carries; then the batch API's path: the
+same ``events_ingest_load`` (canonical names, then ``events_load`` and its dedupe on ``uuid``), the same per-event
+report (``rejected`` holds the message's position in what the SDK sent). Links are applied after the events are stored
 (``identities_link``), so an ``identify`` sent in the same batch as the anonymous events it joins re-points them.
 
 Dedupe: the SDK's message id becomes the event's ``uuid`` — as is when it is a UUID, else a UUID5 of the SDK's name
@@ -48,9 +49,15 @@ from django.utils.translation import gettext as _
 from analytics.models import IngestKey
 from analytics.selectors import ingest_key_get_by_secret
 from analytics.services.identity import Link, identities_link
-from analytics.services.ingest import MAX_BATCH_BYTES, MAX_BATCH_EVENTS, EventValidator, batch_too_large_error
+from analytics.services.ingest import (
+    MAX_BATCH_BYTES,
+    MAX_BATCH_EVENTS,
+    EventValidator,
+    batch_too_large_error,
+    events_ingest_load,
+)
 from analytics.services.keys import ingest_key_touch
-from analytics.services.loading import events_load
+from analytics.services.loading import EventRow
 from ops_platform.core.exceptions import ApplicationError
 
 logger = logging.getLogger("analytics.ingest")
@@ -62,12 +69,42 @@ Errors = dict[str, list[str]]
 
 @dataclass
 class Translated:
-    """What a body says: events for the validator (with their positions in the body), early rejections, links."""
+    """What a body says, validated on the way: rows for the loader, rejections (with the message's position in the
+    body), the identity links of the messages that were accepted, records ignored.
 
-    events: list[tuple[int, dict]] = field(default_factory=list)
+    Each translator reads a message's fields once and hands them straight to the batch API's validator
+    (``EventValidator.row``): no second event dict per message, and the message id's UUID is not parsed twice."""
+
+    validator: EventValidator
+    rows: list[EventRow] = field(default_factory=list)
     rejected: list[tuple[int, Errors]] = field(default_factory=list)
     links: list[Link] = field(default_factory=list)
     ignored: int = 0
+
+    @classmethod
+    def at(cls, now: datetime) -> Translated:
+        return cls(validator=EventValidator(now=now))
+
+    def objects(self, messages: list, not_object: str):
+        """The messages that are JSON objects, with their positions; the others are rejected."""
+        for index, message in enumerate(messages):
+            if type(message) is dict:
+                yield index, message
+            else:
+                self.rejected.append((index, {"non_field_errors": [not_object]}))
+
+    def reject(self, index: int, errors: Errors) -> None:
+        self.rejected.append((index, errors))
+
+    def add(self, index: int, event, distinct_id, timestamp, event_uuid, properties, links: list[Link] | None = None):
+        """Validate one event; its links are kept only when it is accepted (a refused message is reported)."""
+        row, errors = self.validator.row(event, distinct_id, timestamp, event_uuid, properties)
+        if errors is not None:
+            self.rejected.append((index, errors))
+            return
+        self.rows.append(row)
+        if links:
+            self.links.extend(links)
 
 
 @dataclass(frozen=True)
@@ -212,14 +249,16 @@ def _text_id(value) -> str | None:
     return value if type(value) is str else None
 
 
-def _message_uuid(sdk: str, message_id) -> str | None:
+def _message_uuid(sdk: str, message_id) -> uuid.UUID | None:
+    """The event's uuid: the message id itself when it is a UUID, else a UUID5 of the SDK and the id (None: the
+    validator draws one)."""
     if message_id is None or message_id == "":
         return None
-    text = str(message_id)
+    text = message_id if type(message_id) is str else str(message_id)
     try:
-        return str(uuid.UUID(text))
+        return uuid.UUID(text)
     except ValueError:
-        return str(uuid.uuid5(SDK_NAMESPACE, f"{sdk}:{text}"))
+        return uuid.uuid5(SDK_NAMESPACE, f"{sdk}:{text}")
 
 
 def _iso(moment: datetime) -> str:
@@ -253,27 +292,50 @@ class _Messages:
 SEGMENT_TYPES = {"track", "page", "screen", "identify", "alias", "group"}
 
 
+def _segment_extra(kind: str, msg: dict, context: dict) -> dict:
+    """What a Segment message says outside its properties: a page's name, a group's id, the campaign (utm) and the
+    referrer of its context."""
+    extra: dict = {}
+    if kind in ("page", "screen") and msg.get("name"):
+        extra["name"] = msg.get("name")
+    if kind == "group" and msg.get("groupId") is not None:
+        extra["group_id"] = msg.get("groupId")
+    campaign = context.get("campaign")
+    if type(campaign) is dict:
+        for name in UTM_FIELDS:
+            value = campaign.get("name" if name == "campaign" else name)
+            if value is None and name == "campaign":
+                value = campaign.get("campaign")
+            if value not in (None, ""):
+                extra[f"utm_{name}"] = value
+    referrer = context.get("referrer")
+    if type(referrer) is dict:
+        for name in ("type", "name", "url", "link", "id"):
+            if referrer.get(name) not in (None, ""):
+                extra[f"referrer_{name}"] = referrer[name]
+    return extra
+
+
 def segment_translate(messages: list, *, default_type: str | None = None, now: datetime) -> Translated:
     m = _Messages()
-    out = Translated()
+    out = Translated.at(now)
     now_iso = _iso(now)
-    for index, msg in enumerate(messages):
-        if type(msg) is not dict:
-            out.rejected.append((index, {"non_field_errors": [m.message_object]}))
-            continue
+    for index, msg in out.objects(messages, m.message_object):
         kind = msg.get("type") or msg.get("action") or default_type
         if kind not in SEGMENT_TYPES:
-            out.rejected.append((index, {"type": [m.type]}))
+            out.reject(index, {"type": [m.type]})
             continue
         user_id, anonymous_id = _text_id(msg.get("userId")), _text_id(msg.get("anonymousId"))
         errors: Errors = {}
-        properties = _object(msg.get("traits") if kind in ("identify", "group") else msg.get("properties"))
+        traits = kind in ("identify", "group")
+        properties = _object(msg.get("traits") if traits else msg.get("properties"))
         if properties is None:
-            errors["traits" if kind in ("identify", "group") else "properties"] = [m.object]
+            errors["traits" if traits else "properties"] = [m.object]
         context = _object(msg.get("context"))
         if context is None:
             errors["context"] = [m.object]
         distinct_id = user_id or anonymous_id
+        previous_id = None
         if kind == "alias":
             previous_id = _text_id(msg.get("previousId"))
             if previous_id is None:
@@ -283,38 +345,20 @@ def segment_translate(messages: list, *, default_type: str | None = None, now: d
         elif distinct_id is None:
             errors["userId"] = [m.user]
         if errors:
-            out.rejected.append((index, errors))
+            out.reject(index, errors)
             continue
         event = {"track": msg.get("event"), "page": VISIT, "screen": VISIT}.get(kind, kind)
-        extra: dict = {}
-        if kind in ("page", "screen") and msg.get("name"):
-            extra["name"] = msg.get("name")
-        if kind == "group" and msg.get("groupId") is not None:
-            extra["group_id"] = msg.get("groupId")
-        campaign = context.get("campaign")
-        if type(campaign) is dict:
-            for name in UTM_FIELDS:
-                value = campaign.get("name" if name == "campaign" else name)
-                if value is None and name == "campaign":
-                    value = campaign.get("campaign")
-                if value not in (None, ""):
-                    extra[f"utm_{name}"] = value
-        referrer = context.get("referrer")
-        if type(referrer) is dict:
-            for name in ("type", "name", "url", "link", "id"):
-                if referrer.get(name) not in (None, ""):
-                    extra[f"referrer_{name}"] = referrer[name]
-        properties = _with_channel(event if type(event) is str else "", {**extra, **properties})
-        out.events.append((index, {
-            "event": event, "distinct_id": distinct_id,
-            "timestamp": msg.get("timestamp") or msg.get("originalTimestamp") or now_iso,
-            "uuid": _message_uuid("segment", msg.get("messageId")), "properties": properties,
-        }))
+        extra = _segment_extra(kind, msg, context) if context or kind in ("page", "screen", "group") else None
+        if extra:
+            properties = {**extra, **properties}
+        links = None
         if kind == "identify" and user_id and anonymous_id:
-            out.links.append(Link(anonymous_id=anonymous_id, known_id=user_id, index=index))
+            links = [Link(anonymous_id=anonymous_id, known_id=user_id, index=index)]
         elif kind == "alias":
-            out.links.append(Link(anonymous_id=_text_id(msg.get("previousId")), known_id=user_id, index=index,
-                                  kind="alias"))
+            links = [Link(anonymous_id=previous_id, known_id=user_id, index=index, kind="alias")]
+        out.add(index, event, distinct_id, msg.get("timestamp") or msg.get("originalTimestamp") or now_iso,
+                _message_uuid("segment", msg.get("messageId")),
+                _with_channel(event if type(event) is str else "", properties), links)
     return out
 
 
@@ -322,7 +366,7 @@ def segment_translate(messages: list, *, default_type: str | None = None, now: d
 
 
 POSTHOG_EVENTS = {"$pageview": VISIT, "$screen": VISIT, "$identify": "identify", "$create_alias": "alias"}
-POSTHOG_DROPPED = ("token", "api_key", "distinct_id")
+POSTHOG_DROPPED_KEYS = frozenset({"token", "api_key", "distinct_id"})
 
 
 def posthog_key_of(data) -> str | None:
@@ -365,15 +409,12 @@ def posthog_events_of(data) -> list:
 
 def posthog_translate(events: list, *, now: datetime) -> Translated:
     m = _Messages()
-    out = Translated()
+    out = Translated.at(now)
     now_iso = _iso(now)
-    for index, raw in enumerate(events):
-        if type(raw) is not dict:
-            out.rejected.append((index, {"non_field_errors": [m.message_object]}))
-            continue
+    for index, raw in out.objects(events, m.message_object):
         properties = _object(raw.get("properties"))
         if properties is None:
-            out.rejected.append((index, {"properties": [m.object]}))
+            out.reject(index, {"properties": [m.object]})
             continue
         distinct_id = _text_id(raw.get("distinct_id")) or _text_id(properties.get("distinct_id")) \
             or _text_id(raw.get("$distinct_id"))
@@ -383,22 +424,20 @@ def posthog_translate(events: list, *, now: datetime) -> Translated:
         if timestamp is None:
             offset = raw.get("offset")
             timestamp = _iso(now - timedelta(milliseconds=offset)) if type(offset) is int and offset >= 0 else now_iso
-        properties = {key: value for key, value in properties.items() if key not in POSTHOG_DROPPED}
-        out.events.append((index, {
-            "event": event, "distinct_id": distinct_id if distinct_id is not None else raw.get("distinct_id"),
-            "timestamp": timestamp, "uuid": _message_uuid("posthog", raw.get("uuid")),
-            "properties": _with_channel(event if type(event) is str else "", properties),
-        }))
-        if distinct_id is None:
-            continue
-        if name == "$identify":
+        if not POSTHOG_DROPPED_KEYS.isdisjoint(properties):
+            properties = {key: value for key, value in properties.items() if key not in POSTHOG_DROPPED_KEYS}
+        links = None
+        if distinct_id is not None and name == "$identify":
             anonymous_id = _text_id(properties.get("$anon_distinct_id"))
             if anonymous_id:
-                out.links.append(Link(anonymous_id=anonymous_id, known_id=distinct_id, index=index))
-        elif name == "$create_alias":
+                links = [Link(anonymous_id=anonymous_id, known_id=distinct_id, index=index)]
+        elif distinct_id is not None and name == "$create_alias":
             alias = _text_id(properties.get("alias"))
             if alias:
-                out.links.append(Link(anonymous_id=distinct_id, known_id=alias, index=index, kind="alias"))
+                links = [Link(anonymous_id=distinct_id, known_id=alias, index=index, kind="alias")]
+        out.add(index, event, distinct_id if distinct_id is not None else raw.get("distinct_id"), timestamp,
+                _message_uuid("posthog", raw.get("uuid")), _with_channel(event if type(event) is str else "",
+                                                                         properties), links)
     return out
 
 
@@ -409,24 +448,20 @@ SENSORS_VISITS = {"$pageview", "$AppViewScreen", "$MPViewScreen", "$WebPageView"
 LOGIN_IDENTITY = "$identity_login_id"
 
 
-def sensors_translate(records: list) -> Translated:
+def sensors_translate(records: list, *, now: datetime | None = None) -> Translated:
     m = _Messages()
-    out = Translated()
-    for index, record in enumerate(records):
-        if type(record) is not dict:
-            out.rejected.append((index, {"non_field_errors": [m.message_object]}))
-            continue
+    out = Translated.at(now or timezone.now())
+    for index, record in out.objects(records, m.message_object):
         kind = record.get("type")
         if type(kind) is str and kind.startswith(("profile_", "item_")):
             out.ignored += 1
             continue
         if kind not in ("track", "track_signup", "track_id_bind"):
-            out.rejected.append((index, {"type": [_("Must be track, track_signup, track_id_bind, profile_… or "
-                                                   "item_….")]}))
+            out.reject(index, {"type": [_("Must be track, track_signup, track_id_bind, profile_… or item_….")]})
             continue
         properties = _object(record.get("properties"))
         if properties is None:
-            out.rejected.append((index, {"properties": [m.object]}))
+            out.reject(index, {"properties": [m.object]})
             continue
         identities = record.get("identities") if type(record.get("identities")) is dict else {}
         distinct_id = _text_id(record.get("distinct_id"))
@@ -456,52 +491,38 @@ def sensors_translate(records: list) -> Translated:
         track_id = record.get("_track_id")
         digest = orjson.dumps(record, option=orjson.OPT_SORT_KEYS) if track_id is None else \
             f"{distinct_id}|{name}|{moment}|{track_id}".encode()
-        out.events.append((index, {
-            "event": event, "distinct_id": distinct_id, "timestamp": timestamp,
-            "uuid": str(uuid.uuid5(SDK_NAMESPACE, "sensors:" + digest.decode("utf-8", "replace"))),
-            "properties": _with_channel(event if type(event) is str else "", renamed),
-        }))
-        if distinct_id is None:
-            continue
-        if kind == "track_signup":
+        links = []
+        if distinct_id is not None and kind == "track_signup":
             original = _text_id(record.get("original_id"))
             if original:
-                out.links.append(Link(anonymous_id=original, known_id=distinct_id, index=index))
-        elif kind == "track_id_bind":
+                links.append(Link(anonymous_id=original, known_id=distinct_id, index=index))
+        elif distinct_id is not None and kind == "track_id_bind":
             for identity, value in identities.items():
                 other = _text_id(value)
                 if identity != LOGIN_IDENTITY and other and other != distinct_id:
-                    out.links.append(Link(anonymous_id=other, known_id=distinct_id, index=index))
+                    links.append(Link(anonymous_id=other, known_id=distinct_id, index=index))
+        out.add(index, event, distinct_id, timestamp,
+                uuid.uuid5(SDK_NAMESPACE, "sensors:" + digest.decode("utf-8", "replace")),
+                _with_channel(event if type(event) is str else "", renamed), links)
     return out
 
 
 # The one path down
 
 
-def sdk_ingest(*, key: IngestKey, translated: Translated, messages: int, now: datetime | None = None) -> SdkResult:
-    """Validate and store translated events (the batch API's validator and loader), then apply their links."""
+def sdk_ingest(*, key: IngestKey, translated: Translated, messages: int) -> SdkResult:
+    """Store translated rows (the batch API's loader, through ``events_ingest_load``), then apply their links."""
     if messages > MAX_BATCH_EVENTS:
         raise _too_large()
-    now = now or timezone.now()
-    ingest_key_touch(key=key, now=now)
-    validator = EventValidator(now=now)
-    rows, rejected = [], list(translated.rejected)
-    valid_positions = set()
-    for index, raw in translated.events:
-        row, errors = validator.validate(raw)
-        if errors is None:
-            rows.append(row)
-            valid_positions.add(index)
-        else:
-            rejected.append((index, errors))
-    loaded = events_load(rows) if rows else None
+    ingest_key_touch(key=key, now=translated.validator.now)
+    rows, rejected = translated.rows, translated.rejected
+    loaded = events_ingest_load(rows) if rows else None
     if rejected:
         # SDKs send batches in the background and read only the status: the report is also logged, per key.
+        first = min(rejected, key=lambda r: r[0])
         logger.warning("ingest key %s: %d of %d messages rejected, first at index %d: %s", key.prefix, len(rejected),
-                       messages, min(index for index, _errors in rejected), min(rejected, key=lambda r: r[0])[1])
-    # A link whose own message was refused is not applied: it is reported with the message.
-    links = [link for link in translated.links if link.index in valid_positions]
-    linked = identities_link(links) if links else None
+                       messages, first[0], first[1])
+    linked = identities_link(translated.links) if translated.links else None
     return SdkResult(
         accepted=loaded.inserted if loaded else 0,
         duplicates=loaded.duplicates if loaded else 0,

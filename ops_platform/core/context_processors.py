@@ -22,6 +22,7 @@ NAV_ITEMS = [
     ("products:tickets", _("Requirements"), Area.TICKETS),
     ("goals:tree", _("Goals"), Area.GOALS),
     ("analytics:ingest-keys", _("Ingest keys"), Area.INGEST_KEYS),
+    ("analytics:name-mappings", _("Event names"), Area.EVENT_NAMES),
     ("admin:index", _("Admin"), Area.ADMIN_SITE),
 ]
 

@@ -23,6 +23,7 @@ class Area(StrEnum):
     ANALYTICS = "analytics"
     METRICS_RUNS = "metrics_runs"
     INGEST_KEYS = "ingest_keys"
+    EVENT_NAMES = "event_names"
     MERCHANTS = "merchants"
     MERCHANT_ASSIGN = "merchant_assign"
     CUSTOMERS = "customers"
@@ -59,6 +60,8 @@ PERMISSIONS: dict[Area, dict[Action, frozenset[Role]]] = {
     # Ingest keys: analysts and ops read the list (names, prefixes, last use; never a secret), only
     # administrators create and revoke keys.
     Area.INGEST_KEYS: {Action.VIEW: ALL_ROLES, Action.CHANGE: frozenset({Role.ADMIN})},
+    # Canonical names (SDK event and property names mapped onto the metrics' events): administrators only.
+    Area.EVENT_NAMES: {Action.VIEW: frozenset({Role.ADMIN}), Action.CHANGE: frozenset({Role.ADMIN})},
     # Merchant ops manage merchants; everyone else reads.
     Area.MERCHANTS: {Action.VIEW: ALL_ROLES, Action.CHANGE: frozenset({Role.MERCHANT_OPS, Role.ADMIN})},
     # Reassigning a merchant to another operator is for the lead (admin); everyone reads who owns what.
