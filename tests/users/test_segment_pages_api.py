@@ -130,3 +130,52 @@ def test_segment_list_query_count(client_for, customers, django_assert_num_queri
     # session, user, roles, segments with their creators
     with django_assert_num_queries(4):
         client.get("/users/segments/")
+
+
+EVERYONE = {"op": "and", "conditions": []}
+
+
+def test_members_are_paged_with_the_total_and_links_that_keep_the_other_parameters(client_for, customers,
+                                                                                   monkeypatch):
+    monkeypatch.setattr("users.views.PAGE_SIZE", 2)
+    segment = segment_save(name="Everyone", rules=EVERYONE)
+    client = client_for(Role.USER_OPS)
+
+    first = client.get(f"/users/segments/{segment.pk}/", {"tab": "x"})
+    second = client.get(f"/users/segments/{segment.pk}/", {"tab": "x", "page": "2"})
+    past_the_end = client.get(f"/users/segments/{segment.pk}/", {"page": "99"})
+    nonsense = client.get(f"/users/segments/{segment.pk}/", {"page": "x"})
+
+    html = first.content.decode()
+    assert len(first.context["members"]) == 2
+    assert 'data-testid="member-count">3<' in html
+    assert "Page 1 of 2 · 3 in all" in html
+    assert 'href="?tab=x&amp;page=2" rel="next"' in html
+    shown = {c.distinct_id for c in first.context["members"]} | {c.distinct_id for c in second.context["members"]}
+    assert shown == {"alice", "bob", "carol"}
+    assert 'href="?tab=x&amp;page=1" rel="prev"' in second.content.decode()
+    assert past_the_end.context["members_page"].page.number == 2
+    assert nonsense.context["members_page"].page.number == 1
+
+
+def test_one_page_of_members_shows_no_pager(client_for, customers):
+    segment = segment_save(name="Everyone", rules=EVERYONE)
+
+    page = client_for(Role.USER_OPS).get(f"/users/segments/{segment.pk}/")
+
+    assert 'data-testid="member-pager"' not in page.content.decode()
+    assert len(page.context["members"]) == 3
+
+
+def test_segment_page_query_count_does_not_grow_with_members(client_for, customers, django_assert_max_num_queries,
+                                                             monkeypatch):
+    monkeypatch.setattr("users.views.PAGE_SIZE", 2)
+    segment = segment_save(name="Everyone", rules=EVERYONE)
+    client = client_for(Role.USER_OPS)
+    client.get(f"/users/segments/{segment.pk}/")
+
+    # session, user, roles, the segment, the member count and page, the sizes, the rule schema's names
+    with django_assert_max_num_queries(10):
+        page = client.get(f"/users/segments/{segment.pk}/", {"page": "2"})
+
+    assert page.status_code == 200
