@@ -32,6 +32,7 @@ from analytics.services import stickiness as _stickiness
 from analytics.services import tracking_checks as _tracking_checks
 from analytics.services import trends as _trends
 from analytics.services.exports import ABANDONED_EXPORT_ERROR, STUCK_IN_QUEUE_ERROR
+from analytics.services.filters import unknown_names as _unknown_names
 from analytics.services.keys import ingest_key_hash
 from ops_platform.core.periods import (
     DAY,
@@ -260,6 +261,18 @@ def event_names(*, limit: int = 200) -> list[str]:
             [limit],
         )
         return [row[0] for row in cursor.fetchall()]
+
+
+def event_names_unknown(*, names: list[tuple[str, str]]) -> dict[str, list[str]]:
+    """Messages for the event names never stored, by the place they were written: ``names`` are (place, name) pairs;
+    each message lists the nearest known names (the reports' ``where=`` and step checks say the same). Empty when no
+    event is stored at all (a fresh install: nothing to compare with). One query."""
+    if not names:
+        return {}
+    known = event_names(limit=10_000)
+    if not known:
+        return {}
+    return _unknown_names(events=names, properties=[], known_events=known)
 
 
 def report_last_day() -> date:

@@ -3,6 +3,7 @@ from django.contrib.auth import get_user_model
 from django.utils.translation import gettext_lazy as _
 
 from goals.models import Goal, Metric, Team
+from ops_platform.core.pickers import PickerSelect
 from ops_platform.core.widgets import DateWidget
 from users.models import CouponCampaign, Segment
 
@@ -23,11 +24,12 @@ class GoalForm(forms.Form):
     parent = forms.ModelChoiceField(label=_("Parent goal"), required=False, queryset=Goal.objects.exclude(
         level=Goal.Level.PERSONAL).order_by("-period_start", "level", "title"))
     team = forms.ModelChoiceField(label=_("Team"), required=False, queryset=Team.objects.order_by("name"))
-    owner = forms.ModelChoiceField(label=_("Owner"), required=False, queryset=_staff())
+    owner = forms.ModelChoiceField(label=_("Owner"), required=False, queryset=_staff(), widget=PickerSelect)
     metric = forms.ChoiceField(label=_("Metric"), choices=Metric.choices)
     channel = forms.CharField(label=_("Channel"), required=False, max_length=100,
                               help_text=_("AARRR metrics only; empty for all channels."))
-    segment = forms.ModelChoiceField(label=_("Segment"), required=False, queryset=Segment.objects.order_by("name"))
+    segment = forms.ModelChoiceField(label=_("Segment"), required=False, queryset=Segment.objects.order_by("name"),
+                                     widget=PickerSelect)
     coupon_campaign = forms.ModelChoiceField(label=_("Coupon campaign"), required=False,
                                              queryset=CouponCampaign.objects.order_by("name"),
                                              help_text=_("Coupon ROI only; empty for every campaign."))
@@ -46,7 +48,8 @@ class TeamForm(forms.Form):
 
 
 class MemberAddForm(forms.Form):
-    user = forms.ModelChoiceField(label=_("Staff member"), queryset=_staff(), to_field_name="username")
+    user = forms.ModelChoiceField(label=_("Staff member"), queryset=_staff(), to_field_name="username",
+                                  widget=PickerSelect)
     is_lead = forms.BooleanField(label=_("Lead"), required=False)
 
 

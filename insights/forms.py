@@ -7,6 +7,7 @@ from django.utils.translation import gettext_lazy as _
 
 from insights.models import DashboardTile, Subscription, Visibility
 from ops_platform.core.periods import RELATIVE_RANGE_PRESETS
+from ops_platform.core.pickers import PickerSelect
 from ops_platform.core.widgets import DateWidget
 
 DATE_WIDGET = DateWidget()
@@ -44,7 +45,8 @@ class DashboardFiltersForm(forms.Form):
         ("", _("Each tile's own")), *RELATIVE_RANGE_PRESETS, ("fixed", _("From … to …"))])
     date_from = forms.DateField(label=_("From"), required=False, widget=DATE_WIDGET, input_formats=["%Y-%m-%d"])
     date_to = forms.DateField(label=_("To"), required=False, widget=DATE_WIDGET, input_formats=["%Y-%m-%d"])
-    segment = forms.TypedChoiceField(label=_("Segment"), coerce=int, required=False, empty_value=None)
+    segment = forms.TypedChoiceField(label=_("Segment"), coerce=int, required=False, empty_value=None,
+                                     widget=PickerSelect)
 
     def __init__(self, *args, segments=(), **kwargs):
         super().__init__(*args, **kwargs)

@@ -5,6 +5,7 @@ from merchants import apis
 M = "merchants/<id:merchant_id>/"
 urlpatterns = [
     path("merchants/", apis.MerchantListCreateApi.as_view(), name="merchant-list"),
+    path("merchants/pick/", apis.MerchantPickerApi.as_view(), name="merchant-picker"),
     path("merchants/export/", apis.MerchantExportApi.as_view(), name="merchant-export"),
     path("merchants/import/", apis.MerchantImportApi.as_view(), name="merchant-import"),
     path("merchants/reassign/", apis.MerchantReassignApi.as_view(), name="merchant-reassign"),

@@ -5,6 +5,7 @@ service or selector, serialize. Ownership (merchant ops change their own merchan
 from __future__ import annotations
 
 from django.contrib.auth import get_user_model
+from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers, status
@@ -55,7 +56,9 @@ from merchants.services.training import (
     training_session_update,
 )
 from ops_platform.core import exports
+from ops_platform.core.exceptions import ApplicationError
 from ops_platform.core.fields import IdField
+from ops_platform.core.pickers import PICKER_LIMIT, PICKER_MAX_LIMIT, PICKER_QUERY_MAX, picker_page
 from ops_platform.core.roles import Action, Area
 
 
@@ -604,6 +607,43 @@ class SessionDetailApi(APIView):
         params.is_valid(raise_exception=True)
         training_session_update(user=request.user, session_id=session_id, **params.validated_data)
         return Response(SessionSerializer(self._get(session_id)).data)
+
+
+class MerchantPickerInputSerializer(serializers.Serializer):
+    q = serializers.CharField(required=False, allow_blank=True, max_length=PICKER_QUERY_MAX, trim_whitespace=True,
+                              default="")
+    session = IdField(required=False, help_text="Offer the merchants you may enrol in this training session.")
+    campaign = IdField(required=False, help_text="Offer the merchants you may invite to this campaign.")
+    tier = serializers.ChoiceField(required=False, choices=Tier.choices)
+    limit = serializers.IntegerField(required=False, min_value=1, max_value=PICKER_MAX_LIMIT, default=PICKER_LIMIT)
+
+    def validate(self, attrs):
+        if "session" in attrs and "campaign" in attrs:
+            raise serializers.ValidationError({"campaign": [_("Give a session or a campaign, not both.")]})
+        return attrs
+
+
+class MerchantPickerApi(APIView):
+    """The merchant pickers' search (``static/js/pickers.js``): options whose code or name holds ``q``, by code;
+    ``session`` / ``campaign``: only those the user may enrol / invite there. One query (two with an id to check)."""
+
+    role_area = Area.MERCHANTS
+
+    @extend_schema(parameters=[MerchantPickerInputSerializer], responses=inline_serializer("MerchantPicker", {
+        "results": serializers.ListField(child=inline_serializer("MerchantOption", {
+            "value": serializers.IntegerField(), "text": serializers.CharField()})),
+        "more": serializers.BooleanField()}))
+    def get(self, request):
+        params = MerchantPickerInputSerializer(data=request.query_params)
+        params.is_valid(raise_exception=True)
+        data = params.validated_data
+        if "session" in data and not TrainingSession.objects.filter(pk=data["session"]).exists():
+            raise ApplicationError(_("No such session."), status_code=404, code="not_found")
+        if "campaign" in data and not Campaign.objects.filter(pk=data["campaign"]).exists():
+            raise ApplicationError(_("No such campaign."), status_code=404, code="not_found")
+        merchants = selectors.merchant_pickable(user=request.user, q=data["q"], session_id=data.get("session"),
+                                                campaign_id=data.get("campaign"), tier=data.get("tier"))
+        return Response(picker_page(merchants, label=str, limit=data["limit"]))
 
 
 class EnrolInputSerializer(serializers.Serializer):

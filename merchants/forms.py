@@ -4,6 +4,7 @@ from django.utils.translation import gettext_lazy as _
 
 from merchants.models import Campaign, CampaignInvite, Course, Enrolment, LossReason, Merchant, MerchantContact, Tier
 from ops_platform.core.labels import code_label
+from ops_platform.core.pickers import PickerSelect, PickerSelectMultiple
 from ops_platform.core.roles import Role
 from ops_platform.core.widgets import DateWidget
 
@@ -15,7 +16,8 @@ class MerchantFilterForm(forms.Form):
     city = forms.CharField(label=_("City"), required=False, max_length=100)
     category = forms.CharField(label=_("Category"), required=False, max_length=100)
     owner = forms.ModelChoiceField(label=_("Owner"), required=False, queryset=get_user_model().objects.filter(
-        groups__name=Role.MERCHANT_OPS.value, is_active=True).order_by("username"), to_field_name="username")
+        groups__name=Role.MERCHANT_OPS.value, is_active=True).order_by("username"), to_field_name="username",
+        widget=PickerSelect)
     stale = forms.NullBooleanField(label=_("Stale"), required=False, widget=forms.Select(choices=[
         ("", "—"), ("true", _("stale only")), ("false", _("not stale"))]))
 
@@ -61,7 +63,8 @@ class ImportForm(forms.Form):
 
 class ReassignForm(forms.Form):
     owner = forms.ModelChoiceField(label=_("New owner"), queryset=get_user_model().objects.filter(
-        groups__name=Role.MERCHANT_OPS.value, is_active=True).order_by("username"), to_field_name="username")
+        groups__name=Role.MERCHANT_OPS.value, is_active=True).order_by("username"), to_field_name="username",
+        widget=PickerSelect)
 
 
 class TierBulkForm(forms.Form):
@@ -96,16 +99,24 @@ class CampaignForm(forms.Form):
 
 
 class CampaignInviteForm(forms.Form):
-    """Invite in bulk: the live merchants the user manages of these tiers and categories (empty: any)."""
+    """Invite in bulk: the live merchants the user manages of these tiers and categories (empty: any); or the
+    merchants named in the picker (then tiers and categories are not used)."""
 
+    merchants = forms.ModelMultipleChoiceField(
+        label=_("Merchants"), required=False, queryset=Merchant.objects.none(), widget=PickerSelectMultiple,
+        help_text=_("Type a code or a name to invite these merchants only; leave empty to invite by tier and "
+                    "category."))
     tiers = forms.MultipleChoiceField(label=_("Tiers"), choices=Tier.choices, required=False,
                                       widget=forms.CheckboxSelectMultiple)
     categories = forms.MultipleChoiceField(label=_("Categories"), choices=[], required=False,
                                            widget=forms.CheckboxSelectMultiple)
 
-    def __init__(self, *args, categories: list[str] = (), **kwargs):
+    def __init__(self, *args, categories: list[str] = (), merchants=None, picker_url: str | None = None, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["categories"].choices = [(c, code_label("merchant_category", c)) for c in categories]
+        if merchants is not None:
+            self.fields["merchants"].queryset = merchants
+        self.fields["merchants"].widget.url = picker_url
 
 
 class InviteRespondForm(forms.Form):
@@ -138,12 +149,13 @@ class SessionForm(forms.Form):
 
 class EnrolForm(forms.Form):
     merchants = forms.ModelMultipleChoiceField(label=_("Merchants"), queryset=Merchant.objects.none(),
-                                               widget=forms.SelectMultiple(attrs={"size": 8}))
+                                               widget=PickerSelectMultiple)
 
-    def __init__(self, *args, merchants=None, **kwargs):
+    def __init__(self, *args, merchants=None, picker_url: str | None = None, **kwargs):
         super().__init__(*args, **kwargs)
         if merchants is not None:
             self.fields["merchants"].queryset = merchants
+        self.fields["merchants"].widget.url = picker_url
 
 
 ATTENDANCE_CHOICES = [("", "—"), (Enrolment.Status.ATTENDED, _("attended")), (Enrolment.Status.ABSENT, _("absent"))]

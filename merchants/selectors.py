@@ -352,6 +352,25 @@ def merchant_enrollable(*, user, session_id: int, tier: str | None = None) -> Qu
     return merchants.exclude(Exists(enrolled)).order_by("code")
 
 
+def merchant_pickable(*, user, q: str = "", session_id: int | None = None, campaign_id: int | None = None,
+                      tier: str | None = None) -> QuerySet[Merchant]:
+    """What a merchant picker offers as ``user`` types ``q`` (code or name): the merchants they may enrol in a
+    session, or invite to a campaign (theirs, not yet invited), or else every merchant; of ``tier``; by code. No
+    select_related: a picker shows code and name only."""
+    if session_id is not None:
+        merchants = merchant_enrollable(user=user, session_id=session_id, tier=tier)
+    elif campaign_id is not None:
+        merchants = merchant_manageable(user=user).exclude(stage=Merchant.Stage.TERMINATED).exclude(
+            campaign_invites__campaign_id=campaign_id)
+    else:
+        merchants = Merchant.objects.all()
+    if tier:
+        merchants = merchants.filter(tier=tier)
+    if q:
+        merchants = merchants.filter(Q(code__icontains=q) | Q(name__icontains=q))
+    return merchants.only("pk", "code", "name").order_by("code")
+
+
 def campaign_list() -> QuerySet[Campaign]:
     """Campaigns with their invitation counts per status: one query."""
     statuses = CampaignInvite.Status

@@ -7,6 +7,7 @@ from django.contrib.auth import get_user_model
 from django.utils.translation import gettext_lazy as _
 
 from ops_platform.core.fields import id_from_text
+from ops_platform.core.pickers import PickerSelect, PickerSelectMultiple
 from ops_platform.core.widgets import DateWidget
 from products.models import FeedbackItem, Ticket
 from products.selectors import ticket_owner_candidates
@@ -17,11 +18,15 @@ def _staff():
 
 
 class StaffChoiceField(forms.ModelChoiceField):
+    widget = PickerSelect
+
     def label_from_instance(self, obj):
         return obj.get_full_name() or obj.username
 
 
 class StaffMultipleChoiceField(forms.ModelMultipleChoiceField):
+    widget = PickerSelectMultiple
+
     def label_from_instance(self, obj):
         return obj.get_full_name() or obj.username
 

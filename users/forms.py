@@ -6,6 +6,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from ops_platform.core.periods import TODAY, DateRange
+from ops_platform.core.pickers import PickerSelect
 from users.models import CouponCampaign, RfmSegment, Segment, Stage
 
 MIN_DATE_ERROR = _("Use a date between 1970 and 2099.")
@@ -87,7 +88,7 @@ class CouponCampaignForm(forms.Form):
     budget = forms.DecimalField(label=_("Total budget"), min_value=0, max_digits=14, decimal_places=2)
     per_customer_limit = forms.IntegerField(label=_("Per-customer limit"), min_value=1, max_value=100, initial=1)
     segment = forms.ModelChoiceField(label=_("Target segment"), queryset=Segment.objects.order_by("name"),
-                                     required=False)
+                                     required=False, widget=PickerSelect)
     holdout_share = forms.DecimalField(label=_("Holdout share"), min_value=0, max_value=Decimal("0.5"), max_digits=4,
                                        decimal_places=3, initial=Decimal("0.1"))
     funded_by = forms.ChoiceField(label=_("Funded by"), choices=CouponCampaign.FundedBy.choices)

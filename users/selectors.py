@@ -16,7 +16,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from analytics.selectors import first_touch_revenue_by_day, person_id_of, person_timeline
+from analytics.selectors import event_names, first_touch_revenue_by_day, person_id_of, person_timeline
 from ops_platform.core import periods
 from ops_platform.core.invites import invite_code_of
 from users.models import (
@@ -283,7 +283,8 @@ RULE_EVENTS = ["order_paid", "signup", "visit", "order_received", "review"]
 
 def segment_rule_schema() -> dict:
     """What the visual rule builder offers: fields by kind with their labels, choices and operators, the usual
-    events, and the operator names — the same vocabulary ``segment_rules_compile`` validates (no query)."""
+    events (the stored event names, offered as you type, the usual ones first: one query), and the operator names —
+    the same vocabulary ``segment_rules_check`` validates."""
     labels = {
         "stage": _("Life-cycle stage"), "rfm_segment": _("RFM segment"), "first_channel": _("First-touch channel"),
         "utm_source": _("UTM source"), "utm_medium": _("UTM medium"), "utm_campaign": _("UTM campaign"),
@@ -302,7 +303,7 @@ def segment_rule_schema() -> dict:
                      for kind, name in kinds), key=lambda field: order.index(field["name"]))
     return {
         "fields": fields,
-        "events": RULE_EVENTS,
+        "events": list(dict.fromkeys([*RULE_EVENTS, *event_names(limit=500)])),
         "operators": {
             "choice": ["in", "not_in", "eq", "ne"], "text": ["eq", "ne", "in", "not_in"],
             "number": ["gte", "gt", "eq", "ne", "lte", "lt"], "date": ["within_days", "before_days", "is_set",

@@ -16,6 +16,7 @@ from django.views.decorators.http import require_POST
 
 from ops_platform.core import exports
 from ops_platform.core.exceptions import ApplicationError
+from ops_platform.core.pagination import list_page
 from ops_platform.core.permissions import role_required
 from ops_platform.core.report_files import report_download
 from ops_platform.core.roles import Action, Area, can
@@ -246,10 +247,13 @@ def segment_detail(request, segment_id: int):
             messages.success(request, _("Segment saved."))
             return redirect("users:segment", segment.pk)
     can_records = can(request.user, Area.CUSTOMER_RECORDS)
-    members = list(selectors.segment_members(segment=segment)[:PAGE_SIZE]) if can_records else []
+    # a page of the stored members, the count and pager links that keep the page's other parameters (two queries)
+    listing = (list_page(request, selectors.segment_members(segment=segment), per_page=PAGE_SIZE) if can_records
+               else None)
     return render(request, "users/segment_detail.html", {
         "segment": segment, "form": form, "can_change": can_change, "can_records": can_records,
-        "members": members, "sizes": selectors.segment_sizes(segment=segment),
+        "members": listing.rows if listing else [], "members_page": listing,
+        "sizes": selectors.segment_sizes(segment=segment),
         "rule_schema": selectors.segment_rule_schema() if can_change else None,
     }, status=400 if form.errors else 200)
 

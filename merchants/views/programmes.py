@@ -14,6 +14,7 @@ from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -51,6 +52,17 @@ from ops_platform.core.permissions import role_required
 from ops_platform.core.roles import Action, Area, can
 
 INVITES_PAGE_SIZE = 100
+
+
+def _picker_url(**params) -> str:
+    """The merchant pickers' search endpoint, narrowed to a session's or a campaign's candidates."""
+    return reverse("merchant-picker") + "?" + "&".join(f"{key}={value}" for key, value in params.items())
+
+
+def _invite_form(request, campaign_id: int, data=None, **kwargs) -> CampaignInviteForm:
+    return CampaignInviteForm(data, categories=selectors.merchant_filter_choices()["categories"],
+                              merchants=selectors.merchant_pickable(user=request.user, campaign_id=campaign_id),
+                              picker_url=_picker_url(campaign=campaign_id), auto_id="invite_%s", **kwargs)
 
 
 def _refused(form, error: ApplicationError) -> None:
@@ -98,12 +110,11 @@ def _campaign_page(request, campaign_id: int, *, edit_form=None, invite_form=Non
         raise Http404(_("No such campaign."))
     can_change = can(request.user, Area.MERCHANTS, Action.CHANGE)
     can_edit = can_change and campaign_can_edit(user=request.user, campaign=campaign)
-    categories = selectors.merchant_filter_choices()["categories"] if can_change else []
     if can_edit and edit_form is None:
         edit_form = CampaignForm(initial=CampaignForm.initial_for(campaign), auto_id="edit_%s")
     if can_change and invite_form is None:
-        invite_form = CampaignInviteForm(categories=categories, initial={
-            "tiers": campaign.target_tiers, "categories": campaign.target_categories}, auto_id="invite_%s")
+        invite_form = _invite_form(request, campaign_id, initial={
+            "tiers": campaign.target_tiers, "categories": campaign.target_categories})
     # a campaign may invite thousands of merchants: the invitations come a page at a time (the count and the page)
     invites = Paginator(selectors.campaign_invites(campaign_id=campaign_id), INVITES_PAGE_SIZE).get_page(
         request.GET.get("page"))
@@ -141,12 +152,12 @@ def campaign_edit(request, campaign_id: int):
 @role_required(Area.MERCHANTS, Action.CHANGE)
 @require_POST
 def campaign_invite_view(request, campaign_id: int):
-    form = CampaignInviteForm(request.POST, categories=selectors.merchant_filter_choices()["categories"],
-                              auto_id="invite_%s")
+    form = _invite_form(request, campaign_id, request.POST)
     if form.is_valid():
+        named = [m.pk for m in form.cleaned_data["merchants"]]
         try:
-            invited = campaign_invite(user=request.user, campaign_id=campaign_id, tiers=form.cleaned_data["tiers"],
-                                      categories=form.cleaned_data["categories"])
+            invited = campaign_invite(user=request.user, campaign_id=campaign_id, merchant_ids=named or None,
+                                      tiers=form.cleaned_data["tiers"], categories=form.cleaned_data["categories"])
         except ApplicationError as error:
             _refused(form, error)
         else:
@@ -258,7 +269,8 @@ def _session_page(request, session_id: int, *, edit_form=None, enrol_form=None, 
             "place": session.place, "online": session.online, "capacity": session.capacity})
         tier = request.GET.get("tier") if request.GET.get("tier") in Tier.values else None
         enrol_form = enrol_form or EnrolForm(merchants=selectors.merchant_enrollable(
-            user=request.user, session_id=session_id, tier=tier))
+            user=request.user, session_id=session_id, tier=tier),
+            picker_url=_picker_url(session=session_id, **({"tier": tier} if tier else {})))
         mine = selectors.merchant_manageable(user=request.user).filter(enrolments__session_id=session_id)
         mine = set(mine.values_list("pk", flat=True))
         attendance_form = attendance_form or AttendanceForm(enrolments=[e for e in enrolments
@@ -294,7 +306,8 @@ def session_edit(request, session_id: int):
 @role_required(Area.MERCHANTS, Action.CHANGE)
 @require_POST
 def session_enrol(request, session_id: int):
-    form = EnrolForm(request.POST, merchants=selectors.merchant_enrollable(user=request.user, session_id=session_id))
+    form = EnrolForm(request.POST, merchants=selectors.merchant_enrollable(user=request.user, session_id=session_id),
+                     picker_url=_picker_url(session=session_id))
     if form.is_valid():
         try:
             added = training_enrol(user=request.user, session_id=session_id,

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
-import pytest
+import json
 
+import pytest
+from django.utils import timezone
+
+from analytics.services.loading import events_load
 from ops_platform.core.roles import Role
+from tests.factories import event_row
 from users.models import Segment
-from users.services.segments import segment_save
+from users.services.segments import segment_rebuild, segment_save
 
 BUYERS = {"op": "and", "conditions": [{"event": "order_paid", "operator": "gte", "value": 1, "days": 30}]}
 
@@ -127,6 +132,113 @@ def test_segment_list_query_count(client_for, customers, django_assert_num_queri
         segment_save(name=f"S{n}", rules=BUYERS)
     client = client_for(Role.USER_OPS)
 
-    # session, user, roles, segments with their creators
-    with django_assert_num_queries(4):
+    # session, user, roles, segments with their creators, the stored event names the rule builder offers
+    with django_assert_num_queries(5):
         client.get("/users/segments/")
+
+
+EVERYONE = {"op": "and", "conditions": []}
+
+
+def test_members_are_paged_with_the_total_and_links_that_keep_the_other_parameters(client_for, customers,
+                                                                                   monkeypatch):
+    monkeypatch.setattr("users.views.PAGE_SIZE", 2)
+    segment = segment_save(name="Everyone", rules=EVERYONE)
+    client = client_for(Role.USER_OPS)
+
+    first = client.get(f"/users/segments/{segment.pk}/", {"tab": "x"})
+    second = client.get(f"/users/segments/{segment.pk}/", {"tab": "x", "page": "2"})
+    past_the_end = client.get(f"/users/segments/{segment.pk}/", {"page": "99"})
+    nonsense = client.get(f"/users/segments/{segment.pk}/", {"page": "x"})
+
+    html = first.content.decode()
+    assert len(first.context["members"]) == 2
+    assert 'data-testid="member-count">3<' in html
+    assert "Page 1 of 2 · 3 in all" in html
+    assert 'href="?tab=x&amp;page=2" rel="next"' in html
+    shown = {c.distinct_id for c in first.context["members"]} | {c.distinct_id for c in second.context["members"]}
+    assert shown == {"alice", "bob", "carol"}
+    assert 'href="?tab=x&amp;page=1" rel="prev"' in second.content.decode()
+    assert past_the_end.context["members_page"].page.number == 2
+    assert nonsense.context["members_page"].page.number == 1
+
+
+def test_one_page_of_members_shows_no_pager(client_for, customers):
+    segment = segment_save(name="Everyone", rules=EVERYONE)
+
+    page = client_for(Role.USER_OPS).get(f"/users/segments/{segment.pk}/")
+
+    assert 'data-testid="member-pager"' not in page.content.decode()
+    assert len(page.context["members"]) == 3
+
+
+def test_segment_page_query_count_does_not_grow_with_members(client_for, customers, django_assert_max_num_queries,
+                                                             monkeypatch):
+    monkeypatch.setattr("users.views.PAGE_SIZE", 2)
+    segment = segment_save(name="Everyone", rules=EVERYONE)
+    client = client_for(Role.USER_OPS)
+    client.get(f"/users/segments/{segment.pk}/")
+
+    # session, user, roles, the segment, the member count and page, the sizes, the rule schema's names
+    with django_assert_max_num_queries(10):
+        page = client.get(f"/users/segments/{segment.pk}/", {"page": "2"})
+
+    assert page.status_code == 200
+
+
+# An event never stored: refused beside its condition with the nearest stored names (it used to match 0 silently)
+
+TYPO = {"op": "and", "conditions": [
+    {"field": "orders", "operator": "gte", "value": 1},
+    {"op": "or", "conditions": [{"event": "order_payed", "operator": "gte", "value": 1, "days": 30}]}]}
+TYPO_ERROR = ("rules.conditions[1].conditions[0].event: No event named “order_payed” has been stored. "
+              "Nearest: order_paid.")
+
+
+def test_preview_of_an_unknown_event_is_a_400_naming_the_nearest_stored_events(api_client_for, customers):
+    response = api_client_for(Role.USER_OPS).post("/api/v1/users/segments/preview/", {"rules": TYPO}, format="json")
+
+    assert response.status_code == 400
+    assert response.json()["errors"] == {"rules": [TYPO_ERROR]}
+
+
+def test_saving_an_unknown_event_is_refused_beside_the_field(client_for, customers):
+    response = client_for(Role.USER_OPS).post("/users/segments/", {"name": "Typo", "rules": json.dumps(TYPO)})
+
+    assert response.status_code == 400
+    assert response.context["form"].errors["rules"] == [TYPO_ERROR]
+    assert Segment.objects.count() == 0
+
+
+def test_every_unknown_event_is_named(api_client_for, customers):
+    rules = {"op": "or", "conditions": [{"event": "vist", "operator": "gte", "value": 1},
+                                        {"event": "signup", "operator": "gte", "value": 1},
+                                        {"event": "zzz", "operator": "eq", "value": 0}]}
+
+    response = api_client_for(Role.USER_OPS).post("/api/v1/users/segments/preview/", {"rules": rules}, format="json")
+
+    errors = response.json()["errors"]["rules"]
+    assert [e.split(": ")[0] for e in errors] == ["rules.conditions[0].event", "rules.conditions[2].event"]
+    assert errors[0].endswith("Nearest: visit.")
+
+
+def test_with_no_event_stored_any_event_name_is_accepted(api_client_for, db):
+    response = api_client_for(Role.USER_OPS).post("/api/v1/users/segments/preview/", {"rules": TYPO}, format="json")
+
+    assert response.status_code == 200
+
+
+def test_a_saved_segment_on_an_event_no_longer_known_still_rebuilds(customers):
+    segment = Segment.objects.create(name="Old", rules=TYPO)
+
+    assert segment_rebuild(segment_id=segment.pk).size == 0
+
+
+def test_the_builder_offers_the_stored_event_names_the_usual_ones_first(client_for, customers):
+    events_load([event_row("add_to_cart", "alice", timezone.now())])
+
+    page = client_for(Role.USER_OPS).get("/users/segments/")
+
+    events = page.context["rule_schema"]["events"]
+    assert events[:5] == ["order_paid", "signup", "visit", "order_received", "review"]
+    assert "add_to_cart" in events

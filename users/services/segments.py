@@ -27,7 +27,7 @@ from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from analytics.selectors import event_person_ids
+from analytics.selectors import event_names_unknown, event_person_ids
 from ops_platform.core.exceptions import ApplicationError
 from users.models import Customer, RfmSegment, Segment, SegmentMember, SegmentSize, Stage
 
@@ -170,13 +170,34 @@ def segment_rules_compile(*, rules, now: datetime | None = None) -> Q:
         raise ApplicationError(_("The segment rules are not valid."), errors={"rules": [str(error)]}) from error
 
 
+def _rule_events(node, path: str) -> list[tuple[str, str]]:
+    """(path, event name) of every behaviour condition of a (compiled, so well-formed) rule tree."""
+    if "op" in node:
+        return [pair for i, child in enumerate(node["conditions"])
+                for pair in _rule_events(child, f"{path}.conditions[{i}]")]
+    return [(f"{path}.event", node["event"])] if "event" in node else []
+
+
+def segment_rules_check(*, rules) -> Q:
+    """What a person writing rules is told (the preview and saving): ``segment_rules_compile``'s checks, and an event
+    never stored — 0 matches, silently, before — is refused with the nearest stored names, beside its condition
+    (the reports' unknown-name 400, the same words). A saved segment is rebuilt without this check: an event that
+    stops being sent makes it smaller, not broken."""
+    compiled = segment_rules_compile(rules=rules)
+    unknown = event_names_unknown(names=_rule_events(rules, "rules"))
+    if unknown:
+        raise ApplicationError(_("The segment rules are not valid."), errors={"rules": [
+            f"{path}: {message}" for path, messages in unknown.items() for message in messages]})
+    return compiled
+
+
 def segment_queryset(*, rules, now: datetime | None = None) -> QuerySet[Customer]:
     """The customers matching ``rules`` — one SQL query when evaluated."""
     return Customer.objects.filter(segment_rules_compile(rules=rules, now=now))
 
 
 def segment_preview(*, rules) -> int:
-    return segment_queryset(rules=rules).count()
+    return Customer.objects.filter(segment_rules_check(rules=rules)).count()
 
 
 def _clean_name(name: str) -> str:
@@ -189,7 +210,7 @@ def _clean_name(name: str) -> str:
 def segment_save(*, name: str, rules, description: str = "", actor=None, segment: Segment | None = None) -> Segment:
     """Create or change a segment (rules are validated first), then build it."""
     name = _clean_name(name)
-    segment_rules_compile(rules=rules)
+    segment_rules_check(rules=rules)
     duplicate = Segment.objects.filter(name=name).exclude(pk=segment.pk if segment else None)
     if duplicate.exists():
         raise ApplicationError(_("A segment with this name exists."), errors={"name": [_("Already used.")]})
