@@ -192,7 +192,7 @@ class Columns:
         return cls(persons=nothing, times=nothing, ids=nothing, codes=np.empty(0, np.int32), channels=[])
 
     def __len__(self) -> int:
-        return len(self.persons)
+        return len(self.times)
 
     def where(self, mask: np.ndarray) -> Columns:
         return Columns(persons=self.persons[mask], times=self.times[mask], ids=self.ids[mask], codes=self.codes[mask],
@@ -259,21 +259,23 @@ def events_in(gaps: Iterable[tuple[datetime, datetime]]) -> int:
     return total
 
 
-def columns_read(*, names: Iterable[str], coverage: Coverage, full: Iterable[str] = ()) -> dict[str, Columns]:
+def columns_read(*, names: Iterable[str], coverage: Coverage, full: Iterable[str] = (),
+                 persons: bool = True) -> dict[str, Columns]:
     """Every event of ``names`` in the covered range: from the columns of its days and the events of its gaps.
 
     Event ids and channels are read only for the names in ``full`` (the others' are empty): a funnel needs them of its
     entry step alone, and they are a third of the bytes. Rows are streamed and unpacked one at a time, so the packed
-    bytes of the whole range are never held at once (a funnel over 10M events peaks near 0.3 GB less)."""
+    bytes of the whole range are never held at once (a funnel over 10M events peaks near 0.3 GB less). Without
+    ``persons`` the person ids are not read either (empty): a count by time (golden time) needs the times alone."""
     names, full = sorted(set(names)), sorted(set(full))
-    parts: dict[str, _Parts] = {name: _Parts(full=name in full) for name in names}
+    parts: dict[str, _Parts] = {name: _Parts(full=name in full, persons=persons) for name in names}
     with connection.wrap_database_errors, binary_cursor() as cursor:  # Django's exceptions, as from its own cursors
         if coverage.days:
             for event, channels, *arrays in cursor.stream(
-                "SELECT event, channels::text, persons, times, CASE WHEN event = ANY(%s) THEN ids END, "  # noqa: S608
-                "CASE WHEN event = ANY(%s) THEN codes END "
+                "SELECT event, channels::text, CASE WHEN %s THEN persons END, times, "  # noqa: S608
+                "CASE WHEN event = ANY(%s) THEN ids END, CASE WHEN event = ANY(%s) THEN codes END "
                 f"FROM {ColumnBlock._meta.db_table} WHERE event = ANY(%s) AND day = ANY(%s)",
-                [full, full, names, coverage.days], binary=True,
+                [persons, full, full, names, coverage.days], binary=True,
             ):
                 parts[event].add(channels, *arrays)
         if coverage.gaps:
@@ -289,8 +291,8 @@ def columns_read(*, names: Iterable[str], coverage: Coverage, full: Iterable[str
 class _Parts:
     """One event name's rows as they arrive: native arrays, channel positions mapped to one shared list."""
 
-    def __init__(self, *, full: bool):
-        self.full = full
+    def __init__(self, *, full: bool, persons: bool = True):
+        self.full, self.with_persons = full, persons
         self.channels: dict[str, int] = {}
         self.persons: list[np.ndarray] = []
         self.times: list[np.ndarray] = []
@@ -299,7 +301,8 @@ class _Parts:
 
     def add(self, dictionary: str, person_bytes: bytes, time_bytes: bytes, id_bytes: bytes | None,
             code_bytes: bytes | None) -> None:
-        self.persons.append(np.frombuffer(person_bytes, ">i8").astype(np.int64))
+        if self.with_persons:
+            self.persons.append(np.frombuffer(person_bytes, ">i8").astype(np.int64))
         self.times.append(np.frombuffer(time_bytes, ">i8").astype(np.int64))
         if self.full:
             to_shared = np.array([self.channels.setdefault(value, len(self.channels))
@@ -308,10 +311,10 @@ class _Parts:
             self.codes.append(to_shared[np.frombuffer(code_bytes, ">i4") - 1])
 
     def columns(self) -> Columns:
-        if not self.persons:
+        if not self.times:
             return Columns.empty()
         empty = Columns.empty()
-        return Columns(persons=_joined(self.persons), times=_joined(self.times),
+        return Columns(persons=_joined(self.persons) if self.with_persons else empty.persons, times=_joined(self.times),
                        ids=_joined(self.ids) if self.full else empty.ids,
                        codes=_joined(self.codes) if self.full else empty.codes, channels=list(self.channels))
 

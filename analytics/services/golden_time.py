@@ -83,7 +83,7 @@ def _default_engine(start, end, is_restricted: bool) -> str:
 def _quarters_columns(event: str, start, end) -> tuple[np.ndarray, np.ndarray]:
     """Quarter hours since 2000 UTC and their event counts, from the event columns of [start, end)."""
     with consistent_read():
-        times = columns_read(names=[event], coverage=columns_coverage(lo=start, hi=end))[event].times
+        times = columns_read(names=[event], coverage=columns_coverage(lo=start, hi=end), persons=False)[event].times
     quarters = times[(times >= us_2000(start)) & (times < us_2000(end))] // _QUARTER_US
     if not len(quarters):
         return quarters, quarters
