@@ -27,7 +27,6 @@ from products.models import (
     TicketChange,
     TicketComment,
     TicketTransition,
-    TrackingPlan,
 )
 from products.services.gates import move_refusal
 from products.services.notifications import notifications_send
@@ -201,10 +200,6 @@ def ticket_update(*, ticket_id: int, actor, version: int, assignees=None, **fiel
                        message=_("%(who)s changed %(fields)s on %(key)s") % {
                            "who": actor.get_username(), "fields": names, "key": ticket.key})
     return ticket
-
-
-def approved_plan(ticket: Ticket) -> TrackingPlan | None:
-    return ticket.plans.filter(status=TrackingPlan.Status.APPROVED).order_by("-version").first()
 
 
 @transaction.atomic
