@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from ops_platform.core.exceptions import ApplicationError
 from ops_platform.core.patterns import MAX_PATTERN_LENGTH, PatternRefused, pattern_compile
@@ -178,7 +179,9 @@ def plan_diff_describe(old: list[dict], new: list[dict]) -> list[dict]:
     lines = []
     for name in diff["added_events"]:
         props = new_by[name].get("properties", [])
-        lines.append({"kind": "added", "text": _("New event %(event)s with %(n)d properties: %(names)s") % {
+        text = ngettext("New event %(event)s with %(n)d property: %(names)s",
+                        "New event %(event)s with %(n)d properties: %(names)s", len(props))
+        lines.append({"kind": "added", "text": text % {
             "event": name, "n": len(props), "names": ", ".join(p["name"] for p in props) or "—"}})
     for name in diff["removed_events"]:
         lines.append({"kind": "removed", "text": _("Event %(event)s removed") % {"event": name}})

@@ -28,7 +28,6 @@ from products.models import (
     TicketChange,
     TicketComment,
     TicketTransition,
-    TrackingPlan,
 )
 from products.services.gates import move_refusal
 from products.services.notifications import notifications_send
@@ -200,10 +199,6 @@ def ticket_update(*, ticket_id: int, actor, version: int, assignees=None, **fiel
     notifications_send(ticket=ticket, recipients=ticket.watchers.all(), exclude=actor,
                        code=texts.CHANGED, params={"who": actor.get_username(), "fields": names, "key": ticket.key})
     return ticket
-
-
-def approved_plan(ticket: Ticket) -> TrackingPlan | None:
-    return ticket.plans.filter(status=TrackingPlan.Status.APPROVED).order_by("-version").first()
 
 
 @transaction.atomic

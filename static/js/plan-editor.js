@@ -91,7 +91,7 @@
       sync();
       check();
     }}, TYPES.map(function (t) {
-      var option = el("option", {value: t, text: labels.types[t] + " (" + t + ")"});
+      var option = el("option", {value: t, text: labels.types[t] === t ? t : labels.types[t] + " (" + t + ")"});
       if (t === (prop.type || "string")) option.selected = true;
       return option;
     }));

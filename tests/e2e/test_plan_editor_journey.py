@@ -109,7 +109,7 @@ def test_pm_builds_the_plan_in_the_form_analyst_approves_move_opens(page, live_s
     with page.expect_navigation():
         page.get_by_test_id("save-plan").click()
     expect(page.get_by_test_id("plan-diff")).to_contain_text("New event signup with 2 properties: referrer, age_group")
-    expect(page.get_by_test_id("plan-diff")).to_contain_text("New event first_order with 1 properties: amount")
+    expect(page.get_by_test_id("plan-diff")).to_contain_text("New event first_order with 1 property: amount")
     _shots(page, screenshot, "gates-plan-editor-en")
     switch_language(page, "zh-hans")
     _shots(page, screenshot, "gates-plan-editor-zh-hans")

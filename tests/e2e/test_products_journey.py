@@ -71,7 +71,7 @@ def test_file_move_to_launch_and_conclude(page, live_server, make_staff, screens
     page.locator("#id_events").fill(json.dumps(PLAN))
     with page.expect_navigation():
         page.get_by_test_id("save-plan").click()
-    expect(page.get_by_test_id("plan-diff")).to_contain_text("New event signup with 1 properties: referrer")
+    expect(page.get_by_test_id("plan-diff")).to_contain_text("New event signup with 1 property: referrer")
     with page.expect_navigation():
         page.get_by_test_id("submit-plan").click()
     expect(page.get_by_test_id("plan-status")).to_have_text("in review")

@@ -112,7 +112,7 @@ def test_saving_shows_the_changes_then_sending_for_review(login, people, ticket)
 
     assert saved.status_code == 302 and saved["Location"].endswith(f"/products/tickets/{ticket.pk}/plan/#changes")
     assert [line["text"] for line in page.context["changes"]] == [
-        "New event coupon_used with 1 properties: order_id",
+        "New event coupon_used with 1 property: order_id",
         "Event coupon_claimed removed",
         "Event coupon_shown: new property city (string, required)",
         "Event coupon_shown: property pack changed: allowed values small, large → small, large, huge",
