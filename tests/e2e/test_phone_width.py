@@ -232,8 +232,9 @@ def demo_extras() -> None:
 def phone_context(browser):
     contexts = []
 
-    def make(viewport=PHONE):
-        context = browser.new_context(locale="en-US", viewport=viewport, extra_http_headers={"Accept-Language": "en"})
+    def make(viewport=PHONE, javascript=True):
+        context = browser.new_context(locale="en-US", viewport=viewport, extra_http_headers={"Accept-Language": "en"},
+                                      java_script_enabled=javascript)
         context.set_default_timeout(DEFAULT_TIMEOUT_MS)
         contexts.append(context)
         return context
@@ -320,3 +321,15 @@ def test_the_menu_button_opens_and_closes_the_navigation(phone_context, live_ser
     expect(nav.get_by_role("link", name="Merchants")).to_have_attribute("aria-current", "page")
     assert page.evaluate(OVERFLOW) is None
     screenshot(page, "wide-merchants")
+
+
+def test_without_javascript_the_navigation_stays_open(phone_context, live_server, make_staff):
+    """The menu button needs JavaScript; without it (css/noscript.css) there is no button and the links show."""
+    staff = make_staff(Role.MERCHANT_OPS, username="no_script_op")
+    page = phone_context(javascript=False).new_page()
+    log_in(page, live_server, staff.username, PASSWORD)
+
+    expect(page.get_by_test_id("whoami")).to_be_visible()
+    expect(page.get_by_test_id("nav-toggle")).to_be_hidden()
+    expect(page.locator("nav.mainnav").get_by_role("link", name="Merchants")).to_be_visible()
+    assert page.evaluate(OVERFLOW) is None
