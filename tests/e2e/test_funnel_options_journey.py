@@ -109,3 +109,24 @@ def test_analyst_filters_breaks_down_and_excludes_in_a_funnel(page, live_server,
     screenshot(page, "funnel-options-zh-narrow")
     switch_language(page, "en")
     screenshot(page, "funnel-options-en-narrow")
+
+
+def test_analyst_breaks_retention_down_by_a_property(page, live_server, shop, screenshot):
+    """Retention by the UTM source of each customer's first visit: 10 baidu and 10 wechat customers, of whom those
+    who paid (the same day) are retained on day 0."""
+    log_in(page, live_server, "e2e_funnel_analyst", PASSWORD)
+    page.goto(live_server.url + "/analytics/retention/?cohort_event=visit&return_event=order_paid&period=day"
+              "&periods=3&date_from=2026-03-01&date_to=2026-03-07")
+    page.locator("#id_breakdown").fill("properties.utm_source")
+    page.get_by_test_id("run-report").click()
+
+    expect(page).to_have_url(re.compile(r"breakdown=properties.utm_source"))
+    breakdown = page.get_by_test_id("retention-breakdown")
+    expect(breakdown.locator("h2")).to_have_text("By utm_source of the cohort event")
+    expect(page.get_by_test_id("retention-breakdown-baidu").locator(".cohort-size")).to_have_text("10")
+    expect(page.get_by_test_id("retention-breakdown-wechat").locator("td").first).to_have_text("50.0%")
+    assert page.console_errors == []
+    screenshot(page, "retention-breakdown-en")
+    switch_language(page, "zh-hans")
+    expect(breakdown.locator("h2")).to_have_text("按同期群事件的 utm_source")
+    screenshot(page, "retention-breakdown-zh")
