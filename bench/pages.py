@@ -22,7 +22,6 @@ import re
 import statistics
 import sys
 import time
-from pathlib import Path
 
 from _common import ROOT, machine, manage, postgres_available, scratch_postgres
 
