@@ -74,9 +74,10 @@ NOTES = """What changed for these figures (issue 17): the tracking checks read e
 properties only (properties as text, parsed with orjson) and the few examples by id afterwards — a timestamp and a
 uuid converted per row cost more than the checks: `/products/tracking-health/` 5.1 s → 2.0 s on 36k planned events
 of the week in one profile, same answers (tests/products/test_tracking.py); the merchant page reuses its live funnel
-and retention for 10 minutes per merchant and report day and says when they were computed (its cold run is the
-first column). The machine was shared (1-minute load 12–19 on 2 cores while other sessions ran their tests), so
-every figure is several times a quiet machine's. Pages left over 1 s in some runs: the funnel and retention report
+and retention for 10 minutes per merchant and report day and says when they were computed (a cold open computes
+them: 1.2–2.1 s under this load; a run within 10 minutes of another finds them computed). The machine was
+shared (1-minute load 12–19 on 2 cores while other sessions ran their tests), so every figure is several times a
+quiet machine's. Pages left over 1 s in some runs: the funnel and retention report
 pages (their default report is computed live over the demo's 361k events), tracking health, referral and the
 home page's cold run — not changed further here."""
 
