@@ -47,6 +47,7 @@
       allowEmptyOption: !multiple,
       hideSelected: multiple,
       closeAfterSelect: !multiple,
+      clearAfterSelect: true,
       placeholder: select.getAttribute("placeholder") || text("type_to_search", "Type to search"),
       render: {
         no_results: message("no_results", "No results"),
@@ -63,6 +64,13 @@
     }
     var picker = new window.TomSelect(select, config);
     picker.wrapper.classList.add("picker");
+    // A search answered (or a debounced keystroke handled) after the person left the picker must not reopen it: Tom
+    // Select's open() takes the focus back, so the list covered the form's button under the pointer.
+    var open = picker.open.bind(picker);
+    picker.open = function () {
+      if (!picker.wrapper.contains(document.activeElement)) { return; }
+      return open();
+    };
     if (select.getAttribute("aria-label") && picker.control_input) {
       picker.control_input.setAttribute("aria-label", select.getAttribute("aria-label"));
     }

@@ -104,8 +104,11 @@ def test_create_a_session_enrol_merchants_and_mark_attendance(page, live_server,
         form.get_by_role("button", name="Add session").click()
     expect(page.locator("h1")).to_contain_text("C101 Getting started")
 
-    page.get_by_test_id("enrol-form").locator("select[name=merchants]").select_option(
-        label=["T0001 Bun Shop", "T0002 Rice Bowl"])
+    picker = page.get_by_test_id("enrol-form").locator(".ts-control input")  # a searchable picker (pickers.js)
+    for typed, label in (("Bun", "T0001 Bun Shop"), ("T0002", "T0002 Rice Bowl")):
+        picker.fill(typed)
+        page.locator(".ts-dropdown .option", has_text=label).click()
+    page.locator("h1").click()  # leave the picker: its list of options closes
     with page.expect_navigation():
         page.get_by_test_id("enrol").click()
     expect(page.get_by_test_id("enrolments")).to_contain_text("T0001 Bun Shop")
