@@ -359,3 +359,58 @@ def test_digest_workbook_is_inert(client_for, make_staff):
     assert response.status_code == 200, response.content[:500]
     strings = xlsx_strings(assert_xlsx_is_inert(response.content))
     assert {"=HYPERLINK(\"http://x\")", "@M1", "-1+1"} <= strings
+
+
+# The other reports' files (ops_platform/core/report_files.py): channel quality, RFM, life cycle, tiers, tickets
+
+
+@pytest.fixture
+def hostile_reports(hostile_customers, make_staff):
+    from merchants.models import Tier
+    from tests.factories import TicketFactory
+
+    MerchantFactory(code="@M1", name="=HYPERLINK(\"http://x\")", tier=Tier.POTENTIAL, health_score=99)
+    TicketFactory(title="=cmd|' /C calc'!A0", labels=["-1+1"], requester=make_staff(Role.PM, username="+pm"))
+
+
+REPORT_FILES = ["/users/channels/export/", "/users/lifecycle/export/", "/users/rfm/export/",
+                "/users/customers/export/", "/merchants/tiers/export/", "/products/tickets/export/",
+                "/products/tickets/mine/export/"]
+
+
+@pytest.mark.parametrize("file_format", ["csv", "xlsx"])
+@pytest.mark.parametrize("url", REPORT_FILES)
+def test_every_report_file_is_inert(client_for, hostile_reports, url, file_format):
+    response = client_for(Role.ADMIN).get(url, {"file_format": file_format})
+
+    assert response.status_code == 200, url
+    if file_format == "csv":
+        text = body(response)
+        assert_csv_is_inert(text)
+    else:
+        assert_xlsx_is_inert(response.content)
+
+
+def test_the_hostile_values_are_still_there_to_read(client_for, hostile_reports):
+    client = client_for(Role.ADMIN)
+
+    tickets = body(client.get("/products/tickets/export/"))
+    tiers = xlsx_strings(assert_xlsx_is_inert(client.get("/merchants/tiers/export/?file_format=xlsx").content))
+    channels = body(client.get("/users/channels/export/"))
+
+    assert "'=cmd|' /C calc'!A0" in tickets and "'+pm" in tickets
+    assert {"@M1", "=HYPERLINK(\"http://x\")"} <= tiers
+    assert "'@evil" in channels
+
+
+def test_a_ticket_list_file_reads_in_a_fixed_number_of_queries(client_for, db, django_assert_max_num_queries):
+    from tests.factories import TicketFactory
+
+    client = client_for(Role.PM)
+    for n in range(40):
+        TicketFactory(title=f"Ticket {n}")
+
+    with django_assert_max_num_queries(12):  # session, user, count, the tickets, their assignees (one chunk)
+        text = body(client.get("/products/tickets/export/"))
+
+    assert len(csv_rows(text)) == 41

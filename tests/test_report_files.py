@@ -270,3 +270,12 @@ def test_every_new_report_is_a_choice_of_the_export_api(api_client_for, db, kind
 
     assert response.status_code == 200, response.content[:300]
     assert openpyxl.load_workbook(io.BytesIO(response.content)).worksheets
+
+
+def test_the_exports_page_lists_a_jobs_parameters_as_a_reader_reads_them(client_for, make_staff):
+    analyst = make_staff(Role.ANALYST)
+    ExportJob.objects.create(kind="tickets", params={"status": ["proposed", "triaged"], "open": ["on"]},
+                             created_by=analyst)
+    html = client_for(Role.ADMIN).get("/analytics/exports/").content.decode()
+
+    assert "status=proposed|triaged" in html and "open=on" in html  # (JSON keys in the database's order)
