@@ -7,6 +7,7 @@ from __future__ import annotations
 from urllib.parse import urlencode
 
 from django.contrib import messages
+from django.core.exceptions import PermissionDenied
 from django.http import QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -230,6 +231,8 @@ def name_mappings(request):
                                     scope=data["scope"])
             try:
                 if request.POST.get("action") == "save":
+                    if not can(request.user, Area.EVENT_NAMES, Action.CHANGE):  # should reading ever be opened
+                        raise PermissionDenied("Your role does not allow this change.")
                     naming.name_mapping_create(draft=draft, created_by=request.user)
                     messages.success(request, _("Mapping saved: events received from now on are renamed."))
                     return redirect("analytics:name-mappings")

@@ -38,7 +38,7 @@ from _common import (
     start_gunicorn,
     write_results_section,
 )
-from ingest_http import count_events, reset, synthetic_events
+from ingest_http import count_events, cpu_snapshot, cpu_spent, reset, synthetic_events
 
 SECTION = "## Tracking SDK endpoints"
 
@@ -113,6 +113,7 @@ def main() -> list[str]:
     parser.add_argument("--workers", type=int, default=None)
     parser.add_argument("--clients", type=int, default=None)
     parser.add_argument("--port", type=int, default=18766)
+    parser.add_argument("--database", default="opsbench_ingest_sdk", help="The scratch database (dropped first).")
     parser.add_argument("--no-write", action="store_true")
     args = parser.parse_args()
     if args.workers is None:
@@ -121,7 +122,7 @@ def main() -> list[str]:
         args.clients = args.workers + 3
     if not postgres_available():
         sys.exit("PostgreSQL is not reachable (BENCH_PG_URL): this benchmark needs it.")
-    database_url = scratch_postgres("opsbench_ingest_sdk")
+    database_url = scratch_postgres(args.database)
     env = {"DATABASE_URL": database_url}
     manage("migrate", "--no-input", env=env)
     raw_key = manage("create_ingest_key", "bench", env=env).stdout.rstrip("\n").splitlines()[-1]
@@ -144,6 +145,7 @@ def main() -> list[str]:
             "/api/v1/ingest/segment/v1/batch", {**json_headers, "Authorization": basic}, identity_bodies),
     }
     rates: dict[str, list[float]] = {name: [] for name in paths}
+    cpu_ms: dict[str, list[float]] = {name: [] for name in paths}  # server side (gunicorn + PostgreSQL) per 1,000
     merges: list[tuple[int, int]] = []
     server = start_gunicorn(server_env, args.port, args.workers)
     load_before = os.getloadavg()[0]
@@ -153,7 +155,10 @@ def main() -> list[str]:
                 reset(database_url)
                 with psycopg.connect(database_url, autocommit=True) as conn:
                     conn.execute("TRUNCATE analytics_personmerge, analytics_personfacts")
+                before = cpu_snapshot(server.pid, database_url)
                 elapsed, accepted, failures, _cpu = send_bodies(args.port, path, headers, bodies, args.clients)
+                spent = cpu_spent(before, cpu_snapshot(server.pid, database_url))
+                cpu_ms[name].append((spent["server"] + spent["database"]) * 1000 / args.events * 1000)
                 stored = count_events(database_url)
                 expected = args.events + (links if "identity" in name else 0)
                 if failures or stored != expected:
@@ -161,22 +166,33 @@ def main() -> list[str]:
                 rates[name].append(args.events / elapsed)
                 if "identity" in name:
                     merges.append(merged(database_url))
-                print(f"run {run + 1} {name}: {args.events / elapsed:,.0f} events/s ({elapsed:.1f} s)", flush=True)
+                print(f"run {run + 1} {name}: {args.events / elapsed:,.0f} events/s ({elapsed:.1f} s), server CPU "
+                      f"{cpu_ms[name][-1]:.0f} ms per 1,000, load {os.getloadavg()[0]:.1f}", flush=True)
     finally:
         server.send_signal(signal.SIGTERM)
         server.wait(timeout=30)
-    reference = median(rates["`POST /api/v1/events/batch/`"])
+    load_after = os.getloadavg()[0]
+    batch_api = "`POST /api/v1/events/batch/`"
     lines = [
         SECTION, "",
         f"Machine: {machine()}; gunicorn ({args.workers} sync workers, DEBUG off) and PostgreSQL on 127.0.0.1, "
-        f"{args.clients} client processes (load average {load_before:.1f} at the start; the machine is shared). "
+        f"{args.clients} client processes (1-minute load average {load_before:.1f} at the start, {load_after:.1f} at "
+        f"the end; the machine is shared). "
         f"Data: {args.events:,} synthetic canonical events of {args.customers:,} customers (bench/ingest_http.py), "
         f"batches of {args.batch:,}, each path from an empty events table; paths alternate within each run.", "",
-        "| path | median events/s | ratio to the batch API | runs (events/s) |", "|---|---|---|---|",
+        "Ratios: each run's rate over the same run's batch API rate (paired, the paths alternate), median of the "
+        "runs; server CPU: the gunicorn workers' and their PostgreSQL backends' CPU time (from /proc, as in "
+        "bench/ingest_http.py) per 1,000 events, which moves less than the wall clock with other work on the "
+        "machine.", "",
+        "| path | median events/s | ratio to the batch API (runs) | server CPU ms per 1,000 events (runs) | "
+        "CPU ratio to the batch API |", "|---|---|---|---|---|",
     ]
+    reference_cpu = median(cpu_ms[batch_api])
     for name, values in rates.items():
-        lines.append(f"| {name} | {median(values):,.0f} | {median(values) / reference:.2f} | "
-                     f"{', '.join(f'{v:,.0f}' for v in values)} |")
+        ratios = [value / base for value, base in zip(values, rates[batch_api], strict=True)]
+        lines.append(f"| {name} | {median(values):,.0f} | {median(ratios):.2f} "
+                     f"({', '.join(f'{r:.2f}' for r in ratios)}) | {median(cpu_ms[name]):.0f} "
+                     f"({', '.join(f'{c:.0f}' for c in cpu_ms[name])}) | {median(cpu_ms[name]) / reference_cpu:.2f} |")
     if merges:
         lines += ["", f"Identity run: {merges[-1][0]:,} merges re-pointed {merges[-1][1]:,} anonymous events "
                       f"({links:,} identify messages, one per anonymous customer's first sign-up)."]

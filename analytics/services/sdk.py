@@ -347,8 +347,10 @@ def segment_translate(messages: list, *, default_type: str | None = None, now: d
         if errors:
             out.reject(index, errors)
             continue
-        event = {"track": msg.get("event"), "page": VISIT, "screen": VISIT}.get(kind, kind)
-        extra = _segment_extra(kind, msg, context) if context or kind in ("page", "screen", "group") else None
+        event = msg.get("event") if kind == "track" else VISIT if kind in ("page", "screen") else kind
+        extra = None
+        if kind != "track" or "campaign" in context or "referrer" in context:
+            extra = _segment_extra(kind, msg, context)
         if extra:
             properties = {**extra, **properties}
         links = None
