@@ -228,7 +228,7 @@ def demo(db):
 
 def demo_extras() -> None:
     """What the demo does not make and some pages need: an insight shared with everyone, a merchant operator's
-    dashboard holding it (a chart and a number) with a subscription, an ingestion key."""
+    dashboard holding it (a chart and a number) with a subscription, an ingestion key, an SDK event-name mapping."""
     admin, operator = Staff.objects.get(username="admin"), Staff.objects.get(username="merchant_ops")
     insight = insight_create(user=admin, kind="aarrr", params={}, name="AARRR of the month",
                              date_range="last_30_days", visibility=Visibility.EVERYONE)
@@ -238,6 +238,9 @@ def demo_extras() -> None:
     subscription_create(user=operator, frequency="weekly", at=time(8), dashboard_id=dashboard.pk,
                         recipient_ids=[operator.pk])
     ingest_key_create(name="marketplace-prod", created_by=admin)
+    from analytics.services.naming import Draft, name_mapping_create
+
+    name_mapping_create(draft=Draft.of(kind="event", source="Order Completed", target="order_paid"), created_by=admin)
 
 
 @pytest.fixture
