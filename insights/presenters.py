@@ -307,7 +307,8 @@ def _team_alerts(result: dict) -> dict:
     number = _number(len(alerts), "int", _("Alerts"))
     table = {"columns": [_column("day", _("Day"), "date"), _column("severity", _("Severity")),
                          _column("alert", _("Alert")), _column("details", _("Details"))],
-             "rows": [[a["day"], a["severity"], a.get("titles", {}).get(language) or a.get("titles", {}).get("en"),
+             "rows": [[a["day"], code_label("alert_severity", a["severity"]),
+                       a.get("titles", {}).get(language) or a.get("titles", {}).get("en"),
                        a.get("messages", {}).get(language) or a.get("messages", {}).get("en")] for a in alerts]}
     return {"chart": None, "number": number, "table": table}
 

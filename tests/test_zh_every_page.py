@@ -171,7 +171,7 @@ def _json_labels(value, shown: bool = False):
     """The strings a script shows from a json_script block: those under label-like keys, not the codes beside."""
     if isinstance(value, dict):
         for key, inner in value.items():
-            yield from _json_labels(inner, shown or key in LABEL_KEYS)
+            yield from _json_labels(inner, shown or key in LABEL_KEYS or key.endswith("_label"))
     elif isinstance(value, list):
         for inner in value:
             yield from _json_labels(inner, shown)

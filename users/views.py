@@ -16,6 +16,7 @@ from django.views.decorators.http import require_POST
 
 from ops_platform.core import exports
 from ops_platform.core.exceptions import ApplicationError
+from ops_platform.core.labels import with_channel_labels
 from ops_platform.core.pagination import list_page
 from ops_platform.core.permissions import role_required
 from ops_platform.core.report_files import report_download
@@ -141,6 +142,7 @@ def channels(request):
                "spend": list(selectors.channel_spend_list()[:100])}
     if span:
         context["quality"] = selectors.channel_quality(date_from=span["date_from"], date_to=span["date_to"])
+        with_channel_labels(context["quality"]["channels"])
     return render(request, "users/channels.html", context, status=200 if span else 400)
 
 
@@ -400,7 +402,8 @@ def referral(request):
     can_records = can(request.user, Area.CUSTOMER_RECORDS)
     context = {"form": form, "can_records": can_records}
     if span:
-        context["k_factor"] = selectors.referral_k_factor(date_from=span["date_from"], date_to=span["date_to"])
+        context["k_factor"] = with_channel_labels(
+            selectors.referral_k_factor(date_from=span["date_from"], date_to=span["date_to"]))
     if can_records:
         referrers = selectors.referral_referrers()
         context.update(top=referrers["top"], fraud=referrers["fraud_signals"], unresolved=referrers["unresolved"])

@@ -46,7 +46,15 @@ vocabulary_register("channel", {
     "direct": _("direct"),
     "(none)": _("(none)"),
     "(other)": _("(other)"),
+    "(unresolved)": _("(unresolved referrer)"),
 })
+
+
+def with_channel_labels(rows: list[dict]) -> list[dict]:
+    """Add ``channel_label`` beside each row's ``channel`` code (what a chart script shows); the rows, changed."""
+    for row in rows:
+        row["channel_label"] = code_label("channel", row.get("channel"))
+    return rows
 
 # What the engines put for a missing or a folded-away breakdown value (DESIGN.md: "(none)", "(other)").
 BREAKDOWN_PLACEHOLDERS = {"(none)": _("(none)"), "(other)": _("(other)")}

@@ -171,10 +171,11 @@
 
     /* Referral: K-factor per month (x) and referrer channel (one bar per channel); the month in progress hatched. */
     "referral-k": function (canvas, rows) {
-      const months = [], channels = [];
+      const months = [], channels = [], names = {};
       rows.forEach(function (r) {
         if (months.indexOf(r.month) < 0) months.push(r.month);
         if (channels.indexOf(r.channel) < 0) channels.push(r.channel);
+        names[r.channel] = r.channel_label || r.channel;  // the label in the reader's language (core/labels.py)
       });
       const partial = months.map(function (m) {
         const row = rows.find(function (r) { return r.month === m && r.partial; });
@@ -182,7 +183,7 @@
       });
       return {type: "bar",
         data: {labels: months, datasets: channels.map(function (c, i) {
-          return partialBars({label: c, backgroundColor: PALETTE[i % PALETTE.length], data: months.map(function (m) {
+          return partialBars({label: names[c], backgroundColor: PALETTE[i % PALETTE.length], data: months.map(function (m) {
             return (rows.find(function (r) { return r.month === m && r.channel === c; }) || {}).k_factor || 0;
           })}, partial);
         })},
@@ -217,7 +218,7 @@
         data: {labels: Array.from({length: Math.max.apply(null, [0].concat(rows.map(function (r) { return r.curve.length; })))},
                                   function (_, i) { return i + 1; }),
                datasets: rows.map(function (r, i) {
-                 return {label: r.channel, data: r.curve, borderColor: PALETTE[i % PALETTE.length], pointRadius: 0,
+                 return {label: r.channel_label || r.channel, data: r.curve, borderColor: PALETTE[i % PALETTE.length], pointRadius: 0,
                          tension: 0.2, spanGaps: false};
                })},
         options: Object.assign({}, BASE, {scales: {x: {ticks: {maxTicksLimit: 10}}, y: {beginAtZero: true}}})};

@@ -98,8 +98,10 @@ def test_channel_alerts_compare_the_last_complete_week_with_the_one_before(monke
         "channel:wechat", date(2026, 11, 16), "user_ops", "user_ops")
     assert result.created == 1
     with translation.override("en"):
-        assert alert.title == "Channel wechat: customer quality dropped"
+        assert alert.title == "Channel WeChat: customer quality dropped"  # the channel code by its label
         assert "activation rate 50.0% → 30.0%" in alert.message
+    with translation.override("zh-hans"):
+        assert alert.title.startswith("渠道 微信")
 
 
 # Merchants at risk

@@ -45,8 +45,8 @@ def test_analyst_reads_the_overview_and_exports_it(page, live_server, make_staff
     expect(page.get_by_test_id("stage-revenue").locator(".kpi-value")).to_have_text("¥60")
     rows = page.get_by_test_id("channel-table").locator("tbody tr")
     expect(rows).to_have_count(2)
-    expect(rows.nth(0).locator("td").nth(0)).to_have_text("douyin")
-    expect(rows.nth(1).locator("td")).to_have_text(["wechat", "1", "100%", "0%", "¥60", "¥60.00", "0"])
+    expect(rows.nth(0).locator("td").nth(0)).to_have_text("Douyin")  # the channel by its label
+    expect(rows.nth(1).locator("td")).to_have_text(["WeChat", "1", "100%", "0%", "¥60", "¥60.00", "0"])
     expect(page.locator("#chart-acquisition")).to_be_visible()
     screenshot(page, "aarrr-overview-en")
 

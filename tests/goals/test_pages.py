@@ -71,7 +71,7 @@ def test_the_goal_page_shows_history_and_what_moved_it(client, team_setup, tree_
     html = response.content.decode()
     assert response.status_code == 200
     assert 'id="goal-chart"' in html and "goal-chart-data" in html
-    assert html.index("wechat") < html.index("douyin")  # the larger channel first
+    assert html.index("WeChat") < html.index("Douyin")  # the larger channel first (by its label)
     assert "Edit" not in html  # an outsider reads, does not change
 
 
