@@ -18,12 +18,9 @@ Semantics ("Metric semantics"), for event E, local dates D1…D2 and interval I 
 - ``compare``: the same series over the previous range of the same number of days (D1−n … D1−1), marked
   ``"compare": true``, after the current ones, with the current range's breakdown values.
 
-Three engines answer identically: SQL on PostgreSQL (one grouped statement per range, periods found by
-``width_bucket`` over the local period starts, no per-row time-zone conversion); on PostgreSQL too, for a count of
-events or customers with no breakdown and no filter, the event columns (``analytics.services.columns``: the times,
-and the persons for ``unique``, of the packed days, each placed in its period by a binary search over the period
-starts — the way the funnel reads them); and pandas over the same filtered rows (SQLite). The brute-force reference
-in tests/analytics holds all three.
+Two engines answer identically: SQL on PostgreSQL (one grouped statement per range, periods found by
+``width_bucket`` over the local period starts, no per-row time-zone conversion) and pandas over the same filtered
+rows (SQLite). The brute-force reference in tests/analytics holds both.
 """
 
 from __future__ import annotations
@@ -36,7 +33,6 @@ import pandas as pd
 from django.db import connection, transaction
 
 from analytics.models import Event
-from analytics.services.columns import columns_coverage, columns_fit, columns_read, consistent_read, us_2000
 from analytics.services.filters import (
     NONE_VALUE,
     OTHER_VALUE,
@@ -44,7 +40,6 @@ from analytics.services.filters import (
     JsonText,
     PropertyFilter,
     events_where,
-    restricted,
     top_values,
 )
 from analytics.services.funnel import WORK_MEM
@@ -71,13 +66,11 @@ def trends_compute(*, event: str, measure: str = "total", property: str | None =
         raise ValueError(f"measure {measure!r} needs a property")
     if not 1 <= breakdown_limit <= MAX_BREAKDOWN_LIMIT:
         raise ValueError("breakdown_limit is 1…25")
+    engine = engine or ("sql" if connection.vendor == "postgresql" else "pandas")
     spec = _Spec(event=event, measure=measure, property=property if measure in VALUE_MEASURES else None,
                  interval=interval, breakdown=breakdown, where=tuple(where), people=people,
                  exclude_people=exclude_people)
-    engine = engine or _default_engine(spec, date_from, date_to, compare=compare)
-    if engine == "columns" and not spec.columns_can():
-        raise ValueError("the event columns count events or customers without a breakdown or a filter")
-    run = {"sql": _run_sql, "pandas": _run_pandas, "columns": _run_columns}[engine]
+    run = _run_sql if engine == "sql" else _run_pandas
     current = run(spec, date_from, date_to, breakdown_limit, keep=None)
     result = {"interval": interval, "event": event, "measure": measure, "property": spec.property,
               "breakdown": breakdown, "date_from": date_from.isoformat(), "date_to": date_to.isoformat(),
@@ -92,27 +85,10 @@ def trends_compute(*, event: str, measure: str = "total", property: str | None =
     return result
 
 
-def _default_engine(spec: _Spec, date_from: date, date_to: date, *, compare: bool) -> str:
-    """pandas off PostgreSQL; there, the event columns when they can answer and the range (with the compared one
-    before it) fits them (``columns_fit``), else SQL."""
-    if connection.vendor != "postgresql":
-        return "pandas"
-    if spec.columns_can():
-        first = date_from - timedelta(days=(date_to - date_from).days + 1) if compare else date_from
-        if columns_fit(lo=local_day_start(first), hi=local_day_start(date_to + timedelta(days=1))):
-            return "columns"
-    return "sql"
-
-
 class _Spec:
     def __init__(self, *, event, measure, property, interval, breakdown, where, people, exclude_people):
         self.event, self.measure, self.property, self.interval = event, measure, property, interval
         self.breakdown, self.where, self.people, self.exclude_people = breakdown, where, people, exclude_people
-
-    def columns_can(self) -> bool:
-        """The event columns hold times and persons, no properties: a count, over everyone, without a breakdown."""
-        return (self.measure in ("total", "unique") and not self.breakdown
-                and not restricted(where=self.where, people=self.people, exclude_people=self.exclude_people))
 
     def rows(self, date_from: date, date_to: date):
         """The events read, as a values queryset: timestamp, person_id, and ``v`` (breakdown text) and ``x`` (the
@@ -235,25 +211,6 @@ def _run_sql(spec: _Spec, date_from: date, date_to: date, limit: int, *, keep: l
     if other is None:
         other = OTHER_VALUE in groups
     return _Result(groups, list(keep), other)
-
-
-# The event columns: the times (and persons) of the range's packed days and of its unpacked edges, in numpy.
-
-
-def _run_columns(spec: _Spec, date_from: date, date_to: date, limit: int, *, keep: list[str] | None) -> _Result:
-    lo, hi = local_day_start(date_from), local_day_start(date_to + timedelta(days=1))
-    unique = spec.measure == "unique"
-    with consistent_read():
-        read = columns_read(names=[spec.event], coverage=columns_coverage(lo=lo, hi=hi), persons=unique)[spec.event]
-    inside = (read.times >= us_2000(lo)) & (read.times < us_2000(hi))
-    bounds = np.array([us_2000(moment) for moment in _bounds(date_from, date_to, spec.interval)], np.int64)
-    period = np.searchsorted(bounds, read.times[inside], side="right") - 1
-    if unique:  # each (period, person) once
-        persons = read.persons[inside]
-        if len(persons):
-            period = np.unique(period * (int(persons.max()) + 1) + persons) // (int(persons.max()) + 1)
-    counts = np.bincount(period, minlength=len(bounds))
-    return _Result({None: {int(index): int(counts[index]) for index in np.flatnonzero(counts)}}, None, False)
 
 
 # pandas: the same rows read into a frame (SQLite, and the second engine the tests hold against the reference).

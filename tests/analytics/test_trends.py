@@ -14,13 +14,11 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from django.conf import settings as django_settings
 from django.db import transaction
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from analytics.models import Person
-from analytics.services.columns import columns_build, columns_build_day
 from analytics.services.filters import where_parse
 from analytics.services.loading import EventRow, events_load
 from analytics.services.stickiness import stickiness_compute
@@ -29,7 +27,6 @@ from tests.analytics import reports_reference as ref
 from tests.analytics.conftest import ENGINES
 
 pytestmark = pytest.mark.django_db
-ENGINES_DB = django_settings.DATABASES["default"]["ENGINE"]
 
 BASE = date(2026, 11, 19)  # a Thursday, a week before the pinned today; the grid reaches December
 ZONES = ["Asia/Shanghai", "America/New_York"]
@@ -226,44 +223,3 @@ def test_stickiness_on_a_fixed_random_set(settings, tz):
         result = stickiness_compute(event="a", date_from=date_from, date_to=date_to)
         expected = ref.stickiness(plain, event="a", date_from=date_from, date_to=date_to, tz=tz)
         assert _same({key: result[key] for key in expected}, expected)
-
-
-@pytest.mark.skipif("postgresql" not in ENGINES_DB, reason="event columns are kept on PostgreSQL only")
-@pytest.mark.parametrize("tz", ZONES)
-@HYPOTHESIS
-@given(rows=event_sets(), later=event_sets(), built=st.one_of(st.just("every day"), st.sets(st.integers(-12, 4))),
-       measure=st.sampled_from(["total", "unique"]), interval=st.sampled_from(["day", "week", "month"]),
-       first_day=st.integers(-8, 6), span=st.integers(0, 12), compare=st.booleans())
-def test_trends_on_event_columns_match_the_reference(settings, tz, rows, later, built, measure, interval, first_day,
-                                                     span, compare):
-    """Counts of events and customers without a breakdown or a filter, from the event columns — some days built,
-    more events written afterwards (on built days too) — as the reference counts them on all the events."""
-    settings.TIME_ZONE = tz
-    date_from = BASE + timedelta(days=first_day)
-    date_to = date_from + timedelta(days=span)
-
-    def check():
-        plain = _load(rows, tz)
-        if built == "every day":  # the pinned today is BASE + 6: the last day that can be built is BASE + 4
-            columns_build(through=BASE + timedelta(days=4))
-        else:
-            for offset in sorted(built):
-                columns_build_day(BASE + timedelta(days=offset))
-        plain += _load(later, tz)
-
-        result = trends_compute(event="a", measure=measure, interval=interval, date_from=date_from, date_to=date_to,
-                                compare=compare, engine="columns")
-
-        expected = ref.trends(plain, event="a", measure=measure, prop=None, interval=interval, date_from=date_from,
-                              date_to=date_to, tz=tz, breakdown=None, limit=1, where=[], compare=compare,
-                              people=None)
-        assert _same(_shape(result), expected), (_shape(result), expected)
-
-    _rolled_back(check)
-
-
-def test_the_event_columns_answer_only_counts_without_a_breakdown_or_a_filter(db):
-    for kwargs in ({"measure": "sum", "property": "amount"}, {"breakdown": "kind"},
-                   {"where": where_parse(["properties.kind:eq:x"])}, {"people": Person.objects.none()}):
-        with pytest.raises(ValueError, match="event columns"):
-            trends_compute(event="a", date_from=BASE, date_to=BASE, engine="columns", **kwargs)
