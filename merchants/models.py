@@ -18,7 +18,8 @@ class LossReason(models.Model):
     """The managed list of reasons a merchant was lost or terminated."""
 
     name = models.CharField(_("name"), max_length=100, unique=True)
-    active = models.BooleanField(_("active"), default=True)
+    active = models.BooleanField(_("offered"), default=True,
+                                 help_text=_("Offered when a merchant is lost or terminated."))
 
     class Meta:
         ordering = ["name"]
