@@ -332,6 +332,7 @@ SPECTACULAR_SETTINGS = {
         "TeamKindEnum": "goals.models.Team.Kind",
         "GoalLevelEnum": "goals.models.Goal.Level",
         "GoalMetricEnum": "goals.models.Metric",
+        "NameMappingKindEnum": "analytics.models.NameMapping.Kind",
     },
 }
 
