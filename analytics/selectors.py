@@ -34,6 +34,7 @@ from analytics.services import trends as _trends
 from analytics.services.exports import ABANDONED_EXPORT_ERROR, STUCK_IN_QUEUE_ERROR
 from analytics.services.filters import unknown_names as _unknown_names
 from analytics.services.keys import ingest_key_hash
+from analytics.services.naming import CANONICAL_EVENTS
 from ops_platform.core.periods import (
     DAY,
     WEEK,
@@ -265,14 +266,15 @@ def event_names(*, limit: int = 200) -> list[str]:
 
 def event_names_unknown(*, names: list[tuple[str, str]]) -> dict[str, list[str]]:
     """Messages for the event names never stored, by the place they were written: ``names`` are (place, name) pairs;
-    each message lists the nearest known names (the reports' ``where=`` and step checks say the same). Empty when no
-    event is stored at all (a fresh install: nothing to compare with). One query."""
+    each message lists the nearest known names (the reports' ``where=`` and step checks say the same). The canonical
+    events the metrics read are always known, stored yet or not (a young install has no ``order_paid`` before its
+    first order). Empty when no event is stored at all (a fresh install: nothing to compare with). One query."""
     if not names:
         return {}
     known = event_names(limit=10_000)
     if not known:
         return {}
-    return _unknown_names(events=names, properties=[], known_events=known)
+    return _unknown_names(events=names, properties=[], known_events=sorted({*known, *CANONICAL_EVENTS}))
 
 
 def report_last_day() -> date:

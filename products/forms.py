@@ -122,7 +122,7 @@ JSON_PROBLEMS = {
     "Expecting ':' delimiter": _("a colon is missing after the name"),
     "Extra data": _("there is more text after the end of the JSON"),
     "Unterminated string starting at": _("a text in quotes is not closed"),
-    "Invalid control character at": _("a line break or tab inside quotes (write \\n or \\t)"),
+    "Invalid control character at": _("a line break or tab inside quotes (escape it with a backslash)"),
 }
 
 

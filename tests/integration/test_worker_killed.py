@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 import uuid
+from datetime import UTC, datetime
 
 import psycopg
 import pytest
@@ -36,11 +37,11 @@ VISIBILITY_SECONDS = 3
 REDELIVERY_TIMEOUT = 90
 
 
-def _start_worker(queue: str, redis_url: str, log_path):
+def _start_worker(queue: str, redis_url: str, log_path, at=None):
     env = dict(os.environ, DATABASE_URL=test_database_url(), REDIS_URL=redis_url,
                DJANGO_SETTINGS_MODULE="ops_platform.settings", CELERY_VISIBILITY_TIMEOUT=str(VISIBILITY_SECONDS))
     env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
-    command = [sys.executable, "-m", "tests.pinned_clock", timezone.now().isoformat(),
+    command = [sys.executable, "-m", "tests.pinned_clock", (at or timezone.now()).isoformat(),
                "celery", "-A", "ops_platform", "worker", "--pool=solo", "--concurrency=1", "-Q", queue,
                "-n", f"{queue}-{uuid.uuid4().hex[:4]}@{socket.gethostname()}", "--without-heartbeat",
                "--without-gossip", "--without-mingle", "-l", "INFO"]
@@ -75,6 +76,13 @@ def test_a_task_whose_worker_was_killed_finishes_on_another_with_the_clean_rows(
     yesterday, rows = yesterday_events()
     events_load(rows)
     queue = f"it-killed-{uuid.uuid4().hex[:10]}"
+    # Redis keeps every worker's unacknowledged messages in one index per database, scored by the delivering worker's
+    # clock, and a restore scan takes the 10 most recent stale ones. Every test's clock starts at the same pinned
+    # instant, so messages a finished test's dead workers left there score like this test's own and are restored
+    # first, 10 a scan: start from an empty index (and no mutex left by a worker killed mid-scan).
+    leftovers = redis.Redis.from_url(redis_url)
+    leftovers.delete("unacked", "unacked_index", "unacked_mutex")
+    leftovers.close()
     db = connection.settings_dict
     blocker = psycopg.connect(dbname=db["NAME"], user=db["USER"] or None, password=db["PASSWORD"] or None,
                               host=db["HOST"] or "127.0.0.1", port=db["PORT"] or 5432, autocommit=True)
@@ -92,8 +100,14 @@ def test_a_task_whose_worker_was_killed_finishes_on_another_with_the_clean_rows(
         first.wait(timeout=10)
         blocker.execute("SELECT pg_advisory_unlock(%s)", [AARRR_STORE_LOCK])
 
+        # Kombu scans for stale unacknowledged messages 10 s after a worker starts, then only every 100 s: the second
+        # worker's clock starts past the visibility timeout of the dead one's delivery, so its first scan finds it.
+        client = redis.Redis.from_url(redis_url)
+        delivered = max(score for _, score in client.zrange("unacked_index", 0, -1, withscores=True))
+        client.close()
         started = time.monotonic()
-        second = _start_worker(queue, redis_url, tmp_path / "second.log")
+        second = _start_worker(queue, redis_url, tmp_path / "second.log",
+                               at=datetime.fromtimestamp(delivered + VISIBILITY_SECONDS + 1, UTC))
         while not MetricsRun.objects.filter(status=MetricsRun.Status.DONE).exists():
             assert time.monotonic() - started < REDELIVERY_TIMEOUT, (tmp_path / "second.log").read_text()
             time.sleep(0.5)

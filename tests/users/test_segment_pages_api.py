@@ -186,13 +186,14 @@ def test_segment_page_query_count_does_not_grow_with_members(client_for, custome
     assert page.status_code == 200
 
 
-# An event never stored: refused beside its condition with the nearest stored names (it used to match 0 silently)
+# An event never stored: refused beside its condition with the nearest known names — stored, or canonical (the metrics
+# read them whether or not a young install has stored one yet) — where it used to match 0 silently
 
 TYPO = {"op": "and", "conditions": [
     {"field": "orders", "operator": "gte", "value": 1},
     {"op": "or", "conditions": [{"event": "order_payed", "operator": "gte", "value": 1, "days": 30}]}]}
 TYPO_ERROR = ("rules.conditions[1].conditions[0].event: No event named “order_payed” has been stored. "
-              "Nearest: order_paid.")
+              "Nearest: order_paid, order_received.")
 
 
 def test_preview_of_an_unknown_event_is_a_400_naming_the_nearest_stored_events(api_client_for, customers):
@@ -242,3 +243,11 @@ def test_the_builder_offers_the_stored_event_names_the_usual_ones_first(client_f
     events = page.context["rule_schema"]["events"]
     assert events[:5] == ["order_paid", "signup", "visit", "order_received", "review"]
     assert "add_to_cart" in events
+
+
+def test_a_canonical_event_not_stored_yet_is_accepted(api_client_for, customers):
+    """A young install has visits but no order yet: a rule on ``review`` is still a rule on a known event."""
+    rules = {"op": "and", "conditions": [{"event": "review", "operator": "gte", "value": 1, "days": 30}]}
+    response = api_client_for(Role.USER_OPS).post("/api/v1/users/segments/preview/", {"rules": rules}, format="json")
+
+    assert response.status_code == 200, response.json()
