@@ -100,7 +100,7 @@ def test_an_unknown_event_in_the_rule_builder_is_named_beside_its_field(page, li
     condition = builder.get_by_test_id("rb-condition").nth(0)
     condition.locator(".rb-event").fill("order_payed")
     expect(condition.locator(".rb-error")).to_have_text(
-        "No event named “order_payed” has been stored. Nearest: order_paid.")
+        "No event named “order_payed” has been stored. Nearest: order_paid, order_received.")
     expect(condition.locator(".rb-event")).to_have_attribute("aria-invalid", "true")
     assert page.locator("#rb-events-list option[value=order_paid]").count() == 1
     screenshot(page, f"{SHOTS}-rule-unknown-event-1280")
