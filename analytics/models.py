@@ -280,13 +280,16 @@ class ColumnDay(models.Model):
     day = models.DateField(primary_key=True)
     events = models.BigIntegerField(default=0)
     built_at = models.DateTimeField(default=timezone.now)
+    # The layout the day was built in (analytics.services.columns.LAYOUT): a day of an older layout is read from the
+    # events until it is built again.
+    layout = models.PositiveSmallIntegerField(default=1)
 
     def __str__(self) -> str:
         return f"{self.day} {self.events}"
 
 
 class ColumnBlock(models.Model):
-    """One event name's events of one UTC day, as packed big-endian arrays in no particular order: person ids
+    """One event name's events of one UTC day, as packed big-endian arrays in event id order: person ids
     (int8), timestamps (int8 microseconds since 2000-01-01 UTC), event ids (int8) and 1-based positions in
     ``channels`` (int4)."""
 
@@ -304,6 +307,28 @@ class ColumnBlock(models.Model):
 
     def __str__(self) -> str:
         return f"{self.day} {self.event} {self.events}"
+
+
+class ColumnProperty(models.Model):
+    """One property key of one ``ColumnBlock``: a dictionary of the key's distinct values (their text, as ``->>``
+    gives it, and whether the value is a JSON number) and, for each of the block's events that carries the key (not
+    JSON null), its 0-based position in the block (rows in event id order) and its 1-based position in the
+    dictionary, as packed big-endian int4 arrays; ``numbers``: each dictionary entry as float8, NaN when it is not
+    a JSON number."""
+
+    day = models.DateField()
+    event = models.CharField(max_length=200)
+    key = models.TextField()
+    texts = models.JSONField(default=list)
+    numbers = models.BinaryField()
+    rows = models.BinaryField()
+    codes = models.BinaryField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["day", "event", "key"], name="column_property_day_event_key")]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.event} {self.key}"
 
 
 class ColumnChange(models.Model):

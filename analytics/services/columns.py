@@ -20,9 +20,9 @@ its ordered matching in numpy (``analytics.services.funnel``).
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 
 import numpy as np
@@ -30,12 +30,15 @@ import psycopg
 from django.db import connection, transaction
 from django.utils import timezone
 
-from analytics.models import ColumnBlock, ColumnChange, ColumnDay, Event, EventCountHourly
+from analytics.models import ColumnBlock, ColumnChange, ColumnDay, ColumnProperty, Event, EventCountHourly
 
 # pg_advisory_xact_lock key of column builds (any fixed bigint unique among this database's advisory locks).
 BUILD_LOCK_KEY = 0x6F70_636F_6C01  # "opcol" + 1
 # Days younger than this are read from the events: late events for yesterday still arrive.
 BUILD_LAG_DAYS = 2
+# The layout of the columns: 2 = arrays in event id order and every property key dictionary-encoded
+# (``ColumnProperty``). A day built in another layout is read from the events and built again.
+LAYOUT = 2
 _EPOCH_2000 = datetime(2000, 1, 1, tzinfo=UTC)
 _EVENTS = Event._meta.db_table
 
@@ -55,15 +58,47 @@ def us_2000(moment: datetime) -> int:
 
 def _columns_select(where: str) -> str:
     """Per event name among the events ``where`` selects (alias ``e``): name, count, the distinct channels as JSON
-    text, and the packed big-endian arrays of person ids, times, event ids and 1-based channel positions."""
+    text, and the packed big-endian arrays of person ids, times, event ids and 1-based channel positions, every array
+    in event id order (the rows ``_properties_select`` numbers)."""
     return (
         f"WITH e AS MATERIALIZED (SELECT event, person_id, timestamp, id, channel FROM {_EVENTS} AS e "  # noqa: S608
         f"WHERE {where}), "
         "d AS (SELECT event, array_agg(DISTINCT channel) AS dict FROM e GROUP BY event) "
-        "SELECT e.event, count(*), to_jsonb(d.dict)::text, string_agg(int8send(e.person_id), ''), "
-        "string_agg(timestamptz_send(e.timestamp), ''), string_agg(int8send(e.id), ''), "
-        "string_agg(int4send(array_position(d.dict, e.channel)), '') "
+        "SELECT e.event, count(*), to_jsonb(d.dict)::text, string_agg(int8send(e.person_id), '' ORDER BY e.id), "
+        "string_agg(timestamptz_send(e.timestamp), '' ORDER BY e.id), string_agg(int8send(e.id), '' ORDER BY e.id), "
+        "string_agg(int4send(array_position(d.dict, e.channel)), '' ORDER BY e.id) "
         "FROM e JOIN d ON d.event = e.event GROUP BY e.event, d.dict"
+    )
+
+
+# A JSON number PostgreSQL's float8 cannot hold (|x| ≥ 1e308 or a nonzero |x| < 1e-307) is kept as "not a number"
+# rather than failing the whole day's build.
+_NUMBER_SQL = ("CASE WHEN k.n AND (k.t::numeric = 0 OR abs(k.t::numeric) BETWEEN 1e-307 AND 1e308) "
+               "THEN k.t::float8 ELSE 'NaN'::float8 END")
+
+
+def _properties_select(where: str, *, keys: bool = False) -> str:
+    """Per event name and property key among the events ``where`` selects (alias ``e``; with ``keys``, only the keys
+    of the array parameter that follows ``where``'s): name, key, the dictionary of the key's values as JSON text (each
+    value's text, as ``->>`` gives it), each entry as packed float8 (NaN unless a JSON number), and for every event
+    carrying the key (not JSON null) its 0-based row in the block (event id order) and its 1-based dictionary entry,
+    as packed int4 arrays in row order. A string and a number of the same text ("12", 12) are two entries."""
+    pairs = ("jsonb_each(e.properties) AS p" if not keys else
+             "unnest(%s::text[]) AS w (key), LATERAL (SELECT w.key, e.properties -> w.key AS value) AS p")
+    return (
+        f"WITH e AS MATERIALIZED (SELECT event, properties, "  # noqa: S608
+        f"(row_number() OVER (PARTITION BY event ORDER BY id) - 1)::int AS pos FROM {_EVENTS} AS e WHERE {where}), "
+        "k AS MATERIALIZED (SELECT e.event, e.pos, p.key, p.value #>> '{}' AS t, jsonb_typeof(p.value) = 'number' AS n "
+        f"FROM e, {pairs} WHERE jsonb_typeof(p.value) <> 'null'), "
+        "d AS MATERIALIZED (SELECT event, key, t, n, (row_number() OVER (PARTITION BY event, key ORDER BY t, n))::int "
+        "AS code FROM (SELECT DISTINCT event, key, t, n FROM k) AS k), "
+        "v AS (SELECT k.event, k.key, jsonb_agg(k.t ORDER BY k.code)::text AS texts, "
+        f"string_agg(float8send({_NUMBER_SQL}), '' ORDER BY k.code) AS numbers FROM d AS k GROUP BY k.event, k.key), "
+        "r AS (SELECT k.event, k.key, string_agg(int4send(k.pos), '' ORDER BY k.pos) AS rows, "
+        "string_agg(int4send(d.code), '' ORDER BY k.pos) AS codes FROM k JOIN d ON d.event = k.event "
+        "AND d.key = k.key AND d.t = k.t AND d.n = k.n GROUP BY k.event, k.key) "
+        "SELECT r.event, r.key, v.texts, v.numbers, r.rows, r.codes "
+        "FROM r JOIN v ON v.event = r.event AND v.key = r.key"
     )
 
 
@@ -95,7 +130,7 @@ def columns_days_to_build(*, through: date) -> list[date]:
             [through, through],
         )
         with_events = {row[0] for row in cursor.fetchall()}
-    built = set(ColumnDay.objects.filter(day__lte=through).values_list("day", flat=True))
+    built = set(ColumnDay.objects.filter(day__lte=through, layout=LAYOUT).values_list("day", flat=True))
     changed = set(ColumnChange.objects.filter(day__lte=through).values_list("day", flat=True).distinct())
     return sorted((with_events - built) | changed)
 
@@ -120,6 +155,7 @@ def columns_build_day(day: date) -> int:
         # The changes first: a write that commits after this statement leaves its change, and the day stays unread.
         ColumnChange.objects.filter(day=day).delete()
         ColumnBlock.objects.filter(day=day).delete()
+        ColumnProperty.objects.filter(day=day).delete()
         cursor.execute(
             f"INSERT INTO {ColumnBlock._meta.db_table} (day, event, events, channels, persons, times, ids, codes) "  # noqa: S608
             "SELECT %s, c.event, c.events, c.channels::jsonb, c.persons, c.times, c.ids, c.codes FROM ("
@@ -128,7 +164,15 @@ def columns_build_day(day: date) -> int:
             [day, utc_day_start(day), utc_day_start(day + timedelta(days=1))],
         )
         events = sum(row[0] for row in cursor.fetchall())
-        ColumnDay.objects.update_or_create(day=day, defaults={"events": events, "built_at": timezone.now()})
+        cursor.execute(
+            f"INSERT INTO {ColumnProperty._meta.db_table} (day, event, key, texts, numbers, rows, codes) "  # noqa: S608
+            "SELECT %s, c.event, c.key, c.texts::jsonb, c.numbers, c.rows, c.codes FROM ("
+            + _properties_select("e.timestamp >= %s AND e.timestamp < %s")
+            + ") AS c (event, key, texts, numbers, rows, codes)",
+            [day, utc_day_start(day), utc_day_start(day + timedelta(days=1))],
+        )
+        ColumnDay.objects.update_or_create(day=day, defaults={"events": events, "built_at": timezone.now(),
+                                                              "layout": LAYOUT})
     return events
 
 
@@ -176,27 +220,52 @@ def binary_cursor() -> psycopg.Cursor:
 
 
 @dataclass
+class Property:
+    """One property key over a name's events: ``codes[i]`` is event i's entry (0: the key is missing or JSON null),
+    ``texts[c]`` the text of entry c (``texts[0]`` None), ``numbers[c]`` its value when it is a JSON number, else NaN
+    (``numbers[0]`` NaN)."""
+
+    codes: np.ndarray
+    texts: list
+    numbers: np.ndarray
+
+    def where(self, mask: np.ndarray) -> Property:
+        return Property(codes=self.codes[mask], texts=self.texts, numbers=self.numbers)
+
+    def values(self) -> np.ndarray:
+        """Each event's number (NaN when missing or not a JSON number)."""
+        return self.numbers[self.codes]
+
+
+@dataclass
 class Columns:
     """One event name's events: person ids, times (µs since 2000-01-01 UTC), event ids, channel positions into
-    ``channels`` (the channel text as stored, "" for none)."""
+    ``channels`` (the channel text as stored, "" for none), and the property keys that were asked for."""
 
     persons: np.ndarray
     times: np.ndarray
     ids: np.ndarray
     codes: np.ndarray
     channels: list[str]
+    properties: dict[str, Property] = field(default_factory=dict)
 
     @classmethod
-    def empty(cls) -> Columns:
+    def empty(cls, keys: Iterable[str] = ()) -> Columns:
         nothing = np.empty(0, np.int64)
-        return cls(persons=nothing, times=nothing, ids=nothing, codes=np.empty(0, np.int32), channels=[])
+        return cls(persons=nothing, times=nothing, ids=nothing, codes=np.empty(0, np.int32), channels=[],
+                   properties={key: Property(codes=np.empty(0, np.int32), texts=[None], numbers=np.full(1, np.nan))
+                               for key in keys})
 
     def __len__(self) -> int:
         return len(self.times)
 
     def where(self, mask: np.ndarray) -> Columns:
-        return Columns(persons=self.persons[mask], times=self.times[mask], ids=self.ids[mask], codes=self.codes[mask],
-                       channels=self.channels)
+        def cut(array):
+            return array[mask] if len(array) else array
+
+        return Columns(persons=cut(self.persons), times=self.times[mask], ids=cut(self.ids), codes=cut(self.codes),
+                       channels=self.channels,
+                       properties={key: column.where(mask) for key, column in self.properties.items()})
 
 
 @dataclass(frozen=True)
@@ -212,7 +281,7 @@ def columns_coverage(*, lo: datetime, hi: datetime) -> Coverage:
     last = (hi.astimezone(UTC)).date() - timedelta(days=1)  # last whole day in range
     days: list[date] = []
     if first <= last:
-        built = ColumnDay.objects.filter(day__gte=first, day__lte=last)
+        built = ColumnDay.objects.filter(day__gte=first, day__lte=last, layout=LAYOUT)
         changed = ColumnChange.objects.filter(day__gte=first, day__lte=last).values_list("day", flat=True).distinct()
         days = sorted(set(built.values_list("day", flat=True)) - set(changed))
     gaps, cursor = [], lo
@@ -260,47 +329,96 @@ def events_in(gaps: Iterable[tuple[datetime, datetime]]) -> int:
 
 
 def columns_read(*, names: Iterable[str], coverage: Coverage, full: Iterable[str] = (),
-                 persons: bool = True) -> dict[str, Columns]:
+                 persons: bool = True, properties: Mapping[str, Iterable[str]] | None = None) -> dict[str, Columns]:
     """Every event of ``names`` in the covered range: from the columns of its days and the events of its gaps.
 
     Event ids and channels are read only for the names in ``full`` (the others' are empty): a funnel needs them of its
     entry step alone, and they are a third of the bytes. Rows are streamed and unpacked one at a time, so the packed
     bytes of the whole range are never held at once (a funnel over 10M events peaks near 0.3 GB less). Without
-    ``persons`` the person ids are not read either (empty): a count by time (golden time) needs the times alone."""
+    ``persons`` the person ids are not read either (empty): a count by time (golden time) needs the times alone.
+    ``properties``: per name, the property keys to read (``Columns.properties``), dictionary-encoded."""
     names, full = sorted(set(names)), sorted(set(full))
-    parts: dict[str, _Parts] = {name: _Parts(full=name in full, persons=persons) for name in names}
+    wanted = {name: sorted(set((properties or {}).get(name, ()))) for name in names}
+    keys = sorted({key for name in names for key in wanted[name]})
+    parts: dict[str, _Parts] = {name: _Parts(full=name in full, persons=persons, keys=wanted[name]) for name in names}
     with connection.wrap_database_errors, binary_cursor() as cursor:  # Django's exceptions, as from its own cursors
         if coverage.days:
-            for event, channels, *arrays in cursor.stream(
-                "SELECT event, channels::text, CASE WHEN %s THEN persons END, times, "  # noqa: S608
+            blocks: dict[tuple, dict] = {}
+            if keys:
+                for day, event, key, *arrays in cursor.stream(
+                    "SELECT day, event, key, texts::text, numbers, rows, codes "  # noqa: S608
+                    f"FROM {ColumnProperty._meta.db_table} WHERE event = ANY(%s) AND key = ANY(%s) AND day = ANY(%s)",
+                    [names, keys, coverage.days], binary=True,
+                ):
+                    if key in wanted[event]:
+                        blocks.setdefault((day, event), {})[key] = arrays
+            for day, event, channels, *arrays in cursor.stream(
+                "SELECT day, event, channels::text, CASE WHEN %s THEN persons END, times, "  # noqa: S608
                 "CASE WHEN event = ANY(%s) THEN ids END, CASE WHEN event = ANY(%s) THEN codes END "
                 f"FROM {ColumnBlock._meta.db_table} WHERE event = ANY(%s) AND day = ANY(%s)",
                 [persons, full, full, names, coverage.days], binary=True,
             ):
-                parts[event].add(channels, *arrays)
+                parts[event].add(channels, *arrays, properties=blocks.pop((day, event), {}))
         if coverage.gaps:
             spans = " OR ".join(["(e.timestamp >= %s AND e.timestamp < %s)"] * len(coverage.gaps))
-            for event, _count, channels, *arrays in cursor.stream(
-                _columns_select(f"e.event = ANY(%s) AND ({spans})"),
-                [names, *(moment for gap in coverage.gaps for moment in gap)], binary=True,
-            ):
-                parts[event].add(channels, *arrays)
+            where = f"e.event = ANY(%s) AND ({spans})"
+            params = [names, *(moment for gap in coverage.gaps for moment in gap)]
+            gap_properties: dict[str, dict] = {}
+            if keys:
+                for event, key, *arrays in cursor.stream(_properties_select(where, keys=True), [*params, keys],
+                                                         binary=True):
+                    if key in wanted[event]:
+                        gap_properties.setdefault(event, {})[key] = arrays
+            for event, _count, channels, *arrays in cursor.stream(_columns_select(where), params, binary=True):
+                parts[event].add(channels, *arrays, properties=gap_properties.pop(event, {}))
     return {name: parts.pop(name).columns() for name in names}
+
+
+class _Dictionary:
+    """One property key's entries across blocks: each block's (text, is a number) entries mapped to shared codes."""
+
+    def __init__(self):
+        self.codes: dict[tuple[str, bool], int] = {}
+        self.texts: list = [None]
+        self.numbers: list[float] = [np.nan]
+        self.pieces: list[np.ndarray] = []
+
+    def add(self, rows: int, texts: str | None, number_bytes: bytes | None, row_bytes: bytes | None,
+            code_bytes: bytes | None) -> None:
+        dense = np.zeros(rows, np.int32)
+        if texts is not None:
+            numbers = np.frombuffer(number_bytes, ">f8")
+            to_shared = np.empty(len(numbers) + 1, np.int32)
+            to_shared[0] = 0
+            for index, (text, number) in enumerate(zip(json.loads(texts), numbers.tolist(), strict=True), start=1):
+                code = self.codes.get((text, number == number))
+                if code is None:
+                    code = self.codes[(text, number == number)] = len(self.texts)
+                    self.texts.append(text)
+                    self.numbers.append(number)
+                to_shared[index] = code
+            dense[np.frombuffer(row_bytes, ">i4")] = to_shared[np.frombuffer(code_bytes, ">i4")]
+        self.pieces.append(dense)
+
+    def column(self) -> Property:
+        return Property(codes=_joined(self.pieces) if self.pieces else np.empty(0, np.int32), texts=self.texts,
+                        numbers=np.array(self.numbers, np.float64))
 
 
 class _Parts:
     """One event name's rows as they arrive: native arrays, channel positions mapped to one shared list."""
 
-    def __init__(self, *, full: bool, persons: bool = True):
+    def __init__(self, *, full: bool, persons: bool = True, keys: Iterable[str] = ()):
         self.full, self.with_persons = full, persons
         self.channels: dict[str, int] = {}
         self.persons: list[np.ndarray] = []
         self.times: list[np.ndarray] = []
         self.ids: list[np.ndarray] = []
         self.codes: list[np.ndarray] = []
+        self.dictionaries = {key: _Dictionary() for key in keys}
 
     def add(self, dictionary: str, person_bytes: bytes, time_bytes: bytes, id_bytes: bytes | None,
-            code_bytes: bytes | None) -> None:
+            code_bytes: bytes | None, *, properties: Mapping[str, list] | None = None) -> None:
         if self.with_persons:
             self.persons.append(np.frombuffer(person_bytes, ">i8").astype(np.int64))
         self.times.append(np.frombuffer(time_bytes, ">i8").astype(np.int64))
@@ -309,14 +427,17 @@ class _Parts:
                                   for value in json.loads(dictionary)], np.int32)
             self.ids.append(np.frombuffer(id_bytes, ">i8").astype(np.int64))
             self.codes.append(to_shared[np.frombuffer(code_bytes, ">i4") - 1])
+        for key, dictionary_of_key in self.dictionaries.items():
+            dictionary_of_key.add(len(self.times[-1]), *(properties or {}).get(key, (None, None, None, None)))
 
     def columns(self) -> Columns:
         if not self.times:
-            return Columns.empty()
+            return Columns.empty(self.dictionaries)
         empty = Columns.empty()
         return Columns(persons=_joined(self.persons) if self.with_persons else empty.persons, times=_joined(self.times),
                        ids=_joined(self.ids) if self.full else empty.ids,
-                       codes=_joined(self.codes) if self.full else empty.codes, channels=list(self.channels))
+                       codes=_joined(self.codes) if self.full else empty.codes, channels=list(self.channels),
+                       properties={key: dictionary.column() for key, dictionary in self.dictionaries.items()})
 
 
 def _joined(arrays: list[np.ndarray]) -> np.ndarray:

@@ -27,6 +27,7 @@ import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+import numpy as np
 from django.db import connection
 from django.db.models import F, FloatField, Func, Q, TextField, Value
 from django.utils.translation import gettext as _
@@ -257,6 +258,61 @@ def where_sql(where: Sequence[PropertyFilter] = (), *, people=None, exclude_peop
     compiler = query.get_compiler(connection=connection)
     sql, params = compiler.compile(query.where)
     return f"({sql})", list(params)
+
+
+# The same filters on event columns (analytics/services/columns.py): each is decided once per dictionary entry of its
+# key, then looked up per event.
+
+
+def _entry_passes(item: PropertyFilter, texts: list, numbers: np.ndarray) -> np.ndarray:
+    """Per dictionary entry (entry 0: the key missing or null), whether an event with it passes ``item``."""
+    if item.op in NUMERIC_OPERATORS:
+        with np.errstate(invalid="ignore"):
+            return {"gt": np.greater, "gte": np.greater_equal, "lt": np.less, "lte": np.less_equal}[item.op](
+                numbers, item.number)
+    present = np.array([text is not None for text in texts], bool)
+    if item.op == "is_set":
+        return present
+    if item.op == "is_not_set":
+        return ~present
+    if item.op == "contains":
+        return np.array([text is not None and item.values[0] in text for text in texts], bool)
+    chosen = set(item.values)
+    hit = np.array([text in chosen for text in texts], bool) & present
+    return ~hit if item.op in ("neq", "not_in") else hit
+
+
+def where_mask(columns, where: Sequence[PropertyFilter]) -> np.ndarray:
+    """Which of ``columns``' events pass every filter (their properties must have been read: ``columns_read``'s
+    ``properties``): the numpy twin of ``events_where``."""
+    mask = np.ones(len(columns), bool)
+    for item in where:
+        column = columns.properties[item.key]
+        mask &= _entry_passes(item, column.texts, column.numbers)[column.codes]
+    return mask
+
+
+def people_ids(people) -> np.ndarray:
+    """The person ids of a lazy restriction (a segment's members) as a sorted array, for ``np.isin``."""
+    sql, params = people.query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return np.sort(np.fromiter((row[0] for row in cursor.fetchall()), np.int64))
+
+
+def people_mask(persons: np.ndarray, *, people=None, exclude_people=None) -> np.ndarray:
+    """Which ``persons`` are kept by ``people`` / away from ``exclude_people`` (the twin of ``events_restricted``'s
+    people part)."""
+    mask = np.ones(len(persons), bool)
+    if people is not None:
+        mask &= np.isin(persons, people_ids(people))
+    if exclude_people is not None:
+        mask &= ~np.isin(persons, people_ids(exclude_people))
+    return mask
+
+
+def where_keys(where: Sequence[PropertyFilter]) -> list[str]:
+    return sorted({item.key for item in where})
 
 
 # Known names: unknown ones are answered with the nearest known ones (analysts mistype ``order_payed``).

@@ -18,9 +18,12 @@ Semantics ("Metric semantics"), for event E, local dates D1…D2 and interval I 
 - ``compare``: the same series over the previous range of the same number of days (D1−n … D1−1), marked
   ``"compare": true``, after the current ones, with the current range's breakdown values.
 
-Two engines answer identically: SQL on PostgreSQL (one grouped statement per range, periods found by
-``width_bucket`` over the local period starts, no per-row time-zone conversion) and pandas over the same filtered
-rows (SQLite). The brute-force reference in tests/analytics holds both.
+Three engines answer identically: the event columns on PostgreSQL (analytics/services/columns.py: the event's times,
+persons and the properties the query names, dictionary-encoded; filters decided once per distinct value, periods by
+``searchsorted`` over the local period starts, measures by ``bincount``), SQL on PostgreSQL when the range does not
+fit the columns (one grouped statement per range, periods found by ``width_bucket``, no per-row time-zone
+conversion), and pandas over the same filtered rows (SQLite). The brute-force reference in tests/analytics holds
+all three.
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ import pandas as pd
 from django.db import connection, transaction
 
 from analytics.models import Event
+from analytics.services.columns import columns_coverage, columns_fit, columns_read, consistent_read, us_2000
 from analytics.services.filters import (
     NONE_VALUE,
     OTHER_VALUE,
@@ -40,7 +44,10 @@ from analytics.services.filters import (
     JsonText,
     PropertyFilter,
     events_where,
+    people_mask,
     top_values,
+    where_keys,
+    where_mask,
 )
 from analytics.services.funnel import WORK_MEM
 from analytics.services.periods import epoch_us, moment_us
@@ -66,11 +73,11 @@ def trends_compute(*, event: str, measure: str = "total", property: str | None =
         raise ValueError(f"measure {measure!r} needs a property")
     if not 1 <= breakdown_limit <= MAX_BREAKDOWN_LIMIT:
         raise ValueError("breakdown_limit is 1…25")
-    engine = engine or ("sql" if connection.vendor == "postgresql" else "pandas")
     spec = _Spec(event=event, measure=measure, property=property if measure in VALUE_MEASURES else None,
                  interval=interval, breakdown=breakdown, where=tuple(where), people=people,
                  exclude_people=exclude_people)
-    run = _run_sql if engine == "sql" else _run_pandas
+    engine = engine or _default_engine(date_from, date_to, compare=compare)
+    run = {"sql": _run_sql, "pandas": _run_pandas, "columns": _run_columns}[engine]
     current = run(spec, date_from, date_to, breakdown_limit, keep=None)
     result = {"interval": interval, "event": event, "measure": measure, "property": spec.property,
               "breakdown": breakdown, "date_from": date_from.isoformat(), "date_to": date_to.isoformat(),
@@ -252,3 +259,89 @@ def _run_pandas(spec: _Spec, date_from: date, date_to: date, limit: int, *, keep
     if other is None:
         other = OTHER_VALUE in groups
     return _Result(groups, keep, other)
+
+
+# The event columns: the event's times (and persons when counted or restricted) with the properties the query names.
+
+
+def _default_engine(date_from: date, date_to: date, *, compare: bool) -> str:
+    """pandas off PostgreSQL; there, the columns when the range (and the compared one) fits them (``columns_fit``)."""
+    if connection.vendor != "postgresql":
+        return "pandas"
+    first = date_from - timedelta(days=(date_to - date_from).days + 1) if compare else date_from
+    fits = columns_fit(lo=local_day_start(first), hi=local_day_start(date_to + timedelta(days=1)))
+    return "columns" if fits else "sql"
+
+
+def _labels(texts: list) -> tuple[np.ndarray, list[str]]:
+    """Each dictionary entry's breakdown value as a code into the returned values ("(none)" for a missing, null or
+    empty text; a string and a number of the same text are one value)."""
+    labels = [NONE_VALUE if text is None or text == "" else text for text in texts]
+    values, codes = np.unique(np.array(labels, dtype=object), return_inverse=True)
+    return codes.astype(np.int64), [str(value) for value in values]
+
+
+def _measure_by(keys: np.ndarray, count: int, spec: _Spec, persons: np.ndarray, x: np.ndarray | None) -> dict:
+    """The measure per group key (0…count−1) over the events keyed ``keys``: only keys with an event appear."""
+    present = np.bincount(keys, minlength=count)
+    if spec.measure == "total":
+        values = present.astype(np.float64)
+    elif spec.measure == "unique":
+        pairs = np.unique(keys * (int(persons.max(initial=0)) + 1) + persons)
+        values = np.bincount(pairs // (int(persons.max(initial=0)) + 1), minlength=count).astype(np.float64)
+    else:
+        valid = ~np.isnan(x)
+        sums = np.bincount(keys[valid], weights=x[valid], minlength=count)
+        counted = np.bincount(keys[valid], minlength=count)
+        if spec.measure == "sum":
+            values = sums
+        elif spec.measure == "avg":
+            with np.errstate(invalid="ignore", divide="ignore"):
+                values = np.where(counted > 0, sums / np.maximum(counted, 1), np.nan)
+        else:
+            values = np.full(count, np.nan)
+            if valid.any():
+                medians = pd.Series(x[valid]).groupby(keys[valid]).median()
+                values[medians.index.to_numpy()] = medians.to_numpy()
+    return {int(key): (None if np.isnan(values[key]) else float(values[key])) for key in np.flatnonzero(present)}
+
+
+def _run_columns(spec: _Spec, date_from: date, date_to: date, limit: int, *, keep: list[str] | None) -> _Result:
+    lo, hi = local_day_start(date_from), local_day_start(date_to + timedelta(days=1))
+    keys = [*where_keys(spec.where), *([spec.breakdown] if spec.breakdown else []),
+            *([spec.property] if spec.property else [])]
+    restricted_people = spec.people is not None or spec.exclude_people is not None
+    with consistent_read():
+        events = columns_read(names=[spec.event], coverage=columns_coverage(lo=lo, hi=hi),
+                              persons=spec.measure == "unique" or restricted_people,
+                              properties={spec.event: keys})[spec.event]
+    mask = where_mask(events, spec.where)
+    if restricted_people:
+        mask &= people_mask(events.persons, people=spec.people, exclude_people=spec.exclude_people)
+    if not mask.all():
+        events = events.where(mask)
+    bounds = np.array([us_2000(moment) for moment in _bounds(date_from, date_to, spec.interval)], np.int64)
+    period = np.searchsorted(bounds, events.times, side="right") - 1
+    persons = events.persons if spec.measure == "unique" else None
+    x = events.properties[spec.property].values() if spec.property else None
+    periods = len(bounds)
+    if not spec.breakdown:
+        return _Result({None: _measure_by(period, periods, spec, persons, x)}, None, False)
+    column = events.properties[spec.breakdown]
+    entry_value, values = _labels(column.texts)
+    value = entry_value[column.codes]
+    other = None
+    if keep is None:  # rank the values over the whole range
+        ranked = _measure_by(value, len(values), spec, persons, x)
+        keep, other = top_values({values[code]: measure for code, measure in ranked.items()}, limit)
+    groups_of = {name: index for index, name in enumerate(keep)}
+    group_of_value = np.array([groups_of.get(name, len(keep)) for name in values], np.int64)  # len(keep): other
+    group = group_of_value[value] if len(values) else np.zeros(0, np.int64)
+    measured = _measure_by(group * periods + period, (len(keep) + 1) * periods, spec, persons, x)
+    groups: dict = {}
+    for key, measure in measured.items():
+        name = keep[key // periods] if key // periods < len(keep) else OTHER_VALUE
+        groups.setdefault(name, {})[key % periods] = measure
+    if other is None:
+        other = OTHER_VALUE in groups
+    return _Result(groups, list(keep), other)
