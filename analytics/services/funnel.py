@@ -26,8 +26,10 @@ Semantics (DESIGN.md, "Metric semantics"), for steps s0…sn, window W days and 
   ``value_property``: per step the sum and mean of the property (JSON numbers) on the event matched at that step
   (ties on time: the lowest id), over the customers counted there.
 
-Engines: the columns path carries no properties, so a property breakdown and ``value_property`` (like ``where=``
-and the merchant filter) run in SQL on PostgreSQL; step windows and exclusions run on all three engines.
+Engines: on PostgreSQL the columns path (the event columns carry every property, dictionary-encoded) answers
+``where=``, segments, a property breakdown and ``value_property`` too; only the merchant filter (``property_filter``,
+whose expression index finds a merchant's few events) runs in SQL. Step windows and exclusions run on all three
+engines.
 
 Both paths answer identically; the property tests in ``tests/analytics`` hold them against a brute-force
 reference.
@@ -53,8 +55,11 @@ from analytics.services.filters import (
     JsonNumber,
     JsonText,
     events_restricted,
+    people_mask,
     restricted,
     top_values,
+    where_keys,
+    where_mask,
     where_sql,
 )
 from analytics.services.periods import epoch_us, moment_us
@@ -94,11 +99,6 @@ class FunnelQuery:
     def property_breakdown(self) -> str | None:
         """The property key the funnel breaks down by (None: no breakdown, or the channel)."""
         return self.breakdown if self.breakdown not in (None, CHANNEL) else None
-
-    @property
-    def needs_properties(self) -> bool:
-        """Whether the funnel reads event properties (the columns path has none)."""
-        return bool(self.property_filter or self.restricted or self.property_breakdown or self.value_property)
 
     def step_window(self, k: int) -> timedelta | None:
         """Step k's own window from step k−1's match (k ≥ 1), None for none."""
@@ -349,32 +349,44 @@ def _columns_range(query: FunnelQuery) -> tuple[datetime, datetime]:
 
 
 def _default_engine(query: FunnelQuery) -> str:
-    """pandas off PostgreSQL; there, the columns unless the funnel filters on a property (its index finds the few
-    events it needs) or the range does not fit them (``columns_fit``)."""
+    """pandas off PostgreSQL; there, the columns unless the funnel is a merchant's (``property_filter``: its
+    expression index finds the few events it needs) or the range does not fit them (``columns_fit``)."""
     if connection.vendor != "postgresql":
         return "pandas"
-    if query.needs_properties:
+    if query.property_filter:
         return "sql"
     lo, hi = _columns_range(query)
     return "columns" if columns_fit(lo=lo, hi=hi) else "sql"
 
 
 def _paths_columns(query: FunnelQuery) -> pd.DataFrame:
-    if query.needs_properties:
-        raise ValueError("the columns engine has no event properties: use the sql engine for a property filter, "
-                         "breakdown or value")
+    if query.property_filter:
+        raise ValueError("the columns engine has no merchant filter: use the sql engine for property_filter")
     lo, hi = _columns_range(query)
     excluded_names = sorted({name for name, _a, _b in query.exclusions})
+    keys = where_keys(query.where)
+    wanted = {name: [*keys, *([query.value_property] if query.value_property else [])] for name in query.steps}
+    if query.property_breakdown:
+        wanted[query.steps[0]] = [*wanted[query.steps[0]], query.property_breakdown]
     with consistent_read():
         read = columns_read(names=[*query.steps, *excluded_names], coverage=columns_coverage(lo=lo, hi=hi),
-                            full=query.steps[:1])
+                            full=query.steps if query.value_property else query.steps[:1], properties=wanted)
+    # Exclusions count every event of their name (as the other engines do): taken before the filters apply.
     excluded = {name: read[name] if name in query.steps else read.pop(name) for name in excluded_names}
+    if query.restricted:
+        for name in set(query.steps):
+            events = read[name]
+            mask = where_mask(events, query.where)
+            if query.people is not None or query.exclude_people is not None:
+                mask &= people_mask(events.persons, people=query.people, exclude_people=query.exclude_people)
+            read[name] = events.where(mask)
     columns = _columns(query)
+    values = _values(query)
     # Each name's events are let go once no later step reads them (memory: about 30 bytes per event in the range).
     entries = read[query.steps[0]] if query.steps[0] in query.steps[1:] else read.pop(query.steps[0])
     entries = entries.where((entries.times >= us_2000(query.start)) & (entries.times < us_2000(query.end)))
     if not len(entries):
-        return pd.DataFrame(columns=["person_id", "channel", *columns])
+        return pd.DataFrame(columns=["person_id", "channel", *columns, *values])
     base = int(entries.persons.min())
     size = int(entries.persons.max()) - base + 1
     slot = entries.persons - base
@@ -384,8 +396,20 @@ def _paths_columns(query: FunnelQuery) -> pd.DataFrame:
     entry_id = np.full(size, _NEVER)
     np.minimum.at(entry_id, slot[tied], entries.ids[tied])
     chosen = tied & (entries.ids == entry_id[slot])
+    if query.property_breakdown:
+        breakdown = entries.properties[query.property_breakdown]
+        categories, entry_category = np.unique(np.array(["" if text is None else text for text in breakdown.texts],
+                                                        dtype=object), return_inverse=True)
+        codes = entry_category[breakdown.codes]
+    else:
+        categories, codes = entries.channels, entries.codes
     channel = np.zeros(size, np.int32)
-    channel[slot[chosen]] = entries.codes[chosen]
+    channel[slot[chosen]] = codes[chosen]
+    step_values = []
+    if query.value_property:
+        value = np.full(size, np.nan)
+        value[slot[chosen]] = entries.properties[query.value_property].values()[chosen]
+        step_values.append(value)
     entered = entry_at != _NEVER
     deadline = np.where(entered, entry_at, 0) + query.window_days * 86_400_000_000
     matched, previous = [entry_at], entry_at  # _NEVER where not matched: no event is later than that
@@ -395,21 +419,35 @@ def _paths_columns(query: FunnelQuery) -> pd.DataFrame:
         inside = (slots >= 0) & (slots < size)
         if not inside.all():  # people who entered nowhere in the range: only their events are copied out
             slots, times = slots[inside], times[inside]
-        del events, inside
+            events = events.where(inside) if query.value_property else events
+        if not query.value_property:
+            del events
+        del inside
         hit = (times > previous[slots]) & (times <= deadline[slots])
         if query.step_window(k) is not None:  # _NEVER (not matched) + w would overflow: those never hit anyway
             limit = np.where(previous == _NEVER, 0, previous) + query.step_window(k) // timedelta(microseconds=1)
             hit &= times <= limit[slots]
         step_at = np.full(size, _NEVER)
         np.minimum.at(step_at, slots[hit], times[hit])
+        if query.value_property:  # the matched event's value: the first stored of simultaneous ones
+            tied = hit & (times == step_at[slots])
+            step_id = np.full(size, _NEVER)
+            np.minimum.at(step_id, slots[tied], events.ids[tied])
+            chosen = tied & (events.ids == step_id[slots])
+            value = np.full(size, np.nan)
+            value[slots[chosen]] = events.properties[query.value_property].values()[chosen]
+            step_values.append(value)
+            del events
         matched.append(step_at)
         previous = step_at
     who = np.flatnonzero(entered)
     frame = {"person_id": who + base,
-             "channel": pd.Categorical.from_codes(channel[who], categories=entries.channels)}
+             "channel": pd.Categorical.from_codes(channel[who], categories=list(categories))}
     for column, at in zip(columns, matched, strict=True):
         at = at[who]
         frame[column] = np.where(at == _NEVER, np.nan, at.astype(np.float64))
+    for column, value in zip(values, step_values, strict=True):
+        frame[column] = value[who]
     paths = pd.DataFrame(frame)
     if query.exclusions:
         _cut(paths, query, {name: pd.DataFrame({"person_id": events.persons, "ts": events.times})

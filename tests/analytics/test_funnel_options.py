@@ -126,11 +126,13 @@ def test_funnel_options_match_the_reference(settings, engine, tz, rows, data, st
     window_days=st.integers(min_value=1, max_value=3),
     first_day=st.integers(min_value=-1, max_value=6),
     span=st.integers(min_value=0, max_value=4),
-    breakdown=st.booleans(),
+    breakdown=st.sampled_from([None, "channel", "utm"]),
     limit=st.integers(min_value=1, max_value=3),
+    value=st.booleans(),
 )
 def test_funnel_options_on_event_columns_match_the_reference(settings, tz, rows, data, built, steps, window_days,
-                                                             first_day, span, breakdown, limit):
+                                                             first_day, span, breakdown, limit, value):
+    """Some days built, the rest read from the events: options, a property breakdown and values per step."""
     settings.TIME_ZONE = tz
     date_from = BASE + timedelta(days=first_day)
     date_to = date_from + timedelta(days=span)
@@ -142,27 +144,31 @@ def test_funnel_options_on_event_columns_match_the_reference(settings, tz, rows,
             columns_build_day(BASE + timedelta(days=offset))
 
         result = funnel_compute(steps=steps, window_days=window_days, date_from=date_from, date_to=date_to,
-                                breakdown="channel" if breakdown else None, breakdown_limit=limit, engine="columns",
-                                **chosen)
+                                breakdown=breakdown, breakdown_limit=limit, engine="columns",
+                                value_property="amount" if value else None, **chosen)
 
-        assert result == reference.funnel(plain, steps, window_days, date_from, date_to, tz, breakdown=breakdown,
-                                          limit=limit, **chosen)
+        assert result == reference.funnel(plain, steps, window_days, date_from, date_to, tz,
+                                          breakdown=breakdown == "channel",
+                                          breakdown_key="utm" if breakdown == "utm" else None, limit=limit,
+                                          value_property="amount" if value else None, **chosen)
 
     _in_rolled_back_transaction(check)
 
 
-def test_the_default_engine_routes_properties_to_sql_and_options_to_the_columns():
+def test_the_default_engine_routes_only_the_merchant_filter_to_sql():
+    from analytics.services.filters import where_parse
     from analytics.services.funnel import FunnelQuery, _default_engine
 
     common = {"steps": ("a", "b"), "window_days": 1, "date_from": BASE, "date_to": BASE}
-    assert FunnelQuery(**common, breakdown="utm").needs_properties
-    assert FunnelQuery(**common, value_property="amount").needs_properties
-    assert not FunnelQuery(**common, breakdown="channel", step_windows=(60,), exclusions=(("x", 0, 1),)
-                           ).needs_properties
+    on_columns = [FunnelQuery(**common, breakdown="utm"), FunnelQuery(**common, value_property="amount"),
+                  FunnelQuery(**common, where=tuple(where_parse(["properties.utm:eq:x"]))),
+                  FunnelQuery(**common, breakdown="channel", step_windows=(60,), exclusions=(("x", 0, 1),))]
+    merchant = FunnelQuery(**common, property_filter=("merchant_id", "m1"))
     if not POSTGRES:
-        assert _default_engine(FunnelQuery(**common, breakdown="utm")) == "pandas"
+        assert {_default_engine(query) for query in [*on_columns, merchant]} == {"pandas"}
     else:
-        assert _default_engine(FunnelQuery(**common, breakdown="utm")) == "sql"
+        assert {_default_engine(query) for query in on_columns} == {"columns"}
+        assert _default_engine(merchant) == "sql"
 
 
 @pytest.mark.parametrize("bad", [

@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from analytics.models import Event, Person
+from analytics.services.columns import columns_build
 from analytics.services.filters import where_parse
 from analytics.services.funnel import funnel_compute
 from analytics.services.golden_time import golden_time_compute
@@ -19,7 +20,7 @@ from analytics.services.loading import EventRow, events_load
 from analytics.services.retention import retention_compute
 from tests.analytics import reference
 from tests.analytics import reports_reference as ref
-from tests.analytics.conftest import ENGINES
+from tests.analytics.conftest import ENGINES, POSTGRES
 
 pytestmark = pytest.mark.django_db
 BASE = date(2026, 2, 26)
@@ -52,7 +53,8 @@ def _load(tz: str, seed: int):
     events_load(rows)
     ids = dict(Event.objects.values_list("uuid", "id"))
     return [(reference.Ev(id=ids[row.uuid], person=row.distinct_id, event=row.event, ts=row.timestamp,
-                          channel=str(row.properties.get("channel", ""))), row.properties) for row in rows]
+                          channel=str(row.properties.get("channel", "")), props=row.properties), row.properties)
+            for row in rows]
 
 
 def _kept(events, where, members):
@@ -86,6 +88,18 @@ def test_funnel_retention_and_golden_time_filtered(settings, tz):
                 assert golden_time_compute(event="c", date_from=date_from, date_to=date_to, engine=engine,
                                            **restriction)["matrix"] == reference.golden_time(
                     kept, "c", date_from, date_to, tz), label
+    if POSTGRES:  # the event columns: every day read from the events, then every day built
+        for built in (False, True):
+            if built:
+                columns_build()
+            for where in FILTERS:
+                for segment in (False, True):
+                    members, restriction = _restriction(where, segment)
+                    kept = _kept(events, where, members)
+                    label = ("columns", built, where, segment)
+                    assert funnel_compute(steps=["a", "b", "a"], window_days=3, date_from=date_from, date_to=date_to,
+                                          breakdown="kind", engine="columns", **restriction) == reference.funnel(
+                        kept, ["a", "b", "a"], 3, date_from, date_to, tz, breakdown_key="kind"), label
 
 
 def test_exclude_segment_leaves_its_members_out(settings):
