@@ -19,7 +19,8 @@ Semantics (DESIGN.md, "Metric semantics"), for ``cohort_event`` E1, ``return_eve
   their first-ever E1 event (that counts; ties on time: the first stored), ``"(none)"`` when missing, null or empty;
   the ``breakdown_limit`` values with the most customers (ties: the smaller value by code point) get their own
   cohorts, every other customer is in ``"(other)"``, last. The counts add up: the totals are the groups' sums.
-  A breakdown runs in SQL on PostgreSQL (the first-touch facts and the columns carry no properties).
+  On PostgreSQL the event columns answer filters, segments and breakdowns too (reading the cohort event's whole
+  history); only a merchant's retention (``property_filter``) runs in SQL.
 """
 
 from __future__ import annotations
@@ -48,11 +49,14 @@ from analytics.services.filters import (
     OTHER_VALUE,
     JsonText,
     events_restricted,
+    people_mask,
     restricted,
     top_values,
+    where_keys,
+    where_mask,
     where_sql,
 )
-from analytics.services.funnel import PERSON_RANGES, _person_ranges, _pipeline_settings
+from analytics.services.funnel import CHANNEL, PERSON_RANGES, _person_ranges, _pipeline_settings
 from analytics.services.periods import (
     PERIODS,
     epoch_us,
@@ -83,10 +87,9 @@ def retention_compute(*, cohort_event: str, return_event: str, period: str, date
     restriction = {"where": tuple(where), "people": people, "exclude_people": exclude_people}
     if not 1 <= breakdown_limit <= 25:
         raise ValueError("breakdown_limit is 1…25")
-    engine = engine or _default_engine(cohort_event=cohort_event, start=start, horizon=horizon,
-                                       property_filter=property_filter or restricted(**restriction) or breakdown)
-    if breakdown and engine == "columns":
-        raise ValueError("the columns engine has no breakdown: use the sql engine")
+    engine = engine or _default_engine(cohort_event=cohort_event, start=start, end=end, horizon=horizon,
+                                       property_filter=property_filter,
+                                       from_facts=not (restricted(**restriction) or breakdown))
     compute = {"sql": _retention_sql, "columns": _retention_columns}.get(engine, _retention_pandas)
     extra = {"restriction": restriction} if restricted(**restriction) else {}
     if breakdown:
@@ -150,14 +153,23 @@ def retention_average(result: dict) -> list[dict]:
     return average
 
 
-def _default_engine(*, cohort_event, start, horizon, property_filter) -> str:
-    """pandas off PostgreSQL; there, the event columns when the cohorts come from the first-touch facts and the
-    return events' range fits the columns (``columns_fit``), else SQL (a property filter: its index finds them)."""
+def _default_engine(*, cohort_event, start, end, horizon, property_filter, from_facts: bool) -> str:
+    """pandas off PostgreSQL; there, SQL for a merchant's retention (``property_filter``: its index finds its events)
+    and the event columns otherwise when what they read fits them (``columns_fit``): the return events' range, and
+    unless the cohorts come from the first-touch facts, the cohort event's whole history up to the range's end."""
     if connection.vendor != "postgresql":
         return "pandas"
-    if property_filter or cohort_event not in _FIRST_FACT or not columns_fit(lo=start, hi=horizon):
+    if property_filter or not columns_fit(lo=start, hi=horizon):
         return "sql"
-    return "columns"
+    if from_facts and cohort_event in _FIRST_FACT:
+        return "columns"
+    first = _first_moment(cohort_event)
+    return "columns" if first is None or first >= end or columns_fit(lo=min(first, start), hi=end) else "sql"
+
+
+def _first_moment(event: str):
+    """The time of the earliest stored ``event`` (None when there is none): where a cohort's history starts."""
+    return Event.objects.filter(event=event).aggregate(first=Min("timestamp"))["first"]
 
 
 def _filtered(events, property_filter, restriction=None):
@@ -178,7 +190,8 @@ def _retention_pandas(*, cohort_event, return_event, period, start, end, horizon
         firsts = pd.DataFrame.from_records(list(rows.values_list("person_id", "timestamp", "id", value)),
                                            columns=["person_id", "first", "id", "value"])
         firsts = firsts.sort_values(["person_id", "first", "id"]).drop_duplicates("person_id", keep="first")
-        firsts["value"] = [NONE_VALUE if v is None or v == "" else str(v) for v in firsts["value"]]
+        # (a column of nothing but missing values arrives as NaN)
+        firsts["value"] = [NONE_VALUE if v is None or v == "" or v != v else str(v) for v in firsts["value"]]
     else:
         firsts = pd.DataFrame.from_records(
             list(cohort_events.order_by().values("person_id")
@@ -310,24 +323,28 @@ def _retention_sql(*, cohort_event, return_event, period, start, end, horizon, p
 
 
 def _retention_columns(*, cohort_event, return_event, period, start, end, horizon, periods, property_filter=None,
-                       restriction=None):
-    """The cohorts from the first-touch facts, the return events from the event columns (analytics/services/columns.py)
-    and, per person, a bit mask of the periods k they came back in (a scatter-or), then counts per cohort and k."""
-    if property_filter or restriction or cohort_event not in _FIRST_FACT:
-        raise ValueError("the columns engine reads cohorts of visit, signup or order_paid without a property filter")
-    column = _FIRST_FACT[cohort_event]
+                       restriction=None, breakdown=None):
+    """The cohorts from the first-touch facts — or, with filters, a segment or a breakdown, from the cohort event's
+    columns over its whole history (each person's first event that passes; ties: the lowest id) — the return events
+    from the event columns and, per person, a bit mask of the periods k they came back in (a scatter-or), then
+    counts per (breakdown value, cohort, k) by ``bincount``."""
+    if property_filter:
+        raise ValueError("the columns engine has no merchant filter: use the sql engine for property_filter")
+    restriction = restriction or {}
+    where = restriction.get("where", ())
+    keys = where_keys(where)
     with consistent_read():
-        with connection.wrap_database_errors, binary_cursor() as cursor:
-            cursor.execute(
-                f"SELECT string_agg(int8send(person_id), ''), string_agg(timestamptz_send({column}), '') "  # noqa: S608
-                f"FROM analytics_personfacts WHERE {column} >= %s AND {column} < %s",
-                [start, end], binary=True,
-            )
-            person_bytes, first_bytes = cursor.fetchone()
-        if not person_bytes:  # nobody's cohort event in the range: no return event can count
+        if not restriction and not breakdown and cohort_event in _FIRST_FACT:
+            persons, firsts = _facts_firsts(cohort_event, start, end)
+            values, value_names = np.zeros(len(persons), np.int64), [None]
+        else:
+            persons, firsts, values, value_names = _columns_firsts(cohort_event, start, end, restriction, breakdown)
+        if not len(persons):  # nobody's cohort event in the range: no return event can count
             return {}, {}
-        returns = columns_read(names=[return_event], coverage=columns_coverage(lo=start, hi=horizon))[return_event]
-    persons, firsts = np.frombuffer(person_bytes, ">i8").astype(np.int64), np.frombuffer(first_bytes, ">i8")
+        returns = columns_read(names=[return_event], coverage=columns_coverage(lo=start, hi=horizon),
+                               properties={return_event: keys})[return_event]
+    if restriction:
+        returns = returns.where(_restricted_mask(returns, restriction))
     starts, first_ordinal = _period_starts(start, horizon, period)
     bounds = np.array([us_2000(moment) for moment in starts], np.int64)
     base, size = int(persons.min()), int(persons.max() - persons.min()) + 1
@@ -335,6 +352,8 @@ def _retention_columns(*, cohort_event, return_event, period, start, end, horizo
     first_at[persons - base] = firsts
     cohort = np.zeros(size, np.int64)  # 1-based period of the first cohort event, 0: not in a cohort
     cohort[persons - base] = np.searchsorted(bounds, firsts, side="right")
+    value_of = np.zeros(size, np.int64)
+    value_of[persons - base] = values
 
     inside = (returns.persons >= base) & (returns.persons < base + size)
     slots, times = returns.persons[inside] - base, returns.times[inside]
@@ -346,16 +365,85 @@ def _retention_columns(*, cohort_event, return_event, period, start, end, horizo
     np.bitwise_or.at(mask, slots[keep], np.left_shift(np.uint64(1), k[keep].astype(np.uint64)))
 
     members = cohort > 0
-    buckets = cohort[members]
-    sizes_by_bucket = np.bincount(buckets)
+    buckets = len(bounds) + 1
+    group = value_of[members] * buckets + cohort[members]  # (value, 1-based cohort period)
+    groups = len(value_names) * buckets
     member_masks = mask[members]
-    sizes: dict[int, int] = {}
-    retained: dict[int, dict[int, int]] = {}
-    for bucket in np.flatnonzero(sizes_by_bucket):
-        sizes[first_ordinal + int(bucket) - 1] = int(sizes_by_bucket[bucket])
-    for k_value in range(periods):
-        came_back = (member_masks >> np.uint64(k_value)) & np.uint64(1) == 1
-        for bucket, count in enumerate(np.bincount(buckets[came_back], minlength=len(sizes_by_bucket))):
-            if count:
-                retained.setdefault(first_ordinal + bucket - 1, {})[k_value] = int(count)
-    return sizes, retained
+    sizes_by_group = np.bincount(group, minlength=groups)
+    retained_by_group = [np.bincount(group[(member_masks >> np.uint64(k_value)) & np.uint64(1) == 1],
+                                     minlength=groups) for k_value in range(periods)]
+    sizes: dict = {}
+    retained: dict = {}
+    for index in np.flatnonzero(sizes_by_group):
+        value, bucket = value_names[index // buckets], index % buckets
+        ordinal = first_ordinal + int(bucket) - 1
+        sizes.setdefault(value, {})[ordinal] = int(sizes_by_group[index])
+        row = retained.setdefault(value, {}).setdefault(ordinal, {})
+        for k_value in range(periods):
+            if retained_by_group[k_value][index]:
+                row[k_value] = int(retained_by_group[k_value][index])
+    if breakdown:
+        return sizes, retained
+    return sizes.get(None, {}), retained.get(None, {})
+
+
+def _facts_firsts(cohort_event: str, start, end) -> tuple[np.ndarray, np.ndarray]:
+    """Person ids and first cohort event times (µs since 2000) of the first-touch facts in [start, end)."""
+    column = _FIRST_FACT[cohort_event]
+    with connection.wrap_database_errors, binary_cursor() as cursor:
+        cursor.execute(
+            f"SELECT string_agg(int8send(person_id), ''), string_agg(timestamptz_send({column}), '') "  # noqa: S608
+            f"FROM analytics_personfacts WHERE {column} >= %s AND {column} < %s",
+            [start, end], binary=True,
+        )
+        person_bytes, first_bytes = cursor.fetchone()
+    if not person_bytes:
+        return np.empty(0, np.int64), np.empty(0, np.int64)
+    return np.frombuffer(person_bytes, ">i8").astype(np.int64), np.frombuffer(first_bytes, ">i8").astype(np.int64)
+
+
+def _restricted_mask(events, restriction: dict) -> np.ndarray:
+    mask = where_mask(events, restriction.get("where", ()))
+    if restriction.get("people") is not None or restriction.get("exclude_people") is not None:
+        mask &= people_mask(events.persons, people=restriction.get("people"),
+                            exclude_people=restriction.get("exclude_people"))
+    return mask
+
+
+def _columns_firsts(cohort_event: str, start, end, restriction: dict, breakdown: str | None):
+    """Each person's first ``cohort_event`` over all history that passes the restriction (ties: the lowest id), for
+    the persons whose first falls in [start, end): person ids, first times (µs since 2000), their breakdown value as a
+    code into the returned names (None without a breakdown)."""
+    nothing = np.empty(0, np.int64)
+    first = _first_moment(cohort_event)
+    if first is None or first >= end:
+        return nothing, nothing, nothing, [None]
+    keys = [*where_keys(restriction.get("where", ())), *([breakdown] if breakdown not in (None, CHANNEL) else [])]
+    events = columns_read(names=[cohort_event], coverage=columns_coverage(lo=min(first, start), hi=end),
+                          full=[cohort_event] if breakdown else [], properties={cohort_event: keys})[cohort_event]
+    if restriction:
+        events = events.where(_restricted_mask(events, restriction))
+    if not len(events):
+        return nothing, nothing, nothing, [None]
+    base = int(events.persons.min())
+    size = int(events.persons.max()) - base + 1
+    slot = events.persons - base
+    first_at = np.full(size, np.iinfo(np.int64).max)
+    np.minimum.at(first_at, slot, events.times)
+    who = np.flatnonzero((first_at != np.iinfo(np.int64).max) & (first_at >= us_2000(start)))
+    if not breakdown:
+        return who + base, first_at[who], np.zeros(len(who), np.int64), [None]
+    tied = events.times == first_at[slot]
+    first_id = np.full(size, np.iinfo(np.int64).max)
+    np.minimum.at(first_id, slot[tied], events.ids[tied])
+    chosen = tied & (events.ids == first_id[slot])
+    if breakdown == CHANNEL:
+        texts, codes = list(events.channels), events.codes
+    else:
+        column = events.properties[breakdown]
+        texts, codes = column.texts, column.codes
+    names, of_entry = np.unique(np.array([NONE_VALUE if text is None or text == "" else text for text in texts],
+                                         dtype=object), return_inverse=True)
+    value = np.zeros(size, np.int64)
+    value[slot[chosen]] = of_entry[codes[chosen]]
+    return who + base, first_at[who], value[who], [str(name) for name in names]

@@ -4,8 +4,8 @@ step; and retention by any property of the cohort event — on every engine agai
 
 Random customers on the coarse time grid of test_engine_properties.py (ties, local midnights, a window's edge, the
 start of daylight saving in New York), with properties that are strings, numbers, numeric strings, booleans, null or
-missing. The columns engine carries no properties: it is held to the reference on the options it runs (step windows,
-exclusions, the channel breakdown), over partly built days.
+missing. The columns engine (every property dictionary-encoded) is held to the reference on every option, over partly
+built days; retention by a property on the columns reads the cohort event's history unbuilt and built.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from analytics.models import Event
-from analytics.services.columns import columns_build_day
+from analytics.services.columns import columns_build, columns_build_day
 from analytics.services.funnel import funnel_compute
 from analytics.services.loading import EventRow, events_load
 from analytics.services.retention import retention_compute
@@ -181,7 +181,7 @@ def test_bad_options_are_refused_by_the_service(bad):
 
 
 @pytest.mark.parametrize("tz", ZONES)
-@pytest.mark.parametrize("engine", ENGINES)
+@pytest.mark.parametrize("engine", [*ENGINES, *(["columns", "columns (built)"] if POSTGRES else [])])
 @HYPOTHESIS
 @given(
     rows=option_rows(),
@@ -202,9 +202,12 @@ def test_retention_breakdown_matches_the_reference(settings, engine, tz, rows, c
 
     def check():
         plain = _load(rows, tz)
+        if engine == "columns (built)":
+            columns_build()
 
         result = retention_compute(cohort_event=cohort_event, return_event=return_event, period=period,
-                                   date_from=date_from, date_to=date_to, periods=periods, engine=engine,
+                                   date_from=date_from, date_to=date_to, periods=periods,
+                                   engine="columns" if engine == "columns (built)" else engine,
                                    breakdown=breakdown, breakdown_limit=limit)
 
         assert result == reference.retention(plain, cohort_event, return_event, period, date_from, date_to, tz,

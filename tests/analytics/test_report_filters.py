@@ -100,6 +100,9 @@ def test_funnel_retention_and_golden_time_filtered(settings, tz):
                     assert funnel_compute(steps=["a", "b", "a"], window_days=3, date_from=date_from, date_to=date_to,
                                           breakdown="kind", engine="columns", **restriction) == reference.funnel(
                         kept, ["a", "b", "a"], 3, date_from, date_to, tz, breakdown_key="kind"), label
+                    assert retention_compute(cohort_event="a", return_event="b", period="day", date_from=date_from,
+                                             date_to=date_to, periods=5, engine="columns", **restriction) == \
+                        reference.retention(kept, "a", "b", "day", date_from, date_to, tz, periods=5), label
 
 
 def test_exclude_segment_leaves_its_members_out(settings):
