@@ -287,15 +287,15 @@ def test_import_events_packs_the_imported_days_that_can_be_built(celery_eager, t
     moments = [at(D), at(D, 13), at(D + timedelta(days=1)), at(yesterday)]
     path.write_text("".join(json.dumps({"event": "visit", "distinct_id": f"c{n}", "uuid": str(UUID(int=n + 1)),
                                         "timestamp": moment.isoformat()}) + "\n" for n, moment in enumerate(moments)))
-    out = StringIO()
+    err = StringIO()
 
-    call_command("import_events", str(path), stdout=out, stderr=StringIO())
+    call_command("import_events", str(path), stdout=StringIO(), stderr=err)
 
-    assert f"Event columns: 2 of 2 day(s) packed ({D} to {D + timedelta(days=1)})." in out.getvalue()
+    assert f"Event columns: 2 of 2 day(s) packed ({D} to {D + timedelta(days=1)})." in err.getvalue()
     assert dict(ColumnDay.objects.values_list("day", "events")) == {D: 2, D + timedelta(days=1): 1}
     assert columns_days_to_build(through=columns_build_through()) == []
 
-    call_command("import_events", str(path), stdout=(again := StringIO()), stderr=StringIO())
+    call_command("import_events", str(path), stdout=StringIO(), stderr=(again := StringIO()))
     assert "Event columns" not in again.getvalue()  # only duplicates: nothing queued
 
 
@@ -309,10 +309,10 @@ def test_import_events_with_the_broker_down_leaves_the_days_to_the_hourly_build(
     path.write_text(f'{{"event": "visit", "distinct_id": "c1", "timestamp": "{at(D).isoformat()}"}}\n')
     out = StringIO()
 
-    call_command("import_events", str(path), stdout=out, stderr=StringIO())
+    call_command("import_events", str(path), stdout=out, stderr=(err := StringIO()))
 
     assert "1 accepted" in out.getvalue()
-    assert "the task queue is unavailable; the hourly build packs the imported days" in out.getvalue()
+    assert "the task queue is unavailable; the hourly build packs the imported days" in err.getvalue()
     assert not ColumnDay.objects.exists() and Event.objects.count() == 1
 
 

@@ -106,18 +106,19 @@ class Command(BaseCommand):
 
     def _pack_days(self) -> None:
         """Queue the event columns' build of the days that need it now (the imported days up to the day before
-        yesterday among them), and say what happened to it."""
+        yesterday among them), and say what happened to it on stderr, with the progress (the bar, and each day
+        built is logged there when the task runs in process)."""
         try:
             days = event_columns_build_queue()
         except ServiceUnavailable:
-            self.stdout.write("Event columns: the task queue is unavailable; the hourly build packs the imported days.")
+            self.stderr.write("Event columns: the task queue is unavailable; the hourly build packs the imported days.")
             return
         if not days:
             return
         span = f"{days[0]} to {days[-1]}" if len(days) > 1 else str(days[0])
         if not build_event_columns_task.app.conf.task_always_eager:
-            self.stdout.write(f"Event columns: {len(days):,} day(s) to pack ({span}), queued for a worker "
+            self.stderr.write(f"Event columns: {len(days):,} day(s) to pack ({span}), queued for a worker "
                               "(its log shows each day built).")
             return
         left = len(columns_days_to_build(through=columns_build_through()))  # the task ran in process
-        self.stdout.write(f"Event columns: {len(days) - left:,} of {len(days):,} day(s) packed ({span}).")
+        self.stderr.write(f"Event columns: {len(days) - left:,} of {len(days):,} day(s) packed ({span}).")
