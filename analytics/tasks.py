@@ -76,7 +76,8 @@ def build_event_columns_nightly(self) -> int:
     """What beat runs at 01:30 local time: the event columns of the days that need them (analytics/services/columns.py),
     then the hourly event counts of the hours over a day old folded into one row an hour.
 
-    Returns the number of days built. Idempotent: a second run finds nothing to do.
+    Returns the number of days built (0 when the hourly build is running: it takes them). Idempotent: a second run
+    finds nothing to do.
     """
     built = columns_build(wait=False, progress=_log_column_day).days
     event_counts_compact(before=timezone.now() - timedelta(days=1))
