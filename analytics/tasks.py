@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import date, timedelta
 
 from celery import group, shared_task
@@ -10,7 +11,7 @@ from django.db import InterfaceError, OperationalError, transaction
 from django.utils import timezone
 
 from analytics.models import MetricsRun
-from analytics.services.columns import columns_build
+from analytics.services.columns import columns_build, columns_build_through, columns_days_to_build, supported
 from analytics.services.exports import export_job_execute, export_jobs_abandon
 from analytics.services.facts import event_counts_compact
 from analytics.services.identity import merged_days_take, person_merges_reapply
@@ -18,6 +19,8 @@ from analytics.services.metrics import date_chunks, metrics_run_execute, metrics
 from ops_platform.core.tasks import task_queue
 
 TRANSIENT_ERRORS = (OperationalError, InterfaceError, ConnectionError)
+
+logger = logging.getLogger(__name__)
 
 
 @shared_task(bind=True, acks_late=True, autoretry_for=TRANSIENT_ERRORS, retry_backoff=30,
@@ -73,11 +76,43 @@ def build_event_columns_nightly(self) -> int:
     """What beat runs at 01:30 local time: the event columns of the days that need them (analytics/services/columns.py),
     then the hourly event counts of the hours over a day old folded into one row an hour.
 
-    Returns the number of days built. Idempotent: a second run finds nothing to do.
+    Returns the number of days built (0 when the hourly build is running: it takes them). Idempotent: a second run
+    finds nothing to do.
     """
-    built = columns_build().days
+    built = columns_build(wait=False, progress=_log_column_day).days
     event_counts_compact(before=timezone.now() - timedelta(days=1))
     return built
+
+
+@shared_task(bind=True, acks_late=True, autoretry_for=TRANSIENT_ERRORS, retry_backoff=30, retry_backoff_max=600,
+             max_retries=5)
+def build_event_columns_task(self) -> int:
+    """What beat runs every hour, and what ``import_events`` queues: the event columns of the days that need them
+    (new complete days, days written to since their build), so days are packed soon after they are written rather
+    than at night.
+
+    Returns the number of days built: 0 when there is nothing to do (a few small reads, no write) or when another
+    build is running (it looks again for days that need it before it ends). Each day built is logged.
+    """
+    result = columns_build(wait=False, progress=_log_column_day)
+    if result.busy:
+        logger.info("Event columns: another build is running; it takes the days that need it.")
+    return result.days
+
+
+def _log_column_day(done: int, total: int, day: date) -> None:
+    logger.info("Event columns: built %s (%d of %d).", day.isoformat(), done, total)
+
+
+def event_columns_build_queue() -> list[date]:
+    """Queue ``build_event_columns_task`` if some days need it (after the caller's transaction commits); returns those
+    days. Without a broker (the embedded default) it runs in process."""
+    if not supported():
+        return []
+    days = columns_days_to_build(through=columns_build_through())
+    if days:
+        task_queue(build_event_columns_task.delay)
+    return days
 
 
 @shared_task(bind=True, acks_late=True, autoretry_for=TRANSIENT_ERRORS, retry_backoff=10, retry_backoff_max=60,

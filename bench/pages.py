@@ -23,9 +23,8 @@ import statistics
 import sys
 import time
 
-from _common import ROOT, machine, manage, postgres_available, scratch_postgres
+from _common import ROOT, machine, manage, postgres_available, scratch_postgres, write_results_section
 
-RESULTS = ROOT / "bench" / "RESULTS.md"
 SECTION = "## Page server times (demo data, every HTML page)"
 LIMIT_SECONDS = 1.0
 SKIP_PREFIXES = ("api/", "admin/", "static/", "media/", "__debug__/", "i18n/", "health/", "logout/", "login/")
@@ -149,17 +148,6 @@ def data_size() -> str:
             f"{Merchant.objects.count():,} merchants, {Ticket.objects.count():,} tickets")
 
 
-def write_section(lines: list[str]) -> None:
-    text = RESULTS.read_text(encoding="utf-8") if RESULTS.exists() else "# Benchmark results\n"
-    body = "\n".join(lines) + "\n"
-    pattern = re.compile(rf"^{re.escape(SECTION)}\n.*?(?=^## |\Z)", re.S | re.M)
-    if pattern.search(text):
-        text = pattern.sub(lambda _: body + "\n", text).rstrip() + "\n"
-    else:
-        text = text.rstrip() + "\n\n" + body
-    RESULTS.write_text(text, encoding="utf-8")
-
-
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=3)
@@ -228,7 +216,7 @@ def main() -> int:
               + f" (no demo row or not HTML); {len(unfilled)} routes had no demo row to fill them.", "", NOTES]
     print("\n".join(lines))
     if args.write:
-        write_section(lines)
+        write_results_section(SECTION, lines)
     return 0
 
 

@@ -5,9 +5,12 @@ microsecond each on two cores. The columns hold what a funnel needs of an event 
 packed arrays, one row (``ColumnBlock``) per UTC day and event name, so a funnel reads a few hundred rows and does
 its ordered matching in numpy (``analytics.services.funnel``).
 
-- **Built** for days that are complete (``columns_build``, nightly and ``build_event_columns``): every UTC day up
-  to the day before yesterday that has events and no columns, and every day with a recorded change. One day per
-  transaction, serialised by an advisory lock; each is one ``INSERT … SELECT`` grouped by event name.
+- **Built** for days that are complete (``columns_build``: hourly, after ``import_events``, nightly and
+  ``build_event_columns``): every UTC day up to the day before yesterday that has events and no columns, and every
+  day with a recorded change. One build at a time (a session advisory lock: a second one waits, or with
+  ``wait=False`` — the tasks — leaves the days to the running one, which looks again for days that need it before it
+  ends); one day per transaction, each one ``INSERT … SELECT`` grouped by event name. With nothing to do a build is
+  three small reads and no write.
 - **Never stale.** Triggers on the events table (migration 0008) record every past UTC day whose events are inserted,
   changed or deleted (``ColumnChange``), whoever writes them — ingestion, ``import_events``, a bulk ``COPY``, the
   admin. A build deletes the changes of its day *before* it reads the day's events, so a write that lands while the
@@ -34,6 +37,11 @@ from analytics.models import ColumnBlock, ColumnChange, ColumnDay, ColumnPropert
 
 # pg_advisory_xact_lock key of column builds (any fixed bigint unique among this database's advisory locks).
 BUILD_LOCK_KEY = 0x6F70_636F_6C01  # "opcol" + 1
+# pg_advisory_lock key (session) held by a whole ``columns_build``: one build runs at a time.
+BUILD_RUN_LOCK_KEY = 0x6F70_636F_6C02  # "opcol" + 2
+# A build looks again for days that need it after building its list (writes, an import, that landed meanwhile), at
+# most this many times: a day written to without pause is not rebuilt for ever.
+BUILD_ROUNDS = 3
 # Days younger than this are read from the events: late events for yesterday still arrive.
 BUILD_LAG_DAYS = 2
 # The layout of the columns: 2 = arrays in event id order and every property key dictionary-encoded
@@ -109,6 +117,7 @@ def _properties_select(where: str, *, keys: bool = False) -> str:
 class BuildResult:
     days: int
     events: int
+    busy: bool = False  # another build was running, and this one (``wait=False``) left the days to it
 
 
 def columns_build_through(today: date | None = None) -> date:
@@ -176,24 +185,55 @@ def columns_build_day(day: date) -> int:
     return events
 
 
-def columns_build(*, through: date | None = None,
-                  progress: Callable[[int, int, date], None] | None = None) -> BuildResult:
+def columns_build(*, through: date | None = None, progress: Callable[[int, int, date], None] | None = None,
+                  wait: bool = True, on_wait: Callable[[], None] | None = None) -> BuildResult:
     """Build the columns of every day that needs it, up to ``through`` (default and latest: the day before
     yesterday, UTC; later is ``TooRecent``).
 
-    ``progress(done, total, day)`` is called after each day. A no-op off PostgreSQL.
+    One build runs at a time. When another is running, ``on_wait()`` is called and this one waits for it to end, then
+    builds what is left (usually nothing); with ``wait=False`` it returns at once with ``busy`` set, as the running
+    build looks again for days that need it before it ends. ``progress(done, total, day)`` is called after each day
+    (``total`` grows when a later look finds more). A no-op off PostgreSQL.
     """
     if not supported():
         return BuildResult(days=0, events=0)
     through = through or columns_build_through()
     _check_built_day(through)
-    days = columns_days_to_build(through=through)
-    events = 0
-    for done, day in enumerate(days, start=1):
-        events += columns_build_day(day)
-        if progress:
-            progress(done, len(days), day)
-    return BuildResult(days=len(days), events=events)
+    with _build_run_lock(wait=wait, on_wait=on_wait) as running:
+        if not running:
+            return BuildResult(days=0, events=0, busy=True)
+        done = total = events = 0
+        for _round in range(BUILD_ROUNDS):
+            days = columns_days_to_build(through=through)
+            if not days:
+                break
+            total += len(days)
+            for day in days:
+                events += columns_build_day(day)
+                done += 1
+                if progress:
+                    progress(done, total, day)
+    return BuildResult(days=done, events=events)
+
+
+@contextmanager
+def _build_run_lock(*, wait: bool, on_wait: Callable[[], None] | None) -> Iterator[bool]:
+    """Hold the build's session lock while the block runs; yields False (without it) when it is taken and not
+    ``wait``. A session lock is released when its connection closes too (a worker that died)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_try_advisory_lock(%s)", [BUILD_RUN_LOCK_KEY])
+        held = cursor.fetchone()[0]
+        if not held and wait:
+            if on_wait:
+                on_wait()
+            cursor.execute("SELECT pg_advisory_lock(%s)", [BUILD_RUN_LOCK_KEY])
+            held = True
+    try:
+        yield held
+    finally:
+        if held:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_unlock(%s)", [BUILD_RUN_LOCK_KEY])
 
 
 # Reading

@@ -8,6 +8,7 @@
 (function () {
   "use strict";
 
+  var el = window.OpsDom.el; // static/js/dom.js, loaded before this script
   var NAME = /^[a-z][a-z0-9_]{0,99}$/;
   var TYPES = ["string", "number", "integer", "boolean"];
   var root = document.querySelector("[data-testid=plan-editor]");
@@ -24,20 +25,6 @@
   var jsonBox = root.querySelector(".pe-json"), toggle = root.querySelector(".pe-json-toggle");
   var addEvent = root.querySelector(".pe-add-event"), liveError = root.querySelector(".pe-json-error");
   var events = parse(area.value);
-
-  function el(tag, attrs, children) {
-    var node = document.createElement(tag);
-    Object.keys(attrs || {}).forEach(function (key) {
-      var value = attrs[key];
-      if (value === undefined || value === null || value === false) return;
-      if (key === "text") node.textContent = value;
-      else if (key === "className") node.className = value;
-      else if (key.slice(0, 2) === "on") node.addEventListener(key.slice(2), value);
-      else node.setAttribute(key, value === true ? "" : value);
-    });
-    (children || []).forEach(function (child) { if (child) node.appendChild(child); });
-    return node;
-  }
 
   function parse(text) {
     try {

@@ -9,19 +9,7 @@
 
   var MAX_GROUP_DEPTH = 4; // the root is depth 0; the server refuses a group at depth 5
 
-  function el(tag, attrs, children) {
-    var node = document.createElement(tag);
-    Object.keys(attrs || {}).forEach(function (key) {
-      var value = attrs[key];
-      if (value === undefined || value === null || value === false) return;
-      if (key === "text") node.textContent = value;
-      else if (key === "className") node.className = value;
-      else if (key.slice(0, 2) === "on") node.addEventListener(key.slice(2), value);
-      else node.setAttribute(key, value === true ? "" : value);
-    });
-    (children || []).forEach(function (child) { if (child) node.appendChild(child); });
-    return node;
-  }
+  var el = window.OpsDom.el; // static/js/dom.js, loaded before this script
 
   function option(value, label, selected) {
     var node = el("option", {value: value, text: label});

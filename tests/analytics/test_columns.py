@@ -4,19 +4,25 @@ test_engine_properties.py and in every scenario of test_funnel.py."""
 
 from __future__ import annotations
 
+import json
 import tracemalloc
 from datetime import UTC, date, datetime, timedelta
 from io import StringIO
+from uuid import UUID
 
 import numpy as np
+import psycopg
 import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django_celery_beat.models import PeriodicTask
 
 from analytics.models import ColumnBlock, ColumnChange, ColumnDay, Event
 from analytics.services import columns as columns_module
 from analytics.services import funnel as funnel_module
 from analytics.services.columns import (
+    BUILD_RUN_LOCK_KEY,
     TooRecent,
     columns_build,
     columns_build_day,
@@ -28,7 +34,7 @@ from analytics.services.columns import (
 )
 from analytics.services.funnel import FunnelQuery, funnel_compute
 from analytics.services.loading import events_load
-from analytics.tasks import build_event_columns_nightly
+from analytics.tasks import build_event_columns_nightly, build_event_columns_task
 from tests.analytics.conftest import POSTGRES
 from tests.factories import event_row
 
@@ -195,6 +201,119 @@ def test_nightly_task_builds_what_is_missing(celery_eager):
     assert build_event_columns_nightly.delay().get() == 1
     assert build_event_columns_nightly.delay().get() == 0
     assert ColumnDay.objects.filter(day=D).exists()
+
+
+def test_beat_builds_the_columns_every_hour_as_well_as_at_night():
+    hourly = PeriodicTask.objects.select_related("crontab").get(name="Hourly event columns")
+
+    assert hourly.task == "analytics.tasks.build_event_columns_task" and hourly.enabled
+    assert (hourly.crontab.minute, hourly.crontab.hour) == ("15", "*")
+    assert PeriodicTask.objects.get(name="Nightly event columns").task == "analytics.tasks.build_event_columns_nightly"
+
+
+def test_hourly_task_builds_new_days_then_a_no_op_run_writes_nothing(celery_eager):
+    events_load([event_row("visit", "a", at(D)), event_row("visit", "b", at(D + timedelta(days=1)))])
+
+    assert build_event_columns_task.delay().get() == 2
+    with CaptureQueriesContext(connection) as queries:
+        assert build_event_columns_task.delay().get() == 0
+
+    statements = [query["sql"].split(None, 1)[0].upper() for query in queries.captured_queries]
+    assert not {"INSERT", "UPDATE", "DELETE"} & set(statements)
+    assert len(statements) == 5  # lock, days with events, built days, changed days, unlock
+    assert sorted(ColumnDay.objects.values_list("day", flat=True)) == [D, D + timedelta(days=1)]
+
+
+def test_a_late_event_is_packed_by_the_next_hourly_run(celery_eager):
+    events_load([event_row("visit", "a", at(D))])
+    build_event_columns_task.delay().get()
+
+    events_load([event_row("visit", "late", at(D, 18))])  # late ingestion (or a merge re-pointing events)
+
+    assert build_event_columns_task.delay().get() == 1
+    assert ColumnDay.objects.get(day=D).events == 2 and not ColumnChange.objects.exists()
+
+
+@pytest.fixture
+def other_session():
+    """A second database session (another worker or a command), on the test database."""
+    with psycopg.connect(**connection.get_connection_params(), autocommit=True) as other:
+        yield other
+
+
+def test_a_task_leaves_the_days_to_a_build_already_running(other_session, celery_eager):
+    events_load([event_row("visit", "a", at(D))])
+    other_session.execute("SELECT pg_advisory_lock(%s)", [BUILD_RUN_LOCK_KEY])  # a build is running elsewhere
+
+    assert columns_build(wait=False).busy
+    assert build_event_columns_task.delay().get() == 0
+    assert build_event_columns_nightly.delay().get() == 0
+    assert not ColumnDay.objects.exists()
+
+
+def test_a_second_build_waits_for_the_running_one_then_builds_what_is_left(other_session):
+    events_load([event_row("visit", "a", at(D))])
+    other_session.execute("SELECT pg_advisory_lock(%s)", [BUILD_RUN_LOCK_KEY])
+    waited = []
+
+    def running_build_ends():
+        waited.append(True)
+        other_session.execute("SELECT pg_advisory_unlock(%s)", [BUILD_RUN_LOCK_KEY])
+
+    result = columns_build(through=D, on_wait=running_build_ends)
+
+    assert waited == [True] and (result.days, result.busy) == (1, False)
+
+
+def test_a_build_looks_again_for_days_written_while_it_ran():
+    events_load([event_row("visit", "a", at(D))])
+    seen = []
+
+    def progress(done, total, day):
+        seen.append((done, total, day))
+        if day == D:  # an import lands while the build runs
+            events_load([event_row("visit", "b", at(D + timedelta(days=3)))])
+
+    result = columns_build(through=D + timedelta(days=5), progress=progress)
+
+    assert result.days == 2 and seen == [(1, 1, D), (2, 2, D + timedelta(days=3))]
+    assert sorted(ColumnDay.objects.values_list("day", flat=True)) == [D, D + timedelta(days=3)]
+
+
+@pytest.mark.django_db(transaction=True)  # the command's queueing waits for a commit, as outside a test
+def test_import_events_packs_the_imported_days_that_can_be_built(celery_eager, tmp_path):
+    yesterday = columns_build_through() + timedelta(days=1)
+    path = tmp_path / "events.jsonl"
+    moments = [at(D), at(D, 13), at(D + timedelta(days=1)), at(yesterday)]
+    path.write_text("".join(json.dumps({"event": "visit", "distinct_id": f"c{n}", "uuid": str(UUID(int=n + 1)),
+                                        "timestamp": moment.isoformat()}) + "\n" for n, moment in enumerate(moments)))
+    err = StringIO()
+
+    call_command("import_events", str(path), stdout=StringIO(), stderr=err)
+
+    assert f"Event columns: 2 of 2 day(s) packed ({D} to {D + timedelta(days=1)})." in err.getvalue()
+    assert dict(ColumnDay.objects.values_list("day", "events")) == {D: 2, D + timedelta(days=1): 1}
+    assert columns_days_to_build(through=columns_build_through()) == []
+
+    call_command("import_events", str(path), stdout=StringIO(), stderr=(again := StringIO()))
+    assert "Event columns" not in again.getvalue()  # only duplicates: nothing queued
+
+
+@pytest.mark.django_db(transaction=True)
+def test_import_events_with_the_broker_down_leaves_the_days_to_the_hourly_build(tmp_path, monkeypatch):
+    def broker_down():
+        raise ConnectionError("redis down")
+
+    monkeypatch.setattr(build_event_columns_task, "delay", broker_down)
+    path = tmp_path / "events.jsonl"
+    path.write_text(f'{{"event": "visit", "distinct_id": "c1", "timestamp": "{at(D).isoformat()}"}}\n')
+    out = StringIO()
+
+    call_command("import_events", str(path), stdout=out, stderr=(err := StringIO()))
+
+    assert "1 accepted" in out.getvalue()
+    assert "the task queue is unavailable; the hourly build packs the imported days" in err.getvalue()
+    assert not ColumnDay.objects.exists() and Event.objects.count() == 1
 
 
 def _steps_everywhere(count: int, *, seed: int) -> list:

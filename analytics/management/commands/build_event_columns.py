@@ -10,7 +10,8 @@ class Command(BaseCommand):
     help = (
         "Pack each complete UTC day's events into the event columns the funnels read (PostgreSQL only): every day "
         "up to the day before yesterday that has events and no columns yet, and every day whose events were "
-        "written since it was built. Exactly what the nightly task runs; a second run finds nothing to do."
+        "written since it was built. Exactly what the hourly and nightly tasks run; a second run finds nothing to do. "
+        "One build runs at a time: this one waits for a running build to end."
     )
 
     def add_arguments(self, parser):
@@ -37,6 +38,10 @@ class Command(BaseCommand):
                 bar.set_postfix_str(str(day))
                 bar.update(1)
 
-            result = columns_build(through=through, progress=progress)
+            def waiting():
+                self.stderr.write("Another build of the event columns is running: waiting for it to end, then "
+                                  "building what it left.")
+
+            result = columns_build(through=through, progress=progress, on_wait=waiting)
         self.stdout.write(self.style.SUCCESS(
             f"Event columns built for {result.days} day(s) through {through}: {result.events:,} events."))

@@ -7,7 +7,10 @@ import orjson
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
+from analytics.services.columns import columns_build_through, columns_days_to_build
 from analytics.services.importing import CHUNK_LINES, csv_records, events_import, jsonl_records
+from analytics.tasks import build_event_columns_task, event_columns_build_queue
+from ops_platform.core.exceptions import ServiceUnavailable
 
 FORMATS = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl"}
 
@@ -22,7 +25,9 @@ class Command(BaseCommand):
         "JSON object) or JSON lines (.jsonl/.ndjson, one event object per line), or '-' for stdin with --format. "
         "Same rules as POST /api/v1/events/batch/; streamed in chunks, so memory stays flat on any size. "
         "Events whose uuid is already stored count as duplicates, so a rerun of the same file stores nothing "
-        "new (lines without a uuid get a random one: give uuids to make reruns safe)."
+        "new (lines without a uuid get a random one: give uuids to make reruns safe). Afterwards the imported days "
+        "older than yesterday are packed into the funnels' event columns (a worker's task, or in process without "
+        "a broker)."
     )
 
     def add_arguments(self, parser):
@@ -96,3 +101,24 @@ class Command(BaseCommand):
                 self.stdout.write(f"  line {line}: {_errors_text(errors)}")
             if rejects is not None:
                 self.stdout.write(f"Every rejected line is in {options['rejects']}.")
+        if summary.accepted:
+            self._pack_days()
+
+    def _pack_days(self) -> None:
+        """Queue the event columns' build of the days that need it now (the imported days up to the day before
+        yesterday among them), and say what happened to it on stderr, with the progress (the bar, and each day
+        built is logged there when the task runs in process)."""
+        try:
+            days = event_columns_build_queue()
+        except ServiceUnavailable:
+            self.stderr.write("Event columns: the task queue is unavailable; the hourly build packs the imported days.")
+            return
+        if not days:
+            return
+        span = f"{days[0]} to {days[-1]}" if len(days) > 1 else str(days[0])
+        if not build_event_columns_task.app.conf.task_always_eager:
+            self.stderr.write(f"Event columns: {len(days):,} day(s) to pack ({span}), queued for a worker "
+                              "(its log shows each day built).")
+            return
+        left = len(columns_days_to_build(through=columns_build_through()))  # the task ran in process
+        self.stderr.write(f"Event columns: {len(days) - left:,} of {len(days):,} day(s) packed ({span}).")
