@@ -27,5 +27,5 @@ def remove_schedule(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("analytics", "0014_name_mappings"), ("django_celery_beat", "0018_improve_crontab_helptext")]
+    dependencies = [("analytics", "0015_column_properties"), ("django_celery_beat", "0018_improve_crontab_helptext")]
     operations = [migrations.RunPython(create_schedule, remove_schedule)]
