@@ -25,6 +25,10 @@ Queries (GET /api/v1/analytics/{funnel,retention,trends}/, fixed dates over the 
   direct``; (b) ``breakdown=properties.channel``; (c) ``breakdown=channel`` unpacked;
 - retention weekly, 8 periods: (a) cohort and return order_paid, ``where=properties.amount:gte:40``; (b) cohort
   visit, return order_paid, ``breakdown=properties.channel``; (c) cohort visit, return order_paid, unpacked;
+- (b*), added to the brief's list: today ``properties.channel`` is served from the events' ``channel`` column
+  (``channel`` is its alias), so funnel and retention (b) read no JSON property; (b*) break down by one that only
+  the JSON holds: the funnel order_paid → order_received → review (14 days) and retention cohort and return
+  order_paid, both by ``properties.merchant_id`` (10,000 merchants: the top 10 and "(other)");
 - trends by day: (a) order_paid total, ``where=properties.merchant_id:in:<50 merchants>``; (b) visit ``unique`` by
   ``properties.channel`` (also target d) and order_paid ``sum`` of amount by ``properties.merchant_id``; (c) visit
   total, unpacked.
@@ -32,17 +36,26 @@ Queries (GET /api/v1/analytics/{funnel,retention,trends}/, fixed dates over the 
 "Unpacked" (c) is a fresh install before its first nightly build: every table named by ``--unpacked-tables``
 (``analytics_column%`` — ColumnDay, ColumnBlock, ColumnChange and any later column table so named — by default) is
 swapped for an empty copy of itself (``ALTER TABLE … RENAME``, instant), then swapped back afterwards (also at the
-start of the next run, should this one die in between).
+start of the next run, should this one die in between). Each state gets its own gunicorn, started after the swap,
+so no worker carries anything it learnt about the columns across; a cache outside the workers (Redis) is not
+cleared: an engine that caches coverage or answers there would need it cleared here.
 
 Per query: one warm-up of each engine, then ``--runs`` rounds alternating ours and DuckDB; the figures are
 **ours** = median seconds of the whole HTTP request (connect, query string parsed, computed, JSON sent and read
 here), **DuckDB** = median seconds of the statement, fetched into Python; **ratio** = ours / DuckDB; the
 **runs**; **same answer** = the numbers agree (funnel: customers per step overall and per breakdown value;
+the funnel's median and mean seconds to convert are computed by DuckDB too, as ours does, but not compared;
 retention: cohort sizes and retained counts overall and per value, a period not started by now — ``null`` in ours
 — compared as 0; trends: every point of every series, sums to 1e-6 relative); **target met** = ratio ≤ 2 (and for
 (d) also ≤ 1 s). The engine ours used is printed when the response says so (today's responses do not).
 
     .venv/bin/python bench/reports.py [--events 1000000] [--runs 5] [--workers 2] [--write]
+        [--report-timeout S] [--fresh] [--only TEXT] [--unpacked-tables PATTERN,…] [--duckdb-threads 2]
+
+A request that fails (a 503 past the report time limit, ``REPORT_TIMEOUT_SECONDS``, 30 s by default) is a row
+"failed" and "same answer: NO", and the run goes on. ``--fresh`` copies the synthetic set again (after an engine
+change whose columns must be rebuilt from scratch rather than added to: the run itself only builds the days not
+built yet). The exit status is 2 when any answer differs or failed.
 
 Do not run ``--events 10000000`` on a busy machine: it builds (or reuses) the 10M synthetic set, a few GB, and
 copies it.
@@ -82,6 +95,7 @@ D1, D2 = date(2026, 8, 3), date(2026, 10, 31)  # the synthetic set's 90 local da
 TZ_HOURS = 8  # Asia/Shanghai, no daylight saving
 RATIO_TARGET, SECONDS_TARGET = 2.0, 1.0
 FUNNEL_STEPS = ["visit", "view_merchant", "add_to_cart", "order_paid"]
+VALUE_STEPS = ["order_paid", "order_received", "review"]
 WINDOW_DAYS = 14
 PERIODS = 8
 MERCHANTS = [f"M{n:05d}" for n in range(1, 10_001, 200)]  # 50 of the 10,000
@@ -108,11 +122,14 @@ def sql_time(moment: datetime) -> str:
 # The database
 
 
-def prepared_database(events: int, log) -> str:
-    """This benchmark's copy of the synthetic set (made once): migrated, metrics computed, columns built."""
+def prepared_database(events: int, log, *, fresh: bool = False) -> str:
+    """This benchmark's copy of the synthetic set (made once, again with ``fresh``): migrated, metrics computed
+    (the columns are built by every run)."""
     name = f"reports_bench_{events}"
     url = database_url(name)
     try:
+        if fresh:
+            raise psycopg.OperationalError("fresh copy asked")
         with psycopg.connect(url, connect_timeout=3) as conn:
             if conn.execute("SELECT count(*) FROM bench_meta WHERE key = 'reports_prepared'").fetchone()[0]:
                 log(f"reusing {name}")
@@ -201,20 +218,20 @@ def _value(column: str) -> str:
     return f"coalesce(nullif({column}, ''), '{NONE}')"
 
 
-def duck_funnel(con, *, where: str = "", breakdown: str | None = None) -> dict:
+def duck_funnel(con, *, where: str = "", breakdown: str | None = None, steps: list[str] = FUNNEL_STEPS) -> dict:
     """Counts per step, overall (key None) and per kept breakdown value and "(other)" (funnel.py's semantics); the
     median and mean seconds between steps are computed too, as ours does, but not compared."""
     events = _filtered(where)
     value = _value(breakdown) if breakdown else "NULL"
     parts = [f"f0 AS (SELECT person_id, min(ts) AS t0, min(ts) AS tk, arg_min({value}, (ts, id)) AS value "
-             f"FROM {events} AS e WHERE event = '{FUNNEL_STEPS[0]}' AND ts >= {sql_time(START)} "
+             f"FROM {events} AS e WHERE event = '{steps[0]}' AND ts >= {sql_time(START)} "
              f"AND ts < {sql_time(END)} GROUP BY person_id)"]
-    for k, step in enumerate(FUNNEL_STEPS[1:], start=1):
+    for k, step in enumerate(steps[1:], start=1):
         parts.append(
             f"f{k} AS (SELECT f.person_id, any_value(f.t0) AS t0, min(e.ts) AS tk FROM f{k - 1} AS f "
             f"JOIN {events} AS e ON e.person_id = f.person_id AND e.event = '{step}' AND e.ts > f.tk "
             f"AND e.ts <= f.t0 + INTERVAL {WINDOW_DAYS} DAY GROUP BY f.person_id)")
-    n = len(FUNNEL_STEPS)
+    n = len(steps)
     parts.append(f"ranked AS (SELECT value FROM f0 GROUP BY value ORDER BY count(*) DESC, value "
                  f"LIMIT {BREAKDOWN_LIMIT})")
     counts = ", ".join(["count(*)"] + [f"count(f{k}.tk)" for k in range(1, n)])
@@ -305,6 +322,23 @@ def ours_trends(answer: dict) -> dict:
     return {row.get("breakdown_value"): [point["value"] for point in row["points"]] for row in answer["series"]}
 
 
+def summary(answer: dict) -> str:
+    """A few numbers of a DuckDB answer, to see at a glance that it is not empty."""
+    overall = answer.get(None)
+    if overall is None:  # trends by a breakdown: the groups' series added up
+        overall = [sum(values) for values in zip(*answer.values(), strict=True)]
+    if isinstance(overall, dict):  # retention: cohorts
+        sizes = sum(size for size, _retained in overall.values())
+        kept = sum(sum(retained) for _size, retained in overall.values())
+        text = f"{len(overall)} cohorts, {sizes:,} customers, {kept:,} retained (all k)"
+    elif len(overall) <= 10:  # funnel: counts per step (trends: one value per day)
+        text = "counts " + " → ".join(f"{count:,}" for count in overall)
+    else:
+        text = f"total {sum(overall):,.0f} over {len(overall)} days"
+    groups = [key for key in answer if key is not None]
+    return text + (f"; {len(groups)} breakdown groups" if groups else "")
+
+
 def same(a, b) -> bool:
     """Equal, floats to 1e-6 relative."""
     if isinstance(a, dict) and isinstance(b, dict):
@@ -332,6 +366,11 @@ QUERIES = [
      lambda con: duck_funnel(con, where=NOT_DIRECT), ours_funnel, None),
     ("funnel (b) breakdown properties.channel", "funnel", {**FUNNEL, "breakdown": "properties.channel"}, False,
      lambda con: duck_funnel(con, breakdown="channel"), ours_funnel, None),
+    # Added: on today's engines properties.channel is the events' channel column (filled at ingestion), so (b) above
+    # never reads a property of the JSON; these do (10,000 merchants: the top 10 and "(other)").
+    ("funnel (b*) order_paid → order_received → review, breakdown properties.merchant_id", "funnel",
+     {**FUNNEL, "steps": ",".join(VALUE_STEPS), "breakdown": "properties.merchant_id"}, False,
+     lambda con: duck_funnel(con, breakdown="merchant_id", steps=VALUE_STEPS), ours_funnel, None),
     ("funnel (c) breakdown channel, unpacked", "funnel", {**FUNNEL, "breakdown": "channel"}, True,
      lambda con: duck_funnel(con, breakdown="channel"), ours_funnel, None),
     ("retention (a) order_paid, where amount gte 40", "retention",
@@ -341,6 +380,10 @@ QUERIES = [
     ("retention (b) visit→order_paid, breakdown properties.channel", "retention",
      {**RETENTION, "cohort_event": "visit", "return_event": "order_paid", "breakdown": "properties.channel"}, False,
      lambda con: duck_retention(con, cohort="visit", returning="order_paid", breakdown="channel"),
+     ours_retention, None),
+    ("retention (b*) order_paid, breakdown properties.merchant_id", "retention",
+     {**RETENTION, "cohort_event": "order_paid", "return_event": "order_paid", "breakdown": "properties.merchant_id"},
+     False, lambda con: duck_retention(con, cohort="order_paid", returning="order_paid", breakdown="merchant_id"),
      ours_retention, None),
     ("retention (c) visit→order_paid, unpacked", "retention",
      {**RETENTION, "cohort_event": "visit", "return_event": "order_paid"}, True,
@@ -407,7 +450,11 @@ def measure(query, base: str, token: str, con, runs: int, log) -> dict:
     def theirs():
         return duck(con)
 
-    answers = {"ours": ours(), "duck": theirs()}  # warm-up
+    try:
+        answers = {"ours": ours(), "duck": theirs()}  # warm-up
+    except RuntimeError as error:  # an HTTP error (a 503 past the report time limit): said, not measured
+        log(f"{label}: FAILED {error}")
+        return {"label": label, "error": str(error)[:200], "agree": False, "met": False}
     times: dict[str, list[float]] = {"ours": [], "duck": []}
     for _ in range(runs):
         for name, run in (("ours", ours), ("duck", theirs)):
@@ -423,7 +470,8 @@ def measure(query, base: str, token: str, con, runs: int, log) -> dict:
     met = ratio <= RATIO_TARGET and (seconds_target is None or ours_median <= seconds_target)
     engine = engine_of(answers["ours"])
     log(f"{label}: ours {ours_median:.3f} s, DuckDB {duck_median:.3f} s, {ratio:.1f}×, same answer "
-        f"{'yes' if agree else 'NO'}, target {'met' if met else 'NOT met'}" + (f", engine {engine}" if engine else ""))
+        f"{'yes' if agree else 'NO'}, target {'met' if met else 'NOT met'}" + (f", engine {engine}" if engine else "")
+        + f"; DuckDB's answer: {summary(answers['duck'])}")
     return {"label": label, "ours": ours_median, "duck": duck_median, "ratio": ratio, "ours_runs": times["ours"],
             "duck_runs": times["duck"], "agree": agree, "met": met, "engine": engine,
             "seconds_target": seconds_target}
@@ -437,6 +485,11 @@ def main() -> int:
     parser.add_argument("--duckdb-threads", type=int, default=2)
     parser.add_argument("--unpacked-tables", default="analytics_column%",
                         help="comma-separated LIKE patterns of the tables emptied for the unpacked queries")
+    parser.add_argument("--report-timeout", type=int, default=None,
+                        help="REPORT_TIMEOUT_SECONDS of the server (default: the settings', 30 s; 0: none)")
+    parser.add_argument("--fresh", action="store_true",
+                        help="copy the synthetic set again (drops reports_bench_<events>), e.g. after an engine "
+                             "change that needs the columns rebuilt from scratch")
     parser.add_argument("--only", default="", help="run only the queries whose label contains this text")
     parser.add_argument("--write", action="store_true", help="write the section into bench/RESULTS.md")
     args = parser.parse_args()
@@ -445,7 +498,7 @@ def main() -> int:
         print(f"[{time.strftime('%H:%M:%S')}] {message}", flush=True)
 
     load_before = os.getloadavg()[0]
-    url = prepared_database(args.events, log)
+    url = prepared_database(args.events, log, fresh=args.fresh)
     restored = restore_columns(url)  # a previous run that died while they were set aside
     if restored:
         log(f"put back the column tables a previous run left aside: {', '.join(restored)}")
@@ -453,8 +506,8 @@ def main() -> int:
     log("migrating, building the event columns")
     manage("migrate", "--no-input", env=env)
     started = time.perf_counter()
-    manage("build_event_columns", "--verbosity", "0", env=env)
-    log(f"build_event_columns: {time.perf_counter() - started:.1f} s")
+    built = manage("build_event_columns", "--verbosity", "0", env=env).stdout.strip().splitlines()
+    log(f"build_event_columns, {time.perf_counter() - started:.1f} s: {built[-1] if built else ''}")
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute("VACUUM ANALYZE")
         events = conn.execute("SELECT count(*) FROM analytics_event").fetchone()[0]
@@ -472,31 +525,36 @@ def main() -> int:
     con = load_duckdb(url, args.duckdb_threads)
     log(f"DuckDB loaded in {time.perf_counter() - started:.1f} s (not timed)")
 
-    server_env = ingest_server_env(env, API_THROTTLE_USER="10000000/min", API_THROTTLE_ANON="10000/min")
-    port = free_port()
-    # start_gunicorn's workers, its 120 s worker timeout: the report's own limit (REPORT_TIMEOUT_SECONDS) is lower.
-    server = start_gunicorn(server_env, port, args.workers)
-    base = f"http://127.0.0.1:{port}"
+    extra = {"API_THROTTLE_USER": "10000000/min", "API_THROTTLE_ANON": "10000/min"}
+    if args.report_timeout is not None:
+        extra["REPORT_TIMEOUT_SECONDS"] = str(args.report_timeout)
+    server_env = ingest_server_env(env, **extra)
     queries = [q for q in QUERIES if args.only in q[0]]
+    packed, unpacked = [q for q in queries if not q[3]], [q for q in queries if q[3]]
     results = []
     try:
-        token = api_token(base)
-        for query in [q for q in queries if not q[3]]:
-            log(f"timing {query[0]}")
-            results.append(measure(query, base, token, con, args.runs, log))
-        unpacked = [q for q in queries if q[3]]
-        if unpacked:
-            emptied = unpack_columns(url, [p.strip() for p in args.unpacked_tables.split(",") if p.strip()])
-            log(f"unpacked: emptied {', '.join(emptied)}")
+        # A server per state: nothing a worker may have kept in memory about the columns crosses from one to the
+        # other. gunicorn as start_gunicorn starts it (120 s worker timeout; the report's own limit is lower).
+        for state, batch in (("packed", packed), ("unpacked", unpacked)):
+            if not batch:
+                continue
+            if state == "unpacked":
+                emptied = unpack_columns(url, [p.strip() for p in args.unpacked_tables.split(",") if p.strip()])
+                log(f"unpacked: emptied {', '.join(emptied)}")
+            port = free_port()
+            server = start_gunicorn(server_env, port, args.workers)
+            base = f"http://127.0.0.1:{port}"
             try:
-                for query in unpacked:
+                token = api_token(base)
+                for query in batch:
                     log(f"timing {query[0]}")
                     results.append(measure(query, base, token, con, args.runs, log))
             finally:
-                log(f"put back {', '.join(restore_columns(url))}")
+                server.terminate()
+                server.wait(timeout=30)
     finally:
-        server.terminate()
-        server.wait(timeout=30)
+        if unpacked:
+            log(f"put back {', '.join(restore_columns(url)) or 'nothing'}")
         con.close()
     order = [q[0] for q in queries]
     results.sort(key=lambda r: order.index(r["label"]))
@@ -523,6 +581,9 @@ def main() -> int:
         "|---|---|---|---|---|---|---|---|",
     ]
     for r in results:
+        if "error" in r:
+            lines.append(f"| {r['label']} | failed: {r['error']} | | | | | NO | no |")
+            continue
         lines.append(f"| {r['label']}" + (f" [{r['engine']}]" if r["engine"] else "")
                      + f" | {r['ours']:.3f} | {r['duck']:.3f} | {r['ratio']:.1f}× | {runs_text(r['ours_runs'])} | "
                      f"{runs_text(r['duck_runs'])} | {'yes' if r['agree'] else 'NO'} | {'yes' if r['met'] else 'no'} |")
