@@ -53,7 +53,8 @@ retention: cohort sizes and retained counts overall and per value, a period not 
         [--report-timeout S] [--fresh] [--only TEXT] [--unpacked-tables PATTERN,…] [--duckdb-threads 2]
 
 A request that fails (a 503 past the report time limit, ``REPORT_TIMEOUT_SECONDS``, 30 s by default) is a row
-"failed" and "same answer: NO", and the run goes on. ``--fresh`` copies the synthetic set again (after an engine
+"failed" and "same answer: NO", and the run goes on; so is one that takes longer than gunicorn's worker timeout
+(120 s, ``_common.start_gunicorn``), which kills the worker. ``--fresh`` copies the synthetic set again (after an engine
 change whose columns must be rebuilt from scratch rather than added to: the run itself only builds the days not
 built yet). The exit status is 2 when any answer differs or failed.
 
@@ -64,6 +65,7 @@ copies it.
 from __future__ import annotations
 
 import argparse
+import http.client
 import json
 import math
 import os
@@ -429,7 +431,9 @@ def get(base: str, token: str, kind: str, params: dict) -> dict:
         with urllib.request.urlopen(request, timeout=600) as response:
             return json.loads(response.read())
     except urllib.error.HTTPError as error:
-        raise RuntimeError(f"{kind} {params}: HTTP {error.code} {error.read()[:300]!r}") from error
+        raise RuntimeError(f"{kind}: HTTP {error.code} {error.read()[:300]!r}") from error
+    except (OSError, http.client.HTTPException) as error:  # a worker killed past gunicorn's 120 s timeout
+        raise RuntimeError(f"{kind}: {error!r}") from error
 
 
 def engine_of(answer: dict) -> str | None:
