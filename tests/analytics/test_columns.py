@@ -178,7 +178,7 @@ def test_the_funnel_reads_columns_unless_a_property_filter_or_too_much_is_unbuil
 
 
 def test_the_columns_engine_refuses_a_property_filter():
-    with pytest.raises(ValueError, match="property filter"):
+    with pytest.raises(ValueError, match="merchant filter"):
         funnel_compute(steps=["visit", "order_paid"], window_days=1, date_from=D, date_to=D, engine="columns",
                        property_filter=("merchant_id", "M1"))
 
