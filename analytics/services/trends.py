@@ -287,7 +287,8 @@ def _measure_by(keys: np.ndarray, count: int, spec: _Spec, persons: np.ndarray, 
     if spec.measure == "total":
         values = present.astype(np.float64)
     elif spec.measure == "unique":
-        pairs = np.unique(keys * (int(persons.max(initial=0)) + 1) + persons)
+        pairs = np.sort(keys * (int(persons.max(initial=0)) + 1) + persons)  # (numpy's hashed unique: 10× slower)
+        pairs = pairs[np.concatenate(([True], pairs[1:] != pairs[:-1]))] if len(pairs) else pairs
         values = np.bincount(pairs // (int(persons.max(initial=0)) + 1), minlength=count).astype(np.float64)
     else:
         valid = ~np.isnan(x)
