@@ -445,7 +445,7 @@ class _Dictionary:
     def add(self, rows: int, texts: str | None, number_bytes: bytes | None, row_bytes: bytes | None,
             code_bytes: bytes | None) -> None:
         """A built block's key (``ColumnProperty``; None: no event of the block carries it)."""
-        dense = np.zeros(rows, np.int64)
+        dense = np.zeros(rows, np.int32)
         if texts is not None:
             entries = json.loads(texts)
             dense[np.frombuffer(row_bytes, ">i4")] = np.frombuffer(code_bytes, ">i4") + len(self.texts)
@@ -458,7 +458,7 @@ class _Dictionary:
         texts = pd.Series(values, dtype=object)
         present = texts.notna().to_numpy()
         is_number = np.frombuffer(number_bytes, np.uint8).astype(bool)
-        dense = np.zeros(len(texts), np.int64)
+        dense = np.zeros(len(texts), np.int32)
         if present.any():
             local, uniques = pd.factorize(_kind_prefixed(texts[present], is_number[present]))
             dense[present] = local + 1 + len(self.texts)
@@ -474,19 +474,19 @@ class _Dictionary:
         self.pieces.append(dense)
 
     def column(self) -> Property:
-        codes = _joined(self.pieces) if self.pieces else np.empty(0, np.int64)
+        codes = _joined(self.pieces) if self.pieces else np.empty(0, np.int32)
         if not self.texts:
-            return Property(codes=codes.astype(np.int32), texts=[None], numbers=np.full(1, np.nan))
+            return Property(codes=codes, texts=[None], numbers=np.full(1, np.nan))
         numbers = np.concatenate(self.numbers)
         is_number = ~np.isnan(numbers)
         global_code, uniques = pd.factorize(_kind_prefixed(pd.Series(self.texts, dtype=object), is_number))
-        to_global = np.empty(len(self.texts) + 1, np.int64)
+        to_global = np.empty(len(self.texts) + 1, np.int32)
         to_global[0] = 0
         to_global[1:] = global_code + 1
         shared_numbers = np.full(len(uniques) + 1, np.nan)
         shared_numbers[global_code + 1] = numbers
         texts = [None, *(text[1:] for text in uniques.tolist())]
-        return Property(codes=to_global[codes].astype(np.int32), texts=texts, numbers=shared_numbers)
+        return Property(codes=to_global[codes], texts=texts, numbers=shared_numbers)
 
 
 class _Parts:
