@@ -281,16 +281,19 @@ class Property:
     ``texts[c]`` the text of entry c (``texts[0]`` None), ``numbers[c]`` its value when it is a JSON number, else NaN
     (``numbers[0]`` NaN)."""
 
-    codes: np.ndarray
+    codes: np.ndarray | None
     texts: list
     numbers: np.ndarray
+    direct: np.ndarray | None = None  # a key read for its numbers only (``columns_read``'s ``numbers``): per event
 
     def where(self, mask: np.ndarray) -> Property:
+        if self.direct is not None:
+            return Property(codes=None, texts=self.texts, numbers=self.numbers, direct=self.direct[mask])
         return Property(codes=self.codes[mask], texts=self.texts, numbers=self.numbers)
 
     def values(self) -> np.ndarray:
         """Each event's number (NaN when missing or not a JSON number)."""
-        return self.numbers[self.codes]
+        return self.direct if self.direct is not None else self.numbers[self.codes]
 
 
 @dataclass
@@ -385,28 +388,35 @@ def events_in(gaps: Iterable[tuple[datetime, datetime]]) -> int:
 
 
 def columns_read(*, names: Iterable[str], coverage: Coverage, full: Iterable[str] = (),
-                 persons: bool = True, properties: Mapping[str, Iterable[str]] | None = None) -> dict[str, Columns]:
+                 persons: bool = True, properties: Mapping[str, Iterable[str]] | None = None,
+                 numbers: Mapping[str, Iterable[str]] | None = None) -> dict[str, Columns]:
     """Every event of ``names`` in the covered range: from the columns of its days and the events of its gaps.
 
     Event ids and channels are read only for the names in ``full`` (the others' are empty): a funnel needs them of its
     entry step alone, and they are a third of the bytes. Rows are streamed and unpacked one at a time, so the packed
     bytes of the whole range are never held at once (a funnel over 10M events peaks near 0.3 GB less). Without
     ``persons`` the person ids are not read either (empty): a count by time (golden time) needs the times alone.
-    ``properties``: per name, the property keys to read (``Columns.properties``), dictionary-encoded."""
+    ``properties``: per name, the property keys to read (``Columns.properties``), dictionary-encoded; ``numbers``: per
+    name, keys read for their numbers alone (a sum or an average: no texts, no dictionary; ``Property.direct``)."""
     names, full = sorted(set(names)), sorted(set(full))
     wanted = {name: sorted(set((properties or {}).get(name, ()))) for name in names}
-    keys = sorted({key for name in names for key in wanted[name]})
-    parts: dict[str, _Parts] = {name: _Parts(full=name in full, persons=persons, keys=wanted[name]) for name in names}
+    valued = {name: sorted(set((numbers or {}).get(name, ())) - set(wanted[name])) for name in names}
+    keys = sorted({key for name in names for key in [*wanted[name], *valued[name]]})
+    number_keys = sorted({key for name in names for key in valued[name]} - {key for name in names
+                                                                           for key in wanted[name]})
+    parts: dict[str, _Parts] = {name: _Parts(full=name in full, persons=persons, keys=wanted[name],
+                                             number_keys=valued[name]) for name in names}
     with connection.wrap_database_errors, binary_cursor() as cursor:  # Django's exceptions, as from its own cursors
         if coverage.days:
             blocks: dict[tuple, dict] = {}
             if keys:
                 for day, event, key, *arrays in cursor.stream(
-                    "SELECT day, event, key, texts::text, numbers, rows, codes "  # noqa: S608
-                    f"FROM {ColumnProperty._meta.db_table} WHERE event = ANY(%s) AND key = ANY(%s) AND day = ANY(%s)",
-                    [names, keys, coverage.days], binary=True,
+                    "SELECT day, event, key, CASE WHEN key = ANY(%s) THEN '[]' ELSE texts::text END, numbers, rows, "  # noqa: S608
+                    f"codes FROM {ColumnProperty._meta.db_table} WHERE event = ANY(%s) AND key = ANY(%s) "
+                    "AND day = ANY(%s)",
+                    [number_keys, names, keys, coverage.days], binary=True,
                 ):
-                    if key in wanted[event]:
+                    if key in wanted[event] or key in valued[event]:
                         blocks.setdefault((day, event), {})[key] = arrays
             for day, event, channels, *arrays in cursor.stream(
                 "SELECT day, event, channels::text, CASE WHEN %s THEN persons END, times, "  # noqa: S608
@@ -489,17 +499,45 @@ class _Dictionary:
         return Property(codes=to_global[codes], texts=texts, numbers=shared_numbers)
 
 
+class _Numbers:
+    """One property key read for its numbers alone: each event's value (NaN: missing or not a JSON number)."""
+
+    def __init__(self):
+        self.pieces: list[np.ndarray] = []
+
+    def add(self, rows: int, _texts, number_bytes: bytes | None, row_bytes: bytes | None,
+            code_bytes: bytes | None) -> None:
+        values = np.full(rows, np.nan)
+        if number_bytes is not None:
+            entries = np.frombuffer(number_bytes, ">f8")
+            values[np.frombuffer(row_bytes, ">i4")] = entries[np.frombuffer(code_bytes, ">i4") - 1]
+        self.pieces.append(values)
+
+    def add_values(self, texts: list, number_bytes: bytes) -> None:
+        values = np.full(len(texts), np.nan)
+        is_number = np.frombuffer(number_bytes, np.uint8).astype(bool)
+        if is_number.any():
+            parsed = pd.to_numeric(pd.Series(texts, dtype=object)[is_number], errors="coerce").to_numpy(np.float64)
+            values[is_number] = np.where(np.isfinite(parsed), parsed, np.nan)
+        self.pieces.append(values)
+
+    def column(self) -> Property:
+        return Property(codes=None, texts=[None], numbers=np.full(1, np.nan),
+                        direct=_joined(self.pieces) if self.pieces else np.empty(0, np.float64))
+
+
 class _Parts:
     """One event name's rows as they arrive: native arrays, channel positions mapped to one shared list."""
 
-    def __init__(self, *, full: bool, persons: bool = True, keys: Iterable[str] = ()):
+    def __init__(self, *, full: bool, persons: bool = True, keys: Iterable[str] = (), number_keys: Iterable[str] = ()):
         self.full, self.with_persons = full, persons
         self.channels: dict[str, int] = {}
         self.persons: list[np.ndarray] = []
         self.times: list[np.ndarray] = []
         self.ids: list[np.ndarray] = []
         self.codes: list[np.ndarray] = []
-        self.dictionaries = {key: _Dictionary() for key in keys}
+        self.dictionaries: dict[str, _Dictionary | _Numbers] = {key: _Dictionary() for key in keys}
+        self.dictionaries.update({key: _Numbers() for key in number_keys})
 
     def add(self, dictionary: str, person_bytes: bytes, time_bytes: bytes, id_bytes: bytes | None,
             code_bytes: bytes | None, *, properties: Mapping[str, list] | None = None) -> None:

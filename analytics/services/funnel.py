@@ -365,12 +365,14 @@ def _paths_columns(query: FunnelQuery) -> pd.DataFrame:
     lo, hi = _columns_range(query)
     excluded_names = sorted({name for name, _a, _b in query.exclusions})
     keys = where_keys(query.where)
-    wanted = {name: [*keys, *([query.value_property] if query.value_property else [])] for name in query.steps}
+    wanted = {name: list(keys) for name in query.steps}
     if query.property_breakdown:
         wanted[query.steps[0]] = [*wanted[query.steps[0]], query.property_breakdown]
     with consistent_read():
         read = columns_read(names=[*query.steps, *excluded_names], coverage=columns_coverage(lo=lo, hi=hi),
-                            full=query.steps if query.value_property else query.steps[:1], properties=wanted)
+                            full=query.steps if query.value_property else query.steps[:1], properties=wanted,
+                            numbers={name: [query.value_property] if query.value_property else []
+                                     for name in query.steps})
     # Exclusions count every event of their name (as the other engines do): taken before the filters apply.
     excluded = {name: read[name] if name in query.steps else read.pop(name) for name in excluded_names}
     if query.restricted:

@@ -309,13 +309,13 @@ def _measure_by(keys: np.ndarray, count: int, spec: _Spec, persons: np.ndarray, 
 
 def _run_columns(spec: _Spec, date_from: date, date_to: date, limit: int, *, keep: list[str] | None) -> _Result:
     lo, hi = local_day_start(date_from), local_day_start(date_to + timedelta(days=1))
-    keys = [*where_keys(spec.where), *([spec.breakdown] if spec.breakdown else []),
-            *([spec.property] if spec.property else [])]
+    keys = [*where_keys(spec.where), *([spec.breakdown] if spec.breakdown else [])]
     restricted_people = spec.people is not None or spec.exclude_people is not None
     with consistent_read():
         events = columns_read(names=[spec.event], coverage=columns_coverage(lo=lo, hi=hi),
                               persons=spec.measure == "unique" or restricted_people,
-                              properties={spec.event: keys})[spec.event]
+                              properties={spec.event: keys},
+                              numbers={spec.event: [spec.property] if spec.property else []})[spec.event]
     mask = where_mask(events, spec.where)
     if restricted_people:
         mask &= people_mask(events.persons, people=spec.people, exclude_people=spec.exclude_people)
