@@ -329,29 +329,36 @@ class Columns:
 
 @dataclass(frozen=True)
 class Coverage:
-    """How ``[lo, hi)`` is read: ``days`` from their columns, ``gaps`` (half-open instants) from the events."""
+    """How ``[lo, hi)`` is read: ``days`` (whole UTC days inside it) from their columns, ``edges`` (built UTC days
+    the range cuts: a local day's range starts and ends inside UTC days) from their columns too, keeping only the
+    events inside ``[lo, hi)``, and ``gaps`` (half-open instants) from the events."""
 
     days: list[date]
     gaps: list[tuple[datetime, datetime]]
+    edges: list[date] = field(default_factory=list)
+    lo: datetime | None = None
+    hi: datetime | None = None
 
 
 def columns_coverage(*, lo: datetime, hi: datetime) -> Coverage:
-    first = (lo.astimezone(UTC) + timedelta(days=1) - timedelta(microseconds=1)).date()  # first whole day in range
-    last = (hi.astimezone(UTC)).date() - timedelta(days=1)  # last whole day in range
-    days: list[date] = []
-    if first <= last:
-        built = ColumnDay.objects.filter(day__gte=first, day__lte=last, layout=LAYOUT)
-        changed = ColumnChange.objects.filter(day__gte=first, day__lte=last).values_list("day", flat=True).distinct()
-        days = sorted(set(built.values_list("day", flat=True)) - set(changed))
+    if hi <= lo:
+        return Coverage(days=[], gaps=[], lo=lo, hi=hi)
+    first = lo.astimezone(UTC).date()  # the UTC days the range touches
+    last = (hi.astimezone(UTC) - timedelta(microseconds=1)).date()
+    built = ColumnDay.objects.filter(day__gte=first, day__lte=last, layout=LAYOUT)
+    changed = ColumnChange.objects.filter(day__gte=first, day__lte=last).values_list("day", flat=True).distinct()
+    covered = sorted(set(built.values_list("day", flat=True)) - set(changed))
+    days = [day for day in covered if utc_day_start(day) >= lo and utc_day_start(day + timedelta(days=1)) <= hi]
+    edges = [day for day in covered if day not in days]
     gaps, cursor = [], lo
-    for day in days:
-        start = utc_day_start(day)
+    for day in covered:
+        start = max(utc_day_start(day), lo)
         if start > cursor:
             gaps.append((cursor, start))
-        cursor = utc_day_start(day + timedelta(days=1))
+        cursor = min(utc_day_start(day + timedelta(days=1)), hi)
     if cursor < hi:
         gaps.append((cursor, hi))
-    return Coverage(days=days, gaps=gaps)
+    return Coverage(days=days, gaps=gaps, edges=edges, lo=lo, hi=hi)
 
 
 # A report reads columns for a range unless it would hold too much in memory, or too much of it is not built yet
@@ -407,14 +414,17 @@ def columns_read(*, names: Iterable[str], coverage: Coverage, full: Iterable[str
     parts: dict[str, _Parts] = {name: _Parts(full=name in full, persons=persons, keys=wanted[name],
                                              number_keys=valued[name]) for name in names}
     with connection.wrap_database_errors, binary_cursor() as cursor:  # Django's exceptions, as from its own cursors
-        if coverage.days:
+        days = [*coverage.days, *coverage.edges]
+        edges = set(coverage.edges)
+        bounds = (us_2000(coverage.lo), us_2000(coverage.hi)) if edges else None
+        if days:
             blocks: dict[tuple, dict] = {}
             if keys:
                 for day, event, key, *arrays in cursor.stream(
                     "SELECT day, event, key, CASE WHEN key = ANY(%s) THEN '[]' ELSE texts::text END, numbers, rows, "  # noqa: S608
                     f"codes FROM {ColumnProperty._meta.db_table} WHERE event = ANY(%s) AND key = ANY(%s) "
                     "AND day = ANY(%s)",
-                    [number_keys, names, keys, coverage.days], binary=True,
+                    [number_keys, names, keys, days], binary=True,
                 ):
                     if key in wanted[event] or key in valued[event]:
                         blocks.setdefault((day, event), {})[key] = arrays
@@ -422,9 +432,10 @@ def columns_read(*, names: Iterable[str], coverage: Coverage, full: Iterable[str
                 "SELECT day, event, channels::text, CASE WHEN %s THEN persons END, times, "  # noqa: S608
                 "CASE WHEN event = ANY(%s) THEN ids END, CASE WHEN event = ANY(%s) THEN codes END "
                 f"FROM {ColumnBlock._meta.db_table} WHERE event = ANY(%s) AND day = ANY(%s)",
-                [persons, full, full, names, coverage.days], binary=True,
+                [persons, full, full, names, days], binary=True,
             ):
-                parts[event].add(channels, *arrays, properties=blocks.pop((day, event), {}))
+                parts[event].add(channels, *arrays, properties=blocks.pop((day, event), {}),
+                                 within=bounds if day in edges else None)
         if coverage.gaps:
             spans = " OR ".join(["(e.timestamp >= %s AND e.timestamp < %s)"] * len(coverage.gaps))
             select, key_params = _gap_select(keys)
@@ -540,7 +551,9 @@ class _Parts:
         self.dictionaries.update({key: _Numbers() for key in number_keys})
 
     def add(self, dictionary: str, person_bytes: bytes, time_bytes: bytes, id_bytes: bytes | None,
-            code_bytes: bytes | None, *, properties: Mapping[str, list] | None = None) -> None:
+            code_bytes: bytes | None, *, properties: Mapping[str, list] | None = None,
+            within: tuple[int, int] | None = None) -> None:
+        """One block; ``within``: keep only its events at those times (µs since 2000, half-open): a cut day."""
         if self.with_persons:
             self.persons.append(np.frombuffer(person_bytes, ">i8").astype(np.int64))
         self.times.append(np.frombuffer(time_bytes, ">i8").astype(np.int64))
@@ -551,6 +564,12 @@ class _Parts:
             self.codes.append(to_shared[np.frombuffer(code_bytes, ">i4") - 1])
         for key, dictionary_of_key in self.dictionaries.items():
             dictionary_of_key.add(len(self.times[-1]), *(properties or {}).get(key, (None, None, None, None)))
+        if within is not None:
+            keep = (self.times[-1] >= within[0]) & (self.times[-1] < within[1])
+            kept = [self.times, *([self.persons] if self.with_persons else []),
+                    *([self.ids, self.codes] if self.full else []), *(d.pieces for d in self.dictionaries.values())]
+            for pieces in kept:
+                pieces[-1] = pieces[-1][keep]
 
     def add_rows(self, person_bytes: bytes, time_bytes: bytes, id_bytes: bytes | None, channels: list | None,
                  properties: Mapping[str, tuple]) -> None:
