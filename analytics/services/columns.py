@@ -454,6 +454,12 @@ def _kind_prefixed(texts: pd.Series, is_number: np.ndarray) -> pd.Series:
     return pd.Series(np.where(is_number, "n", "s"), index=texts.index, dtype=object) + texts
 
 
+def _numbers_of(texts: pd.Series) -> np.ndarray:
+    """JSON numbers' texts as float64; one float8 cannot hold is NaN, as the build keeps it (``_NUMBER_SQL``)."""
+    parsed = pd.to_numeric(texts, errors="coerce").to_numpy(np.float64)
+    return np.where(np.isfinite(parsed), parsed, np.nan)
+
+
 class _Dictionary:
     """One property key's entries across blocks and gaps: each piece's entries (text, whether a JSON number) appended
     with an offset, made one dictionary at the end (``pd.factorize``, no loop over entries in Python)."""
@@ -488,8 +494,7 @@ class _Dictionary:
             entries = entries.str[1:]
             numbers = np.full(len(entries), np.nan)
             if number.any():
-                parsed = pd.to_numeric(entries[number], errors="coerce").to_numpy(np.float64)
-                numbers[number] = np.where(np.isfinite(parsed), parsed, np.nan)
+                numbers[number] = _numbers_of(entries[number])
             self.texts.extend(entries.tolist())
             self.numbers.append(numbers)
         self.pieces.append(dense)
@@ -528,8 +533,7 @@ class _Numbers:
         values = np.full(len(texts), np.nan)
         is_number = np.frombuffer(number_bytes, np.uint8).astype(bool)
         if is_number.any():
-            parsed = pd.to_numeric(pd.Series(texts, dtype=object)[is_number], errors="coerce").to_numpy(np.float64)
-            values[is_number] = np.where(np.isfinite(parsed), parsed, np.nan)
+            values[is_number] = _numbers_of(pd.Series(texts, dtype=object)[is_number])
         self.pieces.append(values)
 
     def column(self) -> Property:

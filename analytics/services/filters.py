@@ -300,15 +300,24 @@ def people_ids(people) -> np.ndarray:
         return np.sort(np.fromiter((row[0] for row in cursor.fetchall()), np.int64))
 
 
-def people_mask(persons: np.ndarray, *, people=None, exclude_people=None) -> np.ndarray:
-    """Which ``persons`` are kept by ``people`` / away from ``exclude_people`` (the twin of ``events_restricted``'s
-    people part)."""
-    mask = np.ones(len(persons), bool)
+def restricted_mask(columns, *, where: Sequence[PropertyFilter] = (), people=None, exclude_people=None) -> np.ndarray:
+    """Which of ``columns``' events pass the filters and are kept by ``people`` / away from ``exclude_people``: the
+    numpy twin of ``events_restricted`` (the persons are read when there is a people restriction)."""
+    mask = where_mask(columns, where)
     if people is not None:
-        mask &= np.isin(persons, people_ids(people))
+        mask &= np.isin(columns.persons, people_ids(people))
     if exclude_people is not None:
-        mask &= ~np.isin(persons, people_ids(exclude_people))
+        mask &= ~np.isin(columns.persons, people_ids(exclude_people))
     return mask
+
+
+def breakdown_labels(texts: list) -> tuple[np.ndarray, list[str]]:
+    """A dictionary's entries (``texts[c]``, None for missing) as breakdown values: each entry's code into the sorted
+    distinct values returned, "(none)" for a missing, null or empty text (a string and a number of the same text are
+    one value)."""
+    labels = [NONE_VALUE if text is None or text == "" else text for text in texts]
+    values, codes = np.unique(np.array(labels, dtype=object), return_inverse=True)
+    return codes.astype(np.int64), [str(value) for value in values]
 
 
 def where_keys(where: Sequence[PropertyFilter]) -> list[str]:

@@ -48,12 +48,12 @@ from analytics.services.filters import (
     NONE_VALUE,
     OTHER_VALUE,
     JsonText,
+    breakdown_labels,
     events_restricted,
-    people_mask,
     restricted,
+    restricted_mask,
     top_values,
     where_keys,
-    where_mask,
     where_sql,
 )
 from analytics.services.funnel import CHANNEL, PERSON_RANGES, _person_ranges, _pipeline_settings
@@ -344,7 +344,7 @@ def _retention_columns(*, cohort_event, return_event, period, start, end, horizo
         returns = columns_read(names=[return_event], coverage=columns_coverage(lo=start, hi=horizon),
                                properties={return_event: keys})[return_event]
     if restriction:
-        returns = returns.where(_restricted_mask(returns, restriction))
+        returns = returns.where(restricted_mask(returns, **restriction))
     starts, first_ordinal = _period_starts(start, horizon, period)
     bounds = np.array([us_2000(moment) for moment in starts], np.int64)
     base, size = int(persons.min()), int(persons.max() - persons.min()) + 1
@@ -402,14 +402,6 @@ def _facts_firsts(cohort_event: str, start, end) -> tuple[np.ndarray, np.ndarray
     return np.frombuffer(person_bytes, ">i8").astype(np.int64), np.frombuffer(first_bytes, ">i8").astype(np.int64)
 
 
-def _restricted_mask(events, restriction: dict) -> np.ndarray:
-    mask = where_mask(events, restriction.get("where", ()))
-    if restriction.get("people") is not None or restriction.get("exclude_people") is not None:
-        mask &= people_mask(events.persons, people=restriction.get("people"),
-                            exclude_people=restriction.get("exclude_people"))
-    return mask
-
-
 def _columns_firsts(cohort_event: str, start, end, restriction: dict, breakdown: str | None):
     """Each person's first ``cohort_event`` over all history that passes the restriction (ties: the lowest id), for
     the persons whose first falls in [start, end): person ids, first times (µs since 2000), their breakdown value as a
@@ -422,7 +414,7 @@ def _columns_firsts(cohort_event: str, start, end, restriction: dict, breakdown:
     events = columns_read(names=[cohort_event], coverage=columns_coverage(lo=min(first, start), hi=end),
                           full=[cohort_event] if breakdown else [], properties={cohort_event: keys})[cohort_event]
     if restriction:
-        events = events.where(_restricted_mask(events, restriction))
+        events = events.where(restricted_mask(events, **restriction))
     if not len(events):
         return nothing, nothing, nothing, [None]
     base = int(events.persons.min())
@@ -442,8 +434,7 @@ def _columns_firsts(cohort_event: str, start, end, restriction: dict, breakdown:
     else:
         column = events.properties[breakdown]
         texts, codes = column.texts, column.codes
-    names, of_entry = np.unique(np.array([NONE_VALUE if text is None or text == "" else text for text in texts],
-                                         dtype=object), return_inverse=True)
+    of_entry, names = breakdown_labels(texts)
     value = np.zeros(size, np.int64)
     value[slot[chosen]] = of_entry[codes[chosen]]
-    return who + base, first_at[who], value[who], [str(name) for name in names]
+    return who + base, first_at[who], value[who], names

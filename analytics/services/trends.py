@@ -43,11 +43,11 @@ from analytics.services.filters import (
     JsonNumber,
     JsonText,
     PropertyFilter,
+    breakdown_labels,
     events_where,
-    people_mask,
+    restricted_mask,
     top_values,
     where_keys,
-    where_mask,
 )
 from analytics.services.funnel import WORK_MEM
 from analytics.services.periods import epoch_us, moment_us
@@ -273,14 +273,6 @@ def _default_engine(date_from: date, date_to: date, *, compare: bool) -> str:
     return "columns" if fits else "sql"
 
 
-def _labels(texts: list) -> tuple[np.ndarray, list[str]]:
-    """Each dictionary entry's breakdown value as a code into the returned values ("(none)" for a missing, null or
-    empty text; a string and a number of the same text are one value)."""
-    labels = [NONE_VALUE if text is None or text == "" else text for text in texts]
-    values, codes = np.unique(np.array(labels, dtype=object), return_inverse=True)
-    return codes.astype(np.int64), [str(value) for value in values]
-
-
 def _measure_by(keys: np.ndarray, count: int, spec: _Spec, persons: np.ndarray, x: np.ndarray | None) -> dict:
     """The measure per group key (0…count−1) over the events keyed ``keys``: only keys with an event appear."""
     present = np.bincount(keys, minlength=count)
@@ -316,9 +308,7 @@ def _run_columns(spec: _Spec, date_from: date, date_to: date, limit: int, *, kee
                               persons=spec.measure == "unique" or restricted_people,
                               properties={spec.event: keys},
                               numbers={spec.event: [spec.property] if spec.property else []})[spec.event]
-    mask = where_mask(events, spec.where)
-    if restricted_people:
-        mask &= people_mask(events.persons, people=spec.people, exclude_people=spec.exclude_people)
+    mask = restricted_mask(events, where=spec.where, people=spec.people, exclude_people=spec.exclude_people)
     if not mask.all():
         events = events.where(mask)
     bounds = np.array([us_2000(moment) for moment in _bounds(date_from, date_to, spec.interval)], np.int64)
@@ -329,7 +319,7 @@ def _run_columns(spec: _Spec, date_from: date, date_to: date, limit: int, *, kee
     if not spec.breakdown:
         return _Result({None: _measure_by(period, periods, spec, persons, x)}, None, False)
     column = events.properties[spec.breakdown]
-    entry_value, values = _labels(column.texts)
+    entry_value, values = breakdown_labels(column.texts)
     value = entry_value[column.codes]
     other = None
     if keep is None:  # rank the values over the whole range
