@@ -288,7 +288,10 @@ def where_mask(columns, where: Sequence[PropertyFilter]) -> np.ndarray:
     mask = np.ones(len(columns), bool)
     for item in where:
         column = columns.properties[item.key]
-        mask &= _entry_passes(item, column.texts, column.numbers)[column.codes]
+        if column.direct is not None:  # read for its numbers alone (``where_number_keys``): compared per event
+            mask &= _entry_passes(item, column.texts, column.direct)
+        else:
+            mask &= _entry_passes(item, column.texts, column.numbers)[column.codes]
     return mask
 
 
@@ -321,7 +324,15 @@ def breakdown_labels(texts: list) -> tuple[np.ndarray, list[str]]:
 
 
 def where_keys(where: Sequence[PropertyFilter]) -> list[str]:
-    return sorted({item.key for item in where})
+    """The keys the filters read by their text (``columns_read``'s ``properties``: dictionary-encoded)."""
+    return sorted({item.key for item in where} - set(where_number_keys(where)))
+
+
+def where_number_keys(where: Sequence[PropertyFilter]) -> list[str]:
+    """The keys whose every filter compares numbers (gt…lte): read for their numbers alone (``columns_read``'s
+    ``numbers``: no texts, no dictionary), a float per event."""
+    numeric = {item.key for item in where if item.op in NUMERIC_OPERATORS}
+    return sorted(numeric - {item.key for item in where if item.op not in NUMERIC_OPERATORS})
 
 
 # Known names: unknown ones are answered with the nearest known ones (analysts mistype ``order_payed``).

@@ -59,6 +59,7 @@ from analytics.services.filters import (
     restricted_mask,
     top_values,
     where_keys,
+    where_number_keys,
     where_sql,
 )
 from analytics.services.periods import epoch_us, moment_us
@@ -370,7 +371,8 @@ def _paths_columns(query: FunnelQuery) -> pd.DataFrame:
     with consistent_read():
         read = columns_read(names=[*query.steps, *excluded_names], coverage=columns_coverage(lo=lo, hi=hi),
                             full=query.steps if query.value_property else query.steps[:1], properties=wanted,
-                            numbers={name: [query.value_property] if query.value_property else []
+                            numbers={name: [*where_number_keys(query.where),
+                                            *([query.value_property] if query.value_property else [])]
                                      for name in query.steps})
     # Exclusions count every event of their name (as the other engines do): taken before the filters apply.
     excluded = {name: read[name] if name in query.steps else read.pop(name) for name in excluded_names}

@@ -54,6 +54,7 @@ from analytics.services.filters import (
     restricted_mask,
     top_values,
     where_keys,
+    where_number_keys,
     where_sql,
 )
 from analytics.services.funnel import CHANNEL, PERSON_RANGES, _person_ranges, _pipeline_settings
@@ -342,7 +343,8 @@ def _retention_columns(*, cohort_event, return_event, period, start, end, horizo
         if not len(persons):  # nobody's cohort event in the range: no return event can count
             return {}, {}
         returns = columns_read(names=[return_event], coverage=columns_coverage(lo=start, hi=horizon),
-                               properties={return_event: keys})[return_event]
+                               properties={return_event: keys},
+                               numbers={return_event: where_number_keys(where)})[return_event]
     if restriction:
         returns = returns.where(restricted_mask(returns, **restriction))
     starts, first_ordinal = _period_starts(start, horizon, period)
@@ -412,7 +414,8 @@ def _columns_firsts(cohort_event: str, start, end, restriction: dict, breakdown:
         return nothing, nothing, nothing, [None]
     keys = [*where_keys(restriction.get("where", ())), *([breakdown] if breakdown not in (None, CHANNEL) else [])]
     events = columns_read(names=[cohort_event], coverage=columns_coverage(lo=min(first, start), hi=end),
-                          full=[cohort_event] if breakdown else [], properties={cohort_event: keys})[cohort_event]
+                          full=[cohort_event] if breakdown else [], properties={cohort_event: keys},
+                          numbers={cohort_event: where_number_keys(restriction.get("where", ()))})[cohort_event]
     if restriction:
         events = events.where(restricted_mask(events, **restriction))
     if not len(events):

@@ -48,6 +48,7 @@ from analytics.services.filters import (
     restricted_mask,
     top_values,
     where_keys,
+    where_number_keys,
 )
 from analytics.services.funnel import WORK_MEM
 from analytics.services.periods import epoch_us, moment_us
@@ -307,7 +308,8 @@ def _run_columns(spec: _Spec, date_from: date, date_to: date, limit: int, *, kee
         events = columns_read(names=[spec.event], coverage=columns_coverage(lo=lo, hi=hi),
                               persons=spec.measure == "unique" or restricted_people,
                               properties={spec.event: keys},
-                              numbers={spec.event: [spec.property] if spec.property else []})[spec.event]
+                              numbers={spec.event: [*where_number_keys(spec.where),
+                                                    *([spec.property] if spec.property else [])]})[spec.event]
     mask = restricted_mask(events, where=spec.where, people=spec.people, exclude_people=spec.exclude_people)
     if not mask.all():
         events = events.where(mask)
