@@ -6,6 +6,7 @@ import uuid
 
 from django.conf import settings
 from django.db import models
+from django.db.models.functions import MD5
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -310,17 +311,15 @@ class ColumnBlock(models.Model):
 
 
 class ColumnProperty(models.Model):
-    """One property key of one ``ColumnBlock``: a dictionary of the key's distinct values (their text, as ``->>``
-    gives it, and whether the value is a JSON number) and, for each of the block's events that carries the key (not
-    JSON null), its 0-based position in the block (rows in event id order) and its 1-based position in the
-    dictionary, as packed big-endian int4 arrays; ``numbers``: each dictionary entry as float8, NaN when it is not
-    a JSON number."""
+    """One property key of one ``ColumnBlock``: for each of the block's events that carries the key (not JSON null),
+    its 0-based position in the block (``rows``, event id order) and its value's ``ColumnValue`` id (``codes``), as
+    packed big-endian int4 arrays in row order; ``numbers``: each such event's value as packed float8, NaN unless a
+    JSON number (NULL when none of them is one)."""
 
     day = models.DateField()
     event = models.CharField(max_length=200)
     key = models.TextField()
-    texts = models.JSONField(default=list)
-    numbers = models.BinaryField()
+    numbers = models.BinaryField(null=True)
     rows = models.BinaryField()
     codes = models.BinaryField()
 
@@ -329,6 +328,28 @@ class ColumnProperty(models.Model):
 
     def __str__(self) -> str:
         return f"{self.day} {self.event} {self.key}"
+
+
+class ColumnValue(models.Model):
+    """One distinct value of one property key, shared by every built day (the dictionary of ``ColumnProperty``'s
+    codes): its text as ``->>`` gives it, whether it is a JSON number (a string "12" and a number 12 are two values),
+    and its number (NaN unless a JSON number float8 can hold). Written by the column builds alone; never deleted (a
+    value no event carries any more costs a row)."""
+
+    id = models.AutoField(primary_key=True)  # int4: the codes of ColumnProperty
+    key = models.TextField()
+    number = models.BooleanField()
+    text = models.TextField()
+    value = models.FloatField()
+
+    class Meta:
+        constraints = [
+            # md5: a btree entry cannot hold a long text; the build and the reads compare the text too.
+            models.UniqueConstraint("key", "number", MD5("text"), name="column_value_key_number_text"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.key}={self.text}"
 
 
 class ColumnChange(models.Model):

@@ -34,7 +34,15 @@ import psycopg
 from django.db import connection, transaction
 from django.utils import timezone
 
-from analytics.models import ColumnBlock, ColumnChange, ColumnDay, ColumnProperty, Event, EventCountHourly
+from analytics.models import (
+    ColumnBlock,
+    ColumnChange,
+    ColumnDay,
+    ColumnProperty,
+    ColumnValue,
+    Event,
+    EventCountHourly,
+)
 
 # pg_advisory_xact_lock key of column builds (any fixed bigint unique among this database's advisory locks).
 BUILD_LOCK_KEY = 0x6F70_636F_6C01  # "opcol" + 1
@@ -45,11 +53,16 @@ BUILD_RUN_LOCK_KEY = 0x6F70_636F_6C02  # "opcol" + 2
 BUILD_ROUNDS = 3
 # Days younger than this are read from the events: late events for yesterday still arrive.
 BUILD_LAG_DAYS = 2
-# The layout of the columns: 2 = arrays in event id order and every property key dictionary-encoded
-# (``ColumnProperty``). A day built in another layout is read from the events and built again.
-LAYOUT = 2
+# The layout of the columns: 3 = arrays in event id order and every property key encoded (``ColumnProperty``) into
+# one dictionary of values shared by every day (``ColumnValue``; 2 had a dictionary per day and key). A day built in
+# another layout is read from the events and built again.
+LAYOUT = 3
 _EPOCH_2000 = datetime(2000, 1, 1, tzinfo=UTC)
 _EVENTS = Event._meta.db_table
+_VALUES = ColumnValue._meta.db_table
+# Ids up to this are found and placed through tables indexed by id (12 bytes each, 120 MB at most); past it, by
+# hashing and a sort.
+_ID_TABLE = 10_000_000
 
 
 def supported() -> bool:
@@ -68,7 +81,7 @@ def us_2000(moment: datetime) -> int:
 def _columns_select(where: str) -> str:
     """Per event name among the events ``where`` selects (alias ``e``): name, count, the distinct channels as JSON
     text, and the packed big-endian arrays of person ids, times, event ids and 1-based channel positions, every array
-    in event id order (the rows ``_properties_select`` numbers)."""
+    in event id order (the rows ``_properties_insert`` numbers)."""
     return (
         f"WITH e AS MATERIALIZED (SELECT event, person_id, timestamp, id, channel FROM {_EVENTS} AS e "  # noqa: S608
         f"WHERE {where}), "
@@ -101,28 +114,32 @@ _NUMBER_SQL = ("CASE WHEN k.n AND (k.t::numeric = 0 OR abs(k.t::numeric) BETWEEN
                "THEN k.t::float8 ELSE 'NaN'::float8 END")
 
 
-def _properties_select(where: str, *, keys: bool = False) -> str:
-    """Per event name and property key among the events ``where`` selects (alias ``e``; with ``keys``, only the keys
-    of the array parameter that follows ``where``'s): name, key, the dictionary of the key's values as JSON text (each
-    value's text, as ``->>`` gives it), each entry as packed float8 (NaN unless a JSON number), and for every event
-    carrying the key (not JSON null) its 0-based row in the block (event id order) and its 1-based dictionary entry,
-    as packed int4 arrays in row order. A string and a number of the same text ("12", 12) are two entries."""
-    pairs = ("jsonb_each(e.properties) AS p" if not keys else
-             "unnest(%s::text[]) AS w (key), LATERAL (SELECT w.key, e.properties -> w.key AS value) AS p")
+def _properties_insert(where: str) -> str:
+    """Adds to ``ColumnValue`` every value a key takes among the events ``where`` selects (alias ``e``) that it does
+    not hold yet, and inserts a ``ColumnProperty`` of the day (the parameter after ``where``'s) per event name and
+    property key: each event carrying the key (not JSON null) as packed arrays in event id order — its 0-based row in
+    the block (int4, the order ``_columns_select`` packs), its value's ``ColumnValue`` id (int4) and its number
+    (float8, NaN unless a JSON number; NULL when no event's value is one). A value's text is what ``->>`` gives; a
+    string "12" and a number 12 are two values.
+
+    One statement: the values inserted are returned by the insert (a statement does not see its own writes), the
+    others found through the unique index (key, number, md5(text)). Builds run one at a time (``BUILD_LOCK_KEY``), so
+    no other writer adds values meanwhile."""
     return (
         f"WITH e AS MATERIALIZED (SELECT event, properties, "  # noqa: S608
         f"(row_number() OVER (PARTITION BY event ORDER BY id) - 1)::int AS pos FROM {_EVENTS} AS e WHERE {where}), "
         "k AS MATERIALIZED (SELECT e.event, e.pos, p.key, p.value #>> '{}' AS t, jsonb_typeof(p.value) = 'number' AS n "
-        f"FROM e, {pairs} WHERE jsonb_typeof(p.value) <> 'null'), "
-        "d AS MATERIALIZED (SELECT event, key, t, n, (row_number() OVER (PARTITION BY event, key ORDER BY t, n))::int "
-        "AS code FROM (SELECT DISTINCT event, key, t, n FROM k) AS k), "
-        "v AS (SELECT k.event, k.key, jsonb_agg(k.t ORDER BY k.code)::text AS texts, "
-        f"string_agg(float8send({_NUMBER_SQL}), '' ORDER BY k.code) AS numbers FROM d AS k GROUP BY k.event, k.key), "
-        "r AS (SELECT k.event, k.key, string_agg(int4send(k.pos), '' ORDER BY k.pos) AS rows, "
-        "string_agg(int4send(d.code), '' ORDER BY k.pos) AS codes FROM k JOIN d ON d.event = k.event "
-        "AND d.key = k.key AND d.t = k.t AND d.n = k.n GROUP BY k.event, k.key) "
-        "SELECT r.event, r.key, v.texts, v.numbers, r.rows, r.codes "
-        "FROM r JOIN v ON v.event = r.event AND v.key = r.key"
+        "FROM e, jsonb_each(e.properties) AS p WHERE jsonb_typeof(p.value) <> 'null'), "
+        "d AS MATERIALIZED (SELECT DISTINCT key, n, t FROM k), "
+        f"added AS (INSERT INTO {_VALUES} (key, number, text, value) SELECT k.key, k.n, k.t, {_NUMBER_SQL} FROM d AS k "
+        "ON CONFLICT (key, number, md5(text)) DO NOTHING RETURNING id, key, number, text, value), "
+        "c AS MATERIALIZED (SELECT id, key, number, text, value FROM added UNION ALL SELECT v.id, v.key, v.number, "
+        f"v.text, v.value FROM d JOIN {_VALUES} AS v ON v.key = d.key AND v.number = d.n AND md5(v.text) = md5(d.t) "
+        "AND v.text = d.t) "
+        f"INSERT INTO {ColumnProperty._meta.db_table} (day, event, key, numbers, rows, codes) "
+        "SELECT %s, k.event, k.key, CASE WHEN bool_or(k.n) THEN string_agg(float8send(c.value), '' ORDER BY k.pos) "
+        "END, string_agg(int4send(k.pos), '' ORDER BY k.pos), string_agg(int4send(c.id), '' ORDER BY k.pos) "
+        "FROM k JOIN c ON c.key = k.key AND c.number = k.n AND c.text = k.t GROUP BY k.event, k.key"
     )
 
 
@@ -189,13 +206,8 @@ def columns_build_day(day: date) -> int:
             [day, utc_day_start(day), utc_day_start(day + timedelta(days=1))],
         )
         events = sum(row[0] for row in cursor.fetchall())
-        cursor.execute(
-            f"INSERT INTO {ColumnProperty._meta.db_table} (day, event, key, texts, numbers, rows, codes) "  # noqa: S608
-            "SELECT %s, c.event, c.key, c.texts::jsonb, c.numbers, c.rows, c.codes FROM ("
-            + _properties_select("e.timestamp >= %s AND e.timestamp < %s")
-            + ") AS c (event, key, texts, numbers, rows, codes)",
-            [day, utc_day_start(day), utc_day_start(day + timedelta(days=1))],
-        )
+        cursor.execute(_properties_insert("e.timestamp >= %s AND e.timestamp < %s"),
+                       [utc_day_start(day), utc_day_start(day + timedelta(days=1)), day])
         ColumnDay.objects.update_or_create(day=day, defaults={"events": events, "built_at": timezone.now(),
                                                               "layout": LAYOUT})
     return events
@@ -275,25 +287,76 @@ def binary_cursor() -> psycopg.Cursor:
     return psycopg.Cursor(connection.connection)
 
 
-@dataclass
 class Property:
     """One property key over a name's events: ``codes[i]`` is event i's entry (0: the key is missing or JSON null),
     ``texts[c]`` the text of entry c (``texts[0]`` None), ``numbers[c]`` its value when it is a JSON number, else NaN
-    (``numbers[0]`` NaN)."""
+    (``numbers[0]`` NaN); or, for a key read for its numbers alone (``columns_read``'s ``numbers``), ``direct``: each
+    event's number.
 
-    codes: np.ndarray | None
-    texts: list
-    numbers: np.ndarray
-    direct: np.ndarray | None = None  # a key read for its numbers only (``columns_read``'s ``numbers``): per event
+    Read from the columns, a key's events first carry ``ColumnValue`` ids (``raw``; a gap's values, read from the
+    events, are entries of ``local`` carried as -(1 + their index)). ``text_in`` and ``present`` answer a filter from
+    the ids alone (the values asked for are looked up, not the values seen); ``codes``, ``texts`` and ``numbers`` are
+    made on first use, from the ids still there (after ``where``), one query for their texts."""
+
+    def __init__(self, codes: np.ndarray | None = None, texts: list | None = None, numbers: np.ndarray | None = None,
+                 direct: np.ndarray | None = None, *, raw: np.ndarray | None = None, key: str | None = None,
+                 local: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None):
+        self._codes, self._texts, self._numbers = codes, texts, numbers
+        self.direct, self.raw, self.key, self.local = direct, raw, key, local
 
     def where(self, mask: np.ndarray) -> Property:
         if self.direct is not None:
-            return Property(codes=None, texts=self.texts, numbers=self.numbers, direct=self.direct[mask])
-        return Property(codes=self.codes[mask], texts=self.texts, numbers=self.numbers)
+            return Property(texts=[None], numbers=np.full(1, np.nan), direct=self.direct[mask])
+        if self._codes is None:
+            return Property(raw=self.raw[mask], key=self.key, local=self.local)
+        return Property(codes=self._codes[mask], texts=self._texts, numbers=self._numbers)
 
     def values(self) -> np.ndarray:
         """Each event's number (NaN when missing or not a JSON number)."""
         return self.direct if self.direct is not None else self.numbers[self.codes]
+
+    @property
+    def codes(self) -> np.ndarray:
+        self._made()
+        return self._codes
+
+    @property
+    def texts(self) -> list:
+        self._made()
+        return self._texts
+
+    @property
+    def numbers(self) -> np.ndarray:
+        self._made()
+        return self._numbers
+
+    def present(self) -> np.ndarray:
+        """Per event, whether it carries the key (not JSON null)."""
+        return (self.raw if self._codes is None else self._codes) != 0
+
+    def text_in(self, texts: Iterable[str]) -> np.ndarray:
+        """Per event, whether its value's text is one of ``texts`` (a string or a JSON number of that text)."""
+        texts = list(texts)
+        if self._codes is not None:
+            chosen = set(texts)
+            return np.array([text in chosen for text in self._texts], bool)[self._codes]
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT id FROM {_VALUES} WHERE key = %s AND number = ANY(ARRAY[false, true]) "  # noqa: S608
+                "AND md5(text) = ANY(ARRAY(SELECT md5(t) FROM unnest(%s::text[]) AS t)) AND text = ANY(%s::text[])",
+                [self.key, texts, texts],
+            )
+            ids = np.array([row[0] for row in cursor.fetchall()], np.int64)
+        hit = np.isin(self.raw, ids)
+        if self.local is not None and (self.raw < 0).any():
+            local_hit = np.isin(self.local[0], np.array(texts, dtype=object))
+            gap = self.raw < 0
+            hit[gap] = local_hit[-self.raw[gap] - 1]
+        return hit
+
+    def _made(self) -> None:
+        if self._codes is None and self.direct is None:
+            self._codes, self._texts, self._numbers = _entries(self.raw, self.key, self.local)
 
 
 @dataclass
@@ -411,6 +474,8 @@ def columns_read(*, names: Iterable[str], coverage: Coverage, full: Iterable[str
     keys = sorted({key for name in names for key in [*wanted[name], *valued[name]]})
     number_keys = sorted({key for name in names for key in valued[name]} - {key for name in names
                                                                            for key in wanted[name]})
+    text_keys = sorted({key for name in names for key in wanted[name]} - {key for name in names
+                                                                         for key in valued[name]})
     parts: dict[str, _Parts] = {name: _Parts(full=name in full, persons=persons, keys=wanted[name],
                                              number_keys=valued[name]) for name in names}
     with connection.wrap_database_errors, binary_cursor() as cursor:  # Django's exceptions, as from its own cursors
@@ -421,10 +486,10 @@ def columns_read(*, names: Iterable[str], coverage: Coverage, full: Iterable[str
             blocks: dict[tuple, dict] = {}
             if keys:
                 for day, event, key, *arrays in cursor.stream(
-                    "SELECT day, event, key, CASE WHEN key = ANY(%s) THEN '[]' ELSE texts::text END, numbers, rows, "  # noqa: S608
-                    f"codes FROM {ColumnProperty._meta.db_table} WHERE event = ANY(%s) AND key = ANY(%s) "
-                    "AND day = ANY(%s)",
-                    [number_keys, names, keys, days], binary=True,
+                    "SELECT day, event, key, rows, CASE WHEN key <> ALL(%s) THEN codes END, "  # noqa: S608
+                    f"CASE WHEN key <> ALL(%s) THEN numbers END FROM {ColumnProperty._meta.db_table} "
+                    "WHERE event = ANY(%s) AND key = ANY(%s) AND day = ANY(%s)",
+                    [number_keys, text_keys, names, keys, days], binary=True,
                 ):
                     if key in wanted[event] or key in valued[event]:
                         blocks.setdefault((day, event), {})[key] = arrays
@@ -448,12 +513,6 @@ def columns_read(*, names: Iterable[str], coverage: Coverage, full: Iterable[str
     return {name: parts.pop(name).columns() for name in names}
 
 
-def _kind_prefixed(texts: pd.Series, is_number: np.ndarray) -> pd.Series:
-    """Texts made unique per kind: "n" + the text of a JSON number, "s" + any other (a string "12" and a number 12
-    are two entries; pandas' hash tables stop at a NUL, so no suffix)."""
-    return pd.Series(np.where(is_number, "n", "s"), index=texts.index, dtype=object) + texts
-
-
 def _numbers_of(texts: pd.Series) -> np.ndarray:
     """JSON numbers' texts as float64; one float8 cannot hold is NaN, as the build keeps it (``_NUMBER_SQL``)."""
     parsed = pd.to_numeric(texts, errors="coerce").to_numpy(np.float64)
@@ -461,23 +520,21 @@ def _numbers_of(texts: pd.Series) -> np.ndarray:
 
 
 class _Dictionary:
-    """One property key's entries across blocks and gaps: each piece's entries (text, whether a JSON number) appended
-    with an offset, made one dictionary at the end (``pd.factorize``, no loop over entries in Python)."""
+    """One property key's values across blocks and gaps. A block's events carry ``ColumnValue`` ids (positive); a
+    gap's values (read from the events) are entries of ``texts`` here, carried as -(1 + their index). At the end the
+    ids seen are looked up (one query), and the gaps' entries merged with them when the gaps hold any."""
 
     def __init__(self):
         self.texts: list[str] = []
+        self.kinds: list[np.ndarray] = []  # per entry of texts: a JSON number
         self.numbers: list[np.ndarray] = []
-        self.pieces: list[np.ndarray] = []  # per event: 0 (missing), else 1 + index into texts
+        self.pieces: list[np.ndarray] = []  # per event: 0 (missing), an id, or -(1 + index into texts)
 
-    def add(self, rows: int, texts: str | None, number_bytes: bytes | None, row_bytes: bytes | None,
-            code_bytes: bytes | None) -> None:
+    def add(self, rows: int, row_bytes: bytes | None, code_bytes: bytes | None, _number_bytes: bytes | None) -> None:
         """A built block's key (``ColumnProperty``; None: no event of the block carries it)."""
         dense = np.zeros(rows, np.int32)
-        if texts is not None:
-            entries = json.loads(texts)
-            dense[np.frombuffer(row_bytes, ">i4")] = np.frombuffer(code_bytes, ">i4") + len(self.texts)
-            self.texts.extend(entries)
-            self.numbers.append(np.frombuffer(number_bytes, ">f8"))
+        if row_bytes is not None:
+            dense[np.frombuffer(row_bytes, ">i4")] = np.frombuffer(code_bytes, ">i4")
         self.pieces.append(dense)
 
     def add_values(self, values: list, number_bytes: bytes) -> None:
@@ -487,32 +544,88 @@ class _Dictionary:
         is_number = np.frombuffer(number_bytes, np.uint8).astype(bool)
         dense = np.zeros(len(texts), np.int32)
         if present.any():
-            local, uniques = pd.factorize(_kind_prefixed(texts[present], is_number[present]))
-            dense[present] = local + 1 + len(self.texts)
-            entries = pd.Series(uniques, dtype=object)
-            number = entries.str.startswith("n").to_numpy()
-            entries = entries.str[1:]
-            numbers = np.full(len(entries), np.nan)
-            if number.any():
-                numbers[number] = _numbers_of(entries[number])
-            self.texts.extend(entries.tolist())
+            local, uniques = _factorize_kinds(texts[present].to_numpy(), is_number[present])
+            dense[present] = -(local + 1 + len(self.texts))
+            numbers = np.full(len(uniques[0]), np.nan)
+            if uniques[1].any():
+                numbers[uniques[1]] = _numbers_of(pd.Series(uniques[0][uniques[1]], dtype=object))
+            self.texts.extend(uniques[0].tolist())
+            self.kinds.append(uniques[1])
             self.numbers.append(numbers)
         self.pieces.append(dense)
 
-    def column(self) -> Property:
-        codes = _joined(self.pieces) if self.pieces else np.empty(0, np.int32)
-        if not self.texts:
-            return Property(codes=codes, texts=[None], numbers=np.full(1, np.nan))
-        numbers = np.concatenate(self.numbers)
-        is_number = ~np.isnan(numbers)
-        global_code, uniques = pd.factorize(_kind_prefixed(pd.Series(self.texts, dtype=object), is_number))
-        to_global = np.empty(len(self.texts) + 1, np.int32)
-        to_global[0] = 0
-        to_global[1:] = global_code + 1
-        shared_numbers = np.full(len(uniques) + 1, np.nan)
-        shared_numbers[global_code + 1] = numbers
-        texts = [None, *(text[1:] for text in uniques.tolist())]
-        return Property(codes=to_global[codes], texts=texts, numbers=shared_numbers)
+    def column(self, key: str) -> Property:
+        raw = _joined(self.pieces) if self.pieces else np.empty(0, np.int32)
+        local = None
+        if self.texts:
+            local = (np.asarray(self.texts, dtype=object), np.concatenate(self.kinds), np.concatenate(self.numbers))
+        return Property(raw=raw, key=key, local=local)
+
+
+def _entries(raw: np.ndarray, key: str, local) -> tuple[np.ndarray, list, np.ndarray]:
+    """A key's events' ``ColumnValue`` ids (and gap entries, see ``Property``) as entries: per event its entry (0:
+    missing), each entry's text and number. One entry per distinct (text, kind): a gap's value may be one an id
+    names."""
+    gap = raw < 0
+    if gap.any():
+        gap_codes, gap_seen = pd.factorize(-raw[gap] - 1)
+        gap_seen = np.asarray(gap_seen, np.int64)
+    else:
+        gap_codes, gap_seen = np.empty(0, np.int64), np.empty(0, np.int64)
+    ids_of = np.maximum(raw, 0)
+    top = int(ids_of.max(initial=0))
+    if top <= _ID_TABLE:  # the ids seen by a count over every id up to the largest: no hashing of the events
+        ids = np.flatnonzero(np.bincount(ids_of, minlength=top + 1)[1:]) + 1
+    else:
+        ids = np.asarray(pd.unique(ids_of[ids_of > 0]), np.int64)
+    texts, is_number, numbers = _values_of(key, ids)
+    if len(gap_seen):
+        texts = np.concatenate([texts, local[0][gap_seen]])
+        is_number = np.concatenate([is_number, local[1][gap_seen]])
+        numbers = np.concatenate([numbers, local[2][gap_seen]])
+    entry, (entry_texts, _kinds) = _factorize_kinds(texts, is_number)
+    entry_numbers = np.full(len(entry_texts) + 1, np.nan)
+    entry_numbers[entry + 1] = numbers
+    if top <= _ID_TABLE:
+        table = np.zeros(top + 1, np.int32)
+        table[ids] = entry[:len(ids)] + 1
+        codes = table[ids_of]
+    else:
+        codes = np.zeros(len(raw), np.int32)
+        present = ids_of > 0
+        order = np.argsort(ids)
+        codes[present] = entry[:len(ids)][order[np.searchsorted(ids, ids_of[present], sorter=order)]] + 1
+    if len(gap_seen):
+        codes[gap] = entry[len(ids):][gap_codes] + 1
+    return codes, [None, *entry_texts.tolist()], entry_numbers
+
+
+def _factorize_kinds(texts: np.ndarray, is_number: np.ndarray) -> tuple[np.ndarray, tuple[np.ndarray, np.ndarray]]:
+    """``pd.factorize`` of (text, is a JSON number) pairs: each pair's code and the distinct pairs' texts and kinds
+    (a string "12" and a number 12 are two entries)."""
+    if not len(texts):
+        return np.empty(0, np.int64), (np.empty(0, dtype=object), np.empty(0, bool))
+    by_text, distinct_texts = pd.factorize(texts)
+    code, pairs = pd.factorize(by_text.astype(np.int64) * 2 + is_number)
+    return code, (np.asarray(distinct_texts, dtype=object)[pairs // 2], (pairs % 2).astype(bool))
+
+
+def _values_of(key: str, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The text, kind and number of each ``ColumnValue`` id of ``key``, in the order given (one query)."""
+    if not len(ids):
+        return np.empty(0, dtype=object), np.empty(0, bool), np.empty(0, np.float64)
+    with connection.wrap_database_errors, binary_cursor() as cursor:
+        cursor.execute(
+            "SELECT string_agg(int4send(id), ''), array_agg(text), string_agg(CASE WHEN number THEN "  # noqa: S608
+            "'\\x01'::bytea ELSE '\\x00'::bytea END, ''), string_agg(float8send(value), '') "
+            f"FROM {_VALUES} WHERE key = %s AND id = ANY(%s::int4[])",
+            [key, ids.tolist()], binary=True,
+        )
+        found, texts, kinds, numbers = cursor.fetchone()
+    # The aggregates see the rows in one order, not the order asked: placed by id.
+    at = np.argsort(np.frombuffer(found, ">i4"))[np.searchsorted(np.sort(np.frombuffer(found, ">i4")), ids)]
+    return (np.asarray(texts, dtype=object)[at], np.frombuffer(kinds, np.uint8).astype(bool)[at],
+            np.frombuffer(numbers, ">f8").astype(np.float64)[at])
 
 
 class _Numbers:
@@ -521,12 +634,10 @@ class _Numbers:
     def __init__(self):
         self.pieces: list[np.ndarray] = []
 
-    def add(self, rows: int, _texts, number_bytes: bytes | None, row_bytes: bytes | None,
-            code_bytes: bytes | None) -> None:
+    def add(self, rows: int, row_bytes: bytes | None, _code_bytes: bytes | None, number_bytes: bytes | None) -> None:
         values = np.full(rows, np.nan)
         if number_bytes is not None:
-            entries = np.frombuffer(number_bytes, ">f8")
-            values[np.frombuffer(row_bytes, ">i4")] = entries[np.frombuffer(code_bytes, ">i4") - 1]
+            values[np.frombuffer(row_bytes, ">i4")] = np.frombuffer(number_bytes, ">f8")
         self.pieces.append(values)
 
     def add_values(self, texts: list, number_bytes: bytes) -> None:
@@ -536,8 +647,8 @@ class _Numbers:
             values[is_number] = _numbers_of(pd.Series(texts, dtype=object)[is_number])
         self.pieces.append(values)
 
-    def column(self) -> Property:
-        return Property(codes=None, texts=[None], numbers=np.full(1, np.nan),
+    def column(self, _key: str) -> Property:
+        return Property(texts=[None], numbers=np.full(1, np.nan),
                         direct=_joined(self.pieces) if self.pieces else np.empty(0, np.float64))
 
 
@@ -567,7 +678,7 @@ class _Parts:
             self.ids.append(np.frombuffer(id_bytes, ">i8").astype(np.int64))
             self.codes.append(to_shared[np.frombuffer(code_bytes, ">i4") - 1])
         for key, dictionary_of_key in self.dictionaries.items():
-            dictionary_of_key.add(len(self.times[-1]), *(properties or {}).get(key, (None, None, None, None)))
+            dictionary_of_key.add(len(self.times[-1]), *(properties or {}).get(key, (None, None, None)))
         if within is not None:
             keep = (self.times[-1] >= within[0]) & (self.times[-1] < within[1])
             kept = [self.times, *([self.persons] if self.with_persons else []),
@@ -596,7 +707,7 @@ class _Parts:
         return Columns(persons=_joined(self.persons) if self.with_persons else empty.persons, times=_joined(self.times),
                        ids=_joined(self.ids) if self.full else empty.ids,
                        codes=_joined(self.codes) if self.full else empty.codes, channels=list(self.channels),
-                       properties={key: dictionary.column() for key, dictionary in self.dictionaries.items()})
+                       properties={key: dictionary.column(key) for key, dictionary in self.dictionaries.items()})
 
 
 def _joined(arrays: list[np.ndarray]) -> np.ndarray:

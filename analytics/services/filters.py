@@ -290,6 +290,11 @@ def where_mask(columns, where: Sequence[PropertyFilter]) -> np.ndarray:
         column = columns.properties[item.key]
         if column.direct is not None:  # read for its numbers alone (``where_number_keys``): compared per event
             mask &= _entry_passes(item, column.texts, column.direct)
+        elif item.op in ("is_set", "is_not_set"):
+            mask &= column.present() if item.op == "is_set" else ~column.present()
+        elif item.op in ("eq", "in", "neq", "not_in"):  # the values asked for looked up, not every value seen
+            hit = column.text_in(item.values)
+            mask &= ~hit if item.op in ("neq", "not_in") else hit
         else:
             mask &= _entry_passes(item, column.texts, column.numbers)[column.codes]
     return mask

@@ -18,7 +18,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django_celery_beat.models import PeriodicTask
 
-from analytics.models import ColumnBlock, ColumnChange, ColumnDay, Event
+from analytics.models import ColumnBlock, ColumnChange, ColumnDay, ColumnValue, Event
 from analytics.services import columns as columns_module
 from analytics.services import funnel as funnel_module
 from analytics.services.columns import (
@@ -98,6 +98,50 @@ def test_a_build_packs_each_event_name_of_the_day_and_clears_its_changes():
     assert visits.persons[order].tolist() == [e.person_id for e in stored]
     assert visits.times[order].tolist() == [us_2000(e.timestamp) for e in stored]
     assert [visits.channels[code] for code in visits.codes[order]] == ["wechat", ""]
+
+
+LONG = "x" * 3000  # longer than a btree entry can hold: the dictionary's unique index is on its md5
+VALUES = ["12", 12, 12.5, True, "", LONG, "m1", None, "missing"]  # "missing": no such key on the event
+
+
+@pytest.mark.parametrize("id_table", [columns_module._ID_TABLE, 0], ids=["by table", "by sort"])
+def test_property_values_share_one_dictionary_across_days_and_read_the_same_from_gaps(monkeypatch, id_table):
+    monkeypatch.setattr(columns_module, "_ID_TABLE", id_table)
+    rows = []
+    for day in range(3):
+        for n, value in enumerate(VALUES):
+            properties = {} if value == "missing" else {"k": value}
+            rows.append(event_row("visit", f"p{n}", at(D + timedelta(days=day), 1 + n), **properties))
+    events_load(rows)
+    columns_build_day(D)
+    columns_build_day(D + timedelta(days=1))  # day 3 stays a gap: read from the events
+    # One row per distinct value and kind, whatever the number of days: "12" and 12 are two, null is none.
+    assert ColumnValue.objects.filter(key="k").count() == 7
+
+    coverage = columns_coverage(lo=at(D, 0), hi=at(D + timedelta(days=3), 0))
+    assert len(coverage.days) == 2 and len(coverage.gaps) == 1
+    read = columns_read(names=["visit"], coverage=coverage, full=["visit"], properties={"visit": ["k"]})["visit"]
+    stored = {e.id: e.properties.get("k", "missing") for e in Event.objects.all()}
+    expected = [stored[event_id] for event_id in read.ids]
+
+    def text(value):
+        return None if value in (None, "missing") else value if isinstance(value, str) else json.dumps(value)
+
+    fresh = read.properties["k"]  # untouched: filters answered from the ids alone
+    assert fresh.present().tolist() == [text(value) is not None for value in expected]
+    assert fresh.text_in(["12", "m1"]).tolist() == [text(value) in ("12", "m1") for value in expected]
+    column = read.properties["k"]
+    assert [column.texts[code] for code in column.codes] == [text(value) for value in expected]
+    numbers = [column.numbers[code] for code in column.codes]
+    assert [None if np.isnan(n) else n for n in numbers] == [
+        float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+        for value in expected]
+    assert len(column.texts) == 1 + 7  # one entry per value and kind: "12" and 12 are two
+    # A read cut (where) before its entries are made makes the entries of what is left only.
+    again = columns_read(names=["visit"], coverage=coverage, full=["visit"], properties={"visit": ["k"]})["visit"]
+    kept = again.where(np.array([stored[event_id] == LONG for event_id in again.ids])).properties["k"]
+    assert kept.text_in([LONG]).tolist() == [True] * 3
+    assert kept.texts == [None, LONG] and kept.codes.tolist() == [1] * 3
 
 
 def test_a_day_written_after_its_build_is_read_from_the_events_until_rebuilt():

@@ -28,7 +28,9 @@ MISSING = object()
 FILTERS = [[], [("kind", "eq", "x")], [("kind", "neq", "x")], [("kind", "in", ["x", "1"])],
            [("kind", "not_in", ["y", "true"])], [("kind", "contains", "2")], [("amount", "gt", 1.0)],
            [("amount", "lte", 2.5)], [("kind", "is_set", None)], [("amount", "is_not_set", None)],
-           [("kind", "neq", "y"), ("amount", "gte", 1.0)]]
+           [("kind", "neq", "y"), ("amount", "gte", 1.0)],
+           # one key compared as a number and as a text: read with its dictionary, not for its numbers alone
+           [("amount", "gte", 1.0), ("amount", "neq", "10")]]
 
 
 def _load(tz: str, seed: int):
