@@ -325,6 +325,7 @@ class ColumnProperty(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["day", "event", "key"], name="column_property_day_event_key")]
+        indexes = [models.Index(fields=["event", "key"], name="column_property_event_key")]  # which keys an event has
 
     def __str__(self) -> str:
         return f"{self.day} {self.event} {self.key}"

@@ -24,6 +24,10 @@ class Migration(migrations.Migration):
             name='numbers',
             field=models.BinaryField(null=True),
         ),
+        migrations.AddIndex(
+            model_name='columnproperty',
+            index=models.Index(fields=['event', 'key'], name='column_property_event_key'),
+        ),
         migrations.CreateModel(
             name='ColumnValue',
             fields=[

@@ -32,7 +32,7 @@ from django.db import connection
 from django.db.models import F, FloatField, Func, Q, TextField, Value
 from django.utils.translation import gettext as _
 
-from analytics.models import Event
+from analytics.models import ColumnProperty, Event
 
 OPERATORS = ("eq", "neq", "in", "not_in", "contains", "gt", "gte", "lt", "lte", "is_set", "is_not_set")
 NUMERIC_OPERATORS = ("gt", "gte", "lt", "lte")
@@ -363,6 +363,12 @@ def property_keys(*, events: Sequence[str], sample: int = PROPERTY_SAMPLE) -> li
     return sorted(keys)
 
 
+def _property_built(*, events: Sequence[str], key: str) -> bool:
+    """Whether the event columns hold ``key`` for an event of these names (an index probe: the usual answer, asked
+    first)."""
+    return ColumnProperty.objects.filter(event__in=list(events), key=key).exists()
+
+
 def _property_exists(*, events: Sequence[str], key: str) -> bool:
     """Whether any stored event of these names carries ``key`` (a scan of those names' events: asked only when the
     sample did not show the key)."""
@@ -388,8 +394,11 @@ def unknown_names(*, events: Sequence[tuple[str, str]], properties: Sequence[tup
                 % {"name": name, "names": ", ".join(nearest(name, known_events)) or "—"})
     present = list(dict.fromkeys(name for _field, name in events if name in known))
     if present and properties:
-        keys = property_keys(events=present)
+        keys = None
         for field, key in dict.fromkeys(properties):
+            if _property_built(events=present, key=key):
+                continue
+            keys = property_keys(events=present) if keys is None else keys
             if key in keys or _property_exists(events=present, key=key):
                 continue
             errors.setdefault(field, []).append(

@@ -356,7 +356,8 @@ def _default_engine(query: FunnelQuery) -> str:
     if query.property_filter:
         return "sql"
     lo, hi = _columns_range(query)
-    return "columns" if columns_fit(lo=lo, hi=hi) else "sql"
+    names = [*query.steps, *(name for name, _a, _b in query.exclusions)]
+    return "columns" if columns_fit(lo=lo, hi=hi, names=names) else "sql"
 
 
 def _paths_columns(query: FunnelQuery) -> pd.DataFrame:

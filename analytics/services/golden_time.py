@@ -42,7 +42,7 @@ def golden_time_compute(*, event: str, date_from: date, date_to: date, top: int 
     """``{"event", "total", "matrix": [7 × [24 counts]], "top": [{"weekday", "hour", "count"}]}``."""
     start, end = local_range(date_from, date_to)
     restriction = {"where": tuple(where), "people": people, "exclude_people": exclude_people}
-    engine = engine or _default_engine(start, end, restricted(**restriction))
+    engine = engine or _default_engine(event, start, end, restricted(**restriction))
     if engine not in ENGINES:
         raise ValueError(f"unknown engine {engine!r}")
     zone = timezone.get_current_timezone_name()
@@ -70,12 +70,12 @@ def golden_time_compute(*, event: str, date_from: date, date_to: date, top: int 
     return {"event": event, "total": int(flat.sum()), "matrix": matrix.tolist(), "top": slots}
 
 
-def _default_engine(start, end, is_restricted: bool) -> str:
+def _default_engine(event, start, end, is_restricted: bool) -> str:
     """pandas off PostgreSQL; there, the event columns unless the grid is filtered (the columns hold no properties)
     or the range does not fit them (``columns_fit``), then the database."""
     if connection.vendor != "postgresql":
         return "pandas"
-    if not is_restricted and columns_fit(lo=start, hi=end):
+    if not is_restricted and columns_fit(lo=start, hi=end, names=[event]):
         return "columns"
     return "sql"
 

@@ -88,7 +88,8 @@ def retention_compute(*, cohort_event: str, return_event: str, period: str, date
     restriction = {"where": tuple(where), "people": people, "exclude_people": exclude_people}
     if not 1 <= breakdown_limit <= 25:
         raise ValueError("breakdown_limit is 1…25")
-    engine = engine or _default_engine(cohort_event=cohort_event, start=start, end=end, horizon=horizon,
+    engine = engine or _default_engine(cohort_event=cohort_event, return_event=return_event, start=start, end=end,
+                                       horizon=horizon,
                                        property_filter=property_filter,
                                        from_facts=not (restricted(**restriction) or breakdown))
     compute = {"sql": _retention_sql, "columns": _retention_columns}.get(engine, _retention_pandas)
@@ -154,18 +155,19 @@ def retention_average(result: dict) -> list[dict]:
     return average
 
 
-def _default_engine(*, cohort_event, start, end, horizon, property_filter, from_facts: bool) -> str:
+def _default_engine(*, cohort_event, return_event, start, end, horizon, property_filter, from_facts: bool) -> str:
     """pandas off PostgreSQL; there, SQL for a merchant's retention (``property_filter``: its index finds its events)
     and the event columns otherwise when what they read fits them (``columns_fit``): the return events' range, and
     unless the cohorts come from the first-touch facts, the cohort event's whole history up to the range's end."""
     if connection.vendor != "postgresql":
         return "pandas"
-    if property_filter or not columns_fit(lo=start, hi=horizon):
+    if property_filter or not columns_fit(lo=start, hi=horizon, names=[return_event]):
         return "sql"
     if from_facts and cohort_event in _FIRST_FACT:
         return "columns"
     first = _first_moment(cohort_event)
-    return "columns" if first is None or first >= end or columns_fit(lo=min(first, start), hi=end) else "sql"
+    return ("columns" if first is None or first >= end
+            or columns_fit(lo=min(first, start), hi=end, names=[cohort_event]) else "sql")
 
 
 def _first_moment(event: str):

@@ -77,7 +77,7 @@ def trends_compute(*, event: str, measure: str = "total", property: str | None =
     spec = _Spec(event=event, measure=measure, property=property if measure in VALUE_MEASURES else None,
                  interval=interval, breakdown=breakdown, where=tuple(where), people=people,
                  exclude_people=exclude_people)
-    engine = engine or _default_engine(date_from, date_to, compare=compare)
+    engine = engine or _default_engine(event, date_from, date_to, compare=compare)
     run = {"sql": _run_sql, "pandas": _run_pandas, "columns": _run_columns}[engine]
     current = run(spec, date_from, date_to, breakdown_limit, keep=None)
     result = {"interval": interval, "event": event, "measure": measure, "property": spec.property,
@@ -265,12 +265,12 @@ def _run_pandas(spec: _Spec, date_from: date, date_to: date, limit: int, *, keep
 # The event columns: the event's times (and persons when counted or restricted) with the properties the query names.
 
 
-def _default_engine(date_from: date, date_to: date, *, compare: bool) -> str:
+def _default_engine(event: str, date_from: date, date_to: date, *, compare: bool) -> str:
     """pandas off PostgreSQL; there, the columns when the range (and the compared one) fits them (``columns_fit``)."""
     if connection.vendor != "postgresql":
         return "pandas"
     first = date_from - timedelta(days=(date_to - date_from).days + 1) if compare else date_from
-    fits = columns_fit(lo=local_day_start(first), hi=local_day_start(date_to + timedelta(days=1)))
+    fits = columns_fit(lo=local_day_start(first), hi=local_day_start(date_to + timedelta(days=1)), names=[event])
     return "columns" if fits else "sql"
 
 

@@ -213,12 +213,25 @@ def test_the_funnel_reads_columns_unless_a_property_filter_or_too_much_is_unbuil
 
     assert funnel_module._default_engine(_query()) == "columns"  # nothing built yet, but only two events to read
     assert funnel_module._default_engine(_query(property_filter=("merchant_id", "M1"))) == "sql"
-    monkeypatch.setattr(columns_module, "MAX_UNBUILT", 1)
+    monkeypatch.setattr(columns_module, "MAX_UNBUILT", 0)
     assert funnel_module._default_engine(_query()) == "sql"
     columns_build(through=D + timedelta(days=20))
     assert funnel_module._default_engine(_query()) == "columns"
     monkeypatch.setattr(columns_module, "MAX_EVENTS", 1)
     assert funnel_module._default_engine(_query()) == "sql"
+
+
+def test_unbuilt_days_are_weighed_by_the_reports_own_events(monkeypatch):
+    """A fresh install's history is all unbuilt: a report of a rare event still reads the columns (the planner's
+    estimate of its own events in the gaps), one of a frequent event goes to the database."""
+    events_load([event_row("visit", "a", at(D)), event_row("order_paid", "a", at(D, 14)),
+                 *(event_row("page_view", f"p{n}", at(D + timedelta(days=n % 5), n % 24)) for n in range(300))])
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE analytics_event")
+    monkeypatch.setattr(columns_module, "MAX_UNBUILT", 50)  # the days hold 302 unbuilt events
+
+    assert funnel_module._default_engine(_query()) == "columns"
+    assert funnel_module._default_engine(_query(steps=("page_view", "order_paid"))) == "sql"
 
 
 def test_the_columns_engine_refuses_a_property_filter():
