@@ -6,6 +6,47 @@ of a dictionary per day and key. Days built in layout 2 are read from the events
 import django.db.models.functions.text
 from django.db import migrations, models
 
+# TRUNCATE of the events forgets every column (0008): now the property rows and the values too.
+FORGET = """
+CREATE OR REPLACE FUNCTION analytics_columns_forget() RETURNS trigger LANGUAGE plpgsql
+SET search_path FROM CURRENT AS $$
+BEGIN
+    DELETE FROM analytics_columnblock;
+    DELETE FROM analytics_columnproperty;
+    DELETE FROM analytics_columnvalue;
+    DELETE FROM analytics_columnday;
+    DELETE FROM analytics_columnchange;
+    RETURN NULL;
+END $$;
+"""
+FORGET_BEFORE = """
+CREATE OR REPLACE FUNCTION analytics_columns_forget() RETURNS trigger LANGUAGE plpgsql
+SET search_path FROM CURRENT AS $$
+BEGIN
+    DELETE FROM analytics_columnblock;
+    DELETE FROM analytics_columnday;
+    DELETE FROM analytics_columnchange;
+    RETURN NULL;
+END $$;
+"""
+
+
+def drop_old_properties(apps, schema_editor):
+    if schema_editor.connection.vendor == "postgresql":
+        schema_editor.execute("TRUNCATE analytics_columnproperty")
+    else:
+        apps.get_model("analytics", "ColumnProperty").objects.all().delete()
+
+
+def forget_values_too(apps, schema_editor):
+    if schema_editor.connection.vendor == "postgresql":
+        schema_editor.execute(FORGET)
+
+
+def forget_as_before(apps, schema_editor):
+    if schema_editor.connection.vendor == "postgresql":
+        schema_editor.execute(FORGET_BEFORE)
+
 
 class Migration(migrations.Migration):
 
@@ -14,7 +55,7 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        migrations.RunSQL("TRUNCATE analytics_columnproperty", migrations.RunSQL.noop),
+        migrations.RunPython(drop_old_properties, migrations.RunPython.noop),
         migrations.RemoveField(
             model_name='columnproperty',
             name='texts',
@@ -41,4 +82,5 @@ class Migration(migrations.Migration):
                 'constraints': [models.UniqueConstraint(models.F('key'), models.F('number'), django.db.models.functions.text.MD5('text'), name='column_value_key_number_text')],
             },
         ),
+        migrations.RunPython(forget_values_too, forget_as_before),
     ]

@@ -18,7 +18,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django_celery_beat.models import PeriodicTask
 
-from analytics.models import ColumnBlock, ColumnChange, ColumnDay, ColumnValue, Event
+from analytics.models import ColumnBlock, ColumnChange, ColumnDay, ColumnProperty, ColumnValue, Event
 from analytics.services import columns as columns_module
 from analytics.services import funnel as funnel_module
 from analytics.services.columns import (
@@ -175,14 +175,15 @@ def test_partial_days_at_the_edges_and_unbuilt_days_are_gaps():
 
 
 def test_truncating_the_events_forgets_every_column():
-    events_load([event_row("visit", "a", at(D))])
+    events_load([event_row("visit", "a", at(D), merchant_id="m1")])
     columns_build(through=D)
-    assert ColumnDay.objects.exists()
+    assert ColumnDay.objects.exists() and ColumnProperty.objects.exists() and ColumnValue.objects.exists()
 
     with connection.cursor() as cursor:
         cursor.execute("TRUNCATE analytics_event")
 
     assert not ColumnDay.objects.exists() and not ColumnBlock.objects.exists() and not ColumnChange.objects.exists()
+    assert not ColumnProperty.objects.exists() and not ColumnValue.objects.exists()
 
 
 def test_the_default_build_stops_at_the_day_before_yesterday():
