@@ -280,9 +280,14 @@ def _measure_by(keys: np.ndarray, count: int, spec: _Spec, persons: np.ndarray, 
     if spec.measure == "total":
         values = present.astype(np.float64)
     elif spec.measure == "unique":
-        pairs = np.sort(keys * (int(persons.max(initial=0)) + 1) + persons)  # (numpy's hashed unique: 10× slower)
+        # Distinct (key, person) pairs by a sort (numpy's hashed unique: 10× slower), of int32 when they fit
+        # (persons counted from the smallest id): a third of int64's time.
+        base = int(persons.min(initial=0))
+        span = int(persons.max(initial=0)) - base + 1
+        pairs = keys.astype(np.int64) * span + (persons - base)
+        pairs = np.sort(pairs.astype(np.int32) if count * span < 2**31 else pairs)
         pairs = pairs[np.concatenate(([True], pairs[1:] != pairs[:-1]))] if len(pairs) else pairs
-        values = np.bincount(pairs // (int(persons.max(initial=0)) + 1), minlength=count).astype(np.float64)
+        values = np.bincount(pairs // span, minlength=count).astype(np.float64)
     else:
         valid = ~np.isnan(x)
         sums = np.bincount(keys[valid], weights=x[valid], minlength=count)

@@ -13,6 +13,7 @@ import uuid
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+import numpy as np
 import pytest
 from django.db import transaction
 from hypothesis import HealthCheck, given, settings
@@ -23,7 +24,7 @@ from analytics.services.columns import columns_build
 from analytics.services.filters import where_parse
 from analytics.services.loading import EventRow, events_load
 from analytics.services.stickiness import stickiness_compute
-from analytics.services.trends import trends_compute
+from analytics.services.trends import _measure_by, _Spec, trends_compute
 from tests.analytics import reports_reference as ref
 from tests.analytics.conftest import FUNNEL_ENGINES as ENGINES
 
@@ -233,3 +234,16 @@ def test_stickiness_on_a_fixed_random_set(settings, tz):
         result = stickiness_compute(event="a", date_from=date_from, date_to=date_to)
         expected = ref.stickiness(plain, event="a", date_from=date_from, date_to=date_to, tz=tz)
         assert _same({key: result[key] for key in expected}, expected)
+
+
+@pytest.mark.parametrize("spread", [1, 3_000_000_000], ids=["int32 pairs", "int64 pairs"])
+def test_unique_counts_distinct_people_per_key_whatever_the_span_of_their_ids(spread):
+    """The columns' distinct count sorts (key, person) pairs as int32 when they fit and as int64 otherwise."""
+    chance = random.Random(spread)
+    keys = [chance.randrange(4) for _ in range(500)]
+    persons = [7 + chance.randrange(30) * spread for _ in range(500)]
+    spec = _Spec(event="e", measure="unique", property=None, interval="day", breakdown=None, where=(), people=None,
+                 exclude_people=None)
+    measured = _measure_by(np.array(keys, np.int64), 5, spec, np.array(persons, np.int64), None)
+    expected = {key: float(len({p for k, p in zip(keys, persons, strict=True) if k == key})) for key in set(keys)}
+    assert measured == expected
