@@ -96,17 +96,24 @@ def retention_compute(*, cohort_event: str, return_event: str, period: str, date
     extra = {"restriction": restriction} if restricted(**restriction) else {}
     if breakdown:
         extra["breakdown"] = breakdown
-    sizes, retained = compute(cohort_event=cohort_event, return_event=return_event, period=period, start=start,
-                              end=end, horizon=horizon, periods=periods,
-                              property_filter=(str(property_filter[0]), str(property_filter[1])) if property_filter
-                              else None, **extra)
+        if compute is _retention_columns:
+            extra["breakdown_limit"] = breakdown_limit
+    merchant = (str(property_filter[0]), str(property_filter[1])) if property_filter else None
+    sizes, retained, *ranked = compute(cohort_event=cohort_event, return_event=return_event, period=period,
+                                       start=start, end=end, horizon=horizon, periods=periods,
+                                       property_filter=merchant, **extra)
     if not breakdown:
         return {"period": period, "cohorts": _cohort_rows(sizes, retained, period, periods)}
     # By value: sizes[value][ordinal], retained[value][ordinal][k]; counts add up, so "(other)" and the totals are sums.
-    keep, other = top_values({value: sum(cohorts.values()) for value, cohorts in sizes.items()}, breakdown_limit)
+    if ranked:  # the columns ranked the values and summed those past the top ones under _FOLDED
+        keep, other = ranked[0]
+        folded = [_FOLDED]
+    else:
+        keep, other = top_values({value: sum(cohorts.values()) for value, cohorts in sizes.items()}, breakdown_limit)
+        folded = [value for value in sizes if value not in keep]
     groups = [(value, [value]) for value in keep]
     if other:
-        groups.append((OTHER_VALUE, [value for value in sizes if value not in keep]))
+        groups.append((OTHER_VALUE, folded))
     groups.insert(0, (None, list(sizes)))
     rows = {}
     for key, values in groups:
@@ -325,12 +332,17 @@ def _retention_sql(*, cohort_event, return_event, period, start, end, horizon, p
     return by_value.get(None, ({}, {}))
 
 
+_FOLDED = object()  # the values past a breakdown's top ones, summed by the columns engine
+
+
 def _retention_columns(*, cohort_event, return_event, period, start, end, horizon, periods, property_filter=None,
-                       restriction=None, breakdown=None):
+                       restriction=None, breakdown=None, breakdown_limit=10):
     """The cohorts from the first-touch facts — or, with filters, a segment or a breakdown, from the cohort event's
     columns over its whole history (each person's first event that passes; ties: the lowest id) — the return events
     from the event columns and, per person, a bit mask of the periods k they came back in (a scatter-or), then
-    counts per (breakdown value, cohort, k) by ``bincount``."""
+    counts per (breakdown value, cohort, k) by ``bincount``. With a breakdown, the values are ranked here (the top
+    ``breakdown_limit`` by cohort size, ``top_values``) and the rest summed under ``_FOLDED``, returned with the
+    ranking: a property of 10,000 values makes 11 groups of dictionaries, not 10,000."""
     if property_filter:
         raise ValueError("the columns engine has no merchant filter: use the sql engine for property_filter")
     restriction = restriction or {}
@@ -369,6 +381,13 @@ def _retention_columns(*, cohort_event, return_event, period, start, end, horizo
     np.bitwise_or.at(mask, slots[keep], np.left_shift(np.uint64(1), k[keep].astype(np.uint64)))
 
     members = cohort > 0
+    ranked = None
+    if breakdown:
+        per_value = np.bincount(value_of[members], minlength=len(value_names))
+        ranked = top_values({value_names[i]: int(per_value[i]) for i in np.flatnonzero(per_value)}, breakdown_limit)
+        position = {name: i for i, name in enumerate(ranked[0])}
+        value_of = np.array([position.get(name, len(ranked[0])) for name in value_names], np.int64)[value_of]
+        value_names = [*ranked[0], _FOLDED]
     buckets = len(bounds) + 1
     group = value_of[members] * buckets + cohort[members]  # (value, 1-based cohort period)
     groups = len(value_names) * buckets
@@ -387,7 +406,7 @@ def _retention_columns(*, cohort_event, return_event, period, start, end, horizo
             if retained_by_group[k_value][index]:
                 row[k_value] = int(retained_by_group[k_value][index])
     if breakdown:
-        return sizes, retained
+        return sizes, retained, ranked
     return sizes.get(None, {}), retained.get(None, {})
 
 
