@@ -312,15 +312,15 @@ class ColumnBlock(models.Model):
 
 class ColumnProperty(models.Model):
     """One property key of one ``ColumnBlock``: for each of the block's events that carries the key (not JSON null),
-    its 0-based position in the block (``rows``, event id order) and its value's ``ColumnValue`` id (``codes``), as
-    packed big-endian int4 arrays in row order; ``numbers``: each such event's value as packed float8, NaN unless a
-    JSON number (NULL when none of them is one)."""
+    its 0-based position in the block (``rows``, event id order; NULL when every event of the block carries it) and
+    its value's ``ColumnValue`` id (``codes``), as packed big-endian int4 arrays in row order; ``numbers``: each such
+    event's value as packed float8, NaN unless a JSON number (NULL when none of them is one)."""
 
     day = models.DateField()
     event = models.CharField(max_length=200)
     key = models.TextField()
     numbers = models.BinaryField(null=True)
-    rows = models.BinaryField()
+    rows = models.BinaryField(null=True)
     codes = models.BinaryField()
 
     class Meta:

@@ -65,6 +65,11 @@ class Migration(migrations.Migration):
             name='numbers',
             field=models.BinaryField(null=True),
         ),
+        migrations.AlterField(
+            model_name='columnproperty',
+            name='rows',
+            field=models.BinaryField(null=True),
+        ),
         migrations.AddIndex(
             model_name='columnproperty',
             index=models.Index(fields=['event', 'key'], name='column_property_event_key'),

@@ -122,24 +122,30 @@ def _properties_insert(where: str) -> str:
     (float8, NaN unless a JSON number; NULL when no event's value is one). A value's text is what ``->>`` gives; a
     string "12" and a number 12 are two values.
 
+    ``rows`` is NULL when every event of the block carries the key (the rows are then 0, 1, …: not stored, not read).
+
     One statement: the values inserted are returned by the insert (a statement does not see its own writes), the
-    others found through the unique index (key, number, md5(text)). Builds run one at a time (``BUILD_LOCK_KEY``), so
-    no other writer adds values meanwhile."""
+    others found one by one through the unique index (key, number, md5(text)) — a lateral lookup, so a dictionary of
+    millions of values is probed, never scanned. Builds run one at a time (``BUILD_LOCK_KEY``), so no other writer
+    adds values meanwhile."""
     return (
         f"WITH e AS MATERIALIZED (SELECT event, properties, "  # noqa: S608
         f"(row_number() OVER (PARTITION BY event ORDER BY id) - 1)::int AS pos FROM {_EVENTS} AS e WHERE {where}), "
+        "sizes AS (SELECT event, count(*) AS events FROM e GROUP BY event), "
         "k AS MATERIALIZED (SELECT e.event, e.pos, p.key, p.value #>> '{}' AS t, jsonb_typeof(p.value) = 'number' AS n "
         "FROM e, jsonb_each(e.properties) AS p WHERE jsonb_typeof(p.value) <> 'null'), "
         "d AS MATERIALIZED (SELECT DISTINCT key, n, t FROM k), "
         f"added AS (INSERT INTO {_VALUES} (key, number, text, value) SELECT k.key, k.n, k.t, {_NUMBER_SQL} FROM d AS k "
         "ON CONFLICT (key, number, md5(text)) DO NOTHING RETURNING id, key, number, text, value), "
         "c AS MATERIALIZED (SELECT id, key, number, text, value FROM added UNION ALL SELECT v.id, v.key, v.number, "
-        f"v.text, v.value FROM d JOIN {_VALUES} AS v ON v.key = d.key AND v.number = d.n AND md5(v.text) = md5(d.t) "
-        "AND v.text = d.t) "
+        "v.text, v.value FROM d CROSS JOIN LATERAL (SELECT v.id, v.key, v.number, v.text, v.value "
+        f"FROM {_VALUES} AS v WHERE v.key = d.key AND v.number = d.n AND md5(v.text) = md5(d.t) AND v.text = d.t "
+        "LIMIT 1) AS v) "
         f"INSERT INTO {ColumnProperty._meta.db_table} (day, event, key, numbers, rows, codes) "
         "SELECT %s, k.event, k.key, CASE WHEN bool_or(k.n) THEN string_agg(float8send(c.value), '' ORDER BY k.pos) "
-        "END, string_agg(int4send(k.pos), '' ORDER BY k.pos), string_agg(int4send(c.id), '' ORDER BY k.pos) "
-        "FROM k JOIN c ON c.key = k.key AND c.number = k.n AND c.text = k.t GROUP BY k.event, k.key"
+        "END, CASE WHEN count(*) < min(sizes.events) THEN string_agg(int4send(k.pos), '' ORDER BY k.pos) END, "
+        "string_agg(int4send(c.id), '' ORDER BY k.pos) FROM k JOIN c ON c.key = k.key AND c.number = k.n "
+        "AND c.text = k.t JOIN sizes ON sizes.event = k.event GROUP BY k.event, k.key"
     )
 
 
@@ -507,7 +513,7 @@ def columns_read(*, names: Iterable[str], coverage: Coverage, full: Iterable[str
                     [number_keys, text_keys, names, keys, days], binary=True,
                 ):
                     if key in wanted[event] or key in valued[event]:
-                        blocks.setdefault((day, event), {})[key] = arrays
+                        blocks.setdefault((day, event), {})[key] = arrays  # rows (None: every event), codes, numbers
             for day, event, channels, *arrays in cursor.stream(
                 "SELECT day, event, channels::text, CASE WHEN %s THEN persons END, times, "  # noqa: S608
                 "CASE WHEN event = ANY(%s) THEN ids END, CASE WHEN event = ANY(%s) THEN codes END "
@@ -545,11 +551,12 @@ class _Dictionary:
         self.numbers: list[np.ndarray] = []
         self.pieces: list[np.ndarray] = []  # per event: 0 (missing), an id, or -(1 + index into texts)
 
-    def add(self, rows: int, row_bytes: bytes | None, code_bytes: bytes | None, _number_bytes: bytes | None) -> None:
-        """A built block's key (``ColumnProperty``; None: no event of the block carries it)."""
+    def add(self, rows: int, arrays: tuple | None) -> None:
+        """A built block's key (``ColumnProperty``'s rows, codes and numbers; None: no event of the block carries
+        it)."""
         dense = np.zeros(rows, np.int32)
-        if row_bytes is not None:
-            dense[np.frombuffer(row_bytes, ">i4")] = np.frombuffer(code_bytes, ">i4")
+        if arrays is not None:
+            _put(dense, arrays[0], np.frombuffer(arrays[1], ">i4"))
         self.pieces.append(dense)
 
     def add_values(self, values: list, number_bytes: bytes) -> None:
@@ -575,6 +582,14 @@ class _Dictionary:
         if self.texts:
             local = (np.asarray(self.texts, dtype=object), np.concatenate(self.kinds), np.concatenate(self.numbers))
         return Property(raw=raw, key=key, local=local)
+
+
+def _put(dense: np.ndarray, row_bytes: bytes | None, values: np.ndarray) -> None:
+    """A block's values placed at their rows (None: at every row)."""
+    if row_bytes is None:
+        dense[:] = values
+    else:
+        dense[np.frombuffer(row_bytes, ">i4")] = values
 
 
 def _entries(raw: np.ndarray, key: str, local) -> tuple[np.ndarray, list, np.ndarray]:
@@ -649,10 +664,10 @@ class _Numbers:
     def __init__(self):
         self.pieces: list[np.ndarray] = []
 
-    def add(self, rows: int, row_bytes: bytes | None, _code_bytes: bytes | None, number_bytes: bytes | None) -> None:
+    def add(self, rows: int, arrays: tuple | None) -> None:
         values = np.full(rows, np.nan)
-        if number_bytes is not None:
-            values[np.frombuffer(row_bytes, ">i4")] = np.frombuffer(number_bytes, ">f8")
+        if arrays is not None and arrays[2] is not None:
+            _put(values, arrays[0], np.frombuffer(arrays[2], ">f8"))
         self.pieces.append(values)
 
     def add_values(self, texts: list, number_bytes: bytes) -> None:
@@ -693,7 +708,7 @@ class _Parts:
             self.ids.append(np.frombuffer(id_bytes, ">i8").astype(np.int64))
             self.codes.append(to_shared[np.frombuffer(code_bytes, ">i4") - 1])
         for key, dictionary_of_key in self.dictionaries.items():
-            dictionary_of_key.add(len(self.times[-1]), *(properties or {}).get(key, (None, None, None)))
+            dictionary_of_key.add(len(self.times[-1]), (properties or {}).get(key))
         if within is not None:
             keep = (self.times[-1] >= within[0]) & (self.times[-1] < within[1])
             kept = [self.times, *([self.persons] if self.with_persons else []),

@@ -137,6 +137,15 @@ def test_property_values_share_one_dictionary_across_days_and_read_the_same_from
         float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
         for value in expected]
     assert len(column.texts) == 1 + 7  # one entry per value and kind: "12" and 12 are two
+    # A key every event of a block carries is stored without its rows (0, 1, …) and read the same.
+    assert ColumnProperty.objects.get(day=D, event="visit", key="k").rows is not None
+    events_load([event_row("order_paid", f"q{n}", at(D, n), m=f"v{n % 3}", amount=n) for n in range(5)])
+    columns_build_day(D)
+    assert ColumnProperty.objects.get(day=D, event="order_paid", key="m").rows is None
+    orders = columns_read(names=["order_paid"], coverage=columns_coverage(lo=at(D, 0), hi=at(D, 23)),
+                          properties={"order_paid": ["m"]}, numbers={"order_paid": ["amount"]})["order_paid"]
+    assert [orders.properties["m"].texts[c] for c in orders.properties["m"].codes] == ["v0", "v1", "v2", "v0", "v1"]
+    assert orders.properties["amount"].values().tolist() == [0, 1, 2, 3, 4]
     # A read cut (where) before its entries are made makes the entries of what is left only.
     again = columns_read(names=["visit"], coverage=coverage, full=["visit"], properties={"visit": ["k"]})["visit"]
     kept = again.where(np.array([stored[event_id] == LONG for event_id in again.ids])).properties["k"]
