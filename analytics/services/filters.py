@@ -58,6 +58,17 @@ def top_values(measures: dict, limit: int) -> tuple[list[str], bool]:
     return ranked[:limit], len(ranked) > limit
 
 
+def top_codes(measures: np.ndarray, present: np.ndarray, limit: int) -> tuple[np.ndarray, bool]:
+    """``top_values`` over arrays: the codes of the ``limit`` values with the largest measure among those ``present``
+    (NaN last; ties: the smaller code first, so codes in the values' sorted order rank ties as ``top_values`` does),
+    and whether any is left for ``"(other)"``."""
+    codes = np.flatnonzero(present)
+    measure = measures[codes]
+    missing = np.isnan(measure)
+    order = np.lexsort((codes, np.where(missing, 0.0, -measure), missing))
+    return codes[order[:limit]], len(codes) > limit
+
+
 class FilterError(ValueError):
     """A ``where`` (or breakdown, or property) the reports cannot read; the message says why, for the user."""
 

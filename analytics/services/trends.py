@@ -46,6 +46,7 @@ from analytics.services.filters import (
     breakdown_labels,
     events_where,
     restricted_mask,
+    top_codes,
     top_values,
     where_keys,
     where_number_keys,
@@ -276,6 +277,13 @@ def _default_engine(event: str, date_from: date, date_to: date, *, compare: bool
 
 def _measure_by(keys: np.ndarray, count: int, spec: _Spec, persons: np.ndarray, x: np.ndarray | None) -> dict:
     """The measure per group key (0…count−1) over the events keyed ``keys``: only keys with an event appear."""
+    present, values = _measure_array(keys, count, spec, persons, x)
+    return {int(key): (None if np.isnan(values[key]) else float(values[key])) for key in np.flatnonzero(present)}
+
+
+def _measure_array(keys: np.ndarray, count: int, spec: _Spec, persons: np.ndarray,
+                   x: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+    """Per group key (0…count−1): its number of events, and its measure (NaN: none)."""
     present = np.bincount(keys, minlength=count)
     if spec.measure == "total":
         values = present.astype(np.float64)
@@ -302,7 +310,7 @@ def _measure_by(keys: np.ndarray, count: int, spec: _Spec, persons: np.ndarray, 
             if valid.any():
                 medians = pd.Series(x[valid]).groupby(keys[valid]).median()
                 values[medians.index.to_numpy()] = medians.to_numpy()
-    return {int(key): (None if np.isnan(values[key]) else float(values[key])) for key in np.flatnonzero(present)}
+    return present, values
 
 
 def _run_columns(spec: _Spec, date_from: date, date_to: date, limit: int, *, keep: list[str] | None) -> _Result:
@@ -329,9 +337,10 @@ def _run_columns(spec: _Spec, date_from: date, date_to: date, limit: int, *, kee
     entry_value, values = breakdown_labels(column.texts)
     value = entry_value[column.codes]
     other = None
-    if keep is None:  # rank the values over the whole range
-        ranked = _measure_by(value, len(values), spec, persons, x)
-        keep, other = top_values({values[code]: measure for code, measure in ranked.items()}, limit)
+    if keep is None:  # rank the values over the whole range (values are sorted: codes rank ties as texts do)
+        present, measures = _measure_array(value, len(values), spec, persons, x)
+        codes, other = top_codes(measures, present > 0, limit)
+        keep = [values[code] for code in codes]
     groups_of = {name: index for index, name in enumerate(keep)}
     group_of_value = np.array([groups_of.get(name, len(keep)) for name in values], np.int64)  # len(keep): other
     group = group_of_value[value] if len(values) else np.zeros(0, np.int64)

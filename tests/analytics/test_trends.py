@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 
 from analytics.models import Person
 from analytics.services.columns import columns_build
-from analytics.services.filters import where_parse
+from analytics.services.filters import top_codes, top_values, where_parse
 from analytics.services.loading import EventRow, events_load
 from analytics.services.stickiness import stickiness_compute
 from analytics.services.trends import _measure_by, _Spec, trends_compute
@@ -247,3 +247,14 @@ def test_unique_counts_distinct_people_per_key_whatever_the_span_of_their_ids(sp
     measured = _measure_by(np.array(keys, np.int64), 5, spec, np.array(persons, np.int64), None)
     expected = {key: float(len({p for k, p in zip(keys, persons, strict=True) if k == key})) for key in set(keys)}
     assert measured == expected
+
+
+@given(measures=st.lists(st.one_of(st.none(), st.integers(0, 3).map(float)), min_size=0, max_size=12),
+       limit=st.integers(1, 5))
+def test_top_codes_ranks_as_top_values(measures, limit):
+    """The numpy ranking of the columns (codes of sorted values) and the dict ranking of the other engines agree,
+    ties and missing measures included."""
+    names = [f"v{n:02d}" for n in range(len(measures))]  # sorted, as breakdown_labels returns them
+    array = np.array([math.nan if m is None else m for m in measures], np.float64)
+    codes, other = top_codes(array, np.ones(len(measures), bool), limit)
+    assert ([names[code] for code in codes], other) == top_values(dict(zip(names, measures, strict=True)), limit)
