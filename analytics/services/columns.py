@@ -649,9 +649,11 @@ def _values_of(key: str, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.nd
             "SELECT string_agg(int4send(id), ''), array_agg(text), string_agg(CASE WHEN number THEN "  # noqa: S608
             "'\\x01'::bytea ELSE '\\x00'::bytea END, ''), string_agg(float8send(value), '') "
             f"FROM {_VALUES} WHERE key = %s AND id = ANY(%s::int4[])",
-            [key, ids.tolist()], binary=True,
+            [key, "{" + ",".join(map(str, ids.tolist())) + "}"], binary=True,  # text: a list dumps int by int
         )
         found, texts, kinds, numbers = cursor.fetchone()
+    if found is None or len(found) != 4 * len(ids):  # values are only deleted with every event (TRUNCATE)
+        raise RuntimeError("The events were emptied while this report ran: run it again.")
     # The aggregates see the rows in one order, not the order asked: placed by id.
     at = np.argsort(np.frombuffer(found, ">i4"))[np.searchsorted(np.sort(np.frombuffer(found, ">i4")), ids)]
     return (np.asarray(texts, dtype=object)[at], np.frombuffer(kinds, np.uint8).astype(bool)[at],

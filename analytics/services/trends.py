@@ -298,11 +298,11 @@ def _measure_array(keys: np.ndarray, count: int, spec: _Spec, persons: np.ndarra
         values = np.bincount(pairs // span, minlength=count).astype(np.float64)
     else:
         valid = ~np.isnan(x)
+        if spec.measure == "sum":  # one pass: a missing number adds 0
+            return present, np.bincount(keys, weights=np.where(valid, x, 0.0), minlength=count)
         sums = np.bincount(keys[valid], weights=x[valid], minlength=count)
         counted = np.bincount(keys[valid], minlength=count)
-        if spec.measure == "sum":
-            values = sums
-        elif spec.measure == "avg":
+        if spec.measure == "avg":
             with np.errstate(invalid="ignore", divide="ignore"):
                 values = np.where(counted > 0, sums / np.maximum(counted, 1), np.nan)
         else:
