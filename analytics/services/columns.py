@@ -32,6 +32,7 @@ import numpy as np
 import pandas as pd
 import psycopg
 from django.db import connection, transaction
+from django.db.models import Sum
 from django.utils import timezone
 
 from analytics.models import (
@@ -353,7 +354,7 @@ class Property:
                 [self.key, texts, texts],
             )
             ids = np.array([row[0] for row in cursor.fetchall()], np.int64)
-        hit = np.isin(self.raw, ids)
+        hit = _id_hits(self.raw, ids)
         if self.local is not None and (self.raw < 0).any():
             local_hit = np.isin(self.local[0], np.array(texts, dtype=object))
             gap = self.raw < 0
@@ -474,7 +475,7 @@ def events_in(gaps: Iterable[tuple[datetime, datetime]]) -> int:
     total = 0
     for a, b in gaps:
         hours = EventCountHourly.objects.filter(hour__gt=a - timedelta(hours=1), hour__lt=b)
-        total += sum(hours.values_list("events", flat=True))
+        total += hours.aggregate(events=Sum("events"))["events"] or 0
     return total
 
 
@@ -582,6 +583,16 @@ class _Dictionary:
         if self.texts:
             local = (np.asarray(self.texts, dtype=object), np.concatenate(self.kinds), np.concatenate(self.numbers))
         return Property(raw=raw, key=key, local=local)
+
+
+def _id_hits(raw: np.ndarray, ids: np.ndarray) -> np.ndarray:
+    """Per event, whether its code is one of ``ids`` (a table indexed by id when they are few enough)."""
+    top = int(ids.max(initial=0))
+    if top > _ID_TABLE:
+        return np.isin(raw, ids)
+    table = np.zeros(top + 2, bool)  # the last entry: every code past ``top`` (and gaps' negative ones, clipped)
+    table[ids] = True
+    return table[np.clip(raw, 0, top + 1)]
 
 
 def _put(dense: np.ndarray, row_bytes: bytes | None, values: np.ndarray) -> None:
