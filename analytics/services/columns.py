@@ -125,10 +125,11 @@ def _properties_insert(where: str) -> str:
 
     ``rows`` is NULL when every event of the block carries the key (the rows are then 0, 1, …: not stored, not read).
 
-    One statement: the values inserted are returned by the insert (a statement does not see its own writes), the
-    others found one by one through the unique index (key, number, md5(text)) — a lateral lookup, so a dictionary of
-    millions of values is probed, never scanned. Builds run one at a time (``BUILD_LOCK_KEY``), so no other writer
-    adds values meanwhile."""
+    One statement: the day's distinct values are first looked up one by one through the unique index (key, number,
+    md5(text)) — a lateral probe, so a dictionary of millions of values is never scanned — and only those not found
+    are inserted (an insert that met a conflict would still use up an id: a rebuild would burn one per value), and
+    returned by the insert (a statement does not see its own writes). Builds run one at a time
+    (``BUILD_LOCK_KEY``), so no other writer adds values meanwhile."""
     return (
         f"WITH e AS MATERIALIZED (SELECT event, properties, "  # noqa: S608
         f"(row_number() OVER (PARTITION BY event ORDER BY id) - 1)::int AS pos FROM {_EVENTS} AS e WHERE {where}), "
@@ -136,12 +137,14 @@ def _properties_insert(where: str) -> str:
         "k AS MATERIALIZED (SELECT e.event, e.pos, p.key, p.value #>> '{}' AS t, jsonb_typeof(p.value) = 'number' AS n "
         "FROM e, jsonb_each(e.properties) AS p WHERE jsonb_typeof(p.value) <> 'null'), "
         "d AS MATERIALIZED (SELECT DISTINCT key, n, t FROM k), "
-        f"added AS (INSERT INTO {_VALUES} (key, number, text, value) SELECT k.key, k.n, k.t, {_NUMBER_SQL} FROM d AS k "
-        "ON CONFLICT (key, number, md5(text)) DO NOTHING RETURNING id, key, number, text, value), "
-        "c AS MATERIALIZED (SELECT id, key, number, text, value FROM added UNION ALL SELECT v.id, v.key, v.number, "
-        "v.text, v.value FROM d CROSS JOIN LATERAL (SELECT v.id, v.key, v.number, v.text, v.value "
+        "found AS MATERIALIZED (SELECT d.key, d.n, d.t, v.id, v.value FROM d LEFT JOIN LATERAL (SELECT v.id, v.value "
         f"FROM {_VALUES} AS v WHERE v.key = d.key AND v.number = d.n AND md5(v.text) = md5(d.t) AND v.text = d.t "
-        "LIMIT 1) AS v) "
+        "LIMIT 1) AS v ON true), "
+        f"added AS (INSERT INTO {_VALUES} (key, number, text, value) SELECT k.key, k.n, k.t, {_NUMBER_SQL} "
+        "FROM found AS k WHERE k.id IS NULL "
+        "ON CONFLICT (key, number, md5(text)) DO NOTHING RETURNING id, key, number, text, value), "
+        "c AS MATERIALIZED (SELECT id, key, number, text, value FROM added UNION ALL "
+        "SELECT id, key, n, t, value FROM found WHERE id IS NOT NULL) "
         f"INSERT INTO {ColumnProperty._meta.db_table} (day, event, key, numbers, rows, codes) "
         "SELECT %s, k.event, k.key, CASE WHEN bool_or(k.n) THEN string_agg(float8send(c.value), '' ORDER BY k.pos) "
         "END, CASE WHEN count(*) < min(sizes.events) THEN string_agg(int4send(k.pos), '' ORDER BY k.pos) END, "

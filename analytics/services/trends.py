@@ -290,7 +290,7 @@ def _measure_array(keys: np.ndarray, count: int, spec: _Spec, persons: np.ndarra
     elif spec.measure == "unique":
         # Distinct (key, person) pairs by a sort (numpy's hashed unique: 10× slower), of int32 when they fit
         # (persons counted from the smallest id): a third of int64's time.
-        base = int(persons.min(initial=0))
+        base = int(persons.min()) if len(persons) else 0
         span = int(persons.max(initial=0)) - base + 1
         pairs = keys.astype(np.int64) * span + (persons - base)
         pairs = np.sort(pairs.astype(np.int32) if count * span < 2**31 else pairs)

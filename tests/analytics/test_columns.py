@@ -151,6 +151,13 @@ def test_property_values_share_one_dictionary_across_days_and_read_the_same_from
     kept = again.where(np.array([stored[event_id] == LONG for event_id in again.ids])).properties["k"]
     assert kept.text_in([LONG]).tolist() == [True] * 3
     assert kept.texts == [None, LONG] and kept.codes.tolist() == [1] * 3
+    # A rebuild finds its values and inserts none: no id is used up (an insert meeting a conflict would burn one).
+    last = ColumnValue.objects.order_by("-id").values_list("id", flat=True).first()
+    events_load([event_row("visit", "late", at(D, 20), k="m1")])  # changes D: rebuilt below, nothing new in it
+    columns_build_day(D)
+    events_load([event_row("visit", "new", at(D + timedelta(days=1), 20), k="brand new")])
+    columns_build_day(D + timedelta(days=1))
+    assert ColumnValue.objects.get(key="k", text="brand new").id == last + 1
 
 
 def test_a_day_written_after_its_build_is_read_from_the_events_until_rebuilt():
