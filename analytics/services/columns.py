@@ -463,12 +463,18 @@ def columns_fit(*, lo: datetime, hi: datetime, names: Iterable[str] | None = Non
     return names is not None and _estimated_events(gaps, names) <= MAX_UNBUILT
 
 
+def _spans(gaps: list[tuple[datetime, datetime]]) -> tuple[str, list]:
+    """The events (alias ``e``) inside any of the half-open ``gaps``, as SQL and its parameters."""
+    return (" OR ".join(["(e.timestamp >= %s AND e.timestamp < %s)"] * len(gaps)),
+            [moment for gap in gaps for moment in gap])
+
+
 def _estimated_events(gaps: list[tuple[datetime, datetime]], names: Iterable[str]) -> int:
     """The planner's estimate of the events of ``names`` in ``gaps`` (a plan, not a count: a millisecond)."""
-    spans = " OR ".join(["(e.timestamp >= %s AND e.timestamp < %s)"] * len(gaps))
+    spans, span_params = _spans(gaps)
     with connection.cursor() as cursor:
         cursor.execute(f"EXPLAIN (FORMAT JSON) SELECT 1 FROM {_EVENTS} AS e WHERE e.event = ANY(%s) AND ({spans})",  # noqa: S608
-                       [sorted(set(names)), *(moment for gap in gaps for moment in gap)])
+                       [sorted(set(names)), *span_params])
         plan = cursor.fetchone()[0]
     return int((json.loads(plan) if isinstance(plan, str) else plan)[0]["Plan"]["Plan Rows"])
 
@@ -527,11 +533,11 @@ def columns_read(*, names: Iterable[str], coverage: Coverage, full: Iterable[str
                 parts[event].add(channels, *arrays, properties=blocks.pop((day, event), {}),
                                  within=bounds if day in edges else None)
         if coverage.gaps:
-            spans = " OR ".join(["(e.timestamp >= %s AND e.timestamp < %s)"] * len(coverage.gaps))
+            spans, span_params = _spans(coverage.gaps)
             select, key_params = _gap_select(keys)
             for event, *arrays in cursor.stream(
                 select + f" WHERE e.event = ANY(%s) AND ({spans}) GROUP BY e.event",
-                [full, full, *key_params, names, *(moment for gap in coverage.gaps for moment in gap)], binary=True,
+                [full, full, *key_params, names, *span_params], binary=True,
             ):
                 parts[event].add_rows(*arrays[:4], dict(zip(keys, zip(arrays[4::2], arrays[5::2], strict=True),
                                                             strict=True)))
