@@ -69,6 +69,9 @@ def log_in(page, live_server, username: str, password: str) -> None:
 
 
 def switch_language(page, language: str) -> None:
+    # The menu submits itself from a script at the end of <body>: the top bar is painted (and a test can pick a
+    # language) before that script has run, and then nothing happens. Wait for the page's load event first.
+    page.wait_for_load_state("load")
     with page.expect_navigation():
         page.get_by_test_id("language-select").select_option(language)
     expect(page.locator("html")).to_have_attribute("lang", language)
