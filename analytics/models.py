@@ -261,6 +261,27 @@ class EventCountHourly(models.Model):
         return f"{self.hour:%Y-%m-%d %H:00} [{self.slot}] {self.events}"
 
 
+class EventNameCount(models.Model):
+    """Events stored per event name and UTC hour, on PostgreSQL: kept by triggers on the events table (every insert,
+    change, delete and truncate, whoever writes), so a count read from here is exact, packed days or not. A trends
+    ``total`` with nothing to filter reads a few thousand of these rows instead of millions of events.
+
+    An hour's count may be split over slots as ``EventCountHourly``'s (each connection adds to its own: concurrent
+    loads do not queue on one row); readers sum. Empty off PostgreSQL (no triggers): nothing reads it there.
+    """
+
+    event = models.CharField(max_length=200)
+    hour = models.DateTimeField()
+    slot = models.PositiveSmallIntegerField(default=0)
+    events = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["event", "hour", "slot"], name="event_name_count_hour_slot")]
+
+    def __str__(self) -> str:
+        return f"{self.event} {self.hour:%Y-%m-%d %H:00} [{self.slot}] {self.events}"
+
+
 class Tally(models.Model):
     """Running totals kept by the writers (``persons``: people ever seen)."""
 

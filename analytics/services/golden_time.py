@@ -4,12 +4,15 @@
 weekday is d (0 = Monday … 6 = Sunday) and local hour is h. ``top`` lists the busiest non-empty slots,
 most events first (ties: earlier in the week first).
 
-How it counts on PostgreSQL: events are counted per UTC quarter hour — from the event columns when the range fits
-them (``analytics.services.columns``, no filter), else by one ``GROUP BY`` in the database — and each quarter hour
-is placed in the grid once, in local time. Every time zone's offset is a whole number of quarter hours and its
-changes fall on quarter hours, so a quarter hour never straddles two local hours; a quarter hour that would (a
-historical offset such as local mean time) sends the count to the exact path, which converts every event. Converting
-a few thousand quarter hours instead of every event (``AT TIME ZONE`` per row) is what makes the grid cheap.
+How it counts on PostgreSQL: without a filter and over a range of whole UTC hours, from the counts per event name and
+UTC hour that triggers keep (``EventNameCount``, exact whether the days are packed or not), each hour placed in the
+grid once in local time; else events are counted per UTC quarter hour — from the event columns when the range fits
+them (``analytics.services.columns``, no filter), else by one ``GROUP BY`` in the database — and each quarter hour is
+placed in the grid once, in local time. Every time zone's offset is a whole number of quarter hours and its changes
+fall on quarter hours, so a quarter hour never straddles two local hours; a quarter hour that would (a historical
+offset such as local mean time) sends the count to the exact path, which converts every event, as an hour that would
+(an offset of half an hour) sends it to the quarter hours. Converting a few thousand hours or quarter hours instead of
+every event (``AT TIME ZONE`` per row) is what makes the grid cheap.
 """
 
 from __future__ import annotations
@@ -23,11 +26,13 @@ from django.utils import timezone
 
 from analytics.models import Event
 from analytics.services.columns import columns_coverage, columns_fit, columns_read, consistent_read, us_2000
+from analytics.services.facts import event_name_hours
 from analytics.services.filters import events_restricted, restricted, where_sql
+from analytics.services.periods import on_whole_utc_hours
 from ops_platform.core.periods import local_range
 
 TOP_SLOTS = 5
-ENGINES = ("pandas", "sql", "columns", "sql (every event)")
+ENGINES = ("pandas", "counts", "sql", "columns", "sql (every event)")
 _QUARTER_US = 900 * 1_000_000
 # Quarter hours since 2000-01-01 UTC of 1970-01-01 UTC (946,684,800 s / 900 s).
 _QUARTERS_1970_TO_2000 = 946_684_800 // 900
@@ -47,6 +52,14 @@ def golden_time_compute(*, event: str, date_from: date, date_to: date, top: int 
         raise ValueError(f"unknown engine {engine!r}")
     zone = timezone.get_current_timezone_name()
     matrix = None
+    if engine == "counts":
+        if restricted(**restriction) or not on_whole_utc_hours(start, end):
+            raise ValueError("the counts per hour answer an unfiltered grid over whole UTC hours only")
+        hours, counts = event_name_hours(event, start, end)
+        try:
+            matrix = _grid_of_quarters(hours // _QUARTER_US, counts, zone, span=4)
+        except _Straddles:
+            engine = "sql"
     if engine in ("columns", "sql"):
         quarters, counts = (_quarters_columns(event, start, end) if engine == "columns"
                             else _quarters_sql(event, start, end, restriction))
@@ -71,10 +84,12 @@ def golden_time_compute(*, event: str, date_from: date, date_to: date, top: int 
 
 
 def _default_engine(event, start, end, is_restricted: bool) -> str:
-    """pandas off PostgreSQL; there, the event columns unless the grid is filtered (the columns hold no properties)
-    or the range does not fit them (``columns_fit``), then the database."""
+    """pandas off PostgreSQL; there, the counts per name and hour for an unfiltered grid over whole UTC hours, the event
+    columns unless the grid is filtered or the range does not fit them (``columns_fit``), then the database."""
     if connection.vendor != "postgresql":
         return "pandas"
+    if not is_restricted and on_whole_utc_hours(start, end):
+        return "counts"
     if not is_restricted and columns_fit(lo=start, hi=end, names=[event]):
         return "columns"
     return "sql"
@@ -108,14 +123,15 @@ def _quarters_sql(event: str, start, end, restriction: dict) -> tuple[np.ndarray
     return quarters - _QUARTERS_1970_TO_2000, counts
 
 
-def _grid_of_quarters(quarters: np.ndarray, counts: np.ndarray, zone: str) -> np.ndarray:
-    """The 7×24 grid of the counts per quarter hour (since 2000 UTC), each quarter placed by its local start."""
+def _grid_of_quarters(quarters: np.ndarray, counts: np.ndarray, zone: str, *, span: int = 1) -> np.ndarray:
+    """The 7×24 grid of the counts per ``span`` quarter hours starting at ``quarters`` (since 2000 UTC), each placed by
+    its local start."""
     matrix = np.zeros((7, 24), dtype="int64")
     if not len(quarters):
         return matrix
     base = pd.Timestamp("2000-01-01", tz="UTC")
     first = (base + pd.to_timedelta(quarters * 15, unit="min")).tz_convert(zone)
-    last = (base + pd.to_timedelta(quarters * 15 + 15, unit="min") - pd.Timedelta(microseconds=1)).tz_convert(zone)
+    last = (base + pd.to_timedelta((quarters + span) * 15, unit="min") - pd.Timedelta(microseconds=1)).tz_convert(zone)
     weekday, hour = first.day_of_week.to_numpy(), first.hour.to_numpy()
     if not ((last.day_of_week.to_numpy() == weekday) & (last.hour.to_numpy() == hour)).all():
         raise _Straddles

@@ -47,6 +47,12 @@ def moment_us(moment: datetime) -> int:
     return (moment - _EPOCH) // timedelta(microseconds=1)
 
 
+def on_whole_utc_hours(*moments: datetime) -> bool:
+    """Whether every instant starts a UTC hour (a local midnight does in every time zone whose offset is whole
+    hours, daylight saving included; not in India's +05:30 or Nepal's +05:45)."""
+    return all(moment.timestamp() % 3600 == 0 for moment in moments)
+
+
 def local_ordinals(microseconds: pd.Series | np.ndarray, period: str) -> np.ndarray:
     """Period ordinals in the current time zone of instants given in microseconds since the epoch."""
     instants = pd.to_datetime(np.asarray(microseconds, dtype="int64"), unit="us", utc=True)

@@ -18,12 +18,14 @@ Semantics ("Metric semantics"), for event E, local dates D1…D2 and interval I 
 - ``compare``: the same series over the previous range of the same number of days (D1−n … D1−1), marked
   ``"compare": true``, after the current ones, with the current range's breakdown values.
 
-Three engines answer identically: the event columns on PostgreSQL (analytics/services/columns.py: the event's times,
-persons and the properties the query names, dictionary-encoded; filters decided once per distinct value, periods by
-``searchsorted`` over the local period starts, measures by ``bincount``), SQL on PostgreSQL when the range does not
-fit the columns (one grouped statement per range, periods found by ``width_bucket``, no per-row time-zone
-conversion), and pandas over the same filtered rows (SQLite). The brute-force reference in tests/analytics holds
-all three.
+Four engines answer identically: on PostgreSQL a ``total`` with nothing to filter (no ``where``, breakdown or
+customers) is read from the counts per event name and UTC hour that triggers keep (``EventNameCount``: exact on every
+write, packed days or not; periods that start on a whole UTC hour), anything else from the event columns
+(analytics/services/columns.py: the event's times, persons and the properties the query names, dictionary-encoded;
+filters decided once per distinct value, periods by ``searchsorted`` over the local period starts, measures by
+``bincount``), SQL on PostgreSQL when the range does not fit the columns (one grouped statement per range, periods
+found by ``width_bucket``, no per-row time-zone conversion), and pandas over the same filtered rows (SQLite). The
+brute-force reference in tests/analytics holds all four.
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ from django.db import connection, transaction
 
 from analytics.models import Event
 from analytics.services.columns import columns_coverage, columns_fit, columns_read, consistent_read, us_2000
+from analytics.services.facts import event_name_hours
 from analytics.services.filters import (
     NONE_VALUE,
     OTHER_VALUE,
@@ -52,7 +55,7 @@ from analytics.services.filters import (
     where_number_keys,
 )
 from analytics.services.funnel import WORK_MEM
-from analytics.services.periods import epoch_us, moment_us
+from analytics.services.periods import epoch_us, moment_us, on_whole_utc_hours
 from ops_platform.core.periods import local_day_start, period_end, period_is_complete, period_starts
 
 MEASURES = ("total", "unique", "sum", "avg", "median")
@@ -78,8 +81,8 @@ def trends_compute(*, event: str, measure: str = "total", property: str | None =
     spec = _Spec(event=event, measure=measure, property=property if measure in VALUE_MEASURES else None,
                  interval=interval, breakdown=breakdown, where=tuple(where), people=people,
                  exclude_people=exclude_people)
-    engine = engine or _default_engine(event, date_from, date_to, compare=compare)
-    run = {"sql": _run_sql, "pandas": _run_pandas, "columns": _run_columns}[engine]
+    engine = engine or _default_engine(spec, date_from, date_to, compare=compare)
+    run = {"sql": _run_sql, "pandas": _run_pandas, "columns": _run_columns, "counts": _run_counts}[engine]
     current = run(spec, date_from, date_to, breakdown_limit, keep=None)
     result = {"interval": interval, "event": event, "measure": measure, "property": spec.property,
               "breakdown": breakdown, "date_from": date_from.isoformat(), "date_to": date_to.isoformat(),
@@ -263,15 +266,43 @@ def _run_pandas(spec: _Spec, date_from: date, date_to: date, limit: int, *, keep
     return _Result(groups, keep, other)
 
 
+# The counts per event name and UTC hour (``EventNameCount``, kept by triggers on PostgreSQL): a total with nothing to
+# filter, over periods that start on whole UTC hours (every time zone but a few with half- or quarter-hour offsets).
+
+
+def _counts_fit(spec: _Spec, date_from: date, date_to: date) -> bool:
+    """Whether the counts answer ``spec`` exactly over the local days ``date_from``…``date_to``: PostgreSQL, the
+    ``total`` of all the event's events (no filter, breakdown or customers), every local day starting on a UTC hour."""
+    if connection.vendor != "postgresql" or spec.measure != "total" or spec.where or spec.breakdown:
+        return False
+    if spec.people is not None or spec.exclude_people is not None:
+        return False
+    days = (date_to - date_from).days + 2
+    return on_whole_utc_hours(*(local_day_start(date_from + timedelta(days=offset)) for offset in range(days)))
+
+
+def _run_counts(spec: _Spec, date_from: date, date_to: date, limit: int, *, keep: list[str] | None) -> _Result:
+    if not _counts_fit(spec, date_from, date_to):
+        raise ValueError("the counts per hour answer a total without filters on whole-hour periods only")
+    bounds = _bounds(date_from, date_to, spec.interval)
+    hours, counts = event_name_hours(spec.event, bounds[0], local_day_start(date_to + timedelta(days=1)))
+    period = np.searchsorted(np.array([us_2000(moment) for moment in bounds], np.int64), hours, side="right") - 1
+    totals = np.bincount(period, weights=counts, minlength=len(bounds)) if len(hours) else np.zeros(len(bounds))
+    return _Result({None: {int(p): int(totals[p]) for p in np.flatnonzero(totals)}}, None, False)
+
+
 # The event columns: the event's times (and persons when counted or restricted) with the properties the query names.
 
 
-def _default_engine(event: str, date_from: date, date_to: date, *, compare: bool) -> str:
-    """pandas off PostgreSQL; there, the columns when the range (and the compared one) fits them (``columns_fit``)."""
+def _default_engine(spec: _Spec, date_from: date, date_to: date, *, compare: bool) -> str:
+    """pandas off PostgreSQL; there, the counts per name and hour when they answer (``_counts_fit``), else the
+    columns when the range (and the compared one) fits them (``columns_fit``), else SQL."""
     if connection.vendor != "postgresql":
         return "pandas"
     first = date_from - timedelta(days=(date_to - date_from).days + 1) if compare else date_from
-    fits = columns_fit(lo=local_day_start(first), hi=local_day_start(date_to + timedelta(days=1)), names=[event])
+    if _counts_fit(spec, first, date_to):
+        return "counts"
+    fits = columns_fit(lo=local_day_start(first), hi=local_day_start(date_to + timedelta(days=1)), names=[spec.event])
     return "columns" if fits else "sql"
 
 

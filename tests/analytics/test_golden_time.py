@@ -57,14 +57,22 @@ def test_a_quarter_hour_that_straddles_two_local_hours_is_counted_event_by_event
 
 
 @pytest.mark.skipif(not POSTGRES, reason="event columns are kept on PostgreSQL only")
-def test_the_default_engine_reads_the_event_columns_unless_the_grid_is_filtered(db, monkeypatch):
+def test_the_default_engine_reads_the_counts_then_the_event_columns_unless_the_grid_is_filtered(db, settings,
+                                                                                                monkeypatch):
     seen = []
     monkeypatch.setattr(golden_time, "columns_fit", lambda **_: True)
-    real_columns, real_sql = golden_time._quarters_columns, golden_time._quarters_sql
+    real_counts, real_columns, real_sql = (golden_time.event_name_hours, golden_time._quarters_columns,
+                                           golden_time._quarters_sql)
+    monkeypatch.setattr(golden_time, "event_name_hours", lambda *a: seen.append("counts") or real_counts(*a))
     monkeypatch.setattr(golden_time, "_quarters_columns", lambda *a: seen.append("columns") or real_columns(*a))
     monkeypatch.setattr(golden_time, "_quarters_sql", lambda *a: seen.append("sql") or real_sql(*a))
 
+    settings.TIME_ZONE = "Asia/Shanghai"
     golden_time_compute(event="order_paid", date_from=MONDAY, date_to=MONDAY)
     golden_time_compute(event="order_paid", date_from=MONDAY, date_to=MONDAY, people=[1])
+    settings.TIME_ZONE = "Asia/Kolkata"  # local midnight at :30 past a UTC hour
+    golden_time_compute(event="order_paid", date_from=MONDAY, date_to=MONDAY)
 
-    assert seen == ["columns", "sql"]
+    assert seen == ["counts", "sql", "columns"]
+    with pytest.raises(ValueError, match="whole UTC hours"):
+        golden_time_compute(event="order_paid", date_from=MONDAY, date_to=MONDAY, engine="counts")
