@@ -210,15 +210,19 @@ class ExportJobOutputSerializer(serializers.ModelSerializer):
         return reverse("export-detail", args=[job.id])
 
 
+class ExportJobCreateSerializer(ExportInputSerializer):
+    """The schema of a job's request: ``params`` are the report's own, checked by ``export_params``."""
+
+    params = serializers.DictField(required=False, help_text="The report's parameters, as its page or API takes "
+                                                             "them: {\"date_from\": \"2026-11-01\", …}.")
+
+
 class ExportJobCreateApi(APIView):
     """Start an export on the workers (any size); follow ``status_url`` and fetch ``download_url`` when done."""
 
     role_area = Area.ANALYTICS
 
-    @extend_schema(request=inline_serializer("ExportJobCreate", {
-        "kind": serializers.ChoiceField(choices=EXPORT_KINDS),
-        "file_format": serializers.ChoiceField(choices=ExportJob.Format.choices),
-        "params": serializers.DictField()}), responses={202: ExportJobOutputSerializer})
+    @extend_schema(request=ExportJobCreateSerializer, responses={202: ExportJobOutputSerializer})
     def post(self, request):
         choice = ExportInputSerializer(data=request.data)
         choice.is_valid(raise_exception=True)

@@ -179,6 +179,25 @@ def test_hostile_sheet_titles_and_table_titles_are_inert():
     assert workbook.sheetnames == ["=1+1", "a_b_c___x_", "=1+1 (2)"]
 
 
+def test_a_csv_of_tables_with_different_columns_has_one_header_of_all_of_them():
+    """RFM, tiers, life cycle, stickiness and a broken-down funnel hold tables of different columns: each row sits
+    under its own columns' headers (not the first table's), the others left empty, so pandas reads the whole file."""
+    import pandas as pd
+
+    report = Report(name="t", header=HEADER_BOTH, tables=[
+        ExportTable(title="Grid", columns=[Column("r", "R", INT), Column("customers", "Customers", INT)],
+                    rows=[[1, 10], [2, 20]]),
+        ExportTable(title="Segments", columns=[Column("segment", "Segment"), Column("customers", "Customers", INT)],
+                    rows=[{"segment": "champions", "customers": 7}]),
+    ])
+
+    rows = csv_rows(exports.csv_text(report))
+    assert rows == [["Table", "R (r)", "Segment (segment)", "Customers (customers)"],
+                    ["Grid", "1", "", "10"], ["Grid", "2", "", "20"], ["Segments", "", "champions", "7"]]
+    frame = pd.read_csv(io.StringIO(exports.csv_text(report).lstrip(exports.BOM)))
+    assert frame.groupby("Table")["Customers (customers)"].sum().to_dict() == {"Grid": 30, "Segments": 7}
+
+
 def test_headers_in_the_readers_language_with_the_code_beside():
     columns = [Column("distinct_id", "Customer"), Column("orders", "Orders", INT)]
 

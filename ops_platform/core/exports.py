@@ -107,7 +107,7 @@ class Column:
 
 @dataclass
 class ExportTable:
-    title: Any  # the sheet's name (XLSX) or the first column's value when a CSV holds several tables
+    title: Any  # the sheet's name (XLSX), or the first column's value when a CSV holds several tables
     columns: Sequence[Column]
     rows: Iterable[Mapping | Sequence]  # dicts by column key, or sequences in column order; iterated once
     total: int | None = None  # rows expected, for progress; None when unknown
@@ -255,16 +255,34 @@ class _Echo:
         return value
 
 
+def _columns_of_every_table(tables: Sequence[ExportTable]) -> list[Column]:
+    """Each key once, every table's columns in their own order: a key first met in a later table goes just before
+    the next of its table's columns already placed (a funnel's ``value`` before the steps' columns), else last."""
+    placed: list[Column] = []
+    for table in tables:
+        keys = [column.key for column in table.columns]
+        for index, column in enumerate(table.columns):
+            known = [c.key for c in placed]
+            if column.key in known:
+                continue
+            following = next((key for key in keys[index + 1:] if key in known), None)
+            placed.insert(known.index(following) if following else len(placed), column)
+    return placed
+
+
 def csv_lines(report: Report) -> Iterator[str]:
     """The report as CSV text, line by line, a byte-order mark first.
 
-    With several tables, a first column names the table each row belongs to, and the header is the first table's.
+    With several tables, a first column names the table each row belongs to, and the header holds every table's
+    columns once (``_columns_of_every_table``): a row fills its own table's columns and leaves the others empty, so
+    one header describes every row and a script keys on it (``pandas.read_csv`` reads the whole file).
     Labels and titles are resolved now, in the caller's language, not later while a response streams.
     """
     writer = csv.writer(_Echo())
     several = len(report.tables) > 1
-    header = ([_("Table")] if several else []) + (
-        [neutralise(header_label(c, report.header)) for c in report.tables[0].columns] if report.tables else [])
+    union = _columns_of_every_table(report.tables)
+    positions = {column.key: index for index, column in enumerate(union)}
+    header = ([_("Table")] if several else []) + [neutralise(header_label(c, report.header)) for c in union]
     titles = [neutralise(str(table.title)) for table in report.tables]
 
     def lines() -> Iterator[str]:
@@ -272,10 +290,17 @@ def csv_lines(report: Report) -> Iterator[str]:
         yield writer.writerow(header)
         for title, table in zip(titles, report.tables, strict=True):
             columns = table.columns
+            places = [positions[column.key] for column in columns]
+            if not several:  # the large exports: the cells in the table's own order
+                for row in table.rows:
+                    yield writer.writerow([csv_cell(value, column.kind)
+                                           for value, column in zip(_values(row, columns), columns, strict=True)])
+                continue
             for row in table.rows:
-                cells = [csv_cell(value, column.kind) for value, column in zip(_values(row, columns), columns,
-                                                                                 strict=True)]
-                yield writer.writerow(([title] if several else []) + cells)
+                cells = [""] * len(union)
+                for place, value, column in zip(places, _values(row, columns), columns, strict=True):
+                    cells[place] = csv_cell(value, column.kind)
+                yield writer.writerow([title, *cells])
 
     return lines()
 
