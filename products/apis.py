@@ -8,7 +8,7 @@ from django.http import Http404
 from django.urls import reverse
 from django.utils import timezone
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.utils import extend_schema, extend_schema_field, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.exceptions import NotFound
 from rest_framework.generics import ListAPIView
@@ -21,10 +21,11 @@ from ops_platform.core.db import statement_timeout
 from ops_platform.core.downloads import stored_file_response
 from ops_platform.core.fields import IdField
 from ops_platform.core.periods import DateRange
-from ops_platform.core.roles import Area, ticket_moves_for
+from ops_platform.core.roles import Area
 from products import selectors
 from products.models import FeedbackItem, ImpactAnalysis, Notification, Ticket, TrackingCheck, TrackingPlan
 from products.services.feedback import feedback_create, feedback_triage
+from products.services.gates import ticket_gates
 from products.services.impact import impact_analysis_create
 from products.services.notifications import notifications_mark_read
 from products.services.plans import tracking_check_run, tracking_plan_review, tracking_plan_save, tracking_plan_submit
@@ -70,14 +71,37 @@ class TicketOutputSerializer(serializers.ModelSerializer):
                   "feedback_count", "version", "created_at", "updated_at"]
 
 
+class TicketMoveOutputSerializer(serializers.Serializer):
+    to = serializers.CharField(help_text="The state the ticket would move to.")
+    label = serializers.CharField()
+    allowed = serializers.BooleanField(help_text="Whether this user may make the move now (role and gate).")
+    needs = serializers.CharField(help_text="What the move asks for besides (a reason, an outcome…), if anything.")
+    reason = serializers.CharField(help_text="Why the move is not allowed now, and what opens it; empty if it is.")
+
+
 class TicketDetailOutputSerializer(TicketOutputSerializer):
-    allowed_moves = serializers.SerializerMethodField()
+    allowed_moves = serializers.SerializerMethodField(
+        help_text="The states this user may move the ticket to now: the role allows it and its gate is open (the "
+                  "ticket page's rule, products/services/gates.py).")
+    moves = serializers.SerializerMethodField(help_text="Every next state, allowed or not, and why not.")
 
     class Meta(TicketOutputSerializer.Meta):
-        fields = [*TicketOutputSerializer.Meta.fields, "allowed_moves"]
+        fields = [*TicketOutputSerializer.Meta.fields, "allowed_moves", "moves"]
+
+    def _gates(self, ticket):
+        """The ticket's moves for this user, worked out once per ticket (a few queries: its plans and analyses)."""
+        known = self.__dict__.setdefault("_gates_of", {})
+        if ticket.pk not in known:
+            known[ticket.pk] = ticket_gates(ticket=ticket, user=self.context["request"].user)
+        return known[ticket.pk]
 
     def get_allowed_moves(self, ticket) -> list[str]:
-        return ticket_moves_for(self.context["request"].user, ticket.status)
+        return [move.to for move in self._gates(ticket).moves if move.allowed]
+
+    @extend_schema_field(TicketMoveOutputSerializer(many=True))
+    def get_moves(self, ticket) -> list[dict]:
+        return [{"to": move.to, "label": move.label, "allowed": move.allowed, "needs": str(move.needs),
+                 "reason": str(move.reason)} for move in self._gates(ticket).moves]
 
 
 class LinkSerializer(serializers.Serializer):

@@ -87,6 +87,28 @@ def test_a_move_the_role_may_not_make_is_403_and_changes_nothing(api, ticket):
     assert (ticket.status, ticket.version, ticket.transitions.count()) == ("proposed", 1, 1)
 
 
+def test_allowed_moves_are_the_ones_the_server_accepts_now_role_and_gate(api, people):
+    """A ticket in testing without an approved plan: the PM may go back to development or cancel, not on to launch
+    (the gate is shut, and the detail says why); user ops may do none; once the plan is approved the PM may launch."""
+    ticket = Ticket.objects.create(title="t", status="testing", requester=people["pm"])
+    detail = api("pm").get(f"{API}/tickets/{ticket.pk}/").json()
+
+    assert detail["allowed_moves"] == ["in_development", "cancelled"]
+    blocked = {move["to"]: move for move in detail["moves"]}["ready_to_launch"]
+    assert (blocked["allowed"], blocked["reason"]) == (False, "Ready to launch needs an approved tracking plan (打點) "
+                                                              "first.")
+    assert api("user_ops").get(f"{API}/tickets/{ticket.pk}/").json()["allowed_moves"] == []
+    refused = api("pm").post(f"{API}/tickets/{ticket.pk}/moves/", {"to_status": "ready_to_launch"}, format="json")
+    assert refused.status_code == 400
+
+    approve_plan(ticket, people)
+    assert api("pm").get(f"{API}/tickets/{ticket.pk}/").json()["allowed_moves"] == ["in_development",
+                                                                                    "ready_to_launch", "cancelled"]
+    moved = api("pm").post(f"{API}/tickets/{ticket.pk}/moves/", {"to_status": "ready_to_launch", "version": 1},
+                           format="json")
+    assert moved.status_code == 200, moved.json()
+
+
 def test_gate_and_unknown_move_are_400_with_fields(api, people):
     ticket = Ticket.objects.create(title="t", status="testing", requester=people["pm"])
 
