@@ -242,41 +242,24 @@ class ExportJob(models.Model):
 
 
 class EventCountHourly(models.Model):
-    """Events stored per UTC hour, kept by every write of events: the dashboard's totals and daily chart read
-    a few thousand rows instead of counting millions of events.
+    """Events stored per event name and UTC hour: the dashboard's totals and daily chart, a trends ``total`` without
+    filters and the golden-time grid read a few thousand rows instead of counting millions of events.
 
-    An hour's count may be split over several rows (``slot``): concurrent loads on PostgreSQL each add to the slot of
-    their own connection, so they do not queue on the same rows until each other's commit. Readers sum; the nightly
-    columns task folds past days back into slot 0 (``event_counts_compact``).
+    On PostgreSQL, triggers on the events table keep it (migration 0018: set-based once per writing statement —
+    insert, ``COPY``, change, delete, truncate — whoever writes), so it is exact whether the days are packed or not;
+    on SQLite ``events_load`` does. An hour's count may be split over several rows (``slot``): concurrent loads on
+    PostgreSQL each add to the slot of their own connection, so they do not queue on the same rows until each
+    other's commit. Readers sum; the nightly columns task folds past days back into slot 0 (``event_counts_compact``).
     """
 
+    event = models.CharField(max_length=200, default="")
     hour = models.DateTimeField()
     slot = models.PositiveSmallIntegerField(default=0)
     events = models.BigIntegerField(default=0)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["hour", "slot"], name="event_count_hour_slot")]
-
-    def __str__(self) -> str:
-        return f"{self.hour:%Y-%m-%d %H:00} [{self.slot}] {self.events}"
-
-
-class EventNameCount(models.Model):
-    """Events stored per event name and UTC hour, on PostgreSQL: kept by triggers on the events table (every insert,
-    change, delete and truncate, whoever writes), so a count read from here is exact, packed days or not. A trends
-    ``total`` with nothing to filter reads a few thousand of these rows instead of millions of events.
-
-    An hour's count may be split over slots as ``EventCountHourly``'s (each connection adds to its own: concurrent
-    loads do not queue on one row); readers sum. Empty off PostgreSQL (no triggers): nothing reads it there.
-    """
-
-    event = models.CharField(max_length=200)
-    hour = models.DateTimeField()
-    slot = models.PositiveSmallIntegerField(default=0)
-    events = models.BigIntegerField(default=0)
-
-    class Meta:
-        constraints = [models.UniqueConstraint(fields=["event", "hour", "slot"], name="event_name_count_hour_slot")]
+        constraints = [models.UniqueConstraint(fields=["event", "hour", "slot"], name="event_count_event_hour_slot")]
+        indexes = [models.Index(fields=["hour"], name="event_count_hour")]
 
     def __str__(self) -> str:
         return f"{self.event} {self.hour:%Y-%m-%d %H:00} [{self.slot}] {self.events}"

@@ -17,7 +17,7 @@ from django.db import connection, transaction
 from django.db.models import Count
 from django.db.models.functions import TruncHour
 
-from analytics.models import Event, EventCountHourly, EventNameCount, Person, PersonFacts, Tally
+from analytics.models import Event, EventCountHourly, Person, PersonFacts, Tally
 
 FACT_EVENTS = ("visit", "signup", "order_paid")
 FACT_EVENTS_SQL = ", ".join(f"'{name}'" for name in FACT_EVENTS)  # for ``event IN (…)`` in the merge's sources
@@ -108,12 +108,15 @@ def person_facts_rebuild() -> int:
     return PersonFacts.objects.count()
 
 
-# Counters for the dashboard: events per UTC hour and people ever seen, upserted by every write of events.
+# Counters: events per event name and UTC hour, and people ever seen. On PostgreSQL the hourly counts are kept by
+# triggers on the events table (analytics/migrations/0018_event_counts_by_name.py), never by these services; on
+# SQLite by ``events_load`` (``event_counts_add``).
 
 # How every writer of the hourly counts adds to an hour's row (the table aliased ``c``).
-_ADD_TO_HOUR = "ON CONFLICT (hour, slot) DO UPDATE SET events = c.events + excluded.events"
+_ADD_TO_HOUR = "ON CONFLICT (event, hour, slot) DO UPDATE SET events = c.events + excluded.events"
 HOURLY_UPSERT_SQL = (
-    f"INSERT INTO {EventCountHourly._meta.db_table} AS c (hour, slot, events) VALUES {{values}} {_ADD_TO_HOUR}"  # noqa: S608
+    f"INSERT INTO {EventCountHourly._meta.db_table} AS c (event, hour, slot, events) VALUES {{values}} "  # noqa: S608
+    f"{_ADD_TO_HOUR}"
 )
 # Hours per upsert statement: a batch of history can touch a thousand hours, and one statement per hour was a third
 # of a batch's time (64 ms of 178 for 1,000 events over 90 days, bench/_ingest_profile.py).
@@ -124,53 +127,46 @@ TALLY_UPSERT_SQL = (
 )
 PERSONS = "persons"
 
-# The same counters as statements over stored events, for PostgreSQL's load, which runs them as parts of the statement
-# that inserts the events ({source} names a relation with a ``timestamp`` column): no round trip of the hours through
-# Python. Each connection adds to its own slot of an hour (its backend's pid modulo COUNTER_SLOTS): concurrent loads
-# of the same hours had queued on the same rows, each waiting for the other's commit. Hours in order all the same.
+# Concurrent loads of the same hours on PostgreSQL had queued on the same count rows, each waiting for the other's
+# commit: each connection adds to its own slot of an hour (its backend's pid modulo COUNTER_SLOTS).
 COUNTER_SLOTS = 8
-HOURLY_ADD_SQL = (
-    f"INSERT INTO {EventCountHourly._meta.db_table} AS c (hour, slot, events) "  # noqa: S608
-    "SELECT date_trunc('hour', timestamp AT TIME ZONE 'UTC') AT TIME ZONE 'UTC', "
-    f"mod(pg_backend_pid(), {COUNTER_SLOTS}), count(*) FROM {{source}} "
-    f"GROUP BY 1, 2 ORDER BY 1 {_ADD_TO_HOUR}"
-)
 # Folds the slots of hours before {before} into slot 0 (the nightly columns task): the rows a reader sums stay about
-# one an hour. A load racing it either waits for its delete or adds to a fresh slot row; no count is lost. The rows
-# are locked in hour order first, as loads lock theirs, so a load of old hours cannot deadlock with it.
+# one an hour and name. A load racing it either waits for its delete or adds to a fresh slot row; no count is lost.
+# The rows are locked in (event, hour) order first, as the triggers lock theirs, so a load of old hours cannot
+# deadlock with it.
 COMPACT_SQL = f"""
 WITH doomed AS (
-    SELECT id FROM {EventCountHourly._meta.db_table} WHERE slot <> 0 AND hour < %s ORDER BY hour, slot FOR UPDATE
+    SELECT id FROM {EventCountHourly._meta.db_table} WHERE slot <> 0 AND hour < %s ORDER BY event, hour, slot
+    FOR UPDATE
 ),
 moved AS (
-    DELETE FROM {EventCountHourly._meta.db_table} AS c USING doomed WHERE c.id = doomed.id RETURNING c.hour, c.events
+    DELETE FROM {EventCountHourly._meta.db_table} AS c USING doomed WHERE c.id = doomed.id
+    RETURNING c.event, c.hour, c.events
 )
-INSERT INTO {EventCountHourly._meta.db_table} AS c (hour, slot, events)
-SELECT hour, 0, sum(events) FROM moved GROUP BY hour ORDER BY hour
+INSERT INTO {EventCountHourly._meta.db_table} AS c (event, hour, slot, events)
+SELECT event, hour, 0, sum(events) FROM moved GROUP BY event, hour ORDER BY event, hour
 {_ADD_TO_HOUR}
 """  # noqa: S608
 PERSONS_ADD_SQL = (  # {source}: a relation of the people just created, one row each
     f"INSERT INTO {Tally._meta.db_table} AS t (key, value) SELECT '{PERSONS}', count(*) FROM {{source}} "  # noqa: S608
     "HAVING count(*) > 0 ON CONFLICT (key) DO UPDATE SET value = t.value + excluded.value"
 )
-
-
 def event_counts_add(*, hourly: list[tuple], new_persons: int) -> None:
-    """Add ``(hour, events)`` pairs (hours in order, so concurrent writers lock rows in the same order) and
-    ``new_persons`` to the running totals."""
+    """Add ``(event, hour, events)`` triples and ``new_persons`` to the running totals (SQLite's loads; on PostgreSQL
+    the triggers count the events)."""
     with connection.cursor() as cursor:
         hourly = sorted(hourly)
         for first in range(0, len(hourly), HOURS_PER_STATEMENT):
             chunk = hourly[first:first + HOURS_PER_STATEMENT]
-            cursor.execute(HOURLY_UPSERT_SQL.format(values=", ".join(["(%s, 0, %s)"] * len(chunk))),
-                           [value for pair in chunk for value in pair])
+            cursor.execute(HOURLY_UPSERT_SQL.format(values=", ".join(["(%s, %s, 0, %s)"] * len(chunk))),
+                           [value for triple in chunk for value in triple])
         if new_persons:
             cursor.execute(TALLY_UPSERT_SQL, [PERSONS, new_persons])
 
 
 @transaction.atomic
 def event_counts_compact(*, before: datetime) -> int:
-    """Fold the hourly counts of the hours before ``before`` into one row an hour; returns the hours folded.
+    """Fold the hourly counts of the hours before ``before`` into one row an hour and name; returns the rows folded.
 
     Only PostgreSQL's loads write slots other than 0."""
     if connection.vendor != "postgresql":
@@ -181,31 +177,31 @@ def event_counts_compact(*, before: datetime) -> int:
 
 
 def event_counts_of_new_rows(*, id_above: int) -> list[tuple]:
-    """(UTC hour, events) of the stored events with an id above ``id_above``."""
+    """(event, UTC hour, events) of the stored events with an id above ``id_above``."""
     rows = (Event.objects.filter(id__gt=id_above).annotate(hour=TruncHour("timestamp", tzinfo=UTC))
-            .values("hour").annotate(n=Count("id")).order_by("hour"))
-    return [(row["hour"], row["n"]) for row in rows]
+            .values("event", "hour").annotate(n=Count("id")).order_by("event", "hour"))
+    return [(row["event"], row["hour"], row["n"]) for row in rows]
 
 
 @transaction.atomic
 def event_counts_rebuild() -> None:
-    """Recompute the hourly counts and the people total from the stored events."""
+    """Recompute the hourly counts and the people total from the stored events (writers wait meanwhile)."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(f"LOCK TABLE {Event._meta.db_table} IN SHARE MODE")  # noqa: S608
     EventCountHourly.objects.all().delete()
     Tally.objects.filter(key=PERSONS).delete()
     event_counts_add(hourly=event_counts_of_new_rows(id_above=0), new_persons=Person.objects.count())
 
 
-# Counts per event name and UTC hour (``EventNameCount``): kept by PostgreSQL's triggers on the events table
-# (migration 0018), never by these services; read here.
-
-
 def event_name_hours(event: str, start: datetime, end: datetime) -> tuple[np.ndarray, np.ndarray]:
     """The UTC hours in [start, end) holding events named ``event`` — as microseconds since 2000-01-01 UTC, in order
-    — and how many each holds. Exact on PostgreSQL for ``start`` and ``end`` on whole UTC hours; empty elsewhere."""
+    — and how many each holds: exact on PostgreSQL (the triggers count every write) for ``start`` and ``end`` on
+    whole UTC hours."""
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT (date_part('epoch', hour)::bigint - 946684800) * 1000000, sum(events) "  # noqa: S608
-            f"FROM {EventNameCount._meta.db_table} WHERE event = %s AND hour >= %s AND hour < %s "
+            f"FROM {EventCountHourly._meta.db_table} WHERE event = %s AND hour >= %s AND hour < %s "
             "GROUP BY hour HAVING sum(events) <> 0 ORDER BY hour", [event, start, end])
         rows = cursor.fetchall()
     hours = np.array([row[0] for row in rows], np.int64)

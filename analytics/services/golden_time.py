@@ -5,7 +5,7 @@ weekday is d (0 = Monday … 6 = Sunday) and local hour is h. ``top`` lists the 
 most events first (ties: earlier in the week first).
 
 How it counts on PostgreSQL: without a filter and over a range of whole UTC hours, from the counts per event name and
-UTC hour that triggers keep (``EventNameCount``, exact whether the days are packed or not), each hour placed in the
+UTC hour that triggers keep (``EventCountHourly``, exact whether the days are packed or not), each hour placed in the
 grid once in local time; else events are counted per UTC quarter hour — from the event columns when the range fits
 them (``analytics.services.columns``, no filter), else by one ``GROUP BY`` in the database — and each quarter hour is
 placed in the grid once, in local time. Every time zone's offset is a whole number of quarter hours and its changes

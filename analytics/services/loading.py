@@ -25,7 +25,6 @@ from analytics.models import Event, Person
 from analytics.services.columns import binary_cursor
 from analytics.services.facts import (
     FACT_EVENTS_SQL,
-    HOURLY_ADD_SQL,
     MERGE_SQL,
     PERSONS_ADD_SQL,
     event_counts_add,
@@ -114,11 +113,11 @@ WITH created AS (
 counted AS ({PERSONS_ADD_SQL.format(source="created")})
 SELECT count(*) FROM created
 """  # noqa: S608 - only table and column names are formatted in; values travel as parameters
-# One statement stores the events and, from the rows it stored (not the duplicates), merges the first-touch facts and
-# adds the hourly counters. Each person is looked up once per row by a scalar subquery (an index probe); a join
-# planned on guesses about the unnested arrays once scanned the whole people table. The merge and the counters are not
-# read by the outer query, so PostgreSQL runs them at the end of the statement: the shared counter rows are locked from
-# then until the commit, as briefly as before.
+# One statement stores the events and, from the rows it stored (not the duplicates), merges the first-touch facts; the
+# hourly counts per name are added by the events table's triggers at the end of the statement (migration 0018), so
+# the shared counter rows are locked from then until the commit, as briefly as before. Each person is looked up once
+# per row by a scalar subquery (an index probe); a join planned on guesses about the unnested arrays once scanned the
+# whole people table. The merge is not read by the outer query, so PostgreSQL runs it at the end of the statement.
 #
 # The rows take their ids in the batch's order (``batch`` calls ``nextval`` once per row as it unnests, and a CTE with
 # a volatile function is evaluated once, in scan order): of two events at the same time, the one sent first has the
@@ -145,14 +144,12 @@ stored AS (
     ON CONFLICT (uuid) DO NOTHING
     RETURNING e.id, e.person_id, e.event, e.timestamp, e.channel
 ),
-facts AS ({{merge}}),
-hours AS ({{hours}})
+facts AS ({{merge}})
 SELECT count(*) FROM stored
 """  # noqa: S608 - only table and column names are formatted in; values travel as parameters
 STORE_SQL = _STORED.format(
     merge=MERGE_SQL.format(source="SELECT id, person_id, event, timestamp, channel FROM stored "  # noqa: S608
                                   f"WHERE event IN ({FACT_EVENTS_SQL})"),
-    hours=HOURLY_ADD_SQL.format(source="stored"),
 )
 
 

@@ -19,7 +19,7 @@ Semantics ("Metric semantics"), for event E, local dates D1…D2 and interval I 
   ``"compare": true``, after the current ones, with the current range's breakdown values.
 
 Four engines answer identically: on PostgreSQL a ``total`` with nothing to filter (no ``where``, breakdown or
-customers) is read from the counts per event name and UTC hour that triggers keep (``EventNameCount``: exact on every
+customers) is read from the counts per event name and UTC hour that triggers keep (``EventCountHourly``: exact on every
 write, packed days or not; periods that start on a whole UTC hour), anything else from the event columns
 (analytics/services/columns.py: the event's times, persons and the properties the query names, dictionary-encoded;
 filters decided once per distinct value, periods by ``searchsorted`` over the local period starts, measures by
@@ -266,7 +266,7 @@ def _run_pandas(spec: _Spec, date_from: date, date_to: date, limit: int, *, keep
     return _Result(groups, keep, other)
 
 
-# The counts per event name and UTC hour (``EventNameCount``, kept by triggers on PostgreSQL): a total with nothing to
+# The counts per event name and UTC hour (``EventCountHourly``, kept by triggers on PostgreSQL): a total with nothing to
 # filter, over periods that start on whole UTC hours (every time zone but a few with half- or quarter-hour offsets).
 
 

@@ -111,12 +111,13 @@ def test_hourly_counts_of_a_batch_spanning_more_hours_than_one_statement_holds(d
     """History batches touch many hours: the upsert goes in statements of ``HOURS_PER_STATEMENT`` hours."""
     first = datetime(2026, 1, 1, tzinfo=UTC)
     hours = [first + timedelta(hours=h) for h in range(HOURS_PER_STATEMENT * 2 + 1)]
-    event_counts_add(hourly=[(hour, 2) for hour in reversed(hours)], new_persons=0)
-    event_counts_add(hourly=[(hours[0], 1), (hours[-1], 1)], new_persons=3)
+    event_counts_add(hourly=[("visit", hour, 2) for hour in reversed(hours)], new_persons=0)
+    event_counts_add(hourly=[("visit", hours[0], 1), ("signup", hours[0], 4), ("visit", hours[-1], 1)], new_persons=3)
 
-    stored = dict(EventCountHourly.objects.values_list("hour", "events"))
-    assert len(stored) == len(hours)
-    assert stored[hours[0]] == 3 and stored[hours[-1]] == 3 and stored[hours[HOURS_PER_STATEMENT]] == 2
+    stored = {(event, hour): n for event, hour, n in EventCountHourly.objects.values_list("event", "hour", "events")}
+    assert len(stored) == len(hours) + 1
+    assert stored["visit", hours[0]] == 3 and stored["visit", hours[-1]] == 3
+    assert stored["visit", hours[HOURS_PER_STATEMENT]] == 2 and stored["signup", hours[0]] == 4
     assert Tally.objects.get(key="persons").value == 3
 
 
@@ -127,26 +128,30 @@ def test_hourly_counts_split_over_slots_are_summed_by_every_reader_and_folded_by
     from analytics.services.columns import events_in
 
     hour = datetime(2026, 3, 9, 15, tzinfo=UTC)
-    EventCountHourly.objects.bulk_create([EventCountHourly(hour=hour, slot=0, events=5),
-                                          EventCountHourly(hour=hour, slot=3, events=7),
-                                          EventCountHourly(hour=hour + timedelta(hours=1), slot=6, events=1)])
-    assert selectors.event_count() == 13
-    assert events_in([(hour, hour + timedelta(minutes=30))]) == 12
+    EventCountHourly.objects.bulk_create([EventCountHourly(event="visit", hour=hour, slot=0, events=5),
+                                          EventCountHourly(event="visit", hour=hour, slot=3, events=7),
+                                          EventCountHourly(event="signup", hour=hour, slot=3, events=2),
+                                          EventCountHourly(event="visit", hour=hour + timedelta(hours=1), slot=6,
+                                                           events=1)])
+    assert selectors.event_count() == 15
+    assert events_in([(hour, hour + timedelta(minutes=30))]) == 14
 
     from analytics.tasks import build_event_columns_nightly
 
     build_event_columns_nightly.delay().get()
 
-    assert selectors.event_count() == 13
-    assert events_in([(hour, hour + timedelta(minutes=30))]) == 12
+    assert selectors.event_count() == 15
+    assert events_in([(hour, hour + timedelta(minutes=30))]) == 14
     if connection.vendor == "postgresql":
-        assert sorted(EventCountHourly.objects.values_list("hour", "slot", "events")) == [
-            (hour, 0, 12), (hour + timedelta(hours=1), 0, 1)]
+        assert sorted(EventCountHourly.objects.values_list("event", "hour", "slot", "events")) == [
+            ("signup", hour, 0, 2), ("visit", hour, 0, 12), ("visit", hour + timedelta(hours=1), 0, 1)]
 
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="slots are written by PostgreSQL's loads only")
 def test_a_load_on_postgresql_adds_to_the_slot_of_its_connection(db):
-    events_load([event_row("visit", "a", BASE), event_row("visit", "b", BASE + timedelta(minutes=5))])
+    events_load([event_row("visit", "a", BASE), event_row("visit", "b", BASE + timedelta(minutes=5)),
+                 event_row("signup", "b", BASE + timedelta(minutes=6))])
 
     slot = connection.connection.info.backend_pid % COUNTER_SLOTS
-    assert list(EventCountHourly.objects.values_list("hour", "slot", "events")) == [(BASE, slot, 2)]
+    assert sorted(EventCountHourly.objects.values_list("event", "hour", "slot", "events")) == [
+        ("signup", BASE, slot, 1), ("visit", BASE, slot, 2)]

@@ -1,6 +1,6 @@
-"""The counts per event name and UTC hour (``EventNameCount``, kept by PostgreSQL triggers) and the trends engine that
-reads them: after any mix of inserts, moves, renames, deletes and truncation, through the ORM, raw SQL and COPY, the
-counts equal the events counted, and a trends total read from them equals the brute-force reference."""
+"""The counts per event name and UTC hour (``EventCountHourly``, kept by PostgreSQL triggers) and the trends engine
+that reads them: after any mix of inserts, moves, renames, deletes and truncation, through the ORM, raw SQL and COPY,
+the counts equal the events counted, and a trends total read from them equals the brute-force reference."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from django.db.models import F
 from hypothesis import given
 from hypothesis import strategies as st
 
-from analytics.models import Event, EventNameCount, Person
+from analytics.models import Event, EventCountHourly, Person
 from analytics.services import trends as trends_module
 from analytics.services.filters import where_parse
 from analytics.services.trends import _counts_fit, _Spec, trends_compute
@@ -113,4 +113,4 @@ def test_copy_raw_sql_and_truncate_keep_the_counts():
         ("signup", datetime(2026, 11, 20, 3, tzinfo=UTC)): 3}
     with connection.cursor() as cursor:
         cursor.execute(f"TRUNCATE {Event._meta.db_table}")  # noqa: S608
-    assert not EventNameCount.objects.exists()
+    assert not EventCountHourly.objects.exists()
