@@ -7,9 +7,9 @@ from analytics.services.facts import event_counts_rebuild, person_facts_rebuild
 
 class Command(BaseCommand):
     help = (
-        "Recompute what every write of events keeps up to date — per-customer first-touch facts, events per hour, "
-        "people seen — from the stored events. Needed only after events were written around events_load (a bulk "
-        "COPY, a restore) or deleted."
+        "Recompute what every write of events keeps up to date — per-customer first-touch facts, events per hour "
+        "and name, people seen — from the stored events. Needed only after events were written around events_load "
+        "(a bulk COPY, a restore) or deleted; on PostgreSQL the hourly counts are kept by triggers even then."
     )
 
     def handle(self, *args, **options):
