@@ -198,6 +198,18 @@ def test_a_csv_of_tables_with_different_columns_has_one_header_of_all_of_them():
     assert frame.groupby("Table")["Customers (customers)"].sum().to_dict() == {"Grid": 30, "Segments": 7}
 
 
+def test_columns_of_two_tables_share_a_place_only_with_the_same_key_and_label():
+    """The desk digest keys every table's columns c0…cN: under different labels they stay apart."""
+    report = Report(name="t", tables=[
+        ExportTable(title="Goals", columns=[Column("c0", "Goal"), Column("c1", "Progress", INT)], rows=[["G", 5]]),
+        ExportTable(title="Tickets", columns=[Column("c0", "Ticket"), Column("c1", "Progress", INT)],
+                    rows=[["T", 7]]),
+    ])
+
+    assert csv_rows(exports.csv_text(report)) == [["Table", "Goal", "Ticket", "Progress"], ["Goals", "G", "", "5"],
+                                                  ["Tickets", "", "T", "7"]]
+
+
 def test_headers_in_the_readers_language_with_the_code_beside():
     columns = [Column("distinct_id", "Customer"), Column("orders", "Orders", INT)]
 

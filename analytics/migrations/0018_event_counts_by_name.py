@@ -4,7 +4,10 @@ filters and the golden-time grid read them instead of the events, packed days or
 them on PostgreSQL (``analytics/services/loading.py``); on SQLite they still do, per name now.
 
 The counts are taken again from the stored events, under a lock that holds writers off until this migration commits,
-so none is counted twice or missed."""
+so none is counted twice or missed. The events table is locked first, before the counts table: a load in flight
+holds the events, then waits for the counts, and the other order deadlocks with it. Deploy order: stop ingestion (or
+accept its retries), migrate, start the new code — a load of the old code names the old unique constraint and fails
+once this has committed."""
 
 from django.db import migrations, models
 
@@ -50,8 +53,6 @@ BEGIN
     RETURN NULL;
 END $$;
 
-LOCK TABLE analytics_event IN SHARE ROW EXCLUSIVE MODE;
-
 CREATE TRIGGER analytics_event_counts_insert AFTER INSERT ON analytics_event
     REFERENCING NEW TABLE AS new_rows FOR EACH STATEMENT EXECUTE FUNCTION analytics_event_counts_add();
 CREATE TRIGGER analytics_event_counts_update AFTER UPDATE ON analytics_event
@@ -76,6 +77,12 @@ DROP TRIGGER IF EXISTS analytics_event_counts_truncate ON analytics_event;
 DROP FUNCTION IF EXISTS analytics_event_counts_add();
 DROP FUNCTION IF EXISTS analytics_event_counts_forget();
 """
+
+
+def lock_events(apps, schema_editor):
+    """Writers wait from here until the migration commits (PostgreSQL runs it in one transaction)."""
+    if schema_editor.connection.vendor == "postgresql":
+        schema_editor.execute("LOCK TABLE analytics_event IN SHARE ROW EXCLUSIVE MODE")
 
 
 def count_by_name(apps, schema_editor):
@@ -116,6 +123,7 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
+        migrations.RunPython(lock_events, lock_events),
         migrations.RemoveConstraint(model_name="eventcounthourly", name="event_count_hour_slot"),
         migrations.AddField(
             model_name="eventcounthourly",

@@ -109,8 +109,8 @@ def person_facts_rebuild() -> int:
 
 
 # Counters: events per event name and UTC hour, and people ever seen. On PostgreSQL the hourly counts are kept by
-# triggers on the events table (analytics/migrations/0018_event_counts_by_name.py), never by these services; on
-# SQLite by ``events_load`` (``event_counts_add``).
+# triggers on the events table (analytics/migrations/0018_event_counts_by_name.py), not by the loads (only
+# ``event_counts_rebuild`` writes them there); on SQLite by ``events_load`` (``event_counts_add``).
 
 # How every writer of the hourly counts adds to an hour's row (the table aliased ``c``).
 _ADD_TO_HOUR = "ON CONFLICT (event, hour, slot) DO UPDATE SET events = c.events + excluded.events"
@@ -151,9 +151,11 @@ PERSONS_ADD_SQL = (  # {source}: a relation of the people just created, one row 
     f"INSERT INTO {Tally._meta.db_table} AS t (key, value) SELECT '{PERSONS}', count(*) FROM {{source}} "  # noqa: S608
     "HAVING count(*) > 0 ON CONFLICT (key) DO UPDATE SET value = t.value + excluded.value"
 )
+
+
 def event_counts_add(*, hourly: list[tuple], new_persons: int) -> None:
-    """Add ``(event, hour, events)`` triples and ``new_persons`` to the running totals (SQLite's loads; on PostgreSQL
-    the triggers count the events)."""
+    """Add ``(event, hour, events)`` triples and ``new_persons`` to the running totals (SQLite's loads and
+    ``event_counts_rebuild``; on PostgreSQL the loads leave the events to the triggers)."""
     with connection.cursor() as cursor:
         hourly = sorted(hourly)
         for first in range(0, len(hourly), HOURS_PER_STATEMENT):
@@ -166,7 +168,8 @@ def event_counts_add(*, hourly: list[tuple], new_persons: int) -> None:
 
 @transaction.atomic
 def event_counts_compact(*, before: datetime) -> int:
-    """Fold the hourly counts of the hours before ``before`` into one row an hour and name; returns the rows folded.
+    """Fold the hourly counts of the hours before ``before`` into one row an hour and name; returns the (name, hour)
+    rows written to slot 0.
 
     Only PostgreSQL's loads write slots other than 0."""
     if connection.vendor != "postgresql":

@@ -2,8 +2,9 @@
 
 Input rows are already validated. On PostgreSQL a batch takes two statements: one creates the people it names, one
 ``INSERT … SELECT … FROM unnest(arrays) ON CONFLICT (uuid) DO NOTHING`` stores the events (distinct ids mapped to
-compact person ids) and, from the rows it stored, keeps the first-touch facts and the counters up to date. On SQLite
-(the embedded default) plain inserts and the same merge do the same job.
+compact person ids) and, from the rows it stored, keeps the first-touch facts up to date; the events table's triggers
+add the hourly counts per name (migration 0018). On SQLite (the embedded default) plain inserts, the same merge and
+``event_counts_add`` do the same job.
 """
 
 from __future__ import annotations

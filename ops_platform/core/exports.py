@@ -255,17 +255,23 @@ class _Echo:
         return value
 
 
+def _same_column(column: Column) -> tuple[str, str]:
+    """Columns of two tables share a place in the CSV when they have the same key and the same label."""
+    return column.key, str(column.label)
+
+
 def _columns_of_every_table(tables: Sequence[ExportTable]) -> list[Column]:
-    """Each key once, every table's columns in their own order: a key first met in a later table goes just before
-    the next of its table's columns already placed (a funnel's ``value`` before the steps' columns), else last."""
+    """Each column once, every table's columns in their own order: a column first met in a later table goes just
+    before the next of its table's columns already placed (a funnel's ``value`` before the steps' columns), else
+    last. Columns are the same by key and label (``c0`` of two tables that name it differently are two columns)."""
     placed: list[Column] = []
     for table in tables:
-        keys = [column.key for column in table.columns]
+        ids = [_same_column(column) for column in table.columns]
         for index, column in enumerate(table.columns):
-            known = [c.key for c in placed]
-            if column.key in known:
+            known = [_same_column(c) for c in placed]
+            if ids[index] in known:
                 continue
-            following = next((key for key in keys[index + 1:] if key in known), None)
+            following = next((other for other in ids[index + 1:] if other in known), None)
             placed.insert(known.index(following) if following else len(placed), column)
     return placed
 
@@ -280,8 +286,8 @@ def csv_lines(report: Report) -> Iterator[str]:
     """
     writer = csv.writer(_Echo())
     several = len(report.tables) > 1
-    union = _columns_of_every_table(report.tables)
-    positions = {column.key: index for index, column in enumerate(union)}
+    union = _columns_of_every_table(report.tables) if several else (report.tables[0].columns if report.tables else [])
+    positions = {_same_column(column): index for index, column in enumerate(union)}
     header = ([_("Table")] if several else []) + [neutralise(header_label(c, report.header)) for c in union]
     titles = [neutralise(str(table.title)) for table in report.tables]
 
@@ -290,7 +296,7 @@ def csv_lines(report: Report) -> Iterator[str]:
         yield writer.writerow(header)
         for title, table in zip(titles, report.tables, strict=True):
             columns = table.columns
-            places = [positions[column.key] for column in columns]
+            places = [positions[_same_column(column)] for column in columns]
             if not several:  # the large exports: the cells in the table's own order
                 for row in table.rows:
                     yield writer.writerow([csv_cell(value, column.kind)

@@ -9,7 +9,8 @@ class Command(BaseCommand):
     help = (
         "Recompute what every write of events keeps up to date — per-customer first-touch facts, events per hour "
         "and name, people seen — from the stored events. Needed only after events were written around events_load "
-        "(a bulk COPY, a restore) or deleted; on PostgreSQL the hourly counts are kept by triggers even then."
+        "(a bulk COPY, a restore) or deleted. On PostgreSQL the events table's triggers keep the hourly counts for "
+        "every write, but a data-only restore that also copies the count rows counts twice until this runs."
     )
 
     def handle(self, *args, **options):
