@@ -32,7 +32,7 @@ import numpy as np
 import pandas as pd
 import psycopg
 from django.db import connection, transaction
-from django.db.models import Sum
+from django.db.models import Q, Sum
 from django.utils import timezone
 
 from analytics.models import (
@@ -438,8 +438,8 @@ def columns_coverage(*, lo: datetime, hi: datetime) -> Coverage:
 # (read from the events instead, a fresh install before its first night): then it runs in the database, whose memory
 # is PostgreSQL's work_mem and whose time is the request's statement timeout (ops_platform/core/db.py).
 # Memory per report request: at most MAX_REPORT_BYTES of event arrays in the web worker. The bound is checked on the
-# hourly counts of *every* event in the range (``events_in``), more than the report's own event names, so the arrays
-# actually read are smaller still. BYTES_PER_EVENT is the measured peak of the whole computation per event read
+# hourly counts of the report's own event names in the range (``events_in``: whole hours, so a little more than the
+# arrays actually read). BYTES_PER_EVENT is the measured peak of the whole computation per event read
 # (persons and times, ids and channel codes of the entry step, the copies made while unpacking and matching): 46 bytes
 # for a 3-step funnel with a breakdown where every event is a step (tracemalloc, tests/analytics/test_columns.py
 # checks the marginal cost stays under it: 43 bytes between 15,000 and 45,000 events). Was 30,000,000 events at
@@ -451,16 +451,12 @@ MAX_UNBUILT = 2_000_000
 
 
 def columns_fit(*, lo: datetime, hi: datetime, names: Iterable[str] | None = None) -> bool:
-    """Whether reading ``[lo, hi)`` from the columns is the fast way (see ``MAX_EVENTS`` and ``MAX_UNBUILT``). The
-    unbuilt part is first bounded by every event in it (the hourly counts); when that is over ``MAX_UNBUILT``, by the
-    planner's estimate of the events of ``names`` alone (the report's own events: a fresh install's retention of
-    ``order_paid`` reads a tenth of what is stored)."""
-    if not supported() or events_in([(lo, hi)]) > MAX_EVENTS:
+    """Whether reading ``[lo, hi)`` from the columns is the fast way (see ``MAX_EVENTS`` and ``MAX_UNBUILT``), weighed
+    by the hourly counts of the report's own event ``names`` (every event without them): a fresh install's retention
+    of ``order_paid`` reads a tenth of what is stored. The counts are the triggers' (exact), by whole hours."""
+    if not supported() or events_in([(lo, hi)], names) > MAX_EVENTS:
         return False
-    gaps = columns_coverage(lo=lo, hi=hi).gaps
-    if events_in(gaps) <= MAX_UNBUILT:
-        return True
-    return names is not None and _estimated_events(gaps, names) <= MAX_UNBUILT
+    return events_in(columns_coverage(lo=lo, hi=hi).gaps, names) <= MAX_UNBUILT
 
 
 def _spans(gaps: list[tuple[datetime, datetime]]) -> tuple[str, list]:
@@ -469,23 +465,18 @@ def _spans(gaps: list[tuple[datetime, datetime]]) -> tuple[str, list]:
             [moment for gap in gaps for moment in gap])
 
 
-def _estimated_events(gaps: list[tuple[datetime, datetime]], names: Iterable[str]) -> int:
-    """The planner's estimate of the events of ``names`` in ``gaps`` (a plan, not a count: a millisecond)."""
-    spans, span_params = _spans(gaps)
-    with connection.cursor() as cursor:
-        cursor.execute(f"EXPLAIN (FORMAT JSON) SELECT 1 FROM {_EVENTS} AS e WHERE e.event = ANY(%s) AND ({spans})",  # noqa: S608
-                       [sorted(set(names)), *span_params])
-        plan = cursor.fetchone()[0]
-    return int((json.loads(plan) if isinstance(plan, str) else plan)[0]["Plan"]["Plan Rows"])
-
-
-def events_in(gaps: Iterable[tuple[datetime, datetime]]) -> int:
-    """About how many events the instants hold (the hourly counts of the hours they touch)."""
-    total = 0
+def events_in(gaps: Iterable[tuple[datetime, datetime]], names: Iterable[str] | None = None) -> int:
+    """About how many events (of ``names``, else of every name) the instants hold: the hourly counts of the hours
+    they touch, in one query."""
+    spans = Q()
     for a, b in gaps:
-        hours = EventCountHourly.objects.filter(hour__gt=a - timedelta(hours=1), hour__lt=b)
-        total += hours.aggregate(events=Sum("events"))["events"] or 0
-    return total
+        spans |= Q(hour__gt=a - timedelta(hours=1), hour__lt=b)
+    if not spans:
+        return 0
+    hours = EventCountHourly.objects.filter(spans)
+    if names is not None:
+        hours = hours.filter(event__in=sorted(set(names)))
+    return hours.aggregate(events=Sum("events"))["events"] or 0
 
 
 def columns_read(*, names: Iterable[str], coverage: Coverage, full: Iterable[str] = (),

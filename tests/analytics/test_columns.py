@@ -239,14 +239,20 @@ def test_the_funnel_reads_columns_unless_a_property_filter_or_too_much_is_unbuil
 
 
 def test_unbuilt_days_are_weighed_by_the_reports_own_events(monkeypatch):
-    """A fresh install's history is all unbuilt: a report of a rare event still reads the columns (the planner's
-    estimate of its own events in the gaps), one of a frequent event goes to the database."""
+    """A fresh install's history is all unbuilt: a report of a rare event still reads the columns (the hourly counts
+    of its own events in the gaps), one of a frequent event goes to the database; so does one whose own events are
+    over the memory bound, whatever the other names hold."""
     events_load([event_row("visit", "a", at(D)), event_row("order_paid", "a", at(D, 14)),
                  *(event_row("page_view", f"p{n}", at(D + timedelta(days=n % 5), n % 24)) for n in range(300))])
-    with connection.cursor() as cursor:
-        cursor.execute("ANALYZE analytics_event")
     monkeypatch.setattr(columns_module, "MAX_UNBUILT", 50)  # the days hold 302 unbuilt events
 
+    around = [(at(D - timedelta(days=1)), at(D + timedelta(days=8)))]
+    assert columns_module.events_in(around, ["visit", "order_paid"]) == 2
+    assert columns_module.events_in(around) == 302
+    assert funnel_module._default_engine(_query()) == "columns"
+    assert funnel_module._default_engine(_query(steps=("page_view", "order_paid"))) == "sql"
+    columns_build(through=D + timedelta(days=20))
+    monkeypatch.setattr(columns_module, "MAX_EVENTS", 100)
     assert funnel_module._default_engine(_query()) == "columns"
     assert funnel_module._default_engine(_query(steps=("page_view", "order_paid"))) == "sql"
 
