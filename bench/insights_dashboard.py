@@ -6,8 +6,9 @@ AARRR metrics computed and the event columns built, as after the nights).
 
 The dashboard holds two funnels (5 steps over 90 days with a channel breakdown; 3 steps over October), two
 retention tables (weekly over 90 days; daily over October), two golden-time grids and two AARRR overviews, each with
-fixed dates. Measured as a browser opens it, against gunicorn (``--workers`` sync workers; ``DJANGO_DEBUG=1`` until
-collectstatic works again, see ``main``):
+fixed dates. Measured as a browser opens it, against gunicorn as deployed (``--workers`` sync workers,
+``DJANGO_DEBUG=0``, the static files collected into a temporary ``STATIC_ROOT`` and served by whitenoise, requests
+carrying the TLS proxy's ``X-Forwarded-Proto: https`` so the secure session and CSRF cookies flow as behind it):
 
 - **cold**: no stored answer (``insights_insightresult`` emptied): the page (its HTML, with the stored answers, here
   none) then every tile's ``/api/v1/dashboards/<id>/tiles/<tile>/result/`` fetched in parallel (6 at a time, as a
@@ -28,10 +29,12 @@ import json
 import os
 import re
 import secrets
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.parse
 import urllib.request
@@ -96,18 +99,31 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+class _ThroughProxy(http.cookiejar.DefaultCookiePolicy):
+    """Secure cookies are sent on the plain hop from the TLS proxy to gunicorn."""
+
+    def return_ok_secure(self, cookie, request):
+        return True
+
+
 class Browser:
     """A logged-in session (cookies, CSRF) and a token for the API, against the local server."""
 
     def __init__(self, base: str, username: str, password: str):
         self.base = base
-        self.jar = http.cookiejar.CookieJar()
+        # Behind the TLS proxy (X-Forwarded-Proto: https) the session and CSRF cookies are Secure; the jar sends them
+        # back over this plain connection to gunicorn, as the proxy does, and the Referer is the https origin.
+        self.jar = http.cookiejar.CookieJar(policy=_ThroughProxy())
         self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(self.jar))
+        self.opener.addheaders = [("X-Forwarded-Proto", "https")]
+        self.origin = "https://" + urllib.parse.urlsplit(base).netloc
         page = self.opener.open(f"{base}/login/").read().decode()
         token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page)[1]
         data = urllib.parse.urlencode({"username": username, "password": password, "csrfmiddlewaretoken": token})
         self.opener.open(urllib.request.Request(f"{base}/login/", data=data.encode(),
-                                                headers={"Referer": f"{base}/login/"}))
+                                                headers={"Referer": f"{self.origin}/login/"}))
+        if not any(cookie.name == "sessionid" for cookie in self.jar):
+            raise RuntimeError(f"could not log in as {username}")
 
     def get(self, path: str) -> bytes:
         with self.opener.open(f"{self.base}{path}", timeout=120) as response:
@@ -120,7 +136,7 @@ class Browser:
         request = urllib.request.Request(f"{self.base}{path}", method=method,
                                          data=json.dumps(body).encode() if body is not None else None,
                                          headers={"Content-Type": "application/json", "X-CSRFToken": csrf,
-                                                  "Referer": f"{self.base}/"})
+                                                  "Referer": f"{self.origin}/"})
         with self.opener.open(request, timeout=120) as response:
             return json.loads(response.read() or b"{}")
 
@@ -148,14 +164,15 @@ def main() -> list[str]:
     load_before = os.getloadavg()[0]
     url = prepared_database(log=lambda m: print(m, flush=True))
     manage("migrate", "--no-input", env={"DATABASE_URL": url})  # this branch's latest tables
+    static_root = tempfile.mkdtemp(prefix="bench_static_")
     env = {**{k: v for k, v in os.environ.items() if k not in {"REDIS_URL", "SQLITE_PATH"}},
-           # DJANGO_DEBUG=1: with 0 the pages need collectstatic's manifest, and collectstatic fails on main today
-           # (vendor/chartjs/chart.umd.min.js names a source map that is not shipped). Debug keeps each request's
-           # queries in memory and serves static files through the finders: no faster than production.
-           "DATABASE_URL": url, "DJANGO_DEBUG": "1", "DJANGO_SECRET_KEY": secrets.token_urlsafe(40),
-           "DJANGO_ALLOWED_HOSTS": "127.0.0.1", "DJANGO_SECURE_SSL_REDIRECT": "0", "API_THROTTLE_USER": "10000000/min",
-           "DJANGO_SETTINGS_MODULE": "ops_platform.settings", "DJANGO_LOG_LEVEL": "WARNING",
-           "DJANGO_CSRF_TRUSTED_ORIGINS": "http://127.0.0.1"}
+           # Production settings: the pages' static files from collectstatic's manifest, as deployed.
+           "DATABASE_URL": url, "DJANGO_DEBUG": "0", "DJANGO_SECRET_KEY": secrets.token_urlsafe(40),
+           "STATIC_ROOT": static_root, "DJANGO_ALLOWED_HOSTS": "127.0.0.1", "DJANGO_SECURE_SSL_REDIRECT": "0",
+           "API_THROTTLE_USER": "10000000/min", "DJANGO_SETTINGS_MODULE": "ops_platform.settings",
+           "DJANGO_LOG_LEVEL": "WARNING", "DJANGO_CSRF_TRUSTED_ORIGINS": "https://127.0.0.1"}
+    subprocess.run([PYTHON, "manage.py", "collectstatic", "--no-input", "--verbosity", "0"], cwd=ROOT, env=env,
+                   check=True)
     subprocess.run([PYTHON, "manage.py", "shell", "-c", (
         "from ops_platform.accounts.models import Staff; from ops_platform.accounts.services import staff_create; "
         "Staff.objects.filter(username='bench_insights').exists() or staff_create(username='bench_insights', "
@@ -202,6 +219,7 @@ def main() -> list[str]:
     finally:
         server.send_signal(signal.SIGTERM)
         server.wait(timeout=30)
+        shutil.rmtree(static_root, ignore_errors=True)
     rows = [
         f"| cold: page + 8 tiles computed (6 requests at a time) | {median(cold):.2f} | {COLD_TARGET:.0f} | "
         f"{median(cold) / COLD_TARGET:.2f} |",
@@ -214,7 +232,8 @@ def main() -> list[str]:
         SECTION,
         "",
         f"Machine: {machine()}. `bench/insights_dashboard.py --runs {args.runs} --workers {args.workers}`: gunicorn "
-        f"with {args.workers} sync workers, `DJANGO_DEBUG=1` (see the script: collectstatic fails on main today), "
+        f"with {args.workers} sync workers, `DJANGO_DEBUG=0` (collected static files, secure cookies through the proxy "
+        "header), "
         "the 10M-event synthetic set (1M customers, 90 days; "
         "AARRR metrics computed, event columns built), a dashboard of 8 tiles with fixed dates (two funnels, two "
         "retention tables, two golden-time grids, two AARRR overviews), opened through HTTP as a browser does; client "
