@@ -362,12 +362,6 @@ def event_customer_day_totals(*, base_event: str, goal_event: str, start: dateti
     return result
 
 
-def event_names_seen(*, start: datetime, end: datetime) -> list[dict]:
-    """Every event name stored in [start, end) with its count, most frequent first. One grouped query."""
-    return list(Event.objects.filter(timestamp__gte=start, timestamp__lt=end).values("event").order_by()
-                .annotate(count=Count("id")).order_by("-count", "event"))
-
-
 def event_daily_value_sum(*, event: str, value_property: str, start: datetime, end: datetime) -> dict[date, float]:
     """The sum of a numeric property of ``event`` per local day in [start, end). One grouped query."""
 
