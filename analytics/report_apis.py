@@ -91,6 +91,10 @@ class FunnelApi(APIView):
             OpenApiParameter("steps", str, required=True, description="2–10 event names, comma-separated, in order."),
             OpenApiParameter("window_days", int, required=True, description="Conversion window, 1–365 days."),
             *DATE_PARAMETERS,
+            OpenApiParameter("closed_only", bool, description=(
+                "Only the entrants whose window has closed by now (entered at or before window.closed_before): "
+                "their conversions are final. By default every entrant counts, and window.entrants_open says how "
+                "many of them can still convert.")),
             OpenApiParameter("breakdown", {"type": "string", "pattern": r"^(channel|properties\.[^:]{1,200})$"},
                              description="Split by the entry event's channel, or by the text of one of its "
                                          "properties (properties.utm_source); missing or empty reads (none)."),
@@ -112,8 +116,20 @@ class FunnelApi(APIView):
         ],
         responses=inline_serializer("Funnel", {
             "steps": _STEP,
-            "breakdown": inline_serializer("FunnelBreakdown", {"value": serializers.CharField(), "steps": _STEP},
-                                           many=True, required=False),
+            "window": inline_serializer("FunnelWindow", {
+                "days": serializers.IntegerField(),
+                "as_of": serializers.DateTimeField(help_text="The instant the funnel was computed at."),
+                "closed_before": serializers.DateTimeField(help_text=(
+                    "as_of − window: an entrant at or before it has had their whole window.")),
+                "closed_only": serializers.BooleanField(),
+                "entrants_open": serializers.IntegerField(help_text=(
+                    "Counted entrants whose window had not closed at as_of: their later steps can still come.")),
+                "complete": serializers.BooleanField(help_text=(
+                    "Every possible entrant's window has closed: the answer no longer changes with time.")),
+            }),
+            "breakdown": inline_serializer("FunnelBreakdown", {
+                "value": serializers.CharField(), "steps": _STEP,
+                "entrants_window_open": serializers.IntegerField()}, many=True, required=False),
         }),
     )
     def get(self, request):

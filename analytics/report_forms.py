@@ -89,6 +89,9 @@ class ReportFiltersMixin(forms.Form):
 
     def clean(self):
         cleaned = super().clean()
+        if cleaned.get("segment") and cleaned.get("segment") == cleaned.get("exclude_segment"):
+            self.add_error("exclude_segment", _("Keeping and leaving out the same segment leaves nobody: choose "
+                                                "another segment to leave out, or none."))
         for field in ("segment", "exclude_segment"):
             if cleaned.get(field):
                 people = segment_people(cleaned[field])
@@ -260,8 +263,8 @@ class ExclusionsField(forms.Field):
 
 
 class FilteredFunnelForm(ReportFiltersMixin, FunnelForm):
-    field_order = ["steps", "window_days", "date_from", "date_to", "breakdown", "breakdown_limit", "step_windows",
-                   "exclude", "value_property", "where", "segment", "exclude_segment"]
+    field_order = ["steps", "window_days", "date_from", "date_to", "closed_only", "breakdown", "breakdown_limit",
+                   "step_windows", "exclude", "value_property", "where", "segment", "exclude_segment"]
 
     breakdown = PropertyField(label=_("Breakdown"), widget=forms.TextInput(
         attrs={"list": "breakdown-names", "autocomplete": "off", "placeholder": "channel"}),
@@ -277,6 +280,10 @@ class FilteredFunnelForm(ReportFiltersMixin, FunnelForm):
     value_property = PropertyField(label=_("Value property"), aliases=(), bare=True, widget=forms.TextInput(
         attrs={"list": "property-names", "autocomplete": "off", "placeholder": "amount"}),
         help_text=_("Sum and average of a numeric property of each step's event, e.g. amount."))
+    closed_only = forms.BooleanField(
+        label=_("Only entrants whose window has closed"), required=False,
+        help_text=_("Leave out the customers who entered less than the conversion window ago: their later steps can "
+                    "still come."))
 
     def clean(self):
         data = self.cleaned_data
@@ -317,6 +324,8 @@ class FilteredFunnelForm(ReportFiltersMixin, FunnelForm):
             options["exclusions"] = [(name, first - 1, last - 1) for name, first, last in data["exclude"]]
         if data.get("value_property"):
             options["value_property"] = data["value_property"]
+        if data.get("closed_only"):
+            options["closed_only"] = True
         return {**super().report_arguments(), **options, **self.filter_arguments()}
 
 

@@ -65,3 +65,12 @@ def events_create(count: int = 1, **fields) -> LoadResult:
 def event_row(event: str, distinct_id: str, at: datetime, **properties) -> EventRow:
     """One event for a hand-written scenario: ``event_row("visit", "alice", local_time(day, 9), channel="wechat")``."""
     return EventRowFactory.build(event=event, distinct_id=distinct_id, timestamp=at, properties=properties)
+
+
+def without_clock(answer: dict) -> dict:
+    """A report's answer less the instant it was computed at (a funnel's ``window.as_of`` and ``closed_before``):
+    two reads of the same report a moment apart give the same numbers, not the same clock."""
+    if not isinstance(answer, dict) or "window" not in answer:
+        return answer
+    window = {key: value for key, value in answer["window"].items() if key not in {"as_of", "closed_before"}}
+    return {**answer, "window": window}

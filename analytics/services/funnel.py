@@ -46,6 +46,7 @@ from django.db import connection, transaction
 from django.db.models import TextField
 from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Cast
+from django.utils import timezone
 
 from analytics.models import Event
 from analytics.services.columns import columns_coverage, columns_fit, columns_read, consistent_read, us_2000
@@ -72,6 +73,7 @@ MAX_EXCLUSIONS = 5
 VALUE_DECIMALS = 6
 MIN_STEPS = 2
 MAX_WINDOW_DAYS = 365
+_MICROSECOND = timedelta(microseconds=1)
 # Memory for sorts inside a report's transaction only: at 10M events the medians' sorts (a million values per step)
 # would otherwise spill to disk at the 4 MB default.
 WORK_MEM = "256MB"
@@ -94,6 +96,9 @@ class FunnelQuery:
     step_windows: tuple = ()  # seconds (or None) for steps 1…n, () for none
     exclusions: tuple = ()  # (event, a, b), 0-based steps, a < b
     value_property: str | None = None
+    # The instant the funnel is read at, and whether only entrants whose window has closed by then count.
+    now: datetime | None = None
+    closed_only: bool = False
 
     @property
     def property_breakdown(self) -> str | None:
@@ -123,8 +128,21 @@ class FunnelQuery:
 
     @property
     def end(self) -> datetime:
-        """Exclusive end of the entry range: the local midnight after ``date_to``."""
+        """Exclusive end of the entry range: the local midnight after ``date_to``; with ``closed_only`` no later than
+        just after ``window_closed_before`` (a customer's earliest entry event up to it is their earliest in the whole
+        range, so cutting the range keeps exactly the entrants whose window has closed)."""
+        end = self.range_end
+        return max(min(end, self.window_closed_before + _MICROSECOND), self.start) if self.closed_only else end
+
+    @property
+    def range_end(self) -> datetime:
         return local_day_start(self.date_to + timedelta(days=1))
+
+    @property
+    def window_closed_before(self) -> datetime:
+        """An entrant at or before this instant has had their whole window by ``now`` (entry + W×24h ≤ now); one after
+        it has not, and their later steps can still come."""
+        return (self.now or timezone.now()).astimezone(UTC) - self.window
 
     @property
     def last_deadline(self) -> datetime:
@@ -141,12 +159,18 @@ def funnel_compute(*, steps: list[str] | tuple[str, ...], window_days: int, date
                    breakdown: str | None = None, engine: str | None = None,
                    property_filter: tuple[str, str] | None = None, filter_every_step: bool = False,
                    where=(), people=None, exclude_people=None, breakdown_limit: int = 10,
-                   step_windows=(), exclusions=(), value_property: str | None = None) -> dict:
+                   step_windows=(), exclusions=(), value_property: str | None = None, closed_only: bool = False,
+                   now: datetime | None = None) -> dict:
     """The funnel of ``steps`` (contract in DESIGN.md): ``{"steps": [...]}`` plus ``"breakdown"`` when asked.
 
     ``breakdown``: ``"channel"`` or a property key. ``step_windows``: seconds or None per step after the first
     (fewer entries: the rest have none). ``exclusions``: (event, a, b) with 0-based steps a < b. ``engine`` is
     ``"columns"`` or ``"sql"`` (PostgreSQL only), or ``"pandas"``; by default ``_default_engine``.
+
+    A customer's conversions can still grow until their window has passed: ``"window"`` says how many entrants (per
+    breakdown row too: ``entrants_window_open``) entered less than W days before ``now`` (default: the current
+    time), and ``closed_only`` keeps only the entrants whose window had closed by then (DESIGN.md: a cohort is mature
+    for an N-day measure once N days have passed).
     """
     if breakdown is not None and not str(breakdown):
         raise ValueError("empty breakdown")
@@ -162,22 +186,36 @@ def funnel_compute(*, steps: list[str] | tuple[str, ...], window_days: int, date
                         property_filter=(str(property_filter[0]), str(property_filter[1])) if property_filter else None,
                         filter_every_step=filter_every_step, where=tuple(where), people=people,
                         exclude_people=exclude_people, breakdown_limit=breakdown_limit,
-                        step_windows=tuple(step_windows), exclusions=exclusions, value_property=value_property)
+                        step_windows=tuple(step_windows), exclusions=exclusions, value_property=value_property,
+                        now=(now or timezone.now()).astimezone(UTC), closed_only=closed_only)
     engine = engine or _default_engine(query)
     if engine == "columns":
-        groups = _groups_pandas(_paths_columns(query), query)
+        groups = _groups_pandas(_paths_columns(query), query, open_after=us_2000(query.window_closed_before))
     elif engine == "sql":
         groups = _groups_sql(query)
     else:
-        groups = _groups_pandas(_paths_pandas(query), query)
-    result = {"steps": _step_rows(query, groups.pop(None, None))}
+        groups = _groups_pandas(_paths_pandas(query), query, open_after=moment_us(query.window_closed_before))
+    overall = groups.pop(None, None)
+    result = {"steps": _step_rows(query, overall), "window": _window(query, overall)}
     if breakdown:
         other = groups.pop(OTHER_VALUE, None)
         ordered = sorted(groups.items(), key=lambda item: (-item[1].counts[0], item[0]))
         if other is not None:
             ordered.append((OTHER_VALUE, other))
-        result["breakdown"] = [{"value": value, "steps": _step_rows(query, stats)} for value, stats in ordered]
+        result["breakdown"] = [{"value": value, "steps": _step_rows(query, stats),
+                                "entrants_window_open": stats.open} for value, stats in ordered]
     return result
+
+
+def _window(query: FunnelQuery, overall: StepStats | None) -> dict:
+    """How mature the funnel is at ``query.now``: entrants at or before ``closed_before`` have had their whole
+    window; ``entrants_open`` of the counted entrants have not (their later steps can still come); ``closed_only``
+    says whether the entry range was cut there; ``complete``: the answer is final (an entry at the very end of the
+    range has had its window too)."""
+    return {"days": query.window_days, "as_of": query.now.isoformat(),
+            "closed_before": query.window_closed_before.isoformat(), "closed_only": query.closed_only,
+            "entrants_open": overall.open if overall else 0,
+            "complete": query.range_end <= query.window_closed_before + _MICROSECOND}
 
 
 @dataclass(frozen=True)
@@ -189,6 +227,7 @@ class StepStats:
     means: list[float | None]
     value_sums: list[float] | None = None  # with ``value_property``
     value_avgs: list[float | None] | None = None
+    open: int = 0  # entrants whose window had not closed at the funnel's ``now``
 
 
 def _step_rows(query: FunnelQuery, stats: StepStats | None) -> list[dict]:
@@ -606,7 +645,7 @@ def _groups_sql_run(query: FunnelQuery, *, keep: list[str] | None) -> dict[str |
                      f"FROM ({paths}) AS c")
         # Microseconds between steps as bigint: date_part's double is exact to far below a microsecond for any
         # window (< 2^53 µs), and much cheaper than extract()'s numeric.
-        columns = ["count(*), NULL::float8, NULL::numeric"] + [
+        columns = ["count(*) FILTER (WHERE t0 > %s)", "count(*), NULL::float8, NULL::numeric"] + [
             f"count(t{k}), percentile_cont(0.5) WITHIN GROUP (ORDER BY dt{k}), avg(dt{k})" for k in range(1, n)]
         if query.value_property:
             columns += [f"coalesce(sum(x{k}) FILTER (WHERE t{k} IS NOT NULL), 0), "
@@ -620,16 +659,16 @@ def _groups_sql_run(query: FunnelQuery, *, keep: list[str] | None) -> dict[str |
         cursor.execute(
             f"SELECT {key}, {', '.join(columns)} FROM (SELECT value, {carried}, "  # noqa: S608
             f"{deltas} FROM ({paths}) AS paths) AS p GROUP BY {grouping}",
-            params,
+            [query.window_closed_before, *params],
         )
         rows = cursor.fetchall()
     groups: dict[str | None, StepStats] = {}
-    for value, *numbers in rows:
+    for value, still_open, *numbers in rows:
         if not numbers[0]:
             continue  # no entrant at all: the grand total of an empty set
         stats = StepStats(counts=[0] * n, medians=[None] * n, means=[None] * n,
                           value_sums=[0.0] * n if query.value_property else None,
-                          value_avgs=[None] * n if query.value_property else None)
+                          value_avgs=[None] * n if query.value_property else None, open=int(still_open))
         for k in range(n):
             count, median_us, mean_us = numbers[3 * k: 3 * k + 3]
             stats.counts[k] = int(count)
@@ -643,12 +682,12 @@ def _groups_sql_run(query: FunnelQuery, *, keep: list[str] | None) -> dict[str |
     return groups
 
 
-def _groups_pandas(paths: pd.DataFrame, query: FunnelQuery) -> dict[str | None, StepStats]:
+def _groups_pandas(paths: pd.DataFrame, query: FunnelQuery, *, open_after: int) -> dict[str | None, StepStats]:
     """Stats of all entrants (key ``None``) and, with a breakdown, of each kept value and ``(other)`` ("" and None
-    read ``NONE_VALUE``)."""
+    read ``NONE_VALUE``); entrants after ``open_after`` (the paths' unit) still have their window open."""
     times = paths[_columns(query)].to_numpy(dtype="float64")
     values = paths[_values(query)].to_numpy(dtype="float64") if query.value_property else None
-    groups = {None: _stats(times, values)}
+    groups = {None: _stats(times, values, open_after=open_after)}
     if query.breakdown and len(paths):
         channel = paths["channel"]
         if not isinstance(channel.dtype, pd.CategoricalDtype):
@@ -664,18 +703,21 @@ def _groups_pandas(paths: pd.DataFrame, query: FunnelQuery) -> dict[str | None, 
         index = {label: i for i, label in enumerate(labels)}
         for label in keep:
             rows = group == index[label]
-            groups[label] = _stats(times[rows], None if values is None else values[rows])
+            groups[label] = _stats(times[rows], None if values is None else values[rows], open_after=open_after)
         if other:
             rows = ~np.isin(group, [index[label] for label in keep])
-            groups[OTHER_VALUE] = _stats(times[rows], None if values is None else values[rows])
+            groups[OTHER_VALUE] = _stats(times[rows], None if values is None else values[rows],
+                                         open_after=open_after)
     return groups
 
 
-def _stats(times: np.ndarray, values: np.ndarray | None = None) -> StepStats:
+def _stats(times: np.ndarray, values: np.ndarray | None = None, *, open_after: int) -> StepStats:
     """Counts, medians and means of one group's paths: a row per entrant, a column per step with the matched time in
     microseconds (NaN from the first step not matched); with ``values``, the matched events' values per step (NaN
-    where none) summed and averaged over the customers counted at each step."""
+    where none) summed and averaged over the customers counted at each step; ``open``: entrants after
+    ``open_after``."""
     n = times.shape[1]
+    still_open = int((times[:, 0] > open_after).sum()) if len(times) else 0
     reached = np.logical_and.accumulate(~np.isnan(times), axis=1)
     counts = [int(count) for count in reached.sum(axis=0)]
     medians, means = [None] * n, [None] * n
@@ -685,10 +727,10 @@ def _stats(times: np.ndarray, values: np.ndarray | None = None) -> StepStats:
             seconds = (times[mask, k] - times[mask, k - 1]) / 1e6
             medians[k], means[k] = float(np.median(seconds)), float(np.mean(seconds))
     if values is None:
-        return StepStats(counts=counts, medians=medians, means=means)
+        return StepStats(counts=counts, medians=medians, means=means, open=still_open)
     counted = np.where(reached, values, np.nan)
     present = ~np.isnan(counted)
     sums = np.nansum(counted, axis=0)
     return StepStats(counts=counts, medians=medians, means=means, value_sums=[float(value) for value in sums],
                      value_avgs=[float(sums[k] / present[:, k].sum()) if present[:, k].any() else None
-                                 for k in range(n)])
+                                 for k in range(n)], open=still_open)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from django import template
 from django.utils.dates import WEEKDAYS_ABBR
 from django.utils.translation import gettext as _
@@ -25,6 +27,12 @@ def duration(seconds) -> str:
     minutes, secs = divmod(rest, 60)
     clock = f"{hours:02d}:{minutes:02d}:{secs:02d}"
     return f"{days} d {clock}" if days else clock
+
+
+@register.filter
+def moment(iso: str | None):
+    """An ISO 8601 instant of a report's answer as an aware datetime (``|date`` then shows it in local time)."""
+    return datetime.fromisoformat(iso) if iso else None
 
 
 @register.filter

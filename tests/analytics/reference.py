@@ -49,18 +49,24 @@ def _by_person(events: list[Ev]) -> dict[str, list[Ev]]:
 
 def funnel(events: list[Ev], steps: list[str], window_days: int, date_from: date, date_to: date, tz: str,
            breakdown: bool = False, *, breakdown_key: str | None = None, limit: int = 10,
-           step_windows: tuple = (), exclusions: tuple = (), value_property: str | None = None) -> dict:
+           step_windows: tuple = (), exclusions: tuple = (), value_property: str | None = None,
+           now: datetime, closed_only: bool = False) -> dict:
     """README's funnel rules, one customer at a time. ``breakdown``: by channel; ``breakdown_key``: by that property
     of the entry event. ``step_windows``: seconds or None per step after the first; ``exclusions``: (event, a, b),
-    0-based steps."""
+    0-based steps. ``now``: the instant it is read at (an entrant's window is open while entry + W×24 h > now);
+    ``closed_only``: only the customers whose entry (their earliest in the range) has a closed window."""
     zone = ZoneInfo(tz)
     start, end = _midnight(date_from, zone), _midnight(date_to + timedelta(days=1), zone)
-    paths = []  # (breakdown value, [matched events])
+    window = timedelta(days=window_days)
+    paths = []  # (breakdown value, [matched events], window still open)
     for person_events in _by_person(events).values():
         entries = [ev for ev in person_events if ev.event == steps[0] and start <= ev.ts < end]
         if not entries:
             continue
         entry = min(entries, key=lambda ev: (ev.ts, ev.id))
+        still_open = entry.ts + window > now
+        if closed_only and still_open:
+            continue
         deadline = entry.ts.astimezone(UTC) + timedelta(days=window_days)  # W×24 h, also across a DST change
         matched = [entry]
         for k, step in enumerate(steps[1:], start=1):
@@ -85,18 +91,23 @@ def funnel(events: list[Ev], steps: list[str], window_days: int, date_from: date
                 cut = min(cut, a + 1)
         matched = matched[:cut]
         value = (_text(entry.props, breakdown_key) if breakdown_key else entry.channel) or "(none)"
-        paths.append((value, matched))
-    result = {"steps": _steps(paths, steps, value_property)}
+        paths.append((value, matched, still_open))
+    closed_before = now.astimezone(UTC) - window
+    result = {"steps": _steps(paths, steps, value_property), "window": {
+        "days": window_days, "as_of": now.astimezone(UTC).isoformat(), "closed_before": closed_before.isoformat(),
+        "closed_only": closed_only, "entrants_open": sum(1 for path in paths if path[2]),
+        "complete": end - timedelta(microseconds=1) + window <= now}}
     if breakdown or breakdown_key:
         entrants = defaultdict(int)
-        for value, _matched in paths:
+        for value, *_rest in paths:
             entrants[value] += 1
         ranked = sorted(entrants, key=lambda value: (-entrants[value], value))
         keep = ranked[:limit]
         groups = [(value, [p for p in paths if p[0] == value]) for value in keep]
         if len(ranked) > limit:
             groups.append(("(other)", [p for p in paths if p[0] not in keep]))
-        result["breakdown"] = [{"value": value, "steps": _steps(group, steps, value_property)}
+        result["breakdown"] = [{"value": value, "steps": _steps(group, steps, value_property),
+                                "entrants_window_open": sum(1 for path in group if path[2])}
                                for value, group in groups]
     return result
 
@@ -109,10 +120,10 @@ def _rounded(value: float | None):
 
 
 def _steps(paths, steps, value_property=None) -> list[dict]:
-    counts = [sum(1 for _, matched in paths if len(matched) > k) for k in range(len(steps))]
+    counts = [sum(1 for _, matched, *_rest in paths if len(matched) > k) for k in range(len(steps))]
     out = []
     for k, name in enumerate(steps):
-        deltas = [(m[k].ts - m[k - 1].ts).total_seconds() for _, m in paths if k and len(m) > k]
+        deltas = [(m[k].ts - m[k - 1].ts).total_seconds() for _, m, *_rest in paths if k and len(m) > k]
         row = {
             "event": name,
             "count": counts[k],
@@ -122,7 +133,7 @@ def _steps(paths, steps, value_property=None) -> list[dict]:
             "avg_seconds_to_convert": round(statistics.fmean(deltas), 3) if deltas else None,
         }
         if value_property:
-            values = [_number(m[k].props, value_property) for _, m in paths if len(m) > k]
+            values = [_number(m[k].props, value_property) for _, m, *_rest in paths if len(m) > k]
             values = [value for value in values if value is not None]
             row["value_sum"] = _rounded(sum(values)) if values else 0
             row["value_avg"] = _rounded(sum(values) / len(values)) if values else None
@@ -232,3 +243,8 @@ def golden_time(events: list[Ev], event: str, date_from: date, date_to: date, tz
             local = ev.ts.astimezone(zone)
             matrix[local.weekday()][local.hour] += 1
     return matrix
+
+
+def as_of(result: dict) -> datetime:
+    """The instant a funnel answer was computed at (an input echoed back): the reference reads the same clock."""
+    return datetime.fromisoformat(result["window"]["as_of"])

@@ -97,19 +97,27 @@ def _in_rolled_back_transaction(check) -> None:
     first_day=st.integers(min_value=-1, max_value=6),
     span=st.integers(min_value=0, max_value=5),
     breakdown=st.booleans(),
+    now=local_moments(),
+    closed_only=st.booleans(),
 )
-def test_funnel_matches_the_reference(settings, engine, tz, rows, steps, window_days, first_day, span, breakdown):
+def test_funnel_matches_the_reference(settings, engine, tz, rows, steps, window_days, first_day, span, breakdown, now,
+                                      closed_only):
+    """Read at any instant around the data (``now`` on the events' own moments: a window that closes exactly
+    then is closed), with every entrant or only those whose window has closed."""
     settings.TIME_ZONE = tz
     date_from = BASE + timedelta(days=first_day)
     date_to = date_from + timedelta(days=span)
+    now = datetime.combine(*now, ZoneInfo(tz))
 
     def check():
         plain = _load(rows, tz)
 
         result = funnel_compute(steps=steps, window_days=window_days, date_from=date_from, date_to=date_to,
-                                breakdown="channel" if breakdown else None, engine=engine)
+                                breakdown="channel" if breakdown else None, engine=engine, now=now,
+                                closed_only=closed_only)
 
-        assert result == reference.funnel(plain, steps, window_days, date_from, date_to, tz, breakdown=breakdown)
+        assert result == reference.funnel(plain, steps, window_days, date_from, date_to, tz, breakdown=breakdown,
+                                          now=now, closed_only=closed_only)
 
     _in_rolled_back_transaction(check)
 
@@ -310,6 +318,7 @@ def test_funnel_on_event_columns_matches_the_reference(settings, tz, rows, later
         result = funnel_compute(steps=steps, window_days=window_days, date_from=date_from, date_to=date_to,
                                 breakdown="channel" if breakdown else None, engine="columns")
 
-        assert result == reference.funnel(plain, steps, window_days, date_from, date_to, tz, breakdown=breakdown)
+        assert result == reference.funnel(plain, steps, window_days, date_from, date_to, tz, breakdown=breakdown,
+                                          now=reference.as_of(result))
 
     _in_rolled_back_transaction(check)

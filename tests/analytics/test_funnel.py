@@ -45,12 +45,12 @@ def test_window_edge_exactly_w_days_is_included(engine):
 
     result = compute(steps=["visit", "order_paid"], window_days=2, date_from=D1, date_to=D2, engine=engine)
 
-    assert result == {"steps": [
+    assert result["steps"] == [
         {"event": "visit", "count": 2, "conversion_from_previous": 1.0, "conversion_from_first": 1.0,
          "median_seconds_to_convert": None, "avg_seconds_to_convert": None},
         {"event": "order_paid", "count": 1, "conversion_from_previous": 0.5, "conversion_from_first": 0.5,
          "median_seconds_to_convert": 172800.0, "avg_seconds_to_convert": 172800.0},
-    ]}
+    ]
 
 
 def test_a_step_after_the_range_inside_the_window_counts(engine):
@@ -171,12 +171,14 @@ def test_nobody_entering_gives_zeros(engine):
     result = compute(steps=["visit", "signup"], window_days=1, date_from=D1, date_to=D2,
                             breakdown="channel", engine=engine)
 
-    assert result == {"steps": [
+    assert result["steps"] == [
         {"event": "visit", "count": 0, "conversion_from_previous": 0.0, "conversion_from_first": 0.0,
          "median_seconds_to_convert": None, "avg_seconds_to_convert": None},
         {"event": "signup", "count": 0, "conversion_from_previous": 0.0, "conversion_from_first": 0.0,
          "median_seconds_to_convert": None, "avg_seconds_to_convert": None},
-    ], "breakdown": []}
+    ]
+    assert result["breakdown"] == []
+    assert result["window"]["entrants_open"] == 0
 
 
 def test_breakdown_uses_the_entry_events_channel_and_none_when_missing(engine):
@@ -204,7 +206,7 @@ def test_breakdown_uses_the_entry_events_channel_and_none_when_missing(engine):
 def test_without_breakdown_the_key_is_absent(engine):
     result = compute(steps=["visit", "signup"], window_days=1, date_from=D1, date_to=D2, engine=engine)
 
-    assert set(result) == {"steps"}
+    assert set(result) == {"steps", "window"}
 
 
 @pytest.mark.parametrize("tz", ["America/New_York", "Asia/Shanghai"])
@@ -246,3 +248,47 @@ def test_simultaneous_entry_events_take_the_channel_of_the_first_stored(engine):
                             engine=engine)
 
     assert [(row["value"], counts(row)) for row in result["breakdown"]] == [("wechat", [1, 0])]
+
+
+# A funnel read before its entrants' windows have closed: their later steps can still come (DESIGN.md: a cohort is
+# mature for an N-day measure once N days have passed).
+
+
+def test_entrants_whose_window_is_still_open_are_counted_and_can_be_left_out(engine):
+    now = local_time(D2, 12)  # window 2 days: entries after D2−2 12:00 (local) are still open
+    events_load([
+        event_row("visit", "old", local_time(D1, 9), channel="wechat"),
+        event_row("order_paid", "old", local_time(D1, 10)),
+        event_row("visit", "edge", now - timedelta(days=2), channel="wechat"),  # entry + 2 d == now: closed
+        event_row("visit", "young", now - timedelta(days=2) + timedelta(microseconds=1), channel="douyin"),
+        event_row("visit", "young2", local_time(D2, 11), channel="douyin"),
+        event_row("order_paid", "young2", local_time(D2, 11, 30)),
+    ])
+    query = {"steps": ["visit", "order_paid"], "window_days": 2, "date_from": D1, "date_to": D2,
+             "breakdown": "channel", "now": now}
+
+    every = compute(engine=engine, **query)
+    closed = compute(engine=engine, closed_only=True, **query)
+
+    assert counts(every) == [4, 2]
+    assert every["window"] == {"days": 2, "as_of": now.astimezone(UTC).isoformat(),
+                               "closed_before": (now - timedelta(days=2)).astimezone(UTC).isoformat(),
+                               "closed_only": False, "entrants_open": 2, "complete": False}
+    assert [(row["value"], counts(row), row["entrants_window_open"]) for row in every["breakdown"]] == [
+        ("douyin", [2, 1], 2), ("wechat", [2, 1], 0)]
+    assert counts(closed) == [2, 1]
+    assert closed["window"]["entrants_open"] == 0 and closed["window"]["closed_only"] is True
+    assert [(row["value"], counts(row)) for row in closed["breakdown"]] == [("wechat", [2, 1])]
+
+
+def test_a_funnel_is_complete_once_the_last_possible_entry_has_had_its_window(engine):
+    end = timezone.make_aware(timezone.datetime.combine(D2 + timedelta(days=1), timezone.datetime.min.time()))
+    query = {"steps": ["visit", "order_paid"], "window_days": 2, "date_from": D1, "date_to": D2}
+
+    assert not compute(engine=engine, now=end + timedelta(days=2) - timedelta(microseconds=2), **query)["window"][
+        "complete"]
+    assert compute(engine=engine, now=end + timedelta(days=2) - timedelta(microseconds=1), **query)["window"][
+        "complete"]
+    # Read before any entrant's window has closed, closed_only counts nobody (and says it is not final).
+    early = compute(engine=engine, now=local_time(D1, 12), closed_only=True, **query)
+    assert counts(early) == [0, 0] and early["window"]["complete"] is False

@@ -110,7 +110,8 @@ def test_funnel_options_match_the_reference(settings, engine, tz, rows, data, st
         assert result == reference.funnel(plain, steps, window_days, date_from, date_to, tz,
                                           breakdown=breakdown == "channel",
                                           breakdown_key="utm" if breakdown == "utm" else None, limit=limit,
-                                          value_property="amount" if value else None, **chosen)
+                                          value_property="amount" if value else None,
+                                          now=reference.as_of(result), **chosen)
 
     _in_rolled_back_transaction(check)
 
@@ -150,7 +151,8 @@ def test_funnel_options_on_event_columns_match_the_reference(settings, tz, rows,
         assert result == reference.funnel(plain, steps, window_days, date_from, date_to, tz,
                                           breakdown=breakdown == "channel",
                                           breakdown_key="utm" if breakdown == "utm" else None, limit=limit,
-                                          value_property="amount" if value else None, **chosen)
+                                          value_property="amount" if value else None,
+                                          now=reference.as_of(result), **chosen)
 
     _in_rolled_back_transaction(check)
 

@@ -278,7 +278,7 @@ def test_funnel_and_retention_count_persons_like_the_reference(settings, engine,
                                  date_to=date_to, periods=4, engine=engine)
 
         assert result == reference.funnel(plain, steps, window_days, date_from, date_to, "Asia/Shanghai",
-                                          breakdown=True)
+                                          breakdown=True, now=reference.as_of(result))
         assert kept == reference.retention(plain, "visit", "order_paid", "day", date_from, date_to,
                                            "Asia/Shanghai", periods=4)
         persons = {root(row.distinct_id) for row in loaded}

@@ -84,6 +84,26 @@ def test_funnel_page_shows_what_to_fix(client_for, stored):
     assert 'data-testid="funnel-result"' not in html
 
 
+def test_funnel_page_says_which_entrants_can_still_convert_and_offers_only_the_closed_windows(client_for):
+    # today is 2026-11-25 10:00 (Shanghai): with a 7-day window, entrants after 2026-11-18 10:00 can still convert
+    events_load([event_row("visit", "old", local_time(date(2026, 11, 10), 9)),
+                 event_row("signup", "old", local_time(date(2026, 11, 10), 10)),
+                 event_row("visit", "young", local_time(date(2026, 11, 24), 9)),
+                 event_row("visit", "young2", local_time(date(2026, 11, 25), 9))])
+    query = {"steps": ["visit", "signup"], "window_days": "7", "date_from": "2026-11-01", "date_to": "2026-11-25"}
+    client = client_for(Role.PM)
+
+    every = client.get("/analytics/funnel/", query).content.decode()
+    closed = client.get("/analytics/funnel/", {**query, "closed_only": "on"})
+
+    assert "2 of the 3 entrants entered less than 7 days ago" in every
+    assert 'data-testid="funnel-closed-only"' in every and "closed_only=on" in every
+    assert [step["count"] for step in closed.context["report"]["steps"]] == [1, 1]
+    note = closed.content.decode()
+    assert "Only customers who entered by 2026-11-18 10:00: their 7-day window has closed." in note
+    assert "entrants entered less than" not in note
+
+
 def test_retention_page_shows_the_heatmap(client_for, stored):
     response = client_for(Role.USER_OPS).get("/analytics/retention/", {
         "cohort_event": "visit", "return_event": "order_paid", "period": "day", "periods": "3",

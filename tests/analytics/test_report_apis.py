@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 import pytest
+from django.utils import timezone
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -37,7 +38,14 @@ def test_every_role_reads_a_funnel_with_breakdown(api_client_for, stored, role):
                                                  "breakdown": "channel"})
 
     assert response.status_code == 200
-    assert response.json() == {
+    answer = response.json()
+    # Read on 2026-11-25 (the pinned now): every entrant of 2 March has had their day-long window.
+    window = answer.pop("window")
+    as_of = datetime.fromisoformat(window.pop("as_of"))
+    assert abs(as_of - timezone.now()) < timedelta(minutes=1)
+    assert window == {"days": 1, "closed_before": (as_of - timedelta(days=1)).isoformat(), "closed_only": False,
+                      "entrants_open": 0, "complete": True}
+    assert answer == {
         "steps": [
             {"event": "visit", "count": 2, "conversion_from_previous": 1.0, "conversion_from_first": 1.0,
              "median_seconds_to_convert": None, "avg_seconds_to_convert": None},
@@ -49,12 +57,12 @@ def test_every_role_reads_a_funnel_with_breakdown(api_client_for, stored, role):
                 {"event": "visit", "count": 1, "conversion_from_previous": 1.0, "conversion_from_first": 1.0,
                  "median_seconds_to_convert": None, "avg_seconds_to_convert": None},
                 {"event": "signup", "count": 0, "conversion_from_previous": 0.0, "conversion_from_first": 0.0,
-                 "median_seconds_to_convert": None, "avg_seconds_to_convert": None}]},
+                 "median_seconds_to_convert": None, "avg_seconds_to_convert": None}], "entrants_window_open": 0},
             {"value": "wechat", "steps": [
                 {"event": "visit", "count": 1, "conversion_from_previous": 1.0, "conversion_from_first": 1.0,
                  "median_seconds_to_convert": None, "avg_seconds_to_convert": None},
                 {"event": "signup", "count": 1, "conversion_from_previous": 1.0, "conversion_from_first": 1.0,
-                 "median_seconds_to_convert": 3600.0, "avg_seconds_to_convert": 3600.0}]},
+                 "median_seconds_to_convert": 3600.0, "avg_seconds_to_convert": 3600.0}], "entrants_window_open": 0},
         ],
     }
 
@@ -203,8 +211,9 @@ def test_the_schema_documents_the_report_endpoints(api_client_for):
     assert {"/api/v1/analytics/funnel/", "/api/v1/analytics/retention/", "/api/v1/analytics/golden-time/"} <= set(
         paths)
     funnel_parameters = {p["name"] for p in paths["/api/v1/analytics/funnel/"]["get"]["parameters"]}
-    assert funnel_parameters == {"steps", "window_days", "date_from", "date_to", "breakdown", "breakdown_limit",
-                                 "step_windows", "exclude", "value_property", "where", "segment", "exclude_segment"}
+    assert funnel_parameters == {"steps", "window_days", "date_from", "date_to", "closed_only", "breakdown",
+                                 "breakdown_limit", "step_windows", "exclude", "value_property", "where", "segment",
+                                 "exclude_segment"}
     step = response.json()["components"]["schemas"]["FunnelStep"]["properties"]
     assert {"value_sum", "value_avg"} <= set(step)
 

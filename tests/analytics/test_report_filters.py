@@ -81,9 +81,10 @@ def test_funnel_retention_and_golden_time_filtered(settings, tz):
             kept = _kept(events, where, members)
             for engine in ENGINES:
                 label = (engine, where, segment)
-                assert funnel_compute(steps=["a", "b", "a"], window_days=3, date_from=date_from, date_to=date_to,
-                                      breakdown="channel", engine=engine, **restriction) == reference.funnel(
-                    kept, ["a", "b", "a"], 3, date_from, date_to, tz, breakdown=True), label
+                result = funnel_compute(steps=["a", "b", "a"], window_days=3, date_from=date_from, date_to=date_to,
+                                        breakdown="channel", engine=engine, **restriction)
+                assert result == reference.funnel(kept, ["a", "b", "a"], 3, date_from, date_to, tz, breakdown=True,
+                                                  now=reference.as_of(result)), label
                 assert retention_compute(cohort_event="a", return_event="b", period="day", date_from=date_from,
                                          date_to=date_to, periods=5, engine=engine, **restriction) == \
                     reference.retention(kept, "a", "b", "day", date_from, date_to, tz, periods=5), label
@@ -99,9 +100,10 @@ def test_funnel_retention_and_golden_time_filtered(settings, tz):
                     members, restriction = _restriction(where, segment)
                     kept = _kept(events, where, members)
                     label = ("columns", built, where, segment)
-                    assert funnel_compute(steps=["a", "b", "a"], window_days=3, date_from=date_from, date_to=date_to,
-                                          breakdown="kind", engine="columns", **restriction) == reference.funnel(
-                        kept, ["a", "b", "a"], 3, date_from, date_to, tz, breakdown_key="kind"), label
+                    result = funnel_compute(steps=["a", "b", "a"], window_days=3, date_from=date_from,
+                                            date_to=date_to, breakdown="kind", engine="columns", **restriction)
+                    assert result == reference.funnel(kept, ["a", "b", "a"], 3, date_from, date_to, tz,
+                                                      breakdown_key="kind", now=reference.as_of(result)), label
                     assert retention_compute(cohort_event="a", return_event="b", period="day", date_from=date_from,
                                              date_to=date_to, periods=5, engine="columns", **restriction) == \
                         reference.retention(kept, "a", "b", "day", date_from, date_to, tz, periods=5), label
@@ -112,6 +114,7 @@ def test_exclude_segment_leaves_its_members_out(settings):
     members = Person.objects.filter(distinct_id__in=["p1", "p2"]).values("id")
     kept = [ev for ev, _props in events if ev.person not in {"p1", "p2"}]
     for engine in ENGINES:
-        assert funnel_compute(steps=["a", "b"], window_days=3, date_from=BASE, date_to=BASE + timedelta(days=5),
-                              engine=engine, exclude_people=members) == reference.funnel(
-            kept, ["a", "b"], 3, BASE, BASE + timedelta(days=5), "Asia/Shanghai")
+        result = funnel_compute(steps=["a", "b"], window_days=3, date_from=BASE, date_to=BASE + timedelta(days=5),
+                                engine=engine, exclude_people=members)
+        assert result == reference.funnel(kept, ["a", "b"], 3, BASE, BASE + timedelta(days=5), "Asia/Shanghai",
+                                          now=reference.as_of(result))
