@@ -17,6 +17,8 @@ from ops_platform.core.roles import Area
 
 
 def _point_note(point: dict) -> str | None:
+    if point["value"] is None and not point["complete"]:  # not started (or nothing to average so far): no point
+        return None
     if not point["complete"]:
         return _("so far")
     if point["cut"]:
@@ -77,14 +79,15 @@ def trends_page(request):
         chart = form.cleaned_data.get("chart") or "line"
         shown = trends_chart(report, chart, breakdown=form.cleaned_data.get("breakdown") or "")
         # each series beside its legend (worded in the reader's language) for the table under the chart
-        return {"chart": shown, "rows": list(zip(report["series"], shown["datasets"], strict=True))}
+        return {"chart": shown, "rows": [(series, dataset, list(zip(series["points"], dataset["partial"], strict=True)))
+                                         for series, dataset in zip(report["series"], shown["datasets"], strict=True)]}
 
     return report_page(request, form_class=report_forms.TrendsForm, defaults=report_forms.trends_defaults,
                         compute=selectors.trends_compute, template="analytics/trends.html", context=context)
 
 
 def stickiness_chart(report: dict) -> dict:
-    notes = [None if day["complete"] else _("so far") for day in report["days"]]
+    notes = [None if day["complete"] or day["dau"] is None else _("so far") for day in report["days"]]
     return {"type": "line", "labels": [day["date"] for day in report["days"]], "datasets": [
         {"label": _("Daily active"), "values": [day["dau"] for day in report["days"]], "partial": notes},
         {"label": _("Weekly active (7 days)"), "values": [day["wau"] for day in report["days"]], "partial": notes},

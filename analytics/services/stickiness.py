@@ -4,9 +4,11 @@ For event E and local days D1…D2 (TIME_ZONE), a customer is **active** on a lo
 it (``where`` filters and ``people`` / ``exclude_people`` as in trends):
 
 - ``dau`` of day d = customers active on d; ``wau`` = active on any of the 7 days d−6…d; ``mau`` = on any of the 30
-  days d−29…d; ``dau_mau`` = dau / mau (null when mau is 0); ``complete`` = the day d has ended;
+  days d−29…d; ``dau_mau`` = dau / mau (null when mau is 0); ``complete`` = the day d has ended; a day that has not
+  started (after today) has no value at all (``null``: nobody can have been active on it yet, which is not 0);
 - ``active_days_7`` / ``active_days_30``: for k = 1…7 (1…30), the customers active on exactly k of the 7 (30) days
-  ending D2.
+  ending ``active_days_through``: D2, or yesterday when D2 is today or later (a day in progress or to come would
+  count as a day nobody was active on).
 
 Computed from the distinct (customer, local day) pairs of D1−29 … D2 (one grouped query, both databases), then, per
 customer, each active day counts them in every window until the window reaches their next active day: disjoint
@@ -24,7 +26,7 @@ from django.utils import timezone
 
 from analytics.models import Event
 from analytics.services.filters import PropertyFilter, events_where
-from ops_platform.core.periods import local_day_start, period_is_complete
+from ops_platform.core.periods import local_day_start, local_today, period_is_complete
 
 WINDOWS = {"dau": 1, "wau": 7, "mau": 30}
 MAX_WINDOW = 30
@@ -64,7 +66,8 @@ def _in_window(persons: np.ndarray, days: np.ndarray, size: int, window: int) ->
 
 
 def _distribution(persons: np.ndarray, days: np.ndarray, last: int, window: int) -> list[dict]:
-    inside = days > last - window
+    """Per k, the customers active on exactly k of the ``window`` days ending on day index ``last``."""
+    inside = (days > last - window) & (days <= last)
     _ids, counts = np.unique(persons[inside], return_counts=True)
     per_k = np.bincount(counts, minlength=window + 1)
     return [{"days": k, "customers": int(per_k[k])} for k in range(1, window + 1)]
@@ -80,13 +83,20 @@ def stickiness_compute(*, event: str, date_from: date, date_to: date, where: Seq
     size = (date_to - first_day).days + 1
     counts = {name: _in_window(persons, days, size, window) for name, window in WINDOWS.items()}
     offset = MAX_WINDOW - 1
+    today = local_today()
     rows = []
     for index in range(offset, size):
         day = first_day + timedelta(days=index)
+        if day > today:  # not started
+            rows.append({"date": day.isoformat(), "dau": None, "wau": None, "mau": None, "dau_mau": None,
+                         "complete": False})
+            continue
         dau, wau, mau = (int(counts[name][index]) for name in ("dau", "wau", "mau"))
         rows.append({"date": day.isoformat(), "dau": dau, "wau": wau, "mau": mau,
                      "dau_mau": dau / mau if mau else None, "complete": period_is_complete(day, "day")})
-    last = size - 1
+    through = min(date_to, today - timedelta(days=1))
+    last = (through - first_day).days
     return {"event": event, "date_from": date_from.isoformat(), "date_to": date_to.isoformat(), "days": rows,
+            "active_days_through": through.isoformat(),
             "active_days_7": _distribution(persons, days, last, 7),
             "active_days_30": _distribution(persons, days, last, 30)}

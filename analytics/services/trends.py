@@ -56,7 +56,7 @@ from analytics.services.filters import (
 )
 from analytics.services.funnel import WORK_MEM
 from analytics.services.periods import epoch_us, moment_us, on_whole_utc_hours
-from ops_platform.core.periods import local_day_start, period_end, period_is_complete, period_starts
+from ops_platform.core.periods import local_day_start, local_today, period_end, period_is_complete, period_starts
 
 MEASURES = ("total", "unique", "sum", "avg", "median")
 VALUE_MEASURES = ("sum", "avg", "median")  # need a numeric property
@@ -138,6 +138,7 @@ def _periods(date_from: date, date_to: date, interval: str) -> list[date]:
 def _series(spec: _Spec, result: _Result, date_from: date, date_to: date, *, compare: bool) -> list[dict]:
     periods = _periods(date_from, date_to, spec.interval)
     empty = None if spec.measure in ("avg", "median") else 0
+    today = local_today()
     points_of = []
     keys = [None] if result.values is None else [*result.values, *([OTHER_VALUE] if result.other else [])]
     series = []
@@ -145,7 +146,8 @@ def _series(spec: _Spec, result: _Result, date_from: date, date_to: date, *, com
         values = result.groups.get(key, {})
         points = []
         for index, first in enumerate(periods):
-            value = values.get(index, empty)
+            # A period not started yet (its first day in the range is after today) has no value: not 0.
+            value = values.get(index, empty) if max(first, date_from) <= today else None
             points.append({"period": first.isoformat(), "value": _number(value),
                            "complete": period_is_complete(first, spec.interval),
                            "cut": first < date_from or period_end(first, spec.interval) > date_to})
@@ -164,12 +166,16 @@ def _series(spec: _Spec, result: _Result, date_from: date, date_to: date, *, com
     return series
 
 
+VALUE_DECIMALS = 6  # as the funnel's values: a sum of 0.1s reads 336639.73, not 336639.7300000013
+
+
 def _number(value):
     if value is None:
         return None
     value = float(value)
     if np.isnan(value):
         return None
+    value = round(value, VALUE_DECIMALS)
     return int(value) if value.is_integer() and abs(value) < 2**53 else value
 
 

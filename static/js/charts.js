@@ -280,11 +280,14 @@
         options: Object.assign({}, BASE, {scales: {y: {beginAtZero: true, max: 100}},
                                           plugins: {tooltip: {callbacks: partialTooltip(data.partial_weeks)}}})};
     },
-    /* Trends: a line or bars per series (previous-range series dashed and lighter), partial periods marked. */
+    /* Trends: a line or bars per series, partial periods marked. A previous-range series comes after the current
+       ones in the same order: it takes its current series' colour, lighter and dashed, so each pair reads as one. */
     "trends": function (canvas, data) {
       const bars = data.type === "bar";
+      const current = data.datasets.filter(function (d) { return !d.compare; }).length;
       const datasets = data.datasets.map(function (d, i) {
-        const colour = d.compare ? "#a0aec0" : PALETTE[i % PALETTE.length];
+        const colour = d.compare ? lighter(PALETTE[(i - current) % PALETTE.length], 0.45)
+                                 : PALETTE[i % PALETTE.length];
         const dataset = {label: d.label, data: d.values, borderColor: colour, backgroundColor: colour,
                          pointRadius: 2, tension: 0.2, spanGaps: false};
         if (d.compare) dataset.borderDash = [2, 3];

@@ -151,7 +151,9 @@ def trends(events: list[PEv], *, event: str, measure: str, prop: str | None, int
             for first in periods:
                 inside = [ev for ev in groups.get(key, []) if period_of(ev) == first]
                 last = period_next(first, interval) - timedelta(days=1)
-                points.append({"period": first.isoformat(), "value": _measure(inside, measure, prop),
+                started = max(first, first_day) <= today  # a period not started has no value (not 0)
+                points.append({"period": first.isoformat(),
+                               "value": _measure(inside, measure, prop) if started else None,
                                "complete": last < today, "cut": first < first_day or last > last_day})
             series.append({"key": key, "points": points})
         return series, keep
@@ -185,14 +187,20 @@ def stickiness(events: list[PEv], *, event: str, date_from: date, date_to: date,
     day = date_from
     while day <= date_to:
         dau, wau, mau = len(active.get(day, set())), len(within(day, 7)), len(within(day, 30))
-        rows.append({"date": day.isoformat(), "dau": dau, "wau": wau, "mau": mau,
-                     "dau_mau": dau / mau if mau else None, "complete": day < today})
+        if day > today:  # not started: no value
+            rows.append({"date": day.isoformat(), "dau": None, "wau": None, "mau": None, "dau_mau": None,
+                         "complete": False})
+        else:
+            rows.append({"date": day.isoformat(), "dau": dau, "wau": wau, "mau": mau,
+                         "dau_mau": dau / mau if mau else None, "complete": day < today})
         day += timedelta(days=1)
+    through = min(date_to, today - timedelta(days=1))  # complete days only
 
     def distribution(days: int) -> list[dict]:
         counts = defaultdict(int)
-        for person in within(date_to, days):
-            counts[sum(person in active.get(date_to - timedelta(days=k), set()) for k in range(days))] += 1
+        for person in within(through, days):
+            counts[sum(person in active.get(through - timedelta(days=k), set()) for k in range(days))] += 1
         return [{"days": k, "customers": counts.get(k, 0)} for k in range(1, days + 1)]
 
-    return {"days": rows, "active_days_7": distribution(7), "active_days_30": distribution(30)}
+    return {"days": rows, "active_days_through": through.isoformat(), "active_days_7": distribution(7),
+            "active_days_30": distribution(30)}

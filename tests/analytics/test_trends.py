@@ -99,8 +99,9 @@ def _same(actual, expected) -> bool:
     if isinstance(expected, list):
         return len(actual) == len(expected) and all(_same(a, e) for a, e in zip(actual, expected, strict=True))
     if isinstance(expected, float) or isinstance(actual, float):
+        # Values are rounded to 6 decimals (trends.VALUE_DECIMALS): equal to half the last one.
         return actual is not None and expected is not None and math.isclose(actual, expected, rel_tol=1e-9,
-                                                                              abs_tol=1e-9)
+                                                                              abs_tol=5e-7)
     return actual == expected
 
 
@@ -150,6 +151,41 @@ def test_partial_period_is_flagged_and_an_empty_range_reads_zero(db):
     points = result["series"][0]["points"]
     assert [(p["period"], p["value"], p["complete"], p["cut"]) for p in points] == [
         ("2026-11-09", 0, True, False), ("2026-11-16", 0, True, False), ("2026-11-23", 0, False, True)]
+
+
+def test_periods_not_started_have_no_value_and_today_counts_so_far(db):
+    # today is 2026-11-25: its day has a value so far; the days after it have none (null, not 0), nor does a week
+    # whose first day in the range is after today; a week holding today is so far
+    zone = ZoneInfo("Asia/Shanghai")
+    events_load([EventRow(uuid=uuid.uuid4(), event="order_paid", distinct_id="c1",
+                          timestamp=datetime(2026, 11, 25, 9, tzinfo=zone), properties={"amount": 0.1}),
+                 EventRow(uuid=uuid.uuid4(), event="order_paid", distinct_id="c2",
+                          timestamp=datetime(2026, 11, 24, 9, tzinfo=zone), properties={"amount": 0.2})])
+
+    days = trends_compute(event="order_paid", interval="day", date_from=date(2026, 11, 24),
+                          date_to=date(2026, 11, 27))["series"][0]["points"]
+    weeks = trends_compute(event="order_paid", measure="sum", property="amount", interval="week",
+                           date_from=date(2026, 11, 23), date_to=date(2026, 12, 6))["series"][0]["points"]
+
+    assert [(p["period"], p["value"], p["complete"]) for p in days] == [
+        ("2026-11-24", 1, True), ("2026-11-25", 1, False), ("2026-11-26", None, False), ("2026-11-27", None, False)]
+    assert [(p["period"], p["value"], p["complete"]) for p in weeks] == [
+        ("2026-11-23", 0.3, False), ("2026-11-30", None, False)]  # 0.1 + 0.2 reads 0.3 (6 decimals)
+
+
+def test_stickiness_leaves_days_not_started_blank_and_counts_active_days_over_complete_days(db):
+    zone = ZoneInfo("Asia/Shanghai")
+    events_load([EventRow(uuid=uuid.uuid4(), event="a", distinct_id="c1",
+                          timestamp=datetime(2026, 11, d, 9, tzinfo=zone), properties={}) for d in (18, 20, 24, 25)])
+
+    result = stickiness_compute(event="a", date_from=date(2026, 11, 23), date_to=date(2026, 11, 28))
+
+    assert [(d["date"], d["dau"], d["wau"], d["complete"]) for d in result["days"]] == [
+        ("2026-11-23", 0, 1, True), ("2026-11-24", 1, 1, True), ("2026-11-25", 1, 1, False),
+        ("2026-11-26", None, None, False), ("2026-11-27", None, None, False), ("2026-11-28", None, None, False)]
+    # the 7 days up to yesterday (11-18 … 11-24): active on 3 of them; today (so far) and the days to come not counted
+    assert result["active_days_through"] == "2026-11-24"
+    assert [row["customers"] for row in result["active_days_7"]] == [0, 0, 1, 0, 0, 0, 0]
 
 
 def test_ties_in_the_top_values_go_to_the_smaller_value(db):

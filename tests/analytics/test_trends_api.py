@@ -85,6 +85,21 @@ def test_segment_restriction_needs_customer_records(api_client_for):
     assert response.status_code == 400 and "segment" in str(response.json())
 
 
+def test_keeping_and_leaving_out_the_same_segment_is_a_field_error(api_client_for):
+    from users.models import Segment
+
+    _orders()
+    segment = Segment.objects.create(name="Everyone", rules={})
+    params = {"event": "order_paid", "date_from": "2026-11-20", "date_to": "2026-11-20", "segment": str(segment.pk),
+              "exclude_segment": str(segment.pk)}
+
+    response = api_client_for(Role.ANALYST).get(URL, params)
+
+    assert response.status_code == 400
+    assert list(response.json()["errors"]) == ["exclude_segment"]
+    assert "same segment" in response.json()["errors"]["exclude_segment"][0]
+
+
 def test_login_required(client):
     assert client.get(URL).status_code in (401, 403)
     assert client.get("/analytics/trends/").status_code == 302
