@@ -119,8 +119,15 @@ def customer_detail(request, distinct_id: str):
 
 
 def _range(request) -> tuple[RangeForm, dict | None]:
+    """The page's range form and its dates; a range left out (the first visit) is shown as the dates it resolved to,
+    so the date inputs say what the page shows."""
     form = RangeForm(request.GET)
-    return form, (form.cleaned_data if form.is_valid() else None)
+    if not form.is_valid():
+        return form, None
+    span = form.cleaned_data
+    shown = RangeForm({"date_from": span["date_from"].isoformat(), "date_to": span["date_to"].isoformat()})
+    shown.is_valid()
+    return shown, span
 
 
 @role_required(Area.CUSTOMERS)
