@@ -28,7 +28,7 @@ from insights.forms import (
     SubscriptionForm,
     TileAddForm,
 )
-from insights.models import DashboardTile, Visibility
+from insights.models import DashboardTile
 from insights.services import annotations as annotation_services
 from insights.services import dashboards as dashboard_services
 from insights.services import insights as insight_services
@@ -117,11 +117,9 @@ def insight_new(request):
     if kind is None or not can(request.user, kind.area):
         raise Http404(_("No such report."))
     params = {name: values for name, values in _report_params(source).items() if name in kind.parameters}
-    teams = _teams(request.user)
-    form = InsightSaveForm(request.POST or None, teams=teams, initial={
-        "visibility": Visibility.TEAM if teams else Visibility.PRIVATE,
-        "team": teams[0].pk if len(teams) == 1 else None,
-        "date_range": "last_30_days" if kind.dated else ""})
+    visibility, team_id = selectors.insight_sharing_default(user=request.user)
+    form = InsightSaveForm(request.POST or None, teams=_teams(request.user), initial={
+        "visibility": visibility, "team": team_id, "date_range": "last_30_days" if kind.dated else ""})
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
