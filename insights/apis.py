@@ -21,7 +21,7 @@ from insights.services import annotations as annotation_services
 from insights.services import dashboards as dashboard_services
 from insights.services import insights as insight_services
 from insights.services import subscriptions as subscription_services
-from insights.services.results import dashboard_tile_states, insight_evaluate, result_payload
+from insights.services.results import dashboard_tile_states, insight_result, result_payload
 from insights.tasks import dashboard_refresh_queue
 from ops_platform.core.fields import IdField
 from ops_platform.core.periods import RELATIVE_RANGE
@@ -188,14 +188,15 @@ RESULT_RESPONSE = inline_serializer("InsightResult", {
 class InsightResultApi(APIView):
     """The report's answer for the insight's saved parameters (relative ranges resolved now, in TIME_ZONE): in
     ``result``, exactly what the report's own API answers for ``query``. Served from the cache while fresh;
-    ``refresh=1`` recomputes it. ``error`` instead when the report refuses the saved parameters today."""
+    ``refresh=1`` recomputes it. ``error`` instead when the report refuses the saved parameters today. 403 (on
+    ``segment``/``exclude_segment``) when it is restricted to a segment and the caller's role may not see one."""
 
     role_area = Area.INSIGHTS
 
     @extend_schema(responses=RESULT_RESPONSE)
     def get(self, request, insight_id: int):
         insight = _insight_or_404(request, insight_id)
-        evaluated = insight_evaluate(insight=insight, refresh=_flag(request, "refresh"))
+        evaluated = insight_result(user=request.user, insight=insight, refresh=_flag(request, "refresh"))
         return Response(result_payload(evaluated, shown=_flag(request, "shown")))
 
 
@@ -399,7 +400,8 @@ class DashboardTileOrderApi(APIView):
 
 class DashboardTileResultApi(APIView):
     """A tile's answer with the dashboard's range and segment applied, and how it is shown (chart, number, table in
-    the caller's language). ``refresh=1`` recomputes it now. 404 for a tile whose insight the caller may not read."""
+    the caller's language). ``refresh=1`` recomputes it now. 404 for a tile whose insight the caller may not read;
+    403 when the answer is restricted to a segment (the insight's or the dashboard's) and their role may not see one."""
 
     role_area = Area.INSIGHTS
 
@@ -409,7 +411,8 @@ class DashboardTileResultApi(APIView):
         tile = _tile_or_404(dashboard, tile_id)
         if selectors.insight_get(user=request.user, insight_id=tile.insight_id) is None:
             raise NotFound(_("No such insight."))
-        evaluated = insight_evaluate(insight=tile.insight, dashboard=dashboard, refresh=_flag(request, "refresh"))
+        evaluated = insight_result(user=request.user, insight=tile.insight, dashboard=dashboard,
+                                   refresh=_flag(request, "refresh"))
         return Response(result_payload(evaluated, shown=True))
 
 

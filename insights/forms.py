@@ -21,7 +21,8 @@ class InsightSaveForm(forms.Form):
                                   widget=forms.Textarea(attrs={"rows": 2}))
     date_range = forms.ChoiceField(label=_("Date range"), choices=RANGE_CHOICES, required=False,
                                    help_text=_("A relative range is resolved each time the insight is opened."))
-    visibility = forms.ChoiceField(label=_("Who sees it"), choices=Visibility.choices, initial=Visibility.TEAM)
+    visibility = forms.ChoiceField(label=_("Who sees it"), choices=Visibility.choices,
+                                   initial=Visibility.PRIVATE)
     team = forms.TypedChoiceField(label=_("Team"), coerce=int, required=False, empty_value=None)
 
     def __init__(self, *args, teams=(), **kwargs):

@@ -71,6 +71,15 @@ def insight_get(*, user, insight_id: int) -> Insight | None:
     return insight_visible_to(user=user).filter(pk=insight_id).first()
 
 
+def insight_sharing_default(*, user) -> tuple[str, int | None]:
+    """Who a new insight is shown to unless its author chooses (visibility, team id): their team when they are in
+    exactly one, else only them. Picking one of several teams would guess an audience (the first by name may be the
+    wrong one, and shares at once), and with no team there is nobody to share with; "only me" saves on the first
+    submit and is widened later by choosing a team or everyone."""
+    mine = list(goal_selectors.teams_of(user=user).order_by("name", "pk")[:2])
+    return (Visibility.TEAM, mine[0].pk) if len(mine) == 1 else (Visibility.PRIVATE, None)
+
+
 def insight_can_change(*, user, insight: Insight) -> bool:
     """Its owner and administrators edit and delete an insight (others duplicate it)."""
     return _is_admin(user) or (insight.owner_id is not None and insight.owner_id == user.pk)

@@ -28,12 +28,12 @@ from insights.forms import (
     SubscriptionForm,
     TileAddForm,
 )
-from insights.models import DashboardTile, Visibility
+from insights.models import DashboardTile
 from insights.services import annotations as annotation_services
 from insights.services import dashboards as dashboard_services
 from insights.services import insights as insight_services
 from insights.services import subscriptions as subscription_services
-from insights.services.results import dashboard_grid, evaluated_view, insight_evaluate
+from insights.services.results import dashboard_grid, evaluated_view, insight_result, refused_evaluated
 from insights.tasks import dashboard_refresh_queue, subscription_run_send_task
 from ops_platform.core.exceptions import ApplicationError
 from ops_platform.core.periods import relative_range_label
@@ -117,11 +117,9 @@ def insight_new(request):
     if kind is None or not can(request.user, kind.area):
         raise Http404(_("No such report."))
     params = {name: values for name, values in _report_params(source).items() if name in kind.parameters}
-    teams = _teams(request.user)
-    form = InsightSaveForm(request.POST or None, teams=teams, initial={
-        "visibility": Visibility.TEAM if teams else Visibility.PRIVATE,
-        "team": teams[0].pk if len(teams) == 1 else None,
-        "date_range": "last_30_days" if kind.dated else ""})
+    visibility, team_id = selectors.insight_sharing_default(user=request.user)
+    form = InsightSaveForm(request.POST or None, teams=_teams(request.user), initial={
+        "visibility": visibility, "team": team_id, "date_range": "last_30_days" if kind.dated else ""})
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
@@ -152,13 +150,17 @@ def _insight_or_404(request, insight_id: int):
 @role_required(Area.INSIGHTS)
 def insight_detail(request, insight_id: int):
     insight = _insight_or_404(request, insight_id)
-    evaluated = insight_evaluate(insight=insight, refresh=request.GET.get("refresh") == "1")
+    try:
+        evaluated = insight_result(user=request.user, insight=insight, refresh=request.GET.get("refresh") == "1")
+    except ApplicationError as error:  # restricted to a segment the reader's role may not see: no figures
+        evaluated = refused_evaluated(insight=insight, error=error)
     kind = report_kind(insight.kind)
     dashboards = [d for d in selectors.dashboard_list(user=request.user)
                   if selectors.dashboard_can_change(user=request.user, dashboard=d)]
     view = evaluated_view(evaluated)
     return render(request, "insights/detail.html", {
         "insight": insight, "kind": kind, "view": view, "evaluated": evaluated,
+        "refused": evaluated.error["message"] if evaluated.extra.get("refused") else "",
         "range_label": relative_range_label(insight.date_range) if insight.date_range else "",
         "summary": _parameter_summary(kind, insight.params), "report_url": report_page_url(kind, evaluated.query),
         "can_change": selectors.insight_can_change(user=request.user, insight=insight),

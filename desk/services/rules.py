@@ -22,6 +22,7 @@ from django.utils.translation import gettext as _
 from desk.models import Alert, AlertNotification, AlertRule
 from desk.selectors import alert_rule_can_change
 from insights import selectors as insight_selectors
+from insights.services.insights import insight_answer_check
 from ops_platform.core.exceptions import ApplicationError
 from ops_platform.core.reports import report_kind
 
@@ -66,6 +67,7 @@ def alert_rule_create(*, user, insight_id: int, metric: str, condition: str, thr
     insight = insight_selectors.insight_get(user=user, insight_id=insight_id)
     if insight is None:
         raise ApplicationError(_("No such insight."), errors={"insight": [_("Choose an insight you read.")]})
+    insight_answer_check(user=user, insight=insight)  # its figures would reach them in the alert
     kind = report_kind(insight.kind)
     if kind is None or not kind.dated:
         raise ApplicationError(_("This report has no dates: an alert needs figures per period."),
@@ -144,6 +146,10 @@ def insight_rule_alerts(day: date) -> list[Alert]:
         if rule.owner is None or not rule.owner.is_active:
             continue
         if insight_selectors.insight_get(user=rule.owner, insight_id=rule.insight_id) is None:
+            continue
+        try:
+            insight_answer_check(user=rule.owner, insight=rule.insight)
+        except ApplicationError:  # restricted to a segment the owner's role may no longer see
             continue
         values = insight_selectors.insight_period_values(insight=rule.insight, metric=rule.metric,
                                                          period=rule.period, today=day)

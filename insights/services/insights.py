@@ -53,13 +53,16 @@ def _check_range(date_range: str) -> None:
 SEGMENT_PARAMETERS = ("segment", "exclude_segment")
 
 
-def insight_parameters_check(*, user, kind: ReportKind, params, date_range: str = "") -> dict[str, list[str]]:
+def insight_parameters_check(*, user, kind: ReportKind, params, date_range: str = "", stored: dict | None = None
+                             ) -> dict[str, list[str]]:
     """The parameters to store: the report's own (others dropped), dates left out when the range is relative;
     refused with the report's field errors when the report would refuse them today, and with a 403 when ``user``
-    may not restrict a report to a segment (it can single out customers: ``ops_platform.core.cohorts``)."""
+    may not restrict a report to a segment (it can single out customers: ``ops_platform.core.cohorts``). Only a
+    restriction added or changed is refused: one kept as ``stored`` (an edit of other fields) stays."""
     _check_range(date_range)
     lists = {name: values for name, values in _as_lists(params).items() if name in kind.parameters}
-    segment_refused(user=user, names=[name for name in SEGMENT_PARAMETERS if any(lists.get(name) or ())])
+    stored = stored or {}
+    segment_refused(user=user, names=[name for name in segment_names(lists) if lists[name] != stored.get(name)])
     if date_range or not kind.dated:
         for name in DATE_PARAMETERS:
             lists.pop(name, None)
@@ -68,12 +71,32 @@ def insight_parameters_check(*, user, kind: ReportKind, params, date_range: str 
     return lists
 
 
-def segment_refused(*, user, names) -> None:
+def segment_names(params: dict) -> list[str]:
+    """The segment parameters set in ``params`` (an insight's, or a query: ``{name: [values]}``)."""
+    return [name for name in SEGMENT_PARAMETERS if any(params.get(name) or ())]
+
+
+def segment_refused(*, user, names, message: str | None = None) -> None:
     """Refuse (403, on the named fields) a segment restriction by someone who may not read customer records."""
     if names and not segment_filter_allowed(user):
-        message = _("Your role does not allow restricting a report to a segment: it can single out customers.")
+        message = message or _("Your role does not allow restricting a report to a segment: it can single out "
+                               "customers.")
         raise ApplicationError(message, status_code=403, code="permission_denied",
                                errors={name: [message] for name in names})
+
+
+def insight_answer_check(*, user, insight: Insight, dashboard=None) -> None:
+    """The one rule for every way an insight's answer reaches a reader — the result API (stored or refreshed), a
+    dashboard's tiles, the insight's page, a subscription's e-mail, an alert: an answer restricted to a segment (the
+    insight's own, or the ``dashboard``'s that overrides it) goes only to a reader who may restrict a report to a
+    segment, as the report's own API decides. Others are refused (403, on the segment fields): a stored or shared
+    answer would hand them what the report refuses them. They still see that the insight exists."""
+    kind = report_kind(insight.kind)
+    params = dict(insight.params)
+    if dashboard is not None and dashboard.segment_id and kind is not None and kind.segment_filter:
+        params["segment"] = [str(dashboard.segment_id)]
+    segment_refused(user=user, names=segment_names(params), message=_(
+        "Restricted to a segment: your role does not read customer records, so its figures are not shown to you."))
 
 
 def _kind_for(*, user, kind: str) -> ReportKind:
@@ -138,7 +161,8 @@ def insight_update(*, user, insight: Insight, name=UNSET, description=UNSET, par
     if params is not UNSET or date_range is not UNSET:
         new_range = insight.date_range if date_range is UNSET else (date_range or "")
         new_params = insight.params if params is UNSET else params
-        insight.params = insight_parameters_check(user=user, kind=kind, params=new_params, date_range=new_range)
+        insight.params = insight_parameters_check(user=user, kind=kind, params=new_params, date_range=new_range,
+                                                  stored=insight.params)
         insight.date_range = new_range if kind.dated else ""
     if visibility is not UNSET or team_id is not UNSET:
         insight.visibility = insight.visibility if visibility is UNSET else visibility
@@ -150,8 +174,10 @@ def insight_update(*, user, insight: Insight, name=UNSET, description=UNSET, par
 
 
 def insight_duplicate(*, user, insight: Insight) -> Insight:
-    """A private copy owned by ``user`` (anyone who reads an insight may copy it)."""
+    """A private copy owned by ``user`` (anyone who reads an insight may copy it, but not its segment restriction
+    when their role may not make one: the copy would be theirs to read)."""
     _kind_for(user=user, kind=insight.kind)
+    segment_refused(user=user, names=segment_names(insight.params))
     copy = Insight(name=_("Copy of %(name)s") % {"name": insight.name}, description=insight.description,
                    kind=insight.kind, params=insight.params, date_range=insight.date_range, owner=user,
                    visibility=Visibility.PRIVATE)

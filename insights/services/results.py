@@ -27,6 +27,7 @@ from insights.selectors import (
     report_run,
     result_key,
 )
+from insights.services.insights import insight_answer_check
 from ops_platform.core.chart_markers import chart_markers
 from ops_platform.core.exceptions import ApplicationError
 from ops_platform.core.periods import local_today, relative_range_label
@@ -105,6 +106,20 @@ def insight_evaluate(*, insight: Insight, dashboard: Dashboard | None = None, re
     return report_result(kind=insight.kind, query=query, refresh=refresh)
 
 
+def insight_result(*, user, insight: Insight, dashboard: Dashboard | None = None, refresh: bool = False
+                   ) -> Evaluated:
+    """What ``user`` is shown of the insight's answer (a dashboard's overrides applied): refused before anything is
+    read or computed when it is restricted to a segment and their role may not see one (``insight_answer_check``)."""
+    insight_answer_check(user=user, insight=insight, dashboard=dashboard)
+    return insight_evaluate(insight=insight, dashboard=dashboard, refresh=refresh)
+
+
+def refused_evaluated(*, insight: Insight, error: ApplicationError) -> Evaluated:
+    """An answer withheld from its reader: the refusal in place of the figures (a tile, a page, an e-mail)."""
+    return Evaluated(kind=insight.kind, query={}, error={"message": error.message, "errors": error.errors},
+                     extra={"refused": True})
+
+
 def evaluated_view(evaluated: Evaluated, *, markers_cache: dict | None = None) -> dict:
     """What a page, a tile or the API shows of an answer: the chart, the number and the table in the active
     language (time charts with their markers), when it was computed, and whether it is stale."""
@@ -136,19 +151,26 @@ def result_payload(evaluated, *, shown: bool = False, markers_cache: dict | None
 
 
 def dashboard_tile_states(*, user, dashboard: Dashboard) -> list[dict]:
-    """Each tile with its stored answer (or none yet), whether the caller may read it. Three queries, and the chart
+    """Each tile with its stored answer (or none yet), whether the caller may read it, and in place of the answer
+    the refusal when they read the insight but not its segment-restricted figures. Three queries, and the chart
     markers once per date range among the time charts."""
     tiles = dashboard_tiles(dashboard=dashboard)
     markers_cache: dict = {}
     readable = set(insight_visible_to(user=user).filter(pk__in=[t.insight_id for t in tiles])
                    .values_list("pk", flat=True))
-    queries = {}
+    queries, refused = {}, {}
     for tile in tiles:
-        if tile.insight_id in readable:
-            try:
-                queries[tile.pk] = insight_query(insight=tile.insight, dashboard=dashboard)
-            except ApplicationError:  # a report no longer registered: shown as an error on the tile
-                queries[tile.pk] = None
+        if tile.insight_id not in readable:
+            continue
+        try:
+            insight_answer_check(user=user, insight=tile.insight, dashboard=dashboard)
+        except ApplicationError as error:
+            refused[tile.pk] = refused_evaluated(insight=tile.insight, error=error)
+            continue
+        try:
+            queries[tile.pk] = insight_query(insight=tile.insight, dashboard=dashboard)
+        except ApplicationError:  # a report no longer registered: shown as an error on the tile
+            queries[tile.pk] = None
     keys = {pk: result_key(kind=tile.insight.kind, query=queries[pk]) for tile in tiles
             if (pk := tile.pk) in queries and queries[pk] is not None}
     stored = cached_results(keys=list(keys.values()))
@@ -156,8 +178,10 @@ def dashboard_tile_states(*, user, dashboard: Dashboard) -> list[dict]:
     for tile in tiles:
         state = {"id": tile.pk, "insight_id": tile.insight_id, "name": tile.insight.display_name,
                  "kind": tile.insight.kind, "display": tile.display, "wide": tile.wide,
-                 "readable": tile.insight_id in readable, "result": None}
-        if tile.pk in keys and keys[tile.pk] in stored:
+                 "readable": tile.insight_id in readable, "refused": tile.pk in refused, "result": None}
+        if tile.pk in refused:
+            state["result"] = result_payload(refused[tile.pk])
+        elif tile.pk in keys and keys[tile.pk] in stored:
             state["result"] = result_payload(stored[keys[tile.pk]], shown=True, markers_cache=markers_cache)
         elif tile.pk in queries and queries[tile.pk] is None:
             state["result"] = result_payload(Evaluated(kind=tile.insight.kind, query={}, error={

@@ -38,8 +38,8 @@ from insights.selectors import (
     insight_visible_to,
     subscription_can_change,
 )
-from insights.services.insights import _check_range
-from insights.services.results import Evaluated, report_result
+from insights.services.insights import _check_range, insight_answer_check
+from insights.services.results import Evaluated, refused_evaluated, report_result
 from ops_platform.core.exceptions import ApplicationError
 from ops_platform.core.reports import report_kind
 from ops_platform.core.roles import Role, roles_of
@@ -186,6 +186,7 @@ def _override(subscription: Subscription) -> Dashboard | None:
 class Section:
     insight: Insight
     evaluated: Evaluated
+    override: Dashboard | None = None  # whose range and segment applied
 
 
 def subscription_sections(subscription: Subscription, *, today=None) -> list[Section]:
@@ -199,14 +200,16 @@ def subscription_sections(subscription: Subscription, *, today=None) -> list[Sec
         try:
             query = insight_query(insight=insight, dashboard=override, today=today)
         except ApplicationError as error:
-            sections.append(Section(insight, Evaluated(kind=insight.kind, query={}, error={"message": error.message})))
+            sections.append(Section(insight, Evaluated(kind=insight.kind, query={}, error={"message": error.message}),
+                                    override))
             continue
-        sections.append(Section(insight, report_result(kind=insight.kind, query=query)))
+        sections.append(Section(insight, report_result(kind=insight.kind, query=query), override))
     return sections
 
 
 def _shown(sections: list[Section], reader) -> list[dict]:
-    """The sections ``reader`` may read, shown in the active language."""
+    """The sections ``reader`` may read, shown in the active language; a section restricted to a segment their role
+    may not see carries the refusal instead of its figures (``insight_answer_check``)."""
     readable = set(insight_visible_to(user=reader).filter(pk__in=[s.insight.pk for s in sections])
                    .values_list("pk", flat=True))
     shown = []
@@ -214,6 +217,10 @@ def _shown(sections: list[Section], reader) -> list[dict]:
         if section.insight.pk not in readable:
             continue
         evaluated = section.evaluated
+        try:
+            insight_answer_check(user=reader, insight=section.insight, dashboard=section.override)
+        except ApplicationError as error:
+            evaluated = refused_evaluated(insight=section.insight, error=error)
         kind = report_kind(section.insight.kind)
         view = (present(kind=evaluated.kind, result=evaluated.result, query=evaluated.query)
                 if evaluated.result is not None else None)

@@ -134,7 +134,10 @@
     const url = grid.result_url.replace("{tile}", state.id) + (refresh ? "?refresh=1" : "");
     tile.classList.add("loading");
     return fetch(url, {credentials: "same-origin", headers: {"Accept": "application/json"}})
-      .then(function (r) { return r.json(); })
+      .then(function (r) {
+        // a refusal (403: restricted to a segment the reader's role may not see) is drawn as the tile's error
+        return r.json().then(function (body) { return r.ok ? body : {error: {message: body.message}}; });
+      })
       .then(function (result) { state.result = result; draw(tile, state, result); })
       .finally(function () { tile.classList.remove("loading"); });
   }

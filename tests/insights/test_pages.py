@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from datetime import time
+from html import unescape
 
 import pytest
 
+from insights.models import Insight
 from insights.services.dashboards import dashboard_create, tile_add
 from insights.services.insights import insight_create
 from insights.services.subscriptions import subscription_create
@@ -53,3 +56,37 @@ def test_a_role_without_customer_records_gets_no_save_button_on_their_pages(clie
 
     assert 'data-testid="save-as-insight"' not in client.get("/users/referral/").content.decode()
     assert 'data-testid="save-as-insight"' in client.get("/users/channels/").content.decode()
+
+
+# "Save as insight" saves on the first submit, whatever teams its author is in
+
+
+def _as_rendered(html: str) -> dict[str, list[str]]:
+    """What a browser submits from the save form untouched: its hidden inputs, text inputs and selected options."""
+    form = re.search(r'<form[^>]*data-testid="insight-save-form".*?</form>', html, re.S).group(0)
+    data: dict[str, list[str]] = {}
+    for tag in re.findall(r"<input[^>]*>", form):
+        name, value = re.search(r'name="([^"]+)"', tag), re.search(r'value="([^"]*)"', tag)
+        if name:
+            data.setdefault(name.group(1), []).append(unescape(value.group(1)) if value else "")
+    for name, options in re.findall(r'<select name="([^"]+)"[^>]*>(.*?)</select>', form, re.S):
+        chosen = re.search(r'<option value="([^"]*)"[^>]*selected', options)
+        data[name] = [chosen.group(1) if chosen else re.search(r'<option value="([^"]*)"', options).group(1)]
+    return data
+
+
+@pytest.mark.parametrize(("teams", "visibility"), [(0, "private"), (1, "team"), (2, "private")])
+def test_save_as_insight_saves_on_the_first_submit_with_its_default_audience(client, make_staff, team_with, teams,
+                                                                             visibility):
+    pm = make_staff(Role.PM)  # the demo pm is in two teams
+    made = [team_with(name, "product", members=[pm]) for name in ["Growth", "Checkout"][:teams]]
+    client.force_login(pm)
+    url = "/insights/new/?kind=funnel&steps=visit&steps=signup&window_days=7"
+
+    data = _as_rendered(client.get(url).content.decode())
+    response = client.post(url, {**data, "name": ["Sign-ups"]})
+
+    assert response.status_code == 302, response.content.decode()
+    insight = Insight.objects.get()
+    assert (insight.name, insight.owner, insight.visibility) == ("Sign-ups", pm, visibility)
+    assert insight.team == (made[0] if teams == 1 else None)
