@@ -60,9 +60,12 @@ def _funnel(result: dict) -> dict:
     last = steps[-1] if steps else {}
     chart = {"type": "bar", "labels": [f"{i + 1}. {step['event']}" for i, step in enumerate(steps)],
              "datasets": [{"label": _("Customers"), "data": [step["count"] for step in steps]}]}
-    number = _number(last.get("conversion_from_first"), "percent", _("Conversion, first to last step"),
-                     _("%(entered)s entered, %(converted)s reached the last step")
-                     % {"entered": fmt(first), "converted": fmt(last.get("count"))})
+    sub = (_("%(entered)s entered, %(converted)s reached the last step")
+           % {"entered": fmt(first), "converted": fmt(last.get("count"))})
+    still_open = (result.get("window") or {}).get("entrants_open") or 0
+    if still_open:  # their later steps can still come: the conversion is so far (README, "Windows still open")
+        sub += " · " + _("so far: %(open)s can still convert") % {"open": fmt(still_open)}
+    number = _number(last.get("conversion_from_first"), "percent", _("Conversion, first to last step"), sub)
     table = {"columns": [_column("step", _("Step")), _column("event", _("Event")),
                          _column("count", _("Customers"), "int"),
                          _column("from_previous", _("From previous step"), "percent"),
