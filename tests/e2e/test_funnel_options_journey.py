@@ -130,3 +130,27 @@ def test_analyst_breaks_retention_down_by_a_property(page, live_server, shop, sc
     switch_language(page, "zh-hans")
     expect(breakdown.locator("h2")).to_have_text("按同期群事件的 utm_source")
     screenshot(page, "retention-breakdown-zh")
+
+
+def test_a_funnel_of_recent_entrants_says_so_and_keeps_only_closed_windows_on_one_click(page, live_server,
+                                                                                        make_staff):
+    # today is 2026-11-25 10:00 (pinned): with a 7-day window, entrants after 2026-11-18 10:00 can still convert
+    events_load([event_row("visit", "early", local_time(date(2026, 11, 10), 9)),
+                 event_row("signup", "early", local_time(date(2026, 11, 10), 9, 30)),
+                 event_row("visit", "recent", local_time(date(2026, 11, 24), 9)),
+                 event_row("visit", "today", local_time(date(2026, 11, 25), 8))])
+    make_staff(Role.ANALYST, username="e2e_window_analyst")
+    log_in(page, live_server, "e2e_window_analyst", PASSWORD)
+    page.goto(live_server.url + "/analytics/funnel/?steps=visit&steps=signup&window_days=7"
+              "&date_from=2026-11-01&date_to=2026-11-25")
+
+    note = page.get_by_test_id("funnel-window-open")
+    expect(note).to_contain_text("2 of the 3 entrants entered less than 7 days ago")
+    expect(page.locator("tbody tr .step-count")).to_have_text(["3", "1"])
+    note.get_by_test_id("funnel-closed-only").click()
+
+    expect(page).to_have_url(re.compile(r"closed_only=on"))
+    expect(page.locator("tbody tr .step-count")).to_have_text(["1", "1"])
+    expect(page.get_by_test_id("funnel-closed-only-note")).to_contain_text("Only customers who entered by "
+                                                                           "2026-11-18 10:00")
+    expect(page.locator("#id_closed_only")).to_be_checked()
