@@ -65,7 +65,8 @@ def merchant_analytics(*, merchant: Merchant) -> dict:
     return {"trend": {"days": [d.isoformat() for d in days],
                       "orders": [daily.get(d, {}).get("orders", 0) for d in days],
                       "gmv": [round(daily.get(d, {}).get("gmv", 0.0), 2) for d in days]},
-            "funnel": funnel["steps"], "retention": retention["cohorts"], "date_from": first, "date_to": last}
+            "funnel": funnel["steps"], "funnel_open": funnel["window"]["entrants_open"],
+            "retention": retention["cohorts"], "date_from": first, "date_to": last}
 
 
 def merchant_analytics_recent(*, merchant: Merchant) -> dict:
@@ -73,7 +74,7 @@ def merchant_analytics_recent(*, merchant: Merchant) -> dict:
     ``computed_at``, which the page shows beside the figures. The funnel and retention read the merchant's events
     live (0.2–1.2 s on the demo data, by load); reopening a merchant within minutes reuses them and says how old they
     are. The period's days are complete, so what can change meanwhile is the funnel's window and the week so far."""
-    key = f"merchant-analytics:v1:{merchant.code}:{analytics.report_last_day().isoformat()}"
+    key = f"merchant-analytics:v2:{merchant.code}:{analytics.report_last_day().isoformat()}"
     found = cache.get(key)
     if found is None:
         found = {**merchant_analytics(merchant=merchant), "computed_at": timezone.now()}

@@ -75,6 +75,19 @@ def test_funnel_counts_only_steps_taken_at_this_merchant():
     assert [s["count"] for s in first_step_only["steps"]] == [3, 3, 2]  # b's M2 cart and order count there
 
 
+def test_the_funnel_says_how_many_of_its_customers_can_still_convert(today_is):
+    # the report's last day is yesterday: entrants of its last 7 days (window 7) are still open
+    today_is(date(2026, 3, 30))
+    events_load([event_row("view_merchant", "old", local_time(LAST - timedelta(days=20), 9), merchant_id="M1"),
+                 event_row("view_merchant", "new", local_time(LAST - timedelta(days=2), 9), merchant_id="M1"),
+                 event_row("view_merchant", "newer", local_time(LAST, 9), merchant_id="M1")])
+
+    analytics = merchant_analytics(merchant=Merchant(code="M1"))
+
+    assert [s["count"] for s in analytics["funnel"]][0] == 3
+    assert analytics["funnel_open"] == 2
+
+
 def test_retention_cohorts_are_first_orders_at_this_merchant():
     events_load([
         _order("a", MONDAY + timedelta(days=7), 9, "M1"),  # a: first M1 order in week 2, back in week 3
