@@ -103,7 +103,7 @@ def retention_report(result: dict, *, name: str) -> Report:
     of the cohort's periods have ended."""
     width = max((len(cohort["retained"]) for cohort in result["cohorts"]), default=0)
     word = {"day": _("Day"), "week": _("Week"), "month": _("Month")}.get(result["period"], result["period"])
-    columns = [Column("cohort", _("Cohort")), Column("size", _("Customers"), "int"),
+    columns = [Column("cohort", _("Cohort"), "date"), Column("size", _("Customers"), "int"),
                Column("complete", _("Complete periods"), "int"),
                *[Column(f"p{k}", f"{word} {k}", "percent") for k in range(width)]]
     so_far = str(_("so far"))
