@@ -279,3 +279,48 @@ def test_the_exports_page_lists_a_jobs_parameters_as_a_reader_reads_them(client_
     html = client_for(Role.ADMIN).get("/analytics/exports/").content.decode()
 
     assert "status=proposed|triaged" in html and "open=on" in html  # (JSON keys in the database's order)
+
+
+# A file format no report downloads as
+
+
+PAGE_EXPORTS = ["/analytics/funnel/export/", "/analytics/retention/export/", "/analytics/golden-time/export/",
+                "/analytics/trends/export/", "/analytics/stickiness/export/", "/users/channels/export/",
+                "/users/lifecycle/export/", "/users/rfm/export/", "/users/customers/export/",
+                "/merchants/tiers/export/", "/products/tickets/export/", "/products/tickets/mine/export/"]
+
+
+@pytest.mark.parametrize("url", PAGE_EXPORTS)
+@pytest.mark.parametrize("file_format", ["pdf", "doc", "CSV"])
+def test_a_page_export_refuses_a_file_format_it_does_not_write(client_for, db, url, file_format):
+    response = client_for(Role.ADMIN).get(url, {"file_format": file_format})
+
+    assert response.status_code == 400
+    assert "attachment" not in response.get("Content-Disposition", "")
+    assert [str(message) for message in response.context["messages"]] == [
+        f"“{file_format}” is not a file format a report downloads as: choose CSV or XLSX."]
+
+
+def test_a_refused_file_format_reads_in_the_readers_language(client_for, db):
+    response = client_for(Role.ADMIN).get("/analytics/trends/export/", {"file_format": "pdf"},
+                                          HTTP_ACCEPT_LANGUAGE="zh-hans")
+
+    assert response.status_code == 400
+    assert "“pdf”不是报表可下载的文件格式：请选择 CSV 或 XLSX。" in response.content.decode()
+
+
+@pytest.mark.parametrize("file_format", ["", "csv", "xlsx"])
+def test_a_page_export_takes_csv_by_default_and_xlsx(client_for, db, file_format):
+    response = client_for(Role.ADMIN).get("/merchants/tiers/export/", {"file_format": file_format})
+
+    assert response.status_code == 200
+    assert response["Content-Disposition"].endswith(f'.{file_format or "csv"}"')
+
+
+def test_a_background_export_in_a_format_no_report_writes_records_nothing(client_for, db):
+    response = client_for(Role.ANALYST).post("/analytics/exports/report/", {
+        "kind": "tiers", "file_format": "pdf", "query": ""}, follow=True)
+
+    assert [str(message) for message in response.context["messages"]] == [
+        "“pdf” is not a file format a report downloads as: choose CSV or XLSX."]
+    assert not ExportJob.objects.exists()

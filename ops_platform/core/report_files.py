@@ -36,6 +36,7 @@ from ops_platform.core.exports import Report
 from ops_platform.core.roles import Action, Area, can
 
 XLSX_DIRECT_LIMIT = 100_000  # rows a workbook is built with in a request; larger ones are built by an export job
+FILE_FORMATS = ("csv", "xlsx")  # what a report downloads as (the API's ``file_format`` choices)
 
 ReportBuilder = Callable[[dict], Report]
 ParamsCheck = Callable[..., dict]  # (data, *, user) -> {name: [values]}
@@ -161,13 +162,26 @@ def report_name(kind: str, params: dict) -> str:
 # The pages' downloads
 
 
+def report_file_format(value: str | None) -> str:
+    """A page's ``file_format``: ``csv`` (also when missing or empty) or ``xlsx``; anything else is refused (a 400), as
+    the API refuses it, rather than answered with a CSV the reader did not ask for."""
+    if not value:
+        return "csv"
+    if value not in FILE_FORMATS:
+        message = _("“%(value)s” is not a file format a report downloads as: choose CSV or XLSX.") % {
+            "value": value[:40]}
+        raise ApplicationError(message, errors={"file_format": [message]})
+    return value
+
+
 def report_download(request, kind: str, *, extra: Mapping | None = None):
     """A report page's download: ``/<app>/<report>/export/`` with the page's query string (``file_format=xlsx`` or
-    CSV); ``extra``: parameters the page's URL implies ("my tickets": ``mine``). Refusals (bad parameters, a role
-    that may not, a query that ran too long) are a page saying why, with the status the API answers."""
-    file_format = "xlsx" if request.GET.get("file_format") == "xlsx" else "csv"
+    CSV); ``extra``: parameters the page's URL implies ("my tickets": ``mine``). Refusals (bad parameters, an unknown
+    file format, a role that may not, a query that ran too long) are a page saying why, with the status the API
+    answers."""
     entry = _FILES[kind]
     try:
+        file_format = report_file_format(request.GET.get("file_format"))
         report_require(user=request.user, kind=kind)
         query = request.GET.copy()
         query.pop("file_format", None)
@@ -187,5 +201,6 @@ def report_download(request, kind: str, *, extra: Mapping | None = None):
         messages.error(request, error.message)
         for errors in (error.errors or {}).values():
             for message in errors:
-                messages.error(request, message)
+                if message != error.message:
+                    messages.error(request, message)
         return render(request, "analytics/export_refused.html", status=error.status_code)
