@@ -41,7 +41,8 @@ PAGE_DEFAULTS = {
 def _register(kind: str):
     """Register a builder with its page's form as the parameter check and the page's first-visit report."""
     return report_register(kind, params=partial(report_params, kind),
-                           page_defaults=lambda: PAGE_DEFAULTS[kind](selectors.report_last_day()))
+                           page_defaults=lambda: PAGE_DEFAULTS[kind](selectors.report_last_day()),
+                           fields=lambda: FORMS[kind][0].base_fields)
 
 
 def report_params(kind: str, data, *, user=None) -> dict:

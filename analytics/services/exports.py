@@ -79,7 +79,7 @@ EVENT_COLUMNS = [
 ]
 
 
-@report_register("events", area=Area.CUSTOMER_RECORDS)  # every customer's raw events
+@report_register("events", area=Area.CUSTOMER_RECORDS, label=_("Raw events"))  # every customer's raw events
 def events_report(params: dict) -> Report:
     """Raw events of a date range (local days), one event name or all, oldest first; params as for AARRR."""
     date_from, date_to = date.fromisoformat(str(params["date_from"])), date.fromisoformat(str(params["date_to"]))
