@@ -16,7 +16,13 @@ from analytics import report_exports
 from analytics.api_auth import HasIngestKey, IngestKeyAuthentication, IngestKeyRateThrottle
 from analytics.forms import AARRR_RANGE, BACKFILL_RANGE
 from analytics.models import AarrrDaily, ExportJob, IngestKey, MetricsRun
-from analytics.selectors import aarrr_daily_list, aarrr_overview, export_job_get, ingest_key_list
+from analytics.selectors import (
+    aarrr_daily_list,
+    aarrr_overview,
+    event_names_unknown,
+    export_job_get,
+    ingest_key_list,
+)
 from analytics.services.exports import export_job_create, export_job_retry, report_build, report_require
 from analytics.services.ingest import MAX_BATCH_BYTES, batch_too_large_error, events_batch_ingest
 from analytics.services.keys import ingest_key_create, ingest_key_revoke
@@ -142,6 +148,16 @@ class MetricsBackfillApi(APIView):
 
 class EventsExportInputSerializer(DateRangeInputSerializer):
     event = serializers.CharField(required=False, max_length=200)
+
+    def validate(self, attrs):
+        """An event name never stored is refused with the nearest known ones, as the reports refuse it (a mistyped
+        ``order_payed`` would otherwise download an empty file that looks like a quiet month)."""
+        attrs = super().validate(attrs)
+        if attrs.get("event"):
+            unknown = event_names_unknown(names=[("event", attrs["event"])])
+            if unknown:
+                raise serializers.ValidationError(unknown)
+        return attrs
 
 
 EXPORT_PARAMS = {"aarrr": AarrrInputSerializer, "events": EventsExportInputSerializer}  # report → its parameters

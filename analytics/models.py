@@ -233,13 +233,6 @@ class ExportJob(models.Model):
             return 0
         return min(99, int(100 * self.rows_done / self.rows_total))
 
-    @property
-    def params_text(self) -> str:
-        """The parameters as a reader reads them: ``key=value``, a repeated parameter's values joined by ``|``
-        (a report page's parameters are stored as lists: ``{"steps": ["visit", "signup"]}``)."""
-        return ", ".join(f"{key}={'|'.join(map(str, value)) if isinstance(value, list) else value}"
-                         for key, value in self.params.items())
-
 
 class EventCountHourly(models.Model):
     """Events stored per event name and UTC hour: the dashboard's totals and daily chart, a trends ``total`` without

@@ -19,7 +19,7 @@ from analytics.services.exports import report_register
 from analytics.services.exports import retention_report as retention_table
 from ops_platform.core.cohorts import segment_filter_allowed
 from ops_platform.core.exceptions import ApplicationError
-from ops_platform.core.exports import DATE, INT, NUMBER, PERCENT, TEXT, Column, ExportTable, Report
+from ops_platform.core.exports import BOOLEAN, DATE, INT, NUMBER, PERCENT, TEXT, Column, ExportTable, Report
 from ops_platform.core.report_files import query_dict
 
 FORMS = {
@@ -41,7 +41,8 @@ PAGE_DEFAULTS = {
 def _register(kind: str):
     """Register a builder with its page's form as the parameter check and the page's first-visit report."""
     return report_register(kind, params=partial(report_params, kind),
-                           page_defaults=lambda: PAGE_DEFAULTS[kind](selectors.report_last_day()))
+                           page_defaults=lambda: PAGE_DEFAULTS[kind](selectors.report_last_day()),
+                           fields=lambda: FORMS[kind][0].base_fields)
 
 
 def report_params(kind: str, data, *, user=None) -> dict:
@@ -141,8 +142,9 @@ def golden_time_report(params: dict) -> Report:
 
 TREND_COLUMNS = [
     Column("label", _("Series")), Column("breakdown_value", _("Breakdown value")),
-    Column("compare", _("Previous period")), Column("period", _("Period"), DATE),
-    Column("value", _("Value"), NUMBER), Column("complete", _("Complete")), Column("cut", _("Cut by the range")),
+    Column("compare", _("Previous period"), BOOLEAN), Column("period", _("Period"), DATE),
+    Column("value", _("Value"), NUMBER), Column("complete", _("Complete"), BOOLEAN),
+    Column("cut", _("Cut by the range"), BOOLEAN),
 ]
 
 
@@ -159,7 +161,8 @@ def trends_report(params: dict) -> Report:
 def stickiness_report(params: dict) -> Report:
     result = _compute("stickiness", params)
     days = [Column("date", _("Day"), DATE), Column("dau", "DAU", INT), Column("wau", "WAU", INT),
-            Column("mau", "MAU", INT), Column("dau_mau", "DAU/MAU", PERCENT), Column("complete", _("Complete"))]
+            Column("mau", "MAU", INT), Column("dau_mau", "DAU/MAU", PERCENT),
+            Column("complete", _("Complete"), BOOLEAN)]
     active = [Column("days", _("Days active"), INT), Column("customers", _("Customers"), INT)]
     return Report(name=_name("stickiness", params), tables=[
         ExportTable(title=str(_("Stickiness")), columns=days, rows=result["days"], total=len(result["days"])),

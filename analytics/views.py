@@ -26,7 +26,7 @@ from ops_platform.core.chart_markers import chart_markers
 from ops_platform.core.exceptions import ApplicationError
 from ops_platform.core.periods import period_start
 from ops_platform.core.permissions import role_required
-from ops_platform.core.report_files import report_file_params
+from ops_platform.core.report_files import report_file_format, report_file_params
 from ops_platform.core.roles import Action, Area, can
 
 STAGE_LABELS = {
@@ -134,15 +134,17 @@ def export_start(request):
 def export_report_start(request):
     """A report page's "export in the background": ``kind``, ``file_format`` and the page's query string (``query``)
     become an export job (the same parameters the page's download takes); the exports page shows its progress."""
-    kind, file_format = request.POST.get("kind", ""), request.POST.get("file_format", "csv")
+    kind = request.POST.get("kind", "")
     try:
+        file_format = report_file_format(request.POST.get("file_format"))
         params = report_file_params(kind, QueryDict(request.POST.get("query", "")), user=request.user)
         export_job_create(kind=kind, params=params, file_format=file_format, created_by=request.user)
     except ApplicationError as error:  # bad parameters (400), a role that may not read it (403), no queue (503)
         messages.error(request, error.message)
         for errors in (error.errors or {}).values():
             for message in errors:
-                messages.error(request, message)
+                if message != error.message:
+                    messages.error(request, message)
         return redirect("analytics:exports")
     messages.success(request, _("The export has started; it is listed below with its progress."))
     return redirect("analytics:exports")

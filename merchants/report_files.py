@@ -47,7 +47,7 @@ def _merchants(name: str, merchants) -> list[dict]:
              "owner": merchant.owner.username if merchant.owner else None} for merchant in merchants]
 
 
-@report_file_register("tiers", area=Area.MERCHANTS, params=no_parameters)
+@report_file_register("tiers", area=Area.MERCHANTS, params=no_parameters, label=_("Merchant tiers"))
 def tiers_report(params: dict) -> Report:
     report = selectors.tier_report()
     distribution = [{"tier": row["tier"], "tier_label": str(row["label"]), "merchants": row["count"]}

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from ops_platform.core.exports import DATE, DATETIME, HEADER_BOTH, INT, Column, ExportTable, Report
@@ -67,7 +68,13 @@ def _rows(tickets) -> Iterator[dict]:
                "outcome": ticket.outcome}
 
 
-@report_file_register("tickets", area=Area.TICKETS, params=ticket_params, large=True)
+def _ticket_fields() -> dict:
+    """The ticket list's filters, and ``mine`` of the "my tickets" page (its URL sets it), for the exports page."""
+    return {**TicketFilterForm.base_fields, "mine": forms.BooleanField(label=_("My tickets"), required=False)}
+
+
+@report_file_register("tickets", area=Area.TICKETS, params=ticket_params, large=True, label=_("Requirements"),
+                      fields=_ticket_fields)
 def tickets_report(params: dict) -> Report:
     mine = (params.get("mine") or [None])[0]
     tickets = selectors.ticket_list(**parsed_arguments(parse_filters, params), mine=int(mine) if mine else None)

@@ -122,12 +122,12 @@ def test_numbers_are_typed_and_text_in_a_number_column_is_text():
         [{"n": -3, "m": Decimal("-1234.5"), "p": 0.25, "x": 1.5}, {"n": "=1+1", "m": None, "p": "-1", "x": True}],
         columns))))
 
-    assert csv_rows(text)[1:] == [["-3", "-1234.50", "25.00%", "1.5"], ["'=1+1", "", "'-1", "true"]]
+    assert csv_rows(text)[1:] == [["-3", "-1234.50", "25.00%", "1.5"], ["'=1+1", "", "'-1", "Yes"]]
     sheet = workbook.active
     assert [(c.value, c.data_type) for c in sheet[2]] == [(-3, "n"), (-1234.5, "n"), (0.25, "n"), (1.5, "n")]
     assert [sheet["A2"].number_format, sheet["B2"].number_format, sheet["C2"].number_format] == [
         "#,##0", "#,##0.00", "0.0%"]
-    assert [(c.value, c.data_type) for c in sheet[3]] == [("=1+1", "s"), (None, "n"), ("-1", "s"), ("true", "s")]
+    assert [(c.value, c.data_type) for c in sheet[3]] == [("=1+1", "s"), (None, "n"), ("-1", "s"), ("Yes", "s")]
 
 
 def test_times_are_in_time_zone_and_dates_are_dates():
@@ -141,6 +141,42 @@ def test_times_are_in_time_zone_and_dates_are_dates():
     assert sheet["A2"].value == datetime(2026, 3, 10, 0, 30)
     assert sheet["A2"].number_format == "yyyy-mm-dd hh:mm:ss"
     assert sheet["B2"].value.date() == DAY
+
+
+def test_iso_texts_in_date_and_time_columns_are_dates_and_other_texts_stay_text():
+    """Selectors hand JSON-ready results ("period": "2026-10-12"): a date column types them all the same."""
+    columns = [Column("day", "Day", DATE), Column("at", "At", DATETIME)]
+    rows = [{"day": "2026-03-10", "at": "2026-03-09T16:30:00+00:00"},
+            {"day": "Average", "at": "2026-03-10 08:15"},
+            {"day": "2026-02-30", "at": "=1+1"}]
+
+    text = exports.csv_text(_report(rows, columns))
+    sheet = load_workbook(io.BytesIO(exports.xlsx_bytes(_report(rows, columns)))).active
+
+    assert csv_rows(text)[1:] == [["2026-03-10", "2026-03-10T00:30:00+08:00"], ["Average", "2026-03-10T08:15:00"],
+                                  ["2026-02-30", "'=1+1"]]
+    assert [(sheet["A2"].value, sheet["A2"].is_date, sheet["A2"].number_format)] == [
+        (datetime(2026, 3, 10), True, "yyyy-mm-dd")]
+    assert (sheet["B2"].value, sheet["B2"].is_date) == (datetime(2026, 3, 10, 0, 30), True)
+    assert (sheet["B3"].value, sheet["B3"].is_date) == (datetime(2026, 3, 10, 8, 15), True)
+    assert [(cell.value, cell.data_type) for cell in (sheet["A3"], sheet["A4"], sheet["B4"])] == [
+        ("Average", "s"), ("2026-02-30", "s"), ("=1+1", "s")]
+
+
+@pytest.mark.parametrize("language, yes, no", [("en", "Yes", "No"), ("zh-hans", "是", "否"), ("zh-hant", "是", "否")])
+def test_booleans_are_yes_and_no_in_the_language_the_file_starts_in(language, yes, no):
+    columns = [Column("complete", "Complete", exports.BOOLEAN), Column("text", "Text"), Column("n", "N", NUMBER)]
+    rows = [{"complete": True, "text": False, "n": True}, {"complete": False, "text": "true", "n": 2}]
+
+    with translation.override(language):
+        lines = exports.csv_lines(_report(rows, columns))  # streamed later, in whatever language is active then
+        content = exports.xlsx_bytes(_report(rows, columns))
+    text = "".join(lines)
+    sheet = load_workbook(io.BytesIO(content)).active
+
+    assert csv_rows(text)[1:] == [[yes, no, yes], [no, "true", "2"]]
+    assert [[(cell.value, cell.data_type) for cell in row] for row in sheet.iter_rows(min_row=2)] == [
+        [(yes, "s"), (no, "s"), (yes, "s")], [(no, "s"), ("true", "s"), (2, "n")]]
 
 
 def test_json_values_are_written_as_text_and_neutralised():

@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from datetime import timedelta
+from html import unescape
 
 import openpyxl
 import pytest
@@ -272,10 +274,106 @@ def test_every_new_report_is_a_choice_of_the_export_api(api_client_for, db, kind
     assert openpyxl.load_workbook(io.BytesIO(response.content)).worksheets
 
 
+def _exports_page_rows(response) -> list[tuple[str, str]]:
+    """(report, parameters) of each job row of the exports page, as the reader sees them."""
+    html = response.content.decode()
+    rows = re.findall(r'<td data-kind="[^"]*">([^<]*)</td>\s*'
+                      r'<td class="muted" data-testid="export-params">([^<]*)</td>', html)
+    return [(unescape(kind), unescape(params)) for kind, params in rows]
+
+
 def test_the_exports_page_lists_a_jobs_parameters_as_a_reader_reads_them(client_for, make_staff):
     analyst = make_staff(Role.ANALYST)
     ExportJob.objects.create(kind="tickets", params={"status": ["proposed", "triaged"], "open": ["on"]},
                              created_by=analyst)
-    html = client_for(Role.ADMIN).get("/analytics/exports/").content.decode()
 
-    assert "status=proposed|triaged" in html and "open=on" in html  # (JSON keys in the database's order)
+    rows = _exports_page_rows(client_for(Role.ADMIN).get("/analytics/exports/"))
+
+    assert rows == [("Requirements", "Status: proposed, triaged; Open only: Yes")]  # the form's order
+
+
+AS_OF = "2026-12-03T07:00:28.903407+00:00"
+
+
+@pytest.mark.parametrize("language, expected", [
+    ("en", [("Trends", "From: 2026-11-01; To: 2026-11-30; Event: visit; Measure: Unique customers; Interval: Week"),
+            ("Raw events", "From: 2026-11-01; To: 2026-11-30; Channel: WeChat"),
+            ("Merchant tiers", "")]),
+    ("zh-hans", [("趋势", "开始：2026-11-01; 结束：2026-11-30; 事件：visit; 衡量：去重客户数; 时间粒度：周"),
+                 ("原始事件", "开始：2026-11-01; 结束：2026-11-30; 渠道：微信"),
+                 ("商家分层", "")]),
+    ("zh-hant", [("趨勢", "開始：2026-11-01; 結束：2026-11-30; 事件：visit; 衡量：去重客戶數; 時間粒度：周"),
+                 ("原始事件", "開始：2026-11-01; 結束：2026-11-30; 渠道：微信"),
+                 ("商家分層", "")]),
+])
+def test_the_exports_page_names_reports_and_parameters_in_the_readers_language(client_for, make_staff, language,
+                                                                                expected):
+    """The report by its name, the parameters by their labels and their values' labels, never the codes, and the
+    job's internal snapshot time (as_of) left out: it is the job's "Created" time."""
+    analyst = make_staff(Role.ANALYST)
+    now = timezone.now()
+    for minutes, (kind, params) in enumerate([
+        ("trends", {"event": ["visit"], "measure": ["unique"], "interval": ["week"], "date_from": ["2026-11-01"],
+                    "date_to": ["2026-11-30"], "as_of": AS_OF}),
+        ("events", {"date_from": "2026-11-01", "date_to": "2026-11-30", "channel": "wechat", "as_of": AS_OF}),
+        ("tiers", {"as_of": AS_OF}),
+    ]):
+        ExportJob.objects.create(kind=kind, params=params, created_by=analyst,
+                                 created_at=now - timedelta(minutes=minutes))
+
+    response = client_for(Role.ADMIN).get("/analytics/exports/", HTTP_ACCEPT_LANGUAGE=language)
+
+    assert _exports_page_rows(response) == expected
+    assert "as_of" not in response.content.decode() and "07:00:28" not in response.content.decode()
+
+
+def test_a_parameter_time_reads_in_the_time_zone():
+    from ops_platform.core.report_files import report_params_display
+
+    assert report_params_display("tickets", {"updated_after": "2026-12-03T07:00:28+00:00"}) == [
+        ("updated_after", "2026-12-03 15:00")]  # Asia/Shanghai
+
+
+# A file format no report downloads as
+
+
+PAGE_EXPORTS = ["/analytics/funnel/export/", "/analytics/retention/export/", "/analytics/golden-time/export/",
+                "/analytics/trends/export/", "/analytics/stickiness/export/", "/users/channels/export/",
+                "/users/lifecycle/export/", "/users/rfm/export/", "/users/customers/export/",
+                "/merchants/tiers/export/", "/products/tickets/export/", "/products/tickets/mine/export/"]
+
+
+@pytest.mark.parametrize("url", PAGE_EXPORTS)
+@pytest.mark.parametrize("file_format", ["pdf", "doc", "CSV"])
+def test_a_page_export_refuses_a_file_format_it_does_not_write(client_for, db, url, file_format):
+    response = client_for(Role.ADMIN).get(url, {"file_format": file_format})
+
+    assert response.status_code == 400
+    assert "attachment" not in response.get("Content-Disposition", "")
+    assert [str(message) for message in response.context["messages"]] == [
+        f"“{file_format}” is not a file format a report downloads as: choose CSV or XLSX."]
+
+
+def test_a_refused_file_format_reads_in_the_readers_language(client_for, db):
+    response = client_for(Role.ADMIN).get("/analytics/trends/export/", {"file_format": "pdf"},
+                                          HTTP_ACCEPT_LANGUAGE="zh-hans")
+
+    assert response.status_code == 400
+    assert "“pdf”不是报表可下载的文件格式：请选择 CSV 或 XLSX。" in response.content.decode()
+
+
+@pytest.mark.parametrize("file_format", ["", "csv", "xlsx"])
+def test_a_page_export_takes_csv_by_default_and_xlsx(client_for, db, file_format):
+    response = client_for(Role.ADMIN).get("/merchants/tiers/export/", {"file_format": file_format})
+
+    assert response.status_code == 200
+    assert response["Content-Disposition"].endswith(f'.{file_format or "csv"}"')
+
+
+def test_a_background_export_in_a_format_no_report_writes_records_nothing(client_for, db):
+    response = client_for(Role.ANALYST).post("/analytics/exports/report/", {
+        "kind": "tiers", "file_format": "pdf", "query": ""}, follow=True)
+
+    assert [str(message) for message in response.context["messages"]] == [
+        "“pdf” is not a file format a report downloads as: choose CSV or XLSX."]
+    assert not ExportJob.objects.exists()

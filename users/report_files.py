@@ -96,7 +96,7 @@ STAGE_COLUMNS = [Column("stage", _("Stage")), Column("label", _("Stage name")),
                  Column("customers", _("Customers"), INT)]
 
 
-@report_file_register("rfm", area=Area.CUSTOMERS, params=no_parameters)
+@report_file_register("rfm", area=Area.CUSTOMERS, params=no_parameters, label=_("RFM grid"))
 def rfm_report(params: dict) -> Report:
     """The customers page (``selectors.customer_summary``, as of the last refresh): the RFM grid cell by cell, the
     customers per RFM segment and per life-cycle stage. Counts only: no single customer."""
@@ -112,7 +112,8 @@ def rfm_report(params: dict) -> Report:
 
 
 @report_file_register("customers", area=Area.CUSTOMER_RECORDS, large=True,
-                      params=parsed_params(parse_customer_filters, CUSTOMER_FILTERS))
+                      params=parsed_params(parse_customer_filters, CUSTOMER_FILTERS),
+                      fields=lambda: CustomerFilterForm.base_fields)
 def customers_rfm_report(params: dict) -> Report:
     """The customer list with its filters (``selectors.customer_list``), a row per customer with their R, F and M
     scores and segment: over a million rows on a big platform, so streamed, and an export job for XLSX."""

@@ -79,7 +79,7 @@ EVENT_COLUMNS = [
 ]
 
 
-@report_register("events", area=Area.CUSTOMER_RECORDS)  # every customer's raw events
+@report_register("events", area=Area.CUSTOMER_RECORDS, label=_("Raw events"))  # every customer's raw events
 def events_report(params: dict) -> Report:
     """Raw events of a date range (local days), one event name or all, oldest first; params as for AARRR."""
     date_from, date_to = date.fromisoformat(str(params["date_from"])), date.fromisoformat(str(params["date_to"]))
@@ -103,7 +103,7 @@ def retention_report(result: dict, *, name: str) -> Report:
     of the cohort's periods have ended."""
     width = max((len(cohort["retained"]) for cohort in result["cohorts"]), default=0)
     word = {"day": _("Day"), "week": _("Week"), "month": _("Month")}.get(result["period"], result["period"])
-    columns = [Column("cohort", _("Cohort")), Column("size", _("Customers"), "int"),
+    columns = [Column("cohort", _("Cohort"), "date"), Column("size", _("Customers"), "int"),
                Column("complete", _("Complete periods"), "int"),
                *[Column(f"p{k}", f"{word} {k}", "percent") for k in range(width)]]
     so_far = str(_("so far"))

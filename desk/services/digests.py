@@ -30,7 +30,7 @@ from merchants import selectors as merchant_selectors
 from merchants.models import Tier
 from ops_platform.core import exports
 from ops_platform.core.exceptions import ApplicationError
-from ops_platform.core.exports import NUMBER, PERCENT, Column, ExportTable, Report
+from ops_platform.core.exports import DATE, NUMBER, PERCENT, Column, ExportTable, Report
 from products import selectors as product_selectors
 from products.models import Ticket
 from users import selectors as user_selectors
@@ -265,7 +265,7 @@ def digest_report(*, digest: Digest) -> Report:
         table(_("Customers"), [(_("Stage"), text), (_("Start of week"), NUMBER), (_("End of week"), NUMBER),
                                (_("Change"), NUMBER)],
               [[c["label"], c["start"], c["end"], c["change"]] for c in context["customers"]]),
-        table(_("Tickets"), [(_("Ticket"), text), (_("Title"), text), (_("Event"), text), (_("Date"), text),
+        table(_("Tickets"), [(_("Ticket"), text), (_("Title"), text), (_("Event"), text), (_("Date"), DATE),
                              (_("Outcome"), text)],
               [[t["key"], t["title"], _("launched"), t["date"], ""] for t in context["tickets"].get("launched", [])]
               + [[t["key"], t["title"], _("concluded"), t["date"], t["outcome_label"]]

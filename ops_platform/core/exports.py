@@ -19,7 +19,12 @@ What every file gets:
   ``0.0%``), dates and times as real dates. Characters XLSX cannot hold (control characters) are dropped and a text
   longer than a cell holds (32,767 characters) is cut with an ellipsis, rather than producing a file Excel repairs.
 - **Times** in ``TIME_ZONE``: an aware datetime is converted; CSV writes ISO 8601 with its offset
-  (``2026-03-10T00:30:00+08:00``), XLSX a local date-time (Excel has no zones).
+  (``2026-03-10T00:30:00+08:00``), XLSX a local date-time (Excel has no zones). In a ``DATE`` or ``DATETIME`` column
+  an ISO 8601 text is that date or time (the selectors hand JSON-ready results: ``"period": "2026-10-12"``), so it
+  is a date cell too; any other text there stays text (a retention file's "Average" row).
+- **Yes / No in the reader's language**: a boolean, in any column, is written as the words ``Yes`` / ``No`` of the
+  language the file starts in (是 / 否), in CSV and XLSX alike, never Python's ``True`` nor an untranslated
+  ``true``. Declare such a column ``BOOLEAN``.
 - **Labels in the reader's language**: column labels and sheet titles may be lazy translations; they are
   resolved when the file starts (in the request's language), never later while a response streams. Where
   scripts read a file back, ``header=HEADER_BOTH`` writes ``Label (code)`` so the stable code sits beside the
@@ -70,7 +75,8 @@ PERCENT = "percent"  # a ratio 0…1, shown as a percentage
 SECONDS = "seconds"  # a duration in whole seconds
 DATE = "date"
 DATETIME = "datetime"
-KINDS = (TEXT, INT, NUMBER, MONEY, PERCENT, SECONDS, DATE, DATETIME)
+BOOLEAN = "boolean"  # a yes or no, written as the reader's words for them
+KINDS = (TEXT, INT, NUMBER, MONEY, PERCENT, SECONDS, DATE, DATETIME, BOOLEAN)
 
 # Header styles
 HEADER_LABEL = "label"  # the translated label (people)
@@ -91,6 +97,9 @@ HEADER_ALIGNMENT = Alignment(horizontal="center", vertical="center", wrap_text=T
 # What XLSX (XML 1.0) cannot hold: C0 controls other than tab, newline and carriage return.
 _XLSX_ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 _HEADER_CODE = re.compile(r"\(([^()]+)\)\s*$")
+# The ISO 8601 texts a DATE or DATETIME column reads as dates and times (nothing looser: "20261012" stays text).
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_ISO_DATETIME = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:?\d{2})?")
 
 
 @dataclass(frozen=True)
@@ -140,9 +149,18 @@ def _as_text(value) -> str:
         return json.dumps(value, ensure_ascii=False, default=str)
     if isinstance(value, datetime):
         return _local(value).isoformat()
-    if isinstance(value, bool):
-        return "true" if value else "false"
     return str(value)
+
+
+def yes_no() -> tuple[str, str]:
+    """The words a boolean is written as, in the active language: resolved when a file starts (``csv_lines``,
+    ``xlsx_write``), as labels are, never later while a response streams."""
+    return _("Yes"), _("No")
+
+
+def _word(value: bool, words: tuple[str, str] | None) -> str:
+    yes, no = words or yes_no()
+    return yes if value else no
 
 
 def _local(moment: datetime) -> datetime:
@@ -160,8 +178,26 @@ def _number(value, kind: str):
     return value
 
 
+def _iso(value, kind: str):
+    """The date or the time an ISO 8601 text of a DATE or DATETIME column stands for; None for any other text."""
+    if not isinstance(value, str):
+        return None
+    text = value.strip()
+    try:
+        if kind == DATE and _ISO_DATE.fullmatch(text):
+            return date.fromisoformat(text)
+        if kind == DATETIME and _ISO_DATETIME.fullmatch(text):
+            return datetime.fromisoformat(text)
+    except ValueError:  # "2026-02-30": not a day, left as the text it is
+        return None
+    return None
+
+
 def _typed(value, kind: str):
-    """(kind actually written, value): numbers, dates and times when they are; text otherwise."""
+    """(kind actually written, value): numbers, dates, times and booleans when they are; text otherwise."""
+    if isinstance(value, bool):  # before the numbers: True is an int to Python, a yes to a reader
+        return BOOLEAN, value
+    value = _iso(value, kind) or value
     if kind in (INT, NUMBER, MONEY, PERCENT, SECONDS):
         number = _number(value, kind)
         if number is not None:
@@ -175,11 +211,14 @@ def _typed(value, kind: str):
     return TEXT, _as_text(value)
 
 
-def csv_cell(value, kind: str = TEXT) -> str:
-    """One CSV field: numbers as numbers, percentages as ``25.00%``, times in TIME_ZONE, text neutralised."""
+def csv_cell(value, kind: str = TEXT, *, words: tuple[str, str] | None = None) -> str:
+    """One CSV field: numbers as numbers, percentages as ``25.00%``, times in TIME_ZONE, booleans as ``words``
+    (``yes_no()``: the active language's when not given), text neutralised."""
     if value is None:
         return ""
     kind, value = _typed(value, kind)
+    if kind == BOOLEAN:
+        return neutralise(_word(value, words))
     if kind == PERCENT:
         return f"{float(value) * 100:.2f}%"
     if kind == MONEY:
@@ -196,11 +235,14 @@ def _xlsx_text(text: str) -> str:
     return text if len(text) <= XLSX_MAX_TEXT else text[:XLSX_MAX_TEXT - 1] + "…"
 
 
-def xlsx_cell(sheet, value, kind: str = TEXT) -> WriteOnlyCell:
-    """One XLSX cell: typed numbers, dates and times; every text a string cell, formula-like ones quote-prefixed."""
+def xlsx_cell(sheet, value, kind: str = TEXT, *, words: tuple[str, str] | None = None) -> WriteOnlyCell:
+    """One XLSX cell: typed numbers, dates and times; booleans as ``words`` (as in ``csv_cell``); every text a
+    string cell, formula-like ones quote-prefixed."""
     if value is None:
         return WriteOnlyCell(sheet, value=None)
     kind, value = _typed(value, kind)
+    if kind == BOOLEAN:
+        kind, value = TEXT, _word(value, words)
     if kind == TEXT:
         text = _xlsx_text(value)
         cell = WriteOnlyCell(sheet, value=text)
@@ -290,6 +332,7 @@ def csv_lines(report: Report) -> Iterator[str]:
     positions = {_same_column(column): index for index, column in enumerate(union)}
     header = ([_("Table")] if several else []) + [neutralise(header_label(c, report.header)) for c in union]
     titles = [neutralise(str(table.title)) for table in report.tables]
+    words = yes_no()
 
     def lines() -> Iterator[str]:
         yield BOM
@@ -299,13 +342,13 @@ def csv_lines(report: Report) -> Iterator[str]:
             places = [positions[_same_column(column)] for column in columns]
             if not several:  # the large exports: the cells in the table's own order
                 for row in table.rows:
-                    yield writer.writerow([csv_cell(value, column.kind)
+                    yield writer.writerow([csv_cell(value, column.kind, words=words)
                                            for value, column in zip(_values(row, columns), columns, strict=True)])
                 continue
             for row in table.rows:
                 cells = [""] * len(union)
                 for place, value, column in zip(places, _values(row, columns), columns, strict=True):
-                    cells[place] = csv_cell(value, column.kind)
+                    cells[place] = csv_cell(value, column.kind, words=words)
                 yield writer.writerow([title, *cells])
 
     return lines()
@@ -349,7 +392,7 @@ def sheet_title(title: str, used: set[str]) -> str:
 def _width(column: Column) -> int:
     if column.width:
         return column.width
-    return {TEXT: 24, DATETIME: 20, DATE: 12}.get(column.kind, 14)
+    return {TEXT: 24, DATETIME: 20, DATE: 12, BOOLEAN: 10}.get(column.kind, 14)
 
 
 def xlsx_write(report: Report, target, *, progress: Callable[[int], None] | None = None) -> int:
@@ -357,6 +400,7 @@ def xlsx_write(report: Report, target, *, progress: Callable[[int], None] | None
     workbook = Workbook(write_only=True)
     used: set[str] = set()
     written = 0
+    words = yes_no()
     for table in report.tables:
         sheet = workbook.create_sheet(sheet_title(str(table.title), used))
         columns = table.columns
@@ -370,7 +414,7 @@ def xlsx_write(report: Report, target, *, progress: Callable[[int], None] | None
             header.append(cell)
         sheet.append(header)
         for row in table.rows:
-            sheet.append([xlsx_cell(sheet, value, column.kind)
+            sheet.append([xlsx_cell(sheet, value, column.kind, words=words)
                           for value, column in zip(_values(row, columns), columns, strict=True)])
             written += 1
             if progress and written % PROGRESS_EVERY == 0:

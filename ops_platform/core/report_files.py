@@ -14,31 +14,43 @@ One pattern for every report (the five analytics reports set it):
   ``POST /api/v1/analytics/exports/`` ``{"kind", "file_format", "params"}`` for a background job with progress;
 - ``params(data, user=)`` checks the parameters with the parser the page and the API use (a 400 with field errors)
   and returns them as ``{name: [values]}``, JSON a job can store; ``build(params)`` parses them again and calls the
-  selector the page calls, so the file holds the page's figures.
+  selector the page calls, so the file holds the page's figures;
+- ``label`` names the report in the reader's language (by default the saved-insight kind's label, ``core/reports.py``)
+  and ``fields`` are the page's form (or serializer) fields, whose labels and choices name a job's stored parameters
+  on the exports page (``report_params_display``).
 
 This module imports no app.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
 
+from django import forms
 from django.contrib import messages
 from django.http import QueryDict
 from django.shortcuts import render
+from django.utils import formats, timezone
 from django.utils.translation import gettext_lazy as _
 
 from ops_platform.core import exports as writer
 from ops_platform.core.db import statement_timeout
 from ops_platform.core.exceptions import ApplicationError
 from ops_platform.core.exports import Report
+from ops_platform.core.labels import code_label
+from ops_platform.core.reports import report_kind
 from ops_platform.core.roles import Action, Area, can
 
 XLSX_DIRECT_LIMIT = 100_000  # rows a workbook is built with in a request; larger ones are built by an export job
+FILE_FORMATS = ("csv", "xlsx")  # what a report downloads as (the API's ``file_format`` choices)
 
 ReportBuilder = Callable[[dict], Report]
 ParamsCheck = Callable[..., dict]  # (data, *, user) -> {name: [values]}
+Fields = Callable[[], Mapping[str, Any]]  # () -> {parameter: form or serializer field}: labels and choices
 
 
 @dataclass(frozen=True)
@@ -49,19 +61,21 @@ class ReportFile:
     params: ParamsCheck | None = None  # None: the API's own serializer checks them (analytics' aarrr, events)
     page_defaults: Callable[[], Mapping] | None = None  # what the page shows on a first visit
     large: bool = False  # may hold hundreds of thousands of rows: its page offers a background export
+    label: Any = None  # the report's name (a lazy translation); None: the saved-insight kind's label
+    fields: Fields | None = None  # the parameters' fields, read for their labels and choices (shown, never parsed)
 
 
 _FILES: dict[str, ReportFile] = {}
 
 
 def report_file_register(kind: str, *, area: Area = Area.ANALYTICS, params: ParamsCheck | None = None,
-                         page_defaults: Callable[[], Mapping] | None = None,
-                         large: bool = False) -> Callable[[ReportBuilder], ReportBuilder]:
+                         page_defaults: Callable[[], Mapping] | None = None, large: bool = False, label: Any = None,
+                         fields: Fields | None = None) -> Callable[[ReportBuilder], ReportBuilder]:
     """Register ``build`` (the decorated function) as the file of report ``kind``."""
 
     def decorator(build: ReportBuilder) -> ReportBuilder:
         _FILES[kind] = ReportFile(kind=kind, build=build, area=area, params=params, page_defaults=page_defaults,
-                                  large=large)
+                                  large=large, label=label, fields=fields)
         return build
 
     return decorator
@@ -152,6 +166,77 @@ def parsed_arguments(parse: Callable[[Mapping], dict], params: dict) -> dict:
     return parse(query_dict(params))
 
 
+# Parameters as a reader reads them (the exports page)
+
+INTERNAL_PARAMETERS = ("as_of",)  # a job's snapshot of the data: the instant it was requested, shown as "Created"
+# Parameters most reports take, named once; a report's own fields name the rest (and may name these otherwise).
+PARAMETER_LABELS = {"date_from": _("From"), "date_to": _("To"), "event": _("Event"), "channel": _("Channel")}
+PARAMETER_VOCABULARIES = {"channel": "channel"}  # parameters whose values are codes with labels (core/labels.py)
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_ISO_DATETIME = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}.*")
+
+
+def report_file_label(kind: str) -> str:
+    """The report's name in the active language: its file's label, else its saved-insight kind's, else the code."""
+    entry = _FILES.get(kind)
+    if entry is not None and entry.label:
+        return str(entry.label)
+    saved = report_kind(kind)
+    return str(saved.label) if saved is not None else kind
+
+
+def report_params_display(kind: str, params: Mapping) -> list[tuple[str, str]]:
+    """A job's stored parameters as (name, value) in the active language and time zone: each name by its field's
+    label (or ``PARAMETER_LABELS``), a choice (or a channel code) by its label, a yes/no field in words, days and
+    times in the locale's format (times in TIME_ZONE), repeated values joined; internal ones (``as_of``) left out.
+    In the order of the report's form (the range first), whatever order the database keeps JSON keys in. No query."""
+    entry = _FILES.get(kind)
+    fields = dict(entry.fields()) if entry is not None and entry.fields is not None else {}
+    order = {key: index for index, key in enumerate(dict.fromkeys([*fields, *PARAMETER_LABELS]))}
+    shown = []
+    for key in sorted(params, key=lambda key: (order.get(key, len(order)), key)):
+        value = params[key]
+        if key in INTERNAL_PARAMETERS:
+            continue
+        field = fields.get(key)
+        label = getattr(field, "label", None) or PARAMETER_LABELS.get(key) or key
+        items = value if isinstance(value, (list, tuple)) else [value]
+        shown.append((str(label), ", ".join(_parameter_value(item, field, key) for item in items)))
+    return shown
+
+
+def _choices(field) -> dict:
+    """A field's fixed choices, value → label (a form's list of pairs or a serializer's dict; never a queryset's)."""
+    choices = getattr(field, "choices", None)
+    if isinstance(choices, Mapping):
+        return {str(value): label for value, label in choices.items()}
+    if isinstance(choices, (list, tuple)):
+        return {str(value): label for value, label in choices if not isinstance(label, (list, tuple))}
+    return {}
+
+
+def _parameter_value(value, field, key: str) -> str:
+    text = str(value)
+    if isinstance(field, forms.BooleanField):
+        yes, no = writer.yes_no()
+        return yes if field.to_python(text) else no
+    choices = _choices(field)
+    if text in choices:
+        return str(choices[text])
+    if key in PARAMETER_VOCABULARIES:
+        return code_label(PARAMETER_VOCABULARIES[key], text)
+    try:
+        if _ISO_DATE.fullmatch(text):
+            return formats.date_format(date.fromisoformat(text), "DATE_FORMAT")
+        if _ISO_DATETIME.fullmatch(text):
+            moment = datetime.fromisoformat(text)
+            return formats.date_format(timezone.localtime(moment) if timezone.is_aware(moment) else moment,
+                                       "DATETIME_FORMAT")
+    except ValueError:  # not a day or a time after all: as it was written
+        pass
+    return text
+
+
 def report_name(kind: str, params: dict) -> str:
     """A file's stem: the report and its range, ``channel_quality_2026-11-01_2026-11-30``."""
     first, last = (params.get("date_from") or [""])[0], (params.get("date_to") or [""])[0]
@@ -161,13 +246,26 @@ def report_name(kind: str, params: dict) -> str:
 # The pages' downloads
 
 
+def report_file_format(value: str | None) -> str:
+    """A page's ``file_format``: ``csv`` (also when missing or empty) or ``xlsx``; anything else is refused (a 400), as
+    the API refuses it, rather than answered with a CSV the reader did not ask for."""
+    if not value:
+        return "csv"
+    if value not in FILE_FORMATS:
+        message = _("“%(value)s” is not a file format a report downloads as: choose CSV or XLSX.") % {
+            "value": value[:40]}
+        raise ApplicationError(message, errors={"file_format": [message]})
+    return value
+
+
 def report_download(request, kind: str, *, extra: Mapping | None = None):
     """A report page's download: ``/<app>/<report>/export/`` with the page's query string (``file_format=xlsx`` or
-    CSV); ``extra``: parameters the page's URL implies ("my tickets": ``mine``). Refusals (bad parameters, a role
-    that may not, a query that ran too long) are a page saying why, with the status the API answers."""
-    file_format = "xlsx" if request.GET.get("file_format") == "xlsx" else "csv"
+    CSV); ``extra``: parameters the page's URL implies ("my tickets": ``mine``). Refusals (bad parameters, an unknown
+    file format, a role that may not, a query that ran too long) are a page saying why, with the status the API
+    answers."""
     entry = _FILES[kind]
     try:
+        file_format = report_file_format(request.GET.get("file_format"))
         report_require(user=request.user, kind=kind)
         query = request.GET.copy()
         query.pop("file_format", None)
@@ -187,5 +285,6 @@ def report_download(request, kind: str, *, extra: Mapping | None = None):
         messages.error(request, error.message)
         for errors in (error.errors or {}).values():
             for message in errors:
-                messages.error(request, message)
+                if message != error.message:
+                    messages.error(request, message)
         return render(request, "analytics/export_refused.html", status=error.status_code)

@@ -233,3 +233,24 @@ def test_an_export_job_exports_the_events_stored_when_it_was_requested(db, make_
     lines = done.file.open("rb").read().decode("utf-8-sig").splitlines()
     assert [line.split(",")[2] for line in lines[1:]] == ["ann"]
     assert done.rows_done == 1
+
+
+def test_a_raw_events_export_of_an_unknown_event_is_a_400_with_the_nearest_names(api_client_for, db):
+    from analytics.services.loading import events_load
+    from tests.factories import event_row, local_time
+
+    events_load([event_row("visit", "ann", local_time(DAY, 9)), event_row("order_paid", "ann", local_time(DAY, 10))])
+    client = api_client_for(Role.ANALYST)
+    range_ = {"date_from": "2026-03-01", "date_to": "2026-03-31"}
+
+    download = client.get(DOWNLOAD, {"kind": "events", "event": "order_payed", **range_})
+    job = client.post("/api/v1/analytics/exports/", {"kind": "events", "file_format": "csv",
+                                                     "params": {"event": "order_payed", **range_}}, format="json")
+
+    for response in (download, job):
+        assert response.status_code == 400
+        [message] = response.json()["errors"]["event"]
+        assert message.startswith("No event named “order_payed” has been stored. Nearest: order_paid")
+    assert not ExportJob.objects.exists()
+    known = client.get(DOWNLOAD, {"kind": "events", "event": "order_paid", **range_})
+    assert known.status_code == 200 and len(body_of(known).splitlines()) == 2

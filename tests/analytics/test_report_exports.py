@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import date
+from datetime import date, datetime
 
 import openpyxl
 import pytest
@@ -101,3 +101,69 @@ def test_the_pages_link_both_files(client_for):
     _events()
     html = client_for(Role.ANALYST).get("/analytics/trends/", REPORTS["trends"][1]).content.decode()
     assert "/analytics/trends/export/?" in html and "file_format=xlsx" in html
+
+
+# Typed files: the selectors' ISO days are date cells; booleans are Yes / No in the reader's language
+
+UP_TO_TODAY = {"date_from": "2026-11-20", "date_to": "2026-11-25"}  # the pinned "now" is 2026-11-25: today is not over
+
+
+def _sheet_rows(response) -> list[list]:
+    sheet = openpyxl.load_workbook(io.BytesIO(response.content)).worksheets[0]
+    return [[(cell.value, cell.data_type) for cell in row] for row in sheet.iter_rows(min_row=2)]
+
+
+@pytest.mark.parametrize("language, yes, no", [("en", "Yes", "No"), ("zh-hans", "是", "否"), ("zh-hant", "是", "否")])
+def test_trends_files_have_date_cells_and_yes_or_no_in_the_readers_language(client_for, language, yes, no):
+    _events()
+    client = client_for(Role.ANALYST)
+    params = {"event": "visit", "measure": "total", "interval": "day", **UP_TO_TODAY}
+
+    as_xlsx = client.get("/analytics/trends/export/", {**params, "file_format": "xlsx"},
+                         HTTP_ACCEPT_LANGUAGE=language)
+    as_csv = client.get("/analytics/trends/export/", params, HTTP_ACCEPT_LANGUAGE=language)
+
+    # label, breakdown value, previous period, period, value, complete, cut by the range
+    rows = _sheet_rows(as_xlsx)
+    assert [row[3] for row in rows] == [(datetime(2026, 11, day), "d") for day in range(20, 26)]
+    assert [(row[2][0], row[5][0], row[6][0]) for row in rows] == [(no, yes, no)] * 5 + [(no, no, no)]
+    lines = _csv(as_csv)
+    assert [(row[3], row[4], row[5], row[6]) for row in lines[1:3]] == [
+        ("2026-11-20", "2", yes, no), ("2026-11-21", "0", yes, no)]
+    assert (lines[-1][3], lines[-1][5]) == ("2026-11-25", no)
+
+
+def test_a_week_cut_by_the_range_says_so_in_words(client_for):
+    _events()
+    rows = _csv(client_for(Role.ANALYST).get("/analytics/trends/export/", {
+        "event": "visit", "measure": "total", "interval": "week", **RANGE}))
+
+    assert [(row[3], row[5], row[6]) for row in rows[1:]] == [("2026-11-16", "Yes", "Yes")]
+
+
+@pytest.mark.parametrize("language, yes, no", [("en", "Yes", "No"), ("zh-hans", "是", "否"), ("zh-hant", "是", "否")])
+def test_stickiness_files_have_date_cells_and_yes_or_no_in_the_readers_language(client_for, language, yes, no):
+    _events()
+    client = client_for(Role.ANALYST)
+    params = {"event": "visit", **UP_TO_TODAY}
+
+    as_xlsx = client.get("/analytics/stickiness/export/", {**params, "file_format": "xlsx"},
+                         HTTP_ACCEPT_LANGUAGE=language)
+    as_csv = client.get("/analytics/stickiness/export/", params, HTTP_ACCEPT_LANGUAGE=language)
+
+    # day, DAU, WAU, MAU, DAU/MAU, complete
+    rows = _sheet_rows(as_xlsx)
+    assert [row[0] for row in rows] == [(datetime(2026, 11, day), "d") for day in range(20, 26)]
+    assert [row[5] for row in rows] == [(yes, "s")] * 5 + [(no, "s")]
+    lines = _csv(as_csv)
+    days = [row for row in lines[1:] if row[1].startswith("2026-")]  # the first table's rows (several tables)
+    assert [(row[1], row[6]) for row in days][-2:] == [("2026-11-24", yes), ("2026-11-25", no)]  # table, day, …
+
+
+def test_a_retention_workbook_has_date_cells_for_its_cohorts_and_text_for_the_average(client_for):
+    _events()
+    url, params = REPORTS["retention"]
+
+    rows = _sheet_rows(client_for(Role.ANALYST).get(url, {**params, "file_format": "xlsx"}))
+
+    assert [row[0] for row in rows] == [(datetime(2026, 11, 20), "d"), ("Average (complete periods)", "s")]
