@@ -36,6 +36,7 @@ from datetime import date, timedelta
 import numpy as np
 import pandas as pd
 from django.db import connection, transaction
+from django.utils.translation import gettext as _
 
 from analytics.models import Event
 from analytics.services.columns import columns_coverage, columns_fit, columns_read, consistent_read, us_2000
@@ -56,6 +57,7 @@ from analytics.services.filters import (
 )
 from analytics.services.funnel import WORK_MEM
 from analytics.services.periods import epoch_us, moment_us, on_whole_utc_hours
+from ops_platform.core.exceptions import ApplicationError
 from ops_platform.core.periods import local_day_start, local_today, period_end, period_is_complete, period_starts
 
 MEASURES = ("total", "unique", "sum", "avg", "median")
@@ -84,6 +86,10 @@ def trends_compute(*, event: str, measure: str = "total", property: str | None =
     engine = engine or _default_engine(spec, date_from, date_to, compare=compare)
     run = {"sql": _run_sql, "pandas": _run_pandas, "columns": _run_columns, "counts": _run_counts}[engine]
     current = run(spec, date_from, date_to, breakdown_limit, keep=None)
+    if spec.property and _looks_empty(current) and _events_without_numbers(spec, date_from, date_to):
+        message = _("No %(event)s event in this range has a number in “%(property)s”: choose a numeric property, "
+                    "such as amount.") % {"event": event, "property": spec.property}
+        raise ApplicationError(message, errors={"property": [message]})
     result = {"interval": interval, "event": event, "measure": measure, "property": spec.property,
               "breakdown": breakdown, "date_from": date_from.isoformat(), "date_to": date_to.isoformat(),
               "series": _series(spec, current, date_from, date_to, compare=False)}
@@ -95,6 +101,21 @@ def trends_compute(*, event: str, measure: str = "total", property: str | None =
         result["compare_from"], result["compare_to"] = previous_from.isoformat(), previous_to.isoformat()
         result["series"] += _series(spec, previous, previous_from, previous_to, compare=True)
     return result
+
+
+def _looks_empty(result: _Result) -> bool:
+    """Every value of a sum, mean or median is 0 or none (None or NaN, by engine): maybe no event had a number in the
+    property."""
+    return all(value is None or value == 0 or value != value for values in result.groups.values()
+               for value in values.values())
+
+
+def _events_without_numbers(spec: _Spec, date_from: date, date_to: date) -> bool:
+    """The range has events of ``spec`` (its filters and customers) and none has a JSON number in the property: a
+    text such as merchant_id, which a sum would read as 0 and a mean as none. Asked only of an answer that looks
+    empty (``_looks_empty``): a real one stops at the first number."""
+    rows = spec.rows(date_from, date_to)
+    return rows.exists() and not rows.filter(x__isnull=False).exists()
 
 
 class _Spec:

@@ -105,6 +105,19 @@ def _value_of(ev: PEv, key: str) -> str:
     return "(none)" if text in (None, "") else text
 
 
+def trends_refused(events: list[PEv], *, event: str, prop: str | None, date_from: date, date_to: date, tz: str,
+                   where=(), people=None) -> bool:
+    """A sum, mean or median of ``prop`` is refused when the range holds events (after the filters) and none of them
+    has a number in it."""
+    if prop is None:
+        return False
+    zone = ZoneInfo(tz)
+    start, end = _midnight(date_from, zone), _midnight(date_to + timedelta(days=1), zone)
+    chosen = [ev for ev in events if ev.event == event and start <= ev.ts < end
+              and all(passes(ev.props, item) for item in where) and (people is None or ev.person in people)]
+    return bool(chosen) and all(number_of(ev.props, prop) is None for ev in chosen)
+
+
 def trends(events: list[PEv], *, event: str, measure: str, prop: str | None, interval: str, date_from: date,
            date_to: date, tz: str, breakdown: str | None = None, limit: int = 10, where=(), compare=False,
            people=None) -> list[dict]:

@@ -25,6 +25,7 @@ from analytics.services.filters import top_codes, top_values, where_parse
 from analytics.services.loading import EventRow, events_load
 from analytics.services.stickiness import stickiness_compute
 from analytics.services.trends import _measure_by, _Spec, trends_compute
+from ops_platform.core.exceptions import ApplicationError
 from tests.analytics import reports_reference as ref
 from tests.analytics.conftest import FUNNEL_ENGINES as ENGINES
 
@@ -131,10 +132,17 @@ def test_trends_match_the_reference(settings, engine, tz, rows, measure, interva
         members = {"p0", "p2"} if segment else None
         people = Person.objects.filter(distinct_id__in=sorted(members)).values("id") if segment else None
 
-        result = trends_compute(event="a", measure=measure, property=prop, interval=interval, date_from=date_from,
-                                date_to=date_to, breakdown="kind" if breakdown else None, breakdown_limit=limit,
-                                where=where_parse([ref.where_param(item) for item in where]), compare=compare,
-                                people=people, engine=_engine(engine))
+        asked = {"event": "a", "measure": measure, "property": prop, "interval": interval, "date_from": date_from,
+                 "date_to": date_to, "breakdown": "kind" if breakdown else None, "breakdown_limit": limit,
+                 "where": where_parse([ref.where_param(item) for item in where]), "compare": compare,
+                 "people": people, "engine": _engine(engine)}
+        if ref.trends_refused(plain, event="a", prop=prop, date_from=date_from, date_to=date_to, tz=tz, where=where,
+                              people=members):
+            with pytest.raises(ApplicationError) as refused:
+                trends_compute(**asked)
+            assert list(refused.value.errors) == ["property"]
+            return
+        result = trends_compute(**asked)
 
         expected = ref.trends(plain, event="a", measure=measure, prop=prop, interval=interval, date_from=date_from,
                               date_to=date_to, tz=tz, breakdown="kind" if breakdown else None, limit=limit,
@@ -224,11 +232,17 @@ def test_every_filter_measure_and_interval_on_a_fixed_random_set(settings, tz):
             for measure in ("total", "unique", "sum", "avg", "median"):
                 for interval, breakdown, limit in (("day", None, 10), ("week", "kind", 3), ("month", "kind", 25)):
                     prop = "amount" if measure in ("sum", "avg", "median") else None
-                    result = trends_compute(event="a", measure=measure, property=prop, interval=interval,
-                                            date_from=date_from, date_to=date_to, breakdown=breakdown,
-                                            breakdown_limit=limit, compare=interval == "week",
-                                            where=where_parse([ref.where_param(item) for item in where]),
-                                            engine=_engine(engine))
+                    asked = {"event": "a", "measure": measure, "property": prop, "interval": interval,
+                             "date_from": date_from, "date_to": date_to, "breakdown": breakdown,
+                             "breakdown_limit": limit, "compare": interval == "week",
+                             "where": where_parse([ref.where_param(item) for item in where]),
+                             "engine": _engine(engine)}
+                    if ref.trends_refused(plain, event="a", prop=prop, date_from=date_from, date_to=date_to, tz=tz,
+                                          where=where):  # a filter left only texts in amount
+                        with pytest.raises(ApplicationError):
+                            trends_compute(**asked)
+                        continue
+                    result = trends_compute(**asked)
                     expected = ref.trends(plain, event="a", measure=measure, prop=prop, interval=interval,
                                           date_from=date_from, date_to=date_to, tz=tz, breakdown=breakdown,
                                           limit=limit, where=where, compare=interval == "week")

@@ -100,6 +100,35 @@ def test_keeping_and_leaving_out_the_same_segment_is_a_field_error(api_client_fo
     assert "same segment" in response.json()["errors"]["exclude_segment"][0]
 
 
+@pytest.mark.parametrize("measure", ["sum", "avg", "median"])
+def test_a_property_that_is_never_a_number_is_a_field_error(api_client_for, client_for, measure):
+    _orders()
+    params = {"event": "order_paid", "measure": measure, "property": "merchant_id", "date_from": "2026-11-20",
+              "date_to": "2026-11-20"}
+
+    response = api_client_for(Role.ANALYST).get(URL, params)
+    page = client_for(Role.ANALYST).get("/analytics/trends/", params)
+
+    assert response.status_code == 400
+    assert list(response.json()["errors"]) == ["property"]
+    message = "No order_paid event in this range has a number in “merchant_id”: choose a numeric property"
+    assert response.json()["errors"]["property"][0].startswith(message)
+    assert page.status_code == 400 and message in page.content.decode() and page.context["report"] is None
+    # a range without the event at all, a filter that keeps none, and a real sum of zeros are answers, not errors
+    assert api_client_for(Role.ANALYST).get(URL, {**params, "date_from": "2026-11-21", "date_to": "2026-11-21"})\
+        .status_code == 200
+    kept_none = {**params, "where": "properties.merchant_id:eq:m9"}
+    assert api_client_for(Role.ANALYST).get(URL, kept_none).status_code == 200
+
+
+def test_a_sum_of_zeros_is_an_answer(api_client_for):
+    events_load([event_row("order_paid", "z", local_time(DAY, 9), amount=0)])
+    response = api_client_for(Role.ANALYST).get(URL, {"event": "order_paid", "measure": "sum", "property": "amount",
+                                                      "date_from": "2026-11-20", "date_to": "2026-11-20"})
+    assert response.status_code == 200
+    assert response.json()["series"][0]["points"][0]["value"] == 0
+
+
 def test_login_required(client):
     assert client.get(URL).status_code in (401, 403)
     assert client.get("/analytics/trends/").status_code == 302
