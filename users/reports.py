@@ -52,7 +52,7 @@ KINDS = [
     ReportKind(key="segment_size", label=_("Segment size"), area=Area.CUSTOMERS,
                parse=serializer_parser(SegmentSizeInputSerializer), compute=selectors.segment_size_report,
                parameters=serializer_parameters(SegmentSizeInputSerializer), time_series=True,
-               description=_("A segment's size day by day, as its builds stored it.")),
+               segment_is_subject=True, description=_("A segment's size day by day, as its builds stored it.")),
     ReportKind(key="referrers", label=_("Top referrers"), area=Area.CUSTOMER_RECORDS,
                parse=serializer_parser(NoParametersSerializer), compute=_referrers, parameters=(),
                page_url_name="users:referral", api_url_name="referral-referrers", dated=False,

@@ -62,7 +62,8 @@ def insight_parameters_check(*, user, kind: ReportKind, params, date_range: str 
     _check_range(date_range)
     lists = {name: values for name, values in _as_lists(params).items() if name in kind.parameters}
     stored = stored or {}
-    segment_refused(user=user, names=[name for name in segment_names(lists) if lists[name] != stored.get(name)])
+    segment_refused(user=user, names=[name for name in restricting_segments(kind, lists)
+                                      if lists[name] != stored.get(name)])
     if date_range or not kind.dated:
         for name in DATE_PARAMETERS:
             lists.pop(name, None)
@@ -74,6 +75,12 @@ def insight_parameters_check(*, user, kind: ReportKind, params, date_range: str 
 def segment_names(params: dict) -> list[str]:
     """The segment parameters set in ``params`` (an insight's, or a query: ``{name: [values]}``)."""
     return [name for name in SEGMENT_PARAMETERS if any(params.get(name) or ())]
+
+
+def restricting_segments(kind: ReportKind | None, params: dict) -> list[str]:
+    """The segment parameters of ``params`` that restrict a report of ``kind`` to customers (a segment size's
+    ``segment`` is what it counts: a summary, not a restriction)."""
+    return segment_names(params) if kind is not None and kind.segment_filter else []
 
 
 def segment_refused(*, user, names, message: str | None = None) -> None:
@@ -95,7 +102,7 @@ def insight_answer_check(*, user, insight: Insight, dashboard=None) -> None:
     params = dict(insight.params)
     if dashboard is not None and dashboard.segment_id and kind is not None and kind.segment_filter:
         params["segment"] = [str(dashboard.segment_id)]
-    segment_refused(user=user, names=segment_names(params), message=_(
+    segment_refused(user=user, names=restricting_segments(kind, params), message=_(
         "Restricted to a segment: your role does not read customer records, so its figures are not shown to you."))
 
 
@@ -176,8 +183,8 @@ def insight_update(*, user, insight: Insight, name=UNSET, description=UNSET, par
 def insight_duplicate(*, user, insight: Insight) -> Insight:
     """A private copy owned by ``user`` (anyone who reads an insight may copy it, but not its segment restriction
     when their role may not make one: the copy would be theirs to read)."""
-    _kind_for(user=user, kind=insight.kind)
-    segment_refused(user=user, names=segment_names(insight.params))
+    kind = _kind_for(user=user, kind=insight.kind)
+    segment_refused(user=user, names=restricting_segments(kind, insight.params))
     copy = Insight(name=_("Copy of %(name)s") % {"name": insight.name}, description=insight.description,
                    kind=insight.kind, params=insight.params, date_range=insight.date_range, owner=user,
                    visibility=Visibility.PRIVATE)

@@ -40,11 +40,14 @@ class ReportKind:
     dated: bool = True  # takes date_from / date_to
     time_series: bool = False  # its chart runs over dates (launch markers and annotations are drawn on it)
     description: str | Promise = ""
+    # ``segment=<id>`` names what the report is about (a segment's size), not whom it is restricted to
+    segment_is_subject: bool = False
 
     @property
     def segment_filter(self) -> bool:
-        """Whether the report takes ``segment=<id>`` (a dashboard's segment filter applies to it)."""
-        return "segment" in self.parameters
+        """Whether ``segment=<id>`` restricts the report to a segment's members (a dashboard's segment filter applies
+        to it, and only roles that read customer records may set it)."""
+        return "segment" in self.parameters and not self.segment_is_subject
 
 
 _KINDS: dict[str, ReportKind] = {}

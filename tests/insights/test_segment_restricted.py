@@ -315,3 +315,18 @@ def test_only_customer_record_readers_set_an_alert_on_a_segment_restricted_insig
             create()
         assert refused.value.status_code == 403 and list(refused.value.errors) == [restricted["name"]]
         assert not AlertRule.objects.filter(kind=AlertRule.Kind.INSIGHT).exists()
+
+
+@pytest.mark.parametrize(("role", "_allowed"), ROLES)
+def test_a_segment_size_names_its_segment_and_is_no_restriction(make_staff, role, _allowed):
+    # A segment's size is a summary every role reads (its own API serves them all): its ``segment`` is what it
+    # counts, not whom a report is restricted to, so sharing it, reading it and copying it are not refused.
+    segment = Segment.objects.create(name="VIP", rules={})
+    owner = make_staff(Role.USER_OPS)
+    insight = insight_create(user=owner, kind="segment_size", params={"segment": [str(segment.pk)]},
+                             name="VIP size", visibility="everyone")
+    reader = _client(make_staff(role))
+
+    assert reader.get(f"/api/v1/insights/{insight.pk}/result/").status_code == 200
+    copied = reader.post(f"/api/v1/insights/{insight.pk}/duplicate/")
+    assert copied.status_code == 201, copied.content
