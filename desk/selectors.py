@@ -16,6 +16,7 @@ from django.utils import timezone
 from desk.models import Alert, AlertNotification, AlertRule, Digest
 from goals import selectors as goal_selectors
 from goals.models import Team
+from insights.services.insights import insights_restricted
 from merchants import selectors as merchant_selectors
 from merchants.models import MerchantContact
 from ops_platform.core.roles import Role, roles_of
@@ -289,5 +290,9 @@ def team_alerts_in_range(*, team, date_from: date, date_to: date) -> list[dict]:
     kinds = TEAM_ALERT_KINDS.get(team.kind, list(Alert.Kind.values))
     alerts = (_visible_to_members(team).filter(day__gte=date_from, day__lte=date_to)
               .filter(Q(kind__in=kinds) | Q(audience_team_kind=team.kind)).order_by("day", "id")[:200])
+    alerts = list(alerts)
+    # A rule on an insight restricted to a segment fires for its owner alone: its figures are the insight's, which
+    # only readers of customer records get (insight_answer_check), so it stays out of what the team reads.
+    restricted = insights_restricted(a.params.get("insight_id") for a in alerts if a.kind == Alert.Kind.INSIGHT_RULE)
     return [{"id": a.pk, "kind": a.kind, "severity": a.severity, "day": a.day, "params": a.params, "link": a.link}
-            for a in alerts]
+            for a in alerts if not (a.kind == Alert.Kind.INSIGHT_RULE and a.params.get("insight_id") in restricted)]

@@ -83,6 +83,13 @@ def restricting_segments(kind: ReportKind | None, params: dict) -> list[str]:
     return segment_names(params) if kind is not None and kind.segment_filter else []
 
 
+def insights_restricted(ids) -> set[int]:
+    """Which of the insights ``ids`` restrict their report to a segment (one query): an answer or a figure of theirs
+    goes only to readers of customer records."""
+    return {pk for pk, kind, params in Insight.objects.filter(pk__in=set(ids)).values_list("pk", "kind", "params")
+            if restricting_segments(report_kind(kind), params or {})}
+
+
 def segment_refused(*, user, names, message: str | None = None) -> None:
     """Refuse (403, on the named fields) a segment restriction by someone who may not read customer records."""
     if names and not segment_filter_allowed(user):

@@ -330,3 +330,29 @@ def test_a_segment_size_names_its_segment_and_is_no_restriction(make_staff, role
     assert reader.get(f"/api/v1/insights/{insight.pk}/result/").status_code == 200
     copied = reader.post(f"/api/v1/insights/{insight.pk}/duplicate/")
     assert copied.status_code == 201, copied.content
+
+
+def test_a_rule_on_a_restricted_insight_stays_out_of_the_team_alerts(make_staff, team_with):
+    # Its alert carries the insight's figures (value, previous, change): the owner's alone, not the team digest's,
+    # which any member reads (a PM in the same analysts team). A rule on an unrestricted insight is shown as before.
+    from datetime import date
+
+    from desk.models import Alert
+    from desk.selectors import team_alerts_in_range
+
+    segment = Segment.objects.create(name="VIP", rules={})
+    owner, pm = make_staff(Role.ANALYST), make_staff(Role.PM)
+    team = team_with("Analysts", "analysts", lead=owner, members=[pm])
+    restricted = insight_create(user=owner, kind="trends", params={**ORDERS, "segment": [str(segment.pk)]},
+                                name="VIP orders", date_range="last_4_weeks", visibility="everyone")
+    plain = insight_create(user=owner, kind="trends", params=ORDERS, name="Orders", date_range="last_4_weeks",
+                           visibility="everyone")
+    day = date(2026, 11, 16)
+    for insight in (restricted, plain):
+        Alert.objects.create(kind=Alert.Kind.INSIGHT_RULE, subject=f"rule:{insight.pk}", day=day,
+                             audience_user=owner, params={"insight_id": insight.pk, "insight": insight.name,
+                                                          "value": 12, "previous": 30, "change": -0.6})
+
+    shown = team_alerts_in_range(team=team, date_from=day, date_to=day)
+
+    assert [alert["params"]["insight"] for alert in shown] == ["Orders"]
