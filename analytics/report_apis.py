@@ -232,7 +232,8 @@ class TrendsApi(APIView):
 
 
 _ACTIVE_DAYS = inline_serializer("StickinessActiveDays", {"days": serializers.IntegerField(),
-                                                          "customers": serializers.IntegerField()}, many=True)
+                                                          "customers": serializers.IntegerField()}, many=True,
+                                 allow_null=True)
 
 
 class StickinessApi(APIView):
@@ -246,9 +247,14 @@ class StickinessApi(APIView):
                     *SEGMENT_PARAMETERS],
         responses=inline_serializer("Stickiness", {
             "event": serializers.CharField(), "days": inline_serializer("StickinessDay", {
-                "date": serializers.DateField(), "dau": serializers.IntegerField(), "wau": serializers.IntegerField(),
-                "mau": serializers.IntegerField(), "dau_mau": serializers.FloatField(allow_null=True),
-                "complete": serializers.BooleanField()}, many=True),
+                "date": serializers.DateField(),
+                "dau": serializers.IntegerField(allow_null=True, help_text="null for a day that has not started"),
+                "wau": serializers.IntegerField(allow_null=True), "mau": serializers.IntegerField(allow_null=True),
+                "dau_mau": serializers.FloatField(allow_null=True), "complete": serializers.BooleanField()},
+                many=True),
+            "active_days_through": serializers.DateField(allow_null=True, help_text=(
+                "The last day of the active-days distributions: date_to, or yesterday when the range reaches today; "
+                "null (and the distributions too) when the range starts today or later.")),
             "active_days_7": _ACTIVE_DAYS, "active_days_30": _ACTIVE_DAYS,
         }),
     )

@@ -166,7 +166,8 @@ def stickiness_report(params: dict) -> Report:
     active = [Column("days", _("Days active"), INT), Column("customers", _("Customers"), INT)]
     return Report(name=_name("stickiness", params), tables=[
         ExportTable(title=str(_("Stickiness")), columns=days, rows=result["days"], total=len(result["days"])),
-        ExportTable(title=str(_("Days active of the last 7")), columns=active, rows=result["active_days_7"], total=7),
-        ExportTable(title=str(_("Days active of the last 30")), columns=active, rows=result["active_days_30"],
+        ExportTable(title=str(_("Days active of the last 7")), columns=active, rows=result["active_days_7"] or [],
+                    total=7),
+        ExportTable(title=str(_("Days active of the last 30")), columns=active, rows=result["active_days_30"] or [],
                     total=30),
     ])

@@ -111,8 +111,8 @@ def active_days_chart(rows: list[dict]) -> dict:
 @role_required(Area.ANALYTICS)
 def stickiness_page(request):
     def context(form, report):
-        return {"chart": stickiness_chart(report), "chart_7": active_days_chart(report["active_days_7"]),
-                "chart_30": active_days_chart(report["active_days_30"])}
+        return {"chart": stickiness_chart(report), "chart_7": active_days_chart(report["active_days_7"] or []),
+                "chart_30": active_days_chart(report["active_days_30"] or [])}
 
     return report_page(request, form_class=report_forms.StickinessForm, defaults=report_forms.stickiness_defaults,
                         compute=selectors.stickiness_compute, template="analytics/stickiness.html", context=context)

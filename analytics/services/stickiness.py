@@ -8,7 +8,7 @@ it (``where`` filters and ``people`` / ``exclude_people`` as in trends):
   started (after today) has no value at all (``null``: nobody can have been active on it yet, which is not 0);
 - ``active_days_7`` / ``active_days_30``: for k = 1…7 (1…30), the customers active on exactly k of the 7 (30) days
   ending ``active_days_through``: D2, or yesterday when D2 is today or later (a day in progress or to come would
-  count as a day nobody was active on).
+  count as a day nobody was active on); all three null when the range starts today or later (no complete day).
 
 Computed from the distinct (customer, local day) pairs of D1−29 … D2 (one grouped query, both databases), then, per
 customer, each active day counts them in every window until the window reaches their next active day: disjoint
@@ -94,9 +94,11 @@ def stickiness_compute(*, event: str, date_from: date, date_to: date, where: Seq
         dau, wau, mau = (int(counts[name][index]) for name in ("dau", "wau", "mau"))
         rows.append({"date": day.isoformat(), "dau": dau, "wau": wau, "mau": mau,
                      "dau_mau": dau / mau if mau else None, "complete": period_is_complete(day, "day")})
+    result = {"event": event, "date_from": date_from.isoformat(), "date_to": date_to.isoformat(), "days": rows,
+              "active_days_through": None, "active_days_7": None, "active_days_30": None}
     through = min(date_to, today - timedelta(days=1))
-    last = (through - first_day).days
-    return {"event": event, "date_from": date_from.isoformat(), "date_to": date_to.isoformat(), "days": rows,
-            "active_days_through": through.isoformat(),
-            "active_days_7": _distribution(persons, days, last, 7),
-            "active_days_30": _distribution(persons, days, last, 30)}
+    if through >= date_from:  # else no day of the range is complete yet: no distribution (null), not zeros
+        last = (through - first_day).days  # ≥ 29: its 30 days were read
+        result.update(active_days_through=through.isoformat(), active_days_7=_distribution(persons, days, last, 7),
+                      active_days_30=_distribution(persons, days, last, 30))
+    return result

@@ -208,6 +208,8 @@ def stickiness(events: list[PEv], *, event: str, date_from: date, date_to: date,
                          "dau_mau": dau / mau if mau else None, "complete": day < today})
         day += timedelta(days=1)
     through = min(date_to, today - timedelta(days=1))  # complete days only
+    if through < date_from:
+        return {"days": rows, "active_days_through": None, "active_days_7": None, "active_days_30": None}
 
     def distribution(days: int) -> list[dict]:
         counts = defaultdict(int)

@@ -194,6 +194,10 @@ def test_stickiness_leaves_days_not_started_blank_and_counts_active_days_over_co
     # the 7 days up to yesterday (11-18 … 11-24): active on 3 of them; today (so far) and the days to come not counted
     assert result["active_days_through"] == "2026-11-24"
     assert [row["customers"] for row in result["active_days_7"]] == [0, 0, 1, 0, 0, 0, 0]
+    # a range that starts today has no complete day: no distribution at all (not zeros, not days before the range)
+    today_on = stickiness_compute(event="a", date_from=date(2026, 11, 25), date_to=date(2026, 11, 27))
+    assert (today_on["active_days_through"], today_on["active_days_7"], today_on["active_days_30"]) == (
+        None, None, None)
 
 
 def test_ties_in_the_top_values_go_to_the_smaller_value(db):
