@@ -65,7 +65,7 @@ def merchant_analytics(*, merchant: Merchant) -> dict:
     return {"trend": {"days": [d.isoformat() for d in days],
                       "orders": [daily.get(d, {}).get("orders", 0) for d in days],
                       "gmv": [round(daily.get(d, {}).get("gmv", 0.0), 2) for d in days]},
-            "funnel": funnel["steps"], "funnel_open": funnel["window"]["entrants_open"],
+            "funnel": funnel["steps"], "funnel_window": funnel["window"],
             "retention": retention["cohorts"], "date_from": first, "date_to": last}
 
 

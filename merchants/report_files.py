@@ -6,11 +6,11 @@ in the reader's language, and headers as ``Label (code)``, so scripts key on cod
 from __future__ import annotations
 
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import pgettext_lazy
 
 from merchants import selectors
 from merchants.models import Tier
 from ops_platform.core.exports import DATE, DATETIME, HEADER_BOTH, INT, Column, ExportTable, Report
+from ops_platform.core.labels import CHANGE_FROM, CHANGE_TO
 from ops_platform.core.report_files import no_parameters, report_file_register
 from ops_platform.core.roles import Area
 
@@ -18,8 +18,7 @@ DISTRIBUTION_COLUMNS = [Column("tier", _("Tier")), Column("tier_label", _("Tier 
                         Column("merchants", _("Merchants"), INT)]
 MOVE_COLUMNS = [
     Column("direction", _("Direction")), Column("merchant", _("Merchant")), Column("name", _("Name")),
-    Column("from_tier", pgettext_lazy("a change of stage or tier", "From")), Column("from_label", _("From (name)")),
-    Column("to_tier", pgettext_lazy("a change of stage or tier", "To")),
+    Column("from_tier", CHANGE_FROM), Column("from_label", _("From (name)")), Column("to_tier", CHANGE_TO),
     Column("to_label", _("To (name)")), Column("week", _("Week of"), DATE), Column("reason", _("Reason")),
     Column("changed_at", _("Changed at"), DATETIME),
 ]

@@ -8,7 +8,6 @@ from __future__ import annotations
 from datetime import date
 
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import pgettext_lazy
 
 from ops_platform.core.exports import (
     DATE,
@@ -20,6 +19,7 @@ from ops_platform.core.exports import (
     ExportTable,
     Report,
 )
+from ops_platform.core.labels import CHANGE_FROM, CHANGE_TO
 from ops_platform.core.report_files import (
     no_parameters,
     parsed_arguments,
@@ -54,8 +54,6 @@ CHANNEL_COLUMNS = [
     Column("payback_days", _("Payback (days)"), INT), Column("roi", "ROI", PERCENT),
 ]
 
-CHANGE = "a change of stage or tier"  # the translation context of From/To (not a date range's)
-
 
 @report_file_register("channel_quality", area=Area.CUSTOMERS, params=parsed_params(parse_range, RANGE_PARAMETERS))
 def channel_quality_report(params: dict) -> Report:
@@ -77,8 +75,8 @@ def lifecycle_report(params: dict) -> Report:
             for index, day in enumerate(result["dates"])]
     first_seen = str(_("(first seen)"))
     flows = [{**flow, "from_label": flow["from_label"] or first_seen} for flow in result["flows"]]
-    flow_columns = [Column("from_stage", _("From stage")), Column("from_label", pgettext_lazy(CHANGE, "From")),
-                    Column("to_stage", _("To stage")), Column("to_label", pgettext_lazy(CHANGE, "To")),
+    flow_columns = [Column("from_stage", _("From stage")), Column("from_label", CHANGE_FROM),
+                    Column("to_stage", _("To stage")), Column("to_label", CHANGE_TO),
                     Column("customers", _("Customers"), INT)]
     return Report(name=report_name("lifecycle", params), header=HEADER_BOTH, tables=[
         ExportTable(title=_("Customers per stage per day"), columns=day_columns, rows=days, total=len(days)),

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 VOCABULARIES: dict[str, dict[str, Promise | str]] = {}
 
@@ -91,3 +92,10 @@ def trend_series_label(series: dict, *, breakdown: str = "") -> str:
         return breakdown_value_label(series["breakdown_value"], breakdown)
     return trend_measure_label(event=series.get("event", ""), measure=series.get("measure", ""),
                                property=series.get("property", ""))
+
+
+# The two ends of a change of stage (life cycle) or tier (merchants), in their own translation context: "From"/"To" of
+# a date range read 开始/结束 in Chinese, which says nothing about a move between stages (the page's flow table uses
+# the same context).
+CHANGE_FROM = pgettext_lazy("a change of stage or tier", "From")
+CHANGE_TO = pgettext_lazy("a change of stage or tier", "To")

@@ -64,7 +64,7 @@ def funnel(events: list[Ev], steps: list[str], window_days: int, date_from: date
         if not entries:
             continue
         entry = min(entries, key=lambda ev: (ev.ts, ev.id))
-        still_open = entry.ts + window > now
+        still_open = entry.ts.astimezone(UTC) + window > now  # W×24 h, also across a DST change
         if closed_only and still_open:
             continue
         deadline = entry.ts.astimezone(UTC) + timedelta(days=window_days)  # W×24 h, also across a DST change
@@ -96,7 +96,7 @@ def funnel(events: list[Ev], steps: list[str], window_days: int, date_from: date
     result = {"steps": _steps(paths, steps, value_property), "window": {
         "days": window_days, "as_of": now.astimezone(UTC).isoformat(), "closed_before": closed_before.isoformat(),
         "closed_only": closed_only, "entrants_open": sum(1 for path in paths if path[2]),
-        "complete": end - timedelta(microseconds=1) + window <= now}}
+        "complete": end.astimezone(UTC) - timedelta(microseconds=1) + window <= now}}
     if breakdown or breakdown_key:
         entrants = defaultdict(int)
         for value, *_rest in paths:

@@ -85,7 +85,7 @@ def test_the_funnel_says_how_many_of_its_customers_can_still_convert(today_is):
     analytics = merchant_analytics(merchant=Merchant(code="M1"))
 
     assert [s["count"] for s in analytics["funnel"]][0] == 3
-    assert analytics["funnel_open"] == 2
+    assert analytics["funnel_window"]["entrants_open"] == 2 and analytics["funnel_window"]["days"] == 7
 
 
 def test_retention_cohorts_are_first_orders_at_this_merchant():
