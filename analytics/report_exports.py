@@ -19,7 +19,18 @@ from analytics.services.exports import report_register
 from analytics.services.exports import retention_report as retention_table
 from ops_platform.core.cohorts import segment_filter_allowed
 from ops_platform.core.exceptions import ApplicationError
-from ops_platform.core.exports import BOOLEAN, DATE, INT, NUMBER, PERCENT, TEXT, Column, ExportTable, Report
+from ops_platform.core.exports import (
+    BOOLEAN,
+    DATE,
+    DATETIME,
+    INT,
+    NUMBER,
+    PERCENT,
+    TEXT,
+    Column,
+    ExportTable,
+    Report,
+)
 from ops_platform.core.report_files import query_dict
 
 FORMS = {
@@ -106,7 +117,28 @@ def funnel_report(params: dict) -> Report:
             label = breakdown
         tables.append(ExportTable(title=title, columns=[Column("value", label), *columns], rows=rows,
                                   total=len(rows)))
+    tables.append(_window_table(result))
     return Report(name=_name("funnel", params), tables=tables)
+
+
+WINDOW_COLUMNS = [Column("entrants", _("Entrants of")), Column("open", _("Entrants whose window is still open"), INT),
+                  Column("as_of", _("As of"), DATETIME), Column("closed_before", _("Window closed for entries by"),
+                                                                DATETIME),
+                  Column("closed_only", _("Only entrants whose window has closed"), BOOLEAN),
+                  Column("complete", _("Final"), BOOLEAN)]
+
+
+def _window_table(result: dict) -> ExportTable:
+    """How mature the funnel is (the page's note): how many entrants, overall and per breakdown value, can still
+    convert — their later steps can still come, so those conversions are so far — and whether the answer is final."""
+    window = result["window"]
+    same = {"as_of": window["as_of"], "closed_before": window["closed_before"], "closed_only": window["closed_only"],
+            "complete": window["complete"]}
+    rows = [{"entrants": str(_("Every entrant")), "open": window["entrants_open"], **same}]
+    rows += [{"entrants": group["value"], "open": group["entrants_window_open"], **same}
+             for group in result.get("breakdown") or []]
+    return ExportTable(title=str(_("Conversion window of %(days)s days") % {"days": window["days"]}),
+                       columns=WINDOW_COLUMNS, rows=rows, total=len(rows))
 
 
 @_register("retention")

@@ -74,6 +74,23 @@ def test_the_files_hold_the_figures_the_api_gives(api_client_for, client_for):
     assert ["Funnel by channel", "'=cmd|x"] in [row[:2] for row in funnel_rows]  # a formula neutralised
 
 
+def test_a_funnel_file_says_which_entrants_can_still_convert(client_for):
+    # read on 2026-11-25 10:00: entrants of 20 November have 2 more days of their 7-day window
+    _events()
+    url, params = REPORTS["funnel"]
+
+    rows = _csv(client_for(Role.ANALYST).get(url, {**params, "window_days": "7"}))
+
+    def window(rows):
+        at = {label: index for index, label in enumerate(rows[0])}
+        return [(row[at["Entrants of"]], row[at["Entrants whose window is still open"]], row[at["Final"]])
+                for row in rows[1:] if row and row[0] == "Conversion window of 7 days"]
+
+    assert window(rows) == [("Every entrant", "2", "No"), ("'=cmd|x", "1", "No"), ("wechat", "1", "No")]
+    closed = _csv(client_for(Role.ANALYST).get(url, {**params, "window_days": "7", "closed_only": "on"}))
+    assert window(closed) == [("Every entrant", "0", "No")]  # nobody's window has closed yet: not final either
+
+
 def test_the_api_download_and_a_job_take_the_same_parameters(api_client_for):
     _events()
     client = api_client_for(Role.ANALYST)
