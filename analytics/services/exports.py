@@ -129,9 +129,11 @@ def retention_report(result: dict, *, name: str) -> Report:
 def export_job_create(*, kind: str, params: dict, file_format: str, created_by) -> ExportJob:
     """Record the job and queue it once the transaction commits (``export_job_queue``)."""
     if kind not in report_file_kinds():
-        raise ApplicationError(f"Unknown report {kind!r}.", errors={"kind": [f"Choose one of {report_file_kinds()}."]})
+        message = str(_("Unknown report “%(kind)s”.")) % {"kind": kind}
+        raise ApplicationError(message, errors={"kind": [str(_("Choose one of: %(kinds)s.")) % {
+            "kinds": ", ".join(report_file_kinds())}]})
     if file_format not in ExportJob.Format.values:
-        raise ApplicationError("Unknown file format.", errors={"file_format": ["Choose csv or xlsx."]})
+        raise ApplicationError(str(_("Unknown file format.")), errors={"file_format": [str(_("Choose csv or xlsx."))]})
     report_require(user=created_by, kind=kind)
     now = timezone.now()
     # The data as of the request: a job run later (a queue, a retry after a crash) exports what was there then.

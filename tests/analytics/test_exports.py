@@ -254,3 +254,20 @@ def test_a_raw_events_export_of_an_unknown_event_is_a_400_with_the_nearest_names
     assert not ExportJob.objects.exists()
     known = client.get(DOWNLOAD, {"kind": "events", "event": "order_paid", **range_})
     assert known.status_code == 200 and len(body_of(known).splitlines()) == 2
+
+
+def test_a_job_for_an_unknown_report_or_format_is_refused_in_the_readers_language(make_staff):
+    from django.utils import translation
+
+    from analytics.services.exports import export_job_create
+    from ops_platform.core.exceptions import ApplicationError
+
+    analyst = make_staff(Role.ANALYST)
+    with translation.override("zh-hans"):
+        with pytest.raises(ApplicationError) as unknown:
+            export_job_create(kind="nope", params={}, file_format="csv", created_by=analyst)
+        with pytest.raises(ApplicationError) as bad_format:
+            export_job_create(kind="trends", params={}, file_format="pdf", created_by=analyst)
+
+    assert unknown.value.message == "未知的报表“nope”。" and "trends" in unknown.value.errors["kind"][0]
+    assert bad_format.value.errors == {"file_format": ["请选择 csv 或 xlsx。"]}
