@@ -10,7 +10,7 @@ from analytics import forms, report_forms, selectors
 from analytics.services.filters import property_keys
 from ops_platform.core.cohorts import segment_choices, segment_filter_allowed
 from ops_platform.core.db import ReportTimeout, statement_timeout
-from ops_platform.core.exceptions import ApplicationError
+from ops_platform.core.exceptions import ApplicationError, form_add_errors
 from ops_platform.core.labels import trend_series_label
 from ops_platform.core.permissions import role_required
 from ops_platform.core.report_files import report_download
@@ -58,9 +58,7 @@ def report_page(request, *, form_class, defaults, compute, template, context=Non
             messages.error(request, timeout.message)
             status = 503
         except ApplicationError as refused:  # the report's own refusal (a 400): under its fields, as the API says it
-            for field, errors in refused.errors.items():
-                for message in errors:
-                    form.add_error(field if field in form.fields else None, message)
+            form_add_errors(form, refused)
             if not refused.errors:
                 messages.error(request, refused.message)
             status = refused.status_code

@@ -23,7 +23,7 @@ from analytics.services.exports import export_job_create, export_job_retry
 from analytics.services.keys import ingest_key_create, ingest_key_revoke
 from analytics.tasks import metrics_backfill_queue
 from ops_platform.core.chart_markers import chart_markers
-from ops_platform.core.exceptions import ApplicationError
+from ops_platform.core.exceptions import ApplicationError, flash_errors, form_add_errors
 from ops_platform.core.periods import period_start
 from ops_platform.core.permissions import role_required
 from ops_platform.core.report_files import report_file_format, report_file_params
@@ -140,11 +140,7 @@ def export_report_start(request):
         params = report_file_params(kind, QueryDict(request.POST.get("query", "")), user=request.user)
         export_job_create(kind=kind, params=params, file_format=file_format, created_by=request.user)
     except ApplicationError as error:  # bad parameters (400), a role that may not read it (403), no queue (503)
-        messages.error(request, error.message)
-        for errors in (error.errors or {}).values():
-            for message in errors:
-                if message != error.message:
-                    messages.error(request, message)
+        flash_errors(request, error)
         return redirect("analytics:exports")
     messages.success(request, _("The export has started; it is listed below with its progress."))
     return redirect("analytics:exports")
@@ -240,9 +236,7 @@ def name_mappings(request):
                     return redirect("analytics:name-mappings")
                 preview = naming.name_mapping_preview(draft=draft, days=data["days"] or naming.PREVIEW_DEFAULT_DAYS)
             except ApplicationError as error:
-                for name, errors in error.errors.items():
-                    for message in errors:
-                        form.add_error(name if name in form.fields else None, message)
+                form_add_errors(form, error)
         if form.errors:
             status = 400
     days = naming.PREVIEW_DEFAULT_DAYS

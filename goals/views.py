@@ -32,7 +32,7 @@ from goals.services.goals import (
     team_member_set_lead,
 )
 from goals.services.progress import goal_summaries
-from ops_platform.core.exceptions import ApplicationError
+from ops_platform.core.exceptions import ApplicationError, form_add_errors
 from ops_platform.core.permissions import role_required
 from ops_platform.core.roles import Action, Area, Role, can, roles_of
 
@@ -125,9 +125,7 @@ def _goal_form_page(request, form: GoalForm, goal: Goal | None, save):
 
 
 def _add_errors(form: GoalForm, error: ApplicationError) -> None:
-    for field, errors in error.errors.items():
-        for message in errors if isinstance(errors, list) else [errors]:
-            form.add_error(field if field in form.fields else None, message)
+    form_add_errors(form, error)
     if not error.errors:
         form.add_error(None, error.message)
 

@@ -72,15 +72,12 @@ def insight_parameters_check(*, user, kind: ReportKind, params, date_range: str 
     return lists
 
 
-def segment_names(params: dict) -> list[str]:
-    """The segment parameters set in ``params`` (an insight's, or a query: ``{name: [values]}``)."""
-    return [name for name in SEGMENT_PARAMETERS if any(params.get(name) or ())]
-
-
 def restricting_segments(kind: ReportKind | None, params: dict) -> list[str]:
-    """The segment parameters of ``params`` that restrict a report of ``kind`` to customers (a segment size's
-    ``segment`` is what it counts: a summary, not a restriction)."""
-    return segment_names(params) if kind is not None and kind.segment_filter else []
+    """The segment parameters set in ``params`` (an insight's, or a query: ``{name: [values]}``) that restrict a
+    report of ``kind`` to customers (a segment size's ``segment`` is what it counts: a summary, not a restriction)."""
+    if kind is None or not kind.segment_filter:
+        return []
+    return [name for name in SEGMENT_PARAMETERS if any(params.get(name) or ())]
 
 
 def insights_restricted(ids) -> set[int]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 
+from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import InterfaceError, OperationalError
@@ -30,6 +31,27 @@ class ApplicationError(Exception):
         self.errors = errors or {}
         self.status_code = status_code
         self.code = code
+
+
+def error_messages(error: ApplicationError) -> list[tuple[str, str]]:
+    """(field, message) for each field-level message of ``error`` (a field's messages may be one text or a list)."""
+    return [(field, message) for field, errors in error.errors.items()
+            for message in (errors if isinstance(errors, list) else [errors])]
+
+
+def form_add_errors(form, error: ApplicationError) -> None:
+    """A service's refusal on a page's form: each message under its field, or the form's own errors for a field the
+    form does not have."""
+    for field, message in error_messages(error):
+        form.add_error(field if field in form.fields else None, message)
+
+
+def flash_errors(request, error: ApplicationError) -> None:
+    """A refusal on a page without a form to hold it: the message, then each field's message not already said."""
+    messages.error(request, error.message)
+    for _field, message in error_messages(error):
+        if message != error.message:
+            messages.error(request, message)
 
 
 logger = logging.getLogger(__name__)

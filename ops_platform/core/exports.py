@@ -178,19 +178,28 @@ def _number(value, kind: str):
     return value
 
 
+def iso_moment(text: str) -> date | datetime | None:
+    """The day or the time an ISO 8601 text stands for (``2026-10-12``, ``2026-12-03T07:00:28.903407+00:00``); None
+    for any other text, "2026-02-30" included."""
+    text = text.strip()
+    try:
+        if _ISO_DATE.fullmatch(text):
+            return date.fromisoformat(text)
+        if _ISO_DATETIME.fullmatch(text):
+            return datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return None
+
+
 def _iso(value, kind: str):
     """The date or the time an ISO 8601 text of a DATE or DATETIME column stands for; None for any other text."""
     if not isinstance(value, str):
         return None
-    text = value.strip()
-    try:
-        if kind == DATE and _ISO_DATE.fullmatch(text):
-            return date.fromisoformat(text)
-        if kind == DATETIME and _ISO_DATETIME.fullmatch(text):
-            return datetime.fromisoformat(text)
-    except ValueError:  # "2026-02-30": not a day, left as the text it is
-        return None
-    return None
+    moment = iso_moment(value)
+    wanted = datetime if kind == DATETIME else date if kind == DATE else None
+    # a datetime is a date to Python: a DATE column takes a day, a DATETIME column a time
+    return moment if wanted is not None and type(moment) is wanted else None
 
 
 def _typed(value, kind: str):

@@ -24,14 +24,12 @@ This module imports no app.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 
 from django import forms
-from django.contrib import messages
 from django.http import QueryDict
 from django.shortcuts import render
 from django.utils import formats, timezone
@@ -39,7 +37,7 @@ from django.utils.translation import gettext_lazy as _
 
 from ops_platform.core import exports as writer
 from ops_platform.core.db import statement_timeout
-from ops_platform.core.exceptions import ApplicationError
+from ops_platform.core.exceptions import ApplicationError, flash_errors
 from ops_platform.core.exports import Report
 from ops_platform.core.labels import code_label
 from ops_platform.core.reports import report_kind
@@ -172,8 +170,6 @@ INTERNAL_PARAMETERS = ("as_of",)  # a job's snapshot of the data: the instant it
 # Parameters most reports take, named once; a report's own fields name the rest (and may name these otherwise).
 PARAMETER_LABELS = {"date_from": _("From"), "date_to": _("To"), "event": _("Event"), "channel": _("Channel")}
 PARAMETER_VOCABULARIES = {"channel": "channel"}  # parameters whose values are codes with labels (core/labels.py)
-_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
-_ISO_DATETIME = re.compile(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}.*")
 
 
 def report_file_label(kind: str) -> str:
@@ -225,15 +221,12 @@ def _parameter_value(value, field, key: str) -> str:
         return str(choices[text])
     if key in PARAMETER_VOCABULARIES:
         return code_label(PARAMETER_VOCABULARIES[key], text)
-    try:
-        if _ISO_DATE.fullmatch(text):
-            return formats.date_format(date.fromisoformat(text), "DATE_FORMAT")
-        if _ISO_DATETIME.fullmatch(text):
-            moment = datetime.fromisoformat(text)
-            return formats.date_format(timezone.localtime(moment) if timezone.is_aware(moment) else moment,
-                                       "DATETIME_FORMAT")
-    except ValueError:  # not a day or a time after all: as it was written
-        pass
+    moment = writer.iso_moment(text)
+    if isinstance(moment, datetime):
+        return formats.date_format(timezone.localtime(moment) if timezone.is_aware(moment) else moment,
+                                   "DATETIME_FORMAT")
+    if moment is not None:
+        return formats.date_format(moment, "DATE_FORMAT")
     return text
 
 
@@ -282,9 +275,5 @@ def report_download(request, kind: str, *, extra: Mapping | None = None):
                                        % {"rows": f"{report.total:,}"}, status_code=413, code="too_large")
         return writer.file_response(report, file_format)
     except ApplicationError as error:  # ReportTimeout (503) is one too
-        messages.error(request, error.message)
-        for errors in (error.errors or {}).values():
-            for message in errors:
-                if message != error.message:
-                    messages.error(request, message)
+        flash_errors(request, error)
         return render(request, "analytics/export_refused.html", status=error.status_code)
