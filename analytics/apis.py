@@ -216,8 +216,8 @@ class ExportJobOutputSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = ExportJob
-        fields = ["id", "kind", "params", "file_format", "status", "percent", "rows_done", "rows_total", "error",
-                  "created_at", "finished_at", "status_url", "download_url"]
+        fields = ["id", "kind", "params", "file_format", "language", "status", "percent", "rows_done", "rows_total",
+                  "error", "created_at", "finished_at", "status_url", "download_url"]
 
     def get_download_url(self, job) -> str | None:
         return reverse("export-file", args=[job.id]) if job.status == ExportJob.Status.DONE else None

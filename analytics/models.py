@@ -206,6 +206,9 @@ class ExportJob(models.Model):
     kind = models.CharField(_("report"), max_length=40)
     params = models.JSONField(_("parameters"), default=dict, blank=True)
     file_format = models.CharField(_("format"), max_length=10, choices=Format.choices, default=Format.CSV)
+    # The language the file's titles, headers and labels are written in: the requester's at the time they asked
+    # (a worker has no request to take it from). Empty: the site's (LANGUAGE_CODE), for jobs made before it was kept.
+    language = models.CharField(_("language"), max_length=12, blank=True, default="")
     status = models.CharField(_("status"), max_length=20, choices=Status.choices, default=Status.QUEUED)
     rows_total = models.PositiveIntegerField(null=True, blank=True)
     rows_done = models.PositiveIntegerField(default=0)

@@ -70,7 +70,7 @@ def metrics_run_list(*, limit: int = 20) -> list[MetricsRun]:
 
 def event_daily_counts(*, days: int = 30) -> list[dict]:
     """Events stored per local day for the last ``days`` days (oldest first), zero-filled; from the hourly counts."""
-    today = timezone.localdate()
+    today = local_today()
     first_day = today - timedelta(days=days - 1)
     start = local_day_start(first_day)
     rows = (
@@ -280,7 +280,7 @@ def event_names_unknown(*, names: list[tuple[str, str]]) -> dict[str, list[str]]
 def report_last_day() -> date:
     """The day the report pages end on by default: the last day with events, or today."""
     span = event_date_span()
-    return span[1] if span else timezone.localdate()
+    return span[1] if span else local_today()
 
 
 # Reads for launch impact (products passes plain event names and an aware [start, end) range).

@@ -28,7 +28,7 @@ from merchants.models import (
     TierRules,
     TrainingSession,
 )
-from ops_platform.core.periods import local_range
+from ops_platform.core.periods import local_range, local_today
 from ops_platform.core.roles import Role, roles_of
 
 PIPELINE = [Merchant.Stage.LEAD, Merchant.Stage.CONTACTED, Merchant.Stage.NEGOTIATING, Merchant.Stage.SIGNED,
@@ -164,7 +164,7 @@ def loss_reasons() -> QuerySet[LossReason]:
 
 def follow_ups_due(*, user, today: date | None = None) -> dict[str, list[MerchantContact]]:
     """The operator's open follow-ups on the merchants they own: ``{"overdue": [...], "today": [...]}`` (1 query)."""
-    today = today or timezone.localdate()
+    today = today or local_today()
     rows = (MerchantContact.objects.filter(merchant__owner=user, follow_up_done_at__isnull=True,
                                            follow_up_on__lte=today)
             .select_related("merchant").order_by("follow_up_on", "merchant__code"))
@@ -181,7 +181,7 @@ def merchant_stale_for(*, user) -> QuerySet[Merchant]:
 
 def follow_up_load_by_owner(*, owner_ids: list[int], today: date | None = None) -> dict[int, dict]:
     """Open and overdue follow-ups per owner, for a team lead's view of each member's load (1 grouped query)."""
-    today = today or timezone.localdate()
+    today = today or local_today()
     rows = (MerchantContact.objects.filter(merchant__owner_id__in=owner_ids, follow_up_done_at__isnull=True,
                                            follow_up_on__isnull=False)
             .values("merchant__owner_id").order_by()
@@ -218,7 +218,7 @@ def recruitment_target_progress(*, today: date | None = None, target_ids: list[i
             condition &= Q(city=target.city)
         aggregates[f"t{target.pk}"] = Count("pk", filter=condition)
     counts = Merchant.objects.aggregate(**aggregates)
-    today = today or timezone.localdate()
+    today = today or local_today()
     result = []
     for target in targets:
         signed = counts[f"t{target.pk}"]

@@ -17,7 +17,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from analytics.selectors import event_names, first_touch_revenue_by_day, person_id_of, person_timeline
-from ops_platform.core import periods
+from ops_platform.core import clock, periods
 from ops_platform.core.invites import invite_code_of
 from users.models import (
     ChannelSpend,
@@ -197,7 +197,7 @@ def channel_quality(*, date_from: date, date_to: date, now: datetime | None = No
     would change, and ends where the cohort is too young); it ends on that window's ``revenue_Nd_per_customer``.
     Three queries.
     """
-    now = now or timezone.now()
+    now = now or clock.now()
     start, end = local_range(date_from, date_to)
     cutoffs = {days: now - timedelta(days=days) for days in REVENUE_DAYS}
     cohorts = (Customer.objects.filter(first_seen_at__gte=start, first_seen_at__lt=end).values("first_channel")

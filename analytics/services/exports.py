@@ -16,11 +16,12 @@ from pathlib import Path
 from django.conf import settings
 from django.core.files import File
 from django.db.models import Q
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
 from analytics.models import AarrrDaily, Event, ExportJob
 from analytics.services.retention import retention_average
+from ops_platform.core import clock
 from ops_platform.core import exports as writer
 from ops_platform.core.db import on_working_connection
 from ops_platform.core.exceptions import ApplicationError
@@ -138,7 +139,7 @@ def export_job_create(*, kind: str, params: dict, file_format: str, created_by) 
     now = timezone.now()
     # The data as of the request: a job run later (a queue, a retry after a crash) exports what was there then.
     job = ExportJob(kind=kind, params={**params, "as_of": now.isoformat()}, file_format=file_format,
-                    created_by=created_by, created_at=now)
+                    language=translation.get_language() or "", created_by=created_by, created_at=now)
     job.full_clean()
     job.save()
     export_job_queue(job=job)
@@ -168,14 +169,17 @@ def export_job_execute(*, job_id) -> ExportJob:
     scratch = _scratch_dir() / f"{job.id}.{uuid.uuid4().hex[:12]}.{job.file_format}"
     scratch.parent.mkdir(parents=True, exist_ok=True)
     try:
-        report = report_build(kind=job.kind, params=job.params)
-        ExportJob.objects.filter(pk=job.pk).update(rows_total=report.total)
+        # Written as the requester would have read it when they asked: in their language, and judged at that instant
+        # (which periods are complete, which conversion windows are open), however late the queue or a retry runs it.
+        with translation.override(job.language or settings.LANGUAGE_CODE), clock.as_of(job.created_at):
+            report = report_build(kind=job.kind, params=job.params)
+            ExportJob.objects.filter(pk=job.pk).update(rows_total=report.total)
 
-        def progress(done: int) -> None:
-            ExportJob.objects.filter(pk=job.pk).update(rows_done=done)
+            def progress(done: int) -> None:
+                ExportJob.objects.filter(pk=job.pk).update(rows_done=done)
 
-        write = writer.xlsx_write if job.file_format == ExportJob.Format.XLSX else writer.csv_write
-        rows = write(report, scratch, progress=progress)
+            write = writer.xlsx_write if job.file_format == ExportJob.Format.XLSX else writer.csv_write
+            rows = write(report, scratch, progress=progress)
         with open(scratch, "rb") as handle:
             job.file.save(f"{report.name}.{job.file_format}", File(handle), save=False)
         ExportJob.objects.filter(pk=job.pk).update(status=ExportJob.Status.DONE, rows_done=rows, file=job.file.name,
@@ -232,9 +236,10 @@ RETRYABLE = (ExportJob.Status.FAILED,)
 
 
 def export_job_retry(*, user, job_id) -> ExportJob:
-    """Run a failed export job again, by the person who asked for it: same report, same parameters, and the same
-    data (``as_of`` was pinned when it was requested). Its partial file is removed first. 409 unless it failed (a
-    job stuck running is marked failed by the watchdog within minutes)."""
+    """Run a failed export job again, by the person who asked for it: same report, same parameters, read at the same
+    instant and in the same language as when it was requested (``export_job_execute``; an events export also keeps
+    to the events stored then). Its partial file is removed first. 409 unless it failed (a job stuck running is
+    marked failed by the watchdog within minutes)."""
     job = ExportJob.objects.filter(pk=job_id, created_by=user).first() if user.is_authenticated else None
     if job is None:
         raise ApplicationError(_("No such export, or it is not yours."), status_code=404, code="not_found")

@@ -46,7 +46,6 @@ from django.db import connection, transaction
 from django.db.models import TextField
 from django.db.models.fields.json import KeyTextTransform
 from django.db.models.functions import Cast
-from django.utils import timezone
 
 from analytics.models import Event
 from analytics.services.columns import columns_coverage, columns_fit, columns_read, consistent_read, us_2000
@@ -64,6 +63,7 @@ from analytics.services.filters import (
     where_sql,
 )
 from analytics.services.periods import epoch_us, moment_us
+from ops_platform.core import clock
 from ops_platform.core.periods import local_day_start
 
 NO_CHANNEL = NONE_VALUE
@@ -142,7 +142,7 @@ class FunnelQuery:
     def window_closed_before(self) -> datetime:
         """An entrant at or before this instant has had their whole window by ``now`` (entry + W×24h ≤ now); one after
         it has not, and their later steps can still come."""
-        return (self.now or timezone.now()).astimezone(UTC) - self.window
+        return (self.now or clock.now()).astimezone(UTC) - self.window
 
     @property
     def last_deadline(self) -> datetime:
@@ -187,7 +187,7 @@ def funnel_compute(*, steps: list[str] | tuple[str, ...], window_days: int, date
                         filter_every_step=filter_every_step, where=tuple(where), people=people,
                         exclude_people=exclude_people, breakdown_limit=breakdown_limit,
                         step_windows=tuple(step_windows), exclusions=exclusions, value_property=value_property,
-                        now=(now or timezone.now()).astimezone(UTC), closed_only=closed_only)
+                        now=(now or clock.now()).astimezone(UTC), closed_only=closed_only)
     engine = engine or _default_engine(query)
     if engine == "columns":
         groups = _groups_pandas(_paths_columns(query), query, open_after=us_2000(query.window_closed_before))

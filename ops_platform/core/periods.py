@@ -17,6 +17,7 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 from rest_framework import serializers
 
+from ops_platform.core import clock
 from ops_platform.core.exceptions import ApplicationError
 
 DAY, WEEK, MONTH, QUARTER = "day", "week", "month", "quarter"
@@ -25,8 +26,9 @@ _MONTHS = {MONTH: 1, QUARTER: 3}
 
 
 def local_today() -> date:
-    """Today in TIME_ZONE (the only "now" a period is judged against, unless a caller passes its own)."""
-    return timezone.localdate()
+    """Today in TIME_ZONE (the only "now" a period is judged against, unless a caller passes its own): the local day
+    of ``clock.now()``, so a report pinned to an earlier instant (an export job) judges its periods then."""
+    return timezone.localdate(clock.now())
 
 
 def local_day_start(day: date) -> datetime:

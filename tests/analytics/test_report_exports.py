@@ -9,6 +9,7 @@ from datetime import date, datetime
 
 import openpyxl
 import pytest
+from django.utils import timezone
 
 from analytics.services.loading import events_load
 from ops_platform.core.roles import Role
@@ -184,3 +185,40 @@ def test_a_retention_workbook_has_date_cells_for_its_cohorts_and_text_for_the_av
     rows = _sheet_rows(client_for(Role.ANALYST).get(url, {**params, "file_format": "xlsx"}))
 
     assert [row[0] for row in rows] == [(datetime(2026, 11, 20), "d"), ("Average (complete periods)", "s")]
+
+
+@pytest.mark.parametrize("kind, params", [
+    ("funnel", {**REPORTS["funnel"][1], "window_days": "7", "closed_only": "on"}),
+    ("trends", {**REPORTS["trends"][1], "date_to": "2026-11-30"}),
+    ("stickiness", {**REPORTS["stickiness"][1], "date_to": "2026-11-30"}),
+    ("retention", {**REPORTS["retention"][1], "periods": "8"}),
+])
+def test_a_job_run_late_writes_the_file_its_requester_would_have_downloaded(api_client_for, settings, tmp_path,
+                                                                             today_is, kind, params):
+    """Asked in Chinese on Wednesday 25 November, run (a queue, a retry) two weeks later: the windows have closed and
+    the days after the 25th have happened since, yet the file is the download they would have had then, in Chinese
+    — not the site's English, nor judged at the moment a worker got to it."""
+    import time_machine
+
+    from analytics.services.exports import export_job_execute
+
+    settings.MEDIA_ROOT = tmp_path
+    _events()
+    client = api_client_for(Role.ANALYST)
+    with time_machine.travel(timezone.now(), tick=False):  # the same instant for the download and the request
+        download = client.get("/api/v1/analytics/exports/download/", {"kind": kind, "file_format": "csv", **params},
+                              HTTP_ACCEPT_LANGUAGE="zh-hans")
+        requested = client.post("/api/v1/analytics/exports/", {"kind": kind, "file_format": "csv", "params": params},
+                                format="json", HTTP_ACCEPT_LANGUAGE="zh-hans")
+    assert download.status_code == 200 and requested.status_code == 202, requested.json()
+    assert requested.json()["language"] == "zh-hans"
+    today_is(date(2026, 12, 9))
+
+    job = export_job_execute(job_id=requested.json()["id"])
+
+    expected = b"".join(download.streaming_content).decode("utf-8")
+    assert job.file.open("rb").read().decode("utf-8") == expected
+    # Not a file that time does not touch: downloaded now, the same report says something else.
+    later = client.get("/api/v1/analytics/exports/download/", {"kind": kind, "file_format": "csv", **params},
+                       HTTP_ACCEPT_LANGUAGE="zh-hans")
+    assert b"".join(later.streaming_content).decode("utf-8") != expected
