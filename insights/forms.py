@@ -49,9 +49,14 @@ class DashboardFiltersForm(forms.Form):
     segment = forms.TypedChoiceField(label=_("Segment"), coerce=int, required=False, empty_value=None,
                                      widget=PickerSelect)
 
-    def __init__(self, *args, segments=(), **kwargs):
+    def __init__(self, *args, segments=None, **kwargs):
+        """``segments``: those the editor may pick; ``None`` when they may not restrict reports to a segment (no
+        right to customer records): no segment field, and the dashboard's segment is left as it is."""
         super().__init__(*args, **kwargs)
-        self.fields["segment"].choices = [("", _("All customers")), *[(s.pk, s.name) for s in segments]]
+        if segments is None:
+            del self.fields["segment"]
+        else:
+            self.fields["segment"].choices = [("", _("All customers")), *[(s.pk, s.name) for s in segments]]
 
 
 class TileAddForm(forms.Form):

@@ -35,6 +35,7 @@ from insights.services import insights as insight_services
 from insights.services import subscriptions as subscription_services
 from insights.services.results import dashboard_grid, evaluated_view, insight_result, refused_evaluated
 from insights.tasks import dashboard_refresh_queue, subscription_run_send_task
+from ops_platform.core.cohorts import segment_filter_allowed
 from ops_platform.core.exceptions import ApplicationError
 from ops_platform.core.periods import relative_range_label
 from ops_platform.core.permissions import role_required
@@ -253,6 +254,13 @@ def dashboard_new(request):
     return redirect("insights:dashboard", dashboard_id=dashboard.pk)
 
 
+def _pickable_segments(user, *, limit: int | None = None) -> list | None:
+    """The segments ``user`` may restrict a dashboard to; ``None`` without the right to (their names are not listed)."""
+    if not segment_filter_allowed(user):
+        return None
+    return list(segment_list()[:limit])
+
+
 def _dashboard_or_404(request, dashboard_id: int):
     dashboard = selectors.dashboard_get(user=request.user, dashboard_id=dashboard_id)
     if dashboard is None:
@@ -276,7 +284,7 @@ def dashboard_detail(request, dashboard_id: int):
         **context, "can_change": can_change,
         "can_pin": selectors.dashboard_can_pin(user=request.user, dashboard=dashboard),
         "tile_form": TileAddForm(insights=insights) if insights else None,
-        "filters_form": DashboardFiltersForm(segments=list(segment_list()[:200]), initial={
+        "filters_form": DashboardFiltersForm(segments=_pickable_segments(request.user, limit=200), initial={
             "date_range": mode, "date_from": dashboard.date_from, "date_to": dashboard.date_to,
             "segment": dashboard.segment_id}),
         "annotation_form": AnnotationForm() if can(request.user, Area.ANALYTICS) else None,
@@ -305,17 +313,17 @@ def dashboard_edit(request, dashboard_id: int):
 def dashboard_filters(request, dashboard_id: int):
     """The dashboard-wide date range and segment, which override the tiles' own."""
     dashboard = _dashboard_or_404(request, dashboard_id)
-    form = DashboardFiltersForm(request.POST, segments=list(segment_list()))
+    form = DashboardFiltersForm(request.POST, segments=_pickable_segments(request.user))
     if not form.is_valid():
         _form_errors(request, form)
         return redirect("insights:dashboard", dashboard_id=dashboard.pk)
     data = form.cleaned_data
     fixed = data["date_range"] == "fixed"
+    segment = {"segment_id": data["segment"]} if "segment" in data else {}  # no field: the segment stays as it is
     try:
         dashboard_services.dashboard_update(
             user=request.user, dashboard=dashboard, date_range="" if fixed else data["date_range"],
-            date_from=data["date_from"] if fixed else None, date_to=data["date_to"] if fixed else None,
-            segment_id=data["segment"])
+            date_from=data["date_from"] if fixed else None, date_to=data["date_to"] if fixed else None, **segment)
     except ApplicationError as error:
         _flash(request, error)
     return redirect("insights:dashboard", dashboard_id=dashboard.pk)

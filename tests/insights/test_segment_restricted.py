@@ -173,6 +173,34 @@ def test_a_dashboards_own_segment_restricts_its_tiles_the_same_way(client, make_
         _assert_refused(one, "segment")
 
 
+@pytest.mark.parametrize(("role", "allowed"), [(Role.PM, False), (Role.USER_OPS, True)], ids=str)
+def test_the_dashboard_filters_list_segments_only_to_those_who_may_pick_one(client, make_staff, team_with, role,
+                                                                            allowed):
+    """A PM edits the team's dashboard but may not restrict it to a segment: the filters offer no segment (the
+    segments' names are not listed) and applying a date range keeps the segment a user ops lead set."""
+    kept = Segment.objects.create(name="Kept by the lead", rules={})
+    Segment.objects.create(name="Whales of Hangzhou", rules={})
+    owner = make_staff(Role.USER_OPS)
+    editor = make_staff(role)
+    team = team_with("Growth", "user_ops", lead=owner, members=[editor])
+    dashboard = dashboard_create(user=owner, name="Board", team_id=team.pk)
+    dashboard_update(user=owner, dashboard=dashboard, segment_id=kept.pk)
+    client.force_login(editor)
+
+    page = client.get(f"/insights/dashboards/{dashboard.pk}/").content.decode()
+    filters = re.search(r'<form[^>]*data-testid="dashboard-filters".*?</form>', page, re.S).group(0)
+    applied = client.post(f"/insights/dashboards/{dashboard.pk}/filters/", {"date_range": "last_7_days"})
+
+    assert ("Whales of Hangzhou" in filters) is allowed and ('name="segment"' in filters) is allowed
+    assert applied.status_code == 302
+    dashboard.refresh_from_db()
+    assert dashboard.date_range == "last_7_days"
+    assert dashboard.segment_id == (None if allowed else kept.pk)  # a picker left on "All customers" clears it
+    if not allowed:  # and the service refuses them a segment however it is asked
+        with pytest.raises(ApplicationError):
+            dashboard_update(user=editor, dashboard=dashboard, segment_id=Segment.objects.exclude(pk=kept.pk).get().pk)
+
+
 # The insight's page
 
 
