@@ -100,7 +100,7 @@ class ReportFiltersMixin(forms.Form):
                 cleaned[f"{field}_people"] = people
         if not self.errors:
             properties = self.report_properties() + [("where", item.key) for item in cleaned.get("where") or []]
-            known = selectors.event_names(limit=10_000)
+            known = selectors.known_event_names()
             # With no event stored at all (a fresh install) there is nothing to suggest: the report reads zeros.
             events = self.report_events() if known else []
             errors = unknown_names(events=events, properties=properties, known_events=known)

@@ -271,10 +271,18 @@ def event_names_unknown(*, names: list[tuple[str, str]]) -> dict[str, list[str]]
     first order). Empty when no event is stored at all (a fresh install: nothing to compare with). One query."""
     if not names:
         return {}
-    known = event_names(limit=10_000)
+    known = known_event_names()
     if not known:
         return {}
-    return _unknown_names(events=names, properties=[], known_events=sorted({*known, *CANONICAL_EVENTS}))
+    return _unknown_names(events=names, properties=[], known_events=known)
+
+
+def known_event_names() -> list[str]:
+    """The event names a report or an export may ask for without a "did you mean": every name stored (up to 10,000)
+    and the canonical events the metrics read, stored yet or not. Empty when no event is stored at all (a fresh
+    install: nothing to compare with, every report reads zeros). One query."""
+    known = event_names(limit=10_000)
+    return sorted({*known, *CANONICAL_EVENTS}) if known else []
 
 
 def report_last_day() -> date:

@@ -63,6 +63,23 @@ def test_unknown_event_and_property_list_the_nearest_names(api_client_for):
     assert "properties.merchant_id" in text and "properties.amount" in text
 
 
+@pytest.mark.parametrize("event", ["signup", "review"])
+def test_a_standard_event_not_stored_yet_is_known_and_reads_zero(api_client_for, event):
+    """A young platform has visits and orders but no review yet: the standard events the metrics read are known
+    names (zeros, as the events export and the name mapping say), not a 400 that suggests another event."""
+    _orders()
+    query = {"event": event, "date_from": "2026-11-20", "date_to": "2026-11-20"}
+    response = api_client_for(Role.ANALYST).get(URL, query)
+    funnel = api_client_for(Role.ANALYST).get("/api/v1/analytics/funnel/", {
+        "steps": ["visit", event], "window_days": "7", "date_from": "2026-11-20", "date_to": "2026-11-20"})
+    typo = api_client_for(Role.ANALYST).get(URL, {**query, "event": event + "s"})
+
+    assert response.status_code == 200, response.json()
+    assert [point["value"] for point in response.json()["series"][0]["points"]] == [0]
+    assert funnel.status_code == 200 and funnel.json()["steps"][1]["count"] == 0
+    assert typo.status_code == 400 and event in str(typo.json()["errors"]["event"])
+
+
 @pytest.mark.parametrize("query, field", [
     ({"measure": "sum"}, "property"), ({"measure": "mode"}, "measure"), ({"interval": "hour"}, "interval"),
     ({"breakdown_limit": "26"}, "breakdown_limit"), ({"where": "properties.amount:gt:abc"}, "where"),
