@@ -58,7 +58,7 @@ def report_page(request, *, form_class, defaults, compute, template, context=Non
             messages.error(request, timeout.message)
             status = 503
         except ApplicationError as refused:  # the report's own refusal (a 400): under its fields, as the API says it
-            form_add_errors(form, refused)
+            form_add_errors(form, refused, message=False)
             if not refused.errors:
                 messages.error(request, refused.message)
             status = refused.status_code

@@ -116,18 +116,12 @@ def _goal_form_page(request, form: GoalForm, goal: Goal | None, save):
             except ApplicationError as error:
                 if error.status_code == 403:
                     raise PermissionDenied(error.message) from error
-                _add_errors(form, error)
+                form_add_errors(form, error)
             else:
                 messages.success(request, _("Goal saved."))
                 return redirect("goals:detail", saved.pk)
     return render(request, "goals/form.html", {"form": form, "goal": goal, "catalogue": CATALOGUE.values()},
                   status=status)
-
-
-def _add_errors(form: GoalForm, error: ApplicationError) -> None:
-    form_add_errors(form, error)
-    if not error.errors:
-        form.add_error(None, error.message)
 
 
 # Teams

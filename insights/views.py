@@ -36,9 +36,10 @@ from insights.services import subscriptions as subscription_services
 from insights.services.results import dashboard_grid, evaluated_view, insight_result, refused_evaluated
 from insights.tasks import dashboard_refresh_queue, subscription_run_send_task
 from ops_platform.core.cohorts import segment_filter_allowed
-from ops_platform.core.exceptions import ApplicationError
+from ops_platform.core.exceptions import ApplicationError, form_add_errors
 from ops_platform.core.periods import relative_range_label
 from ops_platform.core.permissions import role_required
+from ops_platform.core.report_files import report_params_display
 from ops_platform.core.reports import DATE_PARAMETERS, report_kind
 from ops_platform.core.roles import Action, Area, Role, can, roles_of
 from users.selectors import segment_list
@@ -85,8 +86,10 @@ def report_page_url(kind, query: dict) -> str:
 
 
 def _parameter_summary(kind, params: dict) -> list[tuple[str, str]]:
-    return [(name, ", ".join(values)) for name, values in params.items()
-            if name not in DATE_PARAMETERS and any(values)]
+    """The insight's parameters besides its range, as the exports page shows a job's: labels and values in the
+    reader's language, a segment by its name."""
+    return report_params_display(kind.key, {name: values for name, values in params.items()
+                                            if name not in DATE_PARAMETERS and any(values)})
 
 
 # Insights
@@ -129,10 +132,7 @@ def insight_new(request):
                 date_range=data["date_range"] if kind.dated else "", visibility=data["visibility"],
                 team_id=data["team"])
         except ApplicationError as error:
-            for field, errors in error.errors.items():
-                form.add_error(field if field in form.fields else None, errors)
-            if not error.errors:
-                form.add_error(None, error.message)
+            form_add_errors(form, error)
         else:
             messages.success(request, _("Saved “%(name)s”.") % {"name": insight.name})
             return redirect("insights:detail", insight_id=insight.pk)
@@ -464,10 +464,7 @@ def subscription_new(request):
                 insight_id=insight_id or None, dashboard_id=dashboard_id or None, date_range=data["date_range"],
                 team_id=data["team"], recipient_ids=data["recipients"])
         except ApplicationError as error:
-            for field, errors in error.errors.items():
-                form.add_error(field if field in form.fields else None, errors)
-            if not error.errors:
-                form.add_error(None, error.message)
+            form_add_errors(form, error)
         else:
             messages.success(request, _("Subscribed: the next e-mail goes out on %(when)s.") % {
                 "when": timezone.localtime(subscription.next_run_at).strftime("%Y-%m-%d %H:%M")})

@@ -30,7 +30,7 @@ from ops_platform.core.boards import (
 )
 from ops_platform.core.db import ReportTimeout, statement_timeout
 from ops_platform.core.downloads import stored_file_response
-from ops_platform.core.exceptions import ApplicationError
+from ops_platform.core.exceptions import ApplicationError, form_add_errors
 from ops_platform.core.fields import id_from_text
 from ops_platform.core.permissions import role_required
 from ops_platform.core.report_files import report_download
@@ -192,8 +192,7 @@ def ticket_new(request):
         try:
             ticket = ticket_create(requester=request.user, **form.cleaned_data)
         except ApplicationError as error:
-            for field, errors in error.errors.items():
-                form.add_error(field if field in form.fields else None, errors)
+            form_add_errors(form, error)
         else:
             messages.success(request, _("%(key)s filed.") % {"key": ticket.key})
             return _back(ticket.pk)
@@ -257,8 +256,7 @@ def ticket_edit(request, ticket_id: int):
                     messages.error(request, error.message)
                     return render(request, "products/ticket_form.html", {"form": form, "ticket": ticket,
                                                                          "conflict": True}, status=409)
-                for field, errors in error.errors.items():
-                    form.add_error(field if field in form.fields else None, errors)
+                form_add_errors(form, error)
             else:
                 messages.success(request, _("Saved."))
                 return _back(ticket.pk)

@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from ops_platform.core import exports
-from ops_platform.core.exceptions import ApplicationError
+from ops_platform.core.exceptions import ApplicationError, form_add_errors
 from ops_platform.core.labels import with_channel_labels
 from ops_platform.core.pagination import list_page
 from ops_platform.core.permissions import role_required
@@ -220,8 +220,7 @@ def _save_segment(request, form: SegmentForm, segment=None):
     try:
         return segment_save(actor=request.user, segment=segment, **form.cleaned_data)
     except ApplicationError as error:
-        for field, errors in error.errors.items():
-            form.add_error(field if field in form.fields else None, errors)
+        form_add_errors(form, error)
         return None
 
 

@@ -52,7 +52,7 @@ from ops_platform.core.boards import (
     board_config,
     next_page_url,
 )
-from ops_platform.core.exceptions import ApplicationError
+from ops_platform.core.exceptions import ApplicationError, form_add_errors
 from ops_platform.core.permissions import role_required
 from ops_platform.core.report_files import report_download
 from ops_platform.core.roles import Action, Area, can
@@ -239,8 +239,7 @@ def merchant_edit(request, merchant_id: int):
         except ApplicationError as error:
             if error.status_code == 403:
                 raise PermissionDenied(error.message) from error
-            for field, errors in error.errors.items():
-                form.add_error(field if field in form.fields else None, errors)
+            form_add_errors(form, error)
         else:
             messages.success(request, _("Merchant saved."))
             return _back(merchant_id)

@@ -39,11 +39,14 @@ def error_messages(error: ApplicationError) -> list[tuple[str, str]]:
             for message in (errors if isinstance(errors, list) else [errors])]
 
 
-def form_add_errors(form, error: ApplicationError) -> None:
+def form_add_errors(form, error: ApplicationError, *, message: bool = True) -> None:
     """A service's refusal on a page's form: each message under its field, or the form's own errors for a field the
-    form does not have."""
-    for field, message in error_messages(error):
-        form.add_error(field if field in form.fields else None, message)
+    form does not have; a refusal that names no field gives its message as the form's own error (``message=False``
+    when the page says it elsewhere), so it is never silent."""
+    for field, text in error_messages(error):
+        form.add_error(field if field in form.fields else None, text)
+    if message and not error.errors:
+        form.add_error(None, error.message)
 
 
 def flash_errors(request, error: ApplicationError) -> None:

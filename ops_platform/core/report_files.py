@@ -36,6 +36,7 @@ from django.utils import formats, timezone
 from django.utils.translation import gettext_lazy as _
 
 from ops_platform.core import exports as writer
+from ops_platform.core.cohorts import segment_choices
 from ops_platform.core.db import statement_timeout
 from ops_platform.core.exceptions import ApplicationError, flash_errors
 from ops_platform.core.exports import Report
@@ -168,8 +169,10 @@ def parsed_arguments(parse: Callable[[Mapping], dict], params: dict) -> dict:
 
 INTERNAL_PARAMETERS = ("as_of",)  # a job's snapshot of the data: the instant it was requested, shown as "Created"
 # Parameters most reports take, named once; a report's own fields name the rest (and may name these otherwise).
-PARAMETER_LABELS = {"date_from": _("From"), "date_to": _("To"), "event": _("Event"), "channel": _("Channel")}
+PARAMETER_LABELS = {"date_from": _("From"), "date_to": _("To"), "event": _("Event"), "channel": _("Channel"),
+                    "segment": _("Segment"), "team": _("Team")}
 PARAMETER_VOCABULARIES = {"channel": "channel"}  # parameters whose values are codes with labels (core/labels.py)
+SEGMENT_PARAMETERS = ("segment", "exclude_segment")  # a segment's id, shown by its name
 
 
 def report_file_label(kind: str) -> str:
@@ -184,12 +187,13 @@ def report_file_label(kind: str) -> str:
 def report_params_display(kind: str, params: Mapping) -> list[tuple[str, str]]:
     """A job's stored parameters as (name, value) in the active language and time zone: each name by its field's
     label (or ``PARAMETER_LABELS``), a choice (or a channel code) by its label, a yes/no field in words, days and
-    times in the locale's format (times in TIME_ZONE), repeated values joined; internal ones (``as_of``) left out.
-    In the order of the report's form (the range first), whatever order the database keeps JSON keys in. No query."""
+    times in the locale's format (times in TIME_ZONE), a segment by its name, repeated values joined; internal ones
+    (``as_of``) left out. In the order of the report's form (the range first), whatever order the database keeps
+    JSON keys in. No query, or one for the segments' names when there is a segment."""
     entry = _FILES.get(kind)
     fields = dict(entry.fields()) if entry is not None and entry.fields is not None else {}
     order = {key: index for index, key in enumerate(dict.fromkeys([*fields, *PARAMETER_LABELS]))}
-    shown = []
+    shown, names = [], None
     for key in sorted(params, key=lambda key: (order.get(key, len(order)), key)):
         value = params[key]
         if key in INTERNAL_PARAMETERS:
@@ -197,8 +201,18 @@ def report_params_display(kind: str, params: Mapping) -> list[tuple[str, str]]:
         field = fields.get(key)
         label = getattr(field, "label", None) or PARAMETER_LABELS.get(key) or key
         items = value if isinstance(value, (list, tuple)) else [value]
+        if key in SEGMENT_PARAMETERS:
+            names = names if names is not None else {str(pk): name for pk, name in segment_choices()}
+            shown.append((str(label), ", ".join(_segment_name(str(item), names) for item in items)))
+            continue
         shown.append((str(label), ", ".join(_parameter_value(item, field, key) for item in items)))
     return shown
+
+
+def _segment_name(segment_id: str, names: dict[str, str]) -> str:
+    if segment_id in names:
+        return names[segment_id]
+    return str(_("a deleted segment (%(id)s)")) % {"id": segment_id}
 
 
 def _choices(field) -> dict:

@@ -90,3 +90,31 @@ def test_save_as_insight_saves_on_the_first_submit_with_its_default_audience(cli
     insight = Insight.objects.get()
     assert (insight.name, insight.owner, insight.visibility) == ("Sign-ups", pm, visibility)
     assert insight.team == (made[0] if teams == 1 else None)
+
+
+@pytest.mark.parametrize(("language", "expected"), [
+    ("en", [("Steps", "visit, signup, order_paid"), ("Conversion window (days)", "7"),
+            ("Only customers in segment", "Repeat buyers"), ("Only entrants whose window has closed", "Yes")]),
+    ("zh-hans", [("步骤", "visit, signup, order_paid"), ("转化窗口（天）", "7"), ("仅限该分群的客户", "Repeat buyers"),
+                 ("只看转化窗口已结束的进入者", "是")]),
+])
+def test_an_insight_names_its_parameters_as_its_report_does(client, make_staff, funnel_events, language, expected):
+    """The insight's page and the save page list the parameters by their fields' labels, in the reader's language,
+    a segment by its name (not ``segment: 3``), the range left to its own line."""
+    from users.models import Segment
+
+    segment = Segment.objects.create(name="Repeat buyers", rules={})
+    analyst = make_staff(Role.ANALYST)
+    params = {**FUNNEL, "segment": [str(segment.pk)], "closed_only": ["on"]}
+    insight = insight_create(user=analyst, kind="funnel", params=params, name="Funnel", date_range="last_30_days")
+    client.force_login(analyst)
+    query = "&".join(f"{key}={value}" for key, values in params.items() for value in values)
+
+    pages = [client.get(f"/insights/{insight.pk}/", HTTP_ACCEPT_LANGUAGE=language).content.decode(),
+             client.get(f"/insights/new/?kind=funnel&{query}", HTTP_ACCEPT_LANGUAGE=language).content.decode()]
+
+    for html in pages:
+        shown = [(unescape(name), unescape(value)) for name, value in
+                 re.findall(r"<dt>(.*?)</dt><dd>(.*?)</dd>", re.search(r'<dl class="params".*?</dl>', html,
+                                                                          re.S).group(0))]
+        assert shown == expected
