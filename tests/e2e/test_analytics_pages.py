@@ -47,6 +47,9 @@ def test_analyst_builds_a_funnel_and_reads_the_heat_maps(page, live_server, shop
     log_in(page, live_server, "e2e_analyst", PASSWORD)
     page.locator("nav.mainnav a", has_text="Funnels").click()
     expect(page.locator("main h1")).to_have_text("Funnels")
+    # The step editor's buttons are painted before static/js/funnel-steps.js (end of <body>, after Chart.js) has run:
+    # a click in between does nothing. Wait for the page's load event first.
+    page.wait_for_load_state("load")
 
     steps = page.locator("#steps-editor input[name=steps]")
     expect(steps).to_have_count(3)  # the default funnel: visit, signup, order_paid

@@ -38,6 +38,7 @@ def test_admin_creates_a_key_sees_it_once_and_revokes_it(page, live_server, make
     expect(page.locator("main")).to_contain_text("it is shown only this once")
     key = IngestKey.objects.get()
     assert key.key_hash == ingest_key_hash(secret)
+    page.wait_for_load_state("load")  # the button's handler is static/js/copy-secret.js, at the end of <body>
     page.get_by_test_id("copy-key").click()
     screenshot(page, "ingest-key-created")
 

@@ -66,6 +66,10 @@ def log_in(page, live_server, username: str, password: str) -> None:
     page.locator("#id_username").fill(username)
     page.locator("#id_password").fill(password)
     page.locator("main form button[type=submit]").click()
+    # The click returns once the next page is committed, before its scripts (some deferred, some at the end of
+    # <body>) have run: a test pressing a key or clicking a scripted button then sometimes did nothing. Return once
+    # the page has loaded (the dashboard, or the login page again after a refused password).
+    page.wait_for_load_state("load")
 
 
 def switch_language(page, language: str) -> None:

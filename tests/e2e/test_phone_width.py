@@ -341,6 +341,7 @@ def test_the_menu_button_opens_and_closes_the_navigation(phone_context, live_ser
     expect(button).to_be_hidden()
     expect(nav).to_be_visible()
     expect(nav.get_by_role("link", name="Merchants")).to_have_attribute("aria-current", "page")
+    page.wait_for_load_state("load")  # the click returns once the page is committed: measure it whole, pickers drawn
     assert page.evaluate(OVERFLOW) is None
     screenshot(page, "wide-merchants")
 
