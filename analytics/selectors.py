@@ -141,6 +141,7 @@ def export_job_get(*, user, job_id) -> ExportJob | None:
 
 
 AARRR_METRICS = ("acquisition", "activation", "retention", "revenue", "paying_customers", "referral")
+AARRR_STAGES = ("acquisition", "activation", "retention", "revenue", "referral")
 
 
 def aarrr_channels() -> list[str]:
@@ -211,15 +212,47 @@ def aarrr_channel_summary(*, date_from: date, date_to: date) -> list[dict]:
     return summary
 
 
-def aarrr_period_comparison(*, date_from: date, date_to: date, channel: str | None = None) -> list[dict]:
-    """The five stages over the range beside the previous range of the same length, with the relative change."""
-    length = (date_to - date_from).days + 1
-    previous_to = date_from - timedelta(days=1)
-    previous_from = previous_to - timedelta(days=length - 1)
-    current = aarrr_totals(date_from=date_from, date_to=date_to, channel=channel)
-    previous = aarrr_totals(date_from=previous_from, date_to=previous_to, channel=channel)
+def aarrr_measured_through(*, today: date | None = None) -> date | None:
+    """The last day whose AARRR figures are final: yesterday (today is in progress; the nightly run computes a day
+    once it has ended), or the last day a finished run computed when that is earlier (after midnight, before the
+    night's run has stored yesterday). None when runs are recorded but none has finished (nothing is final yet);
+    without any recorded run (rows loaded otherwise), yesterday. One query."""
+    yesterday = (today or local_today()) - timedelta(days=1)
+    runs = MetricsRun.objects.aggregate(any=Count("pk"), last=Max("date_to", filter=Q(status=MetricsRun.Status.DONE)))
+    if not runs["any"]:
+        return yesterday
+    return min(yesterday, runs["last"]) if runs["last"] else None
+
+
+def aarrr_comparison_window(*, date_from: date, date_to: date, today: date | None = None) -> dict:
+    """Which days of the range the AARRR stages sum, and which days they are compared with.
+
+    The measured days are the range's days up to ``aarrr_measured_through`` (``days`` of ``range_days``; 0 for a
+    range that starts today or later); they are compared with the **same number of days** of the previous range of
+    the same length (``previous_from`` = ``date_from`` − ``range_days``), so a week in progress on Thursday compares
+    Monday–Wednesday with Monday–Wednesday of the week before, never three days with seven. ``complete``: every day
+    of the range is measured."""
+    range_days = (date_to - date_from).days + 1
+    measured = aarrr_measured_through(today=today)
+    through = min(date_to, measured) if measured else date_from - timedelta(days=1)
+    days = max(0, (through - date_from).days + 1)
+    previous_from = date_from - timedelta(days=range_days)
+    return {"date_from": date_from, "date_to": through if days else None, "days": days, "range_days": range_days,
+            "complete": days == range_days, "previous_from": previous_from if days else None,
+            "previous_to": previous_from + timedelta(days=days - 1) if days else None}
+
+
+def aarrr_period_comparison(*, date_from: date, date_to: date, channel: str | None = None,
+                            window: dict | None = None) -> list[dict]:
+    """The five stages over the range's measured days beside the same days of the previous range
+    (``aarrr_comparison_window``), with the relative change; ``value`` is None when no day is measured yet."""
+    window = window or aarrr_comparison_window(date_from=date_from, date_to=date_to)
+    if not window["days"]:
+        return [{"key": key, "value": None, "previous": None, "change": None} for key in AARRR_STAGES]
+    current = aarrr_totals(date_from=date_from, date_to=window["date_to"], channel=channel)
+    previous = aarrr_totals(date_from=window["previous_from"], date_to=window["previous_to"], channel=channel)
     stages = []
-    for key in ("acquisition", "activation", "retention", "revenue", "referral"):
+    for key in AARRR_STAGES:
         now, before = float(current[key]), float(previous[key])
         stages.append({"key": key, "value": current[key], "previous": previous[key],
                        "change": (now - before) / before if before else None})
@@ -227,12 +260,18 @@ def aarrr_period_comparison(*, date_from: date, date_to: date, channel: str | No
 
 
 def aarrr_overview(*, date_from: date, date_to: date, channel: str | None = None) -> dict:
-    """What the AARRR page shows, as one answer: the five stages against the previous range of the same length, the
-    daily series (all channels or one), and every channel's sums and ratios over the range. Four queries."""
-    return {"date_from": date_from, "date_to": date_to, "channel": channel or None,
-            "stages": aarrr_period_comparison(date_from=date_from, date_to=date_to, channel=channel),
-            "series": aarrr_daily_series(date_from=date_from, date_to=date_to, channel=channel),
-            "channels": aarrr_channel_summary(date_from=date_from, date_to=date_to)}
+    """What the AARRR page shows, as one answer: the five stages over the range's measured days against the same days
+    of the previous range (``comparison``: which days), the daily series (all channels or one; a day not measured
+    yet — today, days to come, a night not run yet — has null figures, never a 0 that reads as a fall), and every
+    channel's sums and ratios over the range. Six queries."""
+    window = aarrr_comparison_window(date_from=date_from, date_to=date_to)
+    series = aarrr_daily_series(date_from=date_from, date_to=date_to, channel=channel)
+    for row in series:
+        if window["date_to"] is None or row["date"] > window["date_to"]:
+            row.update(dict.fromkeys(AARRR_METRICS))
+    return {"date_from": date_from, "date_to": date_to, "channel": channel or None, "comparison": window,
+            "stages": aarrr_period_comparison(date_from=date_from, date_to=date_to, channel=channel, window=window),
+            "series": series, "channels": aarrr_channel_summary(date_from=date_from, date_to=date_to)}
 
 
 # The report engine (analytics/services/funnel.py, retention.py, golden_time.py): computed set-based on

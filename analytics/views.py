@@ -56,7 +56,9 @@ def aarrr_overview(request):
     shown = request.GET.copy()  # the form shows the range in force, defaults included
     shown["date_from"], shown["date_to"] = date_from.isoformat(), date_to.isoformat()
     form = AarrrFilterForm(shown, channels=channels)
-    stages = selectors.aarrr_period_comparison(date_from=date_from, date_to=date_to, channel=channel)
+    comparison = selectors.aarrr_comparison_window(date_from=date_from, date_to=date_to)
+    stages = selectors.aarrr_period_comparison(date_from=date_from, date_to=date_to, channel=channel,
+                                               window=comparison)
     for stage in stages:
         stage["label"] = STAGE_LABELS[stage["key"]]
     series = selectors.aarrr_chart_series(date_from=date_from, date_to=date_to, channel=channel)
@@ -75,6 +77,7 @@ def aarrr_overview(request):
         query["channel"] = channel
     return render(request, "analytics/aarrr.html", {
         "form": form, "date_from": date_from, "date_to": date_to, "channel": channel, "stages": stages,
+        "comparison": comparison,
         "chart": chart, "channels": selectors.aarrr_channel_summary(date_from=date_from, date_to=date_to),
         "export_query": urlencode(query), "range_so_far": any(point["state"] == "so_far" for point in points),
         "can_recompute": can(request.user, Area.METRICS_RUNS, Action.CHANGE),

@@ -15,6 +15,7 @@ from django.utils import translation
 from django.utils.dates import WEEKDAYS_ABBR
 from django.utils.formats import number_format
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from ops_platform.core.labels import code_label, trend_series_label
 from ops_platform.core.periods import DAY, period_add, period_is_complete
@@ -146,6 +147,18 @@ def _day_notes(days: list) -> list[str | None]:
     return [None if period_is_complete(date.fromisoformat(str(day)), DAY) else _("so far") for day in days]
 
 
+def _aarrr_compared(window: dict | None) -> str:
+    """What the stages' changes compare (``aarrr_comparison_window``): the whole range, the days of it measured so
+    far against the same days before, or nothing yet. A result stored before the window was kept: the old words."""
+    if not window or window["complete"]:
+        return _("against the previous period of the same length")
+    if not window["days"]:
+        return _("not measured yet: the nightly run computes each day once it has ended")
+    return ngettext("so far: %(days)s of %(range_days)s days, against the same day before",
+                    "so far: %(days)s of %(range_days)s days, against the same days before",
+                    window["days"]) % {"days": window["days"], "range_days": window["range_days"]}
+
+
 def _aarrr(result: dict) -> dict:
     series = result.get("series", [])
     chart = {"type": "line", "dates": True, "labels": [row["date"] for row in series],
@@ -157,8 +170,7 @@ def _aarrr(result: dict) -> dict:
               "change": stage.get("change"), "change_display": fmt(stage.get("change"), "percent")}
              for stage in result.get("stages", [])]
     activation = next((s for s in result.get("stages", []) if s["key"] == "activation"), {})
-    number = _number(activation.get("value"), "int", "", _("against the previous period of the same length"),
-                     items=items)
+    number = _number(activation.get("value"), "int", "", _aarrr_compared(result.get("comparison")), items=items)
     table = {"columns": [_column("date", _("Date"), "date"), *[_column(key, _stage_label(key),
                                                                        "money" if key == "revenue" else "int")
                                                                for key in (*STAGES, "paying_customers")]],
