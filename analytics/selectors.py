@@ -576,6 +576,10 @@ def first_touch_revenue_by_day(*, start: datetime, end: datetime, max_days: int 
                                                          windows=windows)
 
 
+def first_touch_repeat(*, start: datetime, end: datetime, days: int, now: datetime) -> dict[str, dict]:
+    return _customer_activity.first_touch_repeat(start=start, end=end, days=days, now=now)
+
+
 def person_timeline(*, person_id: int, limit: int = 200) -> list[dict]:
     return _customer_activity.person_timeline(person_id=person_id, limit=limit)
 

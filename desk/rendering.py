@@ -78,7 +78,15 @@ def alert_title(kind: str, params: dict) -> str:
 
 def alert_message(kind: str, params: dict) -> str:
     p = params or {}
-    if kind == "channel_quality":
+    if kind == "channel_quality" and p.get("repeat_week"):
+        return _("Week of %(week)s against the week before: activation rate %(activation_before)s → "
+                 "%(activation_after)s. Week of %(repeat_week)s against the week before (every customer has had "
+                 "%(days)s days): ordering again within %(days)s days %(repeat_before)s → %(repeat_after)s.") % {
+            "week": p.get("week", ""), "repeat_week": p["repeat_week"], "days": p.get("repeat_days", 14),
+            "activation_before": _percent(p.get("activation_before")),
+            "activation_after": _percent(p.get("activation_after")),
+            "repeat_before": _percent(p.get("repeat_before")), "repeat_after": _percent(p.get("repeat_after"))}
+    if kind == "channel_quality":  # stored before repeat was judged on mature weeks
         return _("Week of %(week)s against the week before: activation rate %(activation_before)s → "
                  "%(activation_after)s, repeat rate %(repeat_before)s → %(repeat_after)s.") % {
             "week": p.get("week", ""),

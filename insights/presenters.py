@@ -185,7 +185,8 @@ def _channel_quality(result: dict) -> dict:
     channels = [row for row in result.get("channels", []) if row.get("visitors")]
     chart = {"type": "bar", "labels": [code_label("channel", row["channel"]) for row in channels], "percent": True,
              "datasets": [{"label": _("Activation rate"), "data": [row.get("activation_rate") for row in channels]},
-                          {"label": _("Repeat rate"), "data": [row.get("repeat_rate") for row in channels]}]}
+                          {"label": _("Repeat within 14 days"),
+                           "data": [row.get("repeat_rate_14d") for row in channels]}]}
     best = channels[0] if channels else {}
     best_channel = code_label("channel", best.get("channel", "—"))
     number = _number(best.get("roi"), "percent", _("Best channel: %(channel)s") % {"channel": best_channel},
@@ -193,10 +194,11 @@ def _channel_quality(result: dict) -> dict:
     table = {"columns": [_column("rank", _("Rank"), "int"), _column("channel", _("Channel")),
                          _column("visitors", _("New customers"), "int"), _column("signups", _("Sign-ups"), "int"),
                          _column("activation_rate", _("Activation rate"), "percent"),
-                         _column("repeat_rate", _("Repeat rate"), "percent"), _column("spend", _("Spend"), "money"),
+                         _column("repeat_rate_14d", _("Repeat within 14 days"), "percent"),
+                         _column("spend", _("Spend"), "money"),
                          _column("roi", _("ROI"), "percent")],
              "rows": [[row.get("rank"), code_label("channel", row["channel"]), row.get("visitors"), row.get("signups"),
-                       row.get("activation_rate"), row.get("repeat_rate"), row.get("spend"), row.get("roi")]
+                       row.get("activation_rate"), row.get("repeat_rate_14d"), row.get("spend"), row.get("roi")]
                       for row in result.get("channels", [])]}
     return {"chart": chart, "number": number, "table": table}
 

@@ -43,7 +43,9 @@ CUSTOMER_FILTERS = tuple(CustomerFilterForm.base_fields)
 CHANNEL_COLUMNS = [
     Column("rank", _("Rank"), INT), Column("channel", _("Channel")), Column("visitors", _("Visitors"), INT),
     Column("signups", _("Sign-ups"), INT), Column("activation_rate", _("Activation rate"), PERCENT),
-    Column("repeat_rate", _("Repeat rate"), PERCENT), Column("spend", _("Spend"), MONEY),
+    Column("repeat_rate", _("Repeat rate"), PERCENT),
+    Column("repeat_rate_14d", _("Repeat within 14 days"), PERCENT), Column("buyers_14d", _("Buyers 14d"), INT),
+    Column("spend", _("Spend"), MONEY),
     Column("cac", "CAC", MONEY),
     Column("revenue_30d_per_customer", _("Revenue / customer 30d"), MONEY),
     Column("customers_30d", _("Customers 30d"), INT),

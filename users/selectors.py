@@ -16,7 +16,13 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from analytics.selectors import event_names, first_touch_revenue_by_day, person_id_of, person_timeline
+from analytics.selectors import (
+    event_names,
+    first_touch_repeat,
+    first_touch_revenue_by_day,
+    person_id_of,
+    person_timeline,
+)
 from ops_platform.core import clock, periods
 from ops_platform.core.invites import invite_code_of
 from users.models import (
@@ -39,6 +45,9 @@ from users.services.segments import CHOICE_FIELDS, COUNT_OPERATORS, DATE_FIELDS,
 
 NONE_CHANNEL = "(none)"
 REVENUE_DAYS = (30, 60, 90)
+# Ordering again is judged within this many days of the first visit, on customers who have had them (channel quality
+# and its nightly alert): the share of all-time repeaters falls with a cohort's age, so young weeks always look worse.
+REPEAT_DAYS = 14
 # Channel quality ranks on the longest revenue window that at least this share of the range's sign-ups has reached.
 MATURE_SHARE = 0.5
 
@@ -180,7 +189,12 @@ def channel_quality(*, date_from: date, date_to: date, now: datetime | None = No
     """Each first-touch channel judged by what its customers first seen in the range went on to do.
 
     Per channel: visitors, sign-ups (acquired customers), activation rate (sign-ups / visitors), buyers, repeat
-    rate (2+ orders / buyers), spend (prorated), CAC (spend / sign-ups).
+    rate (2+ orders / buyers, to date), spend (prorated), CAC (spend / sign-ups).
+
+    Ordering again is also judged on **mature** customers: ``repeat_rate_14d`` is the share, among the customers
+    first seen at least ``REPEAT_DAYS`` (14) days before ``now`` who ordered within 14 days of their first visit
+    (``buyers_14d``), of those who ordered twice or more within those 14 days; ``None`` when there are none. Unlike
+    ``repeat_rate`` it does not fall with a cohort's age, so two weeks can be compared on it.
 
     Revenue is judged on **mature** customers only: ``revenue_Nd_per_customer`` (N = 30, 60, 90) is the revenue
     within N days of the first visit of the customers first seen at least N days before ``now``, per signed-up
@@ -195,7 +209,7 @@ def channel_quality(*, date_from: date, date_to: date, now: datetime | None = No
     per customer covers the CAC. The curve (cumulative revenue per customer by day since the first visit) follows one
     population, the channel's customers who have had its longest window (so it never jumps where the population
     would change, and ends where the cohort is too young); it ends on that window's ``revenue_Nd_per_customer``.
-    Three queries.
+    Four queries.
     """
     now = now or clock.now()
     start, end = local_range(date_from, date_to)
@@ -211,6 +225,7 @@ def channel_quality(*, date_from: date, date_to: date, now: datetime | None = No
     spend = channel_spend_in(date_from=date_from, date_to=date_to)
     horizon = max(REVENUE_DAYS)
     revenue_days = first_touch_revenue_by_day(start=start, end=end, max_days=horizon, now=now, windows=REVENUE_DAYS)
+    repeat = first_touch_repeat(start=start, end=end, days=REPEAT_DAYS, now=now)
     # revenue[channel][w][d]: revenue on day d since the first visit of the customers mature for window w
     revenue: dict[str, np.ndarray] = defaultdict(lambda: np.zeros((len(REVENUE_DAYS), horizon)))
     for row in revenue_days:
@@ -246,6 +261,9 @@ def channel_quality(*, date_from: date, date_to: date, now: datetime | None = No
             "channel": channel, "visitors": cohort["visitors"], "signups": signups, "buyers": cohort["buyers"],
             "activation_rate": _ratio(signups, cohort["visitors"]),
             "repeat_rate": _ratio(cohort["repeaters"], cohort["buyers"]),
+            f"repeat_rate_{REPEAT_DAYS}d": _ratio(repeat.get(channel, {}).get("repeaters", 0),
+                                                  repeat.get(channel, {}).get("buyers", 0)),
+            f"buyers_{REPEAT_DAYS}d": repeat.get(channel, {}).get("buyers", 0),
             "spend": round(cost, 2), "cac": cac,
             **{key: item for days, n in zip(REVENUE_DAYS, mature, strict=True)
                for key, item in ((f"revenue_{days}d_per_customer", per_customer[days]), (f"customers_{days}d", n))},
@@ -264,7 +282,8 @@ def channel_quality(*, date_from: date, date_to: date, now: datetime | None = No
     # spend on channels that brought nobody in the range is still shown (CAC undefined, all of it lost)
     for channel in sorted(set(spend) - {row["channel"] for row in rows}):
         rows.append({"channel": channel, "visitors": 0, "signups": 0, "buyers": 0, "activation_rate": None,
-                     "repeat_rate": None, "spend": float(spend[channel]), "cac": None,
+                     "repeat_rate": None, f"repeat_rate_{REPEAT_DAYS}d": None, f"buyers_{REPEAT_DAYS}d": 0,
+                     "spend": float(spend[channel]), "cac": None,
                      **{key: item for days in REVENUE_DAYS
                         for key, item in ((f"revenue_{days}d_per_customer", None), (f"customers_{days}d", 0))},
                      "revenue_90d": None, "payback_days": None, "roi": -1.0, "curve": [], "rank": len(rows) + 1})

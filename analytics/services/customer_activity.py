@@ -112,6 +112,33 @@ def first_touch_revenue_by_day(*, start: datetime, end: datetime, max_days: int 
             for channel, offset, level, revenue in rows]
 
 
+def first_touch_repeat(*, start: datetime, end: datetime, days: int, now: datetime) -> dict[str, dict]:
+    """Ordering again within ``days`` days of the first visit, by first-touch channel, over the customers first seen
+    in [start, end) **and at least ``days`` days before ``now``** (the others have not had their days: counting them
+    would read a young cohort as a worse one): ``{channel: {"buyers": customers with an order in their first
+    ``days`` days, "repeaters": those with two or more}}``. A channel without such a buyer is absent. One grouped
+    query."""
+    event, facts = Event._meta.db_table, PersonFacts._meta.db_table
+    if connection.vendor == "postgresql":
+        day = "FLOOR(EXTRACT(EPOCH FROM (e.timestamp - f.first_visit_at)) / 86400)"
+    else:
+        day = "CAST(julianday(e.timestamp) - julianday(f.first_visit_at) AS INTEGER)"
+    sql = f"""
+    SELECT channel, COUNT(*) AS buyers, SUM(CASE WHEN orders >= 2 THEN 1 ELSE 0 END) AS repeaters
+    FROM (SELECT CASE WHEN f.first_channel = '' THEN '(none)' ELSE f.first_channel END AS channel, f.person_id,
+                 COUNT(*) AS orders
+          FROM {facts} f JOIN {event} e ON e.person_id = f.person_id AND e.event = 'order_paid'
+          WHERE f.first_visit_at >= %s AND f.first_visit_at < %s AND f.first_visit_at <= %s
+            AND e.timestamp >= f.first_visit_at AND {day} < %s
+          GROUP BY 1, 2) buyers
+    GROUP BY channel ORDER BY channel
+    """  # noqa: S608
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [_db_time(start), _db_time(end), _db_time(now - timedelta(days=days)), days])
+        return {channel: {"buyers": int(buyers), "repeaters": int(repeaters or 0)}
+                for channel, buyers, repeaters in cursor.fetchall()}
+
+
 def person_timeline(*, person_id: int, limit: int = 200) -> list[dict]:
     """A person's events, newest first (at most ``limit``)."""
     return list(Event.objects.filter(person_id=person_id).order_by("-timestamp", "-id")

@@ -47,41 +47,61 @@ def _week_before(day: date) -> tuple[date, date]:
     return monday, monday + timedelta(days=6)
 
 
-def channel_quality_drops(*, this_week: list[dict], previous_week: list[dict], threshold: float,
-                          min_visitors: int) -> list[dict]:
-    """Channels whose activation rate or repeat rate fell by more than ``threshold`` (relative) from the previous
-    week's rows to this week's (rows as ``users.selectors.channel_quality`` gives them)."""
-    before = {row["channel"]: row for row in previous_week}
-    drops = []
-    for row in this_week:
-        old = before.get(row["channel"])
-        if old is None or row["visitors"] < min_visitors or old["visitors"] < min_visitors:
-            continue
-        fell = []
-        for key in ("activation_rate", "repeat_rate"):
+REPEAT_KEY = f"repeat_rate_{user_selectors.REPEAT_DAYS}d"
+# the weeks whose customers have all had REPEAT_DAYS days by the Monday after the last complete week
+REPEAT_WEEKS_BACK = -(-user_selectors.REPEAT_DAYS // 7)
+
+
+def channel_quality_drops(*, this_week: list[dict], previous_week: list[dict], threshold: float, min_visitors: int,
+                          repeat_this_week: list[dict] | None = None,
+                          repeat_previous_week: list[dict] | None = None) -> list[dict]:
+    """Channels whose activation rate (``this_week`` against ``previous_week``) or repeat rate within 14 days
+    (``repeat_this_week`` against ``repeat_previous_week``: weeks old enough for every customer to have had their 14
+    days) fell by more than ``threshold`` (relative). Rows as ``users.selectors.channel_quality`` gives them; a week
+    of fewer than ``min_visitors`` new customers on either side is not judged."""
+    figures: dict[str, dict] = {}  # per channel: both comparisons' figures (an alert shows them all)
+
+    def compare(now_rows, before_rows, key, name):
+        before = {row["channel"]: row for row in before_rows}
+        for row in now_rows:
+            old = before.get(row["channel"])
+            if old is None or row["visitors"] < min_visitors or old["visitors"] < min_visitors:
+                continue
             now_rate, old_rate = row.get(key), old.get(key)
+            channel = figures.setdefault(row["channel"], {"channel": row["channel"], "fell": []})
+            channel.update({f"{name}_before": old_rate, f"{name}_after": now_rate})
             if now_rate is not None and old_rate and (old_rate - now_rate) / old_rate > threshold:
-                fell.append(key)
-        if fell:
-            drops.append({"channel": row["channel"], "fell": fell,
-                          "activation_before": old.get("activation_rate"),
-                          "activation_after": row.get("activation_rate"),
-                          "repeat_before": old.get("repeat_rate"), "repeat_after": row.get("repeat_rate")})
-    return drops
+                channel["fell"].append(key)
+
+    compare(this_week, previous_week, "activation_rate", "activation")
+    compare(repeat_this_week or [], repeat_previous_week or [], REPEAT_KEY, "repeat")
+    return [{"activation_before": None, "activation_after": None, "repeat_before": None, "repeat_after": None,
+             **channel} for _name, channel in sorted(figures.items()) if channel["fell"]]
 
 
 def _channel_alerts(day: date, rule: AlertRule) -> list[Alert]:
+    """Last complete week's new customers against the week before's on activation, and — since ordering again
+    takes time, and a young week always looks worse on it — the newest two weeks whose customers have all had 14
+    days on repeat within 14 days (``repeat_week``: two weeks before the last complete one)."""
     week_from, week_to = _week_before(day)
-    this_week = user_selectors.channel_quality(date_from=week_from, date_to=week_to)["channels"]
-    previous = user_selectors.channel_quality(date_from=week_from - timedelta(days=7),
-                                              date_to=week_to - timedelta(days=7))["channels"]
+
+    def channels(weeks_back: int) -> list[dict]:
+        shift = timedelta(days=7 * weeks_back)
+        return user_selectors.channel_quality(date_from=week_from - shift, date_to=week_to - shift)["channels"]
+
+    repeat_week = week_from - timedelta(days=7 * REPEAT_WEEKS_BACK)
+    drops = channel_quality_drops(this_week=channels(0), previous_week=channels(1),
+                                  repeat_this_week=channels(REPEAT_WEEKS_BACK),
+                                  repeat_previous_week=channels(REPEAT_WEEKS_BACK + 1),
+                                  threshold=rule.threshold if rule.threshold is not None else 0.2,
+                                  min_visitors=int(rule.options.get("min_visitors", 20)))
     return [Alert(kind=Alert.Kind.CHANNEL_QUALITY, severity=Alert.Severity.WARNING,
                   subject=f"channel:{drop['channel']}", day=week_from,
-                  params={**drop, "week": week_from.isoformat()}, link=reverse("users:channels"),
+                  params={**drop, "week": week_from.isoformat(), "repeat_week": repeat_week.isoformat(),
+                          "repeat_days": user_selectors.REPEAT_DAYS},
+                  link=reverse("users:channels"),
                   audience_team_kind=Team.Kind.USER_OPS, audience_role=Role.USER_OPS.value)
-            for drop in channel_quality_drops(this_week=this_week, previous_week=previous,
-                                              threshold=rule.threshold if rule.threshold is not None else 0.2,
-                                              min_visitors=int(rule.options.get("min_visitors", 20)))]
+            for drop in drops]
 
 
 AT_RISK_NAMED = 5  # merchants named in a grouped alert; the tier page lists them all

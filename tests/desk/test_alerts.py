@@ -29,7 +29,7 @@ DAY = date(2026, 11, 25)  # a Wednesday; the week assessed is 16–22 November
 
 
 def _row(channel, visitors=100, activation=0.5, repeat=0.3):
-    return {"channel": channel, "visitors": visitors, "activation_rate": activation, "repeat_rate": repeat}
+    return {"channel": channel, "visitors": visitors, "activation_rate": activation, "repeat_rate_14d": repeat}
 
 
 # Channel quality
@@ -42,9 +42,13 @@ def test_a_drop_of_more_than_20_percent_is_an_alert_and_20_percent_is_not():
                  _row("search", repeat=0.2),  # −33 %
                  _row("store", activation=0.7, repeat=0.3)]
 
-    drops = channel_quality_drops(this_week=this_week, previous_week=previous, threshold=0.2, min_visitors=20)
+    drops = channel_quality_drops(this_week=this_week, previous_week=previous, threshold=0.2, min_visitors=20,
+                                  repeat_this_week=this_week, repeat_previous_week=previous)
 
-    assert [(d["channel"], d["fell"]) for d in drops] == [("douyin", ["activation_rate"]), ("search", ["repeat_rate"])]
+    assert [(d["channel"], d["fell"]) for d in drops] == [("douyin", ["activation_rate"]),
+                                                          ("search", ["repeat_rate_14d"])]
+    assert drops[1] == {"channel": "search", "fell": ["repeat_rate_14d"], "activation_before": 0.5,
+                        "activation_after": 0.5, "repeat_before": 0.3, "repeat_after": 0.2}
 
 
 def test_the_built_in_channel_rule_starts_at_the_thresholds_it_had_in_code():
@@ -77,7 +81,8 @@ def test_small_weeks_and_new_channels_raise_nothing():
     previous = [_row("wechat", visitors=19), _row("douyin")]
     this_week = [_row("wechat", activation=0.1), _row("douyin", visitors=19, activation=0.1), _row("new", activation=0)]
 
-    assert channel_quality_drops(this_week=this_week, previous_week=previous, threshold=0.2, min_visitors=20) == []
+    assert channel_quality_drops(this_week=this_week, previous_week=previous, threshold=0.2, min_visitors=20,
+                                 repeat_this_week=this_week, repeat_previous_week=previous) == []
 
 
 def test_channel_alerts_compare_the_last_complete_week_with_the_one_before(monkeypatch):
@@ -92,7 +97,10 @@ def test_channel_alerts_compare_the_last_complete_week_with_the_one_before(monke
 
     result = alerts_compute(day=DAY)
 
-    assert asked == [(date(2026, 11, 16), date(2026, 11, 22)), (date(2026, 11, 9), date(2026, 11, 15))]
+    # activation: last week against the week before; repeat within 14 days: the newest two weeks whose customers
+    # have all had 14 days by Monday 23 November (2–8 Nov ended on the 8th: 14 days later is the 22nd)
+    assert asked == [(date(2026, 11, 16), date(2026, 11, 22)), (date(2026, 11, 9), date(2026, 11, 15)),
+                     (date(2026, 11, 2), date(2026, 11, 8)), (date(2026, 10, 26), date(2026, 11, 1))]
     alert = Alert.objects.get(kind=Alert.Kind.CHANNEL_QUALITY)
     assert (alert.subject, alert.day, alert.audience_team_kind, alert.audience_role) == (
         "channel:wechat", date(2026, 11, 16), "user_ops", "user_ops")
@@ -100,6 +108,8 @@ def test_channel_alerts_compare_the_last_complete_week_with_the_one_before(monke
     with translation.override("en"):
         assert alert.title == "Channel WeChat: customer quality dropped"  # the channel code by its label
         assert "activation rate 50.0% → 30.0%" in alert.message
+        assert ("Week of 2026-11-02 against the week before (every customer has had 14 days): ordering again "
+                "within 14 days 30.0% → 30.0%.") in alert.message
     with translation.override("zh-hans"):
         assert alert.title.startswith("渠道 微信")
 

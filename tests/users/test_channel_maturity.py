@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from analytics.services.loading import events_load
 from tests.factories import event_row, local_time
-from users.selectors import MATURE_SHARE, REVENUE_DAYS, channel_quality, channel_spend_in
+from users.selectors import MATURE_SHARE, REPEAT_DAYS, REVENUE_DAYS, channel_quality, channel_spend_in
 from users.services.channels import channel_spend_save
 from users.services.customers import customers_refresh
 
@@ -60,6 +60,12 @@ def _reference(people, *, date_from: date, date_to: date, now: datetime, spend: 
                           if at - p["first"] < timedelta(days=days))
             row[f"customers_{days}d"] = n
             row[f"revenue_{days}d_per_customer"] = round(revenue / n, 4) if n else None
+        had = [p for p in members if p["first"] <= now - timedelta(days=REPEAT_DAYS)]  # had their 14 days
+        early = [sum(timedelta(0) <= at - p["first"] < timedelta(days=REPEAT_DAYS) for at, _ in p["orders"])
+                 for p in had]
+        buyers, repeaters = sum(n >= 1 for n in early), sum(n >= 2 for n in early)
+        row[f"buyers_{REPEAT_DAYS}d"] = buyers
+        row[f"repeat_rate_{REPEAT_DAYS}d"] = round(repeaters / buyers, 4) if buyers else None
         cost = spend.get(channel, 0.0)
         row["cac"] = round(cost / signups, 2) if cost and signups else None
         per_channel[channel] = row
@@ -146,3 +152,25 @@ def test_a_cohort_a_day_old_has_no_revenue_figures_and_no_roi(db):
     assert report["roi_window"] is None
     assert (row["revenue_30d_per_customer"], row["customers_30d"], row["roi"], row["payback_days"], row["curve"]) == (
         None, 0, None, None, [])
+
+
+@pytest.mark.now(NOW)
+def test_ordering_again_counts_the_first_14_days_of_customers_who_have_had_them(db):
+    """Edges: first seen exactly 14 days before now (had them) or a minute later (not yet); a second order a minute
+    before the 14th day ends (counts) or exactly at it (does not)."""
+    first = NOW - timedelta(days=14)
+    rows = []
+    for person, seen, second in [("edge", first, timedelta(days=14) - timedelta(minutes=1)),
+                                 ("late", first, timedelta(days=14)),
+                                 ("young", first + timedelta(minutes=1), timedelta(hours=1))]:
+        rows += [event_row("visit", person, seen, channel="wechat"), event_row("signup", person, seen),
+                 event_row("order_paid", person, seen + timedelta(minutes=2), order_id=f"{person}1", amount=5,
+                           merchant_id="m"),
+                 event_row("order_paid", person, seen + second, order_id=f"{person}2", amount=5, merchant_id="m")]
+    events_load(rows)
+    customers_refresh()
+
+    (row,) = channel_quality(date_from=date(2026, 11, 1), date_to=date(2026, 11, 25))["channels"]
+
+    assert (row["buyers"], row["repeat_rate"]) == (3, 1.0)  # to date: everyone ordered twice
+    assert (row["buyers_14d"], row["repeat_rate_14d"]) == (2, 0.5)  # "young" has not had 14 days; "late" was late

@@ -56,7 +56,8 @@ def test_channel_quality_metrics_and_ranking(cohort):
     wechat, douyin = report["channels"]
     assert {key: wechat[key] for key in wechat if key != "curve"} == {
         "channel": "wechat", "rank": 1, "visitors": 2, "signups": 2, "buyers": 1, "activation_rate": 1.0,
-        "repeat_rate": 1.0, "spend": 100.0, "cac": 50.0, "revenue_30d_per_customer": 25.0,
+        "repeat_rate": 1.0, "repeat_rate_14d": 0.0, "buyers_14d": 1,  # a's second order came on day 19
+        "spend": 100.0, "cac": 50.0, "revenue_30d_per_customer": 25.0,
         "revenue_60d_per_customer": 25.0, "revenue_90d_per_customer": 50.0, "revenue_90d": 100.0,
         "customers_30d": 2, "customers_60d": 2,
         "customers_90d": 2,
@@ -64,7 +65,8 @@ def test_channel_quality_metrics_and_ranking(cohort):
     }
     assert {key: douyin[key] for key in douyin if key != "curve"} == {
         "channel": "douyin", "rank": 2, "visitors": 2, "signups": 1, "buyers": 1, "activation_rate": 0.5,
-        "repeat_rate": 0.0, "spend": 50.0, "cac": 50.0, "revenue_30d_per_customer": 10.0,
+        "repeat_rate": 0.0, "repeat_rate_14d": 0.0, "buyers_14d": 1,
+        "spend": 50.0, "cac": 50.0, "revenue_30d_per_customer": 10.0,
         "revenue_60d_per_customer": 10.0, "revenue_90d_per_customer": 10.0, "revenue_90d": 10.0,
         "customers_30d": 1, "customers_60d": 1,
         "customers_90d": 1,
@@ -75,7 +77,7 @@ def test_channel_quality_metrics_and_ranking(cohort):
 
 
 def test_channel_quality_reads_a_bounded_number_of_queries(cohort, django_assert_num_queries):
-    with django_assert_num_queries(3):
+    with django_assert_num_queries(4):
         channel_quality(date_from=JUNE, date_to=date(2026, 6, 10))
 
 
