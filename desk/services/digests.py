@@ -271,7 +271,7 @@ def digest_report(*, digest: Digest) -> Report:
               + [[t["key"], t["title"], _("concluded"), t["date"], t["outcome_label"]]
                  for t in context["tickets"].get("concluded", [])]),
         table(_("Channels"), [(_("Rank"), NUMBER), (_("Channel"), text), (_("Visitors"), NUMBER),
-                              (_("Sign-ups"), NUMBER), (_("Activation rate"), PERCENT), (_("Repeat rate"), PERCENT),
+                              (_("Sign-ups"), NUMBER), (_("Activation rate"), PERCENT), (_("Repeat so far"), PERCENT),
                               (_("ROI"), PERCENT)],
               [[c.get("rank"), c.get("channel"), c.get("visitors"), c.get("signups"), c.get("activation_rate"),
                 c.get("repeat_rate"), c.get("roi")] for c in context["channels"]]),
