@@ -149,10 +149,14 @@ def aarrr_channels() -> list[str]:
     return list(AarrrDaily.objects.order_by("channel").values_list("channel", flat=True).distinct())
 
 
-def aarrr_daily_series(*, date_from: date, date_to: date, channel: str | None = None) -> list[dict]:
-    """Per day (every day of the range, zero-filled): the sum of each AARRR metric over the channels."""
+def aarrr_daily_series(*, date_from: date, date_to: date, channel: str | None = None,
+                       stored: set | None = None) -> list[dict]:
+    """Per day (every day of the range, zero-filled): the sum of each AARRR metric over the channels. ``stored``, a
+    set, receives the days that have stored rows (a day without is zero-filled: a quiet day, or one not computed)."""
     rows = aarrr_daily_list(date_from=date_from, date_to=date_to, channel=channel).order_by()
     totals = {row["date"]: row for row in rows.values("date").annotate(**{m: Sum(m) for m in AARRR_METRICS})}
+    if stored is not None:
+        stored.update(totals)
     days = (date_to - date_from).days + 1
     series = []
     for offset in range(days):
@@ -166,15 +170,21 @@ AARRR_CHART_WEEKLY_AFTER_DAYS = 92  # a longer range is charted per week (Monday
 
 
 def aarrr_chart_series(*, date_from: date, date_to: date, channel: str | None = None,
-                       today: date | None = None) -> dict:
+                       today: date | None = None, comparison: dict | None = None) -> dict:
     """The AARRR page's chart: per day, or per week when the range is longer than 92 days, the sums over the channels
     (or one channel). Each point has a ``state``: ``complete``; ``so_far`` (the period holds today: its figures are
     not final); ``cut`` (a week the range covers only in part); ``future`` (not started: its values are None, never a
-    0 that reads as a fall)."""
+    0 that reads as a fall); ``not_measured`` (a day the nightly run has not computed yet — today before a recompute,
+    yesterday before the night's run: None too, not a 0). ``comparison``: the range's ``aarrr_comparison_window``
+    when the caller has it (its last measured day), saving a query."""
     today = today or local_today()
     interval = WEEK if (date_to - date_from).days + 1 > AARRR_CHART_WEEKLY_AFTER_DAYS else DAY
+    if comparison is None and interval == DAY:
+        comparison = aarrr_comparison_window(date_from=date_from, date_to=date_to, today=today)
+    measured = comparison["date_to"] if interval == DAY else None
+    stored: set = set()
     points: dict[date, dict] = {}
-    for row in aarrr_daily_series(date_from=date_from, date_to=date_to, channel=channel):
+    for row in aarrr_daily_series(date_from=date_from, date_to=date_to, channel=channel, stored=stored):
         start = period_start(row["date"], interval)
         point = points.setdefault(start, {"date": start, **dict.fromkeys(AARRR_METRICS, 0)})
         for metric in AARRR_METRICS:
@@ -182,6 +192,8 @@ def aarrr_chart_series(*, date_from: date, date_to: date, channel: str | None = 
     for start, point in points.items():
         if start > today:
             point.update(dict.fromkeys(AARRR_METRICS), state="future")
+        elif interval == DAY and start not in stored and (measured is None or start > measured):
+            point.update(dict.fromkeys(AARRR_METRICS), state="not_measured")
         elif not period_is_complete(start, interval, today=today):
             point["state"] = "so_far"
         elif start < date_from or period_end(start, interval) > date_to:

@@ -61,7 +61,8 @@ def aarrr_overview(request):
                                                window=comparison)
     for stage in stages:
         stage["label"] = STAGE_LABELS[stage["key"]]
-    series = selectors.aarrr_chart_series(date_from=date_from, date_to=date_to, channel=channel)
+    series = selectors.aarrr_chart_series(date_from=date_from, date_to=date_to, channel=channel,
+                                          comparison=comparison)
     markers = chart_markers(date_from=date_from, date_to=date_to)
     points, interval = series["points"], series["interval"]
     chart = {"interval": interval, "labels": [point["date"].isoformat() for point in points],

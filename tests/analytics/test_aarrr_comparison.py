@@ -164,3 +164,21 @@ def test_a_this_week_tile_says_what_it_compares(weeks):
     assert shown["number"]["sub"] == "so far: 2 of 7 days, against the same days before"
     assert [item["change_display"] for item in shown["number"]["items"]][0] == "0.0%"
     assert shown["chart"]["datasets"][0]["data"] == [10, 10, None, None, None, None, None]  # no drop to 0 today
+
+
+def test_the_chart_has_no_point_for_a_day_not_computed_yet(client_for, weeks):
+    """Today without a recompute and yesterday before the night's run are not days of nothing: no point (the
+    dashed "so far" segment would fall to 0), while a recompute during the day still shows today so far."""
+    MetricsRun.objects.update(date_to=date(2026, 11, 23))
+    AarrrDaily.objects.filter(date=date(2026, 11, 24)).delete()
+    client = client_for(Role.ANALYST)
+
+    chart = client.get("/analytics/aarrr/", {"date_from": "2026-11-22", "date_to": "2026-11-26"}).context["chart"]
+
+    acquisition = next(stage for stage in chart["stages"] if stage["key"] == "acquisition")
+    assert acquisition["values"] == [10.0, 10.0, None, None, None]
+    assert not any(chart["partial"])
+    AarrrDaily.objects.create(date=date(2026, 11, 25), channel="wechat", acquisition=4)  # recomputed today
+    chart = client.get("/analytics/aarrr/", {"date_from": "2026-11-22", "date_to": "2026-11-26"}).context["chart"]
+    acquisition = next(stage for stage in chart["stages"] if stage["key"] == "acquisition")
+    assert acquisition["values"] == [10.0, 10.0, None, 4.0, None] and chart["partial"][3] == "so far"
