@@ -20,6 +20,7 @@ from analytics.selectors import event_names, first_touch_revenue_by_day, person_
 from ops_platform.core import clock, periods
 from ops_platform.core.invites import invite_code_of
 from users.models import (
+    FRAUD_OBSERVATION_WINDOW,
     ChannelSpend,
     Coupon,
     CouponCampaign,
@@ -390,7 +391,7 @@ UNRESOLVED = "(unresolved)"
 # them, of whom fewer than NEVER_ORDER_SHARE ordered.
 BURST_SIGNUPS = 3
 BURST_WINDOW = timedelta(hours=1)
-NEVER_ORDER_AFTER = timedelta(days=14)
+NEVER_ORDER_AFTER = FRAUD_OBSERVATION_WINDOW  # 14 days, the coupon rule's too (users.models)
 NEVER_ORDER_SHARE = 0.2
 MIN_REFERRED = 3
 REFERRAL_REASONS = {
