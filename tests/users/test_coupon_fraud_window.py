@@ -1,6 +1,6 @@
 """Coupon fraud: "redeemed right after signup, never ordered again" is judged only on redemptions at least
 FRAUD_OBSERVATION_WINDOW (14 days) old, as of a pinned "now" (a redemption from yesterday was flagged before); the
-"too young to judge" ones are counted apart."""
+reasons are shown by their labels in the reader's language, the API keeps the codes."""
 
 from __future__ import annotations
 
@@ -9,9 +9,11 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from analytics.services.loading import events_load
+from ops_platform.core.labels import code_label
+from ops_platform.core.roles import Role
 from tests.factories import event_row
 from users.models import FRAUD_OBSERVATION_WINDOW, CouponFraudReason, CouponRedemption
 from users.selectors import NEVER_ORDER_AFTER
@@ -141,3 +143,45 @@ def test_never_again_flags_match_a_brute_force_reference(db, seed):
         expected[name] = (flagged, [NEVER_AGAIN] if flagged else [],
                           spec["redeemed_at"] + timedelta(days=14) if young else None)
     assert _flags(campaign_id) == expected
+
+
+# The reasons in words
+
+
+def test_every_reason_code_has_a_label_in_the_vocabulary():
+    for reason in CouponFraudReason:
+        assert code_label("coupon_fraud_reason", reason.value) == str(reason.label) != reason.value
+
+
+@pytest.fixture
+def flagged(db):
+    now = timezone.now()
+    campaign_id = _redemptions(now, {"eve": {"redeemed_at": now - timedelta(days=20),
+                                             "signup_before": timedelta(minutes=5)},
+                                     "fay": {"redeemed_at": now - timedelta(days=1),
+                                             "signup_before": timedelta(minutes=5)}})
+    coupon_redemptions_refresh(campaign_id=campaign_id)
+    return campaign_id
+
+
+@pytest.mark.parametrize("language", ["en", "zh-hans"])
+def test_the_campaign_page_shows_reasons_by_label_and_the_young_apart(client_for, flagged, language):
+    client = client_for(Role.USER_OPS)
+
+    html = client.get(f"/users/coupons/{flagged}/", HTTP_ACCEPT_LANGUAGE=language).content.decode()
+
+    with translation.override(language):
+        label = code_label("coupon_fraud_reason", NEVER_AGAIN)
+    assert NEVER_AGAIN not in html
+    assert f"<td>{label}</td>" in html
+    assert 'data-testid="suspicious-count">1<' in html
+    assert 'data-testid="too-young-to-judge"' in html and 'data-testid="judge-from-note"' in html
+
+
+def test_the_redemptions_api_keeps_the_codes_and_adds_the_labels(api_client_for, flagged):
+    client = api_client_for(Role.USER_OPS)
+
+    rows = client.get(f"/api/v1/users/coupons/{flagged}/redemptions/?suspicious=true").json()["results"]
+
+    assert [(r["reasons"], r["reason_labels"], r["judge_from"]) for r in rows] == [
+        ([NEVER_AGAIN], [str(CouponFraudReason.REDEEMED_RIGHT_AFTER_SIGNUP_NEVER_AGAIN.label)], None)]
