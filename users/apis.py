@@ -522,13 +522,15 @@ class CouponRedemptionListApi(ListAPIView):
 
 
 class ReferralKFactorApi(APIView):
-    """K-factor per month and referrer channel (every role)."""
+    """K-factor per month and referrer channel (every role); ``complete`` is false for the month in progress (its
+    figure is so far)."""
 
     role_area = Area.CUSTOMERS
 
     @extend_schema(parameters=[RangeSerializer], responses=inline_serializer("KFactor", {
         "month": serializers.CharField(), "channel": serializers.CharField(), "signups": serializers.IntegerField(),
-        "referred_signups": serializers.IntegerField(), "k_factor": serializers.FloatField(allow_null=True)},
+        "referred_signups": serializers.IntegerField(), "k_factor": serializers.FloatField(allow_null=True),
+        "complete": serializers.BooleanField(help_text="The month has ended; false for the month in progress.")},
         many=True))
     def get(self, request):
         return Response(selectors.referral_k_factor(**_range(request)))
