@@ -12,6 +12,7 @@ from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from ops_platform.core.labels import code_label
 from ops_platform.core.roles import Action, Area
 from users import selectors
 from users.forms import CUSTOMER_RANGE
@@ -474,12 +475,18 @@ class CouponIssueApi(APIView):
 
 
 class CouponRedemptionSerializer(serializers.ModelSerializer):
+    """``reasons`` are codes (scripts read them); ``reason_labels`` the same in the request's language."""
+
     code = serializers.CharField(source="coupon.code")
+    reason_labels = serializers.SerializerMethodField()
 
     class Meta:
         model = CouponRedemption
         fields = ["code", "customer_id", "order_id", "redeemed_at", "order_amount", "discount", "accepted",
-                  "suspicious", "reasons"]
+                  "suspicious", "reasons", "reason_labels", "judge_from"]
+
+    def get_reason_labels(self, redemption) -> list[str]:
+        return [code_label("coupon_fraud_reason", reason) for reason in redemption.reasons]
 
 
 class RedemptionFilterSerializer(serializers.Serializer):
@@ -515,13 +522,15 @@ class CouponRedemptionListApi(ListAPIView):
 
 
 class ReferralKFactorApi(APIView):
-    """K-factor per month and referrer channel (every role)."""
+    """K-factor per month and referrer channel (every role); ``complete`` is false for the month in progress (its
+    figure is so far)."""
 
     role_area = Area.CUSTOMERS
 
     @extend_schema(parameters=[RangeSerializer], responses=inline_serializer("KFactor", {
         "month": serializers.CharField(), "channel": serializers.CharField(), "signups": serializers.IntegerField(),
-        "referred_signups": serializers.IntegerField(), "k_factor": serializers.FloatField(allow_null=True)},
+        "referred_signups": serializers.IntegerField(), "k_factor": serializers.FloatField(allow_null=True),
+        "complete": serializers.BooleanField(help_text="The month has ended; false for the month in progress.")},
         many=True))
     def get(self, request):
         return Response(selectors.referral_k_factor(**_range(request)))

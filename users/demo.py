@@ -133,5 +133,5 @@ def demo_user_ops_ensure(*, end: date, seed: int = 42, merchants: list[str] | No
     lifecycle_history_backfill(date_to=end + timedelta(days=1), replace=True)
     segments_rebuild_all(now=end_at)
     for campaign_id in CouponCampaign.objects.values_list("pk", flat=True):
-        coupon_redemptions_refresh(campaign_id=campaign_id)
+        coupon_redemptions_refresh(campaign_id=campaign_id, now=end_at)
     return generated, stored

@@ -6,6 +6,7 @@ on demand); nothing else writes them.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from decimal import Decimal
 
 from django.conf import settings
@@ -359,8 +360,28 @@ class CouponHoldout(models.Model):
         return f"{self.campaign_id}:{self.customer_id}"
 
 
+# How long a fraud rule watches before it says someone "never ordered": the referral rule judges referred sign-ups at
+# least this old, the coupon rule redemptions at least this old (younger ones have not had the time to order again).
+FRAUD_OBSERVATION_WINDOW = timedelta(days=14)
+
+
+class CouponFraudReason(models.TextChoices):
+    """Why a redemption is suspicious: the codes stored in ``CouponRedemption.reasons`` (and returned by the API),
+    shown by their labels (the ``coupon_fraud_reason`` vocabulary, ops_platform/core/labels.py)."""
+
+    USED_BY_ANOTHER_CUSTOMER = "used_by_another_customer", _("used by a customer it was not issued to")
+    REDEEMED_RIGHT_AFTER_SIGNUP_NEVER_AGAIN = ("redeemed_right_after_signup_never_again",
+                                               _("redeemed right after signing up, never ordered again"))
+    MANY_ACCOUNTS_FROM_ONE_REFERRER = ("many_accounts_from_one_referrer",
+                                       _("one referrer behind many redeeming accounts"))
+
+
 class CouponRedemption(models.Model):
-    """A paid order that used a code (read from ``order_paid.coupon_code``); suspicious ones are flagged."""
+    """A paid order that used a code (read from ``order_paid.coupon_code``); suspicious ones are flagged.
+
+    ``judge_from`` is set on a redemption made within an hour of signing up by a customer with no other order yet, but
+    read less than ``FRAUD_OBSERVATION_WINDOW`` after it: too young to say they never ordered again, so not flagged
+    for that; from ``judge_from`` on, reading the redemptions again judges it."""
 
     coupon = models.OneToOneField(Coupon, on_delete=models.CASCADE, related_name="redemption")
     customer = models.ForeignKey(Customer, on_delete=models.DO_NOTHING, db_constraint=False, related_name="+")
@@ -370,7 +391,8 @@ class CouponRedemption(models.Model):
     discount = models.DecimalField(max_digits=12, decimal_places=2)
     accepted = models.BooleanField(default=True)  # False: outside the rules (limit, window, minimum spend)
     suspicious = models.BooleanField(default=False)
-    reasons = models.JSONField(default=list, blank=True)
+    reasons = models.JSONField(default=list, blank=True)  # CouponFraudReason codes
+    judge_from = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-redeemed_at"]

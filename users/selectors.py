@@ -26,6 +26,7 @@ from analytics.selectors import (
 from ops_platform.core import clock, periods
 from ops_platform.core.invites import invite_code_of
 from users.models import (
+    FRAUD_OBSERVATION_WINDOW,
     ChannelSpend,
     Coupon,
     CouponCampaign,
@@ -409,7 +410,7 @@ UNRESOLVED = "(unresolved)"
 # them, of whom fewer than NEVER_ORDER_SHARE ordered.
 BURST_SIGNUPS = 3
 BURST_WINDOW = timedelta(hours=1)
-NEVER_ORDER_AFTER = timedelta(days=14)
+NEVER_ORDER_AFTER = FRAUD_OBSERVATION_WINDOW  # 14 days, the coupon rule's too (users.models)
 NEVER_ORDER_SHARE = 0.2
 MIN_REFERRED = 3
 REFERRAL_REASONS = {
@@ -527,10 +528,12 @@ def referral_referrers() -> dict:
     return {"top": referral_top(), "fraud_signals": referral_fraud_signals(), "unresolved": referral_unresolved()}
 
 
-def referral_k_factor(*, date_from: date, date_to: date) -> list[dict]:
+def referral_k_factor(*, date_from: date, date_to: date, today: date | None = None) -> list[dict]:
     """K-factor per month and per first-touch channel of the referrers: referred sign-ups in the month whose referrer
     (resolved from a distinct_id or an invite code) came from the channel ÷ sign-ups from that channel in the month;
-    sign-ups whose referrer names no customer are counted under ``(unresolved)``. Two grouped queries."""
+    sign-ups whose referrer names no customer are counted under ``(unresolved)``. ``complete`` says whether the month
+    has ended by ``today`` (default: the local today, ``periods``): the month in progress is a figure so far, never
+    one to compare with a complete month. Two grouped queries."""
     start, end = local_range(date_from, date_to)
     zone = timezone.get_current_timezone()
     in_range = Customer.objects.filter(signed_up_at__gte=start, signed_up_at__lt=end)
@@ -548,8 +551,10 @@ def referral_k_factor(*, date_from: date, date_to: date) -> list[dict]:
     result = []
     for key in sorted(set(base) | set(brought)):
         result.append({"month": key[0], "channel": key[1], "signups": base.get(key, 0),
-                       "referred_signups": brought.get(key, 0), "k_factor": _ratio(brought.get(key, 0),
-                                                                                   base.get(key, 0))})
+                       "referred_signups": brought.get(key, 0),
+                       "k_factor": _ratio(brought.get(key, 0), base.get(key, 0)),
+                       "complete": periods.period_is_complete(date.fromisoformat(f"{key[0]}-01"), periods.MONTH,
+                                                              today=today)})
     return result
 
 

@@ -408,8 +408,12 @@ def referral(request):
     can_records = can(request.user, Area.CUSTOMER_RECORDS)
     context = {"form": form, "can_records": can_records}
     if span:
-        context["k_factor"] = with_channel_labels(
-            selectors.referral_k_factor(date_from=span["date_from"], date_to=span["date_to"]))
+        k_factor = with_channel_labels(selectors.referral_k_factor(date_from=span["date_from"],
+                                                                  date_to=span["date_to"]))
+        for row in k_factor:  # the month in progress: hatched in the chart, "so far" in its tooltip (charts.js)
+            row["partial"] = None if row["complete"] else str(_("so far"))
+        context.update(k_factor=k_factor, month_so_far=next((row["month"] for row in k_factor
+                                                             if not row["complete"]), None))
     if can_records:
         referrers = selectors.referral_referrers()
         context.update(top=referrers["top"], fraud=referrers["fraud_signals"], unresolved=referrers["unresolved"])

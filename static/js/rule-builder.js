@@ -205,7 +205,8 @@
       if (node.op !== "and" && node.op !== "or") op.insertBefore(option(node.op, String(node.op), true), op.firstChild);
       var items = node.conditions.map(function (child, i) {
         var childPath = path + ".conditions[" + i + "]";
-        return child && typeof child === "object" && "op" in child
+        // a condition names a field or an event (as the server reads it): an "op" in a condition is a slip, not a group
+        return child && typeof child === "object" && !("field" in child) && !("event" in child) && "op" in child
           ? el("li", {className: "rb-child"}, [groupBox(child, childPath, depth + 1, node, i)])
           : conditionRow(child, childPath, node, i);
       });

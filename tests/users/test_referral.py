@@ -61,9 +61,12 @@ def test_k_factor_per_month_and_referrer_channel(referrals):
     rows = referral_k_factor(date_from=date(2026, 6, 1), date_to=date(2026, 6, 30))
 
     assert rows == [
-        {"month": "2026-06", "channel": "douyin", "signups": 1, "referred_signups": 1, "k_factor": 1.0},
-        {"month": "2026-06", "channel": "referral", "signups": 4, "referred_signups": 1, "k_factor": 0.25},
-        {"month": "2026-06", "channel": "wechat", "signups": 1, "referred_signups": 3, "k_factor": 3.0},
+        {"month": "2026-06", "channel": "douyin", "signups": 1, "referred_signups": 1, "k_factor": 1.0,
+         "complete": True},
+        {"month": "2026-06", "channel": "referral", "signups": 4, "referred_signups": 1, "k_factor": 0.25,
+         "complete": True},
+        {"month": "2026-06", "channel": "wechat", "signups": 1, "referred_signups": 3, "k_factor": 3.0,
+         "complete": True},
     ]
 
 
@@ -171,3 +174,52 @@ def test_pages_link_resolved_referrers_only(coded, client_for, api_client_for):
     body = api_client_for(Role.ANALYST).get("/api/v1/users/referral/referrers/").json()
     assert body["unresolved"] == {"signups": 1, "values": [{"value": "invite", "signups": 1}]}
     assert [row["referrer"] for row in body["top"]] == ["gina", "lea"]
+
+
+# The month in progress (issue: December, 3 days old, read "0.5652" beside November's 0.2234 with no "so far")
+
+
+@pytest.fixture
+def across_months(db):
+    """mia (wechat) brings nat on 2026-11-30 and ola on 2026-12-01; pia signs up on her own in November."""
+    events_load([
+        event_row("visit", "mia", local_time(date(2026, 11, 2), 10), channel="wechat"),
+        event_row("signup", "mia", local_time(date(2026, 11, 2), 11)),
+        event_row("visit", "pia", local_time(date(2026, 11, 3), 10), channel="wechat"),
+        event_row("signup", "pia", local_time(date(2026, 11, 3), 11)),
+        event_row("visit", "nat", local_time(date(2026, 11, 30), 10), channel="referral"),
+        event_row("signup", "nat", local_time(date(2026, 11, 30), 23, 59), referrer="mia"),
+        event_row("visit", "ola", local_time(date(2026, 12, 1), 0, 0), channel="referral"),
+        event_row("signup", "ola", local_time(date(2026, 12, 1), 0, 1), referrer="mia"),
+    ])
+    customers_refresh()
+
+
+@pytest.mark.parametrize(("today", "complete"), [
+    (date(2026, 11, 30), {"2026-11": False, "2026-12": False}),  # November's last day: still in progress
+    (date(2026, 12, 1), {"2026-11": True, "2026-12": False}),  # the day after: complete
+    (date(2026, 12, 31), {"2026-11": True, "2026-12": False}),
+    (date(2027, 1, 1), {"2026-11": True, "2026-12": True}),
+])
+def test_a_month_is_complete_only_once_its_last_day_is_over(across_months, today, complete):
+    rows = referral_k_factor(date_from=date(2026, 11, 1), date_to=date(2026, 12, 31), today=today)
+
+    assert {row["month"]: row["complete"] for row in rows} == complete
+    assert {(row["month"], row["channel"]): row["k_factor"] for row in rows} == {
+        ("2026-11", "referral"): 0.0, ("2026-11", "wechat"): 0.5, ("2026-12", "referral"): 0.0,
+        ("2026-12", "wechat"): None}
+
+
+def test_the_page_and_the_api_mark_the_month_in_progress(across_months, today_is, client_for, api_client_for):
+    today_is(date(2026, 12, 3))
+    params = "?date_from=2026-11-01&date_to=2026-12-03"
+
+    page = client_for(Role.USER_OPS).get(f"/users/referral/{params}")
+    body = api_client_for(Role.ANALYST).get(f"/api/v1/users/referral/k-factor/{params}").json()
+
+    html = page.content.decode()
+    assert html.count('data-testid="month-so-far"') == 2  # December's two rows, not November's
+    assert 'data-testid="k-month-in-progress">2026-12 is in progress' in html
+    assert {(row["month"], row["partial"]) for row in page.context["k_factor"]} == {
+        ("2026-11", None), ("2026-12", "so far")}
+    assert {(row["month"], row["complete"]) for row in body} == {("2026-11", True), ("2026-12", False)}

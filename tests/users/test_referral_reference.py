@@ -117,3 +117,6 @@ def test_referral_reports_match_the_reference(db):
         expected_referred[(month, channel)] += 1
     assert {(row["month"], row["channel"]): row["referred_signups"] for row in k_rows
             if row["referred_signups"]} == dict(expected_referred)
+    # pinned on 2026-11-25: November is in progress, the months before it complete
+    assert {row["month"]: row["complete"] for row in k_rows} == {
+        month: month < "2026-11" for month in {row["month"] for row in k_rows}}

@@ -42,6 +42,32 @@ def test_api_bad_rules_are_a_400_with_the_path(api_client_for, customers):
     assert Segment.objects.count() == 0
 
 
+@pytest.mark.parametrize("url", ["/api/v1/users/segments/", "/api/v1/users/segments/preview/"])
+@pytest.mark.parametrize(("condition", "error"), [
+    ({"field": "orders", "op": "gte", "value": 1}, "rules.conditions[0].op: Unknown key “op”; use operator."),
+    ({"field": "orders", "operator": "gte", "value": -1},
+     "rules.conditions[0].value: Give a number of 0 or more: orders cannot be negative."),
+])
+def test_api_a_slipped_key_or_a_negative_count_is_a_400_at_its_path(api_client_for, customers, url, condition,
+                                                                     error):
+    response = api_client_for(Role.USER_OPS).post(url, {
+        "name": "Buyers", "rules": {"op": "and", "conditions": [condition]}}, format="json")
+
+    assert response.status_code == 400
+    assert response.json()["errors"] == {"rules": [error]}
+    assert Segment.objects.count() == 0
+
+
+@pytest.mark.parametrize("url", ["/api/v1/users/segments/", "/api/v1/users/segments/preview/"])
+def test_api_zero_orders_is_accepted(api_client_for, customers, url):
+    response = api_client_for(Role.USER_OPS).post(url, {
+        "name": "Anyone", "rules": {"op": "and", "conditions": [{"field": "orders", "operator": "gte", "value": 0}]}},
+        format="json")
+
+    assert response.status_code in (200, 201)
+    assert Segment.objects.count() == (1 if url.endswith("segments/") else 0)
+
+
 @pytest.mark.parametrize("role", [Role.PM, Role.MERCHANT_OPS, Role.PRODUCT_OPS])
 def test_other_roles_read_segments_but_neither_members_nor_previews(api_client_for, customers, role):
     segment = segment_save(name="Buyers", rules=BUYERS)

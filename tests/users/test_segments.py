@@ -217,6 +217,24 @@ def test_an_empty_or_matches_no_one(population):
      "rules.conditions[0].operator: Use within_days, before_days, is_set or not_set."),
     ([], "rules: Expected an object."),
     ({"op": "and", "conditions": [{"nothing": 1}]}, "rules.conditions[0]: Give op (a group), field or event."),
+    # a key the node does not take is named at its path (a condition's "op" used to be read as a group)
+    ({"op": "and", "conditions": [{"field": "orders", "op": "gte", "value": 1}]},
+     "rules.conditions[0].op: Unknown key “op”; use operator."),
+    ({"operator": "and", "conditions": []}, "rules.operator: Unknown key “operator”; use op."),
+    ({"op": "and", "conditions": [{"event": "order_paid", "operator": "gte", "value": 1, "day": 30}]},
+     "rules.conditions[0].day: Unknown key “day”; use days."),
+    ({"op": "and", "conditions": [{"field": "orders", "operator": "gte", "value": 1, "note": "x"}]},
+     "rules.conditions[0].note: Unknown key “note”; this part takes field, operator, value."),
+    ({"op": "and", "conditions": [{"field": "orders", "operator": "gte", "value": 1, "days": 30}]},
+     "rules.conditions[0].days: Unknown key “days”; this part takes field, operator, value."),
+    # counts, amounts and scores cannot be negative: just below 0 is refused (0 is accepted, below)
+    ({"op": "and", "conditions": [{"field": "orders", "operator": "gte", "value": -1}]},
+     "rules.conditions[0].value: Give a number of 0 or more: orders cannot be negative."),
+    ({"op": "and", "conditions": [{"field": "spend", "operator": "lt", "value": "-0.01"}]},
+     "rules.conditions[0].value: Give a number of 0 or more: spend cannot be negative."),
+    ({"op": "or", "conditions": [{"op": "and", "conditions": [
+        {"field": "recency_score", "operator": "eq", "value": -1}]}]},
+     "rules.conditions[0].conditions[0].value: Give a number of 0 or more: recency_score cannot be negative."),
 ])
 def test_bad_rules_are_refused_with_the_path(db, rules, message):
     with pytest.raises(ApplicationError) as raised:
@@ -278,3 +296,22 @@ def test_unapplying_users_0005_keeps_the_segment_members():
         executor.migrate(executor.loader.graph.leaf_nodes())
     # then the members are still there (today: reverse_sql is a no-op, the table comes back empty)
     assert kept == 2
+
+
+@pytest.mark.parametrize(("field", "value"), [("orders", 0), ("spend", "0.00"), ("monetary_score", 0),
+                                              ("spend", 0.01)])
+def test_zero_and_up_are_accepted_for_counts_and_amounts(population, field, value):
+    rules = {"op": "and", "conditions": [{"field": field, "operator": "gte", "value": value}]}
+
+    segment = segment_save(name="From zero", rules=rules)
+
+    assert segment.size == len(brute_force(rules, population))
+
+
+def test_a_segment_saved_before_the_key_checks_still_rebuilds(population):
+    # saved by a script before stray keys and negative counts were refused: rebuilt as it was compiled then
+    rules = {"op": "and", "note": "old", "conditions": [{"field": "orders", "operator": "gte", "value": -1,
+                                                          "comment": "everyone"}]}
+    segment = Segment.objects.create(name="Old", rules=rules)
+
+    assert segment_rebuild(segment_id=segment.pk, now=population).size == Customer.objects.count() == 40

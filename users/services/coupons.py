@@ -27,14 +27,23 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django.db import transaction
-from django.db.models import Count, F
+from django.db.models import Count, F, Min, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from analytics.selectors import coupon_code_orders, order_revenue_by_group, order_stats_by_group
 from ops_platform.core.exceptions import ApplicationError
 from ops_platform.core.stats import mean_and_variance, two_proportion_z_test, welch_t_test
-from users.models import Coupon, CouponCampaign, CouponHoldout, CouponRedemption, Customer, SegmentMember
+from users.models import (
+    FRAUD_OBSERVATION_WINDOW,
+    Coupon,
+    CouponCampaign,
+    CouponFraudReason,
+    CouponHoldout,
+    CouponRedemption,
+    Customer,
+    SegmentMember,
+)
 
 CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I
 MAX_CODES_PER_CALL = 200_000
@@ -222,12 +231,18 @@ def _discount(campaign: CouponCampaign, amount: Decimal) -> Decimal:
     return min((amount * campaign.percent / 100).quantize(Decimal("0.01")), campaign.cap)
 
 
-def coupon_redemptions_refresh(*, campaign_id: int) -> int:
-    """Rebuild a campaign's redemptions from the paid orders carrying its codes (first use of a code counts).
+def coupon_redemptions_refresh(*, campaign_id: int, now: datetime | None = None) -> int:
+    """Rebuild a campaign's redemptions from the paid orders carrying its codes (first use of a code counts), judged
+    as of ``now``.
 
     Not accepted: outside the validity window, under the minimum spend, or used by a customer the code was not
     issued to (the limit is enforced by customer). Suspicious: used by someone else; redeemed within an hour of
-    signing up by a customer who never ordered again; one referrer behind 3+ redeeming accounts."""
+    signing up by a customer who never ordered again — judged only on redemptions at least
+    ``FRAUD_OBSERVATION_WINDOW`` (14 days) old, as the referral rule judges sign-ups: a customer who redeemed
+    yesterday has not had the time to order again. A younger one is not flagged for it; ``judge_from`` says when it
+    can be (the next read from then on judges it). One referrer behind 3+ redeeming accounts."""
+    now = now or timezone.now()
+    judged_before = now - FRAUD_OBSERVATION_WINDOW
     campaign = CouponCampaign.objects.get(pk=campaign_id)
     coupons = {c.code: c for c in Coupon.objects.filter(campaign=campaign, customer__isnull=False)}
     seen, rows = set(), []
@@ -241,23 +256,26 @@ def coupon_redemptions_refresh(*, campaign_id: int) -> int:
     referred = Counter(customers[o["person_id"]].referrer for _unused, o in rows
                        if o["person_id"] in customers and customers[o["person_id"]].referrer)
     redemptions = []
-    for coupon, order in rows:
+    for coupon, order in rows:  # the campaign's redemptions, already read: no query per row
         customer = customers.get(order["person_id"])
         amount = Decimal(str(order["amount"])).quantize(Decimal("0.01"))
-        reasons = []
+        reasons, judge_from = [], None
         accepted = campaign.valid_from <= order["timestamp"] <= campaign.valid_to and amount >= campaign.min_spend
         if order["person_id"] != coupon.customer_id:
             accepted = False
-            reasons.append("used_by_another_customer")
+            reasons.append(CouponFraudReason.USED_BY_ANOTHER_CUSTOMER.value)
         if customer and customer.signed_up_at and customer.orders <= 1 and (
                 order["timestamp"] - customer.signed_up_at) <= QUICK_SIGNUP_REDEMPTION:
-            reasons.append("redeemed_right_after_signup_never_again")
+            if order["timestamp"] <= judged_before:
+                reasons.append(CouponFraudReason.REDEEMED_RIGHT_AFTER_SIGNUP_NEVER_AGAIN.value)
+            else:
+                judge_from = order["timestamp"] + FRAUD_OBSERVATION_WINDOW
         if customer and customer.referrer and referred[customer.referrer] >= REFERRER_RING_SIZE:
-            reasons.append("many_accounts_from_one_referrer")
+            reasons.append(CouponFraudReason.MANY_ACCOUNTS_FROM_ONE_REFERRER.value)
         redemptions.append(CouponRedemption(
             coupon=coupon, customer_id=order["person_id"], order_id=order["order_id"], redeemed_at=order["timestamp"],
             order_amount=amount, discount=_discount(campaign, amount) if accepted else Decimal("0"),
-            accepted=accepted, suspicious=bool(reasons), reasons=reasons))
+            accepted=accepted, suspicious=bool(reasons), reasons=reasons, judge_from=judge_from))
     with transaction.atomic():
         CouponRedemption.objects.filter(coupon__campaign=campaign).delete()
         CouponRedemption.objects.bulk_create(redemptions, batch_size=5000)
@@ -266,16 +284,21 @@ def coupon_redemptions_refresh(*, campaign_id: int) -> int:
 
 def coupon_campaign_results(*, campaign_id: int) -> dict:
     """Issued, redeemed, rate, cost, revenue of redeemers, incremental revenue against the holdout, ROI and
-    redemptions by days since issue. Revenue counts paid orders within the validity window."""
+    redemptions by days since issue. Revenue counts paid orders within the validity window. ``suspicious`` counts the
+    flagged redemptions as of their last read; ``too_young_to_judge`` those a rule could not judge yet then (redeemed
+    right after signing up, less than 14 days before), and ``judge_from`` the first day one of them can be."""
     campaign = CouponCampaign.objects.get(pk=campaign_id)
     issued = Coupon.objects.filter(campaign=campaign, customer__isnull=False)
     issued_people = issued.order_by().values("customer_id").distinct()
     holdout_people = CouponHoldout.objects.filter(campaign=campaign).values("customer_id")
     accepted = CouponRedemption.objects.filter(coupon__campaign=campaign, accepted=True)
     redeemer_people = accepted.order_by().values("customer_id").distinct()
+    flags = CouponRedemption.objects.filter(coupon__campaign=campaign).aggregate(
+        suspicious=Count("pk", filter=Q(suspicious=True)), too_young=Count("pk", filter=Q(judge_from__isnull=False)),
+        judge_from=Min("judge_from"))
     counts = {"issued": issued.count(), "issued_customers": issued_people.count(),
               "holdout_customers": holdout_people.count(), "redeemed": accepted.count(),
-              "suspicious": CouponRedemption.objects.filter(coupon__campaign=campaign, suspicious=True).count()}
+              "suspicious": flags["suspicious"]}
     cost = float(sum(accepted.values_list("discount", flat=True), Decimal("0")))
     groups = order_stats_by_group(groups={"issued": issued_people, "holdout": holdout_people},
                                   start=campaign.valid_from, end=campaign.valid_to)
@@ -299,6 +322,9 @@ def coupon_campaign_results(*, campaign_id: int) -> dict:
         "revenue_per_holdout_customer": round(per_holdout, 2) if per_holdout is not None else None,
         "incremental_revenue": round(incremental, 2) if incremental is not None else None,
         "roi": round((incremental - cost) / cost, 4) if incremental is not None and cost else None,
+        # redeemed right after signing up, no other order yet, but too recently (when last read) to be judged
+        "too_young_to_judge": flags["too_young"],
+        "judge_from": timezone.localtime(flags["judge_from"]).date().isoformat() if flags["judge_from"] else None,
         "redemptions_by_days_since_issue": [{"days": day, "redeemed": by_day[day]} for day in sorted(by_day)],
         "lift": coupon_holdout_lift(treatment=groups["issued"], treatment_n=counts["issued_customers"],
                                     holdout=groups["holdout"], holdout_n=counts["holdout_customers"]),

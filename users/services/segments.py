@@ -13,10 +13,17 @@ Behaviour conditions become ``person_id IN (grouped events subquery)`` (analytic
 SQL statement; ``segment_rebuild`` stores the members by writing only the difference from the last build (one DELETE,
 one INSERT … SELECT) and records size and build time.
 An empty group matches everyone (and) or no one (or).
+
+A node is a condition when it names a ``field`` or an ``event``, else a group. What a person writing rules is told
+(``segment_rules_check``: the preview and saving) is stricter than what a rebuild compiles: a key the node does not
+take (``{"field": "orders", "op": "gte"}`` — ``op`` is a group's, a condition's is ``operator``) is an error at its
+path, and so is a negative number for a field that cannot be negative (orders, spend, scores; days and times
+already are). A saved segment is rebuilt without these checks, so a stray key saved before never breaks it.
 """
 
 from __future__ import annotations
 
+import difflib
 import time as _time
 from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
@@ -42,6 +49,13 @@ TEXT_OPERATORS = {"eq", "ne", "in", "not_in"}
 NUMBER_OPERATORS = {"eq", "ne", "gt", "gte", "lt", "lte"}
 DATE_OPERATORS = {"within_days", "before_days", "is_set", "not_set"}
 COUNT_OPERATORS = {"eq", "gte", "lte"}
+# The number fields that count or sum something: a negative value is a mistake (orders ≥ -1 is everyone).
+NON_NEGATIVE_FIELDS = {"orders", "spend", "recency_score", "frequency_score", "monetary_score"}
+# The keys each kind of node takes, and the usual slip of each (a group's op in a condition, and back).
+GROUP_KEYS = ("op", "conditions")
+FIELD_KEYS = ("field", "operator", "value")
+EVENT_KEYS = ("event", "operator", "value", "days")
+KEY_SLIPS = {"op": "operator", "operator": "op"}
 EVENT_NAME_MAX = 200
 # Explicit always-true / always-false conditions: an empty Q() vanishes when combined (Q() | X is X), which would
 # turn "everyone or X" into "X" — the property test found that.
@@ -78,7 +92,22 @@ def _text_or_none(value) -> str | None:
     return value if isinstance(value, str) else None
 
 
-def _field_q(rule: dict, path: str, now: datetime) -> Q:
+def _keys_check(node: dict, path: str, keys: tuple[str, ...]) -> None:
+    """Refuse the first key ``node`` does not take, at its own path, naming the key it most likely meant."""
+    for key in node:
+        if key in keys:
+            continue
+        name = str(key)
+        meant = KEY_SLIPS.get(name) if KEY_SLIPS.get(name) in keys else next(
+            iter(difflib.get_close_matches(name, keys, n=1, cutoff=0.6)), None)
+        if meant:
+            raise RuleError(f"{path}.{name}", _("Unknown key “%(key)s”; use %(meant)s.") % {"key": name,
+                                                                                            "meant": meant})
+        raise RuleError(f"{path}.{name}", _("Unknown key “%(key)s”; this part takes %(keys)s.") % {
+            "key": name, "keys": ", ".join(keys)})
+
+
+def _field_q(rule: dict, path: str, now: datetime, strict: bool = False) -> Q:
     field, operator, value = _text_or_none(rule["field"]), _text_or_none(rule.get("operator")), rule.get("value")
     if field not in FIELDS:
         raise RuleError(f"{path}.field", _("Unknown field."))
@@ -95,6 +124,9 @@ def _field_q(rule: dict, path: str, now: datetime) -> Q:
         if operator not in NUMBER_OPERATORS:
             raise RuleError(f"{path}.operator", _("Use eq, ne, gt, gte, lt or lte."))
         number = _number(value, f"{path}.value")
+        if strict and field in NON_NEGATIVE_FIELDS and number < 0:
+            raise RuleError(f"{path}.value", _("Give a number of 0 or more: %(field)s cannot be negative.") % {
+                "field": field})
         if operator == "eq":
             return Q(**{field: number})
         if operator == "ne":
@@ -133,21 +165,34 @@ def _event_q(rule: dict, path: str, now: datetime) -> Q:
     return Q(person_id__in=event_person_ids(event=event, since=since, min_count=value, max_count=value))
 
 
-def _compile(node, path: str, depth: int, now: datetime, counter: list[int]) -> Q:
+def _compile(node, path: str, depth: int, now: datetime, counter: list[int], strict: bool = False) -> Q:
+    """``strict``: also refuse keys a node does not take and negative counts or amounts (what a person writing rules
+    is told, ``segment_rules_check``); a rebuild compiles without (module docstring)."""
     if not isinstance(node, dict):
         raise RuleError(path, _("Expected an object."))
     counter[0] += 1
     if counter[0] > MAX_CONDITIONS:
         raise RuleError(path, _("At most 50 conditions."))
-    if "op" in node:
+    # a condition names a field or an event; only then is it a group (an "op" in a condition is a slip, not a group)
+    if "field" in node:
+        if strict:
+            _keys_check(node, path, FIELD_KEYS)
+        return _field_q(node, path, now, strict)
+    if "event" in node:
+        if strict:
+            _keys_check(node, path, EVENT_KEYS)
+        return _event_q(node, path, now)
+    if "op" in node or "conditions" in node:
+        if strict:
+            _keys_check(node, path, GROUP_KEYS)
         if depth >= MAX_DEPTH:
             raise RuleError(path, _("Groups nest at most 5 deep."))
-        if _text_or_none(node["op"]) not in ("and", "or"):
+        if _text_or_none(node.get("op")) not in ("and", "or"):
             raise RuleError(f"{path}.op", _("Use and or or."))
         children = node.get("conditions")
         if not isinstance(children, list):
             raise RuleError(f"{path}.conditions", _("Expected a list."))
-        parts = [_compile(child, f"{path}.conditions[{i}]", depth + 1, now, counter)
+        parts = [_compile(child, f"{path}.conditions[{i}]", depth + 1, now, counter, strict)
                  for i, child in enumerate(children)]
         if not parts:
             return EVERYONE if node["op"] == "and" else NO_ONE
@@ -155,35 +200,35 @@ def _compile(node, path: str, depth: int, now: datetime, counter: list[int]) -> 
         for part in parts[1:]:
             combined = combined & part if node["op"] == "and" else combined | part
         return combined
-    if "field" in node:
-        return _field_q(node, path, now)
-    if "event" in node:
-        return _event_q(node, path, now)
     raise RuleError(path, _("Give op (a group), field or event."))
 
 
-def segment_rules_compile(*, rules, now: datetime | None = None) -> Q:
-    """Validate and compile a rule tree; bad rules raise ApplicationError with the path of the problem."""
+def segment_rules_compile(*, rules, now: datetime | None = None, strict: bool = False) -> Q:
+    """Validate and compile a rule tree; bad rules raise ApplicationError with the path of the problem. ``strict``
+    (what ``segment_rules_check`` asks for) also refuses unknown keys and negative counts or amounts."""
     try:
-        return _compile(rules, "rules", 0, now or timezone.now(), [0])
+        return _compile(rules, "rules", 0, now or timezone.now(), [0], strict)
     except RuleError as error:
         raise ApplicationError(_("The segment rules are not valid."), errors={"rules": [str(error)]}) from error
 
 
 def _rule_events(node, path: str) -> list[tuple[str, str]]:
     """(path, event name) of every behaviour condition of a (compiled, so well-formed) rule tree."""
-    if "op" in node:
-        return [pair for i, child in enumerate(node["conditions"])
-                for pair in _rule_events(child, f"{path}.conditions[{i}]")]
-    return [(f"{path}.event", node["event"])] if "event" in node else []
+    if "field" in node:
+        return []
+    if "event" in node:
+        return [(f"{path}.event", node["event"])]
+    return [pair for i, child in enumerate(node["conditions"])
+            for pair in _rule_events(child, f"{path}.conditions[{i}]")]
 
 
 def segment_rules_check(*, rules) -> Q:
     """What a person writing rules is told (the preview and saving): ``segment_rules_compile``'s checks, and an event
     never stored — 0 matches, silently, before — is refused with the nearest stored names, beside its condition
-    (the reports' unknown-name 400, the same words). A saved segment is rebuilt without this check: an event that
-    stops being sent makes it smaller, not broken."""
-    compiled = segment_rules_compile(rules=rules)
+    (the reports' unknown-name 400, the same words); a key a node does not take (``op`` in a condition) and a
+    negative count or amount are refused at their path. A saved segment is rebuilt without these checks: an event
+    that stops being sent makes it smaller, not broken."""
+    compiled = segment_rules_compile(rules=rules, strict=True)
     unknown = event_names_unknown(names=_rule_events(rules, "rules"))
     if unknown:
         raise ApplicationError(_("The segment rules are not valid."), errors={"rules": [
