@@ -3,7 +3,11 @@
 Pace: ``expected = target × elapsed share of the period`` for sums; for levels and rates the line runs from the
 baseline to the target (``baseline + (target − baseline) × elapsed``) and the comparison is of the change from the
 baseline. Ahead at ``PACE_AHEAD`` (105 %) of expected or more, on track at ``PACE_ON_TRACK`` (95 %) or more, else
-behind.
+behind — except that a goal counted in whole units (merchants, customers, tickets: a ``count`` metric, sum or level) is
+behind only when it is at least one whole unit short of expected. On 2 December a goal of one merchant gone live
+expects 0.06: with none yet there was nothing more to do, and 95 % of 0.06 would call it behind. So it stays on track
+until the even path reaches 1 (value + 1 ≤ expected, in the goal's direction). Money, percent and ratio goals have
+no whole unit and keep the 95 % rule.
 
 Both sides are taken at the same day, the goal's *measured on* day (goals.metrics.goal_measurements): the nightly
 metrics stop at yesterday, so on day D a sum is measured through D − 1; a level through its latest complete
@@ -20,7 +24,7 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from goals.metrics import BASELINE_KINDS, goal_measurements, goal_series, metric_spec
+from goals.metrics import BASELINE_KINDS, COUNT, goal_measurements, goal_series, metric_spec
 from goals.models import Goal, GoalProgress
 from goals.periods import elapsed_fraction
 
@@ -44,11 +48,13 @@ def goal_expected(*, goal: Goal, on: date) -> float:
     return start + (float(goal.target) - start) * share
 
 
-def pace_of(*, value: float, expected: float, start: float = 0.0) -> str:
+def pace_of(*, value: float, expected: float, start: float = 0.0, whole_units: bool = False) -> str:
     """Ahead / on track / behind: the change made from ``start`` against the change expected by now.
 
     Before anything is expected (the period's first moment) a goal is on track unless it has already moved the
     right way. A falling target (a level below its baseline) is judged the same way, in its direction.
+    With ``whole_units`` (a count) a goal is behind only when at least one whole unit short of ``expected``: less
+    than one unit short is on track, since no whole unit more could have been done yet.
     """
     wanted = expected - start
     made = value - start
@@ -59,7 +65,21 @@ def pace_of(*, value: float, expected: float, start: float = 0.0) -> str:
         return AHEAD
     if ratio >= PACE_ON_TRACK:
         return ON_TRACK
+    if whole_units and not _a_whole_unit_short(value=value, expected=expected, rising=wanted > 0):
+        return ON_TRACK
     return BEHIND
+
+
+def _a_whole_unit_short(*, value: float, expected: float, rising: bool) -> bool:
+    """At least one whole unit behind the even path, in the goal's direction (``value + 1`` is exact for a count,
+    so a tie at exactly one unit short is behind without a float subtraction deciding it)."""
+    return value + 1 <= expected if rising else value - 1 >= expected
+
+
+def goal_pace(*, goal: Goal, value: float, expected: float) -> str:
+    """``pace_of`` for a goal: from its start value, in whole units when its metric counts them (goals.metrics)."""
+    return pace_of(value=value, expected=expected, start=_start_value(goal),
+                   whole_units=metric_spec(goal.metric).unit == COUNT)
 
 
 def goal_progress_share(*, goal: Goal, value: float) -> float:
@@ -92,7 +112,7 @@ def goal_summaries(*, goals: list[Goal], on: date) -> list[dict]:
             expected, pace = round(start, 4), PENDING
         else:
             expected = round(goal_expected(goal=goal, on=measured_on), 4)
-            pace = pace_of(value=value, expected=expected, start=start)
+            pace = goal_pace(goal=goal, value=value, expected=expected)
         result.append({
             "id": goal.pk, "title": goal.title, "level": goal.level, "metric": goal.metric,
             "metric_label": spec.label_text, "unit": spec.unit, "kind": spec.kind,

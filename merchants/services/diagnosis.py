@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 NO_FOLLOW_UP_DAYS = 30
 ORDERS_DOWN = -0.2
@@ -56,7 +57,9 @@ def merchant_diagnose(*, series: list, last_contact_at: datetime | None, now: da
     if latest is not None and latest.orders_wow is not None and latest.orders_wow <= ORDERS_DOWN:
         problems.append(Problem(
             "orders_down", _("Orders down week over week"),
-            _("%(now)d orders in the week of %(week)s against %(before)d the week before (%(change)s).") % {
+            ngettext("%(now)d order in the week of %(week)s against %(before)d the week before (%(change)s).",
+                     "%(now)d orders in the week of %(week)s against %(before)d the week before (%(change)s).",
+                     latest.orders) % {
                 "now": latest.orders, "week": latest.period_start.isoformat(),
                 "before": previous.orders if previous else round(latest.orders / (1 + latest.orders_wow)),
                 "change": f"{round(100 * latest.orders_wow):+d}%"},

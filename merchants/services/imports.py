@@ -15,6 +15,7 @@ from merchants.models import Merchant, MerchantStageMove
 from merchants.services.pipeline import merchant_build
 from ops_platform.core.exceptions import ApplicationError
 from ops_platform.core.exports import DATETIME, HEADER_BOTH, INT, MONEY, Column, ExportTable, Report, header_code
+from ops_platform.core.labels import VOCABULARIES, code_label
 from ops_platform.core.roles import Action, Area, Role, can, roles_of
 
 COLUMNS = ("code", "name", "category", "city", "district", "address", "contact_person", "contact_phone", "source",
@@ -22,11 +23,17 @@ COLUMNS = ("code", "name", "category", "city", "district", "address", "contact_p
 REQUIRED = ("code", "name", "category", "city")
 MAX_ROWS = 5000
 MAX_BYTES = 5 * 1024 * 1024
+# The export writes a code's label in the reader's language in a column of its own beside the code, as the tiers
+# report does (``tier`` and ``tier_label`` "Tier name"): scripts and the import read the code, people the name.
+LABEL_COLUMNS = ("category_label", "stage_label", "tier_label")
 EXPORT_COLUMNS = [
     Column("code", gettext_lazy("Code")), Column("name", gettext_lazy("Name")),
-    Column("category", gettext_lazy("Category")), Column("city", gettext_lazy("City")),
+    Column("category", gettext_lazy("Category")), Column("category_label", gettext_lazy("Category name")),
+    Column("city", gettext_lazy("City")),
     Column("district", gettext_lazy("District")), Column("stage", gettext_lazy("Stage")),
-    Column("tier", gettext_lazy("Tier")), Column("health_score", gettext_lazy("Health score"), INT),
+    Column("stage_label", gettext_lazy("Stage name")),
+    Column("tier", gettext_lazy("Tier")), Column("tier_label", gettext_lazy("Tier name")),
+    Column("health_score", gettext_lazy("Health score"), INT),
     Column("owner", gettext_lazy("Owner")), Column("contact_person", gettext_lazy("Contact person")),
     Column("contact_phone", gettext_lazy("Contact phone")), Column("source", gettext_lazy("Source")),
     Column("tags", gettext_lazy("Tags")), Column("created_at", gettext_lazy("Created"), DATETIME),
@@ -82,6 +89,7 @@ def merchants_import(*, user, filename: str, data: bytes) -> int:
     if not rows:
         raise ApplicationError(_("The file is empty."), errors={"file": [_("The file has no rows.")]})
     header = [header_code(cell or "").lower() for cell in rows[0]]  # "Code (code)", as exported, reads "code"
+    header = ["" if column in LABEL_COLUMNS else column for column in header]  # the export's names: the code decides
     missing = [column for column in REQUIRED if column not in header]
     unknown = [column for column in header if column and column not in COLUMNS]
     if missing or unknown:
@@ -143,16 +151,29 @@ def merchants_import(*, user, filename: str, data: bytes) -> int:
     return len(created)
 
 
-def _export_values(merchant: Merchant) -> list:
-    return [merchant.code, merchant.name, merchant.category, merchant.city, merchant.district,
-            merchant.stage, merchant.tier, merchant.health_score,
+def _export_labels() -> dict[str, dict[str, str]]:
+    """Each code's label in the active language, resolved when the file starts (the rows stream later, when the
+    request's language may be gone): categories and tiers from their vocabularies (ops_platform/core/labels.py: a
+    category typed by hand stays as typed), stages from their choices."""
+    return {"category": {code: code_label("merchant_category", code) for code in VOCABULARIES["merchant_category"]},
+            "stage": {code: str(label) for code, label in Merchant.Stage.choices},
+            "tier": {code: code_label("tier", code) for code in VOCABULARIES["tier"]}}
+
+
+def _export_values(merchant: Merchant, labels: dict[str, dict[str, str]]) -> list:
+    return [merchant.code, merchant.name, merchant.category,
+            labels["category"].get(merchant.category, merchant.category), merchant.city, merchant.district,
+            merchant.stage, labels["stage"].get(merchant.stage, merchant.stage), merchant.tier,
+            labels["tier"].get(merchant.tier, merchant.tier) if merchant.tier else "", merchant.health_score,
             merchant.owner.username if merchant.owner else "", merchant.contact_person, merchant.contact_phone,
             merchant.source, ",".join(merchant.tags or []), merchant.created_at, merchant.expected_monthly_gmv]
 
 
 def merchants_report(*, merchants) -> Report:
     """A merchant list (a selector's queryset, owner joined) as a report for the export writer: headers
-    ``Label (code)`` (the import reads the codes back), streamed from the database."""
-    rows = (_export_values(merchant) for merchant in merchants.iterator(chunk_size=2000))
+    ``Label (code)`` (the import reads the codes back), category, stage and tier as their code and, beside it, their
+    name in the reader's language; streamed from the database."""
+    labels = _export_labels()
+    rows = (_export_values(merchant, labels) for merchant in merchants.iterator(chunk_size=2000))
     return Report(name="merchants", header=HEADER_BOTH,
                   tables=[ExportTable(title=gettext_lazy("Merchants"), columns=EXPORT_COLUMNS, rows=rows)])

@@ -7,7 +7,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 
 from merchants.models import Certification, Course, Enrolment, Merchant, Tier, TrainingSession
 from merchants.selectors import merchant_manageable
@@ -123,8 +123,9 @@ def training_enrol(*, user, session_id: int, merchant_ids: list[int]) -> int:
     taken = set(session.enrolments.values_list("merchant_id", flat=True))
     new = list(dict.fromkeys(merchant_ids))
     if len(taken) + len(new) > session.capacity:
+        free = max(session.capacity - len(taken), 0)
         raise ApplicationError(_("The session is full."), errors={"merchants": [
-            _("%(free)d places left.") % {"free": max(session.capacity - len(taken), 0)}]})
+            ngettext("%(free)d place left.", "%(free)d places left.", free) % {"free": free}]})
     now = timezone.now()
     Enrolment.objects.bulk_create([Enrolment(session=session, merchant_id=m, enrolled_at=now) for m in new],
                                   ignore_conflicts=True)

@@ -14,6 +14,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from merchants import selectors
@@ -143,7 +144,8 @@ def merchant_import(request):
     except ApplicationError as error:
         _refused(request, error)
         return redirect("merchants:list")
-    messages.success(request, _("%(n)d merchants imported.") % {"n": created})
+    messages.success(request, ngettext("%(n)d merchant imported.", "%(n)d merchants imported.", created)
+                     % {"n": created})
     return redirect("merchants:list")
 
 
@@ -376,5 +378,5 @@ def tiers_bulk(request):
     except ApplicationError as error:
         _refused(request, error)
         return redirect("merchants:tiers")
-    messages.success(request, _("%(n)d merchants changed.") % {"n": changed})
+    messages.success(request, ngettext("%(n)d merchant changed.", "%(n)d merchants changed.", changed) % {"n": changed})
     return redirect("merchants:tiers")

@@ -16,6 +16,7 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from merchants import selectors
@@ -161,7 +162,8 @@ def campaign_invite_view(request, campaign_id: int):
         except ApplicationError as error:
             _refused(form, error)
         else:
-            messages.success(request, _("%(n)d merchants invited.") % {"n": invited})
+            messages.success(request, ngettext("%(n)d merchant invited.", "%(n)d merchants invited.", invited)
+                             % {"n": invited})
             return redirect("merchants:campaign", campaign_id)
     return _campaign_page(request, campaign_id, invite_form=form)
 
@@ -315,7 +317,8 @@ def session_enrol(request, session_id: int):
         except ApplicationError as error:
             _refused(form, error)
         else:
-            messages.success(request, _("%(n)d merchants enrolled.") % {"n": added})
+            messages.success(request, ngettext("%(n)d merchant enrolled.", "%(n)d merchants enrolled.", added)
+                             % {"n": added})
             return redirect("merchants:session", session_id)
     return _session_page(request, session_id, enrol_form=form)
 
@@ -335,7 +338,9 @@ def session_attendance(request, session_id: int):
             except ApplicationError as error:
                 _refused(form, error)
             else:
-                messages.success(request, _("Attendance saved; %(n)d merchants certified.") % {"n": len(certified)})
+                messages.success(request, ngettext("Attendance saved; %(n)d merchant certified.",
+                                                   "Attendance saved; %(n)d merchants certified.",
+                                                   len(certified)) % {"n": len(certified)})
                 return redirect("merchants:session", session_id)
     return _session_page(request, session_id, attendance_form=form)
 

@@ -341,14 +341,15 @@ def csv_lines(report: Report) -> Iterator[str]:
     positions = {_same_column(column): index for index, column in enumerate(union)}
     header = ([_("Table")] if several else []) + [neutralise(header_label(c, report.header)) for c in union]
     titles = [neutralise(str(table.title)) for table in report.tables]
+    # placed now too: a column is found by its label, which must not be looked up again in another language
+    table_places = [[positions[_same_column(column)] for column in table.columns] for table in report.tables]
     words = yes_no()
 
     def lines() -> Iterator[str]:
         yield BOM
         yield writer.writerow(header)
-        for title, table in zip(titles, report.tables, strict=True):
+        for title, table, places in zip(titles, report.tables, table_places, strict=True):
             columns = table.columns
-            places = [positions[_same_column(column)] for column in columns]
             if not several:  # the large exports: the cells in the table's own order
                 for row in table.rows:
                     yield writer.writerow([csv_cell(value, column.kind, words=words)

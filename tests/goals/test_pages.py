@@ -217,3 +217,30 @@ def test_the_tree_and_the_desk_show_where_a_level_goal_started_and_do_not_judge_
     assert "<strong>22</strong> → 23, from 22" in tree
     assert "not judged yet" in tree and "behind" not in tree.split("Core merchants", 1)[1].split("</li>", 1)[0]
     assert "from 22" in desk and "not judged yet" in desk
+
+
+def test_a_small_count_goal_reads_on_track_on_every_page_and_the_api(client, team_setup, today_is):
+    """The trial of Thursday 3 December: "Merchants gone live 0 / 1 behind" (expected 0.0645 by the 2nd). Less than
+    one whole merchant short is on track on the desk, the goal page, the team page and the API alike (one rule,
+    goals.services.progress.goal_pace)."""
+    import re
+
+    from rest_framework.test import APIClient
+
+    today_is(date(2026, 12, 3))
+    goal = make_goal(metric=Metric.MERCHANTS_LIVE, target=1, start=date(2026, 12, 1), level=Goal.Level.TEAM,
+                     team=team_setup["team"], title="Merchants gone live")
+    client.force_login(team_setup["lead"])
+    api = APIClient()
+    api.force_authenticate(user=team_setup["lead"])
+
+    pages = {url: client.get(url).content.decode() for url in
+             ("/", f"/goals/{goal.pk}/", f"/goals/teams/{team_setup['team'].pk}/", "/goals/")}
+    answer = api.get(f"/api/v1/goals/{goal.pk}/").json()
+
+    assert {url: re.findall(r'data-testid="pace">([^<]+)<', page) for url, page in pages.items()} == {
+        "/": ["on track", "on track"],  # the lead's goals, and the team's under "teams I lead"
+        f"/goals/{goal.pk}/": ["on track"],
+        f"/goals/teams/{team_setup['team'].pk}/": ["on track"], "/goals/": ["on track"]}
+    assert (answer["value"], answer["expected"], answer["pace"], answer["measured_on"]) == (
+        0.0, 0.0645, "on_track", "2026-12-02")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 from decimal import Decimal
+from fractions import Fraction
 
 import pytest
 from django.core.management import call_command
@@ -168,6 +169,92 @@ def test_pace_of_a_falling_level_target():
 def test_nothing_expected_yet_is_on_track_unless_already_moved():
     assert pace_of(value=0.0, expected=0.0) == ON_TRACK
     assert pace_of(value=1.0, expected=0.0) == AHEAD
+
+
+# A count is judged in whole units: behind only when at least one whole unit short of expected
+
+
+def _brute_force_pace(*, value, expected, start=0, whole_units: bool) -> str:
+    """The pace from its definition, in exact fractions: the 105 % / 95 % rule on the change from the start, and for
+    a count "behind" only if some whole number of units more than the value (1, 2, …) still lies within the even
+    path — a count one unit higher that the team could have reached by now."""
+    value, expected, start = Fraction(str(value)), Fraction(str(expected)), Fraction(str(start))
+    wanted, made = expected - start, value - start
+    if wanted == 0:
+        return AHEAD if made > 0 else ON_TRACK
+    ratio = made / wanted
+    if ratio >= Fraction(105, 100):
+        return AHEAD
+    if ratio >= Fraction(95, 100):
+        return ON_TRACK
+    if whole_units:
+        rising = wanted > 0
+        reachable = any((value + k <= expected) if rising else (value - k >= expected) for k in range(1, 50))
+        if not reachable:
+            return ON_TRACK
+    return BEHIND
+
+
+@pytest.mark.parametrize(("value", "expected", "start", "whole_units", "pace"), [
+    (0, 0.99, 0, True, ON_TRACK),  # less than one merchant expected: nothing could have been done yet
+    (0, 1.0, 0, True, BEHIND),  # a tie at exactly one whole unit short is behind
+    (0, 1.01, 0, True, BEHIND),
+    (0, 0.0645, 0, True, ON_TRACK),  # the demo's "Merchants gone live 0 / 1" on 2 December
+    (1, 1.0, 0, True, ON_TRACK),  # value = expected
+    (2, 2.99, 0, True, ON_TRACK),
+    (2, 3.0, 0, True, BEHIND),
+    (22, 22.99, 22, True, ON_TRACK),  # a level counted in merchants, from its baseline
+    (22, 23.0, 22, True, BEHIND),
+    (20, 19.01, 20, True, ON_TRACK),  # a falling count (a segment to shrink), in its direction
+    (20, 19.0, 20, True, BEHIND),
+    (0, 0.99, 0, False, BEHIND),  # money and rates keep the 95 % rule
+    (0, 0.0645, 0, False, BEHIND),
+])
+def test_a_count_is_behind_only_a_whole_unit_short(value, expected, start, whole_units, pace):
+    assert pace_of(value=value, expected=expected, start=start, whole_units=whole_units) == pace
+    assert _brute_force_pace(value=value, expected=expected, start=start, whole_units=whole_units) == pace
+
+
+def test_pace_matches_the_brute_force_reference_over_a_grid():
+    """Every value 0…6 against every expected 0.00…6.00 in hundredths, rising from 0 and from a baseline of 3,
+    falling from 6, in whole units and not: the function and the definition agree, ties included."""
+    mismatches = []
+    for start, values in ((0, range(0, 7)), (3, range(0, 7)), (6, range(0, 7))):
+        for hundredths in range(0, 601):
+            expected = round(hundredths / 100, 4)  # what goal_summaries hands pace_of: 4 decimals
+            for value in values:
+                for whole_units in (True, False):
+                    got = pace_of(value=float(value), expected=expected, start=float(start), whole_units=whole_units)
+                    want = _brute_force_pace(value=value, expected=expected, start=start, whole_units=whole_units)
+                    if got != want:
+                        mismatches.append((start, value, expected, whole_units, got, want))
+    assert mismatches == []
+
+
+def test_a_small_count_goal_is_on_track_until_one_whole_unit_is_expected(today_is):
+    """December, a goal of 1 merchant gone live and a goal of 31 merchants signed with 1 signed on the 1st, against
+    the reference pace at each measured day: 0 of 1 stays on track until the path reaches 1 (31 December); 1 of 31 is
+    on track on the 1st (1 expected), behind from the 2nd (2 expected: one whole merchant short). A revenue goal of
+    1 (money) keeps the 95 % rule: behind from the 2nd."""
+    live = make_goal(metric=Metric.MERCHANTS_LIVE, target=1, start=date(2026, 12, 1), title="Live")
+    signed = make_goal(metric=Metric.MERCHANTS_SIGNED, target=31, start=date(2026, 12, 1), title="Signed")
+    revenue = make_goal(metric=Metric.REVENUE, target=1, start=date(2026, 12, 1), title="Revenue")
+    MerchantFactory(signed_at=local_time(date(2026, 12, 1), 9))
+    seen = {}
+    for offset in range(1, 32):
+        today = today_is(date(2026, 12, 1) + timedelta(days=offset))  # 2 December … 1 January
+        for summary in goal_summaries(goals=[live, signed, revenue], on=today):
+            measured = summary["measured_on"]
+            elapsed = Fraction((measured - date(2026, 12, 1)).days + 1, 31)
+            expected = Fraction(int(summary["target"])) * elapsed
+            want = _brute_force_pace(value=summary["value"], expected=round(float(expected), 4),
+                                     whole_units=summary["unit"] == "count")
+            assert (summary["title"], measured, summary["pace"]) == (summary["title"], measured, want)
+            seen[(summary["title"], measured.day)] = summary["pace"]
+
+    assert (seen[("Live", 2)], seen[("Live", 30)], seen[("Live", 31)]) == (ON_TRACK, ON_TRACK, BEHIND)
+    assert (seen[("Signed", 1)], seen[("Signed", 2)]) == (ON_TRACK, BEHIND)
+    assert (seen[("Revenue", 1)], seen[("Revenue", 2)]) == (BEHIND, BEHIND)
 
 
 def test_expected_is_the_target_times_the_elapsed_share_and_interpolates_levels():

@@ -266,7 +266,7 @@ def test_expected_gmv_is_set_on_the_new_merchant_form_and_shown_and_exported(mak
 
     assert response.status_code == 302
     assert merchant.expected_monthly_gmv == Decimal("80000.50")
-    assert 'data-testid="expected-gmv">80000.50<' in detail
+    assert 'data-testid="expected-gmv">80,000.50<' in detail
     assert export.splitlines()[0].endswith("Expected monthly GMV (expected_monthly_gmv)")
     assert export.splitlines()[1].endswith(",80000.50")
 

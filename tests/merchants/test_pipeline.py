@@ -3,7 +3,7 @@ import io
 from datetime import timedelta
 
 import pytest
-from django.utils import timezone
+from django.utils import timezone, translation
 from openpyxl import Workbook, load_workbook
 
 from merchants import selectors
@@ -298,20 +298,51 @@ def test_export_csv_and_xlsx_quote_formulas(make_staff):
     sheet = load_workbook(io.BytesIO(exports.xlsx_bytes(merchants_report(merchants=selectors.merchant_list())))).active
 
     rows = list(csv.reader(io.StringIO(text.lstrip("\ufeff"))))
-    assert rows[0][:3] == ["Code (code)", "Name (name)", "Category (category)"]
-    assert rows[1][:9] == ["M1", "Noodle House", "food", "Shanghai", "", "lead", "", "", ops.username]
-    assert rows[1][9] == "'=cmd()"
+    assert rows[0][:4] == ["Code (code)", "Name (name)", "Category (category)", "Category name (category_label)"]
+    assert rows[1][:12] == ["M1", "Noodle House", "food", "food", "Shanghai", "", "lead", "lead", "", "", "",
+                            ops.username]
+    assert rows[1][12] == "'=cmd()"
     assert [cell.value for cell in sheet[2]][:2] == ["M1", "Noodle House"]
-    assert (sheet["J2"].value, sheet["J2"].data_type, sheet["J2"].quotePrefix) == ("=cmd()", "s", True)
+    assert (sheet["M2"].value, sheet["M2"].data_type, sheet["M2"].quotePrefix) == ("=cmd()", "s", True)
+
+
+def test_the_export_names_category_stage_and_tier_in_the_readers_language_beside_the_codes(make_staff):
+    """A zh-hans export read "类别 (category)" over "food": each code keeps its column (scripts and the import read
+    it) and its name in the reader's language stands in the column beside it, as the tiers report writes them; a
+    category typed by hand is its own name."""
+    ops = make_staff(Role.MERCHANT_OPS)
+    merchant = _create(ops, code="M1")
+    Merchant.objects.filter(pk=merchant.pk).update(stage="live", tier="core")
+    merchant_create(user=ops, code="M2", name="Tea Corner", category="bubble tea", city="Shanghai")
+
+    with translation.override("zh-hans"):
+        lines = exports.csv_lines(merchants_report(merchants=selectors.merchant_list().order_by("code")))
+    text = "".join(lines)  # the rows stream after the request's language is gone: their names were fixed at the start
+    with translation.override("zh-hans"):
+        sheet = load_workbook(io.BytesIO(exports.xlsx_bytes(merchants_report(
+            merchants=selectors.merchant_list().order_by("code"))))).active
+
+    header, *rows = list(csv.reader(io.StringIO(text.lstrip("\ufeff"))))
+    codes = [exports.header_code(cell) for cell in header]  # what a script keys on
+    picked = [tuple(row[codes.index(key)] for key in (
+        "category", "category_label", "stage", "stage_label", "tier", "tier_label")) for row in rows]
+    assert picked == [("food", "餐饮", "live", "已上线", "core", "核心"),
+                      ("bubble tea", "bubble tea", "lead", "线索", "", "")]
+    assert [header[codes.index(key)] for key in ("category", "stage", "stage_label", "tier", "tier_label")] == [
+        "类别 (category)", "阶段 (stage)", "阶段名称 (stage_label)", "层级 (tier)", "层级名称 (tier_label)"]
+    sheet_codes = [exports.header_code(cell.value) for cell in sheet[1]]
+    assert [[cell.value for cell in sheet[2]][sheet_codes.index(key)] for key in (
+        "category", "category_label", "stage", "stage_label", "tier", "tier_label")] == [
+        "food", "餐饮", "live", "已上线", "core", "核心"]
 
 
 def test_an_exported_header_imports_again(make_staff):
     ops = make_staff(Role.MERCHANT_OPS)
     text = exports.csv_text(merchants_report(merchants=selectors.merchant_list()))
-    header = text.lstrip("\ufeff").splitlines()[0].split(",")[:4]
+    header = text.lstrip("\ufeff").splitlines()[0].split(",")[:5]  # code, name, category, its name, city
 
     created = merchants_import(user=ops, filename="list.csv",
-                               data=_csv([header, ["M9", "Tea Shop", "food", "Shanghai"]]))
+                               data=_csv([header, ["M9", "Tea Shop", "food", "餐饮", "Shanghai"]]))
 
     assert created == 1
     assert Merchant.objects.get(code="M9").name == "Tea Shop"

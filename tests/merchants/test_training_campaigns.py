@@ -79,7 +79,7 @@ def test_enrolment_is_for_merchants_you_manage_and_within_capacity(make_staff):
         training_enrol(user=ops, session_id=session.pk, merchant_ids=[mine.pk, mine_too.pk])
 
     assert not_mine.value.status_code == 403
-    assert full.value.errors == {"merchants": ["1 places left."]}
+    assert full.value.errors == {"merchants": ["1 place left."]}  # ngettext: never "1 places"
     assert Enrolment.objects.count() == 0
 
 
