@@ -53,5 +53,5 @@ def test_the_coupon_page_groups_thousands(client_for, api_client_for, monkeypatc
 
     assert '<span class="kpi-value">23,366</span>' in page
     assert "11,240 / 12,460" in page and '<span class="kpi-value">30,223</span>' in page
-    assert '<span class="kpi-value">1,200</span>' in page
+    assert 'data-testid="suspicious-count">1,200</span>' in page
     assert "1,000.00 off" in page
