@@ -119,7 +119,7 @@ def test_create_a_session_enrol_merchants_and_mark_attendance(page, live_server,
     attendance.get_by_role("row", name="T0002 Rice Bowl").get_by_label("absent").check()
     with page.expect_navigation():
         page.get_by_test_id("save-attendance").click()
-    expect(page.get_by_text("Attendance saved; 1 merchants certified.")).to_be_visible()
+    expect(page.get_by_text("Attendance saved; 1 merchant certified.")).to_be_visible()
     expect(page.get_by_test_id("enrolment-T0001").get_by_test_id("enrolment-status")).to_have_text("attended")
     expect(page.get_by_test_id("enrolment-T0002").get_by_test_id("enrolment-status")).to_have_text("absent")
     screenshot(page, "merchants-8-session-attendance")
