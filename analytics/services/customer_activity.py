@@ -77,6 +77,13 @@ def customer_activity_sql(*, order_cutoffs: Sequence[datetime] = ()) -> tuple[st
     return sql, [_db_time(cutoff) for cutoff in order_cutoffs]
 
 
+def _days_since_first_visit() -> str:
+    """SQL: whole days from a person's first visit (``f.first_visit_at``) to an event (``e.timestamp``)."""
+    if connection.vendor == "postgresql":
+        return "FLOOR(EXTRACT(EPOCH FROM (e.timestamp - f.first_visit_at)) / 86400)"
+    return "CAST(julianday(e.timestamp) - julianday(f.first_visit_at) AS INTEGER)"
+
+
 def first_touch_revenue_by_day(*, start: datetime, end: datetime, max_days: int = 90, now: datetime | None = None,
                                windows: Sequence[int] = ()) -> list[dict]:
     """Order revenue of the customers first seen in [start, end), by first-touch channel and whole days since that
@@ -86,10 +93,7 @@ def first_touch_revenue_by_day(*, start: datetime, end: datetime, max_days: int 
     ``"mature"`` = the longest window N whose customers' first visit is at least N days before ``now`` (0 when
     none), so a caller can keep, for an N-day measure, only the customers who have had their N days."""
     event, facts = Event._meta.db_table, PersonFacts._meta.db_table
-    if connection.vendor == "postgresql":
-        day = "FLOOR(EXTRACT(EPOCH FROM (e.timestamp - f.first_visit_at)) / 86400)"
-    else:
-        day = "CAST(julianday(e.timestamp) - julianday(f.first_visit_at) AS INTEGER)"
+    day = _days_since_first_visit()
     windows = sorted({int(w) for w in windows}, reverse=True) if now is not None else []
     mature = ("CASE " + " ".join(f"WHEN f.first_visit_at <= %s THEN {w}" for w in windows) + " ELSE 0 END"
               if windows else "0")
@@ -119,10 +123,7 @@ def first_touch_repeat(*, start: datetime, end: datetime, days: int, now: dateti
     ``days`` days, "repeaters": those with two or more}}``. A channel without such a buyer is absent. One grouped
     query."""
     event, facts = Event._meta.db_table, PersonFacts._meta.db_table
-    if connection.vendor == "postgresql":
-        day = "FLOOR(EXTRACT(EPOCH FROM (e.timestamp - f.first_visit_at)) / 86400)"
-    else:
-        day = "CAST(julianday(e.timestamp) - julianday(f.first_visit_at) AS INTEGER)"
+    day = _days_since_first_visit()
     sql = f"""
     SELECT channel, COUNT(*) AS buyers, SUM(CASE WHEN orders >= 2 THEN 1 ELSE 0 END) AS repeaters
     FROM (SELECT CASE WHEN f.first_channel = '' THEN '(none)' ELSE f.first_channel END AS channel, f.person_id,
